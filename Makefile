@@ -1,0 +1,98 @@
+# vmservice — plain make, pkg-config for every library.
+#   make            build bin/vmserviced, bin/vmctl, bin/vmimg
+#   make deps       install missing Debian packages (idempotent, needs root)
+#   make check      deps + build + the whole test suite (SANITIZE=1: ASan+UBSan)
+#   make install    PREFIX, DESTDIR, sysconfdir honoured
+# Pieces of the build that belong to one area live in mk/*.mk.
+
+PREFIX     ?= /usr/local
+BINDIR     ?= $(PREFIX)/bin
+SBINDIR    ?= $(PREFIX)/sbin
+MANDIR     ?= $(PREFIX)/share/man
+sysconfdir ?= /etc
+DESTDIR    ?=
+
+CC         ?= cc
+PKG_CONFIG ?= pkg-config
+PKGS        = libconfuse libsystemd json-c zlib libcap
+
+WARN       = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+             -Wno-unused-parameter
+CFLAGS    ?= -O2 -g
+CFLAGS    += -std=gnu11 $(WARN) -D_GNU_SOURCE -Isrc
+LDLIBS    += -lm
+
+ifeq ($(SANITIZE),1)
+CFLAGS    += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS   += -fsanitize=address,undefined
+endif
+
+# pkg-config is only asked when compiling, so that `make deps` works before
+# the -dev packages are there.
+PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+
+B          = build
+MAINS      = src/service/vmserviced.c src/service/vmctl.c src/storage/vmimg.c
+LIB_SRCS   = $(filter-out $(MAINS),$(wildcard src/*/*.c))
+LIB_OBJS   = $(LIB_SRCS:%.c=$(B)/%.o)
+LIB        = $(B)/libvmservice.a
+BINS       = $(addprefix bin/,$(basename $(notdir $(wildcard $(MAINS)))))
+
+UNIT_SRCS  = $(wildcard tests/unit/test_*.c)
+UNIT_BINS  = $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
+
+.PHONY: all deps check check-build clean install uninstall
+all: $(BINS)
+
+deps:
+	@sh scripts/deps.sh
+
+$(B)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(LIB): $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@
+	ar rcs $@ $^
+
+bin/%: $(B)/src/service/%.o $(LIB)
+	@mkdir -p bin
+	$(CC) $(LDFLAGS) -o $@ $< $(LIB) $(PKG_LIBS) $(LDLIBS)
+
+bin/vmimg: $(B)/src/storage/vmimg.o $(LIB)
+	@mkdir -p bin
+	$(CC) $(LDFLAGS) -o $@ $< $(LIB) $(PKG_LIBS) $(LDLIBS)
+
+$(B)/tests/%: $(B)/tests/unit/%.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $< $(LIB) $(PKG_LIBS) $(LDLIBS)
+
+check-build: all $(UNIT_BINS)
+
+check: deps
+	@$(MAKE) --no-print-directory check-build
+	@sh tests/run
+
+install: all
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
+	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(sysconfdir)
+	install -m 0755 bin/vmserviced $(DESTDIR)$(SBINDIR)/vmserviced
+	install -m 0755 bin/vmctl $(DESTDIR)$(SBINDIR)/vmctl
+	install -m 0755 bin/vmimg $(DESTDIR)$(BINDIR)/vmimg
+	for m in man/*.1; do [ -e "$$m" ] && install -m 0644 "$$m" $(DESTDIR)$(MANDIR)/man1/ || true; done
+	for m in man/*.5; do [ -e "$$m" ] && install -m 0644 "$$m" $(DESTDIR)$(MANDIR)/man5/ || true; done
+	for m in man/*.8; do [ -e "$$m" ] && install -m 0644 "$$m" $(DESTDIR)$(MANDIR)/man8/ || true; done
+	[ -e $(DESTDIR)$(sysconfdir)/vmservice.conf ] || \
+	    install -m 0644 etc/vmservice.conf $(DESTDIR)$(sysconfdir)/vmservice.conf
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/vmserviced $(DESTDIR)$(SBINDIR)/vmctl $(DESTDIR)$(BINDIR)/vmimg
+	for m in man/*.[158]; do rm -f $(DESTDIR)$(MANDIR)/man$${m##*.}/$${m##*/}; done
+
+clean:
+	rm -rf $(B) bin
+
+-include mk/*.mk
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

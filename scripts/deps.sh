@@ -1,0 +1,31 @@
+#!/bin/sh
+# Install the Debian packages vmservice needs to build, test and demo.
+# Idempotent: asks dpkg what is already there and installs only the rest.
+set -eu
+
+PKGS="make gcc clang pkg-config libconfuse-dev libsystemd-dev libjson-c-dev
+zlib1g-dev libcap-dev qemu-system-x86 qemu-utils busybox-static telnet socat
+cpio gzip iproute2 procps"
+
+missing=""
+for p in $PKGS; do
+	st=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
+	[ "$st" = "installed" ] || missing="$missing $p"
+done
+
+if [ -z "$missing" ]; then
+	echo "deps: all packages present"
+	exit 0
+fi
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "deps: missing packages:$missing" >&2
+	echo "deps: run 'make deps' as root to install them" >&2
+	exit 1
+fi
+
+echo "deps: installing$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing

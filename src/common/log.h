@@ -1,0 +1,25 @@
+/* Logging: to the journal when started by systemd, else to stderr. */
+#ifndef VMS_LOG_H
+#define VMS_LOG_H
+#include <syslog.h>
+
+enum log_target { LOG_TO_STDERR, LOG_TO_JOURNAL, LOG_TO_SYSLOG };
+
+/*
+ * The log sink is the one piece of process-wide mutable state outside the
+ * daemon's struct: every module logs, and threading a logger through each
+ * call would only add noise. It is set once at start-up.
+ */
+void log_init(const char *ident, enum log_target target, int max_prio);
+/* LOG_TO_JOURNAL when JOURNAL_STREAM matches stderr, else LOG_TO_STDERR. */
+enum log_target log_guess_target(void);
+void log_msg(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Like log_msg but tags the message with a VM name (journal field VM=). */
+void log_vm(int prio, const char *vm, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+#define log_err(...)	log_msg(LOG_ERR, __VA_ARGS__)
+#define log_warn(...)	log_msg(LOG_WARNING, __VA_ARGS__)
+#define log_info(...)	log_msg(LOG_INFO, __VA_ARGS__)
+#define log_debug(...)	log_msg(LOG_DEBUG, __VA_ARGS__)
+#endif

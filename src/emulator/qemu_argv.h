@@ -1,0 +1,33 @@
+/*
+ * The QEMU command line for one VM: a model in, an argv array out. No shell
+ * is ever involved; option values containing commas are escaped QEMU's way
+ * (",,").
+ */
+#ifndef VMS_QEMU_ARGV_H
+#define VMS_QEMU_ARGV_H
+#include <stdbool.h>
+#include "common/util.h"
+#include "hw/hw.h"
+
+/* What the command line needs from the service around the VM. */
+struct qemu_env {
+	const char	*qe_emulator_dir;	/* qemu-<type> lives here */
+	const char	*qe_run_dir;		/* NAME.pid, NAME.qmp, NAME.serial, NAME.hmp */
+	const char	*qe_log_dir;		/* NAME.console.log */
+	const char	*qe_listen;		/* VNC bind address */
+	bool		 qe_kvm_usable;		/* resolves accel = auto */
+};
+
+/* "<emulator_dir>/qemu-<type>", newly allocated. */
+char *qemu_emulator_path(const struct hw_vm *vm, const struct qemu_env *env);
+/* accel = auto resolved against env->qe_kvm_usable. */
+enum hw_accel qemu_accel(const struct hw_vm *vm, const struct qemu_env *env);
+/* True when /dev/kvm can be opened read-write. */
+bool qemu_kvm_usable(void);
+/*
+ * Append the full argv (argv[0] = emulator path) to out. Returns 0, or
+ * -EINVAL with a message in err when the model cannot be expressed.
+ */
+int qemu_argv(const struct hw_vm *vm, const struct qemu_env *env,
+    struct strv *out, char *err, size_t errlen);
+#endif

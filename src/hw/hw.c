@@ -1,0 +1,168 @@
+/* Names of the model's closed sets, derived identities, and freeing. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "hw/hw.h"
+
+const struct hw_name hw_accel_names[] = {
+	{ "auto", HW_ACCEL_AUTO }, { "kvm", HW_ACCEL_KVM }, { "tcg", HW_ACCEL_TCG },
+	{ NULL, -1 } };
+const struct hw_name hw_halt_names[] = {
+	{ "acpi", HW_HALT_ACPI }, { "command", HW_HALT_COMMAND }, { "quit", HW_HALT_QUIT },
+	{ NULL, -1 } };
+const struct hw_name hw_fmt_names[] = {
+	{ "auto", HW_FMT_AUTO }, { "raw", HW_FMT_RAW }, { "qcow2", HW_FMT_QCOW2 },
+	{ NULL, -1 } };
+const struct hw_name hw_if_names[] = {
+	{ "virtio", HW_IF_VIRTIO }, { "ide", HW_IF_IDE }, { "scsi", HW_IF_SCSI },
+	{ "nvme", HW_IF_NVME }, { NULL, -1 } };
+const struct hw_name hw_cache_names[] = {
+	{ "writeback", HW_CACHE_WRITEBACK }, { "none", HW_CACHE_NONE },
+	{ "writethrough", HW_CACHE_WRITETHROUGH }, { "directsync", HW_CACHE_DIRECTSYNC },
+	{ "unsafe", HW_CACHE_UNSAFE }, { NULL, -1 } };
+const struct hw_name hw_media_names[] = {
+	{ "disk", HW_MEDIA_DISK }, { "cdrom", HW_MEDIA_CDROM }, { NULL, -1 } };
+const struct hw_name hw_net_names[] = {
+	{ "user", HW_NET_USER }, { "tap", HW_NET_TAP }, { "bridge", HW_NET_BRIDGE },
+	{ "none", HW_NET_NONE }, { NULL, -1 } };
+
+int
+hw_lookup(const struct hw_name *tab, const char *name)
+{
+	for (; tab->name; tab++)
+		if (strcmp(tab->name, name) == 0)
+			return tab->value;
+	return -1;
+}
+
+const char *
+hw_name_of(const struct hw_name *tab, int value)
+{
+	for (; tab->name; tab++)
+		if (tab->value == value)
+			return tab->name;
+	return "?";
+}
+
+/* FNV-1a, 64 bit, with a seed: identities only, not security. */
+static uint64_t
+fnv1a(uint64_t h, const char *s)
+{
+	for (; *s; s++) {
+		h ^= (unsigned char)*s;
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
+void
+hw_derive_mac(const char *vm, unsigned index, uint8_t mac[6])
+{
+	char idx[16];
+	uint64_t h;
+
+	snprintf(idx, sizeof(idx), "/nic%u", index);
+	h = fnv1a(fnv1a(0xcbf29ce484222325ULL, vm), idx);
+	h ^= h >> 29;	/* fold the high bits in: FNV's low bits mix poorly */
+	mac[0] = 0x52;
+	mac[1] = 0x54;
+	mac[2] = 0x00;
+	mac[3] = (uint8_t)(h >> 16);
+	mac[4] = (uint8_t)(h >> 8);
+	mac[5] = (uint8_t)h;
+}
+
+void
+hw_derive_uuid(const char *vm, uint8_t uuid[16])
+{
+	uint64_t a = fnv1a(0xcbf29ce484222325ULL, vm);
+	uint64_t b = fnv1a(fnv1a(0x84222325cbf29ce4ULL, "vmservice:"), vm);
+
+	for (int i = 0; i < 8; i++) {
+		uuid[i] = (uint8_t)(a >> (56 - 8 * i));
+		uuid[8 + i] = (uint8_t)(b >> (56 - 8 * i));
+	}
+	/* RFC 9562 version 8 (vendor-defined), variant 10. */
+	uuid[6] = (uuid[6] & 0x0f) | 0x80;
+	uuid[8] = (uuid[8] & 0x3f) | 0x80;
+}
+
+void
+hw_format_mac(const uint8_t m[6], char buf[18])
+{
+	snprintf(buf, 18, "%02x:%02x:%02x:%02x:%02x:%02x",
+	    m[0], m[1], m[2], m[3], m[4], m[5]);
+}
+
+int
+hw_parse_mac(const char *s, uint8_t mac[6])
+{
+	unsigned v[6];
+	char end;
+
+	if (strlen(s) != 17 || sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c",
+	    &v[0], &v[1], &v[2], &v[3], &v[4], &v[5], &end) != 6)
+		return -1;
+	for (int i = 0; i < 6; i++) {
+		if (s[i * 3 + 2] != ':' && i < 5)
+			return -1;
+		mac[i] = (uint8_t)v[i];
+	}
+	if (mac[0] & 1)		/* multicast bit: not a NIC address */
+		return -1;
+	return 0;
+}
+
+void
+hw_format_uuid(const uint8_t u[16], char buf[37])
+{
+	snprintf(buf, 37, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
+	    "%02x%02x%02x%02x%02x%02x", u[0], u[1], u[2], u[3], u[4], u[5],
+	    u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13], u[14], u[15]);
+}
+
+static void
+free_strs(char **v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+void
+hw_vm_free(struct hw_vm *vm)
+{
+	for (size_t i = 0; i < vm->vm_n_disks; i++) {
+		free(vm->vm_disks[i].dk_file);
+		free(vm->vm_disks[i].dk_backing);
+	}
+	free(vm->vm_disks);
+	for (size_t i = 0; i < vm->vm_n_nics; i++) {
+		struct hw_nic *n = &vm->vm_nics[i];
+		free(n->nic_model);
+		free(n->nic_ifname);
+		free(n->nic_bridge);
+		free_strs(n->nic_hostfwd, n->nic_n_hostfwd);
+		free(n->nic_script);
+		free(n->nic_downscript);
+	}
+	free(vm->vm_nics);
+	free(vm->vm_name);
+	free(vm->vm_type);
+	free(vm->vm_machine);
+	free(vm->vm_cpu);
+	free(vm->vm_kernel);
+	free(vm->vm_initrd);
+	free(vm->vm_append);
+	free(vm->vm_boot.order);
+	free(vm->vm_boot.once);
+	free(vm->vm_cdrom);
+	free(vm->vm_vga);
+	free(vm->vm_keymap);
+	free(vm->vm_runas);
+	free(vm->vm_halt_command);
+	free_strs(vm->vm_after, vm->vm_n_after);
+	free_strs(vm->vm_extra_args, vm->vm_n_extra_args);
+	memset(vm, 0, sizeof(*vm));
+}

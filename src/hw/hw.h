@@ -1,0 +1,134 @@
+/*
+ * The typed virtual hardware model.
+ *
+ * The inventory parser fills these structs, hw_validate() checks them, the
+ * QEMU driver turns them into an argv. Nothing here knows QEMU's syntax:
+ * names are ours, enums are closed sets, numbers are in base units.
+ * Every element remembers where it was declared (file:line) so that any
+ * later check can name the place.
+ */
+#ifndef VMS_HW_H
+#define VMS_HW_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct hw_loc {
+	const char	*file;		/* borrowed: owned by the inventory */
+	int		 line;
+};
+
+enum hw_accel	{ HW_ACCEL_AUTO, HW_ACCEL_KVM, HW_ACCEL_TCG };
+enum hw_halt	{ HW_HALT_ACPI, HW_HALT_COMMAND, HW_HALT_QUIT };
+enum hw_disk_fmt { HW_FMT_AUTO, HW_FMT_RAW, HW_FMT_QCOW2 };
+enum hw_disk_if	{ HW_IF_VIRTIO, HW_IF_IDE, HW_IF_SCSI, HW_IF_NVME };
+enum hw_cache	{ HW_CACHE_WRITEBACK, HW_CACHE_NONE, HW_CACHE_WRITETHROUGH,
+		  HW_CACHE_DIRECTSYNC, HW_CACHE_UNSAFE };
+enum hw_media	{ HW_MEDIA_DISK, HW_MEDIA_CDROM };
+enum hw_net	{ HW_NET_USER, HW_NET_TAP, HW_NET_BRIDGE, HW_NET_NONE };
+
+#define HW_PORT_NONE	(-1)	/* serial/monitor: no telnet endpoint */
+#define HW_VNC_NONE	(-1)
+#define HW_INDEX_AUTO	(-1)
+
+struct hw_disk {
+	struct hw_loc	 dk_loc;
+	char		*dk_file;
+	enum hw_disk_fmt dk_format;
+	enum hw_disk_if	 dk_if;
+	enum hw_cache	 dk_cache;
+	int		 dk_index;	/* boot/bus index, HW_INDEX_AUTO */
+	enum hw_media	 dk_media;
+	bool		 dk_readonly;
+	bool		 dk_snapshot;	/* throwaway overlay per boot */
+	uint64_t	 dk_size;	/* bytes; nonzero: create if missing */
+	char		*dk_backing;	/* create as an overlay of this */
+};
+
+struct hw_nic {
+	struct hw_loc	 nic_loc;
+	char		*nic_model;	/* "virtio-net-pci", "e1000", ... */
+	uint8_t		 nic_mac[6];
+	bool		 nic_mac_set;	/* false: derived (see hw_derive_mac) */
+	enum hw_net	 nic_net;
+	char		*nic_ifname;	/* tap: interface name */
+	char		*nic_bridge;	/* bridge: bridge to attach to */
+	char		**nic_hostfwd;	/* user: "tcp::5555-:22", ... */
+	size_t		 nic_n_hostfwd;
+	char		*nic_script;	/* tap: run by the daemon, not QEMU */
+	char		*nic_downscript;
+	bool		 nic_vhost;
+};
+
+struct hw_smp {
+	unsigned	 cpus;		/* 0: not given (QEMU default 1) */
+	unsigned	 sockets, cores, threads, maxcpus;	/* 0: not given */
+};
+
+struct hw_boot {
+	char		*order;		/* e.g. "cd"; NULL: QEMU default */
+	char		*once;
+	bool		 menu;
+};
+
+struct hw_vm {
+	struct hw_loc	 vm_loc;
+	char		*vm_name;
+	char		*vm_type;	/* "system-x86_64" -> qemu-system-x86_64 */
+	bool		 vm_enable;	/* false: ignored by the service */
+	bool		 vm_autostart;	/* started when the daemon starts */
+	char		*vm_machine;	/* "pc", "q35", NULL: QEMU default */
+	char		*vm_cpu;	/* "host", "max", NULL: default */
+	struct hw_smp	 vm_smp;
+	uint64_t	 vm_memory;	/* bytes */
+	enum hw_accel	 vm_accel;
+	char		*vm_kernel, *vm_initrd, *vm_append;
+	struct hw_boot	 vm_boot;
+	struct hw_disk	*vm_disks;
+	size_t		 vm_n_disks;
+	char		*vm_cdrom;	/* shorthand for a read-only cdrom disk */
+	struct hw_nic	*vm_nics;
+	size_t		 vm_n_nics;
+	int		 vm_serial;	/* telnet port, HW_PORT_NONE */
+	int		 vm_monitor;	/* telnet port, HW_PORT_NONE */
+	int		 vm_vnc;	/* display number, HW_VNC_NONE */
+	char		*vm_vga;	/* "std", "virtio", "qxl", "cirrus", "none" */
+	bool		 vm_balloon;
+	bool		 vm_usb_tablet;
+	char		*vm_keymap;
+	char		*vm_runas;	/* user QEMU runs as; NULL: default */
+	enum hw_halt	 vm_halt;
+	char		*vm_halt_command;	/* for HW_HALT_COMMAND: HMP command */
+	unsigned	 vm_halt_timeout;	/* seconds */
+	unsigned	 vm_term_timeout;	/* seconds */
+	char		**vm_after;	/* names of VMs that must run first */
+	size_t		 vm_n_after;
+	unsigned	 vm_start_delay;	/* seconds to wait after starting */
+	char		**vm_extra_args;	/* already split, never via a shell */
+	size_t		 vm_n_extra_args;
+	uint8_t		 vm_uuid[16];	/* derived from the name */
+};
+
+/* Closed-set names <-> enums, for the parser, messages and status output. */
+struct hw_name {
+	const char	*name;
+	int		 value;
+};
+extern const struct hw_name hw_accel_names[], hw_halt_names[], hw_fmt_names[],
+    hw_if_names[], hw_cache_names[], hw_media_names[], hw_net_names[];
+/* Returns the value for name, or -1. */
+int hw_lookup(const struct hw_name *tab, const char *name);
+/* Returns the name for value, or "?". */
+const char *hw_name_of(const struct hw_name *tab, int value);
+
+/* 52:54:00:xx:xx:xx from a hash of the VM name and the NIC index. */
+void hw_derive_mac(const char *vm, unsigned index, uint8_t mac[6]);
+/* A name-based (version 5 style) UUID, stable across restarts. */
+void hw_derive_uuid(const char *vm, uint8_t uuid[16]);
+void hw_format_mac(const uint8_t mac[6], char buf[18]);
+int hw_parse_mac(const char *s, uint8_t mac[6]);
+void hw_format_uuid(const uint8_t uuid[16], char buf[37]);
+
+void hw_vm_free(struct hw_vm *vm);
+
+#endif

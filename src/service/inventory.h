@@ -1,0 +1,41 @@
+/*
+ * The inventory: /etc/vmservice.conf (and its includes) read with
+ * libconfuse into global settings plus one struct hw_vm per `vm` section,
+ * then validated. Loading never exits and never touches a running VM: the
+ * caller gets either a complete valid inventory or the list of errors.
+ */
+#ifndef VMS_INVENTORY_H
+#define VMS_INVENTORY_H
+#include "common/diag.h"
+#include "hw/hw.h"
+
+#define INV_DEFAULT_PATH	"/etc/vmservice.conf"
+
+struct inventory {
+	char		*inv_path;	/* the main file */
+	char		**inv_files;	/* every file read; hw_loc.file points here */
+	size_t		 inv_n_files;
+
+	char		*inv_run_dir;		/* /run/vmservice */
+	char		*inv_state_dir;		/* /var/lib/vmservice */
+	char		*inv_log_dir;		/* /var/log/vmservice */
+	char		*inv_emulator_dir;	/* /usr/bin */
+	char		*inv_listen;		/* 127.0.0.1 */
+	unsigned	 inv_halt_timeout;	/* 30 s */
+	unsigned	 inv_term_timeout;	/* 10 s */
+	unsigned	 inv_start_parallel;	/* 0: unlimited */
+	unsigned	 inv_start_delay;	/* s between starts */
+
+	struct hw_vm	*inv_vms;	/* in declaration order */
+	size_t		 inv_n_vms;
+};
+
+/*
+ * Read and validate path. On success returns 0 and fills inv (warnings may
+ * still be in d). On any error returns -EINVAL (or -errno if the file cannot
+ * be read), leaves inv empty and puts every error found in d.
+ */
+int inv_load(const char *path, struct inventory *inv, struct diag *d);
+void inv_free(struct inventory *inv);
+struct hw_vm *inv_find_vm(const struct inventory *inv, const char *name);
+#endif
