@@ -1,0 +1,116 @@
+#!/bin/sh
+# Build the vmservice test guest (a Debian kernel + busybox initramfs) into a cache
+# outside git. Idempotent: a second run with unchanged inputs is a no-op.
+#
+#   tests/guest/build.sh [--force]
+#
+# Outputs, in $VMS_CACHE/guest (VMS_CACHE defaults to ${XDG_CACHE_HOME:-$HOME/.cache}/vmservice):
+#   vmlinuz          the kernel
+#   initrd.img       one initramfs for both flavours; the kernel command line picks one
+#                    (vmsguest=cooperative | vmsguest=stubborn, see tests/guest/init)
+#   kernel-package   the Debian package the kernel came from
+#   stamp            hash of the inputs of the last successful build
+#   debs/            the downloaded kernel .deb
+#   pkg/NAME/        vmlinuz + the few modules the guest loads, taken from that .deb
+# Needs: apt-get, dpkg-deb, busybox-static, cpio, gzip, sha256sum, flock (root for
+# `apt-get update` on a machine whose apt lists are empty).
+set -eu
+
+here=$(cd "$(dirname "$0")" && pwd)
+: "${VMS_CACHE:=${XDG_CACHE_HOME:-$HOME/.cache}/vmservice}"
+out=$VMS_CACHE/guest
+force=0
+[ "${1:-}" = --force ] && force=1
+
+# Modules the init loads, as paths under lib/modules/VERSION/kernel/.
+MODULES="drivers/acpi/button.ko drivers/input/evdev.ko
+drivers/virtio/virtio.ko drivers/virtio/virtio_ring.ko drivers/virtio/virtio_pci.ko
+drivers/virtio/virtio_pci_modern_dev.ko drivers/virtio/virtio_pci_legacy_dev.ko
+drivers/block/virtio_blk.ko
+net/core/failover.ko drivers/net/net_failover.ko drivers/net/virtio_net.ko"
+BUSYBOX=/bin/busybox
+
+log() { echo "guest-build: $*" >&2; }
+die() { echo "guest-build: error: $*" >&2; exit 1; }
+
+mkdir -p "$out"
+# Tests may build concurrently; one builder at a time per cache.
+exec 9>"$out/.lock"
+flock -w 600 9 || die "timed out waiting for $out/.lock"
+
+[ -x $BUSYBOX ] || die "$BUSYBOX missing (install busybox-static: make deps)"
+stamp=$(cat "$here/build.sh" "$here/init" $BUSYBOX | sha256sum | cut -d' ' -f1)
+if [ $force = 0 ] && [ -f "$out/stamp" ] && [ "$(cat "$out/stamp")" = "$stamp" ] &&
+	[ -f "$out/vmlinuz" ] && [ -f "$out/initrd.img" ]; then
+	exit 0
+fi
+
+# The kernel package: whatever linux-image-amd64 depends on now.
+kpkg_of() { apt-cache depends linux-image-amd64 2>/dev/null | sed -n 's/^ *Depends: \(linux-image-[^ ]*\)$/\1/p' | head -n1; }
+kpkg=$(kpkg_of)
+if [ -z "$kpkg" ]; then
+	log "apt lists look empty, running apt-get update"
+	apt-get update -qq || die "apt-get update failed"
+	kpkg=$(kpkg_of)
+	[ -n "$kpkg" ] || die "apt-cache depends linux-image-amd64 names no kernel package"
+fi
+case "$kpkg" in *[!a-z0-9.+-]*) die "unexpected kernel package name '$kpkg'" ;; esac
+
+pkgdir=$out/pkg/$kpkg
+if [ ! -f "$pkgdir/done" ]; then
+	mkdir -p "$out/debs"
+	deb=$(ls "$out/debs/${kpkg}_"*.deb 2>/dev/null | head -n1 || true)
+	if [ -z "$deb" ]; then
+		log "downloading $kpkg"
+		# Exactly that name, never a glob: a glob fetches every old version.
+		(cd "$out/debs" && apt-get download -q "$kpkg" 2>&1 | grep -v '^W: Download is performed unsandboxed' >&2) || true
+		deb=$(ls "$out/debs/${kpkg}_"*.deb 2>/dev/null | head -n1 || true)
+		[ -n "$deb" ] || die "apt-get download $kpkg failed"
+	fi
+	log "unpacking $(basename "$deb")"
+	tmp=$(mktemp -d "$out/unpack.XXXXXX")
+	trap 'rm -rf "$tmp"' EXIT
+	dpkg-deb -x "$deb" "$tmp/x"
+	rm -rf "$pkgdir"; mkdir -p "$pkgdir/modules"
+	cp "$tmp"/x/boot/vmlinuz-* "$pkgdir/vmlinuz"
+	kver=$(ls "$tmp/x/lib/modules")
+	for m in $MODULES; do
+		base=$tmp/x/lib/modules/$kver/kernel/$m
+		name=$(basename "$m")
+		# Debian 12 ships plain .ko; later kernels may ship .ko.xz, which busybox
+		# insmod cannot load, so decompress here.
+		if [ -f "$base" ]; then cp "$base" "$pkgdir/modules/$name"
+		elif [ -f "$base.xz" ]; then xz -dc "$base.xz" >"$pkgdir/modules/$name"
+		elif [ -f "$base.zst" ]; then zstd -dqc "$base.zst" >"$pkgdir/modules/$name"
+		else die "module $m not found in $kpkg"
+		fi
+	done
+	echo "$kver" >"$pkgdir/kernel-version"
+	rm -rf "$tmp"; trap - EXIT
+	touch "$pkgdir/done"
+fi
+
+log "packing initramfs"
+root=$(mktemp -d "$out/root.XXXXXX")
+trap 'rm -rf "$root"' EXIT
+mkdir -p "$root/bin" "$root/sbin" "$root/lib/modules" "$root/proc" "$root/sys" "$root/dev" \
+	"$root/etc" "$root/tmp" "$root/run" "$root/root"
+cp $BUSYBOX "$root/bin/busybox"
+for app in $("$root/bin/busybox" --list); do
+	[ "$app" = busybox ] || ln -s busybox "$root/bin/$app"
+done
+cp "$pkgdir"/modules/*.ko "$root/lib/modules/"
+cp "$here/init" "$root/init"
+chmod 755 "$root/init"
+# The kernel opens /dev/console for /init before devtmpfs is mounted; without the
+# node /init starts with no stdio (init re-opens the console itself when we are
+# not root and cannot mknod).
+mknod "$root/dev/console" c 5 1 2>/dev/null || true
+(cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) | gzip -6n >"$out/initrd.img.tmp"
+cp "$pkgdir/vmlinuz" "$out/vmlinuz.tmp"
+mv "$out/vmlinuz.tmp" "$out/vmlinuz"
+mv "$out/initrd.img.tmp" "$out/initrd.img"
+echo "$kpkg" >"$out/kernel-package"
+echo "$stamp" >"$out/stamp"
+rm -rf "$root"; trap - EXIT
+log "done: $out/vmlinuz $out/initrd.img ($kpkg)"
