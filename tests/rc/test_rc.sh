@@ -90,5 +90,11 @@ rm -f "$run/vmserviced.pid"
 echo "RUN_DIR=$TMP/elsewhere" >>"$TMP/defaults"
 mkdir -p "$TMP/elsewhere"; echo $dead >"$TMP/elsewhere/vmserviced.pid"
 rcscript status; check_eq "RUN_DIR from the defaults file wins" $? 1
+# A relative run_dir is relative to the config file's directory.
+mkdir -p "$TMP/cfg/rel/run"
+echo 'run_dir = "rel/run"' >"$TMP/cfg/vms.conf"
+echo $dead >"$TMP/cfg/rel/run/vmserviced.pid"
+printf 'VMSERVICE_CONF=%s\n' "$TMP/cfg/vms.conf" >"$TMP/defaults"
+rcscript status; check_eq "relative run_dir resolved against the config's directory" $? 1
 
 done_testing
