@@ -28,6 +28,7 @@ check_match "frozen: QEMU is stopped (SIGSTOP)" "$(ps -o stat= -p "$pid_frozen")
 # Stop all three at once, each with its own vmctl, timing each.
 for v in coop stubborn frozen; do
 	(
+		trap - EXIT	# the cleanup belongs to the test, not this subshell
 		t0=$(now)
 		e2e_vmctl stop $v >"$E2E/stop-$v.out" 2>&1
 		echo "$? $(elapsed "$t0")" >"$E2E/stop-$v.res"
