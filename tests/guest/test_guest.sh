@@ -96,7 +96,11 @@ check "serial log shows the handler ran" grep -q 'vmservice-guest: powerbutton, 
 check_eq "disk after ACPI shutdown: boots=1 clean=1" \
 	"$(guest_disk_boots "$disk") $(guest_disk_clean "$disk")" "1 1"
 
-# --- 2+3: second boot of the same disk, stubborn ----------------------------------
+# --- 2+3: second boot of the same disk (now as qcow2), stubborn -------------------
+qcow=$TMP/disk.qcow2
+qemu-img convert -q -f raw -O qcow2 "$disk" "$qcow"
+check_eq "the record reads the same from a qcow2 copy" "$(guest_disk_record "$qcow")" "1 1"
+disk=$qcow
 guest_start stub stubborn "$disk"
 if line=$(guest_wait_ready "$LOG" 60); then
 	diag "stubborn boot to ready: $(elapsed "$T_START" "$(now)") s"

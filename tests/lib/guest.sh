@@ -17,7 +17,7 @@
 # ttyS0; it is respawned if it exits.
 #
 # On-disk record: the first 512-byte sector of the guest's first virtio disk
-# (/dev/vda; attach a raw image), no filesystem. Fixed format, ASCII then NULs:
+# (/dev/vda; a raw image, or qcow2 which the helpers read with qemu-img), no filesystem. Fixed format, ASCII then NULs:
 #   offset  len  content
 #        0   10  "VMSGUEST1 "   magic + space
 #       10    6  "boots="
@@ -59,19 +59,44 @@ guest_append() {
 # guest_record_line BOOTS CLEAN: the 35-byte record (without the NUL padding).
 guest_record_line() { printf '%s boots=%010d clean=%d\n' "$GUEST_RECORD_MAGIC" "$1" "$2"; }
 
-# guest_disk_new FILE [SIZE]: a raw disk (default 1M, as truncate takes it)
-# holding a record with boots=0 clean=0.
+# guest_disk_format FILE: prints qcow2 if FILE starts with the qcow2 magic, else raw.
+guest_disk_format() {
+	if [ "$(head -c 4 "$1" 2>/dev/null | od -An -tx1 | tr -d ' \n')" = 514649fb ]; then
+		echo qcow2
+	else
+		echo raw
+	fi
+}
+
+# guest_disk_new FILE [SIZE [FORMAT]]: a disk (default 1M as truncate takes it, raw;
+# FORMAT qcow2 converts it with qemu-img) holding a record with boots=0 clean=0.
 guest_disk_new() {
+	local fmt=${3:-raw}
 	rm -f "$1" || return 1
 	guest_record_line 0 0 | dd of="$1" bs=512 count=1 conv=sync 2>/dev/null || return 1
-	truncate -s "${2:-1M}" "$1"
+	truncate -s "${2:-1M}" "$1" || return 1
+	case $fmt in
+	raw) ;;
+	qcow2)
+		qemu-img convert -q -f raw -O qcow2 "$1" "$1.qcow2.tmp" && mv "$1.qcow2.tmp" "$1" ;;
+	*) echo "guest_disk_new: format must be raw or qcow2, not '$fmt'" >&2; return 2 ;;
+	esac
 }
 
 # guest_disk_record FILE: prints "BOOTS CLEAN" from the record; returns 1 (printing
-# nothing) if the first sector holds no valid record.
+# nothing) if the first sector holds no valid record. A qcow2 image (or overlay: its
+# backing chain is followed) is read through qemu-img dd.
 guest_disk_record() {
-	local rec b
-	rec=$(head -c 34 "$1" 2>/dev/null | tr -d '\000')
+	local rec b tmp
+	if [ "$(guest_disk_format "$1")" = qcow2 ]; then
+		tmp=$(mktemp "${TMPDIR:-/tmp}/vmsrec.XXXXXX") || return 1
+		rm -f "$tmp"
+		qemu-img dd -f qcow2 -O raw bs=512 count=1 if="$1" of="$tmp" 2>/dev/null
+		rec=$(head -c 34 "$tmp" 2>/dev/null | tr -d '\000')
+		rm -f "$tmp"
+	else
+		rec=$(head -c 34 "$1" 2>/dev/null | tr -d '\000')
+	fi
 	case "$rec" in
 	"$GUEST_RECORD_MAGIC boots="[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]" clean="[01]) ;;
 	*) return 1 ;;
@@ -86,8 +111,8 @@ guest_disk_boots() { local r; r=$(guest_disk_record "$1") || return 1; echo "${r
 guest_disk_clean() { local r; r=$(guest_disk_record "$1") || return 1; echo "${r#* }"; }
 
 # guest_qemu_args FLAVOUR [DISK [IP/PREFIX]]: QEMU arguments for the guest, one per
-# line (read them with mapfile -t). DISK, if non-empty, is a raw image attached as
-# virtio-blk (the guest's /dev/vda). IP adds vmsguest.ip= to the command line; the
+# line (read them with mapfile -t). DISK, if non-empty, is a raw or qcow2 image
+# attached as virtio-blk (the guest's /dev/vda). IP adds vmsguest.ip= to the command line; the
 # network device is the caller's (e.g. -netdev user,id=n0 -device virtio-net-pci,netdev=n0).
 # Add machine, memory, serial, QMP yourself, e.g.
 #   -machine pc -m 256 -nodefaults -no-reboot -display none -serial ... -qmp ...
@@ -97,7 +122,7 @@ guest_qemu_args() {
 	printf '%s\n' -kernel "${GUEST_KERNEL:-$VMS_CACHE/guest/vmlinuz}" \
 		-initrd "${GUEST_INITRD:-$VMS_CACHE/guest/initrd.img}" -append "$append"
 	if [ -n "${2:-}" ]; then
-		printf '%s\n' -drive "file=$2,format=raw,if=none,id=vmsguestdisk" \
+		printf '%s\n' -drive "file=$2,format=$(guest_disk_format "$2"),if=none,id=vmsguestdisk" \
 			-device virtio-blk-pci,drive=vmsguestdisk
 	fi
 }
