@@ -60,32 +60,46 @@ pkgdir=$out/pkg/$kpkg
 if [ ! -f "$pkgdir/done" ]; then
 	mkdir -p "$out/debs"
 	deb=$(ls "$out/debs/${kpkg}_"*.deb 2>/dev/null | head -n1 || true)
+	# an interrupted download leaves a truncated file: check it is a whole package
+	if [ -n "$deb" ] && ! dpkg-deb --info "$deb" >/dev/null 2>&1; then
+		log "discarding broken $(basename "$deb")"
+		rm -f "$deb"; deb=
+	fi
 	if [ -z "$deb" ]; then
 		log "downloading $kpkg"
-		# Exactly that name, never a glob: a glob fetches every old version.
-		(cd "$out/debs" && apt-get download -q "$kpkg" 2>&1 | grep -v '^W: Download is performed unsandboxed' >&2) || true
+		# Exactly that name, never a glob: a glob fetches every old version (GUEST.md).
+		# apt warns when root downloads into a directory _apt cannot write; harmless.
+		(cd "$out/debs" && apt-get download -q "$kpkg" 2>&1 |
+			grep -v '^W: Download is performed unsandboxed' >&2) || true
 		deb=$(ls "$out/debs/${kpkg}_"*.deb 2>/dev/null | head -n1 || true)
 		[ -n "$deb" ] || die "apt-get download $kpkg failed"
 	fi
 	log "unpacking $(basename "$deb")"
 	tmp=$(mktemp -d "$out/unpack.XXXXXX")
 	trap 'rm -rf "$tmp"' EXIT
-	dpkg-deb -x "$deb" "$tmp/x"
+	# Only the kernel and our modules (the whole package unpacks to 400 MB). The
+	# leading * also matches usr-merged packages (./usr/lib/modules).
+	set -- './boot/vmlinuz-*'
+	for m in $MODULES; do set -- "$@" "*/lib/modules/*/kernel/$m*"; done
+	mkdir "$tmp/x"
+	dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$tmp/x" --wildcards "$@" ||
+		die "unpacking $deb failed (a module missing from $kpkg?)"
 	rm -rf "$pkgdir"; mkdir -p "$pkgdir/modules"
 	cp "$tmp"/x/boot/vmlinuz-* "$pkgdir/vmlinuz"
-	kver=$(ls "$tmp/x/lib/modules")
+	kdir=$(ls -d "$tmp"/x/lib/modules/* "$tmp"/x/usr/lib/modules/* 2>/dev/null | head -n1)
+	[ -n "$kdir" ] || die "no lib/modules in $kpkg"
 	for m in $MODULES; do
-		base=$tmp/x/lib/modules/$kver/kernel/$m
+		base=$kdir/kernel/$m
 		name=$(basename "$m")
-		# Debian 12 ships plain .ko; later kernels may ship .ko.xz, which busybox
-		# insmod cannot load, so decompress here.
+		# Debian 12 ships plain .ko; later kernels ship compressed modules, which
+		# busybox insmod cannot load, so decompress here.
 		if [ -f "$base" ]; then cp "$base" "$pkgdir/modules/$name"
 		elif [ -f "$base.xz" ]; then xz -dc "$base.xz" >"$pkgdir/modules/$name"
 		elif [ -f "$base.zst" ]; then zstd -dqc "$base.zst" >"$pkgdir/modules/$name"
 		else die "module $m not found in $kpkg"
 		fi
 	done
-	echo "$kver" >"$pkgdir/kernel-version"
+	basename "$kdir" >"$pkgdir/kernel-version"
 	rm -rf "$tmp"; trap - EXIT
 	touch "$pkgdir/done"
 fi
@@ -112,5 +126,9 @@ mv "$out/vmlinuz.tmp" "$out/vmlinuz"
 mv "$out/initrd.img.tmp" "$out/initrd.img"
 echo "$kpkg" >"$out/kernel-package"
 echo "$stamp" >"$out/stamp"
+# Kernels that linux-image-amd64 no longer points at are dead weight (70 MB each).
+for old in "$out"/pkg/* "$out"/debs/*.deb; do
+	case "$(basename "$old")" in "$kpkg" | "${kpkg}_"*) ;; *) rm -rf "$old" ;; esac
+done
 rm -rf "$root"; trap - EXIT
 log "done: $out/vmlinuz $out/initrd.img ($kpkg)"

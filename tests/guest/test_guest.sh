@@ -32,17 +32,20 @@ t1=$(now)
 check "cached rebuild is a no-op under a second" timeout 1 sh "$VMS_TOP/tests/guest/build.sh"
 diag "build: $(elapsed "$t0" "$t1") s, cached rebuild: $(elapsed "$t1" "$(now)") s"
 
-# guest_start NAME FLAVOUR [DISK]: QEMU in the background; sets QEMU_PID, LOG (serial
-# log), SER (serial unix socket), QMP (QMP socket), T_START.
+# guest_start NAME FLAVOUR [DISK [IP]]: QEMU in the background; sets QEMU_PID, LOG
+# (serial log), SER (serial unix socket), QMP (QMP socket), T_START. With IP, adds
+# NET_ARGS (a virtio-net device).
+NET_ARGS=()
 guest_start() {
-	local args
-	mapfile -t args < <(guest_qemu_args "$2" "${3:-}")
+	local args net=()
+	mapfile -t args < <(guest_qemu_args "$2" "${3:-}" "${4:-}")
+	[ -n "${4:-}" ] && net=("${NET_ARGS[@]}")
 	LOG=$TMP/$1.serial.log SER=$TMP/$1.serial.sock QMP=$TMP/$1.qmp.sock
 	T_START=$(now)
 	qemu-system-x86_64 -machine pc -m 256 -nodefaults -no-reboot -display none \
 		-chardev "socket,id=ser0,path=$SER,server=on,wait=off,logfile=$LOG" \
 		-serial chardev:ser0 -qmp "unix:$QMP,server=on,wait=off" \
-		"${args[@]}" 2>"$TMP/$1.stderr" &
+		"${args[@]}" "${net[@]}" 2>"$TMP/$1.stderr" &
 	QEMU_PID=$!
 }
 # guest_end: waits for QEMU to have exited; sets QEMU_RC.
@@ -65,13 +68,17 @@ fi
 check_eq "running guest has marked its disk unclean (boots clean)" "$(guest_disk_record "$disk")" "1 0"
 
 # --- 4: the console shell answers -------------------------------------------------
-{
-	sleep 0.2
-	printf 'echo hello-$((6*7))\r'
-	guest_wait_line "$LOG" '^hello-42$' 10 >/dev/null
-} | timeout 15 socat -t 0.2 - "UNIX-CONNECT:$SER" >"$TMP/console.out" 2>&1
-check "shell on the serial console answers (socat, unix socket)" \
-	grep -qaE '^hello-42.?$' "$TMP/console.out"
+t_con=$(now)
+if out=$(guest_console "UNIX-CONNECT:$SER" 'echo hello-$((6*7))' '^hello-42' 10); then
+	ok "shell on the serial console answers (socat, unix socket)"
+	diag "console round trip: $(elapsed "$t_con" "$(now)") s"
+else
+	notok "shell on the serial console answers (socat, unix socket)"
+	printf '%s\n' "$out" | sed 's/^/#   /'
+fi
+check_match "the console shell has job control" \
+	"$(guest_console "UNIX-CONNECT:$SER" 'set -o | grep -q "monitor.*on" && echo jobs-$((1+1))' '^jobs-2' 5)" \
+	'^jobs-2'
 
 t_off=$(now)
 qmp_out=$(guest_qmp "$QMP" system_powerdown)
@@ -89,7 +96,11 @@ check "serial log shows the handler ran" grep -q 'vmservice-guest: powerbutton, 
 check_eq "disk after ACPI shutdown: boots=1 clean=1" \
 	"$(guest_disk_boots "$disk") $(guest_disk_clean "$disk")" "1 1"
 
-# --- 2+3: second boot of the same disk, stubborn ----------------------------------
+# --- 2+3: second boot of the same disk (now as qcow2), stubborn -------------------
+qcow=$TMP/disk.qcow2
+qemu-img convert -q -f raw -O qcow2 "$disk" "$qcow"
+check_eq "the record reads the same from a qcow2 copy" "$(guest_disk_record "$qcow")" "1 1"
+disk=$qcow
 guest_start stub stubborn "$disk"
 if line=$(guest_wait_ready "$LOG" 60); then
 	diag "stubborn boot to ready: $(elapsed "$T_START" "$(now)") s"
@@ -113,14 +124,20 @@ fi
 check_eq "disk after an unhandled stop: boots=2 clean=0" \
 	"$(guest_disk_boots "$disk") $(guest_disk_clean "$disk")" "2 0"
 
-# --- disk-less cooperative guest ---------------------------------------------------
-guest_start nodisk cooperative
+# --- disk-less cooperative guest with a network address --------------------------
+mapfile -t args < <(guest_qemu_args cooperative "" 10.0.0.2/24)
+check_match "guest_qemu_args adds vmsguest.ip" "${args[*]}" 'vmsguest=cooperative vmsguest\.ip=10\.0\.0\.2/24'
+NET_ARGS=(-netdev user,id=n0,restrict=on -device virtio-net-pci,netdev=n0)
+guest_start nodisk cooperative "" 10.0.0.2/24
 if line=$(guest_wait_ready "$LOG" 60); then
 	check_eq "disk-less guest is ready" "$line" \
 		"vmservice-guest: ready boot=0 flavour=cooperative disk=none"
 else
 	notok "disk-less guest is ready"; show_log
 fi
+check_match "vmsguest.ip configures eth0 (virtio-net)" \
+	"$(guest_console "UNIX-CONNECT:$SER" 'ip -o -4 addr show dev eth0 | sed "s/^/addr-/"' '^addr-' 5)" \
+	'^addr-.*eth0 +inet 10\.0\.0\.2/24'
 guest_qmp "$QMP" system_powerdown >/dev/null
 if guest_wait_exit "$QEMU_PID" 10; then
 	ok "disk-less cooperative guest powers off on the power button"; guest_end

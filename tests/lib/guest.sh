@@ -17,7 +17,7 @@
 # ttyS0; it is respawned if it exits.
 #
 # On-disk record: the first 512-byte sector of the guest's first virtio disk
-# (/dev/vda; attach a raw image), no filesystem. Fixed format, ASCII then NULs:
+# (/dev/vda; a raw image, or qcow2 which the helpers read with qemu-img), no filesystem. Fixed format, ASCII then NULs:
 #   offset  len  content
 #        0   10  "VMSGUEST1 "   magic + space
 #       10    6  "boots="
@@ -33,16 +33,15 @@
 
 : "${VMS_TOP:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
 : "${VMS_CACHE:=${XDG_CACHE_HOME:-$HOME/.cache}/vmservice}"
-GUEST_DIR=$VMS_CACHE/guest
 GUEST_RECORD_MAGIC=VMSGUEST1
 
 # guest_build: builds the guest if needed (a no-op when cached) and sets
 # GUEST_KERNEL, GUEST_INITRD, GUEST_KERNEL_PACKAGE. Returns non-zero on failure.
 guest_build() {
 	VMS_CACHE=$VMS_CACHE sh "$VMS_TOP/tests/guest/build.sh" || return 1
-	GUEST_KERNEL=$GUEST_DIR/vmlinuz
-	GUEST_INITRD=$GUEST_DIR/initrd.img
-	GUEST_KERNEL_PACKAGE=$(cat "$GUEST_DIR/kernel-package")
+	GUEST_KERNEL=$VMS_CACHE/guest/vmlinuz
+	GUEST_INITRD=$VMS_CACHE/guest/initrd.img
+	GUEST_KERNEL_PACKAGE=$(cat "$VMS_CACHE/guest/kernel-package")
 	export GUEST_KERNEL GUEST_INITRD GUEST_KERNEL_PACKAGE
 }
 
@@ -60,19 +59,44 @@ guest_append() {
 # guest_record_line BOOTS CLEAN: the 35-byte record (without the NUL padding).
 guest_record_line() { printf '%s boots=%010d clean=%d\n' "$GUEST_RECORD_MAGIC" "$1" "$2"; }
 
-# guest_disk_new FILE [SIZE]: a raw disk (default 1M, as truncate takes it)
-# holding a record with boots=0 clean=0.
+# guest_disk_format FILE: prints qcow2 if FILE starts with the qcow2 magic, else raw.
+guest_disk_format() {
+	if [ "$(head -c 4 "$1" 2>/dev/null | od -An -tx1 | tr -d ' \n')" = 514649fb ]; then
+		echo qcow2
+	else
+		echo raw
+	fi
+}
+
+# guest_disk_new FILE [SIZE [FORMAT]]: a disk (default 1M as truncate takes it, raw;
+# FORMAT qcow2 converts it with qemu-img) holding a record with boots=0 clean=0.
 guest_disk_new() {
+	local fmt=${3:-raw}
 	rm -f "$1" || return 1
 	guest_record_line 0 0 | dd of="$1" bs=512 count=1 conv=sync 2>/dev/null || return 1
-	truncate -s "${2:-1M}" "$1"
+	truncate -s "${2:-1M}" "$1" || return 1
+	case $fmt in
+	raw) ;;
+	qcow2)
+		qemu-img convert -q -f raw -O qcow2 "$1" "$1.qcow2.tmp" && mv "$1.qcow2.tmp" "$1" ;;
+	*) echo "guest_disk_new: format must be raw or qcow2, not '$fmt'" >&2; return 2 ;;
+	esac
 }
 
 # guest_disk_record FILE: prints "BOOTS CLEAN" from the record; returns 1 (printing
-# nothing) if the first sector holds no valid record.
+# nothing) if the first sector holds no valid record. A qcow2 image (or overlay: its
+# backing chain is followed) is read through qemu-img dd.
 guest_disk_record() {
-	local rec b
-	rec=$(head -c 34 "$1" 2>/dev/null | tr -d '\000')
+	local rec b tmp
+	if [ "$(guest_disk_format "$1")" = qcow2 ]; then
+		tmp=$(mktemp "${TMPDIR:-/tmp}/vmsrec.XXXXXX") || return 1
+		rm -f "$tmp"
+		qemu-img dd -f qcow2 -O raw bs=512 count=1 if="$1" of="$tmp" 2>/dev/null
+		rec=$(head -c 34 "$tmp" 2>/dev/null | tr -d '\000')
+		rm -f "$tmp"
+	else
+		rec=$(head -c 34 "$1" 2>/dev/null | tr -d '\000')
+	fi
 	case "$rec" in
 	"$GUEST_RECORD_MAGIC boots="[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]" clean="[01]) ;;
 	*) return 1 ;;
@@ -86,18 +110,43 @@ guest_disk_boots() { local r; r=$(guest_disk_record "$1") || return 1; echo "${r
 # if no valid record).
 guest_disk_clean() { local r; r=$(guest_disk_record "$1") || return 1; echo "${r#* }"; }
 
-# guest_qemu_args FLAVOUR [DISK]: QEMU arguments for the guest, one per line
-# (read them with mapfile -t). DISK, if given and non-empty, is a raw image attached
-# as virtio-blk (the guest's /dev/vda). Add machine, memory, serial, QMP yourself,
-# e.g. -machine pc -m 256 -nodefaults -no-reboot -serial ... -qmp ...
+# guest_qemu_args FLAVOUR [DISK [IP/PREFIX]]: QEMU arguments for the guest, one per
+# line (read them with mapfile -t). DISK, if non-empty, is a raw or qcow2 image
+# attached as virtio-blk (the guest's /dev/vda). IP adds vmsguest.ip= to the command line; the
+# network device is the caller's (e.g. -netdev user,id=n0 -device virtio-net-pci,netdev=n0).
+# Add machine, memory, serial, QMP yourself, e.g.
+#   -machine pc -m 256 -nodefaults -no-reboot -display none -serial ... -qmp ...
 guest_qemu_args() {
 	local append
-	append=$(guest_append "${1:-}") || return 2
-	printf '%s\n' -kernel "$GUEST_DIR/vmlinuz" -initrd "$GUEST_DIR/initrd.img" -append "$append"
+	append=$(guest_append "${1:-}" "${3:-}") || return 2
+	printf '%s\n' -kernel "${GUEST_KERNEL:-$VMS_CACHE/guest/vmlinuz}" \
+		-initrd "${GUEST_INITRD:-$VMS_CACHE/guest/initrd.img}" -append "$append"
 	if [ -n "${2:-}" ]; then
-		printf '%s\n' -drive "file=$2,format=raw,if=none,id=vmsguestdisk" \
+		printf '%s\n' -drive "file=$2,format=$(guest_disk_format "$2"),if=none,id=vmsguestdisk" \
 			-device virtio-blk-pci,drive=vmsguestdisk
 	fi
+}
+
+# guest_console ADDRESS COMMAND REGEX [TIMEOUT_S]: connects to the guest's serial
+# console (a socat address: UNIX-CONNECT:/path for a unix socket chardev,
+# TCP:127.0.0.1:PORT for a tcp one), types COMMAND and Enter, and waits (default
+# 10 s) until a line of what comes back matches REGEX (grep -E; lines end in \r, so
+# don't anchor with $). Prints everything received; returns 1 on timeout.
+# The shell echoes the command line, so make REGEX match only the output, e.g.
+# COMMAND 'echo hello-$((6*7))' with REGEX '^hello-42'.
+guest_console() {
+	local out i=0 n=$((${4:-10} * 10)) rc
+	out=$(mktemp "${TMPDIR:-/tmp}/vmscons.XXXXXX") || return 1
+	{
+		sleep 0.2
+		printf '%s\r' "$2"
+		while [ $i -lt $n ] && ! grep -qaE -- "$3" "$out"; do sleep 0.1; i=$((i + 1)); done
+	} | timeout $((${4:-10} + 5)) socat -t 0.2 - "$1" >"$out" 2>&1
+	tr -d '\r' <"$out"
+	grep -qaE -- "$3" "$out"
+	rc=$?
+	rm -f "$out"
+	return $rc
 }
 
 # guest_wait_line FILE REGEX TIMEOUT_S: waits until a line of FILE (e.g. a serial log)
