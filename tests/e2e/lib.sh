@@ -204,9 +204,10 @@ e2e_daemon_stop() {
 }
 
 # e2e_transitions: "EPOCH VM OLD NEW" for every state transition in the
-# daemon log, in order.
+# daemon log, in order. The daemon logs them (stderr) as
+#   vmserviced: info: NAME: OLD -> NEW (reason)
 e2e_transitions() {
-	sed -nE 's/^([0-9.]+) .*vm ([A-Za-z0-9_.-]+):? .*\b([a-z]+) (->|→) ([a-z]+)\b.*/\1 \2 \3 \5/p' \
+	sed -nE 's/^([0-9.]+) [^:]+: [a-z]+: ([A-Za-z0-9_.-]+): ([a-z]+) -> ([a-z]+)( .*)?$/\1 \2 \3 \4/p' \
 	    "$E2E/daemon.log"
 }
 
