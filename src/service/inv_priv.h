@@ -97,6 +97,7 @@ struct inv_parse {
 /* inv_text.c */
 char *inv_text_read(const char *path, size_t *len, int *err);
 bool inv_text_blank_option(char *buf, int line, const char *name);
+int inv_text_unclosed(const char *buf);
 
 /* inv_schema.c */
 cfg_t *inv_cfg_new(struct inv_parse *ip, bool main_file);

@@ -195,3 +195,34 @@ inv_text_blank_option(char *buf, int line, const char *name)
 	}
 	return false;
 }
+
+/*
+ * The line of the first `{` never closed, or 0. libconfuse 3.3 accepts a
+ * file that ends inside a section, silently closing it.
+ */
+int
+inv_text_unclosed(const char *buf)
+{
+	int line = 1, stack[64], depth = 0;
+
+	for (size_t i = 0; buf[i];) {
+		size_t t = token_len(buf + i);
+
+		for (size_t k = 0; k < t; k++)
+			line += buf[i + k] == '\n';
+		if (t) {
+			i += t;
+			continue;
+		}
+		if (buf[i] == '{' && depth < 64)
+			stack[depth] = line;
+		if (buf[i] == '{')
+			depth++;
+		else if (buf[i] == '}' && depth > 0)
+			depth--;
+		else if (buf[i] == '\n')
+			line++;
+		i++;
+	}
+	return depth > 0 ? stack[0] : 0;
+}

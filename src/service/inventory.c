@@ -99,6 +99,12 @@ parse_text(struct inv_parse *ip, char *buf, size_t len, const char *path)
 		fclose(fp);
 		free(ip->ip_cur_vm);
 		ip->ip_cur_vm = NULL;
+		if (rc == CFG_SUCCESS && (rc = inv_text_unclosed(buf)) != 0) {
+			diag_add(ip->ip_diag, DIAG_ERROR, path, rc, NULL, DC_SYNTAX,
+			    "section opened here is never closed");
+			ip->ip_broken = true;
+			return cfg;
+		}
 		if (rc == CFG_SUCCESS)
 			return cfg;
 		if (ip->ip_err_unknown && attempt < INV_MAX_RETRY &&
