@@ -65,7 +65,7 @@ inv_text_read(const char *path, size_t *len, int *err)
 	for (;;) {
 		ssize_t r;
 
-		if (n + 2 > cap)
+		if (n + 2 >= cap)
 			buf = xrealloc(buf, cap *= 2);
 		r = read(fd, buf + n, cap - n - 2);
 		if (r < 0 && errno == EINTR)
