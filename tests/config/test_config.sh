@@ -52,7 +52,11 @@ out=$("$VMCTL" show full --argv -c "$good" 2>&1); rc=$?
 check_eq "show --argv exits 0" "$rc" 0
 check_eq "argv[0] is the emulator" "$(printf '%s\n' "$out" | head -n1)" \
 	"$dir/good/../emu/qemu-system-x86_64"
-check_match "argv names the VM" "$out" '^full$'
+check_match "argv names the VM" "$out" '^(guest=)?full(,|$)'
+uuid=$(sed -n 's/^uuid: //p' "$TMP/full.out")
+check_match "argv carries the model's UUID" "$out" "^$uuid\$"
+check_match "argv has the resolved disk path" "$out" "$dir/good/\.\./files/disk\.img"
+
 out=$("$VMCTL" show full --argv --shell -c "$good" 2>&1)
 check_eq "show --argv --shell is one line" "$(printf '%s\n' "$out" | wc -l)" 1
 check_match "show --argv --shell starts with the emulator" "$out" "^'?$dir/good/\.\./emu/qemu-system-x86_64'? "
