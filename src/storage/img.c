@@ -177,7 +177,11 @@ open_one(const char *path, enum img_fmt fmt, int flags, int depth,
 		    &im->im_backing, berr, sizeof(berr));
 		free(bpath);
 		if (r < 0) {
-			xsnprintf(err, errlen, "%s: backing file: %s", path, berr);
+			/* Name the top image and the failing one, not each level. */
+			if (depth == 0)
+				xsnprintf(err, errlen, "%s: backing chain: %s", path, berr);
+			else
+				xsnprintf(err, errlen, "%s", berr);
 			img_close(im);
 			return r;
 		}
