@@ -27,7 +27,7 @@ t0=$(now)
 if ! guest_build >"$TMP/build.log" 2>&1; then
 	notok "guest builds"; sed 's/^/# /' "$TMP/build.log"; done_testing; exit
 fi
-ok "guest builds ($GUEST_KERNEL_PACKAGE)"
+ok "guest builds ($GUEST_KERNEL_PACKAGE, $(basename "$GUEST_KERNEL"))"
 t1=$(now)
 check "cached rebuild is a no-op under a second" timeout 1 sh "$VMS_TOP/tests/guest/build.sh"
 diag "build: $(elapsed "$t0" "$t1") s, cached rebuild: $(elapsed "$t1" "$(now)") s"
@@ -124,12 +124,17 @@ fi
 check_eq "disk after an unhandled stop: boots=2 clean=0" \
 	"$(guest_disk_boots "$disk") $(guest_disk_clean "$disk")" "2 0"
 
-# --- disk-less cooperative guest with a network address --------------------------
+# --- disk-less cooperative guest with a network address, bzImage kernel --------------------------
 mapfile -t args < <(guest_qemu_args cooperative "" 10.0.0.2/24)
 check_match "guest_qemu_args adds vmsguest.ip" "${args[*]}" 'vmsguest=cooperative vmsguest\.ip=10\.0\.0\.2/24'
 NET_ARGS=(-netdev user,id=n0,restrict=on -device virtio-net-pci,netdev=n0)
+# this boot uses the packaged bzImage, the others the PVH vmlinux (when made)
+saved_kernel=$GUEST_KERNEL
+GUEST_KERNEL=$VMS_CACHE/guest/vmlinuz
 guest_start nodisk cooperative "" 10.0.0.2/24
+GUEST_KERNEL=$saved_kernel
 if line=$(guest_wait_ready "$LOG" 60); then
+	diag "bzImage (vmlinuz) boot to ready: $(elapsed "$T_START" "$(now)") s"
 	check_eq "disk-less guest is ready" "$line" \
 		"vmservice-guest: ready boot=0 flavour=cooperative disk=none"
 else

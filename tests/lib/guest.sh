@@ -36,10 +36,13 @@
 GUEST_RECORD_MAGIC=VMSGUEST1
 
 # guest_build: builds the guest if needed (a no-op when cached) and sets
-# GUEST_KERNEL, GUEST_INITRD, GUEST_KERNEL_PACKAGE. Returns non-zero on failure.
+# GUEST_KERNEL (the uncompressed, PVH-booted vmlinux when the builder could make it,
+# else the bzImage vmlinuz), GUEST_INITRD, GUEST_KERNEL_PACKAGE. Returns non-zero on
+# failure.
 guest_build() {
 	VMS_CACHE=$VMS_CACHE sh "$VMS_TOP/tests/guest/build.sh" || return 1
-	GUEST_KERNEL=$VMS_CACHE/guest/vmlinuz
+	GUEST_KERNEL=$VMS_CACHE/guest/vmlinux
+	[ -f "$GUEST_KERNEL" ] || GUEST_KERNEL=$VMS_CACHE/guest/vmlinuz
 	GUEST_INITRD=$VMS_CACHE/guest/initrd.img
 	GUEST_KERNEL_PACKAGE=$(cat "$VMS_CACHE/guest/kernel-package")
 	export GUEST_KERNEL GUEST_INITRD GUEST_KERNEL_PACKAGE
@@ -119,7 +122,9 @@ guest_disk_clean() { local r; r=$(guest_disk_record "$1") || return 1; echo "${r
 guest_qemu_args() {
 	local append
 	append=$(guest_append "${1:-}" "${3:-}") || return 2
-	printf '%s\n' -kernel "${GUEST_KERNEL:-$VMS_CACHE/guest/vmlinuz}" \
+	local kernel=${GUEST_KERNEL:-$VMS_CACHE/guest/vmlinux}
+	[ -f "$kernel" ] || kernel=$VMS_CACHE/guest/vmlinuz
+	printf '%s\n' -kernel "$kernel" \
 		-initrd "${GUEST_INITRD:-$VMS_CACHE/guest/initrd.img}" -append "$append"
 	if [ -n "${2:-}" ]; then
 		printf '%s\n' -drive "file=$2,format=$(guest_disk_format "$2"),if=none,id=vmsguestdisk" \
