@@ -37,15 +37,17 @@ GUEST_RECORD_MAGIC=VMSGUEST1
 
 # guest_build: builds the guest if needed (a no-op when cached) and sets
 # GUEST_KERNEL (the uncompressed, PVH-booted vmlinux when the builder could make it,
-# else the bzImage vmlinuz), GUEST_INITRD, GUEST_KERNEL_PACKAGE. Returns non-zero on
-# failure.
+# else the bzImage), GUEST_VMLINUZ (the bzImage), GUEST_INITRD (the initramfs of
+# this checkout's builder version), GUEST_KERNEL_PACKAGE. Returns non-zero on failure.
 guest_build() {
-	VMS_CACHE=$VMS_CACHE sh "$VMS_TOP/tests/guest/build.sh" || return 1
-	GUEST_KERNEL=$VMS_CACHE/guest/vmlinux
-	[ -f "$GUEST_KERNEL" ] || GUEST_KERNEL=$VMS_CACHE/guest/vmlinuz
-	GUEST_INITRD=$VMS_CACHE/guest/initrd.img
-	GUEST_KERNEL_PACKAGE=$(cat "$VMS_CACHE/guest/kernel-package")
-	export GUEST_KERNEL GUEST_INITRD GUEST_KERNEL_PACKAGE
+	local out key val
+	out=$(VMS_CACHE=$VMS_CACHE sh "$VMS_TOP/tests/guest/build.sh") || return 1
+	while IFS== read -r key val; do
+		case "$key" in
+		GUEST_KERNEL|GUEST_VMLINUZ|GUEST_INITRD|GUEST_KERNEL_PACKAGE) export "$key=$val" ;;
+		esac
+	done <<<"$out"
+	[ -n "${GUEST_KERNEL:-}" ] && [ -n "${GUEST_INITRD:-}" ]
 }
 
 # guest_append FLAVOUR [IP/PREFIX]: the kernel command line for that flavour.
@@ -114,18 +116,20 @@ guest_disk_boots() { local r; r=$(guest_disk_record "$1") || return 1; echo "${r
 guest_disk_clean() { local r; r=$(guest_disk_record "$1") || return 1; echo "${r#* }"; }
 
 # guest_qemu_args FLAVOUR [DISK [IP/PREFIX]]: QEMU arguments for the guest, one per
-# line (read them with mapfile -t). DISK, if non-empty, is a raw or qcow2 image
-# attached as virtio-blk (the guest's /dev/vda). IP adds vmsguest.ip= to the command line; the
-# network device is the caller's (e.g. -netdev user,id=n0 -device virtio-net-pci,netdev=n0).
+# line (read them with mapfile -t); needs guest_build first. DISK, if non-empty, is a
+# raw or qcow2 image attached as virtio-blk (the guest's /dev/vda). IP adds
+# vmsguest.ip= to the command line; the network device is the caller's (e.g.
+# -netdev user,id=n0 -device virtio-net-pci,netdev=n0).
 # Add machine, memory, serial, QMP yourself, e.g.
 #   -machine pc -m 256 -nodefaults -no-reboot -display none -serial ... -qmp ...
 guest_qemu_args() {
 	local append
 	append=$(guest_append "${1:-}" "${3:-}") || return 2
-	local kernel=${GUEST_KERNEL:-$VMS_CACHE/guest/vmlinux}
-	[ -f "$kernel" ] || kernel=$VMS_CACHE/guest/vmlinuz
-	printf '%s\n' -kernel "$kernel" \
-		-initrd "${GUEST_INITRD:-$VMS_CACHE/guest/initrd.img}" -append "$append"
+	if [ -z "${GUEST_KERNEL:-}" ] || [ -z "${GUEST_INITRD:-}" ]; then
+		echo "guest_qemu_args: run guest_build first" >&2
+		return 2
+	fi
+	printf '%s\n' -kernel "$GUEST_KERNEL" -initrd "$GUEST_INITRD" -append "$append"
 	if [ -n "${2:-}" ]; then
 		printf '%s\n' -drive "file=$2,format=$(guest_disk_format "$2"),if=none,id=vmsguestdisk" \
 			-device virtio-blk-pci,drive=vmsguestdisk
@@ -154,10 +158,14 @@ guest_console() {
 	return $rc
 }
 
+# guest_tenths SECONDS: SECONDS (may have a fraction) in tenths, for the wait loops.
+guest_tenths() { awk -v s="$1" 'BEGIN { printf "%d", s * 10 + 0.5 }'; }
+
 # guest_wait_line FILE REGEX TIMEOUT_S: waits until a line of FILE (e.g. a serial log)
 # matches REGEX (grep -E), prints that line; returns 1 on timeout.
 guest_wait_line() {
-	local i=0 n=$(($3 * 10)) line
+	local i=0 n line
+	n=$(guest_tenths "$3")
 	while [ $i -lt $n ]; do
 		if line=$(grep -aE -m1 -- "$2" "$1" 2>/dev/null); then
 			echo "${line%$'\r'}"; return 0
@@ -174,7 +182,8 @@ guest_wait_ready() { guest_wait_line "$1" '^vmservice-guest: ready ' "${2:-60}";
 # guest_wait_exit PID TIMEOUT_S: waits for a process to go away; returns 1 if it is
 # still there after the timeout. (Use `wait PID` afterwards for a child's status.)
 guest_wait_exit() {
-	local i=0 n=$(($2 * 10))
+	local i=0 n
+	n=$(guest_tenths "$2")
 	while kill -0 "$1" 2>/dev/null; do
 		[ $i -ge $n ] && return 1
 		# a zombie child counts as gone
