@@ -23,7 +23,8 @@ static const char *const event_names[VE_N] = {
 	[VE_DEPS_READY] = "dependencies ready", [VE_QMP_READY] = "QMP ready",
 	[VE_QMP_LOST] = "QMP lost", [VE_SHUTDOWN_GUEST] = "guest shutdown",
 	[VE_SHUTDOWN_HOST] = "host shutdown", [VE_EXITED] = "process exited",
-	[VE_TIMER] = "timer fired",
+	[VE_TIMER] = "timer fired", [VE_DEPS_FAILED] = "dependency failed",
+	[VE_ADOPT] = "adopted",
 };
 
 static const char *const reason_names[SR_N] = {
@@ -305,6 +306,30 @@ a_set_restart(const struct sup *s, struct vm *vm, int arg)
 }
 
 static void
+a_clear_restart(const struct sup *s, struct vm *vm, int arg)
+{
+	if (vm->vm_restart)
+		log_vm(LOG_INFO, vm->vm_name, "restart cancelled");
+	vm->vm_restart = false;
+}
+
+static void
+a_deps_failed(const struct sup *s, struct vm *vm, int arg)
+{
+	vm->vm_reason = SR_START_FAILED;
+	set_state(s, vm, VS_FAILED, vm->vm_detail ? vm->vm_detail : "dependency failed");
+}
+
+static void
+a_adopt(const struct sup *s, struct vm *vm, int arg)
+{
+	vm->vm_adopted = true;
+	vm->vm_shutdown_seen = false;
+	vm->vm_pending = SR_NONE;
+	set_state(s, vm, VS_RUNNING, "adopted a running QEMU");
+}
+
+static void
 a_guest_off(const struct sup *s, struct vm *vm, int arg)
 {
 	vm->vm_shutdown_seen = true;
@@ -332,7 +357,7 @@ a_shutdown_seen(const struct sup *s, struct vm *vm, int arg)
 		return;
 	}
 	vm->vm_shutdown_seen = true;
-	log_vm(LOG_INFO, vm->vm_name, "guest is shutting down");
+	log_vm(LOG_INFO, vm->vm_name, "QEMU is shutting down");
 }
 
 static void
@@ -372,11 +397,11 @@ a_unexpected(const struct sup *s, struct vm *vm, int arg)
 static const sup_action table[VS_N][VE_N] = {
 	[VS_STOPPED] = {
 		[VE_START] = a_want_start, [VE_RESTART] = a_want_start,
-		[VE_EXITED] = a_unexpected,
+		[VE_EXITED] = a_unexpected, [VE_ADOPT] = a_adopt,
 	},
 	[VS_FAILED] = {
 		[VE_START] = a_want_start, [VE_RESTART] = a_want_start,
-		[VE_EXITED] = a_unexpected,
+		[VE_EXITED] = a_unexpected, [VE_ADOPT] = a_adopt,
 	},
 	[VS_BACKOFF] = {
 		[VE_START] = a_want_start, [VE_RESTART] = a_want_start,
@@ -384,6 +409,7 @@ static const sup_action table[VS_N][VE_N] = {
 	},
 	[VS_WAITING] = {
 		[VE_DEPS_READY] = a_spawn, [VE_STOP] = a_cancel, [VE_KILL] = a_cancel,
+		[VE_DEPS_FAILED] = a_deps_failed,
 	},
 	[VS_STARTING] = {
 		[VE_QMP_READY] = a_ready, [VE_QMP_LOST] = a_start_abort,
@@ -398,14 +424,18 @@ static const sup_action table[VS_N][VE_N] = {
 	[VS_HALTING] = {
 		[VE_SHUTDOWN_GUEST] = a_shutdown_seen, [VE_SHUTDOWN_HOST] = a_shutdown_seen,
 		[VE_EXITED] = a_exited, [VE_TIMER] = a_term, [VE_KILL] = a_kill,
-		[VE_RESTART] = a_set_restart,
+		[VE_RESTART] = a_set_restart, [VE_START] = a_set_restart,
+		[VE_STOP] = a_clear_restart,
 	},
 	[VS_TERMINATING] = {
 		[VE_EXITED] = a_exited, [VE_TIMER] = a_kill, [VE_KILL] = a_kill,
-		[VE_RESTART] = a_set_restart,
+		[VE_RESTART] = a_set_restart, [VE_START] = a_set_restart,
+		[VE_STOP] = a_clear_restart,
 	},
 	[VS_KILLING] = {
 		[VE_EXITED] = a_exited, [VE_RESTART] = a_set_restart,
+		[VE_START] = a_set_restart, [VE_STOP] = a_clear_restart,
+		[VE_KILL] = a_clear_restart,
 	},
 };
 

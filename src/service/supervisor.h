@@ -37,6 +37,8 @@ enum vm_event {
 	VE_SHUTDOWN_HOST,	/* QMP SHUTDOWN, "guest": false */
 	VE_EXITED,		/* process gone; arg = wait status or -1 */
 	VE_TIMER,		/* the VM's timer fired */
+	VE_DEPS_FAILED,		/* an `after` VM failed: give up (vm_detail set) */
+	VE_ADOPT,		/* a live QEMU found at daemon start (pid, pidfd set) */
 	VE_N
 };
 
@@ -74,6 +76,7 @@ struct vm {
 	bool		 vm_adopted;	/* not our child: no wait status */
 
 	/* daemon bookkeeping, not used by the table */
+	void		*vm_ctx;	/* the owning daemon */
 	bool		 vm_stop_pending;	/* stop once VMs after it are down */
 	bool		 vm_ready_notified;
 	uint64_t	 vm_spawned_ms;

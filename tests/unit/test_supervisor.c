@@ -326,6 +326,36 @@ main(void)
 	sup_event(&s, &vm, VE_DEPS_READY, 0);
 	STATE("starting", "restart: starting");
 
+	/* Start while stopping: start again once down; stop cancels that. */
+	fresh(HW_HALT_ACPI);
+	to_running();
+	sup_event(&s, &vm, VE_STOP, 0);
+	sup_event(&s, &vm, VE_START, 0);
+	sup_event(&s, &vm, VE_EXITED, 0);
+	STATE("waiting", "start during halting: waiting after exit");
+	fresh(HW_HALT_ACPI);
+	to_running();
+	sup_event(&s, &vm, VE_RESTART, 0);
+	sup_event(&s, &vm, VE_STOP, 0);
+	sup_event(&s, &vm, VE_EXITED, 0);
+	STATE("stopped", "stop after restart: stays stopped");
+
+	/* A dependency failed while waiting. */
+	fresh(HW_HALT_ACPI);
+	sup_event(&s, &vm, VE_START, 0);
+	vm.vm_detail = strdup("dependency db failed");
+	sup_event(&s, &vm, VE_DEPS_FAILED, 0);
+	STATE("failed", "dependency failed: failed");
+	REASON("start-failed", "dependency failed: start-failed");
+
+	/* Adoption after a daemon restart. */
+	fresh(HW_HALT_ACPI);
+	vm.vm_pid = 777;
+	sup_event(&s, &vm, VE_ADOPT, 0);
+	STATE("running", "adopted: running");
+	sup_event(&s, &vm, VE_EXITED, -1);
+	OK_STREQ(vm.vm_last_exit, "unknown", "adopted: exit status unknown");
+
 	/* Unexpected host shutdown (QEMU got a signal from elsewhere). */
 	fresh(HW_HALT_ACPI);
 	to_running();
