@@ -131,8 +131,16 @@ qproc_describe(int status, char *buf, size_t len)
 		snprintf(buf, len, "status %#x", status);
 }
 
+off_t
+qproc_log_size(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 ? st.st_size : 0;
+}
+
 char *
-qproc_log_tail(const char *path, size_t max)
+qproc_log_tail(const char *path, off_t from, size_t max)
 {
 	struct stat st;
 	char *buf, *s;
@@ -148,6 +156,15 @@ qproc_log_tail(const char *path, size_t max)
 		return NULL;
 	}
 	off = st.st_size > (off_t)max ? st.st_size - (off_t)max : 0;
+	if (off < from) {
+		if (from >= st.st_size) {
+			close(fd);
+			return NULL;
+		}
+		off = from;
+		max = (size_t)(st.st_size - from);
+		from = -1;	/* starts at a line: keep the first one */
+	}
 	buf = xmalloc(max + 1);
 	n = pread(fd, buf, max, off);
 	close(fd);
@@ -159,7 +176,7 @@ qproc_log_tail(const char *path, size_t max)
 	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' ' || buf[n - 1] == '\r'))
 		buf[--n] = 0;
 	s = buf;
-	if (off > 0 && (s = strchr(buf, '\n')) != NULL)
+	if (off > 0 && from != -1 && (s = strchr(buf, '\n')) != NULL)
 		s++;
 	else
 		s = buf;

@@ -33,10 +33,14 @@ int qproc_reap(pid_t pid, int *status);
 void qproc_describe(int status, char *buf, size_t len);
 
 /*
- * The last max bytes of path, starting at a line boundary, trailing
- * whitespace trimmed; NULL when unreadable or empty. Newly allocated.
+ * The last max bytes of path written at or after offset from (the log
+ * size when this QEMU was spawned: earlier runs' lines are not its words),
+ * starting at a line boundary, trailing whitespace trimmed; NULL when
+ * unreadable or empty. Newly allocated.
  */
-char *qproc_log_tail(const char *path, size_t max);
+char *qproc_log_tail(const char *path, off_t from, size_t max);
+/* Current size of path (0 if missing). */
+off_t qproc_log_size(const char *path);
 
 /*
  * For adoption: true when /proc/PID/cmdline has "-name" followed by name

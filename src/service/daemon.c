@@ -159,6 +159,7 @@ op_spawn(void *ctx, struct vm *vm, char *err, size_t errlen)
 	unlink(qp);
 	free(qp);
 	logp = xasprintf("%s/%s.qemu.log", d->inv.inv_log_dir, vm->vm_name);
+	vm->vm_log_offset = qproc_log_size(logp);
 	e = qproc_spawn(argv.sv_v, logp, &d->child_mask, &vm->vm_pid, &vm->vm_pidfd, err, errlen);
 	free(logp);
 	strv_free(&argv);
@@ -252,7 +253,7 @@ op_exit_detail(void *ctx, struct vm *vm)
 {
 	struct daemon *d = ctx;
 	char *p = xasprintf("%s/%s.qemu.log", d->inv.inv_log_dir, vm->vm_name);
-	char *tail = qproc_log_tail(p, LOG_TAIL_BYTES);
+	char *tail = qproc_log_tail(p, vm->vm_log_offset, LOG_TAIL_BYTES);
 
 	free(p);
 	return tail;

@@ -80,6 +80,7 @@ struct vm {
 	bool		 vm_stop_pending;	/* stop once VMs after it are down */
 	bool		 vm_ready_notified;
 	uint64_t	 vm_spawned_ms;
+	off_t		 vm_log_offset;	/* NAME.qemu.log size at spawn */
 };
 
 struct sup_ops {
