@@ -42,7 +42,8 @@ struct client {
 	char		*out;
 	size_t		 out_n, out_cap;
 	bool		 closing;	/* close once out is flushed */
-	bool		 watching_out;
+	bool		 eof;		/* peer shut down its side: answer, then close */
+	uint32_t	 events;	/* what we watch for now */
 
 	enum wait_kind	 wait;		/* a deferred request */
 	const char	*wait_cmd;
@@ -68,7 +69,7 @@ static void
 client_flush(struct client *cl)
 {
 	ssize_t n;
-	bool want;
+	uint32_t want;
 
 	while (cl->out_n) {
 		n = send(cl->fd, cl->out, cl->out_n, MSG_NOSIGNAL | MSG_DONTWAIT);
@@ -85,10 +86,10 @@ client_flush(struct client *cl)
 		client_free(cl);
 		return;
 	}
-	want = cl->out_n > 0;
-	if (want != cl->watching_out &&
-	    loop_mod_fd(cl->c->d->lp, cl->fd, EPOLLIN | (want ? EPOLLOUT : 0)) == 0)
-		cl->watching_out = want;
+	/* Level-triggered: a peer at EOF must not keep waking us up. */
+	want = (cl->eof ? 0 : EPOLLIN) | (cl->out_n ? EPOLLOUT : 0);
+	if (want != cl->events && loop_mod_fd(cl->c->d->lp, cl->fd, want) == 0)
+		cl->events = want;
 }
 
 /* Queue one response line; frees o. Never frees the client. */
@@ -456,6 +457,8 @@ client_process(struct client *cl)
 		reply_error(cl, "request longer than %d bytes", CTL_MAX_REQUEST);
 		cl->closing = true;
 	}
+	if (cl->eof && cl->wait == W_NONE)
+		cl->closing = true;
 }
 
 static void
@@ -464,6 +467,10 @@ client_io(struct loop *lp, int fd, uint32_t events, void *arg)
 	struct client *cl = arg;
 	ssize_t n;
 
+	if (cl->eof && (events & (EPOLLHUP | EPOLLERR))) {
+		client_free(cl);	/* gone both ways: nobody to answer */
+		return;
+	}
 	if (events & EPOLLOUT) {
 		client_flush(cl);
 		return;		/* cl may be gone; input comes on the next wake */
@@ -475,8 +482,16 @@ client_io(struct loop *lp, int fd, uint32_t events, void *arg)
 	n = recv(fd, cl->in + cl->in_n, 4096, MSG_DONTWAIT);
 	if (n == -1 && (errno == EAGAIN || errno == EINTR))
 		return;
-	if (n <= 0) {
+	if (n < 0) {
 		client_free(cl);
+		return;
+	}
+	if (n == 0) {
+		/* Half-closed (`socat` after its input): still owed its answers. */
+		cl->eof = true;
+		if (cl->wait == W_NONE)
+			client_process(cl);
+		client_flush(cl);
 		return;
 	}
 	cl->in_n += (size_t)n;
@@ -554,6 +569,7 @@ accept_cb(struct loop *lp, int fd, uint32_t events, void *arg)
 	/* root, or whoever runs this daemon (an unprivileged `make demo`). */
 	cl->admin = cred.uid == 0 || cred.uid == geteuid();
 	cl->reader = cl->admin || (c->have_group && in_group(cred.uid, cred.gid, c->group));
+	cl->events = EPOLLIN;
 	if (loop_add_fd(c->d->lp, cfd, EPOLLIN, client_io, cl)) {
 		close(cfd);
 		free(cl);

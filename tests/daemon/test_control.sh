@@ -30,6 +30,12 @@ two=$(printf '{"cmd":"status","vm":"a"}\n{"cmd":"status","vm":"b"}\n' |
     timeout 5 socat -t 3 - "UNIX-CONNECT:$(SOCK)")
 check_match "pipelined requests answered in order" "$(echo "$two" | sed -n 2p)" '"name":"b"'
 
+# A half-closed client (socat after its input) still gets a deferred answer.
+out=$(printf '{"cmd":"restart","vm":"b","wait":true}\n{"cmd":"status","vm":"b"}\n' |
+    timeout 10 socat -t 8 - "UNIX-CONNECT:$(SOCK)")
+check_match "deferred answer after half-close" "$(echo "$out" | sed -n 1p)" '^\{"ok":true,"vms":\[\{"name":"b","state":"running"'
+check_match "then the queued request" "$(echo "$out" | sed -n 2p)" '"name":"b","state":"running"'
+
 # A peer that is neither root nor in group vmservice.
 nob=(setpriv --reuid=65534 --regid=65534 --clear-groups)
 chmod 0777 "$(SOCK)"	# let the socket permission through so the daemon decides
