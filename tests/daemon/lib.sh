@@ -95,3 +95,8 @@ scratch_daemon() {
 	TMP=$(mktemp -d "${TMPDIR:-/tmp}/vmsd.XXXXXX")
 	trap cleanup_daemon EXIT
 }
+
+# gone PID: the process no longer runs (exited, or a zombie nobody reaped).
+gone() {
+	[ ! -d "/proc/$1" ] || [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" = Z ]
+}

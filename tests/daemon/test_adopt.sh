@@ -18,7 +18,7 @@ bpid=$(field b pid)
 kill -KILL "$DPID"; wait "$DPID" 2>/dev/null
 check "QEMU survives the daemon" kill -0 "$apid"
 kill -KILL "$bpid"
-for ((i = 0; i < 50; i++)); do kill -0 "$bpid" 2>/dev/null || break; sleep 0.1; done
+for ((i = 0; i < 50; i++)); do gone "$bpid" && break; sleep 0.1; done
 check "b's pidfile left stale" test -e "$TMP/run/b.pid"
 
 check "second daemon starts" start_daemon
@@ -31,7 +31,7 @@ check "b has a new pid" test "$(field b pid)" != "$bpid"
 out=$(vmctl stop a); rc=$?
 check_eq "adopted VM stops through QMP" "$rc" 0
 check_eq "adopted VM: host-powerdown" "$(field a stop_reason)" host-powerdown
-check "adopted QEMU gone" test ! -d "/proc/$apid"
+check "adopted QEMU gone" gone "$apid"
 stop_daemon
 check_eq "daemon exits 0" "$DRC" 0
 done_testing
