@@ -335,7 +335,7 @@ h_stop(struct client *cl, struct json_object *req)
 {
 	struct daemon *d = cl->c->d;
 	struct json_object *jt, *jvm;
-	unsigned timeout = 0;
+	int timeout = -1;
 	struct vm **vms;
 	size_t n, i;
 	bool all;
@@ -345,7 +345,7 @@ h_stop(struct client *cl, struct json_object *req)
 			reply_error(cl, "\"timeout\" must be a number of seconds");
 			return;
 		}
-		timeout = (unsigned)json_object_get_int(jt);
+		timeout = json_object_get_int(jt);
 	}
 	if (select_vms(cl, req, false, true, &vms, &n))
 		return;

@@ -458,16 +458,16 @@ daemon_restart_vm(struct daemon *d, struct vm *vm, char *err, size_t errlen)
 }
 
 void
-daemon_stop_vm(struct daemon *d, struct vm *vm, unsigned timeout)
+daemon_stop_vm(struct daemon *d, struct vm *vm, int timeout)
 {
 	vm->vm_stop_pending = false;
-	if (timeout && !sup_is_down(vm))
+	if (timeout >= 0 && !sup_is_down(vm))
 		vm->vm_halt_timeout = timeout;
 	sup_event(&d->sup, vm, VE_STOP, 0);
 }
 
 void
-daemon_stop_all(struct daemon *d, unsigned timeout)
+daemon_stop_all(struct daemon *d, int timeout)
 {
 	size_t i;
 
@@ -477,7 +477,7 @@ daemon_stop_all(struct daemon *d, unsigned timeout)
 			sup_event(&d->sup, vm, VE_STOP, 0);
 		} else if (!sup_is_down(vm)) {
 			vm->vm_stop_pending = true;
-			if (timeout)
+			if (timeout >= 0)
 				vm->vm_halt_timeout = timeout;
 		}
 	}

@@ -50,8 +50,9 @@ void daemon_autostart(struct daemon *d);
 struct vm *daemon_find_vm(struct daemon *d, const char *name);
 /* Act on one VM (the request paths of control.c and the signal handler). */
 int daemon_start_vm(struct daemon *d, struct vm *vm, char *err, size_t errlen);
-void daemon_stop_vm(struct daemon *d, struct vm *vm, unsigned timeout);
-void daemon_stop_all(struct daemon *d, unsigned timeout);
+/* timeout: overrides halt_timeout (seconds); -1: none */
+void daemon_stop_vm(struct daemon *d, struct vm *vm, int timeout);
+void daemon_stop_all(struct daemon *d, int timeout);
 void daemon_kill_vm(struct daemon *d, struct vm *vm);
 int daemon_restart_vm(struct daemon *d, struct vm *vm, char *err, size_t errlen);
 /* Run after every batch of events: scheduling, waiters, notify, exit. */

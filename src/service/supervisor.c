@@ -99,6 +99,7 @@ sup_vm_init(struct vm *vm, const struct hw_vm *hw)
 	vm->vm_hw = hw;
 	vm->vm_name = hw->vm_name;
 	vm->vm_pidfd = -1;
+	vm->vm_halt_timeout = -1;
 }
 
 void
@@ -125,7 +126,8 @@ set_state(const struct sup *s, struct vm *vm, enum vm_state to, const char *why)
 static unsigned
 halt_ms(const struct vm *vm)
 {
-	return (vm->vm_halt_timeout ? vm->vm_halt_timeout : vm->vm_hw->vm_halt_timeout) * 1000u;
+	return (vm->vm_halt_timeout >= 0 ? (unsigned)vm->vm_halt_timeout :
+	    vm->vm_hw->vm_halt_timeout) * 1000u;
 }
 
 static void
@@ -153,7 +155,7 @@ enter_stopped(const struct sup *s, struct vm *vm, enum stop_reason r, const char
 {
 	vm->vm_reason = r;
 	vm->vm_pending = SR_NONE;
-	vm->vm_halt_timeout = 0;
+	vm->vm_halt_timeout = -1;
 	s->ops->gone(s->ctx, vm);
 	set_state(s, vm, r == SR_START_FAILED ? VS_FAILED : VS_STOPPED, why);
 	if (vm->vm_restart && r != SR_START_FAILED) {

@@ -72,7 +72,7 @@ struct vm {
 
 	bool		 vm_restart;	/* start again once stopped */
 	bool		 vm_shutdown_seen;	/* SHUTDOWN already handled this run */
-	unsigned	 vm_halt_timeout;	/* per-request override, s; 0: none */
+	int		 vm_halt_timeout;	/* per-request override, s; -1: none */
 	bool		 vm_adopted;	/* not our child: no wait status */
 
 	/* daemon bookkeeping, not used by the table */

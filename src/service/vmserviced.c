@@ -121,7 +121,7 @@ signal_cb(struct loop *lp, int fd, uint32_t events, void *arg)
 			log_info("%s: stopping every VM, then exiting", strsignal((int)si.ssi_signo));
 			d->exiting = true;
 			notify_stopping();
-			daemon_stop_all(d, 0);
+			daemon_stop_all(d, -1);
 			break;
 		case SIGHUP:
 			log_warn("SIGHUP: reload is not supported yet");

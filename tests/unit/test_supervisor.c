@@ -314,7 +314,14 @@ main(void)
 	sup_event(&s, &vm, VE_STOP, 0);
 	OPS("qmp system_powerdown;arm 2000;", "stop --timeout overrides halt_timeout");
 	sup_event(&s, &vm, VE_EXITED, 0);
-	OK(vm.vm_halt_timeout == 0, "override forgotten after the stop");
+	OK(vm.vm_halt_timeout == -1, "override forgotten after the stop");
+
+	/* --timeout 0: escalate at once. */
+	fresh(HW_HALT_ACPI);
+	to_running();
+	vm.vm_halt_timeout = 0;
+	sup_event(&s, &vm, VE_STOP, 0);
+	OPS("qmp system_powerdown;arm 0;", "stop --timeout 0 arms a zero halt timer");
 
 	/* Restart: running -> halting -> (exit) -> waiting -> ... */
 	fresh(HW_HALT_ACPI);
