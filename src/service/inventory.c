@@ -139,7 +139,8 @@ load_includes(struct inv_parse *ip, const char *file, struct inv_include *incs,
 		int rc;
 
 		memset(&g, 0, sizeof(g));
-		rc = glob(pat, GLOB_ERR, NULL, &g);
+		/* A directory that does not exist simply matches nothing. */
+		rc = glob(pat, 0, NULL, &g);
 		if (rc == GLOB_NOMATCH && !has_glob_chars(pat))
 			diag_add(ip->ip_diag, DIAG_ERROR, file, incs[i].inc_line, NULL,
 			    DC_INCLUDE, "include %s: %s", pat, strerror(ENOENT));
