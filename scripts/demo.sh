@@ -20,8 +20,8 @@ guest_build
 mkdir -p demo/run demo/state demo/log
 # The directory ignores itself: nothing under it is ever committed.
 [ -e demo/.gitignore ] || echo '*' >demo/.gitignore
-ln -sf "$GUEST_KERNEL" demo/vmlinuz
-ln -sf "$GUEST_INITRD" demo/initrd.img
+ln -sfn "$GUEST_KERNEL" demo/kernel
+ln -sfn "$GUEST_INITRD" demo/initrd.img
 for v in $VMS; do
 	# Kept across runs: the boot counter on each disk goes up every time.
 	[ -e "demo/$v.img" ] || guest_disk_new "demo/$v.img" 1M

@@ -21,7 +21,7 @@ DAEMON_PID=
 e2e_cleanup() {
 	local p f
 	[ -n "$DAEMON_PID" ] && kill -KILL "$DAEMON_PID" 2>/dev/null
-	for p in "${E2E_PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done
+	for p in "${E2E_PIDS[@]}"; do { kill -KILL "$p"; wait "$p"; } 2>/dev/null; done
 	# Every QEMU this test's daemons started: their pidfiles, and anything
 	# still running with our scratch dir on its command line.
 	if [ -n "$E2E" ]; then
@@ -165,15 +165,18 @@ e2e_console() {
 	echo "$cap"
 }
 
-# e2e_wait_ready NAME SECS: waits for the guest's readiness line.
+# e2e_wait_ready NAME SECS [BOOT]: waits for the guest's readiness line;
+# with BOOT, for the one of that boot (the console log keeps earlier boots'
+# lines: after a restart the first "ready" is stale).
 e2e_wait_ready() {
-	local i f
+	local i f re='^vmservice-guest: ready '
+	[ -n "${3:-}" ] && re="^vmservice-guest: ready boot=$3 "
 	for i in $(seq $(($2 * 10))); do
 		f=$(e2e_console "$1")
-		grep -aq '^vmservice-guest: ready ' "$f" 2>/dev/null && return 0
+		grep -aq -- "$re" "$f" 2>/dev/null && return 0
 		sleep 0.1
 	done
-	diag "$1: no readiness line after $2 s; console:"
+	diag "$1: no readiness line /$re/ after $2 s; console:"
 	tail -n 5 "$f" 2>/dev/null | sed 's/^/#   /'
 	return 1
 }

@@ -67,8 +67,8 @@ E2E_PIDS+=($dpid)
 check "restart: a new daemon runs" kill -0 "$dpid"
 check_eq "restart: coop was shut down cleanly" "$(guest_disk_clean "$E2E/coop.img")" 1
 for v in coop stub; do
-	e2e_wait_state $v running 30 && e2e_wait_ready $v 90
-	check "$v: running again, guest ready" test $? -eq 0
+	e2e_wait_state $v running 30 && e2e_wait_ready $v 90 2
+	check "$v: running again, guest ready (boot 2)" test $? -eq 0
 done
 check_eq "coop's disk counts a second boot" "$(guest_disk_boots "$E2E/coop.img")" 2
 
@@ -88,5 +88,5 @@ check_eq "stub: stopped via SIGTERM (saved reason)" "$(e2e_saved stub stop_reaso
 check_eq "coop: disk clean after stop" "$(guest_disk_clean "$E2E/coop.img")" 1
 svc status; check_eq "status after stop: 3 (not running)" $? 3
 svc stop; check_eq "stop when stopped: 0" $? 0
-[ "$TAP_FAILED" -eq 0 ] || { e2e_dump; diag "daemon log (syslog/journal) is not captured with -D"; }
+[ "$TAP_FAILED" -eq 0 ] || diag "(the daemon ran with -D: its log went to syslog, not to a file here)"
 done_testing
