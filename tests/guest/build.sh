@@ -76,7 +76,7 @@ stamp=$(cat "$here/build.sh" "$here/init" $BUSYBOX | sha256sum | cut -c1-16)
 env=$out/build-$stamp.env
 if [ $force = 0 ] && [ -f "$env" ]; then
 	complete=1
-	while IFS== read -r key val; do
+	while IFS='=' read -r key val; do
 		case "$key" in GUEST_KERNEL|GUEST_VMLINUZ|GUEST_INITRD) [ -f "$val" ] || complete=0 ;; esac
 	done <"$env"
 	if [ $complete = 1 ]; then

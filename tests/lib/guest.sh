@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Test guest helpers: source "$VMS_TOP/tests/lib/guest.sh" (after tests/lib/tap.sh, or alone).
 #
 # The guest (built by tests/guest/build.sh into $VMS_CACHE/guest) is a Debian kernel
@@ -42,7 +43,7 @@ GUEST_RECORD_MAGIC=VMSGUEST1
 guest_build() {
 	local out key val
 	out=$(VMS_CACHE=$VMS_CACHE sh "$VMS_TOP/tests/guest/build.sh") || return 1
-	while IFS== read -r key val; do
+	while IFS='=' read -r key val; do
 		case "$key" in
 		GUEST_KERNEL|GUEST_VMLINUZ|GUEST_INITRD|GUEST_KERNEL_PACKAGE) export "$key=$val" ;;
 		esac
@@ -149,7 +150,7 @@ guest_console() {
 	{
 		sleep 0.2
 		printf '%s\r' "$2"
-		while [ $i -lt $n ] && ! grep -qaE -- "$3" "$out"; do sleep 0.1; i=$((i + 1)); done
+		while [ "$i" -lt "$n" ] && ! grep -qaE -- "$3" "$out"; do sleep 0.1; i=$((i + 1)); done
 	} | timeout $((${4:-10} + 5)) socat -t 0.2 - "$1" >"$out" 2>&1
 	tr -d '\r' <"$out"
 	grep -qaE -- "$3" "$out"
@@ -166,7 +167,7 @@ guest_tenths() { awk -v s="$1" 'BEGIN { printf "%d", s * 10 + 0.5 }'; }
 guest_wait_line() {
 	local i=0 n line
 	n=$(guest_tenths "$3")
-	while [ $i -lt $n ]; do
+	while [ "$i" -lt "$n" ]; do
 		if line=$(grep -aE -m1 -- "$2" "$1" 2>/dev/null); then
 			echo "${line%$'\r'}"; return 0
 		fi
@@ -185,7 +186,7 @@ guest_wait_exit() {
 	local i=0 n
 	n=$(guest_tenths "$2")
 	while kill -0 "$1" 2>/dev/null; do
-		[ $i -ge $n ] && return 1
+		[ "$i" -ge "$n" ] && return 1
 		# a zombie child counts as gone
 		case "$(ps -o stat= -p "$1" 2>/dev/null)" in Z*) return 0 ;; esac
 		sleep 0.1; i=$((i + 1))
