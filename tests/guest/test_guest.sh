@@ -37,6 +37,10 @@ check_eq "cached rebuild is a no-op" \
 	"$(printf '%s\n' "GUEST_KERNEL=$GUEST_KERNEL" "GUEST_VMLINUZ=$GUEST_VMLINUZ" \
 		"GUEST_INITRD=$GUEST_INITRD" "GUEST_KERNEL_PACKAGE=$GUEST_KERNEL_PACKAGE") | $before"
 diag "build: $(elapsed "$t0" "$t1") s, cached rebuild: $(elapsed "$t1" "$t2") s"
+# a forced rebuild takes the path an edit of init takes (repack, republish links)
+forced=$(sh "$VMS_TOP/tests/guest/build.sh" --force 2>"$TMP/force.log")
+check_eq "forced rebuild succeeds with the same outputs" "$?:$forced" "0:$again"
+diag "forced rebuild: $(elapsed "$t2" "$(now)") s"
 
 # guest_start NAME FLAVOUR [DISK [IP]]: QEMU in the background; sets QEMU_PID, LOG
 # (serial log), SER (serial unix socket), QMP (QMP socket), T_START. With IP, adds
