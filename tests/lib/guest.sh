@@ -17,8 +17,12 @@
 # After "ready" an interactive busybox sh (prompt "guest# ", job control) runs on
 # ttyS0; it is respawned if it exits.
 #
+# The ready line comes once acpid holds the power button: a system_powerdown sent
+# after it is always handled (one sent earlier, during boot, is lost).
+#
 # On-disk record: the first 512-byte sector of the guest's first virtio disk
-# (/dev/vda; a raw image, or qcow2 which the helpers read with qemu-img), no filesystem. Fixed format, ASCII then NULs:
+# (/dev/vda; a raw image, or qcow2 which the helpers read with qemu-img), no
+# filesystem. Fixed format, ASCII then NULs:
 #   offset  len  content
 #        0   10  "VMSGUEST1 "   magic + space
 #       10    6  "boots="
@@ -31,6 +35,10 @@
 # At boot the guest reads it (no valid record = boots 0), writes boots+1 with clean=0
 # and syncs, so a guest killed any way other than the handled power button leaves
 # clean=0. The cooperative power button handler writes clean=1, syncs, poweroff -f.
+#
+# Functions: guest_build, guest_append, guest_qemu_args, guest_disk_new,
+# guest_disk_record, guest_disk_boots, guest_disk_clean, guest_disk_format,
+# guest_wait_ready, guest_wait_line, guest_wait_exit, guest_console, guest_qmp.
 
 : "${VMS_TOP:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
 : "${VMS_CACHE:=${XDG_CACHE_HOME:-$HOME/.cache}/vmservice}"
