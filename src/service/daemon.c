@@ -364,8 +364,9 @@ daemon_autostart(struct daemon *d)
 
 	for (i = 0; i < d->n_vms; i++) {
 		struct vm *vm = &d->vms[i];
-		if (vm->vm_hw->vm_enable && vm->vm_hw->vm_autostart && sup_is_down(vm))
-			daemon_start_vm(d, vm, err, sizeof(err));
+		if (vm->vm_hw->vm_enable && vm->vm_hw->vm_autostart && sup_is_down(vm) &&
+		    daemon_start_vm(d, vm, err, sizeof(err)) != 0)
+			log_vm(LOG_ERR, vm->vm_name, "not started: %s", err);
 	}
 }
 
