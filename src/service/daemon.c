@@ -315,6 +315,11 @@ adopt(struct daemon *d, struct vm *vm)
 		return;
 	}
 	sup_event(&d->sup, vm, VE_ADOPT, 0);
+	{
+		uint64_t age;
+		if (qproc_age_ms(pid, &age) == 0 && age < vm->vm_started_ms)
+			vm->vm_started_ms -= age;	/* uptime of the QEMU, not of us */
+	}
 }
 
 int
