@@ -108,6 +108,12 @@ pidfd_cb(struct loop *lp, int fd, uint32_t events, void *arg)
 		status = -1;	/* adopted: not our child, no status */
 	loop_del_fd(d->lp, fd);
 	sup_event(&d->sup, vm, VE_EXITED, status);
+	if (vm->vm_pidfd == fd) {
+		/* The table had no use for the exit (cannot happen): still tidy up. */
+		close(fd);
+		vm->vm_pidfd = -1;
+		vm->vm_pid = 0;
+	}
 }
 
 static int
