@@ -248,6 +248,47 @@ inherit(struct inventory *inv)
 	}
 }
 
+static bool
+vm_has_errors(const struct diag *d, size_t from, const char *name)
+{
+	for (size_t i = from; i < d->dg_n; i++)
+		if (d->dg_items[i].di_sev == DIAG_ERROR && d->dg_items[i].di_vm &&
+		    strcmp(d->dg_items[i].di_vm, name) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * The QEMU driver refuses some combinations the options allow (an IDE disk
+ * that is read-only, a cdrom on virtio): build each clean VM's command line
+ * now, so that a configuration that passes is one that can be started.
+ * KVM is assumed usable: the answer must not depend on the checking host.
+ */
+static void
+check_argv(const struct inventory *inv, struct diag *d, size_t from)
+{
+	struct qemu_env env = {
+		.qe_emulator_dir = inv->inv_emulator_dir,
+		.qe_run_dir = inv->inv_run_dir,
+		.qe_log_dir = inv->inv_log_dir,
+		.qe_listen = inv->inv_listen,
+		.qe_kvm_usable = true,
+	};
+
+	for (size_t i = 0; i < inv->inv_n_vms; i++) {
+		const struct hw_vm *vm = &inv->inv_vms[i];
+		struct strv out = { 0 };
+		char err[512] = "";
+
+		if (vm_has_errors(d, from, vm->vm_name))
+			continue;
+		if (qemu_argv(vm, &env, &out, err, sizeof(err)) < 0)
+			diag_add(d, DIAG_ERROR, vm->vm_loc.file, vm->vm_loc.line,
+			    vm->vm_name, DC_CONFLICT, "cannot be expressed for QEMU: %s", err);
+		strv_free(&out);
+	}
+}
+
 static size_t
 file_rank(const struct inventory *inv, const char *file)
 {
@@ -307,6 +348,8 @@ inv_load(const char *path, struct inventory *inv, struct diag *d)
 	/* A file that stopped half-way gives a partial list: no cross checks. */
 	if (!ip.ip_broken)
 		inv_check(&ip);
+	if (!ip.ip_broken)
+		check_argv(inv, d, first);
 	sort_diag(inv, d, first);
 
 	free(ip.ip_err_name);
