@@ -68,6 +68,19 @@ drop_includes(struct inv_parse *ip, size_t keep)
 		free(ip->ip_incs[--ip->ip_n_incs].inc_pattern);
 }
 
+/* The VM whose section opens on line of the current file, if any. */
+static const char *
+vm_at(const struct inv_parse *ip, int line)
+{
+	for (size_t i = 0; i < ip->ip_inv->inv_n_vms; i++) {
+		const struct hw_vm *vm = &ip->ip_inv->inv_vms[i];
+
+		if (vm->vm_loc.file == ip->ip_file && vm->vm_loc.line == line)
+			return vm->vm_name;
+	}
+	return NULL;
+}
+
 /*
  * Parse buf; on an unknown option, blank it and parse again so that every
  * error of the file is reported at once. Returns the parsed tree.
@@ -100,8 +113,8 @@ parse_text(struct inv_parse *ip, char *buf, size_t len, const char *path)
 		free(ip->ip_cur_vm);
 		ip->ip_cur_vm = NULL;
 		if (rc == CFG_SUCCESS && (rc = inv_text_unclosed(buf)) != 0) {
-			diag_add(ip->ip_diag, DIAG_ERROR, path, rc, NULL, DC_SYNTAX,
-			    "section opened here is never closed");
+			diag_add(ip->ip_diag, DIAG_ERROR, path, rc, vm_at(ip, rc),
+			    DC_SYNTAX, "section opened here is never closed");
 			ip->ip_broken = true;
 			return cfg;
 		}
