@@ -167,6 +167,16 @@ load_includes(struct inv_parse *ip, const char *file, struct inv_include *incs,
 	}
 }
 
+/* Is real one of the files being read (an include loop)? */
+static bool
+on_stack(const struct inv_parse *ip, const char *real)
+{
+	for (size_t i = 0; i < ip->ip_depth; i++)
+		if (strcmp(ip->ip_stack[i], real) == 0)
+			return true;
+	return false;
+}
+
 static void
 load_file(struct inv_parse *ip, const char *path, const char *from, int from_line)
 {
@@ -189,14 +199,13 @@ load_file(struct inv_parse *ip, const char *path, const char *from, int from_lin
 			ip->ip_main_errno = err;
 		return;
 	}
-	for (size_t i = 0; i < ip->ip_depth; i++)
-		if (strcmp(ip->ip_stack[i], real) == 0 || ip->ip_depth >= INV_MAX_DEPTH) {
-			diag_add(ip->ip_diag, DIAG_ERROR, from, from_line, NULL, DC_INCLUDE,
-			    "include %s: %s", path, ip->ip_depth >= INV_MAX_DEPTH ?
-			    "nested too deeply" : "includes itself");
-			free(buf);
-			return;
-		}
+	if (ip->ip_depth >= INV_MAX_DEPTH || on_stack(ip, real)) {
+		diag_add(ip->ip_diag, DIAG_ERROR, from, from_line, NULL, DC_INCLUDE,
+		    "include %s: %s", path, ip->ip_depth >= INV_MAX_DEPTH ?
+		    "nested too deeply" : "includes itself");
+		free(buf);
+		return;
+	}
 	file = add_file(ip, path);
 	ip->ip_stack = xrealloc(ip->ip_stack, (ip->ip_depth + 1) * sizeof(char *));
 	ip->ip_stack[ip->ip_depth++] = xstrdup(real);
