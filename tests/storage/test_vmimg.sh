@@ -99,6 +99,21 @@ if [ $HAVE_QEMU_IO = 1 ]; then
 	check "our check passes on QEMU-written overlays" "$V" check ov2.qcow2 >/dev/null
 fi
 
+# --- internal snapshots (qemu-img's): read and checked, never written --------
+if [ $HAVE_QEMU_IO = 1 ]; then
+	qemu-img convert -O qcow2 src.raw sn.qcow2
+	qemu-img snapshot -c s1 sn.qcow2
+	qemu-io -c 'write -P 0x31 0 1M' sn.qcow2 >/dev/null
+	qemu-img snapshot -c s2 sn.qcow2
+	qemu-io -c 'write -P 0x32 512k 1M' sn.qcow2 >/dev/null
+	check "check counts snapshot references: clean" "$V" check sn.qcow2
+	reads_same "image with 2 snapshots reads identically" sn.qcow2
+	cp sn.qcow2 sn.orig
+	"$V" resize sn.qcow2 +1M 2>err; check_eq "writing an image with snapshots refused" "$?" 1
+	check_match "the message says why" "$(cat err)" 'internal snapshots'
+	check "and the image is untouched" cmp -s sn.qcow2 sn.orig
+fi
+
 # --- info --------------------------------------------------------------------
 out=$("$V" info c.qcow2)
 check_match "info: format" "$out" '^file format: qcow2$'
