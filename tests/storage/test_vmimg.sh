@@ -169,6 +169,15 @@ cp b.qcow2 norb.qcow2; poke norb.qcow2 65536 '\000\000\000\000\000\000\000\000'
 "$V" check -r all norb.qcow2 >/dev/null 2>&1; check_eq "rebuilt by -r all: exit 0" "$?" 0
 check "qemu-img check after the rebuild" qemu-img check -q norb.qcow2
 check "data intact after the rebuild" qemu-img compare -q src.raw norb.qcow2
+# The dirty bit (lazy refcounts after a crash): no writes until repaired.
+"$V" convert -O qcow2 src.raw dirty.qcow2
+poke dirty.qcow2 79 '\001'
+"$V" resize dirty.qcow2 +1M 2>err; check_eq "dirty image: writes refused" "$?" 1
+check_match "the message says how to repair" "$(cat err)" 'check -r all'
+"$V" check -r all dirty.qcow2 >/dev/null 2>&1; check_eq "check -r all on a dirty image" "$?" 0
+check_match "dirty flag cleared" "$(qemu-img info --output=json dirty.qcow2)" '"dirty-flag": false'
+check "writable again" "$V" resize dirty.qcow2 +1M
+check "content intact" qemu-img compare -q src.raw dirty.qcow2
 # Unreadable: exit 1, a message, no crash.
 printf 'QFI\373\000\000\000\003' > junk.qcow2; truncate -s 4096 junk.qcow2
 "$V" check junk.qcow2 >/dev/null 2>err; rc=$?
