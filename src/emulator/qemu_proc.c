@@ -220,6 +220,50 @@ qproc_cmdline_has_name(pid_t pid, const char *name)
 }
 
 int
+qproc_age_ms(pid_t pid, uint64_t *age)
+{
+	char path[64], buf[1024], *p;
+	unsigned long long start;
+	double up;
+	long hz = sysconf(_SC_CLK_TCK);
+	ssize_t n;
+	int fd, i;
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd == -1)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0 || hz <= 0)
+		return -EINVAL;
+	buf[n] = 0;
+	/* comm may hold spaces and parens: fields restart after the last ')'. */
+	p = strrchr(buf, ')');
+	if (!p)
+		return -EINVAL;
+	/* p+2 is field 3 (state); starttime is field 22. */
+	for (p += 2, i = 3; i < 22 && p; i++) {
+		p = strchr(p, ' ');
+		if (p)
+			p++;
+	}
+	if (!p || sscanf(p, "%llu", &start) != 1)
+		return -EINVAL;
+	fp = fopen("/proc/uptime", "re");
+	if (!fp)
+		return -errno;
+	i = fscanf(fp, "%lf", &up);
+	fclose(fp);
+	if (i != 1)
+		return -EINVAL;
+	up = up * 1000.0 - (double)start * 1000.0 / (double)hz;
+	*age = up > 0 ? (uint64_t)up : 0;
+	return 0;
+}
+
+int
 qproc_read_pidfile(const char *path, pid_t *pid)
 {
 	char buf[32];

@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 /*
@@ -47,6 +48,8 @@ off_t qproc_log_size(const char *path);
  * (or "name,...").
  */
 bool qproc_cmdline_has_name(pid_t pid, const char *name);
+/* How long ago pid started (ms), from /proc; 0 or -errno. For adoption. */
+int qproc_age_ms(pid_t pid, uint64_t *age);
 /* Reads a decimal pid from path; 0 or -errno. */
 int qproc_read_pidfile(const char *path, pid_t *pid);
 #endif

@@ -108,6 +108,12 @@ pidfd_cb(struct loop *lp, int fd, uint32_t events, void *arg)
 		status = -1;	/* adopted: not our child, no status */
 	loop_del_fd(d->lp, fd);
 	sup_event(&d->sup, vm, VE_EXITED, status);
+	if (vm->vm_pidfd == fd) {
+		/* The table had no use for the exit (cannot happen): still tidy up. */
+		close(fd);
+		vm->vm_pidfd = -1;
+		vm->vm_pid = 0;
+	}
 }
 
 static int
@@ -315,6 +321,11 @@ adopt(struct daemon *d, struct vm *vm)
 		return;
 	}
 	sup_event(&d->sup, vm, VE_ADOPT, 0);
+	{
+		uint64_t age;
+		if (qproc_age_ms(pid, &age) == 0 && age < vm->vm_started_ms)
+			vm->vm_started_ms -= age;	/* uptime of the QEMU, not of us */
+	}
 }
 
 int
@@ -364,8 +375,9 @@ daemon_autostart(struct daemon *d)
 
 	for (i = 0; i < d->n_vms; i++) {
 		struct vm *vm = &d->vms[i];
-		if (vm->vm_hw->vm_enable && vm->vm_hw->vm_autostart && sup_is_down(vm))
-			daemon_start_vm(d, vm, err, sizeof(err));
+		if (vm->vm_hw->vm_enable && vm->vm_hw->vm_autostart && sup_is_down(vm) &&
+		    daemon_start_vm(d, vm, err, sizeof(err)) != 0)
+			log_vm(LOG_ERR, vm->vm_name, "not started: %s", err);
 	}
 }
 

@@ -29,6 +29,7 @@ struct daemon {
 
 	int		 sig_fd;
 	int		 pid_fd;	/* run_dir/vmserviced.pid, flocked */
+	int		 ready_fd;	/* -D: readiness pipe to the parent, or -1 */
 	char		*sock_path;
 	struct ctl	*ctl;
 

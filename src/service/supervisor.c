@@ -222,12 +222,26 @@ a_start_failed(const struct sup *s, struct vm *vm, int arg)
 	enter_stopped(s, vm, SR_START_FAILED, "QEMU exited before QMP was ready");
 }
 
+/* How long a QEMU whose QMP went away while starting gets to exit by itself. */
+#define START_GRACE_MS	2000
+
+static void
+a_start_grace(const struct sup *s, struct vm *vm, int arg)
+{
+	/*
+	 * Usually QEMU is exiting on a start-up error: wait for its exit status
+	 * and stderr rather than killing it and losing both.
+	 */
+	log_vm(LOG_WARNING, vm->vm_name, "QMP unavailable while starting; waiting %d ms for QEMU",
+	    START_GRACE_MS);
+	s->ops->arm(s->ctx, vm, START_GRACE_MS);
+}
+
 static void
 a_start_abort(const struct sup *s, struct vm *vm, int arg)
 {
 	/* QEMU runs but its monitor never answered: it is of no use to us. */
 	vm->vm_pending = SR_START_FAILED;
-	vm->vm_detail = xstrdup("QMP socket never became ready");
 	send_signal(s, vm, SIGKILL);
 	set_state(s, vm, VS_KILLING, "QMP never ready");
 }
@@ -366,6 +380,13 @@ static void
 a_exited(const struct sup *s, struct vm *vm, int arg)
 {
 	record_exit(vm, arg);
+	if (vm->vm_pending == SR_START_FAILED) {
+		free(vm->vm_detail);
+		vm->vm_detail = s->ops->exit_detail(s->ctx, vm);
+		if (!vm->vm_detail)
+			vm->vm_detail = xstrdup("QMP never became ready");
+		log_vm(LOG_ERR, vm->vm_name, "QEMU failed to start: %s", vm->vm_detail);
+	}
 	enter_stopped(s, vm, vm->vm_pending ? vm->vm_pending : SR_CRASHED,
 	    vm->vm_last_exit);
 }
@@ -414,7 +435,8 @@ static const sup_action table[VS_N][VE_N] = {
 		[VE_DEPS_FAILED] = a_deps_failed,
 	},
 	[VS_STARTING] = {
-		[VE_QMP_READY] = a_ready, [VE_QMP_LOST] = a_start_abort,
+		[VE_QMP_READY] = a_ready, [VE_QMP_LOST] = a_start_grace,
+		[VE_TIMER] = a_start_abort,
 		[VE_EXITED] = a_start_failed, [VE_STOP] = a_term, [VE_KILL] = a_kill,
 		[VE_RESTART] = a_restart,
 	},

@@ -257,6 +257,14 @@ print_table(struct json_object *vms)
 		    up, str_or(vm, "accel", "-"), str_or(vm, "serial", "-"),
 		    str_or(vm, "monitor", "-"), str_or(vm, "vnc", "-"), stop);
 	}
+	/* Why a VM failed to start (QEMU's own words) is worth a line. */
+	for (i = 0; i < n; i++) {
+		struct json_object *vm = json_object_array_get_idx(vms, i);
+		const char *detail = str_or(vm, "stop_detail", NULL);
+
+		if (detail && strcmp(str_or(vm, "state", ""), "failed") == 0)
+			printf("%s: %s\n", str_or(vm, "name", "?"), detail);
+	}
 }
 
 int

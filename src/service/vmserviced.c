@@ -29,10 +29,9 @@ static const char usage_text[] =
     "  -D        daemonize; exit once the control socket listens\n"
     "  -v        debug logging\n";
 
-static int ready_fd = -1;	/* -D: the parent waits on this pipe */
-
-static void __attribute__((noreturn, format(printf, 1, 2)))
-die(const char *fmt, ...)
+/* Log and exit 1; with -D, also tell the waiting parent (ready_fd). */
+static void __attribute__((noreturn, format(printf, 2, 3)))
+die_ready(int ready_fd, const char *fmt, ...)
 {
 	char msg[2048];
 	va_list ap;
@@ -45,6 +44,8 @@ die(const char *fmt, ...)
 		exit(1);
 	exit(1);
 }
+
+#define die(...)	die_ready(-1, __VA_ARGS__)
 
 /* mkdir -p, the last component with mode; it must end up a directory. */
 static void
@@ -130,8 +131,11 @@ signal_cb(struct loop *lp, int fd, uint32_t events, void *arg)
 	}
 }
 
-/* -D: fork; the parent returns only to exit with the child's verdict. */
-static void
+/*
+ * -D: fork; the parent only waits to exit with the child's verdict. The
+ * child gets the pipe's write end, for "OK" or the reason it failed.
+ */
+static int
 daemonize(void)
 {
 	char buf[2048];
@@ -165,8 +169,8 @@ daemonize(void)
 		_exit(1);
 	}
 	close(p[0]);
-	ready_fd = p[1];
 	setsid();
+	return p[1];
 }
 
 static void
@@ -193,7 +197,7 @@ main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct daemon d = { .sig_fd = -1, .pid_fd = -1 };
+	struct daemon d = { .sig_fd = -1, .pid_fd = -1, .ready_fd = -1 };
 	struct diag dg = { 0 };
 	bool opt_D = false, opt_v = false;
 	const char *conf = getenv("VMSERVICE_CONF");
@@ -229,7 +233,7 @@ main(int argc, char **argv)
 	make_dir(d.inv.inv_log_dir, 0750);
 	d.pid_fd = lock_pidfile(d.inv.inv_run_dir);
 	if (opt_D)
-		daemonize();
+		d.ready_fd = daemonize();
 	write_pid(d.pid_fd);
 
 	/* Signals become events; QEMU gets the mask we started with. */
@@ -238,11 +242,11 @@ main(int argc, char **argv)
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGHUP);
 	if (sigprocmask(SIG_BLOCK, &mask, &d.child_mask) == -1)
-		die("sigprocmask: %s", strerror(errno));
+		die_ready(d.ready_fd, "sigprocmask: %s", strerror(errno));
 	d.sig_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
 	d.lp = loop_new();
 	if (d.sig_fd == -1 || !d.lp)
-		die("cannot set up the event loop: %s", strerror(errno));
+		die_ready(d.ready_fd, "cannot set up the event loop: %s", strerror(errno));
 	loop_add_fd(d.lp, d.sig_fd, EPOLLIN, signal_cb, &d);
 
 	d.env.qe_emulator_dir = d.inv.inv_emulator_dir;
@@ -257,16 +261,16 @@ main(int argc, char **argv)
 	d.sock_path = xasprintf("%s/vmservice.sock", d.inv.inv_run_dir);
 	d.ctl = ctl_new(&d, d.sock_path, err, sizeof(err));
 	if (!d.ctl)
-		die("%s", err);
+		die_ready(d.ready_fd, "%s", err);
 	daemon_autostart(&d);
 	loop_set_idle(d.lp, daemon_idle, &d);
 
 	notify_ready();
-	if (ready_fd != -1) {
-		if (write(ready_fd, "OK", 2) != 2)
+	if (d.ready_fd != -1) {
+		if (write(d.ready_fd, "OK", 2) != 2)
 			log_warn("cannot report readiness: %s", strerror(errno));
-		close(ready_fd);
-		ready_fd = -1;
+		close(d.ready_fd);
+		d.ready_fd = -1;
 		detach_stdio();
 	}
 

@@ -13,6 +13,7 @@ conf_vm b
 check "daemon starts" start_daemon
 check "a running" wait_state a running
 check "b running" wait_state b running
+sleep 1	# so a's uptime visibly predates the second daemon
 apid=$(field a pid)
 bpid=$(field b pid)
 kill -KILL "$DPID"; wait "$DPID" 2>/dev/null
@@ -26,6 +27,8 @@ check "a running again" wait_state a running
 check_eq "a adopted: same QEMU" "$(field a pid)" "$apid"
 check_match "adoption logged" "$(cat "$TMP/daemon.log")" "a: found running QEMU pid $apid: adopting it"
 check_match "stale pidfile removed" "$(cat "$TMP/daemon.log")" "b: removing stale pidfile"
+check "adopted uptime is QEMU's, not the new daemon's" \
+    awk -v u="$(field a uptime)" 'BEGIN { exit !(u >= 1.0) }'
 check "b started afresh" wait_state b running
 check "b has a new pid" test "$(field b pid)" != "$bpid"
 out=$(vmctl stop a); rc=$?

@@ -20,6 +20,7 @@ check_match "QEMU's stderr in the daemon log" "$(cat "$TMP/daemon.log")" \
     'bad: QEMU failed to start \(exit 1\): .*-no-such-option: invalid option'
 check "child (after bad) fails" wait_state child failed
 check_match "child names its dependency" "$(field child stop_detail)" 'vm bad'
+check_match "status table explains the failure" "$(vmctl status)" '^bad: .*-no-such-option: invalid option'
 out=$(vmctl start bad 2>&1); rc=$?
 check_eq "vmctl start of a failing VM exits 1" "$rc" 1
 check_match "vmctl shows QEMU's message" "$out" 'invalid option'

@@ -91,6 +91,12 @@ main(void)
 
 	OK(qproc_cmdline_has_name(getpid(), "nosuchname") == false, "cmdline check: no -name here");
 	{
+		uint64_t age = 0;
+		OK(qproc_age_ms(getpid(), &age) == 0 && age < 60000, "own age from /proc: %llu ms",
+		    (unsigned long long)age);
+		OK(qproc_age_ms(1, &age) == 0 && age > 0, "pid 1 is older");
+	}
+	{
 		char *rm[] = { "/bin/rm", "-rf", dir, NULL };
 		snprintf(log, sizeof(log), "/dev/null");
 		if (qproc_spawn(rm, log, &mask, &pid, &pidfd, err, sizeof(err)) == 0) {

@@ -251,10 +251,22 @@ main(void)
 	sup_event(&s, &vm, VE_START, 0);
 	sup_event(&s, &vm, VE_DEPS_READY, 0);
 	sup_event(&s, &vm, VE_QMP_LOST, 0);
-	STATE("killing", "QMP never ready: killing");
+	STATE("starting", "QMP lost while starting: grace period");
+	sup_event(&s, &vm, VE_TIMER, 0);
+	STATE("killing", "QMP never ready: killing after the grace period");
 	sup_event(&s, &vm, VE_EXITED, SIGKILL);
 	STATE("failed", "QMP never ready: failed");
 	REASON("start-failed", "QMP never ready: start-failed");
+	OK_STREQ(vm.vm_detail, "qemu-system-x86_64: -foo: invalid option", "stderr kept after the kill");
+
+	/* QMP drops, then QEMU exits by itself with an error: its status is kept. */
+	fresh(HW_HALT_ACPI);
+	sup_event(&s, &vm, VE_START, 0);
+	sup_event(&s, &vm, VE_DEPS_READY, 0);
+	sup_event(&s, &vm, VE_QMP_LOST, 0);
+	sup_event(&s, &vm, VE_EXITED, 1 << 8);
+	STATE("failed", "QMP lost then exit: failed");
+	OK_STREQ(vm.vm_last_exit, "exit 1", "QEMU's own exit status kept");
 
 	/* Kill during halting. */
 	fresh(HW_HALT_ACPI);
