@@ -20,6 +20,7 @@
 #include "service/loop.h"
 #include "service/notify.h"
 #include "service/state.h"
+#include "service/telnet.h"
 
 #define LOG_TAIL_BYTES	2000
 
@@ -245,6 +246,10 @@ op_gone(void *ctx, struct vm *vm)
 	}
 	vm->vm_pid = 0;
 	vm->vm_adopted = false;
+	if (vm->vm_tn_serial)
+		telnet_hangup(vm->vm_tn_serial, "the VM stopped");
+	if (vm->vm_tn_monitor)
+		telnet_hangup(vm->vm_tn_monitor, "the VM stopped");
 	/* QEMU removes its pidfile on a clean exit, not after SIGKILL. */
 	p = run_path(d, vm, "pid");
 	unlink(p);
@@ -328,6 +333,25 @@ adopt(struct daemon *d, struct vm *vm)
 	}
 }
 
+static struct telnet *
+open_endpoint(struct daemon *d, struct vm *vm, int port, const char *what, const char *sfx)
+{
+	char err[512], *path;
+	struct telnet *t;
+
+	if (port < 0)
+		return NULL;
+	path = run_path(d, vm, sfx);
+	t = telnet_new(d->lp, d->inv.inv_listen, port, vm, what, path, err, sizeof(err));
+	free(path);
+	if (!t)
+		log_vm(LOG_ERR, vm->vm_name, "no telnet %s: %s", what, err);
+	else
+		log_vm(LOG_INFO, vm->vm_name, "%s on telnet %s port %d", what,
+		    d->inv.inv_listen ? d->inv.inv_listen : "127.0.0.1", port);
+	return t;
+}
+
 int
 daemon_init_vms(struct daemon *d)
 {
@@ -342,8 +366,11 @@ daemon_init_vms(struct daemon *d)
 		sup_vm_init(vm, &d->inv.inv_vms[i]);
 		vm->vm_ctx = d;
 		state_read(d->inv.inv_state_dir, vm);
-		if (vm->vm_hw->vm_enable)
-			adopt(d, vm);
+		if (!vm->vm_hw->vm_enable)
+			continue;
+		vm->vm_tn_serial = open_endpoint(d, vm, vm->vm_hw->vm_serial, "serial", "serial");
+		vm->vm_tn_monitor = open_endpoint(d, vm, vm->vm_hw->vm_monitor, "monitor", "hmp");
+		adopt(d, vm);
 	}
 	d->dirty = true;
 	return 0;
@@ -356,6 +383,8 @@ daemon_free_vms(struct daemon *d)
 
 	for (i = 0; i < d->n_vms; i++) {
 		qmp_free(d->vms[i].vm_qmp);
+		telnet_free(d->vms[i].vm_tn_serial);
+		telnet_free(d->vms[i].vm_tn_monitor);
 		if (d->vms[i].vm_pidfd != -1)
 			close(d->vms[i].vm_pidfd);
 		if (d->vms[i].vm_timer)
