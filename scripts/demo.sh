@@ -45,30 +45,31 @@ for _ in $(seq 100); do
 done
 
 listening() { ss -Hltn "sport = :$1" 2>/dev/null | grep -q .; }
+row() { printf '   %-44s %s\n' "$1" "$2"; }
 {
 	echo
-	echo "================================================================"
-	echo " vmservice demo: vmserviced is running VMs alpha and beta"
-	echo "   (config $CONF, runtime files in demo/; guests boot in ~6 s)"
+	echo "=========================================================================="
+	echo " vmservice demo: vmserviced runs VMs alpha and beta (config $CONF,"
+	echo " runtime files in demo/); the guests boot in a few seconds."
 	echo
 	echo " In another terminal, from $top:"
-	echo "   bin/vmctl -c $CONF status          what runs, since when, why it last stopped"
+	row "bin/vmctl -c $CONF status" "what runs, and why it last stopped"
 	for v in $VMS; do
 		port=$(sed -n "/^vm $v /,/^}/s/^[[:space:]]*serial[[:space:]]*=[[:space:]]*\([0-9]*\).*/\1/p" "$CONF")
 		if [ -n "$port" ] && listening "$port"; then
-			echo "   telnet 127.0.0.1 $port                 $v's serial console"
+			row "telnet 127.0.0.1 $port" "$v's serial console (leave: Ctrl-], quit)"
 		else
-			echo "   socat -,raw,echo=0,escape=0x1d UNIX-CONNECT:demo/run/$v.serial"
-			echo "                                       $v's serial console (Ctrl-] leaves)"
+			row "socat -,raw,echo=0,escape=0x1d \\" ""
+			row "    UNIX-CONNECT:demo/run/$v.serial" "$v's serial console (Ctrl-]: leave)"
 		fi
 	done
-	echo "   tail -f demo/log/alpha.console.log   what alpha's console printed"
-	echo "   bin/vmctl -c $CONF stop beta         power beta off via ACPI"
-	echo "   bin/vmctl -c $CONF start beta"
+	row "tail -f demo/log/alpha.console.log" "what alpha's console printed"
+	row "bin/vmctl -c $CONF stop beta" "power beta off (ACPI button)"
+	row "bin/vmctl -c $CONF start beta" "and boot it again"
 	echo
-	echo " Ctrl-C here stops both VMs the safe way (ACPI power button, then"
-	echo " SIGTERM after halt_timeout, then SIGKILL) and the daemon exits."
-	echo "================================================================"
+	echo " Ctrl-C here stops both VMs the safe way (ACPI power button, then SIGTERM"
+	echo " after halt_timeout, then SIGKILL) and the daemon exits."
+	echo "=========================================================================="
 	echo
 } >&2
 
