@@ -1,0 +1,311 @@
+/* A VM's taps and ifup/ifdown scripts: see vmnet.h. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/util.h"
+#include "emulator/qemu_proc.h"
+#include "service/vmnet.h"
+
+static bool
+uses_tap(const struct hw_nic *nic)
+{
+	return nic->nic_net == HW_NET_BRIDGE || nic->nic_net == HW_NET_TAP;
+}
+
+void
+vmnet_ifname(const struct hw_vm *hw, unsigned i, char name[IF_NAMESIZE])
+{
+	const struct hw_nic *nic = &hw->vm_nics[i];
+
+	if (nic->nic_ifname)
+		snprintf(name, IF_NAMESIZE, "%.*s", IF_NAMESIZE - 1, nic->nic_ifname);
+	else
+		tap_derive_name(hw->vm_name, i, name);
+}
+
+/* In the child: only async-signal-safe calls. */
+static void __attribute__((noreturn))
+script_child(const char *path, const char *ifname, int logfd, const sigset_t *mask)
+{
+	char *const argv[] = { (char *)path, (char *)ifname, NULL };
+	int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+
+	if (null == -1 || dup2(null, 0) == -1 || (logfd >= 0 && (dup2(logfd, 1) == -1 ||
+	    dup2(logfd, 2) == -1)))
+		_exit(126);
+	sigprocmask(SIG_SETMASK, mask, NULL);
+	execv(path, argv);
+	_exit(127);
+}
+
+/*
+ * Run path with the interface name as argv[1], never through a shell.
+ * Waits for it (pidfd + poll, bounded): ifup scripts are short, and the VM
+ * must not start before its interface is ready.
+ */
+static int
+run_script(const char *vm, const char *what, const char *path, const char *ifname,
+    const char *logpath, const sigset_t *mask, char *err, size_t errlen)
+{
+	struct pollfd pfd = { .events = POLLIN };
+	char how[32];
+	int logfd, st = 0, r;
+	pid_t pid;
+
+	logfd = open(logpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0640);
+	pid = fork();
+	if (pid == -1) {
+		r = -errno;
+		if (logfd >= 0)
+			close(logfd);
+		snprintf(err, errlen, "%s %s: fork: %s", what, path, strerror(-r));
+		return r;
+	}
+	if (pid == 0)
+		script_child(path, ifname, logfd, mask);
+	if (logfd >= 0)
+		close(logfd);
+	log_vm(LOG_INFO, vm, "running %s %s %s", what, path, ifname);
+	pfd.fd = qproc_pidfd_open(pid);
+	if (pfd.fd >= 0) {
+		do
+			r = poll(&pfd, 1, VMNET_SCRIPT_TIMEOUT_MS);
+		while (r == -1 && errno == EINTR);
+		close(pfd.fd);
+		if (r == 0) {
+			kill(pid, SIGKILL);
+			waitpid(pid, NULL, 0);
+			snprintf(err, errlen, "%s %s %s: still running after %d s, killed",
+			    what, path, ifname, VMNET_SCRIPT_TIMEOUT_MS / 1000);
+			return -ETIMEDOUT;
+		}
+	}
+	while (waitpid(pid, &st, 0) == -1)
+		if (errno != EINTR) {
+			snprintf(err, errlen, "%s %s: waitpid: %s", what, path, strerror(errno));
+			return -errno;
+		}
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+		return 0;
+	qproc_describe(st, how, sizeof(how));
+	snprintf(err, errlen, "%s %s %s failed (%s%s)", what, path, ifname, how,
+	    WIFEXITED(st) && WEXITSTATUS(st) == 127 ? ": cannot execute" : "");
+	return -ECHILD;
+}
+
+/* QEMU dup2()s onto 0-2 in the child: inherited fds must lie above. */
+static int
+above_stdio(int fd)
+{
+	int n;
+
+	if (fd < 0 || fd > 2)
+		return fd;
+	n = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	close(fd);
+	return n;
+}
+
+static int
+open_nic(struct vm *vm, unsigned i, char *err, size_t errlen)
+{
+	const struct hw_nic *nic = &vm->vm_hw->vm_nics[i];
+	struct vm_net *vn = vm->vm_net;
+	struct tap *t = &vn->vn_taps[i];
+	char name[IF_NAMESIZE], why[384];
+	unsigned flags = 0;
+	int e;
+
+	vmnet_ifname(vm->vm_hw, i, name);
+	/*
+	 * A tap we name ourselves must be new; a given ifname on net = tap
+	 * may be a persistent tap prepared for this VM (ip tuntap add).
+	 */
+	if (nic->nic_net == HW_NET_BRIDGE || !nic->nic_ifname)
+		flags |= TAP_EXCL;
+	if (!nic->nic_model || strncmp(nic->nic_model, "virtio-net", 10) == 0 || nic->nic_vhost)
+		flags |= TAP_VNET_HDR;
+	if (nic->nic_vhost)
+		flags |= TAP_VHOST;
+	e = tap_open(t, name, nic->nic_net == HW_NET_BRIDGE ? nic->nic_bridge : NULL, flags,
+	    why, sizeof(why));
+	if (e) {
+		snprintf(err, errlen, "nic %u: %s", i, why);
+		return e;
+	}
+	t->tp_fd = above_stdio(t->tp_fd);
+	t->tp_vhost_fd = above_stdio(t->tp_vhost_fd);
+	if (t->tp_fd < 0) {
+		snprintf(err, errlen, "nic %u: tap %s: fcntl: %s", i, name, strerror(errno));
+		return -errno;
+	}
+	if (nic->nic_vhost && t->tp_vhost_fd < 0)
+		log_vm(LOG_WARNING, vm->vm_name, "nic %u: vhost = on but no /dev/vhost-net: "
+		    "virtio-net runs in QEMU", i);
+	vn->vn_fds[i].qn_tap_fd = t->tp_fd;
+	vn->vn_fds[i].qn_vhost_fd = t->tp_vhost_fd;
+	log_vm(LOG_INFO, vm->vm_name, "nic %u: tap %s%s%s%s", i, t->tp_name,
+	    nic->nic_net == HW_NET_BRIDGE ? " on bridge " : "",
+	    nic->nic_net == HW_NET_BRIDGE ? nic->nic_bridge : "",
+	    t->tp_vhost_fd >= 0 ? ", vhost-net" : "");
+	return 0;
+}
+
+static struct vm_net *
+vn_new(size_t n)
+{
+	struct vm_net *vn = xcalloc(1, sizeof(*vn));
+
+	vn->vn_n = n;
+	vn->vn_taps = xcalloc(n ? n : 1, sizeof(*vn->vn_taps));
+	vn->vn_fds = xcalloc(n ? n : 1, sizeof(*vn->vn_fds));
+	for (size_t i = 0; i < n; i++) {
+		tap_init(&vn->vn_taps[i]);
+		vn->vn_fds[i].qn_tap_fd = vn->vn_fds[i].qn_vhost_fd = -1;
+	}
+	return vn;
+}
+
+int
+vmnet_up(struct vm *vm, const char *logpath, const sigset_t *child_mask,
+    char *err, size_t errlen)
+{
+	const struct hw_vm *hw = vm->vm_hw;
+	struct vm_net *vn;
+	char name[IF_NAMESIZE], why[512];
+	unsigned i;
+	int e;
+
+	vmnet_free(vm);
+	vn = vm->vm_net = vn_new(hw->vm_n_nics);
+	for (i = 0; i < hw->vm_n_nics; i++) {
+		if (!uses_tap(&hw->vm_nics[i]))
+			continue;
+		if ((e = open_nic(vm, i, err, errlen)))
+			goto fail;
+	}
+	vn->vn_scripts_ran = true;
+	for (i = 0; i < hw->vm_n_nics; i++) {
+		if (!uses_tap(&hw->vm_nics[i]) || !hw->vm_nics[i].nic_script)
+			continue;
+		vmnet_ifname(hw, i, name);
+		e = run_script(hw->vm_name, "script", hw->vm_nics[i].nic_script,
+		    vn->vn_taps[i].tp_name[0] ? vn->vn_taps[i].tp_name : name, logpath,
+		    child_mask, why, sizeof(why));
+		if (e) {
+			snprintf(err, errlen, "nic %u: %s", i, why);
+			goto fail;
+		}
+	}
+	return 0;
+fail:
+	vmnet_down(vm, logpath, child_mask);
+	return e;
+}
+
+size_t
+vmnet_keep_fds(const struct vm *vm, int *fds, size_t max)
+{
+	const struct vm_net *vn = vm->vm_net;
+	size_t n = 0;
+
+	for (size_t i = 0; vn && i < vn->vn_n; i++) {
+		if (vn->vn_taps[i].tp_fd >= 0 && n < max)
+			fds[n++] = vn->vn_taps[i].tp_fd;
+		if (vn->vn_taps[i].tp_vhost_fd >= 0 && n < max)
+			fds[n++] = vn->vn_taps[i].tp_vhost_fd;
+	}
+	return n;
+}
+
+void
+vmnet_down(struct vm *vm, const char *logpath, const sigset_t *child_mask)
+{
+	const struct hw_vm *hw = vm->vm_hw;
+	struct vm_net *vn = vm->vm_net;
+	char name[IF_NAMESIZE], why[512];
+
+	if (!vn)
+		return;
+	for (unsigned i = 0; vn->vn_scripts_ran && i < hw->vm_n_nics; i++) {
+		const struct hw_nic *nic = &hw->vm_nics[i];
+
+		if (!uses_tap(nic) || !nic->nic_downscript)
+			continue;
+		vmnet_ifname(hw, i, name);
+		if (run_script(hw->vm_name, "downscript", nic->nic_downscript, name, logpath,
+		    child_mask, why, sizeof(why)))
+			log_vm(LOG_WARNING, hw->vm_name, "nic %u: %s", i, why);
+	}
+	vmnet_free(vm);
+}
+
+void
+vmnet_free(struct vm *vm)
+{
+	struct vm_net *vn = vm->vm_net;
+
+	if (!vn)
+		return;
+	for (size_t i = 0; i < vn->vn_n; i++)
+		tap_close(&vn->vn_taps[i]);
+	free(vn->vn_taps);
+	free(vn->vn_fds);
+	free(vn);
+	vm->vm_net = NULL;
+}
+
+/* True when name is the tap of a NIC of an adopted (running) VM. */
+static bool
+owned(const struct vm *vms, size_t n, const char *name)
+{
+	char own[IF_NAMESIZE];
+
+	for (size_t v = 0; v < n; v++) {
+		if (!vms[v].vm_pid)
+			continue;
+		for (unsigned i = 0; i < vms[v].vm_hw->vm_n_nics; i++) {
+			if (!uses_tap(&vms[v].vm_hw->vm_nics[i]))
+				continue;
+			vmnet_ifname(vms[v].vm_hw, i, own);
+			if (strcmp(own, name) == 0)
+				return true;
+		}
+	}
+	return false;
+}
+
+void
+vmnet_clean_leftovers(struct vm *vms, size_t n)
+{
+	struct strv taps = { 0 };
+	char err[256];
+	int e;
+
+	for (size_t v = 0; v < n; v++)
+		if (vms[v].vm_pid && !vms[v].vm_net) {
+			/* The previous daemon ran its scripts: downscripts are due. */
+			vms[v].vm_net = vn_new(0);
+			vms[v].vm_net->vn_scripts_ran = true;
+		}
+	if ((e = tap_list(TAP_PREFIX, &taps))) {
+		log_warn("cannot list network interfaces: %s", strerror(-e));
+		return;
+	}
+	for (size_t i = 0; i < taps.sv_n; i++) {
+		if (owned(vms, n, taps.sv_v[i]))
+			continue;
+		if ((e = tap_delete(taps.sv_v[i], err, sizeof(err))))
+			log_warn("leftover tap %s: %s", taps.sv_v[i], err);
+		else
+			log_info("deleted leftover tap %s", taps.sv_v[i]);
+	}
+	strv_free(&taps);
+}

@@ -1,0 +1,53 @@
+/*
+ * A VM's host-side networking, owned by the daemon (issue 7): for net =
+ * bridge and net = tap the daemon creates the tap, runs the VM's ifup
+ * script with the interface name, and QEMU inherits the open fd. The daemon
+ * keeps its copy of each fd until the VM is gone, so downscripts still see
+ * the interface (as with QEMU's own downscript); closing the last copy
+ * removes the tap. If both the daemon and QEMU die, the kernel closes every
+ * copy and nothing is left.
+ */
+#ifndef VMS_SERVICE_VMNET_H
+#define VMS_SERVICE_VMNET_H
+#include <net/if.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "emulator/qemu_argv.h"
+#include "service/supervisor.h"
+#include "service/tap.h"
+
+/* A script gets this long before it is killed and the start fails. */
+#define VMNET_SCRIPT_TIMEOUT_MS	10000
+
+struct vm_net {
+	struct tap		*vn_taps;	/* indexed like vm_nics */
+	struct qemu_nic_fds	*vn_fds;	/* the same fds, for qemu_argv */
+	size_t			 vn_n;
+	bool			 vn_scripts_ran;	/* downscripts are due */
+};
+
+/* The interface name of NIC i: its ifname, or tap_derive_name(). */
+void vmnet_ifname(const struct hw_vm *hw, unsigned i, char name[IF_NAMESIZE]);
+
+/*
+ * Before spawning vm: open its taps and run its scripts (output appended to
+ * logpath, signal mask child_mask). On failure nothing is left and err
+ * names the NIC and the cause. 0 or -errno.
+ */
+int vmnet_up(struct vm *vm, const char *logpath, const sigset_t *child_mask,
+    char *err, size_t errlen);
+/* The fds QEMU must inherit, at most max; returns how many. */
+size_t vmnet_keep_fds(const struct vm *vm, int *fds, size_t max);
+/* The VM is gone (or never started): downscripts, then close. Idempotent. */
+void vmnet_down(struct vm *vm, const char *logpath, const sigset_t *child_mask);
+/* Close without scripts (daemon exit: a running QEMU keeps its copies). */
+void vmnet_free(struct vm *vm);
+
+/*
+ * At daemon start, after adoption: delete TAP_PREFIX taps that no adopted
+ * VM (vm_pid != 0) owns; adopted VMs get their downscripts marked due.
+ */
+void vmnet_clean_leftovers(struct vm *vms, size_t n);
+#endif
