@@ -253,6 +253,22 @@ tap_open(struct tap *t, const char *name, const char *bridge, unsigned flags,
 }
 
 int
+tap_held(const char *name)
+{
+	struct ethtool_value ev = { .cmd = ETHTOOL_GLINK };
+	struct ifreq ifr;
+	int s, r;
+
+	if ((s = ctl_socket()) < 0)
+		return s;
+	ifr_for(&ifr, name);
+	ifr.ifr_data = (void *)&ev;
+	r = ioctl(s, SIOCETHTOOL, &ifr) == -1 ? -errno : ev.data != 0;
+	close(s);
+	return r;
+}
+
+int
 tap_list(const char *prefix, struct strv *out)
 {
 	struct if_nameindex *ni, *p;

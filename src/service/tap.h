@@ -60,6 +60,11 @@ bool tap_exists(const char *name);
  * Returns 0 or -errno.
  */
 int tap_list(const char *prefix, struct strv *out);
+/*
+ * 1 when some process holds tap name open (tun turns the carrier on while
+ * a queue is attached), 0 when nobody does (a persistent orphan), -errno.
+ */
+int tap_held(const char *name);
 /* Delete interface name (rtnetlink RTM_DELLINK), even while held open. */
 int tap_delete(const char *name, char *err, size_t errlen);
 #endif

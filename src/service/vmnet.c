@@ -262,32 +262,38 @@ vmnet_free(struct vm *vm)
 	vm->vm_net = NULL;
 }
 
-/* True when name is the tap of a NIC of an adopted (running) VM. */
-static bool
-owned(const struct vm *vms, size_t n, const char *name)
+/*
+ * Whose tap name is: 1 an adopted (running) VM's, 0 a stopped VM's of this
+ * inventory, -1 nobody's we know.
+ */
+static int
+owner(const struct vm *vms, size_t n, const char *name)
 {
 	char own[IF_NAMESIZE];
 
-	for (size_t v = 0; v < n; v++) {
-		if (!vms[v].vm_pid)
-			continue;
+	for (size_t v = 0; v < n; v++)
 		for (unsigned i = 0; i < vms[v].vm_hw->vm_n_nics; i++) {
 			if (!uses_tap(&vms[v].vm_hw->vm_nics[i]))
 				continue;
 			vmnet_ifname(vms[v].vm_hw, i, own);
 			if (strcmp(own, name) == 0)
-				return true;
+				return vms[v].vm_pid ? 1 : 0;
 		}
-	}
-	return false;
+	return -1;
 }
 
+/*
+ * A TAP_PREFIX tap goes when nobody holds it (a persistent orphan), or when
+ * it is named for a VM of ours that is not running (its holder is a QEMU we
+ * did not adopt). One held under a name we do not know may belong to
+ * another vmserviced on this host: it stays.
+ */
 void
 vmnet_clean_leftovers(struct vm *vms, size_t n)
 {
 	struct strv taps = { 0 };
 	char err[256];
-	int e;
+	int e, who;
 
 	for (size_t v = 0; v < n; v++)
 		if (vms[v].vm_pid && !vms[v].vm_net) {
@@ -300,12 +306,19 @@ vmnet_clean_leftovers(struct vm *vms, size_t n)
 		return;
 	}
 	for (size_t i = 0; i < taps.sv_n; i++) {
-		if (owned(vms, n, taps.sv_v[i]))
+		const char *t = taps.sv_v[i];
+
+		who = owner(vms, n, t);
+		if (who == 1)
 			continue;
-		if ((e = tap_delete(taps.sv_v[i], err, sizeof(err))))
-			log_warn("leftover tap %s: %s", taps.sv_v[i], err);
+		if (who == -1 && tap_held(t) == 1) {
+			log_info("tap %s is in use but not by a VM of this inventory: left alone", t);
+			continue;
+		}
+		if ((e = tap_delete(t, err, sizeof(err))))
+			log_warn("leftover tap %s: %s", t, err);
 		else
-			log_info("deleted leftover tap %s", taps.sv_v[i]);
+			log_info("deleted leftover tap %s", t);
 	}
 	strv_free(&taps);
 }

@@ -192,6 +192,8 @@ test_leftovers(void)
 	OK(in_list(&sv, "vms-old-0") && in_list(&sv, "vms-held-1"), "persistent and held taps listed");
 	OK(!in_list(&sv, "other-0") && !in_list(&sv, "vms-notap"),
 	    "other prefix and non-tap not listed");
+	OK(tap_held("vms-old-0") == 0, "persistent tap nobody holds: not held");
+	OK(tap_held("vms-held-1") == 1, "open tap: held");
 	e = tap_delete("vms-old-0", err, sizeof(err));
 	OK(e == 0 && !tap_exists("vms-old-0"), "persistent leftover deleted (%s)", e ? err : "ok");
 	e = tap_delete("vms-held-1", err, sizeof(err));
