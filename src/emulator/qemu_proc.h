@@ -21,6 +21,14 @@
 int qproc_spawn(char *const argv[], const char *logpath, const sigset_t *child_mask,
     pid_t *pid, int *pidfd, char *err, size_t errlen);
 
+/*
+ * qproc_spawn, and the child inherits keep[0..n_keep) (daemon-opened tap
+ * and vhost fds, close-on-exec in the daemon so that no other child gets
+ * them). Either way the child loses CAP_NET_ADMIN (qemu_priv.h).
+ */
+int qproc_spawn_fds(char *const argv[], const char *logpath, const sigset_t *child_mask,
+    const int *keep, size_t n_keep, pid_t *pid, int *pidfd, char *err, size_t errlen);
+
 /* pidfd_open(2); -errno on failure (e.g. -ESRCH). */
 int qproc_pidfd_open(pid_t pid);
 /* Signal through the pidfd (no PID reuse race); falls back to kill(2). */
