@@ -54,6 +54,20 @@ echo "down \$1 \$# \$(ip -o link show "\$1" >/dev/null 2>&1 && echo exists)" >>"
 EOF
 chmod +x "$TMP/ifup" "$TMP/ifdown"
 
+# NIC models are checked against what the real QEMU lists (-device help).
+cat >"$TMP/models.conf" <<EOF
+emulator_dir = "/usr/bin"
+vm m {
+	nic { model = "ne2k_pci" }
+	nic { model = "rtl8319" }
+}
+EOF
+out=$("$VMS_BIN/vmctl" check-config -c "$TMP/models.conf" 2>&1)
+check_match "real QEMU's model list: a typo is refused" "$out" \
+    ":4: error: vm m: NIC model 'rtl8319' is not one /usr/bin/qemu-system-x86_64 has \(.*rtl8139"
+check_eq "  ... a listed model (ne2k_pci) passes: one error only" \
+    "$(grep -c ': error: ' <<<"$out")" 1
+
 conf_head 2 2
 guest_vm() {	# NAME IP NIC-LINES...
 	local name=$1 ip=$2; shift 2
