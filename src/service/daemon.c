@@ -193,7 +193,7 @@ op_spawn(void *ctx, struct vm *vm, char *err, size_t errlen)
 	struct strv argv = { 0 };
 	struct qemu_env env = d->env;
 	char *logp, *qp, *line;
-	int keep[32];
+	int *keep;
 	size_t i, n_keep;
 	int e;
 
@@ -230,9 +230,11 @@ op_spawn(void *ctx, struct vm *vm, char *err, size_t errlen)
 	qp = run_path(d, vm, "qmp");
 	unlink(qp);
 	free(qp);
-	n_keep = vmnet_keep_fds(vm, keep, sizeof(keep) / sizeof(keep[0]));
+	keep = xcalloc(2 * vm->vm_net->vn_n + 1, sizeof(*keep));
+	n_keep = vmnet_keep_fds(vm, keep, 2 * vm->vm_net->vn_n);
 	e = qproc_spawn_fds(argv.sv_v, logp, &d->child_mask, keep, n_keep, &vm->vm_pid,
 	    &vm->vm_pidfd, err, errlen);
+	free(keep);
 	if (e)
 		vmnet_down(vm, logp, &d->child_mask);
 	free(logp);
