@@ -253,22 +253,6 @@ tap_open(struct tap *t, const char *name, const char *bridge, unsigned flags,
 }
 
 int
-tap_held(const char *name)
-{
-	struct ethtool_value ev = { .cmd = ETHTOOL_GLINK };
-	struct ifreq ifr;
-	int s, r;
-
-	if ((s = ctl_socket()) < 0)
-		return s;
-	ifr_for(&ifr, name);
-	ifr.ifr_data = (void *)&ev;
-	r = ioctl(s, SIOCETHTOOL, &ifr) == -1 ? -errno : ev.data != 0;
-	close(s);
-	return r;
-}
-
-int
 tap_list(const char *prefix, struct strv *out)
 {
 	struct if_nameindex *ni, *p;
@@ -291,55 +275,91 @@ tap_list(const char *prefix, struct strv *out)
 	return 0;
 }
 
-int
-tap_delete(const char *name, char *err, size_t errlen)
+/*
+ * Send one rtnetlink request for the link called name (type, flags) and
+ * read the first answer into buf. Returns its length or -errno.
+ */
+static int
+nl_link(const char *name, int type, int flags, char *buf, size_t len)
 {
 	struct {
 		struct nlmsghdr		nh;
 		struct ifinfomsg	ifi;
 	} req;
 	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
-	char buf[4096];
-	struct nlmsghdr *nh;
 	ssize_t n;
 	int s, e;
 
 	memset(&req, 0, sizeof(req));
 	req.ifi.ifi_family = AF_UNSPEC;
 	req.ifi.ifi_index = (int)if_nametoindex(name);
-	if (!req.ifi.ifi_index) {
-		snprintf(err, errlen, "%s: no such interface", name);
+	if (!req.ifi.ifi_index)
 		return -ENODEV;
-	}
 	req.nh.nlmsg_len = sizeof(req);
-	req.nh.nlmsg_type = RTM_DELLINK;
-	req.nh.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+	req.nh.nlmsg_type = (unsigned short)type;
+	req.nh.nlmsg_flags = (unsigned short)(NLM_F_REQUEST | flags);
 	req.nh.nlmsg_seq = 1;
 	s = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
-	if (s == -1) {
-		e = errno;
-		snprintf(err, errlen, "netlink socket: %s", strerror(e));
-		return -e;
-	}
+	if (s == -1)
+		return -errno;
 	if (sendto(s, &req, sizeof(req), 0, (struct sockaddr *)&sa, sizeof(sa)) == -1) {
 		e = -errno;
-		goto out;
+		close(s);
+		return e;
 	}
 	do
-		n = recv(s, buf, sizeof(buf), 0);
+		n = recv(s, buf, len, 0);
 	while (n == -1 && errno == EINTR);
-	if (n == -1) {
-		e = -errno;
-		goto out;
-	}
-	nh = (struct nlmsghdr *)buf;
-	e = -EPROTO;
-	if (NLMSG_OK(nh, (unsigned)n) && nh->nlmsg_type == NLMSG_ERROR &&
-	    nh->nlmsg_len >= NLMSG_LENGTH(sizeof(struct nlmsgerr)))
-		e = ((struct nlmsgerr *)NLMSG_DATA(nh))->error;
-out:
+	e = n == -1 ? -errno : (int)n;
 	close(s);
-	if (e == -EPERM)
+	return e;
+}
+
+/* The error of an NLMSG_ERROR answer (0: ack), or -EPROTO. */
+static int
+nl_error(const char *buf, int n)
+{
+	const struct nlmsghdr *nh = (const struct nlmsghdr *)buf;
+
+	if (n > 0 && NLMSG_OK(nh, (unsigned)n) && nh->nlmsg_type == NLMSG_ERROR &&
+	    nh->nlmsg_len >= NLMSG_LENGTH(sizeof(struct nlmsgerr)))
+		return ((const struct nlmsgerr *)NLMSG_DATA(nh))->error;
+	return -EPROTO;
+}
+
+/*
+ * IFLA_CARRIER, not ETHTOOL_GLINK: the latter also needs the link up, and
+ * a QEMU-opened tap is held while still down.
+ */
+int
+tap_held(const char *name)
+{
+	char buf[16384];
+	const struct nlmsghdr *nh = (const struct nlmsghdr *)buf;
+	const struct rtattr *a;
+	int n = nl_link(name, RTM_GETLINK, 0, buf, sizeof(buf)), len;
+
+	if (n < 0)
+		return n;
+	if (!NLMSG_OK(nh, (unsigned)n) || nh->nlmsg_type != RTM_NEWLINK)
+		return nl_error(buf, n) ? nl_error(buf, n) : -EPROTO;
+	len = (int)IFLA_PAYLOAD(nh);
+	for (a = IFLA_RTA(NLMSG_DATA(nh)); RTA_OK(a, len); a = RTA_NEXT(a, len))
+		if (a->rta_type == IFLA_CARRIER && RTA_PAYLOAD(a) >= 1)
+			return *(const unsigned char *)RTA_DATA(a) != 0;
+	return -ENOTSUP;
+}
+
+int
+tap_delete(const char *name, char *err, size_t errlen)
+{
+	char buf[4096];
+	int n = nl_link(name, RTM_DELLINK, NLM_F_ACK, buf, sizeof(buf)), e;
+
+	e = n < 0 ? n : nl_error(buf, n);
+	if (e == -ENODEV)
+		snprintf(err, errlen, "%s: no such interface", name);
+	else if (e == -EPERM)
 		no_cap(err, errlen, "deleting", name);
 	else if (e)
 		snprintf(err, errlen, "cannot delete %s: %s", name, strerror(-e));

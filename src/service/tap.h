@@ -62,7 +62,8 @@ bool tap_exists(const char *name);
 int tap_list(const char *prefix, struct strv *out);
 /*
  * 1 when some process holds tap name open (tun turns the carrier on while
- * a queue is attached), 0 when nobody does (a persistent orphan), -errno.
+ * a queue is attached, up or down), 0 when nobody does (a persistent
+ * orphan), -errno.
  */
 int tap_held(const char *name);
 /* Delete interface name (rtnetlink RTM_DELLINK), even while held open. */

@@ -262,38 +262,37 @@ vmnet_free(struct vm *vm)
 	vm->vm_net = NULL;
 }
 
-/*
- * Whose tap name is: 1 an adopted (running) VM's, 0 a stopped VM's of this
- * inventory, -1 nobody's we know.
- */
-static int
-owner(const struct vm *vms, size_t n, const char *name)
+/* True when name is the tap of a NIC of an adopted (running) VM. */
+static bool
+adopted_tap(const struct vm *vms, size_t n, const char *name)
 {
 	char own[IF_NAMESIZE];
 
 	for (size_t v = 0; v < n; v++)
-		for (unsigned i = 0; i < vms[v].vm_hw->vm_n_nics; i++) {
+		for (unsigned i = 0; vms[v].vm_pid && i < vms[v].vm_hw->vm_n_nics; i++) {
 			if (!uses_tap(&vms[v].vm_hw->vm_nics[i]))
 				continue;
 			vmnet_ifname(vms[v].vm_hw, i, own);
 			if (strcmp(own, name) == 0)
-				return vms[v].vm_pid ? 1 : 0;
+				return true;
 		}
-	return -1;
+	return false;
 }
 
 /*
- * A TAP_PREFIX tap goes when nobody holds it (a persistent orphan), or when
- * it is named for a VM of ours that is not running (its holder is a QEMU we
- * did not adopt). One held under a name we do not know may belong to
- * another vmserviced on this host: it stays.
+ * A TAP_PREFIX tap that nobody holds is a persistent orphan: it goes. One
+ * that is held has a live holder (ours are never persistent): an adopted
+ * QEMU, or a process this daemon does not know (a QEMU whose pidfile was
+ * lost, another vmserviced on this host). Deleting it would cut that
+ * process's network without stopping it, so it stays, and a VM wanting the
+ * name fails to start with "in use".
  */
 void
 vmnet_clean_leftovers(struct vm *vms, size_t n)
 {
 	struct strv taps = { 0 };
 	char err[256];
-	int e, who;
+	int e;
 
 	for (size_t v = 0; v < n; v++)
 		if (vms[v].vm_pid && !vms[v].vm_net) {
@@ -308,11 +307,11 @@ vmnet_clean_leftovers(struct vm *vms, size_t n)
 	for (size_t i = 0; i < taps.sv_n; i++) {
 		const char *t = taps.sv_v[i];
 
-		who = owner(vms, n, t);
-		if (who == 1)
+		if (adopted_tap(vms, n, t))
 			continue;
-		if (who == -1 && tap_held(t) == 1) {
-			log_info("tap %s is in use but not by a VM of this inventory: left alone", t);
+		if (tap_held(t) == 1) {
+			log_warn("tap %s is held open by a process that is not a VM of this "
+			    "daemon: left alone", t);
 			continue;
 		}
 		if ((e = tap_delete(t, err, sizeof(err))))

@@ -46,8 +46,9 @@ void vmnet_down(struct vm *vm, const char *logpath, const sigset_t *child_mask);
 void vmnet_free(struct vm *vm);
 
 /*
- * At daemon start, after adoption: delete TAP_PREFIX taps that no adopted
- * VM (vm_pid != 0) owns; adopted VMs get their downscripts marked due.
+ * At daemon start, after adoption: delete TAP_PREFIX taps that nobody holds
+ * open (held ones have a live holder and stay); adopted VMs (vm_pid != 0)
+ * get their downscripts marked due.
  */
 void vmnet_clean_leftovers(struct vm *vms, size_t n);
 #endif

@@ -33,6 +33,7 @@ scratch_daemon
 cleanup_net() {
 	cleanup_daemon
 	[ -n "${D2PID:-}" ] && kill -KILL "$D2PID" 2>/dev/null
+	[ -n "${HOLDER:-}" ] && kill -KILL "$HOLDER" 2>/dev/null
 	ip netns del "$NS" 2>/dev/null
 }
 trap cleanup_net EXIT
@@ -169,11 +170,20 @@ check "a's QEMU survives the daemon" kill -0 "$apid"
 check_eq "a's tap survives with its QEMU" "$(taps)" "vms-a-0 "
 nsx ip tuntap add vms-zz-0 mode tap		# a persistent orphan
 nsx ip tuntap add vms-b-0 mode tap		# named for our stopped VM b
+# A tap held by a process the daemon does not know: it must stay.
+ip netns exec "$NS" qemu-system-x86_64 -machine none -S -display none -nodefaults \
+    -netdev tap,id=n0,ifname=vms-other-0,script=no,downscript=no >"$TMP/holder.log" 2>&1 &
+HOLDER=$!
+for ((i = 0; i < 50; i++)); do nsx ip link show vms-other-0 >/dev/null 2>&1 && break; sleep 0.1; done
 check "daemon restarts" start_ns_daemon
 check "a adopted, running" wait_state a running 10
 check_eq "adopted: same QEMU" "$(field a pid)" "$apid"
 check "b (autostart) up again" wait_state b running 10
-check_eq "orphan deleted, a's tap kept, b's new" "$(taps)" "vms-a-0 vms-b-0 "
+check_eq "orphan deleted, a's tap kept, b's new, held one kept" "$(taps)" \
+    "vms-a-0 vms-b-0 vms-other-0 "
+check_match "held tap of an unknown process logged, left alone" "$(cat "$TMP/daemon.log")" \
+    'tap vms-other-0 is held open by a process that is not a VM of this daemon: left alone'
+kill -KILL "$HOLDER"; wait "$HOLDER" 2>/dev/null
 check_match "orphan deletion logged" "$(cat "$TMP/daemon.log")" 'deleted leftover tap vms-zz-0'
 check_match "b's stale tap deleted before b made its own" "$(cat "$TMP/daemon.log")" \
     'deleted leftover tap vms-b-0'

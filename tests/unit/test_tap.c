@@ -194,6 +194,9 @@ test_leftovers(void)
 	    "other prefix and non-tap not listed");
 	OK(tap_held("vms-old-0") == 0, "persistent tap nobody holds: not held");
 	OK(tap_held("vms-held-1") == 1, "open tap: held");
+	RUN("ip", "link", "set", "vms-held-1", "down");
+	OK(tap_held("vms-held-1") == 1, "open tap, link down: still held");
+	OK(tap_held("vms-none") == -ENODEV, "tap_held of a missing interface: -ENODEV");
 	e = tap_delete("vms-old-0", err, sizeof(err));
 	OK(e == 0 && !tap_exists("vms-old-0"), "persistent leftover deleted (%s)", e ? err : "ok");
 	e = tap_delete("vms-held-1", err, sizeof(err));
