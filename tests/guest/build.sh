@@ -4,6 +4,8 @@
 #
 #   tests/guest/build.sh [--force]
 #
+# Only --force (or an empty cache) asks apt which kernel package is current: a newer
+# one (after apt-get update) is picked up with --force.
 # Prints on stdout what to boot, as KEY=VALUE lines (tests/lib/guest.sh reads them):
 #   GUEST_KERNEL=...          vmlinux if it could be made, else vmlinuz
 #   GUEST_VMLINUZ=...         the packaged bzImage
@@ -73,21 +75,30 @@ flock -w 600 9 || die "timed out waiting for $out/.lock"
 
 [ -x $BUSYBOX ] || die "$BUSYBOX missing (install busybox-static: make deps)"
 stamp=$(cat "$here/build.sh" "$here/init" $BUSYBOX | sha256sum | cut -c1-16)
-env=$out/build-$stamp.env
-if [ $force = 0 ] && [ -f "$env" ]; then
+envf=$out/build-$stamp.env
+if [ $force = 0 ] && [ -f "$envf" ]; then
 	complete=1
 	while IFS='=' read -r key val; do
 		case "$key" in GUEST_KERNEL|GUEST_VMLINUZ|GUEST_INITRD) [ -f "$val" ] || complete=0 ;; esac
-	done <"$env"
+	done <"$envf"
 	if [ $complete = 1 ]; then
-		cat "$env"
+		cat "$envf"
 		exit 0
 	fi
 fi
 
-# The kernel package: whatever linux-image-amd64 depends on now.
+# Bump when what is taken from the package changes, to redo pkg/NAME.
+PKG_RECIPE=2
+
+# The kernel package: the one already unpacked here unless --force (apt-cache takes
+# seconds on a loaded machine), else whatever linux-image-amd64 depends on now.
+kpkg=
+if [ $force = 0 ] && [ -f "$out/kernel-package" ]; then
+	kpkg=$(cat "$out/kernel-package")
+	[ "$(cat "$out/pkg/$kpkg/done" 2>/dev/null)" = $PKG_RECIPE ] || kpkg=
+fi
 kpkg_of() { apt-cache depends linux-image-amd64 2>/dev/null | sed -n 's/^ *Depends: \(linux-image-[^ ]*\)$/\1/p' | head -n1; }
-kpkg=$(kpkg_of)
+[ -n "$kpkg" ] || kpkg=$(kpkg_of)
 if [ -z "$kpkg" ]; then
 	log "apt lists look empty, running apt-get update"
 	apt-get update -qq || die "apt-get update failed"
@@ -97,8 +108,6 @@ fi
 case "$kpkg" in *[!a-z0-9.+-]*) die "unexpected kernel package name '$kpkg'" ;; esac
 
 pkgdir=$out/pkg/$kpkg
-# Bump when what is taken from the package changes, to redo pkg/NAME.
-PKG_RECIPE=2
 if [ "$(cat "$pkgdir/done" 2>/dev/null)" != $PKG_RECIPE ]; then
 	mkdir -p "$out/debs"
 	deb=$(ls "$out/debs/${kpkg}_"*.deb 2>/dev/null | head -n1 || true)
@@ -156,9 +165,9 @@ trap 'rm -rf "$root"' EXIT
 mkdir -p "$root/bin" "$root/sbin" "$root/lib/modules" "$root/proc" "$root/sys" "$root/dev" \
 	"$root/etc" "$root/tmp" "$root/run" "$root/root"
 cp $BUSYBOX "$root/bin/busybox"
-for app in $("$root/bin/busybox" --list); do
-	[ "$app" = busybox ] || ln -s busybox "$root/bin/$app"
-done
+# Only /bin/sh for the kernel to run /init; init installs the other applet links
+# itself (400 ln processes here take seconds on a loaded machine).
+ln -s busybox "$root/bin/sh"
 cp "$pkgdir"/modules/*.ko "$root/lib/modules/"
 cp "$here/init" "$root/init"
 chmod 755 "$root/init"
@@ -178,12 +187,17 @@ kernel=$pkgdir/vmlinuz
 	echo "GUEST_VMLINUZ=$pkgdir/vmlinuz"
 	echo "GUEST_INITRD=$initrd"
 	echo "GUEST_KERNEL_PACKAGE=$kpkg"
-} >"$env.tmp"
-mv "$env.tmp" "$env"
+} >"$envf.tmp"
+mv "$envf.tmp" "$envf"
 
 # The latest build under fixed names; links, replaced atomically (a running QEMU
 # keeps what it opened).
-publish() { ln -f "$1" "$2.tmp" 2>/dev/null || cp "$1" "$2.tmp"; mv "$2.tmp" "$2"; }
+publish() {
+	# mv refuses to rename a link onto itself
+	[ "$(stat -c %d:%i "$1")" = "$(stat -c %d:%i "$2" 2>/dev/null)" ] && return 0
+	ln -f "$1" "$2.tmp" 2>/dev/null || cp "$1" "$2.tmp"
+	mv -f "$2.tmp" "$2"
+}
 publish "$pkgdir/vmlinuz" "$out/vmlinuz"
 if [ -f "$pkgdir/vmlinux" ]; then publish "$pkgdir/vmlinux" "$out/vmlinux"; else rm -f "$out/vmlinux"; fi
 publish "$initrd" "$out/initrd.img"
@@ -198,4 +212,4 @@ for old in "$out"/pkg/* "$out"/debs/*.deb; do
 done
 find "$out" -maxdepth 1 \( -name 'initrd-*.img' -o -name 'build-*.env' \) -mtime +7 -delete
 log "done: $initrd ($kpkg)"
-cat "$env"
+cat "$envf"

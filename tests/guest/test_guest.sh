@@ -37,6 +37,10 @@ check_eq "cached rebuild is a no-op" \
 	"$(printf '%s\n' "GUEST_KERNEL=$GUEST_KERNEL" "GUEST_VMLINUZ=$GUEST_VMLINUZ" \
 		"GUEST_INITRD=$GUEST_INITRD" "GUEST_KERNEL_PACKAGE=$GUEST_KERNEL_PACKAGE") | $before"
 diag "build: $(elapsed "$t0" "$t1") s, cached rebuild: $(elapsed "$t1" "$t2") s"
+# a forced rebuild takes the path an edit of init takes (repack, republish links)
+forced=$(sh "$VMS_TOP/tests/guest/build.sh" --force 2>"$TMP/force.log")
+check_eq "forced rebuild succeeds with the same outputs" "$?:$forced" "0:$again"
+diag "forced rebuild: $(elapsed "$t2" "$(now)") s"
 
 # guest_start NAME FLAVOUR [DISK [IP]]: QEMU in the background; sets QEMU_PID, LOG
 # (serial log), SER (serial unix socket), QMP (QMP socket), T_START. With IP, adds
@@ -56,7 +60,10 @@ guest_start() {
 }
 # guest_end: waits for QEMU to have exited; sets QEMU_RC.
 guest_end() { wait "$QEMU_PID"; QEMU_RC=$?; QEMU_PID=; }
-show_log() { diag "serial log:"; tr -d '\r' <"$LOG" | tail -n 15 | sed 's/^/#   /'; }
+show_log() {
+	diag "serial log:"; tr -d '\r' <"$LOG" | tail -n 15 | sed 's/^/#   /'
+	diag "QEMU stderr:"; sed 's/^/#   /' "${LOG%.serial.log}.stderr"
+}
 
 # --- 1: cooperative guest, fresh disk -------------------------------------------
 disk=$TMP/disk.img
@@ -64,7 +71,7 @@ guest_disk_new "$disk"
 check_eq "new disk has an empty record" "$(guest_disk_record "$disk")" "0 0"
 
 guest_start coop1 cooperative "$disk"
-if line=$(guest_wait_ready "$LOG" 60); then
+if line=$(guest_wait_ready "$LOG" 60 "$QEMU_PID"); then
 	diag "cooperative boot to ready: $(elapsed "$T_START" "$(now)") s"
 	check_eq "cooperative guest is ready on its serial console" "$line" \
 		"vmservice-guest: ready boot=1 flavour=cooperative disk=vda"
@@ -111,7 +118,7 @@ mapfile -t args < <(guest_qemu_args stubborn "$disk" 10.0.0.2/24)
 check_match "guest_qemu_args adds vmsguest.ip" "${args[*]}" 'vmsguest=stubborn vmsguest\.ip=10\.0\.0\.2/24'
 NET_ARGS=(-netdev user,id=n0,restrict=on -device virtio-net-pci,netdev=n0)
 guest_start stub stubborn "$disk" 10.0.0.2/24
-if line=$(guest_wait_ready "$LOG" 60); then
+if line=$(guest_wait_ready "$LOG" 60 "$QEMU_PID"); then
 	diag "stubborn boot to ready: $(elapsed "$T_START" "$(now)") s"
 	check_eq "second boot counts boot=2 (stubborn)" "$line" \
 		"vmservice-guest: ready boot=2 flavour=stubborn disk=vda"
@@ -145,7 +152,7 @@ saved_kernel=$GUEST_KERNEL
 GUEST_KERNEL=$GUEST_VMLINUZ
 guest_start nodisk cooperative
 GUEST_KERNEL=$saved_kernel
-if line=$(guest_wait_ready "$LOG" 60); then
+if line=$(guest_wait_ready "$LOG" 60 "$QEMU_PID"); then
 	diag "bzImage (vmlinuz) boot to ready: $(elapsed "$T_START" "$(now)") s"
 	check_eq "disk-less guest is ready" "$line" \
 		"vmservice-guest: ready boot=0 flavour=cooperative disk=none"

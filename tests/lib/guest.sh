@@ -17,8 +17,12 @@
 # After "ready" an interactive busybox sh (prompt "guest# ", job control) runs on
 # ttyS0; it is respawned if it exits.
 #
+# The ready line comes once acpid holds the power button: a system_powerdown sent
+# after it is always handled (one sent earlier, during boot, is lost).
+#
 # On-disk record: the first 512-byte sector of the guest's first virtio disk
-# (/dev/vda; a raw image, or qcow2 which the helpers read with qemu-img), no filesystem. Fixed format, ASCII then NULs:
+# (/dev/vda; a raw image, or qcow2 which the helpers read with qemu-img), no
+# filesystem. Fixed format, ASCII then NULs:
 #   offset  len  content
 #        0   10  "VMSGUEST1 "   magic + space
 #       10    6  "boots="
@@ -31,6 +35,11 @@
 # At boot the guest reads it (no valid record = boots 0), writes boots+1 with clean=0
 # and syncs, so a guest killed any way other than the handled power button leaves
 # clean=0. The cooperative power button handler writes clean=1, syncs, poweroff -f.
+#
+# Functions: guest_build, guest_append, guest_qemu_args, guest_disk_new,
+# guest_disk_record, guest_disk_boots, guest_disk_clean, guest_disk_format,
+# guest_wait_ready, guest_wait_line, guest_wait_exit, guest_alive, guest_console,
+# guest_qmp.
 
 : "${VMS_TOP:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
 : "${VMS_CACHE:=${XDG_CACHE_HOME:-$HOME/.cache}/vmservice}"
@@ -162,8 +171,15 @@ guest_console() {
 # guest_tenths SECONDS: SECONDS (may have a fraction) in tenths, for the wait loops.
 guest_tenths() { awk -v s="$1" 'BEGIN { printf "%d", s * 10 + 0.5 }'; }
 
-# guest_wait_line FILE REGEX TIMEOUT_S: waits until a line of FILE (e.g. a serial log)
-# matches REGEX (grep -E), prints that line; returns 1 on timeout.
+# guest_alive PID: the process exists and is not a zombie.
+guest_alive() {
+	kill -0 "$1" 2>/dev/null || return 1
+	case "$(ps -o stat= -p "$1" 2>/dev/null)" in Z*) return 1 ;; esac
+}
+
+# guest_wait_line FILE REGEX TIMEOUT_S [PID]: waits until a line of FILE (e.g. a serial
+# log) matches REGEX (grep -E), prints that line; returns 1 on timeout, or as soon as
+# PID (e.g. QEMU's) is gone.
 guest_wait_line() {
 	local i=0 n line
 	n=$(guest_tenths "$3")
@@ -171,24 +187,26 @@ guest_wait_line() {
 		if line=$(grep -aE -m1 -- "$2" "$1" 2>/dev/null); then
 			echo "${line%$'\r'}"; return 0
 		fi
+		if [ -n "${4:-}" ] && ! guest_alive "$4"; then
+			echo "guest_wait_line: process $4 is gone" >&2; return 1
+		fi
 		sleep 0.1; i=$((i + 1))
 	done
 	return 1
 }
 
-# guest_wait_ready FILE [TIMEOUT_S]: waits (default 60 s) for the readiness line in a
-# serial log and prints it.
-guest_wait_ready() { guest_wait_line "$1" '^vmservice-guest: ready ' "${2:-60}"; }
+# guest_wait_ready FILE [TIMEOUT_S [PID]]: waits (default 60 s) for the readiness line
+# in a serial log and prints it; gives up early if PID (QEMU's) is gone.
+guest_wait_ready() { guest_wait_line "$1" '^vmservice-guest: ready ' "${2:-60}" "${3:-}"; }
 
 # guest_wait_exit PID TIMEOUT_S: waits for a process to go away; returns 1 if it is
 # still there after the timeout. (Use `wait PID` afterwards for a child's status.)
 guest_wait_exit() {
 	local i=0 n
 	n=$(guest_tenths "$2")
-	while kill -0 "$1" 2>/dev/null; do
+	# a zombie child counts as gone
+	while guest_alive "$1"; do
 		[ "$i" -ge "$n" ] && return 1
-		# a zombie child counts as gone
-		case "$(ps -o stat= -p "$1" 2>/dev/null)" in Z*) return 0 ;; esac
 		sleep 0.1; i=$((i + 1))
 	done
 	return 0
