@@ -93,6 +93,7 @@ guest_vm u 10.0.2.15/24 'net = user  hostfwd = { "tcp:127.0.0.1:5555-:7777" }'
 small_vm nobr 'net = bridge  bridge = "nosuchbr"'
 small_vm busy 'net = bridge  bridge = "br0"  ifname = "busy0"'
 small_vm loner 'net = user'
+small_vm badup 'net = tap  script = "/bin/false"'
 
 # The daemon runs inside the namespace: taps and QEMU's user net live there.
 start_ns_daemon() {
@@ -115,7 +116,10 @@ check_match "  ... saying so" "$(field nobr stop_detail)" 'nic 0: bridge nosuchb
 check "vm whose tap name is taken failed" wait_state busy failed 5
 check_match "  ... saying so" "$(field busy stop_detail)" 'nic 0: tap name busy0 is in use'
 
-check_eq "taps of a and b exist (derived names)" "$(taps)" "vms-a-0 vms-b-0 "
+check "vm whose ifup script fails failed" wait_state badup failed 5
+check_match "  ... saying so" "$(field badup stop_detail)" \
+    'nic 0: script .*false vms-badup-0 failed \(exit 1\)'
+check_eq "taps of a and b exist (derived names), none of the failed VMs'" "$(taps)" "vms-a-0 vms-b-0 "
 check_match "a's tap is on br0 (daemon attached it)" "$(nsx ip -o link show vms-a-0)" ',UP,.* master br0 '
 check_match "b's tap is on br0 (ifup script attached it)" "$(nsx ip -o link show vms-b-0)" 'master br0'
 check_eq "ifup got the interface name as its only argument" "$(cat "$TMP/scripts.log")" "up vms-b-0 1"
