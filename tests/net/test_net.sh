@@ -83,9 +83,9 @@ guest_vm() {	# NAME IP NIC-LINES...
 	}
 	EOC
 }
-small_vm() {	# NAME NIC-LINES: a pc with a NIC and no guest (QMP ready at once)
-	printf 'vm %s {\n\tmachine = "pc"\n\tmemory = 32M\n\thalt = quit\n\tnic { %s }\n}\n' \
-	    "$1" "$2" >>"$TMP/vms.conf"
+small_vm() {	# NAME NIC-LINES [LINE]: a pc with a NIC and no guest (QMP ready at once)
+	printf 'vm %s {\n\tmachine = "pc"\n\tmemory = 32M\n\thalt = quit\n\tnic { %s }\n\t%s\n}\n' \
+	    "$1" "$2" "${3:-}" >>"$TMP/vms.conf"
 }
 guest_vm a 10.9.0.1/24 'net = bridge  bridge = "br0"'
 guest_vm b 10.9.0.2/24 "net = tap  script = \"$TMP/ifup\"  downscript = \"$TMP/ifdown\""
@@ -94,6 +94,7 @@ small_vm nobr 'net = bridge  bridge = "nosuchbr"'
 small_vm busy 'net = bridge  bridge = "br0"  ifname = "busy0"'
 small_vm loner 'net = user'
 small_vm badup 'net = tap  script = "/bin/false"'
+small_vm e1k 'net = bridge  bridge = "br0"  model = "e1000"' 'autostart = no'
 
 # The daemon runs inside the namespace: taps and QEMU's user net live there.
 start_ns_daemon() {
@@ -119,7 +120,14 @@ check_match "  ... saying so" "$(field busy stop_detail)" 'nic 0: tap name busy0
 check "vm whose ifup script fails failed" wait_state badup failed 5
 check_match "  ... saying so" "$(field badup stop_detail)" \
     'nic 0: script .*false vms-badup-0 failed \(exit 1\)'
-check_eq "taps of a and b exist (derived names), none of the failed VMs'" "$(taps)" "vms-a-0 vms-b-0 "
+vmctl start e1k >/dev/null
+check "e1000 on a bridge (tap without vnet_hdr) runs" wait_state e1k running 10
+check_eq "taps of a, b, e1k exist (derived names), none of the failed VMs'" "$(taps)" \
+    "vms-a-0 vms-b-0 vms-e1k-0 "
+check_match "e1k's tap has no vnet_hdr, a's has" \
+    "$(nsx ip -d -o link show vms-e1k-0) / $(nsx ip -d -o link show vms-a-0)" \
+    'tap pi off vnet_hdr off .* / .*tap pi off vnet_hdr on '
+vmctl stop e1k >/dev/null
 check_match "a's tap is on br0 (daemon attached it)" "$(nsx ip -o link show vms-a-0)" ',UP,.* master br0 '
 check_match "b's tap is on br0 (ifup script attached it)" "$(nsx ip -o link show vms-b-0)" 'master br0'
 check_eq "ifup got the interface name as its only argument" "$(cat "$TMP/scripts.log")" "up vms-b-0 1"
