@@ -166,6 +166,8 @@ vn_new(size_t n)
 	vn->vn_n = n;
 	vn->vn_taps = xcalloc(n ? n : 1, sizeof(*vn->vn_taps));
 	vn->vn_fds = xcalloc(n ? n : 1, sizeof(*vn->vn_fds));
+	vn->vn_cmds = xcalloc(n ? n : 1, sizeof(*vn->vn_cmds));
+	vn->vn_keep = xcalloc(2 * n + 1, sizeof(*vn->vn_keep));
 	for (size_t i = 0; i < n; i++) {
 		tap_init(&vn->vn_taps[i]);
 		vn->vn_fds[i].qn_tap_fd = vn->vn_fds[i].qn_vhost_fd = -1;
@@ -173,56 +175,63 @@ vn_new(size_t n)
 	return vn;
 }
 
+/* Queue nic i's ifup script for the QEMU child (link_scripts() points to it). */
+static void
+add_script(struct vm_net *vn, unsigned i, const char *path, const char *ifname)
+{
+	vn->vn_child.qc_n_cmds++;
+	/* Three strings per command: path, ifname, what it is for messages. */
+	strv_push(&vn->vn_strs, path);
+	strv_push(&vn->vn_strs, ifname);
+	strv_pushf(&vn->vn_strs, "nic %u: script %s %s", i, path, ifname);
+}
+
+/* strv may move its array while growing: point the commands in at the end. */
+static void
+link_scripts(struct vm_net *vn)
+{
+	for (size_t k = 0; k < vn->vn_child.qc_n_cmds; k++) {
+		char **argv = xcalloc(3, sizeof(*argv));
+
+		argv[0] = vn->vn_strs.sv_v[3 * k];
+		argv[1] = vn->vn_strs.sv_v[3 * k + 1];
+		vn->vn_cmds[k].cc_argv = argv;
+		vn->vn_cmds[k].cc_what = vn->vn_strs.sv_v[3 * k + 2];
+	}
+}
+
 int
-vmnet_up(struct vm *vm, const char *logpath, const sigset_t *child_mask,
-    char *err, size_t errlen)
+vmnet_up(struct vm *vm, char *err, size_t errlen)
 {
 	const struct hw_vm *hw = vm->vm_hw;
 	struct vm_net *vn;
-	char name[IF_NAMESIZE], why[512];
 	unsigned i;
 	int e;
 
 	vmnet_free(vm);
 	vn = vm->vm_net = vn_new(hw->vm_n_nics);
 	for (i = 0; i < hw->vm_n_nics; i++) {
+		const struct tap *t = &vn->vn_taps[i];
+
 		if (!uses_tap(&hw->vm_nics[i]))
 			continue;
-		if ((e = open_nic(vm, i, err, errlen)))
-			goto fail;
-	}
-	vn->vn_scripts_ran = true;
-	for (i = 0; i < hw->vm_n_nics; i++) {
-		if (!uses_tap(&hw->vm_nics[i]) || !hw->vm_nics[i].nic_script)
-			continue;
-		vmnet_ifname(hw, i, name);
-		e = run_script(hw->vm_name, "script", hw->vm_nics[i].nic_script,
-		    vn->vn_taps[i].tp_name[0] ? vn->vn_taps[i].tp_name : name, logpath,
-		    child_mask, why, sizeof(why));
-		if (e) {
-			snprintf(err, errlen, "nic %u: %s", i, why);
-			goto fail;
+		if ((e = open_nic(vm, i, err, errlen))) {
+			vmnet_free(vm);
+			return e;
 		}
+		vn->vn_keep[vn->vn_child.qc_n_keep++] = t->tp_fd;
+		if (t->tp_vhost_fd >= 0)
+			vn->vn_keep[vn->vn_child.qc_n_keep++] = t->tp_vhost_fd;
+		if (hw->vm_nics[i].nic_script)
+			add_script(vn, i, hw->vm_nics[i].nic_script, t->tp_name);
 	}
+	link_scripts(vn);
+	vn->vn_child.qc_keep = vn->vn_keep;
+	vn->vn_child.qc_cmds = vn->vn_cmds;
+	vn->vn_child.qc_timeout_ms = VMNET_SCRIPT_TIMEOUT_MS;
+	/* From here on the child may run the scripts: downscripts are due. */
+	vn->vn_scripts_ran = true;
 	return 0;
-fail:
-	vmnet_down(vm, logpath, child_mask);
-	return e;
-}
-
-size_t
-vmnet_keep_fds(const struct vm *vm, int *fds, size_t max)
-{
-	const struct vm_net *vn = vm->vm_net;
-	size_t n = 0;
-
-	for (size_t i = 0; vn && i < vn->vn_n; i++) {
-		if (vn->vn_taps[i].tp_fd >= 0 && n < max)
-			fds[n++] = vn->vn_taps[i].tp_fd;
-		if (vn->vn_taps[i].tp_vhost_fd >= 0 && n < max)
-			fds[n++] = vn->vn_taps[i].tp_vhost_fd;
-	}
-	return n;
 }
 
 void
@@ -256,6 +265,11 @@ vmnet_free(struct vm *vm)
 		return;
 	for (size_t i = 0; i < vn->vn_n; i++)
 		tap_close(&vn->vn_taps[i]);
+	for (size_t k = 0; k < vn->vn_child.qc_n_cmds; k++)
+		free((void *)vn->vn_cmds[k].cc_argv);
+	free(vn->vn_cmds);
+	free(vn->vn_keep);
+	strv_free(&vn->vn_strs);
 	free(vn->vn_taps);
 	free(vn->vn_fds);
 	free(vn);

@@ -15,10 +15,11 @@
 #include <stddef.h>
 
 #include "emulator/qemu_argv.h"
+#include "emulator/qemu_child.h"
 #include "service/supervisor.h"
 #include "service/tap.h"
 
-/* A script gets this long before it is killed and the start fails. */
+/* A script gets this long before it is killed (and a start fails). */
 #define VMNET_SCRIPT_TIMEOUT_MS	10000
 
 struct vm_net {
@@ -26,21 +27,30 @@ struct vm_net {
 	struct qemu_nic_fds	*vn_fds;	/* the same fds, for qemu_argv */
 	size_t			 vn_n;
 	bool			 vn_scripts_ran;	/* downscripts are due */
+
+	/* For the QEMU child: the ifup scripts and the fds it inherits. */
+	struct qchild		 vn_child;
+	struct qchild_cmd	*vn_cmds;
+	int			*vn_keep;
+	struct strv		 vn_strs;	/* owns the strings vn_cmds points to */
 };
 
 /* The interface name of NIC i: its ifname, or tap_derive_name(). */
 void vmnet_ifname(const struct hw_vm *hw, unsigned i, char name[IF_NAMESIZE]);
 
 /*
- * Before spawning vm: open its taps and run its scripts (output appended to
- * logpath, signal mask child_mask). On failure nothing is left and err
- * names the NIC and the cause. 0 or -errno.
+ * Before spawning vm: open its taps, and prepare vm_net->vn_child, which
+ * the QEMU child runs (qproc_spawn_fds): the ifup scripts, each with the
+ * interface name as argv[1], never through a shell, so the daemon's loop
+ * does not wait for them; a failing one ends that child with its message in
+ * NAME.qemu.log (start-failed). On failure nothing is left and err names the
+ * NIC and the cause. 0 or -errno.
  */
-int vmnet_up(struct vm *vm, const char *logpath, const sigset_t *child_mask,
-    char *err, size_t errlen);
-/* The fds QEMU must inherit, at most max; returns how many. */
-size_t vmnet_keep_fds(const struct vm *vm, int *fds, size_t max);
-/* The VM is gone (or never started): downscripts, then close. Idempotent. */
+int vmnet_up(struct vm *vm, char *err, size_t errlen);
+/*
+ * The VM is gone: downscripts (synchronously, at most
+ * VMNET_SCRIPT_TIMEOUT_MS each, output to logpath), then close. Idempotent.
+ */
 void vmnet_down(struct vm *vm, const char *logpath, const sigset_t *child_mask);
 /* Close without scripts (daemon exit: a running QEMU keeps its copies). */
 void vmnet_free(struct vm *vm);

@@ -53,7 +53,12 @@ cat >"$TMP/ifdown" <<EOF
 #!/bin/sh
 echo "down \$1 \$# \$(ip -o link show "\$1" >/dev/null 2>&1 && echo exists)" >>"$TMP/scripts.log"
 EOF
-chmod +x "$TMP/ifup" "$TMP/ifdown"
+cat >"$TMP/slowup" <<EOF
+#!/bin/sh
+sleep 2
+echo "slowup \$1 done" >>"$TMP/scripts.log"
+EOF
+chmod +x "$TMP/ifup" "$TMP/ifdown" "$TMP/slowup"
 
 # NIC models are checked against what the real QEMU lists (-device help).
 cat >"$TMP/models.conf" <<EOF
@@ -94,6 +99,7 @@ small_vm nobr 'net = bridge  bridge = "nosuchbr"'
 small_vm busy 'net = bridge  bridge = "br0"  ifname = "busy0"'
 small_vm loner 'net = user'
 small_vm badup 'net = tap  script = "/bin/false"'
+small_vm slow "net = tap  script = \"$TMP/slowup\"" 'autostart = no'
 small_vm e1k 'net = bridge  bridge = "br0"  model = "e1000"' 'autostart = no'
 
 # The daemon runs inside the namespace: taps and QEMU's user net live there.
@@ -120,6 +126,15 @@ check_match "  ... saying so" "$(field busy stop_detail)" 'nic 0: tap name busy0
 check "vm whose ifup script fails failed" wait_state badup failed 5
 check_match "  ... saying so" "$(field badup stop_detail)" \
     'nic 0: script .*false vms-badup-0 failed \(exit 1\)'
+# A slow ifup script runs in QEMU's child: the daemon keeps answering.
+vmctl start slow --no-wait >/dev/null
+t1=$(date +%s%N); st=$(field slow state); t2=$(date +%s%N)
+check_eq "while its ifup script runs, the VM is starting" "$st" starting
+check "  ... and the daemon answers at once ($(( (t2 - t1) / 1000000 )) ms)" \
+    test $(( (t2 - t1) / 1000000 )) -lt 1000
+check "  ... then it runs" wait_state slow running 10
+check_eq "  ... after the script" "$(grep -c 'slowup vms-slow-0 done' "$TMP/scripts.log")" 1
+vmctl stop slow >/dev/null
 vmctl start e1k >/dev/null
 check "e1000 on a bridge (tap without vnet_hdr) runs" wait_state e1k running 10
 check_eq "taps of a, b, e1k exist (derived names), none of the failed VMs'" "$(taps)" \
@@ -130,7 +145,7 @@ check_match "e1k's tap has no vnet_hdr, a's has" \
 vmctl stop e1k >/dev/null
 check_match "a's tap is on br0 (daemon attached it)" "$(nsx ip -o link show vms-a-0)" ',UP,.* master br0 '
 check_match "b's tap is on br0 (ifup script attached it)" "$(nsx ip -o link show vms-b-0)" 'master br0'
-check_eq "ifup got the interface name as its only argument" "$(cat "$TMP/scripts.log")" "up vms-b-0 1"
+check_eq "ifup got the interface name as its only argument" "$(grep "^up " "$TMP/scripts.log")" "up vms-b-0 1"
 
 apid=$(field a pid)
 check_match "QEMU got the tap as fd=N" "$(tr '\0' ' ' <"/proc/$apid/cmdline")" '-netdev tap,id=net0,fd=[0-9]+ '
