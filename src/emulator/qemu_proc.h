@@ -22,12 +22,13 @@ int qproc_spawn(char *const argv[], const char *logpath, const sigset_t *child_m
     pid_t *pid, int *pidfd, char *err, size_t errlen);
 
 /*
- * qproc_spawn, and the child inherits keep[0..n_keep) (daemon-opened tap
- * and vhost fds, close-on-exec in the daemon so that no other child gets
- * them). Either way the child loses CAP_NET_ADMIN (qemu_priv.h).
+ * qproc_spawn, and the child runs qchild_prepare(qc) before exec (ifup
+ * scripts, fds to inherit: see qemu_child.h; qc may be NULL). Either way the
+ * child loses CAP_NET_ADMIN (qemu_priv.h).
  */
+struct qchild;
 int qproc_spawn_fds(char *const argv[], const char *logpath, const sigset_t *child_mask,
-    const int *keep, size_t n_keep, pid_t *pid, int *pidfd, char *err, size_t errlen);
+    const struct qchild *qc, pid_t *pid, int *pidfd, char *err, size_t errlen);
 
 /* pidfd_open(2); -errno on failure (e.g. -ESRCH). */
 int qproc_pidfd_open(pid_t pid);

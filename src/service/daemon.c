@@ -193,27 +193,21 @@ op_spawn(void *ctx, struct vm *vm, char *err, size_t errlen)
 	struct strv argv = { 0 };
 	struct qemu_env env = d->env;
 	char *logp, *qp, *line;
-	int *keep;
-	size_t i, n_keep;
+	size_t i;
 	int e;
 
 	e = prepare_disks(vm, err, errlen);
 	if (e)
 		return e;
-	logp = xasprintf("%s/%s.qemu.log", d->inv.inv_log_dir, vm->vm_name);
-	vm->vm_log_offset = qproc_log_size(logp);
 	/* Taps are opened here and inherited: QEMU needs no CAP_NET_ADMIN. */
-	e = vmnet_up(vm, logp, &d->child_mask, err, errlen);
-	if (e) {
-		free(logp);
+	e = vmnet_up(vm, err, errlen);
+	if (e)
 		return e;
-	}
 	env.qe_nic_fds = vm->vm_net->vn_fds;
 	env.qe_n_nic_fds = vm->vm_net->vn_n;
 	e = qemu_argv(vm->vm_hw, &env, &argv, err, errlen);
 	if (e) {
-		vmnet_down(vm, logp, &d->child_mask);
-		free(logp);
+		vmnet_free(vm);
 		strv_free(&argv);
 		return e;
 	}
@@ -230,17 +224,17 @@ op_spawn(void *ctx, struct vm *vm, char *err, size_t errlen)
 	qp = run_path(d, vm, "qmp");
 	unlink(qp);
 	free(qp);
-	keep = xcalloc(2 * vm->vm_net->vn_n + 1, sizeof(*keep));
-	n_keep = vmnet_keep_fds(vm, keep, 2 * vm->vm_net->vn_n);
-	e = qproc_spawn_fds(argv.sv_v, logp, &d->child_mask, keep, n_keep, &vm->vm_pid,
-	    &vm->vm_pidfd, err, errlen);
-	free(keep);
-	if (e)
-		vmnet_down(vm, logp, &d->child_mask);
+	logp = xasprintf("%s/%s.qemu.log", d->inv.inv_log_dir, vm->vm_name);
+	vm->vm_log_offset = qproc_log_size(logp);
+	/* The child runs the ifup scripts, then execs QEMU with the tap fds. */
+	e = qproc_spawn_fds(argv.sv_v, logp, &d->child_mask, &vm->vm_net->vn_child,
+	    &vm->vm_pid, &vm->vm_pidfd, err, errlen);
 	free(logp);
 	strv_free(&argv);
-	if (e)
+	if (e) {
+		vmnet_free(vm);
 		return e;
+	}
 	vm->vm_adopted = false;
 	vm->vm_spawned_ms = now_ms();
 	log_vm(LOG_INFO, vm->vm_name, "QEMU started, pid %d", (int)vm->vm_pid);
