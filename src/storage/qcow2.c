@@ -253,7 +253,7 @@ qcow2_parse(struct img *im, struct qcow2 *q)
 			r = -EINVAL;
 			goto out;
 		}
-		if (q->q_backing_off < q->q_header_len ||
+		if (q->q_backing_off < q->q_header_len || q->q_backing_len > hlen ||
 		    q->q_backing_off > hlen - q->q_backing_len) {
 			ERR(q, "backing_file_offset %llu (+%u) outside the first "
 			    "cluster", (unsigned long long)q->q_backing_off,

@@ -19,6 +19,7 @@
 #define ULL(x)			((unsigned long long)(x))
 #define MAX_CHECK_CLUSTERS	(1ULL << 28)	/* 1 GiB of counters */
 #define MAX_SNAP_TABLE		(64u << 20)
+#define MAX_SNAP_L1_WALK	(64ULL << 20)	/* L1 entries, all snapshots */
 
 struct ck {
 	struct qcow2		*q;
@@ -28,6 +29,7 @@ struct ck {
 	uint32_t		*refs;
 	uint64_t		 ncl;
 	uint8_t			*l2;	/* one L2 table */
+	uint64_t		 l2_budget;	/* L2 table reads left */
 	uint64_t		 rb_rti;	/* the refcount block last looked at */
 	uint8_t			*rb_blk;	/* (valid until the next rc change) */
 };
@@ -72,7 +74,19 @@ ref(struct ck *k, uint64_t off, uint64_t len, const char *what)
 static int
 read_l2(struct ck *k, uint64_t off)
 {
-	int r = io_pread(k->q->q_fd, k->l2, k->q->q_cs, off);
+	int r;
+
+	/* Many L1 entries naming one table would make a small hostile file
+	 * cost a huge amount of reading: tables are read at most about as
+	 * often as a sane image (snapshots included) would need. */
+	if (k->l2_budget == 0) {
+		if (k->res->cr_check_errors++ == 0)
+			say(k, "ERROR too many L2 table references; giving up on "
+			    "the rest");
+		return -E2BIG;
+	}
+	k->l2_budget--;
+	r = io_pread(k->q->q_fd, k->l2, k->q->q_cs, off);
 
 	if (r < 0) {
 		say(k, "ERROR reading L2 table at 0x%llx: %s", ULL(off),
@@ -147,7 +161,7 @@ static int
 walk_snapshots(struct ck *k)
 {
 	struct qcow2 *q = k->q;
-	uint64_t pos = q->q_snapshots_off;
+	uint64_t pos = q->q_snapshots_off, walked = 0;
 	uint8_t h[40];
 	int r;
 
@@ -175,6 +189,12 @@ walk_snapshots(struct ck *k)
 			    "entries)", s, ULL(l1o), l1n);
 			k->res->cr_corruptions++;
 			continue;
+		}
+		/* Snapshots may all name one huge L1 table: bound the walk. */
+		if ((walked += l1n) > MAX_SNAP_L1_WALK) {
+			say(k, "ERROR snapshot L1 tables too large to check");
+			k->res->cr_check_errors++;
+			return -E2BIG;
 		}
 		ref(k, l1o, (uint64_t)l1n * 8, "snapshot L1 table");
 		l1 = xcalloc(l1n ? l1n : 1, sizeof(*l1));
@@ -379,6 +399,8 @@ check_once(struct qcow2 *q, int fix, struct img_check_result *res, FILE *log,
 		return -EFBIG;
 	}
 	k.refs = xcalloc(k.ncl ? k.ncl : 1, sizeof(*k.refs));
+	k.l2_budget = 2 * (k.ncl + 1024) * ((q->q_nb_snapshots < 64 ?
+	    q->q_nb_snapshots : 64) + 1);
 	k.l2 = xmalloc(q->q_cs);
 	res->cr_total_clusters = (q->q_size + q->q_cs - 1) >> q->q_cluster_bits;
 	ref(&k, 0, q->q_cs, "header");
