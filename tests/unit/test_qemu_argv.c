@@ -1,0 +1,297 @@
+/*
+ * Golden tests for the QEMU command line: representative models in,
+ * argv (one word per line) out, compared with tests/argv/NAME.ok.
+ * VMS_UPDATE_GOLDEN=1 rewrites the .ok files (review the diff!).
+ *
+ * `test_qemu_argv --print NAME DIR` prints the argv of model NAME with all
+ * runtime paths under DIR, one word per line, for tests/argv/test_qemu_accepts.sh
+ * which starts the real QEMU with it.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "emulator/qemu_argv.h"
+#include "tap.h"
+
+static char *strs1[] = { "tcp:127.0.0.1:2222-:22", "udp::5353-:53" };
+static char *extra[] = { "-global", "kvm-pit.lost_tick_policy=delay" };
+
+/* A minimal VM: defaults everywhere. */
+static void
+model_minimal(struct hw_vm *vm, const char *dir)
+{
+	vm->vm_name = "minimal";
+	vm->vm_memory = 128ULL << 20;
+	vm->vm_serial = vm->vm_monitor = HW_PORT_NONE;
+	vm->vm_vnc = HW_VNC_NONE;
+}
+
+/* A typical server: q35, several cpus, qcow2 on virtio, cdrom, user net. */
+static struct hw_disk server_disks[1];
+static struct hw_nic server_nics[1];
+static void
+model_server(struct hw_vm *vm, const char *dir)
+{
+	vm->vm_name = "web";
+	vm->vm_machine = "q35";
+	vm->vm_cpu = "max";
+	vm->vm_accel = HW_ACCEL_AUTO;
+	vm->vm_smp = (struct hw_smp){ .cpus = 4, .sockets = 1, .cores = 2, .threads = 2 };
+	vm->vm_memory = 2ULL << 30;
+	server_disks[0] = (struct hw_disk){ .dk_file = "/srv/vm/web.qcow2",
+	    .dk_format = HW_FMT_QCOW2, .dk_if = HW_IF_VIRTIO, .dk_cache = HW_CACHE_NONE,
+	    .dk_index = 1, .dk_media = HW_MEDIA_DISK };
+	vm->vm_disks = server_disks;
+	vm->vm_n_disks = 1;
+	vm->vm_cdrom = "/srv/iso/debian-12.iso";
+	server_nics[0] = (struct hw_nic){ .nic_net = HW_NET_USER, .nic_hostfwd = strs1,
+	    .nic_n_hostfwd = 2 };
+	vm->vm_nics = server_nics;
+	vm->vm_n_nics = 1;
+	vm->vm_serial = 4555;
+	vm->vm_monitor = 4556;
+	vm->vm_vnc = 1;
+	vm->vm_balloon = true;
+	vm->vm_usb_tablet = true;
+	vm->vm_keymap = "de";
+	vm->vm_boot = (struct hw_boot){ .order = "cd", .menu = true };
+}
+
+/* Direct kernel boot; paths and values with commas are escaped (,,). */
+static struct hw_disk kb_disks[1];
+static struct hw_nic kb_nics[2];
+static void
+model_kernelboot(struct hw_vm *vm, const char *dir)
+{
+	vm->vm_name = "kb";
+	vm->vm_accel = HW_ACCEL_TCG;
+	vm->vm_memory = 256ULL << 20;
+	vm->vm_kernel = "/boot/vmlinuz,old";
+	vm->vm_initrd = "/boot/initrd.img";
+	vm->vm_append = "console=ttyS0 quiet vmsguest=stubborn,x";
+	kb_disks[0] = (struct hw_disk){ .dk_file = "/var/lib/vm/a,b.img",
+	    .dk_format = HW_FMT_RAW, .dk_if = HW_IF_VIRTIO, .dk_index = HW_INDEX_AUTO,
+	    .dk_snapshot = true };
+	vm->vm_disks = kb_disks;
+	vm->vm_n_disks = 1;
+	kb_nics[0] = (struct hw_nic){ .nic_net = HW_NET_BRIDGE, .nic_bridge = "br0",
+	    .nic_model = "e1000", .nic_mac_set = true,
+	    .nic_mac = { 0x52, 0x54, 0x00, 0xaa, 0xbb, 0xcc } };
+	kb_nics[1] = (struct hw_nic){ .nic_net = HW_NET_TAP, .nic_ifname = "tap-kb",
+	    .nic_vhost = true };
+	vm->vm_nics = kb_nics;
+	vm->vm_n_nics = 2;
+	vm->vm_serial = 4600;
+	vm->vm_monitor = HW_PORT_NONE;
+	vm->vm_vnc = HW_VNC_NONE;
+	vm->vm_vga = "none";
+	vm->vm_extra_args = extra;
+	vm->vm_n_extra_args = 2;
+}
+
+/* Every device kind QEMU can start unprivileged, on files under dir. */
+static struct hw_disk full_disks[6];
+static struct hw_nic full_nics[3];
+static char full_paths[6][512];
+static void
+model_full(struct hw_vm *vm, const char *dir)
+{
+	static const struct { enum hw_disk_if i; enum hw_media m; bool ro; enum hw_disk_fmt f; }
+	    kinds[6] = {
+		{ HW_IF_VIRTIO, HW_MEDIA_DISK, false, HW_FMT_QCOW2 },
+		{ HW_IF_IDE, HW_MEDIA_DISK, false, HW_FMT_RAW },
+		{ HW_IF_IDE, HW_MEDIA_CDROM, true, HW_FMT_RAW },
+		{ HW_IF_SCSI, HW_MEDIA_DISK, true, HW_FMT_RAW },
+		{ HW_IF_SCSI, HW_MEDIA_CDROM, true, HW_FMT_RAW },
+		{ HW_IF_NVME, HW_MEDIA_DISK, false, HW_FMT_RAW },
+	};
+	vm->vm_name = "full";
+	vm->vm_machine = "pc";
+	vm->vm_accel = HW_ACCEL_TCG;
+	vm->vm_smp = (struct hw_smp){ .cpus = 2, .maxcpus = 4 };
+	vm->vm_memory = 128ULL << 20;
+	for (int i = 0; i < 6; i++) {
+		snprintf(full_paths[i], sizeof(full_paths[i]), "%s/disk%d.%s", dir, i,
+		    kinds[i].f == HW_FMT_QCOW2 ? "qcow2" : "img");
+		full_disks[i] = (struct hw_disk){ .dk_file = full_paths[i],
+		    .dk_format = kinds[i].f, .dk_if = kinds[i].i, .dk_media = kinds[i].m,
+		    .dk_readonly = kinds[i].ro, .dk_index = i == 0 ? 1 : HW_INDEX_AUTO,
+		    .dk_cache = i == 5 ? HW_CACHE_UNSAFE : HW_CACHE_WRITEBACK };
+	}
+	vm->vm_disks = full_disks;
+	vm->vm_n_disks = 6;
+	full_nics[0] = (struct hw_nic){ .nic_net = HW_NET_USER, .nic_hostfwd = strs1,
+	    .nic_n_hostfwd = 1 };
+	full_nics[1] = (struct hw_nic){ .nic_net = HW_NET_USER, .nic_model = "e1000" };
+	full_nics[2] = (struct hw_nic){ .nic_net = HW_NET_NONE };
+	vm->vm_nics = full_nics;
+	vm->vm_n_nics = 3;
+	vm->vm_serial = 4700;
+	vm->vm_monitor = 4701;
+	vm->vm_vnc = 77;
+	vm->vm_vga = "std";
+	vm->vm_balloon = true;
+	vm->vm_usb_tablet = true;
+	vm->vm_keymap = "en-us";
+	vm->vm_boot = (struct hw_boot){ .order = "c", .once = "d" };
+}
+
+static const struct model {
+	const char *name;
+	void (*fill)(struct hw_vm *, const char *);
+} models[] = {
+	{ "minimal", model_minimal },
+	{ "server", model_server },
+	{ "kernelboot", model_kernelboot },
+	{ "full", model_full },
+};
+
+static int
+build(const char *name, const char *dir, struct strv *out, char *err, size_t errlen)
+{
+	struct qemu_env env = {
+		.qe_emulator_dir = "/usr/bin", .qe_run_dir = dir, .qe_log_dir = dir,
+		.qe_listen = "127.0.0.1", .qe_kvm_usable = false,
+	};
+	struct hw_vm vm = { 0 };
+
+	for (size_t i = 0; i < sizeof(models) / sizeof(models[0]); i++) {
+		if (strcmp(models[i].name, name) != 0)
+			continue;
+		models[i].fill(&vm, dir);
+		hw_derive_uuid(vm.vm_name, vm.vm_uuid);
+		return qemu_argv(&vm, &env, out, err, errlen);
+	}
+	snprintf(err, errlen, "no model %s", name);
+	return -ENOENT;
+}
+
+static char *
+slurp(const char *path)
+{
+	FILE *fp = fopen(path, "r");
+	char *s;
+	long n;
+
+	if (!fp)
+		return NULL;
+	fseek(fp, 0, SEEK_END);
+	n = ftell(fp);
+	rewind(fp);
+	s = xmalloc((size_t)n + 1);
+	n = (long)fread(s, 1, (size_t)n, fp);
+	s[n] = '\0';
+	fclose(fp);
+	return s;
+}
+
+static void
+golden(const char *name)
+{
+	const char *top = getenv("VMS_TOP") ? getenv("VMS_TOP") : ".";
+	char path[1024], err[256] = "";
+	struct strv sv = { 0 };
+	size_t len = 0;
+	char *got, *want;
+
+	if (build(name, "/run/vmservice", &sv, err, sizeof(err)) != 0) {
+		OK(0, "argv for %s builds: %s", name, err);
+		return;
+	}
+	for (size_t i = 0; i < sv.sv_n; i++)
+		len += strlen(sv.sv_v[i]) + 1;
+	got = xcalloc(1, len + 1);
+	for (size_t i = 0; i < sv.sv_n; i++) {
+		strcat(got, sv.sv_v[i]);
+		strcat(got, "\n");
+	}
+	strv_free(&sv);
+	snprintf(path, sizeof(path), "%s/tests/argv/%s.ok", top, name);
+	if (getenv("VMS_UPDATE_GOLDEN")) {
+		FILE *fp = fopen(path, "w");
+		if (fp) {
+			fputs(got, fp);
+			fclose(fp);
+		}
+	}
+	want = slurp(path);
+	OK(want && strcmp(got, want) == 0, "argv for %s matches %s", name, path);
+	if (!want || strcmp(got, want) != 0)
+		printf("# got:\n%s", got);
+	free(got);
+	free(want);
+}
+
+static void
+refused(const char *what, void (*mutate)(struct hw_vm *), const char *needle)
+{
+	struct qemu_env env = { .qe_emulator_dir = "/usr/bin", .qe_run_dir = "/r",
+	    .qe_log_dir = "/l" };
+	struct hw_vm vm = { 0 };
+	struct strv sv = { 0 };
+	char err[256] = "";
+	int rc;
+
+	model_minimal(&vm, "/tmp");
+	mutate(&vm);
+	rc = qemu_argv(&vm, &env, &sv, err, sizeof(err));
+	OK(rc == -EINVAL && strstr(err, needle), "refused: %s (%s)", what, err);
+	strv_free(&sv);
+}
+
+static struct hw_disk bad_disks[5];
+static void
+m_cd_virtio(struct hw_vm *vm)
+{
+	bad_disks[0] = (struct hw_disk){ .dk_file = "/x.iso", .dk_if = HW_IF_VIRTIO,
+	    .dk_media = HW_MEDIA_CDROM, .dk_index = HW_INDEX_AUTO };
+	vm->vm_disks = bad_disks;
+	vm->vm_n_disks = 1;
+}
+static void
+m_ro_ide(struct hw_vm *vm)
+{
+	bad_disks[0] = (struct hw_disk){ .dk_file = "/x.img", .dk_if = HW_IF_IDE,
+	    .dk_readonly = true, .dk_index = HW_INDEX_AUTO };
+	vm->vm_disks = bad_disks;
+	vm->vm_n_disks = 1;
+}
+static void
+m_five_ide(struct hw_vm *vm)
+{
+	for (int i = 0; i < 5; i++)
+		bad_disks[i] = (struct hw_disk){ .dk_file = "/x.img", .dk_if = HW_IF_IDE,
+		    .dk_index = HW_INDEX_AUTO };
+	vm->vm_disks = bad_disks;
+	vm->vm_n_disks = 5;
+}
+static void
+m_odd_memory(struct hw_vm *vm)
+{
+	vm->vm_memory = (128ULL << 20) + 512;
+}
+
+int
+main(int argc, char **argv)
+{
+	if (argc == 4 && strcmp(argv[1], "--print") == 0) {
+		struct strv sv = { 0 };
+		char err[256];
+		if (build(argv[2], argv[3], &sv, err, sizeof(err)) != 0) {
+			fprintf(stderr, "%s\n", err);
+			return 1;
+		}
+		for (size_t i = 0; i < sv.sv_n; i++)
+			printf("%s\n", sv.sv_v[i]);
+		strv_free(&sv);
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(models) / sizeof(models[0]); i++)
+		golden(models[i].name);
+	refused("cdrom on virtio", m_cd_virtio, "cannot be on virtio");
+	refused("read-only IDE hard disk", m_ro_ide, "cannot be read-only");
+	refused("five IDE devices on pc", m_five_ide, "more than 4 IDE devices");
+	refused("memory not in MiB", m_odd_memory, "whole number of MiB");
+	return TAP_DONE();
+}
