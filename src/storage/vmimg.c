@@ -150,7 +150,7 @@ cmd_create(int argc, char **argv)
 	char err[IMG_ERRLEN];
 	int c;
 
-	while ((c = getopt_long(argc, argv, "f:b:F:o:hu", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "f:b:F:o:h", lo, NULL)) != -1) {
 		switch (c) {
 		case 'f': if (parse_fmt(optarg, &co.co_fmt) < 0) return 1; break;
 		case 'b': co.co_backing = optarg; break;
