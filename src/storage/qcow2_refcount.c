@@ -218,14 +218,30 @@ qcow2_alloc_clusters(struct qcow2 *q, uint64_t n, uint64_t *off)
 		ERR(q, "bad cluster allocation count %llu", (unsigned long long)n);
 		return -EINVAL;
 	}
-	for (int tries = 0; !rbs_ready(q, q->q_next_free, n, &rti); tries++) {
-		if (tries > 64) {
-			ERR(q, "cluster allocation does not converge");
+	for (uint64_t tries = 0;; tries++) {
+		uint64_t busy = 0, rc = 0;
+
+		if (tries > (1u << 20)) {
+			ERR(q, "cluster allocation does not converge (refcounts past "
+			    "the end of the file?)");
 			return -EIO;
 		}
-		r = rti >= q->q_rt_entries ? grow_rt(q, rti) : install_rb(q, rti);
-		if (r < 0)
-			return r;
+		if (!rbs_ready(q, q->q_next_free, n, &rti)) {
+			r = rti >= q->q_rt_entries ? grow_rt(q, rti) : install_rb(q, rti);
+			if (r < 0)
+				return r;
+			continue;
+		}
+		/* Clusters past the end of the file may still be counted (QEMU
+		 * preallocation, leaks): never hand one out twice. */
+		for (uint64_t i = 0; i < n && !rc; i++) {
+			busy = q->q_next_free + (i << q->q_cluster_bits);
+			if ((r = qcow2_rc_get(q, busy, &rc)) < 0)
+				return r;
+		}
+		if (!rc)
+			break;
+		q->q_next_free = busy + q->q_cs;
 	}
 	start = q->q_next_free;
 	if (start > (1ULL << 56) - (n << q->q_cluster_bits)) {

@@ -169,6 +169,12 @@ cp b.qcow2 norb.qcow2; poke norb.qcow2 65536 '\000\000\000\000\000\000\000\000'
 "$V" check -r all norb.qcow2 >/dev/null 2>&1; check_eq "rebuilt by -r all: exit 0" "$?" 0
 check "qemu-img check after the rebuild" qemu-img check -q norb.qcow2
 check "data intact after the rebuild" qemu-img compare -q src.raw norb.qcow2
+# A count past the end of the file (cluster 4 of a 4-cluster image): the
+# allocator must not hand that cluster out again.
+cp k.qcow2 past.qcow2; poke past.qcow2 $((131072 + 8)) '\000\001'
+check "resize (allocates a new L1 table)" "$V" resize past.qcow2 100G
+qemu-img check past.qcow2 >/dev/null 2>&1
+check_eq "qemu-img: only the old count leaks (3), nothing shared (2)" "$?" 3
 # The dirty bit (lazy refcounts after a crash): no writes until repaired.
 "$V" convert -O qcow2 src.raw dirty.qcow2
 poke dirty.qcow2 79 '\001'
