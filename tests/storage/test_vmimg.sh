@@ -171,10 +171,14 @@ check "qemu-img check after the rebuild" qemu-img check -q norb.qcow2
 check "data intact after the rebuild" qemu-img compare -q src.raw norb.qcow2
 # A count past the end of the file (cluster 4 of a 4-cluster image): the
 # allocator must not hand that cluster out again.
-cp k.qcow2 past.qcow2; poke past.qcow2 $((131072 + 8)) '\000\001'
-check "resize (allocates a new L1 table)" "$V" resize past.qcow2 100G
-qemu-img check past.qcow2 >/dev/null 2>&1
-check_eq "qemu-img: only the old count leaks (3), nothing shared (2)" "$?" 3
+if [ $HAVE_QEMU_IO = 1 ]; then
+	cp k.qcow2 past.qcow2; poke past.qcow2 $((131072 + 8)) '\000\001'
+	"$V" create -f qcow2 -b past.qcow2 -F qcow2 pasttop.qcow2
+	qemu-io -c 'write -P 0x77 0 64k' pasttop.qcow2 >/dev/null
+	check "commit into it (allocates an L2 table and data)" "$V" commit pasttop.qcow2
+	qemu-img check past.qcow2 >/dev/null 2>&1
+	check_eq "qemu-img: only the old count leaks (3), nothing shared (2)" "$?" 3
+fi
 # The dirty bit (lazy refcounts after a crash): no writes until repaired.
 "$V" convert -O qcow2 src.raw dirty.qcow2
 poke dirty.qcow2 79 '\001'
