@@ -327,9 +327,14 @@ grow_rt(struct qcow2 *q, uint64_t need)
 int
 qcow2_alloc_bytes(struct qcow2 *q, uint64_t len, uint64_t *off)
 {
-	uint64_t cs = q->q_cs, cur = q->q_cfree, cl_end, k, nc, missing;
+	uint64_t cs = q->q_cs, cur = q->q_cfree, cl_end, k, nc, missing, rc;
 	int r;
 
+	/* Narrow refcounts (refcount_bits=1) cannot count another sharer:
+	 * then the data starts a cluster of its own. */
+	if (cur && ((r = qcow2_rc_get(q, cur & ~(cs - 1), &rc)) < 0 ||
+	    rc >= qcow2_rc_max(q)))
+		cur = 0;
 	if (cur) {
 		cl_end = (cur | (cs - 1)) + 1;
 		if (len <= cl_end - cur) {
