@@ -117,6 +117,13 @@ img_convert(const struct img_convert_opts *o, char *err, size_t errlen)
 	}
 	if ((r = img_open(o->cv_src, o->cv_src_fmt, 0, &src, err, errlen)) < 0)
 		return r;
+	/* Creating the target truncates it: it must not be what we read. */
+	if (img_chain_has(src, o->cv_dst, -1)) {
+		xsnprintf(err, errlen, "%s: the target is the source image or one "
+		    "of its backing files", o->cv_dst);
+		img_close(src);
+		return -EINVAL;
+	}
 	co.co_size = o->cv_dst_fmt == IMG_FMT_QCOW2 ?
 	    (src->im_size + 511) & ~511ULL : src->im_size;
 	if ((r = img_create_opts(&co, err, errlen)) < 0)

@@ -99,6 +99,9 @@ const char *img_errmsg(const struct img *im);
 void img_seterr(struct img *im, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/* 1 if the file at path (or open as fd >= 0) is one of chain's images. */
+int img_chain_has(const struct img *chain, const char *path, int fd);
+
 /* The backing file name resolved against the overlay's directory. */
 char *img_backing_path(const char *overlay, const char *name);
 

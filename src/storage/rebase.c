@@ -101,6 +101,12 @@ img_rebase(struct img *im, const char *backing, enum img_fmt backing_fmt,
 		}
 		if (nb)
 			backing_fmt = nb->im_fmt;
+		if (nb && img_chain_has(nb, NULL, im->im_fd)) {
+			xsnprintf(err, errlen, "%s: the new backing chain contains the "
+			    "image itself", im->im_path);
+			img_close(nb);
+			return -ELOOP;
+		}
 	}
 	if (!unsafe) {
 		r = copy_differences(im, im->im_backing, nb, progress, arg, &fail_im);

@@ -244,6 +244,12 @@ if [ $HAVE_QEMU_IO = 1 ]; then
 	check_match "rebase -u accepts a missing file" "$(qemu-img info top.qcow2 2>&1)" \
 	    'gone.qcow2'
 	"$V" rebase -u -b base.qcow2 -F qcow2 top.qcow2
+	"$V" rebase -b top.qcow2 -F qcow2 top.qcow2 2>err
+	check_eq "rebase onto itself refused" "$?" 1
+	check_match "... as a loop" "$(cat err)" 'contains the image itself'
+	"$V" convert -O qcow2 top.qcow2 base.qcow2 2>err
+	check_eq "convert onto the source's backing file refused" "$?" 1
+	check "... and the base is untouched" qemu-img check -q base.qcow2
 	# Commit into the base; the overlay is emptied.
 	check "commit" "$V" commit top.qcow2
 	check "base now holds the overlay's content" qemu-img compare -q base.qcow2 top.ref
