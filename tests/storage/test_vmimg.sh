@@ -211,7 +211,8 @@ if [ $HAVE_QEMU_IO = 1 ]; then
 	check_eq "shrink over data refused" "$?" 1
 	check_match "message names the data" "$(cat err)" 'allocated data'
 fi
-check "shrink past free space" "$V" resize --shrink z.qcow2 2M
+check "shrink past free space" "$V" resize --shrink z.qcow2 3M
+check "shrink by -1M (a negative size is not an option)" "$V" resize --shrink z.qcow2 -1M
 check_eq "shrunk" "$(vsize z.qcow2)" 2097152
 check "qemu-img check after shrinking" qemu-img check -q z.qcow2
 cp r.raw rr.raw; check "resize raw +1M" "$V" resize rr.raw +1M
