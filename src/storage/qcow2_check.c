@@ -214,6 +214,71 @@ walk_snapshots(struct ck *k)
 	return 0;
 }
 
+/*
+ * Persistent dirty bitmaps (spec: "Bitmaps"): the directory, each bitmap
+ * table and its data clusters are referenced too, while autoclear bit 0
+ * says the extension is valid. Without this they would look leaked.
+ */
+static void
+walk_bitmaps(struct ck *k)
+{
+	struct qcow2 *q = k->q;
+	const struct qcow2_ext *e = NULL;
+	uint64_t dsize, doff, pos;
+	uint8_t *dir;
+
+	for (size_t i = 0; i < q->q_nexts; i++)
+		if (q->q_exts[i].qe_type == QCOW2_EXT_BITMAPS && q->q_exts[i].qe_len >= 24)
+			e = &q->q_exts[i];
+	if (!e || !(q->q_autoclear & 1))
+		return;
+	dsize = qcow2_be64(e->qe_data + 8);
+	doff = qcow2_be64(e->qe_data + 16);
+	if (dsize > MAX_SNAP_TABLE || (doff & (q->q_cs - 1))) {
+		say(k, "ERROR bitmap directory (offset 0x%llx, %llu bytes) is invalid",
+		    ULL(doff), ULL(dsize));
+		k->res->cr_corruptions++;
+		return;
+	}
+	ref(k, doff, dsize, "bitmap directory");
+	dir = xmalloc(dsize ? dsize : 1);
+	if (dsize && io_pread(q->q_fd, dir, dsize, doff) < 0) {
+		say(k, "ERROR bitmap directory unreadable");
+		k->res->cr_check_errors++;
+		free(dir);
+		return;
+	}
+	for (pos = 0; pos + 24 <= dsize;) {
+		uint64_t toff = qcow2_be64(dir + pos), n = qcow2_be32(dir + pos + 8);
+		uint64_t len = 24 + (uint64_t)qcow2_be32(dir + pos + 20) +
+		    (dir[pos + 18] << 8 | dir[pos + 19]);
+		uint8_t *t;
+
+		pos += (len + 7) & ~7ULL;
+		if ((toff & (q->q_cs - 1)) || n * 8 > QCOW2_MAX_L1_BYTES) {
+			say(k, "ERROR bitmap table at 0x%llx (%llu entries) is invalid",
+			    ULL(toff), ULL(n));
+			k->res->cr_corruptions++;
+			continue;
+		}
+		ref(k, toff, n * 8, "bitmap table");
+		t = xmalloc(n ? n * 8 : 1);
+		if (n && io_pread(q->q_fd, t, n * 8, toff) < 0) {
+			say(k, "ERROR bitmap table at 0x%llx unreadable", ULL(toff));
+			k->res->cr_check_errors++;
+		} else {
+			for (uint64_t i = 0; i < n; i++) {
+				uint64_t d = qcow2_be64(t + i * 8) & QCOW2_OFFSET_MASK;
+
+				if (d)
+					ref(k, d, q->q_cs, "bitmap data cluster");
+			}
+		}
+		free(t);
+	}
+	free(dir);
+}
+
 /* The stored refcount, treating a missing or broken block as zeros. */
 static int
 stored(struct ck *k, uint64_t c, uint64_t *v)
@@ -408,6 +473,7 @@ check_once(struct qcow2 *q, int fix, struct img_check_result *res, FILE *log,
 	walk_l1(&k, q->q_l1, q->q_l1_size, 1);
 	if (q->q_nb_snapshots)
 		(void)walk_snapshots(&k);
+	walk_bitmaps(&k);
 	walk_rt(&k);
 	r = compare(&k);
 	if (r == 0)

@@ -114,6 +114,23 @@ if [ $HAVE_QEMU_IO = 1 ]; then
 	check "and the image is untouched" cmp -s sn.qcow2 sn.orig
 fi
 
+# --- persistent dirty bitmaps (qemu-img's) ----------------------------------
+if [ $HAVE_QEMU_IO = 1 ]; then
+	qemu-img create -q -f qcow2 bm.qcow2 64M
+	qemu-img bitmap --add bm.qcow2 b0
+	qemu-io -c 'write -P 1 0 4M' -c 'write -P 2 32M 1M' bm.qcow2 >/dev/null
+	"$V" check bm.qcow2 >/dev/null 2>&1
+	check_eq "bitmap clusters are references, not leaks" "$?" 0
+	check "writing the image" "$V" resize bm.qcow2 +1M
+	check_match "... marks its bitmaps stale for QEMU (autoclear bit cleared)" \
+	    "$(qemu-img info bm.qcow2 2>&1)" 'lacking bitmap support'
+	qemu-img check bm.qcow2 >/dev/null 2>&1
+	check_eq "qemu-img check: the stale bitmap's clusters leak, nothing worse" "$?" 3
+	"$V" check -r leaks bm.qcow2 >/dev/null 2>&1
+	check_eq "our repair frees them" "$?" 0
+	check "qemu-img agrees" qemu-img check -q bm.qcow2
+fi
+
 # --- info --------------------------------------------------------------------
 out=$("$V" info c.qcow2)
 check_match "info: format" "$out" '^file format: qcow2$'
