@@ -29,6 +29,7 @@ struct ck {
 	uint32_t		*refs;
 	uint64_t		 ncl;
 	uint8_t			*l2;	/* one L2 table */
+	uint64_t		 fsize;		/* file size when the check began */
 	uint64_t		 l2_budget;	/* L2 table reads left */
 	uint64_t		 rb_rti;	/* the refcount block last looked at */
 	uint8_t			*rb_blk;	/* (valid until the next rc change) */
@@ -48,6 +49,13 @@ say(struct ck *k, const char *fmt, ...)
 	vfprintf(k->log, fmt, ap);
 	va_end(ap);
 	fputc('\n', k->log);
+}
+
+/* Tables are read whole: their size is bounded by the file's first. */
+static int
+in_file(const struct ck *k, uint64_t off, uint64_t len)
+{
+	return off <= k->fsize && len <= k->fsize - off;
 }
 
 /* One reference from what to each cluster of [off, off+len). */
@@ -184,7 +192,7 @@ walk_snapshots(struct ck *k)
 		len = 40 + (uint64_t)extra + (h[12] << 8 | h[13]) + (h[14] << 8 | h[15]);
 		pos += (len + 7) & ~7ULL;
 		if ((uint64_t)l1n * 8 > QCOW2_MAX_L1_BYTES || (l1o & (q->q_cs - 1)) ||
-		    extra > MAX_SNAP_TABLE) {
+		    extra > MAX_SNAP_TABLE || !in_file(k, l1o, (uint64_t)l1n * 8)) {
 			say(k, "ERROR snapshot %u: bad L1 table (offset 0x%llx, %u "
 			    "entries)", s, ULL(l1o), l1n);
 			k->res->cr_corruptions++;
@@ -234,7 +242,7 @@ walk_bitmaps(struct ck *k)
 		return;
 	dsize = qcow2_be64(e->qe_data + 8);
 	doff = qcow2_be64(e->qe_data + 16);
-	if (dsize > MAX_SNAP_TABLE || (doff & (q->q_cs - 1))) {
+	if (dsize > MAX_SNAP_TABLE || (doff & (q->q_cs - 1)) || !in_file(k, doff, dsize)) {
 		say(k, "ERROR bitmap directory (offset 0x%llx, %llu bytes) is invalid",
 		    ULL(doff), ULL(dsize));
 		k->res->cr_corruptions++;
@@ -255,7 +263,8 @@ walk_bitmaps(struct ck *k)
 		uint8_t *t;
 
 		pos += (len + 7) & ~7ULL;
-		if ((toff & (q->q_cs - 1)) || n * 8 > QCOW2_MAX_L1_BYTES) {
+		if ((toff & (q->q_cs - 1)) || n * 8 > QCOW2_MAX_L1_BYTES ||
+		    !in_file(k, toff, n * 8)) {
 			say(k, "ERROR bitmap table at 0x%llx (%llu entries) is invalid",
 			    ULL(toff), ULL(n));
 			k->res->cr_corruptions++;
@@ -455,6 +464,7 @@ check_once(struct qcow2 *q, int fix, struct img_check_result *res, FILE *log,
 		    strerror(errno));
 		return -errno;
 	}
+	k.fsize = (uint64_t)end;
 	k.ncl = ((uint64_t)end + q->q_cs - 1) >> q->q_cluster_bits;
 	if (q->q_next_free >> q->q_cluster_bits > k.ncl)
 		k.ncl = q->q_next_free >> q->q_cluster_bits;
