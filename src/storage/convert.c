@@ -70,7 +70,8 @@ img_copy(struct img *src, struct img *dst, int compress,
 	while (off < size) {
 		size_t n = size - off < chunk ? (size_t)(size - off) : chunk;
 
-		st = img_status_chain(src, off, n, &pnum);
+		/* Ask about the whole rest: sparse tails are skipped at once. */
+		st = img_status_chain(src, off, size - off, &pnum);
 		if (st < 0) {
 			r = copy_err(err, errlen, src, st);
 			break;
