@@ -3,11 +3,11 @@
 # seed corpus made now by vmimg (and qemu-img when present). A crash fails
 # the test and leaves the input in build/fuzz/artifacts/ to become a
 # regression case in tests/unit/test_storage_fuzz_regress.c.
-# FUZZ_SECONDS (default 25) sets the budget.
+# FUZZ_SECONDS (default 20) sets the budget.
 . "$VMS_TOP/tests/lib/tap.sh"
 scratch
 V="$VMS_BIN/vmimg"
-FUZZ_SECONDS=${FUZZ_SECONDS:-25}
+FUZZ_SECONDS=${FUZZ_SECONDS:-20}
 F="$VMS_TOP/build/fuzz/fuzz_qcow2"
 
 if ! command -v "${FUZZ_CC:-clang}" >/dev/null; then
