@@ -54,7 +54,7 @@ n=$(ls "$S" | wc -l)
 check "seed corpus: $n images" test "$n" -ge 7
 
 mkdir -p "$VMS_TOP/build/fuzz/artifacts"
-"$F" -max_total_time="$FUZZ_SECONDS" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+"$F" -max_total_time="$FUZZ_SECONDS" -timeout=30 -rss_limit_mb=2048 -print_final_stats=1 \
     -artifact_prefix="$VMS_TOP/build/fuzz/artifacts/" "$TMP/corpus" "$S" \
     >"$TMP/fuzz.log" 2>&1
 rc=$?
