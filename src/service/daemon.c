@@ -20,6 +20,8 @@
 #include "service/loop.h"
 #include "service/notify.h"
 #include "service/state.h"
+#include "service/telnet.h"
+#include "storage/img.h"
 
 #define LOG_TAIL_BYTES	2000
 
@@ -137,6 +139,52 @@ watch_process(struct daemon *d, struct vm *vm)
 
 /* ---- supervisor ops ---- */
 
+/*
+ * Disks with a size or a backing file are created at first start
+ * (vmservice.conf(5)). An automatic format becomes qcow2: QEMU then probes
+ * it without the raw-probing restrictions.
+ */
+static int
+prepare_disks(struct vm *vm, char *err, size_t errlen)
+{
+	const struct hw_vm *hw = vm->vm_hw;
+	size_t i;
+	int created, e;
+
+	for (i = 0; i < hw->vm_n_disks; i++) {
+		const struct hw_disk *dk = &hw->vm_disks[i];
+		enum img_fmt fmt = dk->dk_format == HW_FMT_RAW ? IMG_FMT_RAW : IMG_FMT_QCOW2;
+		char why[512];
+
+		if (!dk->dk_size && !dk->dk_backing)
+			continue;
+		if (access(dk->dk_file, F_OK) == 0) {
+			/* Exists: only check that it (and its backing chain) opens. */
+			struct img *im;
+			if (dk->dk_format == HW_FMT_AUTO)
+				fmt = IMG_FMT_AUTO;
+			e = img_open(dk->dk_file, fmt, 0, &im, why, sizeof(why));
+			if (e) {
+				snprintf(err, errlen, "disk %s: %s", dk->dk_file, why);
+				return e;
+			}
+			img_close(im);
+			continue;
+		}
+		e = img_ensure(dk->dk_file, fmt, dk->dk_size, dk->dk_backing, IMG_FMT_AUTO,
+		    &created, why, sizeof(why));
+		if (e) {
+			snprintf(err, errlen, "disk %s: %s", dk->dk_file, why);
+			return e;
+		}
+		if (created)
+			log_vm(LOG_INFO, vm->vm_name, "created disk %s (%s%s%s)", dk->dk_file,
+			    img_fmt_name(fmt), dk->dk_backing ? ", overlay of " : "",
+			    dk->dk_backing ? dk->dk_backing : "");
+	}
+	return 0;
+}
+
 static int
 op_spawn(void *ctx, struct vm *vm, char *err, size_t errlen)
 {
@@ -146,6 +194,9 @@ op_spawn(void *ctx, struct vm *vm, char *err, size_t errlen)
 	size_t i;
 	int e;
 
+	e = prepare_disks(vm, err, errlen);
+	if (e)
+		return e;
 	e = qemu_argv(vm->vm_hw, &d->env, &argv, err, errlen);
 	if (e) {
 		strv_free(&argv);
@@ -245,6 +296,10 @@ op_gone(void *ctx, struct vm *vm)
 	}
 	vm->vm_pid = 0;
 	vm->vm_adopted = false;
+	if (vm->vm_tn_serial)
+		telnet_hangup(vm->vm_tn_serial, "the VM stopped");
+	if (vm->vm_tn_monitor)
+		telnet_hangup(vm->vm_tn_monitor, "the VM stopped");
 	/* QEMU removes its pidfile on a clean exit, not after SIGKILL. */
 	p = run_path(d, vm, "pid");
 	unlink(p);
@@ -328,6 +383,25 @@ adopt(struct daemon *d, struct vm *vm)
 	}
 }
 
+static struct telnet *
+open_endpoint(struct daemon *d, struct vm *vm, int port, const char *what, const char *sfx)
+{
+	char err[512], *path;
+	struct telnet *t;
+
+	if (port < 0)
+		return NULL;
+	path = run_path(d, vm, sfx);
+	t = telnet_new(d->lp, d->inv.inv_listen, port, vm, what, path, err, sizeof(err));
+	free(path);
+	if (!t)
+		log_vm(LOG_ERR, vm->vm_name, "no telnet %s: %s", what, err);
+	else
+		log_vm(LOG_INFO, vm->vm_name, "%s on telnet %s port %d", what,
+		    d->inv.inv_listen ? d->inv.inv_listen : "127.0.0.1", port);
+	return t;
+}
+
 int
 daemon_init_vms(struct daemon *d)
 {
@@ -342,8 +416,11 @@ daemon_init_vms(struct daemon *d)
 		sup_vm_init(vm, &d->inv.inv_vms[i]);
 		vm->vm_ctx = d;
 		state_read(d->inv.inv_state_dir, vm);
-		if (vm->vm_hw->vm_enable)
-			adopt(d, vm);
+		if (!vm->vm_hw->vm_enable)
+			continue;
+		vm->vm_tn_serial = open_endpoint(d, vm, vm->vm_hw->vm_serial, "serial", "serial");
+		vm->vm_tn_monitor = open_endpoint(d, vm, vm->vm_hw->vm_monitor, "monitor", "hmp");
+		adopt(d, vm);
 	}
 	d->dirty = true;
 	return 0;
@@ -356,6 +433,8 @@ daemon_free_vms(struct daemon *d)
 
 	for (i = 0; i < d->n_vms; i++) {
 		qmp_free(d->vms[i].vm_qmp);
+		telnet_free(d->vms[i].vm_tn_serial);
+		telnet_free(d->vms[i].vm_tn_monitor);
 		if (d->vms[i].vm_pidfd != -1)
 			close(d->vms[i].vm_pidfd);
 		if (d->vms[i].vm_timer)
@@ -696,7 +775,6 @@ daemon_vm_json(struct daemon *d, const struct vm *vm)
 {
 	struct json_object *o = json_object_new_object();
 	const struct hw_vm *hw = vm->vm_hw;
-	const char *reason = sup_reason_name(vm->vm_reason);
 	bool up = vm->vm_state == VS_RUNNING || vm->vm_state == VS_HALTING ||
 	    vm->vm_state == VS_TERMINATING || vm->vm_state == VS_KILLING;
 
@@ -718,11 +796,6 @@ daemon_vm_json(struct daemon *d, const struct vm *vm)
 		json_object_object_add(o, "vnc", json_object_new_string(v));
 		free(v);
 	}
-	json_object_object_add(o, "stop_reason", reason ? json_object_new_string(reason) : NULL);
-	json_object_object_add(o, "stop_detail",
-	    vm->vm_detail ? json_object_new_string(vm->vm_detail) : NULL);
-	json_object_object_add(o, "last_exit",
-	    vm->vm_last_exit[0] ? json_object_new_string(vm->vm_last_exit) : NULL);
-	json_object_object_add(o, "restarts", json_object_new_int((int)vm->vm_restarts));
+	state_json_stop_fields(o, vm);
 	return o;
 }

@@ -54,6 +54,8 @@ enum stop_reason {
 	SR_N
 };
 
+struct telnet;
+
 struct vm {
 	const struct hw_vm *vm_hw;
 	const char	*vm_name;	/* vm_hw->vm_name */
@@ -77,6 +79,8 @@ struct vm {
 
 	/* daemon bookkeeping, not used by the table */
 	void		*vm_ctx;	/* the owning daemon */
+	struct telnet	*vm_tn_serial;	/* telnet endpoints, or NULL */
+	struct telnet	*vm_tn_monitor;
 	bool		 vm_stop_pending;	/* stop once VMs after it are down */
 	bool		 vm_ready_notified;
 	uint64_t	 vm_spawned_ms;
