@@ -55,6 +55,7 @@ enum stop_reason {
 };
 
 struct telnet;
+struct vm_net;
 
 struct vm {
 	const struct hw_vm *vm_hw;
@@ -81,6 +82,7 @@ struct vm {
 	void		*vm_ctx;	/* the owning daemon */
 	struct telnet	*vm_tn_serial;	/* telnet endpoints, or NULL */
 	struct telnet	*vm_tn_monitor;
+	struct vm_net	*vm_net;	/* taps and scripts (vmnet.c), or NULL */
 	bool		 vm_stop_pending;	/* stop once VMs after it are down */
 	bool		 vm_ready_notified;
 	uint64_t	 vm_spawned_ms;
