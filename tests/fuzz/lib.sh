@@ -30,7 +30,7 @@ fuzz_regress() {
 		f=$TMP/regress.$n
 		# Text form: "\n" at the end of a file is part of the input as written.
 		cp "$r" "$f"
-		if ! "$F" -runs=1 "$f" >"$TMP/regress.log" 2>&1; then
+		if ! "$F" -runs=1 -timeout=10 "$f" </dev/null >"$TMP/regress.log" 2>&1; then
 			bad=$((bad + 1))
 			diag "regression input ${r#"$VMS_TOP"/} fails again:"
 			grep -E 'ERROR|SUMMARY|#[0-9]+ 0x' "$TMP/regress.log" | head -n 10 | sed 's/^/# /'
@@ -45,7 +45,7 @@ fuzz_run() {
 	mkdir -p "$VMS_TOP/build/fuzz/artifacts" "$TMP/corpus"
 	"$F" -max_total_time="$FUZZ_SECONDS" -timeout=10 -rss_limit_mb=2048 \
 	    -print_final_stats=1 -artifact_prefix="$VMS_TOP/build/fuzz/artifacts/$name-" \
-	    "$@" "$TMP/corpus" "$TMP/seed" >"$TMP/fuzz.log" 2>&1
+	    "$@" "$TMP/corpus" "$TMP/seed" </dev/null >"$TMP/fuzz.log" 2>&1
 	rc=$?
 	runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$TMP/fuzz.log")
 	eps=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$TMP/fuzz.log")
