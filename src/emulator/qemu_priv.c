@@ -1,0 +1,444 @@
+/* Running QEMU as an unprivileged user with no capabilities. */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/capability.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/util.h"
+#include "emulator/qemu_priv.h"
+
+#ifndef SECBIT_NOROOT
+#define SECBIT_NOROOT		(1 << 0)
+#define SECBIT_NOROOT_LOCKED	(1 << 1)
+#endif
+
+static void
+note_self(struct qpriv *p)
+{
+	struct passwd pw, *res = NULL;
+	char buf[1024];
+
+	p->qp_uid = geteuid();
+	p->qp_gid = getegid();
+	if (getpwuid_r(p->qp_uid, &pw, buf, sizeof(buf), &res) == 0 && res)
+		snprintf(p->qp_user, sizeof(p->qp_user), "%s", res->pw_name);
+	else
+		snprintf(p->qp_user, sizeof(p->qp_user), "%u", (unsigned)p->qp_uid);
+}
+
+/* The group run_dir gets: `vmservice` if it exists, else the user's own. */
+static gid_t
+run_group(gid_t user_gid)
+{
+	struct group gr, *res = NULL;
+	char buf[4096];
+
+	if (getgrnam_r(QPRIV_DEFAULT_USER, &gr, buf, sizeof(buf), &res) == 0 && res)
+		return res->gr_gid;
+	return user_gid;
+}
+
+static int
+resolve_groups(struct qpriv *p, const char *name, char *err, size_t errlen)
+{
+	int n = 32;
+	gid_t *g = NULL;
+
+	for (;;) {
+		int want = n;
+
+		g = xrealloc(g, (size_t)(n + 1) * sizeof(*g));
+		if (getgrouplist(name, p->qp_gid, g, &n) != -1)
+			break;
+		if (n <= want) {
+			free(g);
+			snprintf(err, errlen, "runas %s: cannot list its groups", name);
+			return -EINVAL;
+		}
+	}
+	p->qp_run_gid = run_group(p->qp_gid);
+	for (int i = 0; i < n; i++)
+		if (g[i] == p->qp_run_gid)
+			goto done;
+	g[n++] = p->qp_run_gid;
+done:
+	p->qp_groups = g;
+	p->qp_n_groups = (size_t)n;
+	return 0;
+}
+
+int
+qpriv_resolve(const char *user, struct qpriv *p, char *err, size_t errlen)
+{
+	const char *name = user ? user : QPRIV_DEFAULT_USER;
+	struct passwd pw, *res = NULL;
+	char buf[4096];
+	int e;
+
+	cap_flag_value_t setpcap = CAP_CLEAR;
+	cap_t now;
+
+	memset(p, 0, sizeof(*p));
+	p->qp_caps = cap_init();	/* all three sets empty */
+	if (!p->qp_caps) {
+		snprintf(err, errlen, "cap_init: %s", strerror(errno));
+		return -ENOMEM;
+	}
+	if ((now = cap_get_proc()) != NULL) {
+		cap_get_flag(now, CAP_SETPCAP, CAP_EFFECTIVE, &setpcap);
+		cap_free(now);
+	}
+	p->qp_setpcap = setpcap == CAP_SET;
+	e = getpwnam_r(name, &pw, buf, sizeof(buf), &res);
+	if (geteuid() != 0) {
+		/* Only root may become someone else. */
+		note_self(p);
+		if (user && (!res || res->pw_uid != p->qp_uid)) {
+			snprintf(err, errlen, "runas %s: vmserviced runs as %s, not root, and "
+			    "cannot start QEMU as another user", user, p->qp_user);
+			qpriv_free(p);
+			return -EPERM;
+		}
+		return 0;
+	}
+	if (!res) {
+		if (user) {
+			snprintf(err, errlen, "runas %s: %s", user,
+			    e ? strerror(e) : "no such user");
+			qpriv_free(p);
+			return e ? -e : -ENOENT;
+		}
+		note_self(p);
+		snprintf(p->qp_note, sizeof(p->qp_note), "user %s does not exist (make install "
+		    "creates it): QEMU runs as root without capabilities", QPRIV_DEFAULT_USER);
+		return 0;
+	}
+	snprintf(p->qp_user, sizeof(p->qp_user), "%s", res->pw_name);
+	p->qp_uid = res->pw_uid;
+	p->qp_gid = res->pw_gid;
+	/* runas = root: no switch, but still no capabilities. */
+	p->qp_switch = p->qp_uid != 0;
+	if (!p->qp_switch)
+		return 0;
+	if ((e = resolve_groups(p, res->pw_name, err, errlen))) {
+		qpriv_free(p);
+		return e;
+	}
+	return 0;
+}
+
+void
+qpriv_free(struct qpriv *p)
+{
+	if (p->qp_caps)
+		cap_free(p->qp_caps);
+	free(p->qp_groups);
+	memset(p, 0, sizeof(*p));
+}
+
+/* ---- permission checks, by mode bits ---- */
+
+static bool
+in_groups(const struct qpriv *p, gid_t g)
+{
+	if (g == p->qp_gid)
+		return true;
+	for (size_t i = 0; i < p->qp_n_groups; i++)
+		if (p->qp_groups[i] == g)
+			return true;
+	return false;
+}
+
+static bool
+mode_allows(const struct qpriv *p, const struct stat *st, int mode)
+{
+	unsigned shift = st->st_uid == p->qp_uid ? 6 : in_groups(p, st->st_gid) ? 3 : 0;
+	unsigned bits = (st->st_mode >> shift) & 7;
+
+	return ((mode & R_OK) == 0 || (bits & 4)) && ((mode & W_OK) == 0 || (bits & 2)) &&
+	    ((mode & X_OK) == 0 || (bits & 1));
+}
+
+bool
+qpriv_may(const struct qpriv *p, const char *path, int mode)
+{
+	char real[PATH_MAX], *s;
+	struct stat st;
+
+	if (p->qp_uid == 0)
+		return true;
+	if (!realpath(path, real))
+		return false;
+	/* Every directory on the way must be searchable. */
+	for (s = strchr(real + 1, '/'); s; s = strchr(s + 1, '/')) {
+		*s = '\0';
+		bool ok = stat(real, &st) == 0 && mode_allows(p, &st, X_OK);
+		*s = '/';
+		if (!ok)
+			return false;
+	}
+	if (stat("/", &st) != 0 || !mode_allows(p, &st, X_OK))
+		return false;
+	return stat(real, &st) == 0 && mode_allows(p, &st, mode);
+}
+
+/* The first directory on path's way that p's user may not search, or "". */
+static void
+blocking_dir(const struct qpriv *p, const char *path, char *out, size_t len)
+{
+	char real[PATH_MAX], *s;
+	struct stat st;
+
+	*out = '\0';
+	if (!realpath(path, real))
+		return;
+	for (s = strchr(real + 1, '/'); s; s = strchr(s + 1, '/')) {
+		*s = '\0';
+		if (stat(real, &st) == 0 && !mode_allows(p, &st, X_OK)) {
+			snprintf(out, len, " (%s is mode %04o, owner %u)", real,
+			    (unsigned)st.st_mode & 07777, (unsigned)st.st_uid);
+			return;
+		}
+		*s = '/';
+	}
+}
+
+/* ---- the files QEMU opens ---- */
+
+/*
+ * Give an existing non-symlink file to the user: opened with O_NOFOLLOW so
+ * that a symlink swapped in meanwhile is never chowned. ENOENT is fine.
+ */
+static int
+give(const struct qpriv *p, const char *path, bool create, mode_t mode, char *err,
+    size_t errlen)
+{
+	int fd, e;
+
+	fd = open(path, (create ? O_WRONLY | O_CREAT | O_APPEND : O_RDONLY | O_NONBLOCK) |
+	    O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, mode);
+	if (fd == -1 && errno == ENXIO)
+		return 0;	/* a socket: open(2) cannot, see give_socket */
+	if (fd == -1) {
+		e = errno;
+		if (e == ENOENT && !create)
+			return 0;
+		snprintf(err, errlen, "%s: %s", path, e == ELOOP ?
+		    "is a symlink; refusing to give it to the QEMU user" : strerror(e));
+		return -e;
+	}
+	if (fchown(fd, p->qp_uid, p->qp_gid) == -1) {
+		e = errno;
+		close(fd);
+		snprintf(err, errlen, "cannot give %s to %s: %s", path, p->qp_user, strerror(e));
+		return -e;
+	}
+	close(fd);
+	return 0;
+}
+
+/* A stale socket QEMU must unlink before binding (run_dir is sticky). */
+static int
+give_socket(const struct qpriv *p, const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+
+	if (lstat(path, &st) == -1 || !S_ISSOCK(st.st_mode))
+		return 0;
+	if (lchown(path, p->qp_uid, p->qp_gid) == -1) {
+		snprintf(err, errlen, "cannot give %s to %s: %s", path, p->qp_user,
+		    strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+static int
+prepare_run_dir(const struct qpriv *p, const struct hw_vm *vm, const char *run_dir,
+    char *err, size_t errlen)
+{
+	static const char *const socks[] = { "qmp", "serial", "hmp" };
+	struct stat st;
+	char *f;
+	int e;
+
+	if (lstat(run_dir, &st) == -1 || !S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "run_dir %s: %s", run_dir,
+		    S_ISLNK(st.st_mode) ? "is a symlink" : "not a directory");
+		return -ENOTDIR;
+	}
+	/* Sticky: QEMU creates its files but cannot remove the daemon's. */
+	if ((st.st_gid != p->qp_run_gid && chown(run_dir, (uid_t)-1, p->qp_run_gid) == -1) ||
+	    ((st.st_mode & 07777) != 01770 && chmod(run_dir, 01770) == -1)) {
+		e = errno;
+		snprintf(err, errlen, "cannot open run_dir %s to group %u: %s", run_dir,
+		    (unsigned)p->qp_run_gid, strerror(e));
+		return -e;
+	}
+	if (!qpriv_may(p, run_dir, W_OK | X_OK)) {
+		char why[PATH_MAX + 64];
+
+		blocking_dir(p, run_dir, why, sizeof(why));
+		snprintf(err, errlen, "user %s cannot reach run_dir %s%s", p->qp_user, run_dir,
+		    why);
+		return -EACCES;
+	}
+	/* A pidfile of an earlier QEMU run as someone else: QEMU reopens it. */
+	f = xasprintf("%s/%s.pid", run_dir, vm->vm_name);
+	e = give(p, f, false, 0, err, errlen);
+	free(f);
+	for (size_t i = 0; !e && i < sizeof(socks) / sizeof(socks[0]); i++) {
+		f = xasprintf("%s/%s.%s", run_dir, vm->vm_name, socks[i]);
+		e = give_socket(p, f, err, errlen);
+		free(f);
+	}
+	return e;
+}
+
+static int
+prepare_disk(const struct qpriv *p, const struct hw_vm *vm, const char *path,
+    bool readonly, char *err, size_t errlen)
+{
+	int want = readonly ? R_OK : R_OK | W_OK;
+	char real[PATH_MAX], why[PATH_MAX + 64];
+	struct stat st;
+
+	if (lstat(path, &st) == -1)
+		return 0;	/* created later, or QEMU reports it */
+	if (S_ISLNK(st.st_mode)) {
+		/* Where it points is someone's decision, not ours to chown. */
+		if (qpriv_may(p, path, want))
+			return 0;
+		if (!realpath(path, real))
+			snprintf(real, sizeof(real), "(%s)", strerror(errno));
+		blocking_dir(p, path, why, sizeof(why));
+		snprintf(err, errlen, "vm %s: disk %s is a symlink to %s, which user %s may "
+		    "not %s%s", vm->vm_name, path, real, p->qp_user, readonly ? "read" : "write",
+		    why);
+		return -EACCES;
+	}
+	if (!qpriv_may(p, path, 0)) {	/* only the way there */
+		blocking_dir(p, path, why, sizeof(why));
+		snprintf(err, errlen, "vm %s: user %s cannot reach disk %s%s", vm->vm_name,
+		    p->qp_user, path, why);
+		return -EACCES;
+	}
+	if (qpriv_may(p, path, want))
+		return 0;
+	if (readonly || !S_ISREG(st.st_mode)) {
+		/* Shared media and devices are not ours to give away. */
+		snprintf(err, errlen, "vm %s: user %s may not %s %s", vm->vm_name, p->qp_user,
+		    readonly ? "read" : "write", path);
+		return -EACCES;
+	}
+	if (give(p, path, false, 0, err, errlen))
+		return -EACCES;
+	if (!qpriv_may(p, path, want)) {
+		snprintf(err, errlen, "vm %s: disk %s is mode %04o: its owner %s may not write it",
+		    vm->vm_name, path, (unsigned)st.st_mode & 07777, p->qp_user);
+		return -EACCES;
+	}
+	return 0;
+}
+
+int
+qpriv_prepare(const struct qpriv *p, const struct hw_vm *vm, const char *run_dir,
+    const char *log_dir, char *err, size_t errlen)
+{
+	char *f;
+	int e;
+
+	if (!p->qp_switch)
+		return 0;
+	if ((e = prepare_run_dir(p, vm, run_dir, err, errlen)))
+		return e;
+	/* QEMU appends the serial console log itself (chardev logfile=). */
+	f = xasprintf("%s/%s.console.log", log_dir, vm->vm_name);
+	e = give(p, f, true, 0640, err, errlen);
+	if (!e && !qpriv_may(p, f, W_OK)) {
+		snprintf(err, errlen, "user %s cannot reach %s", p->qp_user, f);
+		e = -EACCES;
+	}
+	free(f);
+	if (e)
+		return e;
+	for (size_t i = 0; i < vm->vm_n_disks; i++) {
+		const struct hw_disk *dk = &vm->vm_disks[i];
+
+		if ((e = prepare_disk(p, vm, dk->dk_file, dk->dk_readonly ||
+		    dk->dk_media == HW_MEDIA_CDROM, err, errlen)))
+			return e;
+	}
+	if (vm->vm_cdrom && (e = prepare_disk(p, vm, vm->vm_cdrom, true, err, errlen)))
+		return e;
+	if (vm->vm_kernel && (e = prepare_disk(p, vm, vm->vm_kernel, true, err, errlen)))
+		return e;
+	if (vm->vm_initrd && (e = prepare_disk(p, vm, vm->vm_initrd, true, err, errlen)))
+		return e;
+	return 0;
+}
+
+/* ---- the child ---- */
+
+int
+qpriv_drop(const struct qpriv *p, const char **step)
+{
+	cap_value_t c, max = (cap_value_t)cap_max_bits();
+
+	/*
+	 * The bounding set first, while we may (CAP_SETPCAP): once it is
+	 * empty, not even a root QEMU gets capabilities back at exec.
+	 */
+	for (c = 0; p->qp_setpcap && c < max; c++) {
+		if (cap_get_bound(c) == 1 && cap_drop_bound(c) == -1) {
+			*step = "clearing the capability bounding set";
+			return -errno;
+		}
+	}
+	if (p->qp_switch) {
+		/* Groups before gid before uid: each needs the privilege the next drops. */
+		if (setgroups(p->qp_n_groups, p->qp_groups) == -1) {
+			*step = "setgroups";
+			return -errno;
+		}
+		if (setgid(p->qp_gid) == -1) {
+			*step = "setgid";
+			return -errno;
+		}
+		if (setuid(p->qp_uid) == -1) {
+			*step = "setuid";
+			return -errno;
+		}
+		if (setuid(0) == 0) {
+			*step = "setuid (root could be regained)";
+			return -EPERM;
+		}
+	} else if (p->qp_setpcap) {
+		/* Staying root: uid 0 must not mean capabilities at exec. */
+		if (cap_set_secbits(SECBIT_NOROOT | SECBIT_NOROOT_LOCKED) == -1) {
+			*step = "securebits";
+			return -errno;
+		}
+	}
+	if (cap_set_proc(p->qp_caps) == -1) {
+		*step = "dropping capabilities";
+		return -errno;
+	}
+	if (cap_reset_ambient() == -1 && errno != EINVAL) {
+		*step = "clearing ambient capabilities";
+		return -errno;
+	}
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1) {
+		*step = "no_new_privs";
+		return -errno;
+	}
+	return 0;
+}
