@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "common/util.h"
+#include "emulator/qemu_priv.h"
 #include "emulator/qemu_proc.h"
 
 #ifndef SYS_pidfd_open
@@ -51,11 +52,12 @@ qproc_signal(pid_t pid, int pidfd, int sig)
 
 /* In the child, between fork and exec: only async-signal-safe calls. */
 static void __attribute__((noreturn))
-child(char *const argv[], int logfd, const sigset_t *mask)
+child(char *const argv[], int logfd, const sigset_t *mask, const struct qpriv *priv)
 {
 	static const char pre[] = "vmserviced: cannot execute ";
-	const char *msg;
-	int null;
+	static const char pre_priv[] = "vmserviced: cannot drop privileges: ";
+	const char *msg, *step = "";
+	int null, e;
 
 	setsid();
 	null = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -63,6 +65,13 @@ child(char *const argv[], int logfd, const sigset_t *mask)
 	    dup2(logfd, 2) == -1)
 		_exit(126);
 	sigprocmask(SIG_SETMASK, mask, NULL);
+	if (priv && (e = qpriv_drop(priv, &step)) != 0) {
+		msg = strerror(-e);
+		if (write(2, pre_priv, sizeof(pre_priv) - 1) < 0 || write(2, step, strlen(step)) < 0 ||
+		    write(2, ": ", 2) < 0 || write(2, msg, strlen(msg)) < 0 || write(2, "\n", 1) < 0)
+			_exit(126);
+		_exit(126);
+	}
 	execv(argv[0], argv);
 	msg = strerror(errno);
 	if (write(2, pre, sizeof(pre) - 1) < 0 || write(2, argv[0], strlen(argv[0])) < 0 ||
@@ -74,6 +83,13 @@ child(char *const argv[], int logfd, const sigset_t *mask)
 int
 qproc_spawn(char *const argv[], const char *logpath, const sigset_t *child_mask,
     pid_t *pid, int *pidfd, char *err, size_t errlen)
+{
+	return qproc_spawn_as(argv, logpath, child_mask, NULL, pid, pidfd, err, errlen);
+}
+
+int
+qproc_spawn_as(char *const argv[], const char *logpath, const sigset_t *child_mask,
+    const struct qpriv *priv, pid_t *pid, int *pidfd, char *err, size_t errlen)
 {
 	int logfd, fd, e;
 	pid_t p;
@@ -92,7 +108,7 @@ qproc_spawn(char *const argv[], const char *logpath, const sigset_t *child_mask,
 		return -e;
 	}
 	if (p == 0)
-		child(argv, logfd, child_mask);
+		child(argv, logfd, child_mask, priv);
 	close(logfd);
 	fd = qproc_pidfd_open(p);
 	if (fd < 0) {

@@ -21,6 +21,14 @@
 int qproc_spawn(char *const argv[], const char *logpath, const sigset_t *child_mask,
     pid_t *pid, int *pidfd, char *err, size_t errlen);
 
+/*
+ * Like qproc_spawn, shedding privileges as priv says (qemu_priv.h) in the
+ * child before exec; a failure there is reported in logpath, exit 126.
+ */
+struct qpriv;
+int qproc_spawn_as(char *const argv[], const char *logpath, const sigset_t *child_mask,
+    const struct qpriv *priv, pid_t *pid, int *pidfd, char *err, size_t errlen);
+
 /* pidfd_open(2); -errno on failure (e.g. -ESRCH). */
 int qproc_pidfd_open(pid_t pid);
 /* Signal through the pidfd (no PID reuse race); falls back to kill(2). */
