@@ -16,6 +16,8 @@ struct qemu_env {
 	const char	*qe_log_dir;		/* NAME.console.log */
 	const char	*qe_listen;		/* VNC bind address */
 	bool		 qe_kvm_usable;		/* resolves accel = auto */
+	/* Zero (the default) means -sandbox on,...: opting out is explicit. */
+	bool		 qe_no_sandbox;
 };
 
 /* "<emulator_dir>/qemu-<type>", newly allocated. */
