@@ -304,8 +304,8 @@ prepare_run_dir(const struct qpriv *p, const struct hw_vm *vm, const char *run_d
 }
 
 static int
-prepare_disk(const struct qpriv *p, const struct hw_vm *vm, const char *path,
-    bool readonly, char *err, size_t errlen)
+prepare_disk(const struct qpriv *p, const char *path, bool readonly, char *err,
+    size_t errlen)
 {
 	int want = readonly ? R_OK : R_OK | W_OK;
 	char real[PATH_MAX], why[PATH_MAX + 64];
@@ -320,33 +320,59 @@ prepare_disk(const struct qpriv *p, const struct hw_vm *vm, const char *path,
 		if (!realpath(path, real))
 			snprintf(real, sizeof(real), "(%s)", strerror(errno));
 		blocking_dir(p, path, why, sizeof(why));
-		snprintf(err, errlen, "vm %s: disk %s is a symlink to %s, which user %s may "
-		    "not %s%s", vm->vm_name, path, real, p->qp_user, readonly ? "read" : "write",
-		    why);
+		snprintf(err, errlen, "disk %s is a symlink to %s, which user %s may not %s%s",
+		    path, real, p->qp_user, readonly ? "read" : "write", why);
 		return -EACCES;
 	}
 	if (!qpriv_may(p, path, 0)) {	/* only the way there */
 		blocking_dir(p, path, why, sizeof(why));
-		snprintf(err, errlen, "vm %s: user %s cannot reach disk %s%s", vm->vm_name,
-		    p->qp_user, path, why);
+		snprintf(err, errlen, "user %s cannot reach disk %s%s", p->qp_user, path, why);
 		return -EACCES;
 	}
 	if (qpriv_may(p, path, want))
 		return 0;
 	if (readonly || !S_ISREG(st.st_mode)) {
 		/* Shared media and devices are not ours to give away. */
-		snprintf(err, errlen, "vm %s: user %s may not %s %s", vm->vm_name, p->qp_user,
+		snprintf(err, errlen, "user %s may not %s %s", p->qp_user,
 		    readonly ? "read" : "write", path);
 		return -EACCES;
 	}
 	if (give(p, path, false, 0, err, errlen))
 		return -EACCES;
 	if (!qpriv_may(p, path, want)) {
-		snprintf(err, errlen, "vm %s: disk %s is mode %04o: its owner %s may not write it",
-		    vm->vm_name, path, (unsigned)st.st_mode & 07777, p->qp_user);
+		snprintf(err, errlen, "disk %s is mode %04o: its owner %s may not write it",
+		    path, (unsigned)st.st_mode & 07777, p->qp_user);
 		return -EACCES;
 	}
 	return 0;
+}
+
+/*
+ * QEMU opens NAME.console.log itself, so the user must be able to search
+ * log_dir: our own 0750 directory gets group qp_run_gid with search only
+ * (0710), which lets QEMU reach its files but not list or create any.
+ */
+static int
+prepare_log_dir(const struct qpriv *p, const char *log_dir, char *err, size_t errlen)
+{
+	char why[PATH_MAX + 64];
+	struct stat st;
+
+	if (qpriv_may(p, log_dir, X_OK))
+		return 0;
+	if (lstat(log_dir, &st) == 0 && S_ISDIR(st.st_mode) && st.st_uid == geteuid() &&
+	    (st.st_mode & 0001) == 0 &&
+	    (chown(log_dir, (uid_t)-1, p->qp_run_gid) == -1 ||
+	    chmod(log_dir, (st.st_mode & 07707) | 0010) == -1)) {
+		snprintf(err, errlen, "cannot open log_dir %s to group %u: %s", log_dir,
+		    (unsigned)p->qp_run_gid, strerror(errno));
+		return -errno;
+	}
+	if (qpriv_may(p, log_dir, X_OK))
+		return 0;
+	blocking_dir(p, log_dir, why, sizeof(why));
+	snprintf(err, errlen, "user %s cannot reach log_dir %s%s", p->qp_user, log_dir, why);
+	return -EACCES;
 }
 
 int
@@ -360,28 +386,26 @@ qpriv_prepare(const struct qpriv *p, const struct hw_vm *vm, const char *run_dir
 		return 0;
 	if ((e = prepare_run_dir(p, vm, run_dir, err, errlen)))
 		return e;
+	if ((e = prepare_log_dir(p, log_dir, err, errlen)))
+		return e;
 	/* QEMU appends the serial console log itself (chardev logfile=). */
 	f = xasprintf("%s/%s.console.log", log_dir, vm->vm_name);
 	e = give(p, f, true, 0640, err, errlen);
-	if (!e && !qpriv_may(p, f, W_OK)) {
-		snprintf(err, errlen, "user %s cannot reach %s", p->qp_user, f);
-		e = -EACCES;
-	}
 	free(f);
 	if (e)
 		return e;
 	for (size_t i = 0; i < vm->vm_n_disks; i++) {
 		const struct hw_disk *dk = &vm->vm_disks[i];
 
-		if ((e = prepare_disk(p, vm, dk->dk_file, dk->dk_readonly ||
+		if ((e = prepare_disk(p, dk->dk_file, dk->dk_readonly ||
 		    dk->dk_media == HW_MEDIA_CDROM, err, errlen)))
 			return e;
 	}
-	if (vm->vm_cdrom && (e = prepare_disk(p, vm, vm->vm_cdrom, true, err, errlen)))
+	if (vm->vm_cdrom && (e = prepare_disk(p, vm->vm_cdrom, true, err, errlen)))
 		return e;
-	if (vm->vm_kernel && (e = prepare_disk(p, vm, vm->vm_kernel, true, err, errlen)))
+	if (vm->vm_kernel && (e = prepare_disk(p, vm->vm_kernel, true, err, errlen)))
 		return e;
-	if (vm->vm_initrd && (e = prepare_disk(p, vm, vm->vm_initrd, true, err, errlen)))
+	if (vm->vm_initrd && (e = prepare_disk(p, vm->vm_initrd, true, err, errlen)))
 		return e;
 	return 0;
 }
