@@ -225,8 +225,6 @@ give(const struct qpriv *p, const char *path, bool create, mode_t mode, char *er
 
 	fd = open(path, (create ? O_WRONLY | O_CREAT | O_APPEND : O_RDONLY | O_NONBLOCK) |
 	    O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, mode);
-	if (fd == -1 && errno == ENXIO)
-		return 0;	/* a socket: open(2) cannot, see give_socket */
 	if (fd == -1) {
 		e = errno;
 		if (e == ENOENT && !create)
@@ -245,20 +243,23 @@ give(const struct qpriv *p, const char *path, bool create, mode_t mode, char *er
 	return 0;
 }
 
-/* A stale socket QEMU must unlink before binding (run_dir is sticky). */
+/*
+ * run_dir/NAME.pid, made by us for the user. QEMU opens it (following
+ * symlinks) and truncates it, so nothing planted there by another member of
+ * the group may survive; a regular file is kept, never unlinked, because
+ * its lock is what stops a second QEMU. Once owned by the user, the sticky
+ * bit keeps other group members from swapping it.
+ */
 static int
-give_socket(const struct qpriv *p, const char *path, char *err, size_t errlen)
+make_pidfile(const struct qpriv *p, const char *path, char *err, size_t errlen)
 {
 	struct stat st;
 
-	if (lstat(path, &st) == -1 || !S_ISSOCK(st.st_mode))
-		return 0;
-	if (lchown(path, p->qp_uid, p->qp_gid) == -1) {
-		snprintf(err, errlen, "cannot give %s to %s: %s", path, p->qp_user,
-		    strerror(errno));
+	if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode) && unlink(path) == -1) {
+		snprintf(err, errlen, "cannot remove %s: %s", path, strerror(errno));
 		return -errno;
 	}
-	return 0;
+	return give(p, path, true, 0644, err, errlen);
 }
 
 static int
@@ -275,9 +276,13 @@ prepare_run_dir(const struct qpriv *p, const struct hw_vm *vm, const char *run_d
 		    S_ISLNK(st.st_mode) ? "is a symlink" : "not a directory");
 		return -ENOTDIR;
 	}
-	/* Sticky: QEMU creates its files but cannot remove the daemon's. */
+	/*
+	 * Sticky: QEMU creates its files but cannot remove the daemon's or
+	 * another user's. Others keep search (x) only: each file's own mode
+	 * decides, as with the 0755 the daemon creates.
+	 */
 	if ((st.st_gid != p->qp_run_gid && chown(run_dir, (uid_t)-1, p->qp_run_gid) == -1) ||
-	    ((st.st_mode & 07777) != 01770 && chmod(run_dir, 01770) == -1)) {
+	    ((st.st_mode & 07777) != 01771 && chmod(run_dir, 01771) == -1)) {
 		e = errno;
 		snprintf(err, errlen, "cannot open run_dir %s to group %u: %s", run_dir,
 		    (unsigned)p->qp_run_gid, strerror(e));
@@ -291,13 +296,19 @@ prepare_run_dir(const struct qpriv *p, const struct hw_vm *vm, const char *run_d
 		    why);
 		return -EACCES;
 	}
-	/* A pidfile of an earlier QEMU run as someone else: QEMU reopens it. */
 	f = xasprintf("%s/%s.pid", run_dir, vm->vm_name);
-	e = give(p, f, false, 0, err, errlen);
+	e = make_pidfile(p, f, err, errlen);
 	free(f);
+	/*
+	 * The VM is not running (we are spawning it): its old sockets are
+	 * stale, and QEMU could not unlink ones it does not own (sticky).
+	 */
 	for (size_t i = 0; !e && i < sizeof(socks) / sizeof(socks[0]); i++) {
 		f = xasprintf("%s/%s.%s", run_dir, vm->vm_name, socks[i]);
-		e = give_socket(p, f, err, errlen);
+		if (unlink(f) == -1 && errno != ENOENT) {
+			e = -errno;
+			snprintf(err, errlen, "cannot remove stale %s: %s", f, strerror(errno));
+		}
 		free(f);
 	}
 	return e;

@@ -46,7 +46,7 @@ void qpriv_free(struct qpriv *p);
 
 /*
  * Make what QEMU opens itself usable by p's user, without ever following a
- * symlink into a chown: run_dir (group qp_run_gid, mode 01770, so QEMU can
+ * symlink into a chown: run_dir (group qp_run_gid, mode 01771, so QEMU can
  * bind its sockets and write its pidfile but not remove the daemon's
  * files), stale runtime files of this VM, log_dir/NAME.console.log, and the
  * disks. A writable disk that is a regular file gets the user as owner; a

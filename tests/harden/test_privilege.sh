@@ -31,6 +31,10 @@ ln -s "$TMP/secret/root.img" "$TMP/disks/link.img"
 truncate -s 1M "$TMP/disks/shared.img"
 chmod 0666 "$TMP/disks/shared.img"
 ln -s "$TMP/disks/shared.img" "$TMP/disks/oklink.img"
+# Planted by someone who could write run_dir: QEMU would truncate a
+# pidfile symlink's target (here a disk the QEMU user may write).
+mkdir -m 0755 "$TMP/run"
+ln -s "$TMP/disks/shared.img" "$TMP/run/user.pid"
 
 conf_head 2 2
 conf_vm user "runas = \"$RUNAS\"" \
@@ -68,7 +72,11 @@ check_eq "a symlinked disk the user may write is left alone" \
     "$(stat -c %U "$TMP/disks/shared.img")" root
 check_eq "QMP socket created by $RUNAS" "$(stat -c %U "$TMP/run/user.qmp")" "$RUNAS"
 check_eq "console log owned by $RUNAS" "$(stat -c %U "$TMP/log/user.console.log")" "$RUNAS"
-check_eq "run_dir is sticky, group-writable, not world-open" "$(stat -c %a "$TMP/run")" 1770
+check_eq "run_dir is sticky, group-writable, others search only" "$(stat -c %a "$TMP/run")" 1771
+check "a planted pidfile symlink was replaced, not followed" \
+    test -f "$TMP/run/user.pid" -a ! -L "$TMP/run/user.pid"
+check_eq "its target was not truncated" "$(stat -c %s "$TMP/disks/shared.img")" 1048576
+check_eq "the pidfile holds QEMU's pid" "$(cat "$TMP/run/user.pid")" "$p"
 check "the daemon's pidfile is still root's" test "$(stat -c %U "$TMP/run/vmserviced.pid")" = root
 
 check_eq "the refused disk was not chowned" "$(stat -c %U "$TMP/secret/root.img")" root
