@@ -263,12 +263,9 @@ make_pidfile(const struct qpriv *p, const char *path, char *err, size_t errlen)
 }
 
 static int
-prepare_run_dir(const struct qpriv *p, const struct hw_vm *vm, const char *run_dir,
-    char *err, size_t errlen)
+prepare_run_dir(const struct qpriv *p, const char *run_dir, char *err, size_t errlen)
 {
-	static const char *const socks[] = { "qmp", "serial", "hmp" };
 	struct stat st;
-	char *f;
 	int e;
 
 	if (lstat(run_dir, &st) == -1 || !S_ISDIR(st.st_mode)) {
@@ -296,22 +293,7 @@ prepare_run_dir(const struct qpriv *p, const struct hw_vm *vm, const char *run_d
 		    why);
 		return -EACCES;
 	}
-	f = xasprintf("%s/%s.pid", run_dir, vm->vm_name);
-	e = make_pidfile(p, f, err, errlen);
-	free(f);
-	/*
-	 * The VM is not running (we are spawning it): its old sockets are
-	 * stale, and QEMU could not unlink ones it does not own (sticky).
-	 */
-	for (size_t i = 0; !e && i < sizeof(socks) / sizeof(socks[0]); i++) {
-		f = xasprintf("%s/%s.%s", run_dir, vm->vm_name, socks[i]);
-		if (unlink(f) == -1 && errno != ENOENT) {
-			e = -errno;
-			snprintf(err, errlen, "cannot remove stale %s: %s", f, strerror(errno));
-		}
-		free(f);
-	}
-	return e;
+	return 0;
 }
 
 static int
@@ -359,7 +341,7 @@ prepare_disk(const struct qpriv *p, const char *path, bool readonly, char *err,
 }
 
 /*
- * QEMU opens NAME.console.log itself, so the user must be able to search
+ * QEMU opens its chardev logs (NAME.console.log) itself, so the user must be able to search
  * log_dir: our own 0750 directory gets group qp_run_gid with search only
  * (0710), which lets QEMU reach its files but not list or create any.
  */
@@ -386,24 +368,100 @@ prepare_log_dir(const struct qpriv *p, const char *log_dir, char *err, size_t er
 	return -EACCES;
 }
 
-int
-qpriv_prepare(const struct qpriv *p, const struct hw_vm *vm, const char *run_dir,
+/* The value of key in a QEMU option string ("a=1,b=x,,y"), unescaped; or NULL. */
+static char *
+opt_value(const char *s, const char *key)
+{
+	size_t klen = strlen(key), n;
+	char *buf = xmalloc(strlen(s) + 1);
+
+	for (;;) {
+		for (n = 0; *s && !(s[0] == ',' && s[1] != ','); n++)
+			if (s[0] == ',') {	/* ",," is a literal comma */
+				buf[n] = ',';
+				s += 2;
+			} else {
+				buf[n] = *s++;
+			}
+		buf[n] = '\0';
+		if (strncmp(buf, key, klen) == 0 && buf[klen] == '=') {
+			memmove(buf, buf + klen + 1, n - klen);
+			return buf;
+		}
+		if (!*s++)
+			break;
+	}
+	free(buf);
+	return NULL;
+}
+
+/* Is path directly inside dir (trailing slashes of dir ignored)? */
+static bool
+directly_in(const char *path, const char *dir)
+{
+	const char *slash = strrchr(path, '/');
+	size_t dlen = strlen(dir);
+
+	while (dlen > 1 && dir[dlen - 1] == '/')
+		dlen--;
+	return slash && (size_t)(slash - path) == dlen && strncmp(path, dir, dlen) == 0 &&
+	    slash[1] != '\0';
+}
+
+/*
+ * What QEMU itself creates, as the command line says: the pidfile, server
+ * sockets and chardev logs. Only files directly in run_dir or log_dir are
+ * touched, so that a path in extra_args can never make us unlink or chown
+ * something elsewhere.
+ */
+static int
+prepare_argv_files(const struct qpriv *p, char *const argv[], const char *run_dir,
     const char *log_dir, char *err, size_t errlen)
 {
-	char *f;
+	char *v;
+	int e = 0;
+
+	for (size_t i = 1; !e && argv[i] && argv[i + 1]; i++) {
+		const char *a = argv[i + 1];
+
+		if (strcmp(argv[i], "-pidfile") == 0 && directly_in(a, run_dir)) {
+			e = make_pidfile(p, a, err, errlen);
+			continue;
+		}
+		if (strcmp(argv[i], "-chardev") != 0)
+			continue;
+		/*
+		 * The VM is not running (we are spawning it): its old sockets
+		 * are stale, and QEMU could not unlink ones it does not own.
+		 */
+		if ((v = opt_value(a, "path")) && directly_in(v, run_dir) &&
+		    unlink(v) == -1 && errno != ENOENT) {
+			e = -errno;
+			snprintf(err, errlen, "cannot remove stale %s: %s", v, strerror(errno));
+		}
+		free(v);
+		if (e)
+			break;
+		if ((v = opt_value(a, "logfile")) && directly_in(v, log_dir))
+			e = give(p, v, true, 0640, err, errlen);
+		free(v);
+	}
+	return e;
+}
+
+int
+qpriv_prepare(const struct qpriv *p, const struct hw_vm *vm, char *const argv[],
+    const char *run_dir, const char *log_dir, char *err, size_t errlen)
+{
 	int e;
 
 	if (!p->qp_switch)
 		return 0;
-	if ((e = prepare_run_dir(p, vm, run_dir, err, errlen)))
+	if ((e = prepare_run_dir(p, run_dir, err, errlen)))
 		return e;
 	if ((e = prepare_log_dir(p, log_dir, err, errlen)))
 		return e;
-	/* QEMU appends the serial console log itself (chardev logfile=). */
-	f = xasprintf("%s/%s.console.log", log_dir, vm->vm_name);
-	e = give(p, f, true, 0640, err, errlen);
-	free(f);
-	if (e)
+	if ((e = prepare_argv_files(p, argv, run_dir, log_dir, err, errlen)))
 		return e;
 	for (size_t i = 0; i < vm->vm_n_disks; i++) {
 		const struct hw_disk *dk = &vm->vm_disks[i];

@@ -47,15 +47,16 @@ void qpriv_free(struct qpriv *p);
 /*
  * Make what QEMU opens itself usable by p's user, without ever following a
  * symlink into a chown: run_dir (group qp_run_gid, mode 01771, so QEMU can
- * bind its sockets and write its pidfile but not remove the daemon's
- * files), stale runtime files of this VM, log_dir/NAME.console.log, and the
- * disks. A writable disk that is a regular file gets the user as owner; a
+ * bind its sockets but not remove the daemon's files); what argv (the
+ * QEMU command line) has QEMU create directly in run_dir or log_dir: the
+ * pidfile (made for the user), stale sockets (removed), chardev logfiles
+ * (made for the user); and the disks. A writable disk that is a regular file gets the user as owner; a
  * disk that is a symlink must point somewhere the user may already write
  * (read, for read-only media), else it is refused. Returns 0 or -errno
  * with a message naming the VM's file in err. A no-op without qp_switch.
  */
-int qpriv_prepare(const struct qpriv *p, const struct hw_vm *vm, const char *run_dir,
-    const char *log_dir, char *err, size_t errlen);
+int qpriv_prepare(const struct qpriv *p, const struct hw_vm *vm, char *const argv[],
+    const char *run_dir, const char *log_dir, char *err, size_t errlen);
 
 /*
  * In the forked child, right before exec: no allocation (the cap set was
