@@ -172,8 +172,8 @@ op_spawn(void *ctx, struct vm *vm, char *err, size_t errlen)
 	e = qpriv_resolve(vm->vm_hw->vm_runas, &priv, err, errlen);
 	if (!e && priv.qp_note[0])
 		log_vm(LOG_WARNING, vm->vm_name, "%s", priv.qp_note);
-	if (!e && !(e = qpriv_prepare(&priv, vm->vm_hw, d->inv.inv_run_dir, d->inv.inv_log_dir,
-	    err, errlen)))
+	if (!e && !(e = qpriv_prepare(&priv, vm->vm_hw, argv.sv_v, d->inv.inv_run_dir,
+	    d->inv.inv_log_dir, err, errlen)))
 		e = qproc_spawn_as(argv.sv_v, logp, &d->child_mask, &priv, &vm->vm_pid,
 		    &vm->vm_pidfd, err, errlen);
 	qpriv_free(&priv);
