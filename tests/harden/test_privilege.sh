@@ -103,6 +103,15 @@ out=$(vmctl restart user 2>&1)
 check_eq "restart as $RUNAS works" "$?" 0
 check_eq "still $RUNAS after restart" "$(status_field "$(field user pid)" Uid | cut -d' ' -f1)" "$RUID"
 
+# The daemon dies; a new one adopts the unprivileged QEMU (its /proc entries
+# belong to another uid) without starting it twice.
+p=$(field user pid)
+kill -KILL "$DPID"; wait "$DPID" 2>/dev/null
+if start_daemon; then ok "daemon restarts"; else notok "daemon restarts"; fi
+check "user VM adopted" wait_state user running 10
+check_eq "same QEMU after adoption" "$(field user pid)" "$p"
+check "no second QEMU for user" test "$(pgrep -f -- "-name guest=user .*$TMP/" | wc -l)" -eq 1
+
 grep -E ' (evil|def): ' "$TMP/daemon.log" | sed 's/^/# /'
 stop_daemon
 check_eq "daemon exits 0" "$DRC" 0
