@@ -97,8 +97,12 @@ check "the flooding client is cut off (exit $rc after $(( (t1 - t0) / 1000000 ))
     test "$rc" -ne 124
 sleep 0.5
 rss=$(rss_kb)
-check "daemon memory stays bounded after the flood (RSS ${RSS0} -> ${rss} kB)" \
-    test "$rss" -lt $((RSS0 + 65536))
+if grep -q __asan_init "$VMS_BIN/vmserviced"; then
+	skip "daemon memory stays bounded after the flood" "ASan build: its quarantine keeps freed memory"
+else
+	check "daemon memory stays bounded after the flood (RSS ${RSS0} -> ${rss} kB)" \
+	    test "$rss" -lt $((RSS0 + 65536))
+fi
 
 # --- connect and drop, many times ---------------------------------------
 for i in $(seq 1 40); do

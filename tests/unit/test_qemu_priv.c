@@ -118,6 +118,7 @@ main(void)
 	symlink(path("victim"), path("run/t.pid"));
 	touch(path("run/t.qmp"), 0644);	/* a stale "socket" */
 	touch(path("disk.img"), 0600);
+	free(disks[0].dk_file);
 	disks[0].dk_file = strdup(path("disk.img"));
 	char pidf[256], qmp[300], ser[600], evil[600], evil2[300];
 	snprintf(pidf, sizeof(pidf), "%s", path("run/t.pid"));
@@ -148,26 +149,31 @@ main(void)
 	/* ---- disks that may not be given ---- */
 	touch(path("closed/root.img"), 0600);
 	symlink(path("closed/root.img"), path("link.img"));
+	free(disks[0].dk_file);
 	disks[0].dk_file = strdup(path("link.img"));
 	e = qpriv_prepare(&p, &vm, argv, path("run"), path("log"), err, sizeof(err));
 	OK(e == -EACCES && strstr(err, "is a symlink to") && strstr(err, "closed is mode 0700"),
 	    "symlink to a place the user may not write: %s", err);
 	OK(owner(path("closed/root.img")) == 0, "and its target not chowned");
+	free(disks[0].dk_file);
 	disks[0].dk_file = strdup(path("open/ro"));
 	disks[0].dk_readonly = true;
 	e = qpriv_prepare(&p, &vm, argv, path("run"), path("log"), err, sizeof(err));
 	OK(e == 0, "a read-only disk the user may read is fine");
 	touch(path("open/secret"), 0600);
+	free(disks[0].dk_file);
 	disks[0].dk_file = strdup(path("open/secret"));
 	e = qpriv_prepare(&p, &vm, argv, path("run"), path("log"), err, sizeof(err));
 	OK(e == -EACCES && owner(path("open/secret")) == 0,
 	    "a read-only disk it may not read: refused, not chowned (%s)", err);
 	disks[0].dk_readonly = false;
+	free(disks[0].dk_file);
 	disks[0].dk_file = strdup(path("closed/rw"));
 	e = qpriv_prepare(&p, &vm, argv, path("run"), path("log"), err, sizeof(err));
 	OK(e == -EACCES && strstr(err, "cannot reach"), "a disk behind a closed dir: %s", err);
 	qpriv_free(&p);
 
+	free(disks[0].dk_file);
 	nftw(top, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 	return TAP_DONE();
 }
