@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by tests/fuzz/test_fuzz_*.sh: build a libFuzzer target of
 # mk/fuzz.mk, replay its regression inputs, fuzz it for FUZZ_SECONDS
 # (default 15) from a seed corpus the script made in $TMP/seed.
