@@ -99,8 +99,9 @@ check_eq "default VM: CapBnd empty" "$(status_field "$p" CapBnd)" 00000000000000
 check_eq "default VM: Seccomp filter" "$(status_field "$p" Seccomp)" 2
 
 # A restart finds the runtime files of the previous run as they were left.
-out=$(vmctl restart user 2>&1)
-check_eq "restart as $RUNAS works" "$?" 0
+out=$(vmctl restart user 2>&1); rc=$?
+check_eq "restart as $RUNAS works" "$rc" 0
+[ $rc -eq 0 ] || diag "$out"
 check_eq "still $RUNAS after restart" "$(status_field "$(field user pid)" Uid | cut -d' ' -f1)" "$RUID"
 
 # The daemon dies; a new one adopts the unprivileged QEMU (its /proc entries
