@@ -330,6 +330,16 @@ prepare_disk(const struct qpriv *p, const char *path, bool readonly, char *err,
 		    readonly ? "read" : "write", path);
 		return -EACCES;
 	}
+	/*
+	 * Only what is ours to give: a file of another user stays theirs, and
+	 * a second hard link may be a sensitive file under a disk's name.
+	 */
+	if (st.st_uid != geteuid() || st.st_nlink != 1) {
+		snprintf(err, errlen, "user %s may not write %s, and it is not the daemon's to "
+		    "give (%s)", p->qp_user, path, st.st_nlink != 1 ? "it has other hard links" :
+		    "owned by another user");
+		return -EACCES;
+	}
 	if (give(p, path, false, 0, err, errlen))
 		return -EACCES;
 	if (!qpriv_may(p, path, want)) {

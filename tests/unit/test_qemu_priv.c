@@ -171,6 +171,22 @@ main(void)
 	disks[0].dk_file = strdup(path("closed/rw"));
 	e = qpriv_prepare(&p, &vm, argv, path("run"), path("log"), err, sizeof(err));
 	OK(e == -EACCES && strstr(err, "cannot reach"), "a disk behind a closed dir: %s", err);
+	touch(path("open/orig"), 0600);
+	if (link(path("open/orig"), path("open/hard.img")) == -1)
+		perror("link");
+	free(disks[0].dk_file);
+	disks[0].dk_file = strdup(path("open/hard.img"));
+	e = qpriv_prepare(&p, &vm, argv, path("run"), path("log"), err, sizeof(err));
+	OK(e == -EACCES && strstr(err, "hard links") && owner(path("open/orig")) == 0,
+	    "a hard-linked disk is not chowned: %s", err);
+	touch(path("open/alice.img"), 0600);
+	if (chown(path("open/alice.img"), 1234, 1234) == -1)
+		perror("chown");
+	free(disks[0].dk_file);
+	disks[0].dk_file = strdup(path("open/alice.img"));
+	e = qpriv_prepare(&p, &vm, argv, path("run"), path("log"), err, sizeof(err));
+	OK(e == -EACCES && strstr(err, "another user") && owner(path("open/alice.img")) == 1234,
+	    "another user's disk is not taken from them: %s", err);
 	qpriv_free(&p);
 
 	free(disks[0].dk_file);
