@@ -50,9 +50,11 @@ void qpriv_free(struct qpriv *p);
  * bind its sockets but not remove the daemon's files); what argv (the
  * QEMU command line) has QEMU create directly in run_dir or log_dir: the
  * pidfile (made for the user), stale sockets (removed), chardev logfiles
- * (made for the user); and the disks. A writable disk that is a regular file gets the user as owner; a
- * disk that is a symlink must point somewhere the user may already write
- * (read, for read-only media), else it is refused. Returns 0 or -errno
+ * (made for the user); and the disks. A writable disk that is a regular
+ * file of the daemon's with a single link gets the user as owner (another
+ * user's file, or a hard link, is an error); a disk that is a symlink must
+ * point somewhere the user may already write (read, for read-only media),
+ * else it is refused. Returns 0 or -errno
  * with a message naming the VM's file in err. A no-op without qp_switch.
  */
 int qpriv_prepare(const struct qpriv *p, const struct hw_vm *vm, char *const argv[],
