@@ -64,12 +64,19 @@ hang_cb(struct loop *lp, void *arg)
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	char dir[] = "/tmp/fuzz_control.XXXXXX", err[256];
+	const char *t = getenv("TMPDIR");
+	char dir[128], err[256];
 
 	log_init("fuzz_control", LOG_TO_STDERR, LOG_CRIT);
+	/* Under the test's scratch directory, which is removed afterwards. */
+	snprintf(dir, sizeof(dir), "%s/fuzz_control.XXXXXX", t && *t ? t : "/tmp");
 	if (!mkdtemp(dir))
 		abort();
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/vmservice.sock", dir);
+	if ((size_t)snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/vmservice.sock", dir) >=
+	    sizeof(sa.sun_path)) {
+		fprintf(stderr, "fuzz_control: TMPDIR too long for a socket path\n");
+		abort();
+	}
 	d.lp = loop_new();
 	d.pid_fd = d.sig_fd = d.ready_fd = -1;
 	d.ctl = ctl_new(&d, sa.sun_path, err, sizeof(err));

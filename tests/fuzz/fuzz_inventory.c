@@ -24,9 +24,12 @@ static char conf[256];
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	char dir[] = "/tmp/fuzz_inventory.XXXXXX";
+	const char *t = getenv("TMPDIR");
+	char dir[128];
 
 	log_init("fuzz_inventory", LOG_TO_STDERR, LOG_CRIT);
+	/* Under the test's scratch directory, which is removed afterwards. */
+	snprintf(dir, sizeof(dir), "%s/fuzz_inventory.XXXXXX", t && *t ? t : "/tmp");
 	if (!mkdtemp(dir))
 		abort();
 	snprintf(conf, sizeof(conf), "%s/vmservice.conf", dir);

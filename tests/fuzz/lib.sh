@@ -31,7 +31,7 @@ fuzz_regress() {
 		f=$TMP/regress.$n
 		# Text form: "\n" at the end of a file is part of the input as written.
 		cp "$r" "$f"
-		if ! "$F" -runs=1 -timeout=10 "$f" </dev/null >"$TMP/regress.log" 2>&1; then
+		if ! TMPDIR="$TMP" "$F" -runs=1 -timeout=10 "$f" </dev/null >"$TMP/regress.log" 2>&1; then
 			bad=$((bad + 1))
 			diag "regression input ${r#"$VMS_TOP"/} fails again:"
 			grep -E 'ERROR|SUMMARY|#[0-9]+ 0x' "$TMP/regress.log" | head -n 10 | sed 's/^/# /'
@@ -44,7 +44,7 @@ fuzz_regress() {
 fuzz_run() {
 	local name=$1 rc runs eps; shift
 	mkdir -p "$VMS_TOP/build/fuzz/artifacts" "$TMP/corpus"
-	"$F" -max_total_time="$FUZZ_SECONDS" -timeout=10 -rss_limit_mb=2048 \
+	TMPDIR="$TMP" "$F" -max_total_time="$FUZZ_SECONDS" -timeout=10 -rss_limit_mb=2048 \
 	    -print_final_stats=1 -artifact_prefix="$VMS_TOP/build/fuzz/artifacts/$name-" \
 	    "$@" "$TMP/corpus" "$TMP/seed" </dev/null >"$TMP/fuzz.log" 2>&1
 	rc=$?
