@@ -173,6 +173,15 @@ add_identity(const struct hw_vm *vm, const struct qemu_env *env, struct strv *ou
 	strv_push(out, "-nodefaults");
 	strv_push(out, "-msg");
 	strv_push(out, "timestamp=on");
+	/*
+	 * seccomp (issue 6): no exec of helpers (the daemon runs nic scripts),
+	 * no setuid, no obsolete syscalls, no scheduler or cgroup games.
+	 */
+	if (!env->qe_no_sandbox) {
+		strv_push(out, "-sandbox");
+		strv_push(out, "on,obsolete=deny,elevateprivileges=deny,spawn=deny,"
+		    "resourcecontrol=deny");
+	}
 	/* QEMU writes and locks the pidfile itself: a second QEMU fails. */
 	p = run_path(env, vm->vm_name, "pid");
 	strv_push(out, "-pidfile");

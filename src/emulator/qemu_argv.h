@@ -32,6 +32,8 @@ struct qemu_env {
 	 */
 	const struct qemu_nic_fds *qe_nic_fds;
 	size_t		 qe_n_nic_fds;
+	/* Zero (the default) means -sandbox on,...: opting out is explicit. */
+	bool		 qe_no_sandbox;
 };
 
 /* "<emulator_dir>/qemu-<type>", newly allocated. */

@@ -1,15 +1,16 @@
 /* Between fork and exec of QEMU: see qemu_child.h. Async-signal-safe only. */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "emulator/qemu_child.h"
-#include "emulator/qemu_priv.h"
 
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open 434
@@ -87,6 +88,38 @@ run(const struct qchild_cmd *c, unsigned timeout_ms)
 	fail(c, "signal ", WIFSIGNALED(st) ? WTERMSIG(st) : -1, "");
 }
 
+/*
+ * The daemon creates taps and passes their fds (issue 7), so QEMU never
+ * needs CAP_NET_ADMIN, even when it stays root (no runas switch): drop it
+ * from the bounding, ambient and inheritable sets so the exec'd program
+ * cannot hold it. Raw prctl/capget/capset: async-signal-safe. Best effort:
+ * a daemon without CAP_SETPCAP cannot shrink the bounding set, but then it
+ * is not root-with-everything either. qpriv_drop() later drops the rest.
+ */
+static int
+drop_net_admin(void)
+{
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3];
+	int rc = 0;
+
+	/*
+	 * execve gives root P'(permitted) = bounding | inheritable | ambient
+	 * (file capabilities of root are "all"): clear the bit in all three.
+	 */
+	if (prctl(PR_CAPBSET_DROP, CAP_NET_ADMIN, 0, 0, 0) == -1)
+		rc = -errno;
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_LOWER, CAP_NET_ADMIN, 0, 0) == -1 &&
+	    errno != EINVAL && !rc)
+		rc = -errno;
+	if (syscall(SYS_capget, &h, d) == -1)
+		return rc ? rc : -errno;
+	d[CAP_TO_INDEX(CAP_NET_ADMIN)].inheritable &= ~CAP_TO_MASK(CAP_NET_ADMIN);
+	if (syscall(SYS_capset, &h, d) == -1 && !rc)
+		rc = -errno;
+	return rc;
+}
+
 void
 qchild_prepare(const struct qchild *qc)
 {
@@ -97,5 +130,5 @@ qchild_prepare(const struct qchild *qc)
 		if (fcntl(qc->qc_keep[i], F_SETFD, 0) == -1)
 			_exit(126);
 	/* After the commands too: an ifup script may need CAP_NET_ADMIN. */
-	qpriv_drop_net_admin();
+	drop_net_admin();
 }

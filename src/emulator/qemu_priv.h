@@ -1,18 +1,72 @@
 /*
- * Privileges QEMU does not get. The daemon creates taps and passes their
- * fds (issue 7), so QEMU never needs CAP_NET_ADMIN: it is taken from the
- * child before exec, which also keeps a compromised QEMU from reconfiguring
- * the host's network.
+ * Least privilege for QEMU (issue 6): the user it runs as, the files that
+ * user needs, and shedding every privilege in the forked child before exec.
+ *
+ *   parent: qpriv_resolve()  -> struct qpriv (user, groups, an empty cap set)
+ *           qpriv_prepare()  -> run_dir, console log, disks usable by that user
+ *   child:  qpriv_drop()     -> bounding set cleared, setgroups/setgid/setuid,
+ *                               no capabilities, no_new_privs
+ *
+ * Only a root daemon can switch users. An unprivileged daemon (`make demo`)
+ * runs QEMU as itself, still without capabilities and with no_new_privs.
  */
 #ifndef VMS_QEMU_PRIV_H
 #define VMS_QEMU_PRIV_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "hw/hw.h"
+
+/* The dedicated system user (and group) `make install` creates. */
+#define QPRIV_DEFAULT_USER	"vmservice"
+
+struct qpriv {
+	char	 qp_user[64];	/* for messages */
+	bool	 qp_switch;	/* setgroups/setgid/setuid in the child */
+	uid_t	 qp_uid;
+	gid_t	 qp_gid;
+	gid_t	*qp_groups;	/* supplementary groups, incl. qp_run_gid */
+	size_t	 qp_n_groups;
+	gid_t	 qp_run_gid;	/* group owning run_dir while QEMU creates sockets there */
+	void	*qp_caps;	/* cap_t: the empty set, made before fork */
+	bool	 qp_setpcap;	/* we may clear the bounding set */
+	char	 qp_note[160];	/* a warning for the log, or "" */
+};
 
 /*
- * In a forked child before execve: drop CAP_NET_ADMIN from the bounding,
- * ambient and inheritable sets, so the exec'd program (even as root) cannot
- * hold it. Async-signal-safe (raw prctl/capget/capset). Best effort: a
- * daemon without CAP_SETPCAP cannot shrink the bounding set, but then it is
- * not root-with-everything either. Returns 0 or -errno of the first failure.
+ * Who QEMU runs as: user (a VM's runas) or NULL for QPRIV_DEFAULT_USER.
+ * A root daemon resolves the user; a missing explicit user is an error,
+ * a missing default user leaves QEMU as root without capabilities and says
+ * so in qp_note. A non-root daemon can only run QEMU as itself: an
+ * explicit other user is an error. Returns 0 or -errno with err filled.
  */
-int qpriv_drop_net_admin(void);
+int qpriv_resolve(const char *user, struct qpriv *p, char *err, size_t errlen);
+void qpriv_free(struct qpriv *p);
+
+/*
+ * Make what QEMU opens itself usable by p's user, without ever following a
+ * symlink into a chown: run_dir (group qp_run_gid, mode 01771, so QEMU can
+ * bind its sockets but not remove the daemon's files); what argv (the
+ * QEMU command line) has QEMU create directly in run_dir or log_dir: the
+ * pidfile (made for the user), stale sockets (removed), chardev logfiles
+ * (made for the user); and the disks. A writable disk that is a regular
+ * file of the daemon's with a single link gets the user as owner (another
+ * user's file, or a hard link, is an error); a disk that is a symlink must
+ * point somewhere the user may already write (read, for read-only media),
+ * else it is refused. Returns 0 or -errno
+ * with a message naming the VM's file in err. A no-op without qp_switch.
+ */
+int qpriv_prepare(const struct qpriv *p, const struct hw_vm *vm, char *const argv[],
+    const char *run_dir, const char *log_dir, char *err, size_t errlen);
+
+/*
+ * In the forked child, right before exec: no allocation (the cap set was
+ * made by qpriv_resolve). Returns 0, or -errno with *step naming what
+ * failed ("setuid", ...).
+ */
+int qpriv_drop(const struct qpriv *p, const char **step);
+
+/* May p's user open path with mode (R_OK, W_OK, X_OK bits), by mode bits? */
+bool qpriv_may(const struct qpriv *p, const char *path, int mode);
 #endif

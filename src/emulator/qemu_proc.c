@@ -11,6 +11,7 @@
 
 #include "common/util.h"
 #include "emulator/qemu_child.h"
+#include "emulator/qemu_priv.h"
 #include "emulator/qemu_proc.h"
 
 #ifndef SYS_pidfd_open
@@ -52,11 +53,13 @@ qproc_signal(pid_t pid, int pidfd, int sig)
 
 /* In the child, between fork and exec: only async-signal-safe calls. */
 static void __attribute__((noreturn))
-child(char *const argv[], int logfd, const sigset_t *mask, const struct qchild *qc)
+child(char *const argv[], int logfd, const sigset_t *mask, const struct qchild *qc,
+    const struct qpriv *priv)
 {
 	static const char pre[] = "vmserviced: cannot execute ";
-	const char *msg;
-	int null;
+	static const char pre_priv[] = "vmserviced: cannot drop privileges: ";
+	const char *msg, *step = "";
+	int null, e;
 
 	setsid();
 	null = open("/dev/null", O_RDONLY | O_CLOEXEC);
@@ -64,7 +67,15 @@ child(char *const argv[], int logfd, const sigset_t *mask, const struct qchild *
 	    dup2(logfd, 2) == -1)
 		_exit(126);
 	sigprocmask(SIG_SETMASK, mask, NULL);
+	/* Scripts and fds first: the scripts may need the daemon's privileges. */
 	qchild_prepare(qc);
+	if (priv && (e = qpriv_drop(priv, &step)) != 0) {
+		msg = strerror(-e);
+		if (write(2, pre_priv, sizeof(pre_priv) - 1) < 0 || write(2, step, strlen(step)) < 0 ||
+		    write(2, ": ", 2) < 0 || write(2, msg, strlen(msg)) < 0 || write(2, "\n", 1) < 0)
+			_exit(126);
+		_exit(126);
+	}
 	execv(argv[0], argv);
 	msg = strerror(errno);
 	if (write(2, pre, sizeof(pre) - 1) < 0 || write(2, argv[0], strlen(argv[0])) < 0 ||
@@ -77,12 +88,13 @@ int
 qproc_spawn(char *const argv[], const char *logpath, const sigset_t *child_mask,
     pid_t *pid, int *pidfd, char *err, size_t errlen)
 {
-	return qproc_spawn_fds(argv, logpath, child_mask, NULL, pid, pidfd, err, errlen);
+	return qproc_spawn_vm(argv, logpath, child_mask, NULL, NULL, pid, pidfd, err, errlen);
 }
 
 int
-qproc_spawn_fds(char *const argv[], const char *logpath, const sigset_t *child_mask,
-    const struct qchild *qc, pid_t *pid, int *pidfd, char *err, size_t errlen)
+qproc_spawn_vm(char *const argv[], const char *logpath, const sigset_t *child_mask,
+    const struct qchild *qc, const struct qpriv *priv, pid_t *pid, int *pidfd,
+    char *err, size_t errlen)
 {
 	int logfd, fd, e;
 	pid_t p;
@@ -101,7 +113,7 @@ qproc_spawn_fds(char *const argv[], const char *logpath, const sigset_t *child_m
 		return -e;
 	}
 	if (p == 0)
-		child(argv, logfd, child_mask, qc);
+		child(argv, logfd, child_mask, qc, priv);
 	close(logfd);
 	fd = qproc_pidfd_open(p);
 	if (fd < 0) {

@@ -22,13 +22,16 @@ int qproc_spawn(char *const argv[], const char *logpath, const sigset_t *child_m
     pid_t *pid, int *pidfd, char *err, size_t errlen);
 
 /*
- * qproc_spawn, and the child runs qchild_prepare(qc) before exec (ifup
- * scripts, fds to inherit: see qemu_child.h; qc may be NULL). Either way the
- * child loses CAP_NET_ADMIN (qemu_priv.h).
+ * qproc_spawn for a VM. In the child, before exec: qchild_prepare(qc) (ifup
+ * scripts, fds to inherit, CAP_NET_ADMIN dropped: qemu_child.h), then the
+ * privileges priv says are shed (qemu_priv.h; a failure there is reported
+ * in logpath, exit 126). qc and priv may be NULL.
  */
 struct qchild;
-int qproc_spawn_fds(char *const argv[], const char *logpath, const sigset_t *child_mask,
-    const struct qchild *qc, pid_t *pid, int *pidfd, char *err, size_t errlen);
+struct qpriv;
+int qproc_spawn_vm(char *const argv[], const char *logpath, const sigset_t *child_mask,
+    const struct qchild *qc, const struct qpriv *priv, pid_t *pid, int *pidfd,
+    char *err, size_t errlen);
 
 /* pidfd_open(2); -errno on failure (e.g. -ESRCH). */
 int qproc_pidfd_open(pid_t pid);

@@ -20,6 +20,7 @@
 
 #include "common/log.h"
 #include "common/util.h"
+#include "service/ctl_req.h"
 #include "service/daemon.h"
 #include "service/loop.h"
 
@@ -428,27 +429,15 @@ static const struct ctl_handler {
 static bool
 handle_line(struct client *cl, const char *line, size_t n)
 {
-	struct json_tokener *tok = json_tokener_new_ex(32);
-	struct json_object *req, *jcmd;
+	struct json_object *req;
 	const char *cmd;
+	char err[128];
 	size_t i;
 
-	req = json_tokener_parse_ex(tok, line, (int)n);
-	if (!req || json_tokener_get_error(tok) != json_tokener_success ||
-	    json_tokener_get_parse_end(tok) != n || !json_object_is_type(req, json_type_object)) {
-		json_tokener_free(tok);
-		json_object_put(req);
-		reply_error(cl, "malformed request: expected one JSON object per line");
+	if (ctl_parse_request(line, n, &req, &cmd, err, sizeof(err))) {
+		reply_error(cl, "%s", err);
 		return false;
 	}
-	json_tokener_free(tok);
-	if (!json_object_object_get_ex(req, "cmd", &jcmd) ||
-	    !json_object_is_type(jcmd, json_type_string)) {
-		reply_error(cl, "malformed request: no \"cmd\"");
-		json_object_put(req);
-		return false;
-	}
-	cmd = json_object_get_string(jcmd);
 	for (i = 0; i < sizeof(handlers) / sizeof(handlers[0]); i++)
 		if (strcmp(handlers[i].name, cmd) == 0)
 			break;

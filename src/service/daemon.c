@@ -14,6 +14,7 @@
 
 #include "common/log.h"
 #include "common/util.h"
+#include "emulator/qemu_priv.h"
 #include "emulator/qemu_proc.h"
 #include "emulator/qmp.h"
 #include "service/daemon.h"
@@ -226,9 +227,20 @@ op_spawn(void *ctx, struct vm *vm, char *err, size_t errlen)
 	free(qp);
 	logp = xasprintf("%s/%s.qemu.log", d->inv.inv_log_dir, vm->vm_name);
 	vm->vm_log_offset = qproc_log_size(logp);
-	/* The child runs the ifup scripts, then execs QEMU with the tap fds. */
-	e = qproc_spawn_fds(argv.sv_v, logp, &d->child_mask, &vm->vm_net->vn_child,
-	    &vm->vm_pid, &vm->vm_pidfd, err, errlen);
+	/*
+	 * Least privilege (issue 6): the runas user, its files, no
+	 * capabilities. The child first runs the ifup scripts and keeps the
+	 * tap fds (issue 7), then sheds privileges and execs QEMU.
+	 */
+	struct qpriv priv;
+	e = qpriv_resolve(vm->vm_hw->vm_runas, &priv, err, errlen);
+	if (!e && priv.qp_note[0])
+		log_vm(LOG_WARNING, vm->vm_name, "%s", priv.qp_note);
+	if (!e && !(e = qpriv_prepare(&priv, vm->vm_hw, argv.sv_v, d->inv.inv_run_dir,
+	    d->inv.inv_log_dir, err, errlen)))
+		e = qproc_spawn_vm(argv.sv_v, logp, &d->child_mask, &vm->vm_net->vn_child,
+		    &priv, &vm->vm_pid, &vm->vm_pidfd, err, errlen);
+	qpriv_free(&priv);
 	free(logp);
 	strv_free(&argv);
 	if (e) {

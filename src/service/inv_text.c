@@ -19,6 +19,12 @@
 #include "common/util.h"
 #include "service/inv_priv.h"
 
+/*
+ * Far more than any inventory needs; a bound so that `include = "/dev/zero"`
+ * (or a huge file named by mistake) fails instead of eating all memory.
+ */
+#define INV_TEXT_MAX	(4 * 1024 * 1024)
+
 static void
 strip_comments(char *s, size_t n)
 {
@@ -56,15 +62,24 @@ inv_text_read(const char *path, size_t *len, int *err)
 	char *buf;
 	int fd;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
+	/* O_NONBLOCK: a FIFO without a writer must not hang a reload. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0 || fcntl(fd, F_SETFL, 0) == -1) {
 		*err = errno;
+		if (fd >= 0)
+			close(fd);
 		return NULL;
 	}
 	buf = xmalloc(cap);
 	for (;;) {
 		ssize_t r;
 
+		if (n > INV_TEXT_MAX) {
+			*err = EFBIG;
+			close(fd);
+			free(buf);
+			return NULL;
+		}
 		if (n + 2 >= cap)
 			buf = xrealloc(buf, cap *= 2);
 		r = read(fd, buf + n, cap - n - 2);

@@ -40,7 +40,7 @@ void vmnet_ifname(const struct hw_vm *hw, unsigned i, char name[IF_NAMESIZE]);
 
 /*
  * Before spawning vm: open its taps, and prepare vm_net->vn_child, which
- * the QEMU child runs (qproc_spawn_fds): the ifup scripts, each with the
+ * the QEMU child runs (qproc_spawn_vm): the ifup scripts, each with the
  * interface name as argv[1], never through a shell, so the daemon's loop
  * does not wait for them; a failing one ends that child with its message in
  * NAME.qemu.log (start-failed). On failure nothing is left and err names the

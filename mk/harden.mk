@@ -1,0 +1,26 @@
+# Least privilege (issue 6): `make install` creates the system user and group
+# QEMU runs as by default (QPRIV_DEFAULT_USER in src/emulator/qemu_priv.h),
+# if missing. Not under DESTDIR (a package creates it in its maintainer
+# scripts) and not as non-root. The tools are variables so that
+# tests/harden/test_install_user.sh can watch what would be run.
+VMS_USER  ?= vmservice
+GETENT    ?= getent
+GROUPADD  ?= groupadd
+USERADD   ?= useradd
+NOLOGIN   ?= /usr/sbin/nologin
+
+.PHONY: install-user
+install: install-user
+
+install-user:
+	@if [ -n "$(DESTDIR)" ]; then \
+	    echo "DESTDIR is set: not creating user $(VMS_USER) (create it at package install)"; \
+	elif [ "$$(id -u)" != 0 ]; then \
+	    echo "not root: not creating user $(VMS_USER)"; \
+	else \
+	    $(GETENT) group $(VMS_USER) >/dev/null || \
+	        $(GROUPADD) --system $(VMS_USER) || exit 1; \
+	    $(GETENT) passwd $(VMS_USER) >/dev/null || \
+	        $(USERADD) --system --no-create-home --home-dir /nonexistent \
+	            --shell $(NOLOGIN) --gid $(VMS_USER) $(VMS_USER) || exit 1; \
+	fi

@@ -1,0 +1,119 @@
+#!/bin/bash
+# Least privilege with the real daemon and real QEMU (issue 6): QEMU runs as
+# the VM's runas user with no capabilities, an empty bounding set,
+# no_new_privs and a seccomp filter; the files it needs become that user's;
+# a disk that is a symlink into a place the user may not write is refused
+# for that VM alone.
+source "$VMS_TOP/tests/lib/tap.sh"
+source "$VMS_TOP/tests/daemon/lib.sh"
+need_daemon
+if [ "$(id -u)" != 0 ]; then
+	skip "privilege tests" "needs root (switching users)"
+	exit 0
+fi
+RUNAS=nobody
+if ! RUID=$(id -u "$RUNAS" 2>/dev/null); then
+	skip "privilege tests" "no user $RUNAS"
+	exit 0
+fi
+scratch_daemon
+chmod 0711 "$TMP"	# mktemp -d is 0700: the QEMU user must reach run_dir
+
+# status_field PID KEY: a field of /proc/PID/status, whitespace squeezed.
+status_field() { sed -n "s/^$2:[[:space:]]*//p" "/proc/$1/status" | tr -s ' \t' ' '; }
+
+mkdir -m 0755 "$TMP/disks"
+truncate -s 1M "$TMP/disks/plain.img"
+chmod 0600 "$TMP/disks/plain.img"
+mkdir -m 0700 "$TMP/secret"
+truncate -s 1M "$TMP/secret/root.img"
+ln -s "$TMP/secret/root.img" "$TMP/disks/link.img"
+truncate -s 1M "$TMP/disks/shared.img"
+chmod 0666 "$TMP/disks/shared.img"
+ln -s "$TMP/disks/shared.img" "$TMP/disks/oklink.img"
+# Planted by someone who could write run_dir: QEMU would truncate a
+# pidfile symlink's target (here a disk the QEMU user may write).
+mkdir -m 0755 "$TMP/run"
+ln -s "$TMP/disks/shared.img" "$TMP/run/user.pid"
+
+conf_head 2 2
+conf_vm user "runas = \"$RUNAS\"" \
+    "disk { file = \"$TMP/disks/plain.img\" format = raw if = virtio }" \
+    "disk { file = \"$TMP/disks/oklink.img\" format = raw if = virtio }"
+conf_vm def
+conf_vm evil "runas = \"$RUNAS\"" "disk { file = \"$TMP/disks/link.img\" format = raw if = virtio }"
+sed -i 's/machine = "none"/machine = "pc"\n\tvga = none/' "$TMP/vms.conf"
+
+if ! start_daemon; then
+	notok "daemon starts"
+	sed 's/^/# /' "$TMP/daemon.log"
+	done_testing; exit
+fi
+ok "daemon starts"
+check "user VM runs" wait_state user running 20
+check "evil VM fails" wait_state evil failed
+check "default VM runs" wait_state def running 20
+
+p=$(field user pid)
+check_eq "QEMU runs as $RUNAS (real, effective, saved, fs uid)" "$(status_field "$p" Uid)" \
+    "$RUID $RUID $RUID $RUID"
+check_eq "QEMU's gid is $RUNAS's" "$(status_field "$p" Gid | cut -d' ' -f1)" "$(id -g "$RUNAS")"
+check_eq "CapEff empty" "$(status_field "$p" CapEff)" 0000000000000000
+check_eq "CapPrm empty" "$(status_field "$p" CapPrm)" 0000000000000000
+check_eq "CapInh empty" "$(status_field "$p" CapInh)" 0000000000000000
+check_eq "CapBnd empty" "$(status_field "$p" CapBnd)" 0000000000000000
+check_eq "CapAmb empty" "$(status_field "$p" CapAmb)" 0000000000000000
+check_eq "NoNewPrivs" "$(status_field "$p" NoNewPrivs)" 1
+check_eq "Seccomp: filter (-sandbox on)" "$(status_field "$p" Seccomp)" 2
+check_match "sandbox options on the command line" "$(tr '\0' ' ' <"/proc/$p/cmdline")" \
+    '-sandbox on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny'
+check_eq "the plain disk now belongs to $RUNAS" "$(stat -c %U "$TMP/disks/plain.img")" "$RUNAS"
+check_eq "a symlinked disk the user may write is left alone" \
+    "$(stat -c %U "$TMP/disks/shared.img")" root
+check_eq "QMP socket created by $RUNAS" "$(stat -c %U "$TMP/run/user.qmp")" "$RUNAS"
+check_eq "console log owned by $RUNAS" "$(stat -c %U "$TMP/log/user.console.log")" "$RUNAS"
+check_eq "run_dir is sticky, group-writable, others search only" "$(stat -c %a "$TMP/run")" 1771
+check "a planted pidfile symlink was replaced, not followed" \
+    test -f "$TMP/run/user.pid" -a ! -L "$TMP/run/user.pid"
+check_eq "its target was not truncated" "$(stat -c %s "$TMP/disks/shared.img")" 1048576
+check_eq "the pidfile holds QEMU's pid" "$(cat "$TMP/run/user.pid")" "$p"
+check "the daemon's pidfile is still root's" test "$(stat -c %U "$TMP/run/vmserviced.pid")" = root
+
+check_eq "the refused disk was not chowned" "$(stat -c %U "$TMP/secret/root.img")" root
+msg=$(field evil stop_detail | sed 's|\\/|/|g')
+check_match "evil: the error names the symlink, its target and the user" "$msg" \
+    "disk $TMP/disks/link.img is a symlink to $TMP/secret/root.img, which user $RUNAS may not write"
+
+p=$(field def pid)
+if id vmservice >/dev/null 2>&1; then
+	check_eq "default VM runs as vmservice" "$(status_field "$p" Uid | cut -d' ' -f1)" \
+	    "$(id -u vmservice)"
+else
+	check_eq "default VM without user vmservice: root" "$(status_field "$p" Uid | cut -d' ' -f1)" 0
+	check_match "the daemon says why" "$(cat "$TMP/daemon.log")" \
+	    'def: user vmservice does not exist .*QEMU runs as root without capabilities'
+fi
+check_eq "default VM: CapEff empty" "$(status_field "$p" CapEff)" 0000000000000000
+check_eq "default VM: CapPrm empty" "$(status_field "$p" CapPrm)" 0000000000000000
+check_eq "default VM: CapBnd empty" "$(status_field "$p" CapBnd)" 0000000000000000
+check_eq "default VM: Seccomp filter" "$(status_field "$p" Seccomp)" 2
+
+# A restart finds the runtime files of the previous run as they were left.
+out=$(vmctl restart user 2>&1); rc=$?
+check_eq "restart as $RUNAS works" "$rc" 0
+[ $rc -eq 0 ] || diag "$out"
+check_eq "still $RUNAS after restart" "$(status_field "$(field user pid)" Uid | cut -d' ' -f1)" "$RUID"
+
+# The daemon dies; a new one adopts the unprivileged QEMU (its /proc entries
+# belong to another uid) without starting it twice.
+p=$(field user pid)
+kill -KILL "$DPID"; wait "$DPID" 2>/dev/null
+if start_daemon; then ok "daemon restarts"; else notok "daemon restarts"; fi
+check "user VM adopted" wait_state user running 10
+check_eq "same QEMU after adoption" "$(field user pid)" "$p"
+check "no second QEMU for user" test "$(pgrep -f -- "-name guest=user .*$TMP/" | wc -l)" -eq 1
+
+grep -E ' (evil|def): ' "$TMP/daemon.log" | sed 's/^/# /'
+stop_daemon
+check_eq "daemon exits 0" "$DRC" 0
+done_testing
