@@ -171,6 +171,21 @@ check_eq "info --backing-chain json lists 2 images" \
 check_match "info --backing-chain json is an array" "$json" '^\['
 check_eq "info --backing-chain text lists 2 images" \
     "$("$V" info --backing-chain ov.qcow2 | grep -c '^image:')" 2
+# Field by field against qemu-img info --output=json.
+field() { printf '%s\n' "$1" | sed -n "s/^ *\"$2\": *\"\{0,1\}\([^\",]*\).*/\1/p" | head -n 1; }
+for img in c.qcow2 ov.qcow2 s4k.qcow2 r.raw ${HAVE_QEMU_IO:+ov2.qcow2}; do
+	[ -e "$img" ] || continue
+	ours=$("$V" info --output=json "$img"); theirs=$(qemu-img info --output=json "$img")
+	for f in virtual-size cluster-size format actual-size backing-filename \
+	    backing-filename-format compat refcount-bits corrupt; do
+		check_eq "info $img: $f as qemu-img" "$(field "$ours" "$f")" "$(field "$theirs" "$f")"
+	done
+done
+for img in c.qcow2 ov.qcow2 s4k.qcow2 r.raw ${HAVE_QEMU_IO:+ov2.qcow2}; do
+	[ -e "$img" ] || continue
+	check_eq "info $img: the text is qemu-img's, line for line" \
+	    "$("$V" info "$img")" "$(qemu-img info "$img")"
+done
 out=$("$V" info r.raw)
 check_match "info raw: format" "$out" '^file format: raw$'
 
