@@ -172,7 +172,10 @@ check_match "info --backing-chain json is an array" "$json" '^\['
 check_eq "info --backing-chain text lists 2 images" \
     "$("$V" info --backing-chain ov.qcow2 | grep -c '^image:')" 2
 # Field by field against qemu-img info --output=json.
-field() { printf '%s\n' "$1" | sed -n "s/^ *\"$2\": *\"\{0,1\}\([^\",]*\).*/\1/p" | head -n 1; }
+field() {	# JSON TEXT, FIELD: the first value of FIELD (no subshells: cheap)
+	local re="\"$2\": *\"?([^\",}[:space:]]*)"
+	[[ $1 =~ $re ]] && printf '%s' "${BASH_REMATCH[1]}"
+}
 for img in c.qcow2 ov.qcow2 s4k.qcow2 r.raw ${HAVE_QEMU_IO:+ov2.qcow2}; do
 	[ -e "$img" ] || continue
 	ours=$("$V" info --output=json "$img"); theirs=$(qemu-img info --output=json "$img")
@@ -312,7 +315,7 @@ fi
 
 # --- malformed input never crashes ----------------------------------------------
 crashes=0
-for i in $(seq 1 40); do
+for i in $(seq 1 25); do
 	cp b.qcow2 m.qcow2
 	off=$(( (RANDOM * 32768 + RANDOM) % 400000 ))
 	head -c 16 /dev/urandom | dd of=m.qcow2 bs=1 seek=$off conv=notrunc status=none
@@ -323,6 +326,6 @@ for i in $(seq 1 40); do
 		rm -f m.raw
 	done
 done
-check_eq "40 randomly damaged images: no crash" "$crashes" 0
+check_eq "25 randomly damaged images: no crash" "$crashes" 0
 
 done_testing
