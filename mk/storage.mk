@@ -11,7 +11,8 @@ STORAGE_LIB_SRCS = $(filter-out src/storage/vmimg.c,$(wildcard src/storage/*.c))
 .PHONY: fuzz-storage bench-storage
 fuzz-storage: $(B)/fuzz/fuzz_qcow2
 
-$(B)/fuzz/fuzz_qcow2: tests/fuzz/fuzz_qcow2.c $(STORAGE_LIB_SRCS) $(wildcard src/storage/*.h)
+$(B)/fuzz/fuzz_qcow2: tests/fuzz/fuzz_qcow2.c tests/fuzz/qcow2_exercise.h $(STORAGE_LIB_SRCS) \
+    $(wildcard src/storage/*.h)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(shell $(PKG_CONFIG) --cflags zlib json-c 2>/dev/null) \
 	    -o $@ tests/fuzz/fuzz_qcow2.c $(STORAGE_LIB_SRCS) \

@@ -370,10 +370,16 @@ qcow2_write_header(struct qcow2 *q)
 		qcow2_put32(h + 100, (uint32_t)hl);
 		q->q_header_len = (uint32_t)hl;
 	}
+	/* Each piece must fit with the 8-byte end marker still after it: a
+	 * header_length near the cluster size leaves no room at all. */
 	pos = hl;
+	if (pos + 8 > cap)
+		goto toobig;
 	if (q->q_backing_fmt) {
 		size_t l = strlen(q->q_backing_fmt);
 
+		if (8 + ((l + 7) & ~(size_t)7) + 8 > cap - pos)
+			goto toobig;
 		qcow2_put32(h + pos, QCOW2_EXT_BACKING_FMT);
 		qcow2_put32(h + pos + 4, (uint32_t)l);
 		memcpy(h + pos + 8, q->q_backing_fmt, l);
@@ -383,7 +389,7 @@ qcow2_write_header(struct qcow2 *q)
 		struct qcow2_ext *e = &q->q_exts[i];
 		size_t l = ((size_t)e->qe_len + 7) & ~(size_t)7;
 
-		if (pos + 8 + l + 8 > cap)
+		if (8 + l + 8 > cap - pos)
 			goto toobig;
 		qcow2_put32(h + pos, e->qe_type);
 		qcow2_put32(h + pos + 4, e->qe_len);
@@ -394,7 +400,7 @@ qcow2_write_header(struct qcow2 *q)
 	if (im->im_backing_name) {
 		size_t l = strlen(im->im_backing_name);
 
-		if (pos + l > cap)
+		if (l > cap - pos)
 			goto toobig;
 		memcpy(h + pos, im->im_backing_name, l);
 		qcow2_put64(h + 8, pos);

@@ -202,19 +202,20 @@ info_json(const struct img *im, const struct img_info *ii)
 	if (ii->ii_fmt == IMG_FMT_QCOW2) {
 		json_object *fs = json_object_new_object(), *d = json_object_new_object();
 
+		/* The fields and their order as qemu-img 7.2 prints them. */
 		json_object_object_add(d, "compat",
 		    json_object_new_string(ii->ii_compat == 2 ? "0.10" : "1.1"));
-		if (ii->ii_compat >= 3) {
-			json_object_object_add(d, "compression-type",
-			    json_object_new_string("zlib"));
+		json_object_object_add(d, "compression-type", json_object_new_string("zlib"));
+		if (ii->ii_compat >= 3)
 			json_object_object_add(d, "lazy-refcounts",
 			    json_object_new_boolean(ii->ii_lazy_refcounts));
-		}
 		json_object_object_add(d, "refcount-bits",
 		    json_object_new_int(ii->ii_refcount_bits));
-		json_object_object_add(d, "corrupt", json_object_new_boolean(ii->ii_corrupt));
-		if (ii->ii_compat >= 3)
+		if (ii->ii_compat >= 3) {
+			json_object_object_add(d, "corrupt",
+			    json_object_new_boolean(ii->ii_corrupt));
 			json_object_object_add(d, "extended-l2", json_object_new_boolean(0));
+		}
 		json_object_object_add(fs, "type", json_object_new_string("qcow2"));
 		json_object_object_add(fs, "data", d);
 		json_object_object_add(o, "format-specific", fs);
@@ -253,15 +254,15 @@ info_human(const struct img *im, const struct img_info *ii)
 	if (ii->ii_nb_snapshots)
 		printf("snapshots: %u (internal; read-only support)\n", ii->ii_nb_snapshots);
 	if (ii->ii_fmt == IMG_FMT_QCOW2) {
-		printf("Format specific information:\n    compat: %s\n",
-		    ii->ii_compat == 2 ? "0.10" : "1.1");
+		printf("Format specific information:\n    compat: %s\n"
+		    "    compression type: zlib\n", ii->ii_compat == 2 ? "0.10" : "1.1");
 		if (ii->ii_compat >= 3)
-			printf("    compression type: zlib\n    lazy refcounts: %s\n",
+			printf("    lazy refcounts: %s\n",
 			    ii->ii_lazy_refcounts ? "true" : "false");
-		printf("    refcount bits: %d\n    corrupt: %s\n", ii->ii_refcount_bits,
-		    ii->ii_corrupt ? "true" : "false");
+		printf("    refcount bits: %d\n", ii->ii_refcount_bits);
 		if (ii->ii_compat >= 3)
-			printf("    extended l2: false\n");
+			printf("    corrupt: %s\n    extended l2: false\n",
+			    ii->ii_corrupt ? "true" : "false");
 	}
 	free(vs);
 	free(ds);

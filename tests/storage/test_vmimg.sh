@@ -171,6 +171,24 @@ check_eq "info --backing-chain json lists 2 images" \
 check_match "info --backing-chain json is an array" "$json" '^\['
 check_eq "info --backing-chain text lists 2 images" \
     "$("$V" info --backing-chain ov.qcow2 | grep -c '^image:')" 2
+# Field by field against qemu-img info --output=json.
+field() {	# JSON TEXT, FIELD: the first value of FIELD (no subshells: cheap)
+	local re="\"$2\": *\"?([^\",}[:space:]]*)"
+	[[ $1 =~ $re ]] && printf '%s' "${BASH_REMATCH[1]}"
+}
+for img in c.qcow2 ov.qcow2 s4k.qcow2 r.raw ${HAVE_QEMU_IO:+ov2.qcow2}; do
+	[ -e "$img" ] || continue
+	ours=$("$V" info --output=json "$img"); theirs=$(qemu-img info --output=json "$img")
+	for f in virtual-size cluster-size format actual-size backing-filename \
+	    backing-filename-format compat refcount-bits corrupt; do
+		check_eq "info $img: $f as qemu-img" "$(field "$ours" "$f")" "$(field "$theirs" "$f")"
+	done
+done
+for img in c.qcow2 ov.qcow2 s4k.qcow2 r.raw ${HAVE_QEMU_IO:+ov2.qcow2}; do
+	[ -e "$img" ] || continue
+	check_eq "info $img: the text is qemu-img's, line for line" \
+	    "$("$V" info "$img")" "$(qemu-img info "$img")"
+done
 out=$("$V" info r.raw)
 check_match "info raw: format" "$out" '^file format: raw$'
 
@@ -297,7 +315,7 @@ fi
 
 # --- malformed input never crashes ----------------------------------------------
 crashes=0
-for i in $(seq 1 40); do
+for i in $(seq 1 25); do
 	cp b.qcow2 m.qcow2
 	off=$(( (RANDOM * 32768 + RANDOM) % 400000 ))
 	head -c 16 /dev/urandom | dd of=m.qcow2 bs=1 seek=$off conv=notrunc status=none
@@ -308,6 +326,6 @@ for i in $(seq 1 40); do
 		rm -f m.raw
 	done
 done
-check_eq "40 randomly damaged images: no crash" "$crashes" 0
+check_eq "25 randomly damaged images: no crash" "$crashes" 0
 
 done_testing
