@@ -456,10 +456,13 @@ add_chardevs(const struct hw_vm *vm, const struct qemu_env *env, struct strv *ou
 
 	/*
 	 * The serial port always exists: the daemon proxies it to telnet and
-	 * QEMU logs it itself, so output survives while the daemon is down.
+	 * writes the rotated NAME.console.log. QEMU also logs it, to a spool
+	 * the daemon empties as it reads the socket, so output printed while
+	 * the daemon is down is kept and later moved into the log (console.c).
+	 * Two writers on one file would duplicate every line.
 	 */
 	path = run_path(env, vm->vm_name, "serial");
-	log = xasprintf("%s/%s.console.log", env->qe_log_dir, vm->vm_name);
+	log = xasprintf("%s/%s.console.spool", env->qe_log_dir, vm->vm_name);
 	rc = add_socket_chardev(out, "serial0", path, log, err, errlen);
 	free(path);
 	free(log);
