@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/util.h"
 #include "hw/hw.h"
 
 const struct hw_name hw_accel_names[] = {
@@ -122,6 +123,29 @@ hw_format_uuid(const uint8_t u[16], char buf[37])
 	    u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13], u[14], u[15]);
 }
 
+void
+hw_vm_set_optloc(struct hw_vm *vm, const char *key, struct hw_loc loc)
+{
+	for (size_t i = 0; i < vm->vm_n_optlocs; i++)
+		if (strcmp(vm->vm_optlocs[i].ol_key, key) == 0) {
+			vm->vm_optlocs[i].ol_loc = loc;
+			return;
+		}
+	xgrow(&vm->vm_optlocs, &vm->vm_cap_optlocs, vm->vm_n_optlocs + 1,
+	    sizeof(*vm->vm_optlocs));
+	vm->vm_optlocs[vm->vm_n_optlocs].ol_key = xstrdup(key);
+	vm->vm_optlocs[vm->vm_n_optlocs++].ol_loc = loc;
+}
+
+struct hw_loc
+hw_vm_optloc(const struct hw_vm *vm, const char *key)
+{
+	for (size_t i = 0; i < vm->vm_n_optlocs; i++)
+		if (strcmp(vm->vm_optlocs[i].ol_key, key) == 0)
+			return vm->vm_optlocs[i].ol_loc;
+	return vm->vm_loc;
+}
+
 static void
 free_strs(char **v, size_t n)
 {
@@ -164,5 +188,8 @@ hw_vm_free(struct hw_vm *vm)
 	free(vm->vm_halt_command);
 	free_strs(vm->vm_after, vm->vm_n_after);
 	free_strs(vm->vm_extra_args, vm->vm_n_extra_args);
+	for (size_t i = 0; i < vm->vm_n_optlocs; i++)
+		free(vm->vm_optlocs[i].ol_key);
+	free(vm->vm_optlocs);
 	memset(vm, 0, sizeof(*vm));
 }

@@ -31,6 +31,16 @@ enum hw_net	{ HW_NET_USER, HW_NET_TAP, HW_NET_BRIDGE, HW_NET_NONE };
 #define HW_VNC_NONE	(-1)
 #define HW_INDEX_AUTO	(-1)
 
+/*
+ * Where one option was set, keyed "memory", "disk1.file", "nic0.hostfwd"
+ * (section kind, index among its kind, option), so that checks running
+ * after the parse can name the line of the option rather than the section.
+ */
+struct hw_optloc {
+	char		*ol_key;
+	struct hw_loc	 ol_loc;
+};
+
 struct hw_disk {
 	struct hw_loc	 dk_loc;
 	char		*dk_file;
@@ -107,6 +117,8 @@ struct hw_vm {
 	char		**vm_extra_args;	/* already split, never via a shell */
 	size_t		 vm_n_extra_args;
 	uint8_t		 vm_uuid[16];	/* derived from the name */
+	struct hw_optloc *vm_optlocs;	/* options as given, see hw_optloc */
+	size_t		 vm_n_optlocs, vm_cap_optlocs;
 };
 
 /* Closed-set names <-> enums, for the parser, messages and status output. */
@@ -128,6 +140,11 @@ void hw_derive_uuid(const char *vm, uint8_t uuid[16]);
 void hw_format_mac(const uint8_t mac[6], char buf[18]);
 int hw_parse_mac(const char *s, uint8_t mac[6]);
 void hw_format_uuid(const uint8_t uuid[16], char buf[37]);
+
+/* Remember where key (see struct hw_optloc) was set; a later set wins. */
+void hw_vm_set_optloc(struct hw_vm *vm, const char *key, struct hw_loc loc);
+/* Where key was set, or the VM section itself when it was not given. */
+struct hw_loc hw_vm_optloc(const struct hw_vm *vm, const char *key);
 
 void hw_vm_free(struct hw_vm *vm);
 

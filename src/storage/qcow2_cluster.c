@@ -1,0 +1,656 @@
+/* qcow2 guest I/O: L1/L2 lookup, reads, allocating writes, zeroes, resize. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/util.h"
+#include "storage/io.h"
+#include "storage/qcow2.h"
+
+#define ERR(q, ...)	img_seterr((q)->q_img, __VA_ARGS__)
+#define ULL(x)		((unsigned long long)(x))
+
+enum cls { CL_UNALLOC, CL_ZERO, CL_DATA, CL_COMPRESSED };
+
+static enum cls
+classify(const struct qcow2 *q, uint64_t e)
+{
+	if (e & QCOW2_OFLAG_COMPRESSED)
+		return CL_COMPRESSED;
+	/* Bit 0 is reserved in version 2; QEMU ignores it there. */
+	if (q->q_version >= 3 && (e & QCOW2_OFLAG_ZERO))
+		return CL_ZERO;
+	return (e & QCOW2_OFFSET_MASK) ? CL_DATA : CL_UNALLOC;
+}
+
+static int
+l2_offset(struct qcow2 *q, uint64_t l1i, uint64_t *off)
+{
+	uint64_t o = q->q_l1[l1i] & QCOW2_OFFSET_MASK;
+
+	if (o & (q->q_cs - 1)) {
+		ERR(q, "L1 entry %llu: L2 table offset 0x%llx is not cluster aligned",
+		    ULL(l1i), ULL(o));
+		return -EIO;
+	}
+	if (o && o + q->q_cs > q->q_next_free) {
+		ERR(q, "L1 entry %llu: L2 table offset 0x%llx is past the end of "
+		    "the file", ULL(l1i), ULL(o));
+		return -EIO;
+	}
+	*off = o;
+	return 0;
+}
+
+int
+qcow2_get_entry(struct qcow2 *q, uint64_t voff, uint64_t *entry)
+{
+	uint64_t l1i = voff >> (q->q_cluster_bits + q->q_l2_bits), l2o;
+	uint64_t l2i = (voff >> q->q_cluster_bits) & ((1ULL << q->q_l2_bits) - 1);
+	uint8_t *t;
+	int r;
+
+	*entry = 0;
+	if (l1i >= q->q_l1_size)
+		return 0;
+	if ((r = l2_offset(q, l1i, &l2o)) < 0 || !l2o)
+		return r;
+	if ((r = qcow2_cache_get(q, &q->q_l2c, l2o, 0, &t)) < 0)
+		return r;
+	*entry = qcow2_be64(t + l2i * 8);
+	return 0;
+}
+
+/* The L2 slot for voff, allocating the L2 table if needed (writers only). */
+static int
+get_slot(struct qcow2 *q, uint64_t voff, uint8_t **slot)
+{
+	uint64_t l1i = voff >> (q->q_cluster_bits + q->q_l2_bits), l2o, rc;
+	uint64_t l2i = (voff >> q->q_cluster_bits) & ((1ULL << q->q_l2_bits) - 1);
+	uint8_t *t, be[8];
+	int r;
+
+	if (l1i >= q->q_l1_size) {
+		ERR(q, "guest offset %llu outside the L1 table", ULL(voff));
+		return -EIO;
+	}
+	if ((r = l2_offset(q, l1i, &l2o)) < 0)
+		return r;
+	if (!l2o) {
+		if ((r = qcow2_alloc_clusters(q, 1, &l2o)) < 0 ||
+		    (r = qcow2_cache_get(q, &q->q_l2c, l2o, 1, &t)) < 0)
+			return r;
+		/* Table and its refcount on disk before the L1 entry. */
+		if ((r = io_pwrite(q->q_fd, t, q->q_cs, l2o)) < 0) {
+			ERR(q, "writing a new L2 table: %s", strerror(-r));
+			return r;
+		}
+		if ((r = qcow2_cache_flush(q, &q->q_rbc)) < 0 ||
+		    (r = qcow2_flush_rt(q)) < 0)
+			return r;
+		q->q_l1[l1i] = l2o | QCOW2_OFLAG_COPIED;
+		qcow2_put64(be, q->q_l1[l1i]);
+		if ((r = io_pwrite(q->q_fd, be, 8, q->q_l1_off + l1i * 8)) < 0) {
+			ERR(q, "writing L1 entry %llu: %s", ULL(l1i), strerror(-r));
+			return r;
+		}
+	} else if (!(q->q_l1[l1i] & QCOW2_OFLAG_COPIED)) {
+		if ((r = qcow2_rc_get(q, l2o, &rc)) < 0)
+			return r;
+		if (rc != 1) {
+			ERR(q, "L2 table 0x%llx is shared (refcount %llu): copy on "
+			    "write of shared tables is not supported", ULL(l2o), ULL(rc));
+			return -ENOTSUP;
+		}
+		q->q_l1[l1i] |= QCOW2_OFLAG_COPIED;
+		qcow2_put64(be, q->q_l1[l1i]);
+		if ((r = io_pwrite(q->q_fd, be, 8, q->q_l1_off + l1i * 8)) < 0) {
+			ERR(q, "writing L1 entry %llu: %s", ULL(l1i), strerror(-r));
+			return r;
+		}
+	}
+	if ((r = qcow2_cache_get(q, &q->q_l2c, l2o, 0, &t)) < 0)
+		return r;
+	*slot = t + l2i * 8;
+	return 0;
+}
+
+/* Point voff's L2 entry at newe and drop what the old entry referenced. */
+static int
+set_entry(struct qcow2 *q, uint64_t voff, uint64_t newe)
+{
+	uint8_t *slot;
+	uint64_t old;
+	int r;
+
+	if ((r = get_slot(q, voff, &slot)) < 0)
+		return r;
+	old = qcow2_be64(slot);
+	qcow2_put64(slot, newe);
+	for (size_t i = 0; i < q->q_l2c.c_n; i++) {
+		uint8_t *b = q->q_l2c.c_ent[i].ce_buf;
+
+		if (slot >= b && slot < b + q->q_cs)
+			q->q_l2c.c_ent[i].ce_dirty = 1;
+	}
+	if ((old & (QCOW2_OFFSET_MASK | QCOW2_OFLAG_COMPRESSED)) &&
+	    (old & ~QCOW2_OFLAG_COPIED) != (newe & ~QCOW2_OFLAG_COPIED))
+		return qcow2_free_entry(q, old);
+	return 0;
+}
+
+int
+qcow2_check_data_off(struct qcow2 *q, uint64_t host, uint64_t voff)
+{
+	if (host & (q->q_cs - 1)) {
+		ERR(q, "L2 entry for guest offset %llu: data offset 0x%llx is not "
+		    "cluster aligned", ULL(voff), ULL(host));
+		return -EIO;
+	}
+	return 0;
+}
+
+/* Data clusters must not overwrite metadata we know of. */
+static int
+check_write_off(struct qcow2 *q, uint64_t host, uint64_t len, uint64_t voff)
+{
+	uint64_t l1e = q->q_l1_off + (uint64_t)q->q_l1_size * 8;
+	uint64_t rte = q->q_rt_off + q->q_rt_entries * 8;
+
+	if (host < q->q_cs || (host < l1e && host + len > q->q_l1_off) ||
+	    (host < rte && host + len > q->q_rt_off)) {
+		ERR(q, "L2 entry for guest offset %llu: data offset 0x%llx "
+		    "overlaps metadata; refusing to write", ULL(voff), ULL(host));
+		return -EIO;
+	}
+	return 0;
+}
+
+int
+qcow2_read_compressed(struct qcow2 *q, uint64_t e, uint64_t voff)
+{
+	uint64_t host = e & q->q_coff_mask;
+	uint64_t nsec = ((e >> q->q_csize_shift) & q->q_csize_mask) + 1;
+	size_t csize = (size_t)(nsec * 512 - (host & 511));
+	int r;
+
+	if (q->q_dbuf_entry == e)
+		return 0;
+	q->q_dbuf_entry = 0;
+	if (host >= q->q_file_size && host >= q->q_next_free) {
+		ERR(q, "compressed cluster at guest offset %llu: data offset 0x%llx "
+		    "is past the end of the file", ULL(voff), ULL(host));
+		return -EIO;
+	}
+	/* nsec <= cs/256, so csize <= 2 clusters: q_cbuf's size. */
+	if ((r = io_pread_zfill(q->q_fd, q->q_cbuf, csize, host)) < 0) {
+		ERR(q, "reading compressed cluster at 0x%llx: %s", ULL(host),
+		    strerror(-r));
+		return r;
+	}
+	if (qcow2_inflate(q->q_cbuf, csize, q->q_dbuf, q->q_cs) < 0) {
+		ERR(q, "compressed cluster at guest offset %llu (host 0x%llx, "
+		    "%zu bytes): bad deflate data", ULL(voff), ULL(host), csize);
+		return -EIO;
+	}
+	q->q_dbuf_entry = e;
+	return 0;
+}
+
+static int
+read_backing(struct qcow2 *q, void *buf, size_t n, uint64_t off)
+{
+	struct img *bk = q->q_img->im_backing;
+	size_t m = 0;
+	int r;
+
+	if (bk && off < bk->im_size) {
+		m = bk->im_size - off < n ? (size_t)(bk->im_size - off) : n;
+		if ((r = img_pread(bk, buf, m, off)) < 0) {
+			xsnprintf(q->q_img->im_err, sizeof(q->q_img->im_err), "%s",
+			    img_errmsg(bk));
+			return r;
+		}
+	}
+	memset((char *)buf + m, 0, n - m);
+	return 0;
+}
+
+/* How far from off (within len) entries keep class c (and contiguity). */
+static int
+run_length(struct qcow2 *q, uint64_t off, size_t len, enum cls c, uint64_t host,
+    size_t *run)
+{
+	size_t total = q->q_cs - (off & (q->q_cs - 1));
+	uint64_t e;
+	int r;
+
+	if (total > len)
+		total = len;
+	while (total < len) {
+		if ((r = qcow2_get_entry(q, off + total, &e)) < 0)
+			return r;
+		if (classify(q, e) != c)
+			break;
+		if (c == CL_DATA && (e & QCOW2_OFFSET_MASK) != host +
+		    (off & (q->q_cs - 1)) + total)
+			break;
+		total += len - total < q->q_cs ? len - total : q->q_cs;
+	}
+	*run = total;
+	return 0;
+}
+
+int
+qcow2_pread(struct img *im, void *buf, size_t len, uint64_t off)
+{
+	struct qcow2 *q = qcow2_of(im);
+	char *p = buf;
+	uint64_t e, host;
+	size_t n, in;
+	int r;
+
+	while (len) {
+		in = off & (q->q_cs - 1);
+		if ((r = qcow2_get_entry(q, off, &e)) < 0)
+			return r;
+		switch (classify(q, e)) {
+		case CL_COMPRESSED:
+			n = q->q_cs - in < len ? q->q_cs - in : len;
+			if ((r = qcow2_read_compressed(q, e, off)) < 0)
+				return r;
+			memcpy(p, q->q_dbuf + in, n);
+			break;
+		case CL_ZERO:
+			if ((r = run_length(q, off, len, CL_ZERO, 0, &n)) < 0)
+				return r;
+			memset(p, 0, n);
+			break;
+		case CL_UNALLOC:
+			if ((r = run_length(q, off, len, CL_UNALLOC, 0, &n)) < 0 ||
+			    (r = read_backing(q, p, n, off)) < 0)
+				return r;
+			break;
+		case CL_DATA:
+			host = e & QCOW2_OFFSET_MASK;
+			if ((r = qcow2_check_data_off(q, host, off)) < 0 ||
+			    (r = run_length(q, off, len, CL_DATA, host, &n)) < 0)
+				return r;
+			/* QEMU may leave the tail of the last cluster unwritten. */
+			if ((r = io_pread_zfill(q->q_fd, p, n, host + in)) < 0) {
+				ERR(q, "reading data at 0x%llx: %s", ULL(host + in),
+				    strerror(-r));
+				return r;
+			}
+			break;
+		}
+		p += n;
+		off += n;
+		len -= n;
+	}
+	return 0;
+}
+
+int
+qcow2_status(struct img *im, uint64_t off, uint64_t len, uint64_t *pnum)
+{
+	struct qcow2 *q = qcow2_of(im);
+	uint64_t e, total = 0;
+	enum cls c0 = CL_UNALLOC, c;
+	int r;
+
+	while (total < len) {
+		if ((r = qcow2_get_entry(q, off + total, &e)) < 0)
+			return r;
+		c = classify(q, e);
+		if (c == CL_COMPRESSED)
+			c = CL_DATA;
+		if (total == 0)
+			c0 = c;
+		else if (c != c0)
+			break;
+		total += q->q_cs - ((off + total) & (q->q_cs - 1));
+	}
+	*pnum = total < len ? total : len;
+	return c0 == CL_DATA ? IMG_BS_DATA : c0 == CL_ZERO ? IMG_BS_ZERO :
+	    IMG_BS_UNALLOC;
+}
+
+/* Old content of the cluster at voff (cluster aligned) into buf. */
+static int
+cluster_content(struct qcow2 *q, uint64_t e, uint64_t voff, uint8_t *buf)
+{
+	switch (classify(q, e)) {
+	case CL_COMPRESSED: {
+		int r = qcow2_read_compressed(q, e, voff);
+
+		if (r == 0)
+			memcpy(buf, q->q_dbuf, q->q_cs);
+		return r;
+	}
+	case CL_ZERO:
+		memset(buf, 0, q->q_cs);
+		return 0;
+	case CL_UNALLOC:
+		return read_backing(q, buf, q->q_cs, voff);
+	case CL_DATA:
+		break;
+	}
+	return io_pread_zfill(q->q_fd, buf, q->q_cs, e & QCOW2_OFFSET_MASK);
+}
+
+/* A run of whole clusters from off that all need new clusters. */
+static int
+fresh_run(struct qcow2 *q, uint64_t off, size_t len, uint64_t *k)
+{
+	uint64_t e, n = 1;
+	int r;
+
+	while ((n + 1) * q->q_cs <= len && n < 1024) {
+		if ((r = qcow2_get_entry(q, off + n * q->q_cs, &e)) < 0)
+			return r;
+		if (classify(q, e) == CL_DATA)
+			break;
+		n++;
+	}
+	*k = n;
+	return 0;
+}
+
+static int
+write_new(struct qcow2 *q, const char *p, size_t len, uint64_t off, uint64_t e,
+    size_t *done)
+{
+	size_t in = off & (q->q_cs - 1);
+	uint64_t k = 1, host;
+	uint8_t *tmp = NULL;
+	int r;
+
+	if (in == 0 && len >= q->q_cs) {
+		if ((r = fresh_run(q, off, len, &k)) < 0)
+			return r;
+		*done = k * q->q_cs;
+	} else {
+		*done = q->q_cs - in < len ? q->q_cs - in : len;
+		tmp = xmalloc(q->q_cs);
+		if ((r = cluster_content(q, e, off - in, tmp)) < 0)
+			goto out;
+		memcpy(tmp + in, p, *done);
+	}
+	if ((r = qcow2_alloc_clusters(q, k, &host)) < 0)
+		goto out;
+	r = io_pwrite(q->q_fd, tmp ? (const char *)tmp : p,
+	    tmp ? q->q_cs : k * q->q_cs, host);
+	if (r < 0) {
+		ERR(q, "writing data at 0x%llx: %s", ULL(host), strerror(-r));
+		goto out;
+	}
+	for (uint64_t i = 0; i < k; i++) {
+		r = set_entry(q, off - in + i * q->q_cs,
+		    (host + i * q->q_cs) | QCOW2_OFLAG_COPIED);
+		if (r < 0)
+			goto out;
+	}
+	if (q->q_dbuf_entry && (e & QCOW2_OFLAG_COMPRESSED))
+		q->q_dbuf_entry = 0;
+out:
+	free(tmp);
+	return r;
+}
+
+int
+qcow2_pwrite(struct img *im, const void *buf, size_t len, uint64_t off)
+{
+	struct qcow2 *q = qcow2_of(im);
+	const char *p = buf;
+	uint64_t e, host, rc;
+	uint8_t *slot;
+	size_t n;
+	int r;
+
+	while (len) {
+		if ((r = get_slot(q, off, &slot)) < 0)
+			return r;
+		e = qcow2_be64(slot);
+		if (classify(q, e) != CL_DATA) {
+			if ((r = write_new(q, p, len, off, e, &n)) < 0)
+				return r;
+			goto next;
+		}
+		host = e & QCOW2_OFFSET_MASK;
+		if (!(e & QCOW2_OFLAG_COPIED)) {
+			if ((r = qcow2_rc_get(q, host, &rc)) < 0)
+				return r;
+			if (rc != 1) {
+				ERR(q, "cluster at guest offset %llu is shared "
+				    "(refcount %llu): copy on write of shared "
+				    "clusters is not supported", ULL(off), ULL(rc));
+				return -ENOTSUP;
+			}
+			if ((r = set_entry(q, off, e | QCOW2_OFLAG_COPIED)) < 0)
+				return r;
+		}
+		if ((r = qcow2_check_data_off(q, host, off)) < 0 ||
+		    (r = run_length(q, off, len, CL_DATA, host, &n)) < 0)
+			return r;
+		/* run_length may include clusters without COPIED: stop there. */
+		if (n > q->q_cs - (off & (q->q_cs - 1))) {
+			size_t first = q->q_cs - (off & (q->q_cs - 1)), t = first;
+
+			while (t < n) {
+				if ((r = qcow2_get_entry(q, off + t, &e)) < 0)
+					return r;
+				if (!(e & QCOW2_OFLAG_COPIED))
+					break;
+				t += n - t < q->q_cs ? n - t : q->q_cs;
+			}
+			n = t;
+		}
+		if ((r = check_write_off(q, host, n + (off & (q->q_cs - 1)), off)) < 0)
+			return r;
+		if ((r = io_pwrite(q->q_fd, p, n, host + (off & (q->q_cs - 1)))) < 0) {
+			ERR(q, "writing data at 0x%llx: %s", ULL(host), strerror(-r));
+			return r;
+		}
+next:
+		p += n;
+		off += n;
+		len -= n;
+	}
+	return 0;
+}
+
+int
+qcow2_pwrite_zeroes(struct img *im, uint64_t off, uint64_t len)
+{
+	static const uint8_t zeros[4096];
+	struct qcow2 *q = qcow2_of(im);
+	uint64_t e, in, n;
+	enum cls c;
+	int r;
+
+	while (len) {
+		in = off & (q->q_cs - 1);
+		n = q->q_cs - in < len ? q->q_cs - in : len;
+		if ((r = qcow2_get_entry(q, off, &e)) < 0)
+			return r;
+		c = classify(q, e);
+		if (c == CL_ZERO || (c == CL_UNALLOC && !im->im_backing)) {
+			/* already reads as zeros */
+		} else if (n == q->q_cs && q->q_version >= 3) {
+			if ((r = set_entry(q, off, QCOW2_OFLAG_ZERO)) < 0)
+				return r;
+			if (c == CL_COMPRESSED)
+				q->q_dbuf_entry = 0;
+		} else {
+			for (uint64_t d = 0; d < n; d += sizeof(zeros)) {
+				size_t m = n - d < sizeof(zeros) ? n - d : sizeof(zeros);
+
+				if ((r = qcow2_pwrite(im, zeros, m, off + d)) < 0)
+					return r;
+			}
+		}
+		off += n;
+		len -= n;
+	}
+	return 0;
+}
+
+int
+qcow2_pwrite_compressed(struct img *im, const void *buf, uint64_t off)
+{
+	struct qcow2 *q = qcow2_of(im);
+	size_t len = im->im_size - off < q->q_cs ? (size_t)(im->im_size - off) : q->q_cs;
+	const uint8_t *src = buf;
+	uint8_t *pad = NULL;
+	uint64_t host, nsec;
+	ssize_t clen;
+	int r;
+
+	if (off & (q->q_cs - 1)) {
+		ERR(q, "compressed write at unaligned offset %llu", ULL(off));
+		return -EINVAL;
+	}
+	if (img_is_zero(buf, len))
+		return qcow2_pwrite_zeroes(im, off, len);
+	if (len < q->q_cs) {	/* the tail cluster: padded with zeros, as QEMU does */
+		pad = xcalloc(1, q->q_cs);
+		memcpy(pad, buf, len);
+		src = pad;
+	}
+	clen = qcow2_deflate(q, src, q->q_cs, q->q_cbuf, q->q_cs - 1);
+	if (clen < 0) {		/* incompressible: store it plainly */
+		r = qcow2_pwrite(im, buf, len, off);
+		goto out;
+	}
+	if ((r = qcow2_alloc_bytes(q, (uint64_t)clen, &host)) < 0)
+		goto out;
+	if (host > q->q_coff_mask) {
+		ERR(q, "compressed data offset 0x%llx beyond the descriptor's range",
+		    ULL(host));
+		r = -EFBIG;
+		goto out;
+	}
+	if ((r = io_pwrite(q->q_fd, q->q_cbuf, (size_t)clen, host)) < 0) {
+		ERR(q, "writing compressed data at 0x%llx: %s", ULL(host), strerror(-r));
+		goto out;
+	}
+	nsec = ((host + (uint64_t)clen - 1) >> 9) - (host >> 9);
+	r = set_entry(q, off, host | nsec << q->q_csize_shift | QCOW2_OFLAG_COMPRESSED);
+	q->q_dbuf_entry = 0;
+out:
+	free(pad);
+	return r;
+}
+
+/* Allocated (non-zero) guest data at or past from? */
+static int
+data_beyond(struct qcow2 *q, uint64_t from, uint64_t to, uint64_t *where)
+{
+	uint64_t e;
+	int r;
+
+	for (uint64_t v = from; v < to; v += q->q_cs) {
+		uint64_t l1i = v >> (q->q_cluster_bits + q->q_l2_bits);
+
+		if (l1i < q->q_l1_size && !(q->q_l1[l1i] & QCOW2_OFFSET_MASK)) {
+			v = ((l1i + 1) << (q->q_cluster_bits + q->q_l2_bits)) - q->q_cs;
+			continue;
+		}
+		if ((r = qcow2_get_entry(q, v, &e)) < 0)
+			return r;
+		if (classify(q, e) == CL_DATA || classify(q, e) == CL_COMPRESSED) {
+			*where = v;
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static int
+grow_l1(struct qcow2 *q, uint64_t need)
+{
+	uint64_t bytes = need * 8, ncl, off, old_off = q->q_l1_off;
+	uint64_t old_cl = ((uint64_t)q->q_l1_size * 8 + q->q_cs - 1) >> q->q_cluster_bits;
+	uint64_t *nl1;
+	uint8_t *raw;
+	int r;
+
+	if (bytes > QCOW2_MAX_L1_BYTES) {
+		ERR(q, "size needs an L1 table of %llu bytes, over the %u MiB limit",
+		    ULL(bytes), QCOW2_MAX_L1_BYTES >> 20);
+		return -EFBIG;
+	}
+	ncl = (bytes + q->q_cs - 1) >> q->q_cluster_bits;
+	if ((r = qcow2_alloc_clusters(q, ncl, &off)) < 0)
+		return r;
+	nl1 = xcalloc(need, sizeof(*nl1));
+	memcpy(nl1, q->q_l1, (size_t)q->q_l1_size * 8);
+	raw = xcalloc(ncl, q->q_cs);
+	for (uint64_t i = 0; i < need; i++)
+		qcow2_put64(raw + i * 8, nl1[i]);
+	r = io_pwrite(q->q_fd, raw, ncl << q->q_cluster_bits, off);
+	free(raw);
+	if (r < 0) {
+		free(nl1);
+		ERR(q, "writing the new L1 table: %s", strerror(-r));
+		return r;
+	}
+	free(q->q_l1);
+	q->q_l1 = nl1;
+	q->q_l1_size = (uint32_t)need;
+	q->q_l1_off = off;
+	if ((r = qcow2_cache_flush(q, &q->q_rbc)) < 0 || (r = qcow2_flush_rt(q)) < 0 ||
+	    (r = qcow2_write_header(q)) < 0)
+		return r;
+	for (uint64_t i = 0; i < old_cl; i++)
+		if ((r = qcow2_rc_update(q, old_off + (i << q->q_cluster_bits), -1)) < 0)
+			return r;
+	return 0;
+}
+
+int
+qcow2_truncate(struct img *im, uint64_t size, int shrink)
+{
+	struct qcow2 *q = qcow2_of(im);
+	uint64_t old = q->q_size, need = qcow2_l1_needed(q, size), where, zend;
+	int r;
+
+	if (size & 511) {
+		ERR(q, "size %llu is not a multiple of 512", ULL(size));
+		return -EINVAL;
+	}
+	if (size < old) {
+		uint64_t from = (size + q->q_cs - 1) & ~((uint64_t)q->q_cs - 1);
+
+		if (!shrink) {
+			ERR(q, "shrinking needs --shrink");
+			return -EINVAL;
+		}
+		if ((r = data_beyond(q, from, old, &where)) < 0)
+			return r;
+		if (r) {
+			ERR(q, "cannot shrink to %llu bytes: guest offset %llu holds "
+			    "allocated data", ULL(size), ULL(where));
+			return -EBUSY;
+		}
+	} else if (need > q->q_l1_size && (r = grow_l1(q, need)) < 0) {
+		return r;
+	}
+	q->q_size = size;
+	im->im_size = size;
+	if ((r = qcow2_write_header(q)) < 0)
+		return r;
+	/* The new area reads as zeros: not as stale tail data of the last
+	 * cluster, nor as a longer backing file (QEMU does the same). */
+	if (size > old) {
+		zend = (old + q->q_cs - 1) & ~((uint64_t)q->q_cs - 1);
+		if (im->im_backing && im->im_backing->im_size > zend)
+			zend = im->im_backing->im_size;
+		if (zend > size)
+			zend = size;
+		if (zend > old && (r = qcow2_pwrite_zeroes(im, old, zend - old)) < 0)
+			return r;
+	}
+	return qcow2_flush_all(q);
+}

@@ -1,0 +1,89 @@
+#!/bin/bash
+# The inventory through `vmctl`: a config using every option round-trips
+# into the model (good/*.ok), every bad config fails with exactly the
+# errors (line, class, VM) listed in its first line, and the shipped
+# example passes.
+source "$VMS_TOP/tests/lib/tap.sh"
+VMCTL=$VMS_BIN/vmctl
+dir=$(cd "$VMS_TOP/tests/config" && pwd -P)
+scratch
+
+# --- help, usage --------------------------------------------------------
+out=$("$VMCTL" --help); rc=$?
+check_eq "vmctl --help exits 0" "$rc" 0
+check_match "vmctl --help lists check-config" "$out" '^  check-config \[-c FILE\]'
+check_match "vmctl --help lists show" "$out" '^  show NAME'
+out=$("$VMCTL" show --help); rc=$?
+check_match "vmctl show --help" "$rc $out" '^0 usage: vmctl show NAME \[--argv \[--shell\]\]'
+"$VMCTL" frobnicate >/dev/null 2>&1
+check_eq "unknown command exits 2" "$?" 2
+"$VMCTL" show >/dev/null 2>&1
+check_eq "show without a name exits 2" "$?" 2
+"$VMCTL" check-config --bogus >/dev/null 2>&1
+check_eq "unknown command option exits 2" "$?" 2
+
+# --- the shipped example ------------------------------------------------
+out=$("$VMCTL" check-config -c "$VMS_TOP/etc/vmservice.conf" 2>&1); rc=$?
+check_match "etc/vmservice.conf passes check-config" "$rc $out" '^0 ok: [0-9]+ VMs?$'
+
+# --- good config: every option, round trip -------------------------------
+good=$dir/good/all.conf
+out=$("$VMCTL" check-config -c "$good" 2>&1); rc=$?
+check_eq "good/all.conf passes" "$rc $out" "0 ok: 3 VMs"
+out=$(VMSERVICE_CONF=$good "$VMCTL" check-config 2>&1)
+check_eq "VMSERVICE_CONF names the file" "$out" "ok: 3 VMs"
+out=$(VMSERVICE_CONF=/nonexistent "$VMCTL" -c "$good" check-config 2>&1)
+check_eq "-c before the command wins over VMSERVICE_CONF" "$out" "ok: 3 VMs"
+for ok in "$dir"/good/*.ok; do
+	vm=$(basename "$ok" .ok)
+	"$VMCTL" show "$vm" -c "$good" 2>&1 | sed "s|$dir|@DIR@|g" >"$TMP/$vm.out"
+	if diff -u "$ok" "$TMP/$vm.out" >"$TMP/$vm.diff"; then
+		ok "show $vm matches good/$vm.ok"
+	else
+		notok "show $vm matches good/$vm.ok"
+		sed 's/^/#   /' "$TMP/$vm.diff"
+	fi
+done
+"$VMCTL" show nosuchvm -c "$good" >/dev/null 2>&1
+check_eq "show of an unknown VM exits 1" "$?" 1
+
+# --- show --argv ----------------------------------------------------------
+out=$("$VMCTL" show full --argv -c "$good" 2>&1); rc=$?
+check_eq "show --argv exits 0" "$rc" 0
+check_eq "argv[0] is the emulator" "$(printf '%s\n' "$out" | head -n1)" \
+	"$dir/good/../emu/qemu-system-x86_64"
+check_match "argv names the VM" "$out" '^(guest=)?full(,|$)'
+uuid=$(sed -n 's/^uuid: //p' "$TMP/full.out")
+check_match "argv carries the model's UUID" "$out" "^$uuid\$"
+check_match "argv has the resolved disk path" "$out" "$dir/good/\.\./files/disk\.img"
+
+out=$("$VMCTL" show full --argv --shell -c "$good" 2>&1)
+check_eq "show --argv --shell is one line" "$(printf '%s\n' "$out" | wc -l)" 1
+check_match "show --argv --shell starts with the emulator" "$out" "^'?$dir/good/\.\./emu/qemu-system-x86_64'? "
+
+# --- bad configs ----------------------------------------------------------
+# First line: "# expect: LINE CLASS [VM]; ..." (FILE:LINE for another file).
+n=0
+for conf in "$dir"/bad/*.conf; do
+	name=bad/$(basename "$conf")
+	want=$(sed -n '1s/^# expect: //p' "$conf" | tr ';' '\n' | sed 's/^ *//; s/ *$//' | sort)
+	out=$("$VMCTL" check-config -c "$conf" 2>&1 >/dev/null); rc=$?
+	got=$(printf '%s\n' "$out" |
+		sed -n -E 's/^([^ ]+):([0-9]+): error: (vm ([^:]*): )?.*\[([a-z-]+)\]$/\1:\2 \5 \4/p' |
+		sed -e "s|^$conf:||" -e "s|^$dir/bad/||" -e 's/ *$//' | sort)
+	if [ "$rc" = 1 ] && [ "$got" = "$want" ] &&
+	    printf '%s\n' "$out" | tail -n1 | grep -qE "^$conf: [0-9]+ errors?$"; then
+		ok "$name: exit 1 with: $(echo $want | tr '\n' ';')"
+	else
+		notok "$name"
+		diag "exit $rc; want:"; printf '%s\n' "$want" | sed 's/^/#     /'
+		diag "got:"; printf '%s\n' "$out" | sed 's/^/#     /'
+	fi
+	n=$((n + 1))
+done
+[ "$n" -ge 25 ] && ok "$n bad configs checked" || notok "only $n bad configs"
+
+out=$("$VMCTL" check-config -c "$TMP/nothere.conf" 2>&1); rc=$?
+check_match "a missing main file exits 1" "$rc $out" "^1 .*nothere.conf: error: cannot read"
+
+done_testing

@@ -1,0 +1,211 @@
+# Test guest helpers: source "$VMS_TOP/tests/lib/guest.sh" (after tests/lib/tap.sh, or alone).
+#
+# The guest (built by tests/guest/build.sh into $VMS_CACHE/guest) is a Debian kernel
+# with a busybox initramfs. One initramfs, two flavours picked on the kernel command
+# line (guest_append prints it):
+#   cooperative  "console=ttyS0 panic=-1 vmsguest=cooperative"
+#                answers the ACPI power button (QMP system_powerdown): marks its disk
+#                clean, syncs, powers off; QEMU (-no-reboot) then exits by itself
+#   stubborn     "console=ttyS0 panic=-1 vmsguest=stubborn"
+#                ignores the power button; only SIGTERM/SIGKILL/QMP quit end it
+# Optional: "vmsguest.ip=10.0.0.2/24" configures eth0 (a virtio-net-pci device).
+#
+# Serial console (ttyS0) lines a test can wait for:
+#   vmservice-guest: ready boot=N flavour=F disk=vda|none    (N = 0 without a disk)
+#   vmservice-guest: powerbutton, clean shutdown              (cooperative, on the button)
+# After "ready" an interactive busybox sh (prompt "guest# ", job control) runs on
+# ttyS0; it is respawned if it exits.
+#
+# On-disk record: the first 512-byte sector of the guest's first virtio disk
+# (/dev/vda; a raw image, or qcow2 which the helpers read with qemu-img), no filesystem. Fixed format, ASCII then NULs:
+#   offset  len  content
+#        0   10  "VMSGUEST1 "   magic + space
+#       10    6  "boots="
+#       16   10  boot count, decimal, zero-padded ("0000000002")
+#       26    7  " clean="
+#       33    1  "1" if the last shutdown was clean (power button handled), else "0"
+#       34    1  "\n"
+#       35  477  NUL bytes
+# i.e. `head -c 35 disk.img` shows "VMSGUEST1 boots=0000000002 clean=1".
+# At boot the guest reads it (no valid record = boots 0), writes boots+1 with clean=0
+# and syncs, so a guest killed any way other than the handled power button leaves
+# clean=0. The cooperative power button handler writes clean=1, syncs, poweroff -f.
+
+: "${VMS_TOP:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
+: "${VMS_CACHE:=${XDG_CACHE_HOME:-$HOME/.cache}/vmservice}"
+GUEST_RECORD_MAGIC=VMSGUEST1
+
+# guest_build: builds the guest if needed (a no-op when cached) and sets
+# GUEST_KERNEL (the uncompressed, PVH-booted vmlinux when the builder could make it,
+# else the bzImage vmlinuz), GUEST_INITRD, GUEST_KERNEL_PACKAGE. Returns non-zero on
+# failure.
+guest_build() {
+	VMS_CACHE=$VMS_CACHE sh "$VMS_TOP/tests/guest/build.sh" || return 1
+	GUEST_KERNEL=$VMS_CACHE/guest/vmlinux
+	[ -f "$GUEST_KERNEL" ] || GUEST_KERNEL=$VMS_CACHE/guest/vmlinuz
+	GUEST_INITRD=$VMS_CACHE/guest/initrd.img
+	GUEST_KERNEL_PACKAGE=$(cat "$VMS_CACHE/guest/kernel-package")
+	export GUEST_KERNEL GUEST_INITRD GUEST_KERNEL_PACKAGE
+}
+
+# guest_append FLAVOUR [IP/PREFIX]: the kernel command line for that flavour.
+guest_append() {
+	case "${1:-}" in
+	cooperative|stubborn) ;;
+	*) echo "guest_append: flavour must be cooperative or stubborn, not '${1:-}'" >&2; return 2 ;;
+	esac
+	printf 'console=ttyS0 panic=-1 vmsguest=%s' "$1"
+	[ -n "${2:-}" ] && printf ' vmsguest.ip=%s' "$2"
+	printf '\n'
+}
+
+# guest_record_line BOOTS CLEAN: the 35-byte record (without the NUL padding).
+guest_record_line() { printf '%s boots=%010d clean=%d\n' "$GUEST_RECORD_MAGIC" "$1" "$2"; }
+
+# guest_disk_format FILE: prints qcow2 if FILE starts with the qcow2 magic, else raw.
+guest_disk_format() {
+	if [ "$(head -c 4 "$1" 2>/dev/null | od -An -tx1 | tr -d ' \n')" = 514649fb ]; then
+		echo qcow2
+	else
+		echo raw
+	fi
+}
+
+# guest_disk_new FILE [SIZE [FORMAT]]: a disk (default 1M as truncate takes it, raw;
+# FORMAT qcow2 converts it with qemu-img) holding a record with boots=0 clean=0.
+guest_disk_new() {
+	local fmt=${3:-raw}
+	rm -f "$1" || return 1
+	guest_record_line 0 0 | dd of="$1" bs=512 count=1 conv=sync 2>/dev/null || return 1
+	truncate -s "${2:-1M}" "$1" || return 1
+	case $fmt in
+	raw) ;;
+	qcow2)
+		qemu-img convert -q -f raw -O qcow2 "$1" "$1.qcow2.tmp" && mv "$1.qcow2.tmp" "$1" ;;
+	*) echo "guest_disk_new: format must be raw or qcow2, not '$fmt'" >&2; return 2 ;;
+	esac
+}
+
+# guest_disk_record FILE: prints "BOOTS CLEAN" from the record; returns 1 (printing
+# nothing) if the first sector holds no valid record. A qcow2 image (or overlay: its
+# backing chain is followed) is read through qemu-img dd.
+guest_disk_record() {
+	local rec b tmp
+	if [ "$(guest_disk_format "$1")" = qcow2 ]; then
+		tmp=$(mktemp "${TMPDIR:-/tmp}/vmsrec.XXXXXX") || return 1
+		rm -f "$tmp"
+		qemu-img dd -f qcow2 -O raw bs=512 count=1 if="$1" of="$tmp" 2>/dev/null
+		rec=$(head -c 34 "$tmp" 2>/dev/null | tr -d '\000')
+		rm -f "$tmp"
+	else
+		rec=$(head -c 34 "$1" 2>/dev/null | tr -d '\000')
+	fi
+	case "$rec" in
+	"$GUEST_RECORD_MAGIC boots="[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]" clean="[01]) ;;
+	*) return 1 ;;
+	esac
+	b=${rec:16:10}
+	echo "$((10#$b)) ${rec:33:1}"
+}
+# guest_disk_boots FILE: prints the boot count (status 1 if no valid record).
+guest_disk_boots() { local r; r=$(guest_disk_record "$1") || return 1; echo "${r% *}"; }
+# guest_disk_clean FILE: prints 1 if the last shutdown was clean, else 0 (status 1
+# if no valid record).
+guest_disk_clean() { local r; r=$(guest_disk_record "$1") || return 1; echo "${r#* }"; }
+
+# guest_qemu_args FLAVOUR [DISK [IP/PREFIX]]: QEMU arguments for the guest, one per
+# line (read them with mapfile -t). DISK, if non-empty, is a raw or qcow2 image
+# attached as virtio-blk (the guest's /dev/vda). IP adds vmsguest.ip= to the command line; the
+# network device is the caller's (e.g. -netdev user,id=n0 -device virtio-net-pci,netdev=n0).
+# Add machine, memory, serial, QMP yourself, e.g.
+#   -machine pc -m 256 -nodefaults -no-reboot -display none -serial ... -qmp ...
+guest_qemu_args() {
+	local append
+	append=$(guest_append "${1:-}" "${3:-}") || return 2
+	local kernel=${GUEST_KERNEL:-$VMS_CACHE/guest/vmlinux}
+	[ -f "$kernel" ] || kernel=$VMS_CACHE/guest/vmlinuz
+	printf '%s\n' -kernel "$kernel" \
+		-initrd "${GUEST_INITRD:-$VMS_CACHE/guest/initrd.img}" -append "$append"
+	if [ -n "${2:-}" ]; then
+		printf '%s\n' -drive "file=$2,format=$(guest_disk_format "$2"),if=none,id=vmsguestdisk" \
+			-device virtio-blk-pci,drive=vmsguestdisk
+	fi
+}
+
+# guest_console ADDRESS COMMAND REGEX [TIMEOUT_S]: connects to the guest's serial
+# console (a socat address: UNIX-CONNECT:/path for a unix socket chardev,
+# TCP:127.0.0.1:PORT for a tcp one), types COMMAND and Enter, and waits (default
+# 10 s) until a line of what comes back matches REGEX (grep -E; lines end in \r, so
+# don't anchor with $). Prints everything received; returns 1 on timeout.
+# The shell echoes the command line, so make REGEX match only the output, e.g.
+# COMMAND 'echo hello-$((6*7))' with REGEX '^hello-42'.
+guest_console() {
+	local out i=0 n=$((${4:-10} * 10)) rc
+	out=$(mktemp "${TMPDIR:-/tmp}/vmscons.XXXXXX") || return 1
+	{
+		sleep 0.2
+		printf '%s\r' "$2"
+		while [ $i -lt $n ] && ! grep -qaE -- "$3" "$out"; do sleep 0.1; i=$((i + 1)); done
+	} | timeout $((${4:-10} + 5)) socat -t 0.2 - "$1" >"$out" 2>&1
+	tr -d '\r' <"$out"
+	grep -qaE -- "$3" "$out"
+	rc=$?
+	rm -f "$out"
+	return $rc
+}
+
+# guest_wait_line FILE REGEX TIMEOUT_S: waits until a line of FILE (e.g. a serial log)
+# matches REGEX (grep -E), prints that line; returns 1 on timeout.
+guest_wait_line() {
+	local i=0 n=$(($3 * 10)) line
+	while [ $i -lt $n ]; do
+		if line=$(grep -aE -m1 -- "$2" "$1" 2>/dev/null); then
+			echo "${line%$'\r'}"; return 0
+		fi
+		sleep 0.1; i=$((i + 1))
+	done
+	return 1
+}
+
+# guest_wait_ready FILE [TIMEOUT_S]: waits (default 60 s) for the readiness line in a
+# serial log and prints it.
+guest_wait_ready() { guest_wait_line "$1" '^vmservice-guest: ready ' "${2:-60}"; }
+
+# guest_wait_exit PID TIMEOUT_S: waits for a process to go away; returns 1 if it is
+# still there after the timeout. (Use `wait PID` afterwards for a child's status.)
+guest_wait_exit() {
+	local i=0 n=$(($2 * 10))
+	while kill -0 "$1" 2>/dev/null; do
+		[ $i -ge $n ] && return 1
+		# a zombie child counts as gone
+		case "$(ps -o stat= -p "$1" 2>/dev/null)" in Z*) return 0 ;; esac
+		sleep 0.1; i=$((i + 1))
+	done
+	return 0
+}
+
+# guest_qmp SOCKET COMMAND...: sends qmp_capabilities then each COMMAND (a QMP
+# command name, or a JSON object starting with "{") over a QMP unix socket; prints
+# everything QEMU answered (greeting, events, returns); returns 1 unless every
+# command got {"return": ...} within 10 s.
+guest_qmp() {
+	local sock=$1 out c want i=0
+	shift
+	out=$(mktemp "${TMPDIR:-/tmp}/vmsqmp.XXXXXX") || return 1
+	want=$(($# + 1))
+	{
+		echo '{"execute":"qmp_capabilities"}'
+		for c in "$@"; do
+			case "$c" in "{"*) echo "$c" ;; *) printf '{"execute":"%s"}\n' "$c" ;; esac
+		done
+		# keep the connection open until every answer arrived (or QEMU went away)
+		while [ $i -lt 100 ] && [ "$(grep -cE '"(return|error)"' "$out")" -lt $want ]; do
+			sleep 0.1; i=$((i + 1))
+		done
+	} | timeout 15 socat -t 0.2 - "UNIX-CONNECT:$sock" >"$out" 2>&1
+	cat "$out"
+	[ "$(grep -c '"return"' "$out")" -ge $want ]
+	c=$?
+	rm -f "$out"
+	return $c
+}
