@@ -497,10 +497,13 @@ add_display(const struct hw_vm *vm, const struct qemu_env *env, struct strv *out
 	strv_push(out, vm->vm_vga ? vm->vm_vga : "std");
 	if (vm->vm_vnc != HW_VNC_NONE) {
 		strv_push(out, "-vnc");
-		if (strchr(l, ':'))	/* IPv6 literal */
-			strv_pushf(out, "[%s]:%d", l, vm->vm_vnc);
-		else
-			strv_pushf(out, "%s:%d", l, vm->vm_vnc);
+		/*
+		 * The password itself is set over QMP (set_password) once QEMU
+		 * is up: argv is world-readable in /proc. password=on refuses
+		 * every client until then.
+		 */
+		strv_pushf(out, strchr(l, ':') ? "[%s]:%d%s" : "%s:%d%s", l, vm->vm_vnc,
+		    vm->vm_vnc_password_file ? ",password=on" : "");
 	}
 	if (vm->vm_keymap) {
 		strv_push(out, "-k");
