@@ -146,6 +146,8 @@ client_set_pollout(struct client *cl, bool on)
  * up to twice; past that the client is dropped. Returns false if the
  * client was dropped (cl is freed).
  */
+static bool client_flushed(struct client *cl);
+
 static bool
 client_queue(struct client *cl, const void *p, size_t n, bool force)
 {
@@ -153,15 +155,14 @@ client_queue(struct client *cl, const void *p, size_t n, bool force)
 	size_t pend = ob_pending(&cl->cl_out);
 	int rc;
 
-	if (pend + n > c->c_client_max) {
-		if (!force) {
-			cl->cl_skipped += n;
-			return true;
-		}
-		if (pend + n > 2 * c->c_client_max) {
-			client_drop(cl, "output buffer overflow");
-			return false;
-		}
+	if (!force && (cl->cl_skipped || pend + n > c->c_client_max)) {
+		/* Once skipping, skip until the backlog is out: no holes inside it. */
+		cl->cl_skipped += n;
+		return true;
+	}
+	if (pend + n > 2 * c->c_client_max) {
+		client_drop(cl, "output buffer overflow");
+		return false;
 	}
 	ob_append(&cl->cl_out, p, n);
 	rc = ob_flush(&cl->cl_out, cl->cl_fd);
@@ -169,8 +170,7 @@ client_queue(struct client *cl, const void *p, size_t n, bool force)
 		client_drop(cl, strerror(-rc));
 		return false;
 	}
-	client_set_pollout(cl, ob_pending(&cl->cl_out) != 0);
-	return true;
+	return client_flushed(cl);
 }
 
 /* A bracketed line from us, not the guest: "\r\n[vmservice] ...\r\n". */
@@ -208,6 +208,21 @@ client_output(struct client *cl, const uint8_t *p, size_t n)
 		if (!client_queue(cl, c->c_enc, telnet_encode(p + off, len, c->c_enc), false))
 			return false;
 	}
+	return true;
+}
+
+/* After a flush: tell a client that caught up what it missed; poll for more. */
+static bool
+client_flushed(struct client *cl)
+{
+	uint64_t skipped = cl->cl_skipped;
+
+	if (!ob_pending(&cl->cl_out) && skipped) {
+		cl->cl_skipped = 0;
+		return client_notice(cl, "%llu bytes of output skipped: this client "
+		    "did not keep up", (unsigned long long)skipped);
+	}
+	client_set_pollout(cl, ob_pending(&cl->cl_out) != 0);
 	return true;
 }
 
@@ -265,7 +280,6 @@ static void
 client_event(struct loop *lp, int fd, uint32_t events, void *arg)
 {
 	struct client *cl = arg;
-	uint64_t skipped;
 	int rc;
 
 	if (events & EPOLLOUT) {
@@ -274,14 +288,8 @@ client_event(struct loop *lp, int fd, uint32_t events, void *arg)
 			client_drop(cl, strerror(-rc));
 			return;
 		}
-		if (!ob_pending(&cl->cl_out) && cl->cl_skipped) {
-			skipped = cl->cl_skipped;
-			cl->cl_skipped = 0;
-			if (!client_notice(cl, "%llu bytes of output skipped: this client "
-			    "did not keep up", (unsigned long long)skipped))
-				return;
-		}
-		client_set_pollout(cl, ob_pending(&cl->cl_out) != 0);
+		if (!client_flushed(cl))
+			return;
 	}
 	/* EPOLLHUP/ERR: read() reports the EOF or the error. */
 	if (events & (EPOLLIN | EPOLLHUP | EPOLLERR))

@@ -40,7 +40,11 @@ struct console_cfg {
 	unsigned	 cc_max_clients; /* 0: default */
 };
 
-#define CONSOLE_CLIENT_MAX_DEFAULT	(256 * 1024)
+/*
+ * A client's output backlog, raised to hold twice the scrollback: about
+ * 1-2 s of a busy guest under TCG. Beyond it the client skips output.
+ */
+#define CONSOLE_CLIENT_MAX_DEFAULT	(64 * 1024)
 #define CONSOLE_MAX_CLIENTS_DEFAULT	16
 #define CONSOLE_CONNECT_INTERVAL_MS	100
 #define CONSOLE_CONNECT_ATTEMPTS	300
