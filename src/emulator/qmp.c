@@ -144,6 +144,8 @@ qmp_out_consume(struct qmp *q, size_t n)
 {
 	if (n > q->out_n)
 		n = q->out_n;
+	if (n == 0)
+		return;
 	memmove(q->out, q->out + n, q->out_n - n);
 	q->out_n -= n;
 }

@@ -362,7 +362,7 @@ console_attach(struct console *c, int fd, unsigned flags)
 		if (!client_output(cl, iov[i].iov_base, iov[i].iov_len))
 			return 0;
 	if (c->c_up_fd == -1)
-		client_notice(cl, "%s %s is not connected (VM not running?)", c->c_vm, c->c_what);
+		client_notice(cl, "vm %s is not running (%s not connected)", c->c_vm, c->c_what);
 	return 0;
 }
 
@@ -458,13 +458,14 @@ deliver(struct console *c, const uint8_t *p, size_t n)
 }
 
 static void
-notice_all(struct console *c, const char *what)
+notice_all(struct console *c, const char *what, const char *why)
 {
 	struct client *cl, *next;
 
 	for (cl = c->c_clients; cl; cl = next) {
 		next = cl->cl_next;
-		client_notice(cl, "%s %s %s", c->c_vm, c->c_what, what);
+		client_notice(cl, "vm %s: %s %s%s%s", c->c_vm, c->c_what, what,
+		    why ? ": " : "", why ? why : "");
 	}
 }
 
@@ -591,7 +592,7 @@ upstream_close(struct console *c, const char *why, bool retry)
 		/* QEMU logs a chunk after sending it: by EOF the spool holds only copies. */
 		spool_trim(c);
 		log_vm(LOG_INFO, c->c_vm, "%s upstream disconnected: %s", c->c_what, why);
-		notice_all(c, "disconnected");
+		notice_all(c, "disconnected", why);
 	}
 	if (c->c_spool_fd != -1) {
 		/* A restarted QEMU may recreate the file: reopen on the next connect. */
@@ -651,7 +652,7 @@ upstream_try(struct loop *lp, void *arg)
 		log_vm(LOG_INFO, c->c_vm, "%s upstream connected (%s)", c->c_what,
 		    c->c_upstream);
 		spool_drain(c);
-		notice_all(c, "connected");
+		notice_all(c, "connected", NULL);
 		return;
 	}
 	if (rc == -ENAMETOOLONG) {

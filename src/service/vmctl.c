@@ -9,6 +9,7 @@
 
 #include "service/inventory.h"
 #include "service/vmctl.h"
+#include "service/vmctl_ctl.h"
 
 static const struct vmctl_cmd vmctl_commands[] = {
 	{ "check-config", "[-c FILE]",
@@ -17,7 +18,8 @@ static const struct vmctl_cmd vmctl_commands[] = {
 	{ "show", "NAME [--argv [--shell]] [-c FILE]",
 	  "print a VM's resolved settings, or with --argv its QEMU command line",
 	  vmctl_show },
-	/* Commands talking to the daemon (status, start, stop, ...) go here. */
+	/* Commands talking to the daemon (vmctl_ctl.c). */
+	VMCTL_CTL_COMMANDS,
 };
 #define N_COMMANDS	(sizeof(vmctl_commands) / sizeof(vmctl_commands[0]))
 

@@ -336,14 +336,14 @@ main(void)
 	close(qfd);
 	close(lfd);
 	unlink(sock_path);
-	OK(wait_for(&ab[0], 1, "vm serial disconnected"), "clients told the upstream went away");
+	OK(wait_for(&ab[0], 1, "vm: serial disconnected: closed by QEMU"), "clients told the upstream went away");
 	f = fopen(spool_path, "a");
 	fputs("printed while down\r\n", f);
 	fclose(f);
 	lfd = fake_qemu_listen();
 	qfd = fake_qemu_accept(lfd);
 	OK(qfd != -1, "console reconnects to the new QEMU");
-	OK(wait_for(&ab[0], 1, "printed while down") && wait_for(&ab[0], 1, "vm serial connected"),
+	OK(wait_for(&ab[0], 1, "printed while down") && wait_for(&ab[0], 1, "vm: serial connected"),
 	    "output spooled while disconnected reaches the clients on reconnect");
 	qwrite(qfd, "second boot\r\n");
 	OK(wait_for(&ab[0], 1, "second boot"), "output flows after the reconnect");

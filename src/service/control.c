@@ -1,0 +1,643 @@
+/*
+ * The control socket (PROTOCOL.md): newline-delimited JSON, one request ->
+ * one response, SO_PEERCRED decides what a peer may do. Requests with
+ * "wait":true are parked on their client until ctl_poll() finds their
+ * condition holds; a client never blocks the loop or another client.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <stdarg.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/util.h"
+#include "service/daemon.h"
+#include "service/loop.h"
+
+#define CTL_MAX_REQUEST	(64 * 1024)
+#define CTL_MAX_OUTPUT	(4 * 1024 * 1024)
+#define CTL_GROUP	"vmservice"
+
+enum wait_kind { W_NONE, W_START, W_STOP };
+
+struct client {
+	struct ctl	*c;
+	struct client	*next;
+	int		 fd;
+	uid_t		 uid;
+	pid_t		 pid;
+	bool		 admin;		/* may change things */
+	bool		 reader;	/* may read status */
+	char		*in;
+	size_t		 in_n, in_cap;
+	char		*out;
+	size_t		 out_n, out_cap;
+	bool		 closing;	/* close once out is flushed */
+	bool		 eof;		/* peer shut down its side: answer, then close */
+	uint32_t	 events;	/* what we watch for now */
+
+	enum wait_kind	 wait;		/* a deferred request */
+	const char	*wait_cmd;
+	struct vm	**wait_vms;
+	size_t		 wait_n;
+};
+
+struct ctl {
+	struct daemon	*d;
+	int		 fd;
+	char		*path;
+	gid_t		 group;
+	bool		 have_group;
+	struct client	*clients;
+};
+
+static void client_free(struct client *cl);
+static void client_process(struct client *cl);
+
+/* ---- output ---- */
+
+static void
+client_flush(struct client *cl)
+{
+	ssize_t n;
+	uint32_t want;
+
+	while (cl->out_n) {
+		n = send(cl->fd, cl->out, cl->out_n, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n == -1) {
+			if (errno == EAGAIN || errno == EINTR)
+				break;
+			client_free(cl);
+			return;
+		}
+		memmove(cl->out, cl->out + n, cl->out_n - (size_t)n);
+		cl->out_n -= (size_t)n;
+	}
+	if (cl->out_n == 0 && cl->closing) {
+		client_free(cl);
+		return;
+	}
+	/* Level-triggered: a peer at EOF must not keep waking us up. */
+	want = (cl->eof ? 0 : EPOLLIN) | (cl->out_n ? EPOLLOUT : 0);
+	if (want != cl->events && loop_mod_fd(cl->c->d->lp, cl->fd, want) == 0)
+		cl->events = want;
+}
+
+/* Queue one response line; frees o. Never frees the client. */
+static void
+reply(struct client *cl, struct json_object *o)
+{
+	const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+	size_t n = strlen(s);
+
+	if (cl->out_n + n + 1 > CTL_MAX_OUTPUT) {
+		/* It sends requests but never reads answers. */
+		json_object_put(o);
+		cl->closing = true;
+		cl->out_n = 0;
+		return;
+	}
+	xgrow(&cl->out, &cl->out_cap, cl->out_n + n + 1, 1);
+	memcpy(cl->out + cl->out_n, s, n);
+	cl->out[cl->out_n + n] = '\n';
+	cl->out_n += n + 1;
+	json_object_put(o);
+}
+
+static void
+reply_error(struct client *cl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+reply_error(struct client *cl, const char *fmt, ...)
+{
+	struct json_object *o = json_object_new_object();
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	json_object_object_add(o, "ok", json_object_new_boolean(false));
+	json_object_object_add(o, "error", json_object_new_string(msg));
+	reply(cl, o);
+}
+
+static struct json_object *
+vms_array(struct daemon *d, struct vm **vms, size_t n)
+{
+	struct json_object *a = json_object_new_array();
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		json_object_array_add(a, daemon_vm_json(d, vms[i]));
+	return a;
+}
+
+/* ---- deferred requests ---- */
+
+static bool
+wait_done(const struct client *cl)
+{
+	size_t i;
+
+	for (i = 0; i < cl->wait_n; i++) {
+		const struct vm *vm = cl->wait_vms[i];
+		if (cl->wait == W_START && vm->vm_state != VS_RUNNING && !sup_is_down(vm))
+			return false;
+		if (cl->wait == W_STOP && !sup_is_down(vm))
+			return false;
+	}
+	return true;
+}
+
+/* The answer to a finished request: ok unless some VM missed the goal. */
+static void
+reply_outcome(struct client *cl, enum wait_kind kind, struct vm **vms, size_t n)
+{
+	struct json_object *o = json_object_new_object();
+	char err[2048] = "";
+	size_t i, len = 0;
+	bool ok = true;
+
+	for (i = 0; i < n && kind == W_START; i++) {
+		const struct vm *vm = vms[i];
+		const char *r = sup_reason_name(vm->vm_reason);
+		if (vm->vm_state == VS_RUNNING)
+			continue;
+		ok = false;
+		len += (size_t)snprintf(err + len, len < sizeof(err) ? sizeof(err) - len : 0,
+		    "%svm %s is %s%s%s%s", len ? "; " : "", vm->vm_name,
+		    sup_state_name(vm->vm_state), r ? " (" : "", r ? r : "", r ? ")" : "");
+		if (vm->vm_detail && len < sizeof(err))
+			len += (size_t)snprintf(err + len, sizeof(err) - len, ": %s", vm->vm_detail);
+		if (len >= sizeof(err))
+			len = sizeof(err) - 1;
+	}
+	json_object_object_add(o, "ok", json_object_new_boolean(ok));
+	json_object_object_add(o, "vms", vms_array(cl->c->d, vms, n));
+	if (!ok)
+		json_object_object_add(o, "error", json_object_new_string(err));
+	reply(cl, o);
+}
+
+void
+ctl_poll(struct ctl *c)
+{
+	struct client *cl, *next;
+
+	for (cl = c->clients; cl; cl = next) {
+		next = cl->next;
+		if (cl->wait == W_NONE || !wait_done(cl))
+			continue;
+		reply_outcome(cl, cl->wait, cl->wait_vms, cl->wait_n);
+		cl->wait = W_NONE;
+		free(cl->wait_vms);
+		cl->wait_vms = NULL;
+		cl->wait_n = 0;
+		/* Requests queued behind the deferred one, then the answers. */
+		client_process(cl);
+	}
+	/* client_process may have freed clients: flush from the list afresh. */
+	for (cl = c->clients; cl; cl = next) {
+		next = cl->next;
+		if (cl->out_n || cl->closing)
+			client_flush(cl);
+	}
+}
+
+/* ---- requests ---- */
+
+/* The VMs a request names: one, or "all" (every enabled VM). */
+static int
+select_vms(struct client *cl, struct json_object *req, bool all_ok, bool need,
+    struct vm ***out, size_t *n)
+{
+	struct daemon *d = cl->c->d;
+	struct json_object *jvm;
+	const char *name;
+	size_t i;
+
+	*out = NULL;
+	*n = 0;
+	if (!json_object_object_get_ex(req, "vm", &jvm) || !jvm) {
+		if (need) {
+			reply_error(cl, "missing \"vm\": name a VM or \"all\"");
+			return -EINVAL;
+		}
+		name = NULL;
+	} else if (!json_object_is_type(jvm, json_type_string)) {
+		reply_error(cl, "\"vm\" must be a string");
+		return -EINVAL;
+	} else {
+		name = json_object_get_string(jvm);
+	}
+	if (!name || strcmp(name, "all") == 0) {
+		*out = xcalloc(d->n_vms, sizeof(**out));
+		for (i = 0; i < d->n_vms; i++)
+			if (all_ok || d->vms[i].vm_hw->vm_enable)
+				(*out)[(*n)++] = &d->vms[i];
+		return 0;
+	}
+	struct vm *vm = daemon_find_vm(d, name);
+	if (!vm) {
+		reply_error(cl, "unknown vm '%s'", name);
+		return -ENOENT;
+	}
+	*out = xcalloc(1, sizeof(**out));
+	(*out)[0] = vm;
+	*n = 1;
+	return 0;
+}
+
+static bool
+get_bool(struct json_object *req, const char *key, bool def)
+{
+	struct json_object *v;
+
+	if (!json_object_object_get_ex(req, key, &v) || !v)
+		return def;
+	return json_object_get_boolean(v);
+}
+
+/* Park the request or answer now, depending on "wait". */
+static void
+finish(struct client *cl, struct json_object *req, enum wait_kind kind,
+    struct vm **vms, size_t n)
+{
+	if (get_bool(req, "wait", false) && !wait_done(&(struct client){ .wait = kind,
+	    .wait_vms = vms, .wait_n = n })) {
+		cl->wait = kind;
+		cl->wait_vms = vms;
+		cl->wait_n = n;
+		return;
+	}
+	if (get_bool(req, "wait", false)) {
+		reply_outcome(cl, kind, vms, n);
+	} else {
+		struct json_object *o = json_object_new_object();
+		json_object_object_add(o, "ok", json_object_new_boolean(true));
+		json_object_object_add(o, "vms", vms_array(cl->c->d, vms, n));
+		reply(cl, o);
+	}
+	free(vms);
+}
+
+static void
+h_status(struct client *cl, struct json_object *req)
+{
+	struct json_object *o;
+	struct vm **vms;
+	size_t n;
+
+	if (select_vms(cl, req, true, false, &vms, &n))
+		return;
+	o = json_object_new_object();
+	json_object_object_add(o, "ok", json_object_new_boolean(true));
+	json_object_object_add(o, "vms", vms_array(cl->c->d, vms, n));
+	reply(cl, o);
+	free(vms);
+}
+
+static void
+h_start(struct client *cl, struct json_object *req)
+{
+	struct daemon *d = cl->c->d;
+	bool restart = strcmp(cl->wait_cmd, "restart") == 0;
+	struct vm **vms;
+	char err[512];
+	size_t n, i;
+
+	if (select_vms(cl, req, false, true, &vms, &n))
+		return;
+	for (i = 0; i < n; i++) {
+		int e = restart ? daemon_restart_vm(d, vms[i], err, sizeof(err)) :
+		    daemon_start_vm(d, vms[i], err, sizeof(err));
+		if (e) {
+			reply_error(cl, "%s", err);
+			free(vms);
+			return;
+		}
+	}
+	finish(cl, req, W_START, vms, n);
+}
+
+static void
+h_stop(struct client *cl, struct json_object *req)
+{
+	struct daemon *d = cl->c->d;
+	struct json_object *jt, *jvm;
+	int timeout = -1;
+	struct vm **vms;
+	size_t n, i;
+	bool all;
+
+	if (json_object_object_get_ex(req, "timeout", &jt) && jt) {
+		if (!json_object_is_type(jt, json_type_int) || json_object_get_int(jt) < 0) {
+			reply_error(cl, "\"timeout\" must be a number of seconds");
+			return;
+		}
+		timeout = json_object_get_int(jt);
+	}
+	if (select_vms(cl, req, false, true, &vms, &n))
+		return;
+	all = json_object_object_get_ex(req, "vm", &jvm) &&
+	    strcmp(json_object_get_string(jvm), "all") == 0;
+	if (all)
+		daemon_stop_all(d, timeout);
+	else
+		for (i = 0; i < n; i++)
+			daemon_stop_vm(d, vms[i], timeout);
+	finish(cl, req, W_STOP, vms, n);
+}
+
+static void
+h_kill(struct client *cl, struct json_object *req)
+{
+	struct vm **vms;
+	size_t n, i;
+
+	if (select_vms(cl, req, false, true, &vms, &n))
+		return;
+	for (i = 0; i < n; i++)
+		daemon_kill_vm(cl->c->d, vms[i]);
+	finish(cl, req, W_STOP, vms, n);
+}
+
+static void
+h_reload(struct client *cl, struct json_object *req)
+{
+	reply_error(cl, "reload is not supported yet");
+}
+
+static const struct ctl_handler {
+	const char	*name;
+	bool		 admin;		/* root (or the daemon's user) only */
+	void		(*fn)(struct client *, struct json_object *);
+} handlers[] = {
+	{ "status",	false,	h_status },
+	{ "start",	true,	h_start },
+	{ "stop",	true,	h_stop },
+	{ "restart",	true,	h_start },
+	{ "kill",	true,	h_kill },
+	{ "reload",	true,	h_reload },
+};
+
+/* One request line. Returns false when the client must be dropped. */
+static bool
+handle_line(struct client *cl, const char *line, size_t n)
+{
+	struct json_tokener *tok = json_tokener_new_ex(32);
+	struct json_object *req, *jcmd;
+	const char *cmd;
+	size_t i;
+
+	req = json_tokener_parse_ex(tok, line, (int)n);
+	if (!req || json_tokener_get_error(tok) != json_tokener_success ||
+	    json_tokener_get_parse_end(tok) != n || !json_object_is_type(req, json_type_object)) {
+		json_tokener_free(tok);
+		json_object_put(req);
+		reply_error(cl, "malformed request: expected one JSON object per line");
+		return false;
+	}
+	json_tokener_free(tok);
+	if (!json_object_object_get_ex(req, "cmd", &jcmd) ||
+	    !json_object_is_type(jcmd, json_type_string)) {
+		reply_error(cl, "malformed request: no \"cmd\"");
+		json_object_put(req);
+		return false;
+	}
+	cmd = json_object_get_string(jcmd);
+	for (i = 0; i < sizeof(handlers) / sizeof(handlers[0]); i++)
+		if (strcmp(handlers[i].name, cmd) == 0)
+			break;
+	if (i == sizeof(handlers) / sizeof(handlers[0])) {
+		reply_error(cl, "unknown command '%s'", cmd);
+	} else if (!(handlers[i].admin ? cl->admin : cl->reader)) {
+		log_info("control: uid %u (pid %d) refused '%s'", (unsigned)cl->uid,
+		    (int)cl->pid, cmd);
+		reply_error(cl, "permission denied");
+	} else {
+		log_debug("control: uid %u: %s", (unsigned)cl->uid, cmd);
+		cl->wait_cmd = handlers[i].name;
+		handlers[i].fn(cl, req);
+	}
+	json_object_put(req);
+	return true;
+}
+
+/* Handle buffered complete lines, one at a time, until one is deferred. */
+static void
+client_process(struct client *cl)
+{
+	char *nl;
+	size_t n;
+
+	while (cl->wait == W_NONE && !cl->closing &&
+	    (nl = memchr(cl->in, '\n', cl->in_n)) != NULL) {
+		n = (size_t)(nl - cl->in);
+		if (n && cl->in[n - 1] == '\r')
+			n--;
+		bool keep = n == 0 || handle_line(cl, cl->in, n);
+		n = (size_t)(nl - cl->in) + 1;
+		memmove(cl->in, cl->in + n, cl->in_n - n);
+		cl->in_n -= n;
+		if (!keep)
+			cl->closing = true;
+	}
+	if (cl->wait == W_NONE && !cl->closing && cl->in_n > CTL_MAX_REQUEST) {
+		reply_error(cl, "request longer than %d bytes", CTL_MAX_REQUEST);
+		cl->closing = true;
+	}
+	if (cl->eof && cl->wait == W_NONE)
+		cl->closing = true;
+}
+
+static void
+client_io(struct loop *lp, int fd, uint32_t events, void *arg)
+{
+	struct client *cl = arg;
+	ssize_t n;
+
+	if (cl->eof && (events & (EPOLLHUP | EPOLLERR))) {
+		client_free(cl);	/* gone both ways: nobody to answer */
+		return;
+	}
+	if (events & EPOLLOUT) {
+		client_flush(cl);
+		return;		/* cl may be gone; input comes on the next wake */
+	}
+	if (cl->closing)
+		return;
+	/* Bound the buffer: never hold more than one over-long request. */
+	xgrow(&cl->in, &cl->in_cap, cl->in_n + 4096 + 1, 1);
+	n = recv(fd, cl->in + cl->in_n, 4096, MSG_DONTWAIT);
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n < 0) {
+		client_free(cl);
+		return;
+	}
+	if (n == 0) {
+		/* Half-closed (`socat` after its input): still owed its answers. */
+		cl->eof = true;
+		if (cl->wait == W_NONE)
+			client_process(cl);
+		client_flush(cl);
+		return;
+	}
+	cl->in_n += (size_t)n;
+	if (cl->wait != W_NONE) {
+		/* Parked: keep its next requests, but not without bound. */
+		if (cl->in_n > CTL_MAX_REQUEST * 2)
+			client_free(cl);
+		return;
+	}
+	client_process(cl);
+	client_flush(cl);
+}
+
+static void
+client_free(struct client *cl)
+{
+	struct client **pp;
+
+	for (pp = &cl->c->clients; *pp; pp = &(*pp)->next)
+		if (*pp == cl) {
+			*pp = cl->next;
+			break;
+		}
+	loop_del_fd(cl->c->d->lp, cl->fd);
+	close(cl->fd);
+	free(cl->in);
+	free(cl->out);
+	free(cl->wait_vms);
+	free(cl);
+}
+
+static bool
+in_group(uid_t uid, gid_t gid, gid_t want)
+{
+	struct passwd *pw;
+	gid_t groups[256];
+	int n = 256, i;
+
+	if (gid == want)
+		return true;
+	pw = getpwuid(uid);
+	if (!pw || getgrouplist(pw->pw_name, pw->pw_gid, groups, &n) == -1)
+		return false;
+	for (i = 0; i < n; i++)
+		if (groups[i] == want)
+			return true;
+	return false;
+}
+
+static void
+accept_cb(struct loop *lp, int fd, uint32_t events, void *arg)
+{
+	struct ctl *c = arg;
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	struct client *cl;
+	int cfd;
+
+	cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (cfd == -1) {
+		if (errno != EAGAIN && errno != EINTR)
+			log_warn("control: accept: %s", strerror(errno));
+		return;
+	}
+	if (getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1) {
+		log_warn("control: SO_PEERCRED: %s", strerror(errno));
+		close(cfd);
+		return;
+	}
+	cl = xcalloc(1, sizeof(*cl));
+	cl->c = c;
+	cl->fd = cfd;
+	cl->uid = cred.uid;
+	cl->pid = cred.pid;
+	/* root, or whoever runs this daemon (an unprivileged `make demo`). */
+	cl->admin = cred.uid == 0 || cred.uid == geteuid();
+	cl->reader = cl->admin || (c->have_group && in_group(cred.uid, cred.gid, c->group));
+	cl->events = EPOLLIN;
+	if (loop_add_fd(c->d->lp, cfd, EPOLLIN, client_io, cl)) {
+		close(cfd);
+		free(cl);
+		return;
+	}
+	cl->next = c->clients;
+	c->clients = cl;
+}
+
+struct ctl *
+ctl_new(struct daemon *d, const char *path, char *err, size_t errlen)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct ctl *c;
+	struct group *gr;
+	struct stat st;
+	int fd, e;
+
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		snprintf(err, errlen, "socket path too long: %s", path);
+		return NULL;
+	}
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd == -1) {
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		return NULL;
+	}
+	/* We hold the pidfile lock, so a socket left here is a dead daemon's. */
+	if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
+		unlink(path);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == -1) {
+		e = errno;
+		snprintf(err, errlen, "cannot bind %s: %s", path, strerror(e));
+		close(fd);
+		return NULL;
+	}
+	c = xcalloc(1, sizeof(*c));
+	c->d = d;
+	c->fd = fd;
+	c->path = xstrdup(path);
+	gr = getgrnam(CTL_GROUP);
+	if (gr) {
+		c->group = gr->gr_gid;
+		c->have_group = true;
+		if (chown(path, (uid_t)-1, gr->gr_gid) == -1)
+			log_warn("cannot give %s to group %s: %s", path, CTL_GROUP, strerror(errno));
+	}
+	if (chmod(path, 0660) == -1 || listen(fd, 64) == -1 ||
+	    loop_add_fd(d->lp, fd, EPOLLIN, accept_cb, c) != 0) {
+		snprintf(err, errlen, "cannot listen on %s: %s", path, strerror(errno));
+		ctl_free(c);
+		return NULL;
+	}
+	log_info("control socket %s", path);
+	return c;
+}
+
+void
+ctl_free(struct ctl *c)
+{
+	if (!c)
+		return;
+	while (c->clients)
+		client_free(c->clients);
+	loop_del_fd(c->d->lp, c->fd);
+	close(c->fd);
+	unlink(c->path);
+	free(c->path);
+	free(c);
+}

@@ -1,0 +1,735 @@
+/*
+ * Driving the VMs: the supervisor's ops (spawn, QMP, signals, timers,
+ * runtime files), adoption at start-up, and the scheduler that lets waiting
+ * VMs start (after, start_parallel, start_delay) and stopping VMs stop
+ * (reverse after order).
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/util.h"
+#include "emulator/qemu_proc.h"
+#include "emulator/qmp.h"
+#include "service/daemon.h"
+#include "service/loop.h"
+#include "service/notify.h"
+#include "service/state.h"
+#include "service/vmcon.h"
+
+#define LOG_TAIL_BYTES	2000
+
+static char *
+run_path(struct daemon *d, const struct vm *vm, const char *suffix)
+{
+	return xasprintf("%s/%s.%s", d->inv.inv_run_dir, vm->vm_name, suffix);
+}
+
+/* ---- QMP and process watchers ---- */
+
+static void
+qmp_ready_cb(void *arg)
+{
+	struct vm *vm = arg;
+	struct daemon *d = vm->vm_ctx;
+
+	vmcon_qmp_ready(d, vm);
+	sup_event(&d->sup, vm, VE_QMP_READY, 0);
+}
+
+static void
+qmp_event_cb(void *arg, const char *name, struct json_object *data)
+{
+	struct vm *vm = arg;
+	struct daemon *d = vm->vm_ctx;
+	struct json_object *g = NULL, *r = NULL;
+
+	if (strcmp(name, "SHUTDOWN") == 0) {
+		bool guest = data && json_object_object_get_ex(data, "guest", &g) &&
+		    json_object_get_boolean(g);
+		if (data)
+			json_object_object_get_ex(data, "reason", &r);
+		log_vm(LOG_INFO, vm->vm_name, "QMP SHUTDOWN (%s%s%s)", guest ? "guest" : "host",
+		    r ? ", " : "", r ? json_object_get_string(r) : "");
+		sup_event(&d->sup, vm, guest ? VE_SHUTDOWN_GUEST : VE_SHUTDOWN_HOST, 0);
+	} else if (strcmp(name, "GUEST_PANICKED") == 0) {
+		log_vm(LOG_ERR, vm->vm_name, "guest panicked: %s",
+		    data ? json_object_to_json_string(data) : "");
+	} else if (strcmp(name, "POWERDOWN") == 0 || strcmp(name, "STOP") == 0 ||
+	    strcmp(name, "RESUME") == 0 || strcmp(name, "RESET") == 0) {
+		log_vm(LOG_INFO, vm->vm_name, "QMP %s", name);
+	} else {
+		log_vm(LOG_DEBUG, vm->vm_name, "QMP event %s", name);
+	}
+}
+
+static void
+qmp_closed_cb(void *arg, const char *why)
+{
+	struct vm *vm = arg;
+	struct daemon *d = vm->vm_ctx;
+
+	log_vm(vm->vm_state == VS_RUNNING || vm->vm_state == VS_STARTING ?
+	    LOG_WARNING : LOG_DEBUG, vm->vm_name, "%s", why);
+	qmp_free(vm->vm_qmp);
+	vm->vm_qmp = NULL;
+	sup_event(&d->sup, vm, VE_QMP_LOST, 0);
+}
+
+static const struct qmp_cb qmp_callbacks = { qmp_ready_cb, qmp_event_cb, qmp_closed_cb };
+
+static void
+qmp_reply_cb(void *arg, struct json_object *ret, const char *error)
+{
+	struct vm *vm = arg;
+
+	if (error)
+		log_vm(LOG_WARNING, vm->vm_name, "QMP command failed: %s", error);
+	else if (ret && json_object_is_type(ret, json_type_string) &&
+	    json_object_get_string_len(ret) > 0)
+		/* human-monitor-command answers errors as plain text. */
+		log_vm(LOG_WARNING, vm->vm_name, "monitor: %s", json_object_get_string(ret));
+}
+
+static void
+pidfd_cb(struct loop *lp, int fd, uint32_t events, void *arg)
+{
+	struct vm *vm = arg;
+	struct daemon *d = vm->vm_ctx;
+	int status = -1, r;
+
+	r = qproc_reap(vm->vm_pid, &status);
+	if (r == 0)
+		return;		/* readable before the zombie is reapable: wait */
+	if (r < 0)
+		status = -1;	/* adopted: not our child, no status */
+	loop_del_fd(d->lp, fd);
+	sup_event(&d->sup, vm, VE_EXITED, status);
+	if (vm->vm_pidfd == fd) {
+		/* The table had no use for the exit (cannot happen): still tidy up. */
+		close(fd);
+		vm->vm_pidfd = -1;
+		vm->vm_pid = 0;
+	}
+}
+
+static int
+watch_process(struct daemon *d, struct vm *vm)
+{
+	char *qp = run_path(d, vm, "qmp");
+	int e;
+
+	e = loop_add_fd(d->lp, vm->vm_pidfd, EPOLLIN, pidfd_cb, vm);
+	if (e) {
+		free(qp);
+		return e;
+	}
+	vm->vm_qmp = qmp_new(vm->vm_name, &qmp_callbacks, vm);
+	e = qmp_connect(vm->vm_qmp, d->lp, qp, QMP_CONNECT_ATTEMPTS, QMP_CONNECT_INTERVAL_MS);
+	if (e)
+		log_vm(LOG_ERR, vm->vm_name, "cannot connect QMP at %s: %s", qp, strerror(-e));
+	free(qp);
+	vmcon_up(d, vm);
+	return 0;
+}
+
+/* ---- supervisor ops ---- */
+
+static int
+op_spawn(void *ctx, struct vm *vm, char *err, size_t errlen)
+{
+	struct daemon *d = ctx;
+	struct strv argv = { 0 };
+	char *logp, *qp, *line;
+	size_t i;
+	int e;
+
+	e = qemu_argv(vm->vm_hw, &d->env, &argv, err, errlen);
+	if (e) {
+		strv_free(&argv);
+		return e;
+	}
+	line = xstrdup("");
+	for (i = 0; i < argv.sv_n; i++) {
+		char *q = shell_quote(argv.sv_v[i]), *t = xasprintf("%s%s%s", line, i ? " " : "", q);
+		free(q);
+		free(line);
+		line = t;
+	}
+	log_vm(LOG_DEBUG, vm->vm_name, "exec %s", line);
+	free(line);
+	/* A stale socket would only earn us ECONNREFUSED retries. */
+	qp = run_path(d, vm, "qmp");
+	unlink(qp);
+	free(qp);
+	logp = xasprintf("%s/%s.qemu.log", d->inv.inv_log_dir, vm->vm_name);
+	vm->vm_log_offset = qproc_log_size(logp);
+	e = qproc_spawn(argv.sv_v, logp, &d->child_mask, &vm->vm_pid, &vm->vm_pidfd, err, errlen);
+	free(logp);
+	strv_free(&argv);
+	if (e)
+		return e;
+	vm->vm_adopted = false;
+	vm->vm_spawned_ms = now_ms();
+	log_vm(LOG_INFO, vm->vm_name, "QEMU started, pid %d", (int)vm->vm_pid);
+	e = watch_process(d, vm);
+	if (e) {
+		snprintf(err, errlen, "cannot watch pid %d: %s", (int)vm->vm_pid, strerror(-e));
+		qproc_signal(vm->vm_pid, vm->vm_pidfd, SIGKILL);
+		return e;
+	}
+	return 0;
+}
+
+static int
+op_qmp(void *ctx, struct vm *vm, const char *cmd, struct json_object *args)
+{
+	if (!vm->vm_qmp || !qmp_is_ready(vm->vm_qmp)) {
+		json_object_put(args);
+		return -ENOTCONN;
+	}
+	log_vm(LOG_DEBUG, vm->vm_name, "QMP %s", cmd);
+	return qmp_send(vm->vm_qmp, cmd, args, qmp_reply_cb, vm);
+}
+
+static int
+op_signal(void *ctx, struct vm *vm, int sig)
+{
+	log_vm(LOG_DEBUG, vm->vm_name, "sending %s to pid %d", strsignal(sig), (int)vm->vm_pid);
+	return qproc_signal(vm->vm_pid, vm->vm_pidfd, sig);
+}
+
+static void
+vm_timer_cb(struct loop *lp, void *arg)
+{
+	struct vm *vm = arg;
+	struct daemon *d = vm->vm_ctx;
+
+	vm->vm_timer = 0;
+	sup_event(&d->sup, vm, VE_TIMER, 0);
+}
+
+static void
+op_disarm(void *ctx, struct vm *vm)
+{
+	struct daemon *d = ctx;
+
+	if (vm->vm_timer)
+		loop_cancel_timer(d->lp, vm->vm_timer);
+	vm->vm_timer = 0;
+}
+
+static void
+op_arm(void *ctx, struct vm *vm, unsigned ms)
+{
+	struct daemon *d = ctx;
+
+	op_disarm(ctx, vm);
+	vm->vm_timer = loop_add_timer(d->lp, ms, vm_timer_cb, vm);
+}
+
+static void
+op_gone(void *ctx, struct vm *vm)
+{
+	struct daemon *d = ctx;
+	char *p;
+
+	qmp_free(vm->vm_qmp);
+	vm->vm_qmp = NULL;
+	if (vm->vm_pidfd != -1) {
+		loop_del_fd(d->lp, vm->vm_pidfd);
+		close(vm->vm_pidfd);
+		vm->vm_pidfd = -1;
+	}
+	vm->vm_pid = 0;
+	vm->vm_adopted = false;
+	vmcon_down(vm, "the VM stopped");
+	/* QEMU removes its pidfile on a clean exit, not after SIGKILL. */
+	p = run_path(d, vm, "pid");
+	unlink(p);
+	free(p);
+	p = run_path(d, vm, "qmp");
+	unlink(p);
+	free(p);
+}
+
+static char *
+op_exit_detail(void *ctx, struct vm *vm)
+{
+	struct daemon *d = ctx;
+	char *p = xasprintf("%s/%s.qemu.log", d->inv.inv_log_dir, vm->vm_name);
+	char *tail = qproc_log_tail(p, vm->vm_log_offset, LOG_TAIL_BYTES);
+
+	free(p);
+	return tail;
+}
+
+static void
+op_changed(void *ctx, struct vm *vm, enum vm_state old, const char *why)
+{
+	struct daemon *d = ctx;
+	int e;
+
+	if (vm->vm_state == VS_RUNNING && old != VS_RUNNING)
+		vm->vm_started_ms = now_ms();
+	e = state_write(d->inv.inv_state_dir, vm);
+	if (e)
+		log_vm(LOG_WARNING, vm->vm_name, "cannot write state file in %s: %s",
+		    d->inv.inv_state_dir, strerror(-e));
+	d->dirty = true;
+}
+
+static const struct sup_ops daemon_ops = {
+	op_spawn, op_qmp, op_signal, op_arm, op_disarm, op_gone, op_exit_detail, op_changed,
+};
+
+/* ---- set-up ---- */
+
+/* A QEMU from a previous daemon still running? (Simple adoption, issue 6.) */
+static void
+adopt(struct daemon *d, struct vm *vm)
+{
+	char *pf = run_path(d, vm, "pid");
+	pid_t pid;
+	int fd;
+
+	if (qproc_read_pidfile(pf, &pid) != 0) {
+		free(pf);
+		return;
+	}
+	if (kill(pid, 0) == -1 || !qproc_cmdline_has_name(pid, vm->vm_name)) {
+		log_vm(LOG_INFO, vm->vm_name, "removing stale pidfile %s (pid %d)", pf, (int)pid);
+		unlink(pf);
+		free(pf);
+		return;
+	}
+	free(pf);
+	fd = qproc_pidfd_open(pid);
+	if (fd < 0) {
+		log_vm(LOG_ERR, vm->vm_name, "cannot watch running QEMU pid %d: %s", (int)pid,
+		    strerror(-fd));
+		return;
+	}
+	log_vm(LOG_INFO, vm->vm_name, "found running QEMU pid %d: adopting it", (int)pid);
+	vm->vm_pid = pid;
+	vm->vm_pidfd = fd;
+	if (watch_process(d, vm)) {
+		close(fd);
+		vm->vm_pidfd = -1;
+		vm->vm_pid = 0;
+		return;
+	}
+	sup_event(&d->sup, vm, VE_ADOPT, 0);
+	{
+		uint64_t age;
+		if (qproc_age_ms(pid, &age) == 0 && age < vm->vm_started_ms)
+			vm->vm_started_ms -= age;	/* uptime of the QEMU, not of us */
+	}
+}
+
+int
+daemon_init_vms(struct daemon *d)
+{
+	size_t i;
+
+	d->sup.ops = &daemon_ops;
+	d->sup.ctx = d;
+	d->n_vms = d->inv.inv_n_vms;
+	d->vms = xcalloc(d->n_vms, sizeof(*d->vms));
+	for (i = 0; i < d->n_vms; i++) {
+		struct vm *vm = &d->vms[i];
+		sup_vm_init(vm, &d->inv.inv_vms[i]);
+		vm->vm_ctx = d;
+		state_read(d->inv.inv_state_dir, vm);
+		if (!vm->vm_hw->vm_enable)
+			continue;
+		vmcon_open(d, vm);
+		adopt(d, vm);
+	}
+	d->dirty = true;
+	return 0;
+}
+
+void
+daemon_free_vms(struct daemon *d)
+{
+	size_t i;
+
+	for (i = 0; i < d->n_vms; i++) {
+		qmp_free(d->vms[i].vm_qmp);
+		vmcon_close(&d->vms[i]);
+		if (d->vms[i].vm_pidfd != -1)
+			close(d->vms[i].vm_pidfd);
+		if (d->vms[i].vm_timer)
+			loop_cancel_timer(d->lp, d->vms[i].vm_timer);
+		sup_vm_clear(&d->vms[i]);
+	}
+	free(d->vms);
+	d->vms = NULL;
+	d->n_vms = 0;
+}
+
+void
+daemon_autostart(struct daemon *d)
+{
+	char err[256];
+	size_t i;
+
+	for (i = 0; i < d->n_vms; i++) {
+		struct vm *vm = &d->vms[i];
+		if (vm->vm_hw->vm_enable && vm->vm_hw->vm_autostart && sup_is_down(vm) &&
+		    daemon_start_vm(d, vm, err, sizeof(err)) != 0)
+			log_vm(LOG_ERR, vm->vm_name, "not started: %s", err);
+	}
+}
+
+struct vm *
+daemon_find_vm(struct daemon *d, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < d->n_vms; i++)
+		if (strcmp(d->vms[i].vm_name, name) == 0)
+			return &d->vms[i];
+	return NULL;
+}
+
+/* ---- requests ---- */
+
+static int
+pull_deps(struct daemon *d, struct vm *vm, char *err, size_t errlen, int depth)
+{
+	size_t i;
+	int e;
+
+	if (depth > 64) {
+		snprintf(err, errlen, "vm %s: `after` chain too deep", vm->vm_name);
+		return -ELOOP;
+	}
+	for (i = 0; i < vm->vm_hw->vm_n_after; i++) {
+		struct vm *dep = daemon_find_vm(d, vm->vm_hw->vm_after[i]);
+		if (!dep) {
+			snprintf(err, errlen, "vm %s: after unknown vm %s", vm->vm_name,
+			    vm->vm_hw->vm_after[i]);
+			return -ENOENT;
+		}
+		if (!dep->vm_hw->vm_enable) {
+			snprintf(err, errlen, "vm %s: needs vm %s, which is disabled",
+			    vm->vm_name, dep->vm_name);
+			return -EPERM;
+		}
+		if (sup_is_down(dep) || dep->vm_stop_pending) {
+			e = pull_deps(d, dep, err, errlen, depth + 1);
+			if (e)
+				return e;
+			dep->vm_stop_pending = false;
+			if (sup_is_down(dep)) {
+				log_vm(LOG_INFO, dep->vm_name, "started because %s is after it",
+				    vm->vm_name);
+				sup_event(&d->sup, dep, VE_START, 0);
+			}
+		}
+	}
+	return 0;
+}
+
+static int
+check_startable(struct daemon *d, struct vm *vm, char *err, size_t errlen)
+{
+	if (!vm->vm_hw->vm_enable) {
+		snprintf(err, errlen, "vm %s is disabled", vm->vm_name);
+		return -EPERM;
+	}
+	if (d->exiting) {
+		snprintf(err, errlen, "vm %s: vmserviced is shutting down", vm->vm_name);
+		return -ESHUTDOWN;
+	}
+	return pull_deps(d, vm, err, errlen, 0);
+}
+
+int
+daemon_start_vm(struct daemon *d, struct vm *vm, char *err, size_t errlen)
+{
+	int e = check_startable(d, vm, err, errlen);
+
+	if (e)
+		return e;
+	vm->vm_stop_pending = false;
+	sup_event(&d->sup, vm, VE_START, 0);
+	return 0;
+}
+
+int
+daemon_restart_vm(struct daemon *d, struct vm *vm, char *err, size_t errlen)
+{
+	int e = check_startable(d, vm, err, errlen);
+
+	if (e)
+		return e;
+	vm->vm_stop_pending = false;
+	sup_event(&d->sup, vm, VE_RESTART, 0);
+	return 0;
+}
+
+void
+daemon_stop_vm(struct daemon *d, struct vm *vm, int timeout)
+{
+	vm->vm_stop_pending = false;
+	if (timeout >= 0 && !sup_is_down(vm))
+		vm->vm_halt_timeout = timeout;
+	sup_event(&d->sup, vm, VE_STOP, 0);
+}
+
+void
+daemon_stop_all(struct daemon *d, int timeout)
+{
+	size_t i;
+
+	for (i = 0; i < d->n_vms; i++) {
+		struct vm *vm = &d->vms[i];
+		if (vm->vm_state == VS_WAITING || vm->vm_state == VS_BACKOFF) {
+			sup_event(&d->sup, vm, VE_STOP, 0);
+		} else if (!sup_is_down(vm)) {
+			vm->vm_stop_pending = true;
+			if (timeout >= 0)
+				vm->vm_halt_timeout = timeout;
+		}
+	}
+	d->dirty = true;
+}
+
+void
+daemon_kill_vm(struct daemon *d, struct vm *vm)
+{
+	vm->vm_stop_pending = false;
+	sup_event(&d->sup, vm, VE_KILL, 0);
+}
+
+/* ---- scheduling ---- */
+
+static bool
+is_after(const struct vm *vm, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < vm->vm_hw->vm_n_after; i++)
+		if (strcmp(vm->vm_hw->vm_after[i], name) == 0)
+			return true;
+	return false;
+}
+
+/* Stop pending VMs once every VM that runs after them is down. */
+static void
+sched_stops(struct daemon *d)
+{
+	size_t i, j;
+
+	for (i = 0; i < d->n_vms; i++) {
+		struct vm *vm = &d->vms[i];
+		bool blocked = false;
+
+		if (!vm->vm_stop_pending)
+			continue;
+		for (j = 0; j < d->n_vms && !blocked; j++)
+			if (j != i && !sup_is_down(&d->vms[j]) &&
+			    is_after(&d->vms[j], vm->vm_name))
+				blocked = true;
+		if (blocked)
+			continue;
+		vm->vm_stop_pending = false;
+		sup_event(&d->sup, vm, VE_STOP, 0);
+	}
+}
+
+static void
+sched_timer_cb(struct loop *lp, void *arg)
+{
+	struct daemon *d = arg;
+
+	d->sched_timer = 0;
+	d->dirty = true;
+}
+
+/* 1: ready, 0: not yet, -1: can never be (vm_detail set). */
+static int
+deps_ready(struct daemon *d, struct vm *vm)
+{
+	size_t i;
+
+	for (i = 0; i < vm->vm_hw->vm_n_after; i++) {
+		struct vm *dep = daemon_find_vm(d, vm->vm_hw->vm_after[i]);
+		if (!dep)
+			continue;	/* the inventory validated names */
+		if (dep->vm_state == VS_RUNNING)
+			continue;
+		if (sup_is_down(dep) || dep->vm_stop_pending) {
+			free(vm->vm_detail);
+			vm->vm_detail = xasprintf("vm %s, which it is after, is %s",
+			    dep->vm_name, sup_state_name(dep->vm_state));
+			return -1;
+		}
+		return 0;
+	}
+	return 1;
+}
+
+static void
+sched_starts(struct daemon *d)
+{
+	unsigned starting = 0, limit = d->inv.inv_start_parallel, delay;
+	uint64_t now = now_ms();
+	size_t i;
+	int r;
+
+	for (i = 0; i < d->n_vms; i++)
+		if (d->vms[i].vm_state == VS_STARTING)
+			starting++;
+	for (i = 0; i < d->n_vms; i++) {
+		struct vm *vm = &d->vms[i];
+
+		if (vm->vm_state != VS_WAITING)
+			continue;
+		r = deps_ready(d, vm);
+		if (r < 0) {
+			sup_event(&d->sup, vm, VE_DEPS_FAILED, 0);
+			continue;
+		}
+		if (r == 0)
+			continue;
+		if (limit && starting >= limit)
+			break;
+		if (now < d->next_start_ms) {
+			if (!d->sched_timer)
+				d->sched_timer = loop_add_timer(d->lp, d->next_start_ms - now,
+				    sched_timer_cb, d);
+			break;
+		}
+		sup_event(&d->sup, vm, VE_DEPS_READY, 0);
+		if (vm->vm_state == VS_STARTING) {
+			starting++;
+			delay = d->inv.inv_start_delay;
+			if (vm->vm_hw->vm_start_delay > delay)
+				delay = vm->vm_hw->vm_start_delay;
+			d->next_start_ms = now + delay * 1000ull;
+		}
+	}
+}
+
+static void
+extend_cb(struct loop *lp, void *arg)
+{
+	struct daemon *d = arg;
+
+	/* Keep the service manager from SIGKILLing us while VMs flush. */
+	notify_extend(15 * 1000000ull);
+	d->extend_timer = loop_add_timer(d->lp, 5000, extend_cb, d);
+}
+
+static void
+update_status(struct daemon *d)
+{
+	unsigned running = 0, enabled = 0, down = 0;
+	char buf[sizeof(d->last_status)];
+	size_t i;
+
+	for (i = 0; i < d->n_vms; i++) {
+		if (!d->vms[i].vm_hw->vm_enable)
+			continue;
+		enabled++;
+		running += d->vms[i].vm_state == VS_RUNNING;
+		down += sup_is_down(&d->vms[i]);
+	}
+	if (d->exiting)
+		snprintf(buf, sizeof(buf), "stopping: %u/%u VMs still up", enabled - down, enabled);
+	else
+		snprintf(buf, sizeof(buf), "%u/%u VMs running", running, enabled);
+	if (strcmp(buf, d->last_status) != 0) {
+		memcpy(d->last_status, buf, sizeof(buf));
+		notify_status("%s", buf);
+	}
+}
+
+void
+daemon_idle(struct loop *lp, void *arg)
+{
+	struct daemon *d = arg;
+	size_t i;
+	int rounds;
+	bool all_down = true;
+
+	/* Each pass may change states, which may unblock another VM. */
+	for (rounds = 0; d->dirty && rounds < 16; rounds++) {
+		d->dirty = false;
+		sched_stops(d);
+		sched_starts(d);
+	}
+	if (d->ctl)
+		ctl_poll(d->ctl);
+	update_status(d);
+	if (!d->exiting)
+		return;
+	if (!d->extend_timer && notify_enabled())
+		extend_cb(lp, d);
+	for (i = 0; i < d->n_vms; i++)
+		if (!sup_is_down(&d->vms[i]))
+			all_down = false;
+	if (all_down) {
+		log_info("all VMs are stopped");
+		loop_stop(lp);
+	}
+}
+
+/* ---- status ---- */
+
+const char *
+daemon_accel_name(struct daemon *d, const struct vm *vm)
+{
+	return qemu_accel(vm->vm_hw, &d->env) == HW_ACCEL_KVM ? "kvm" : "tcg";
+}
+
+static struct json_object *
+port_or_null(int port)
+{
+	return port < 0 ? NULL : json_object_new_int(port);
+}
+
+struct json_object *
+daemon_vm_json(struct daemon *d, const struct vm *vm)
+{
+	struct json_object *o = json_object_new_object();
+	const struct hw_vm *hw = vm->vm_hw;
+	const char *reason = sup_reason_name(vm->vm_reason);
+	bool up = vm->vm_state == VS_RUNNING || vm->vm_state == VS_HALTING ||
+	    vm->vm_state == VS_TERMINATING || vm->vm_state == VS_KILLING;
+
+	json_object_object_add(o, "name", json_object_new_string(vm->vm_name));
+	json_object_object_add(o, "state", json_object_new_string(sup_state_name(vm->vm_state)));
+	json_object_object_add(o, "pid", vm->vm_pid ? json_object_new_int(vm->vm_pid) : NULL);
+	json_object_object_add(o, "uptime", up && vm->vm_started_ms ?
+	    json_object_new_double((double)(now_ms() - vm->vm_started_ms) / 1000.0) : NULL);
+	json_object_object_add(o, "accel", json_object_new_string(daemon_accel_name(d, vm)));
+	json_object_object_add(o, "enabled", json_object_new_boolean(hw->vm_enable));
+	json_object_object_add(o, "autostart", json_object_new_boolean(hw->vm_autostart));
+	json_object_object_add(o, "serial", port_or_null(hw->vm_serial));
+	json_object_object_add(o, "monitor", port_or_null(hw->vm_monitor));
+	if (hw->vm_vnc < 0) {
+		json_object_object_add(o, "vnc", NULL);
+	} else {
+		char *v = xasprintf("%s:%d", d->inv.inv_listen ? d->inv.inv_listen : "127.0.0.1",
+		    5900 + hw->vm_vnc);
+		json_object_object_add(o, "vnc", json_object_new_string(v));
+		free(v);
+	}
+	json_object_object_add(o, "stop_reason", reason ? json_object_new_string(reason) : NULL);
+	json_object_object_add(o, "stop_detail",
+	    vm->vm_detail ? json_object_new_string(vm->vm_detail) : NULL);
+	json_object_object_add(o, "last_exit",
+	    vm->vm_last_exit[0] ? json_object_new_string(vm->vm_last_exit) : NULL);
+	json_object_object_add(o, "restarts", json_object_new_int((int)vm->vm_restarts));
+	return o;
+}

@@ -1,0 +1,108 @@
+/* Atomic JSON state files (json-c). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <json-c/json.h>
+
+#include "common/util.h"
+#include "service/state.h"
+
+static int
+write_all(int fd, const char *s, size_t n)
+{
+	ssize_t w;
+
+	while (n) {
+		w = write(fd, s, n);
+		if (w == -1) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		s += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+int
+state_write(const char *dir, const struct vm *vm)
+{
+	struct json_object *o = json_object_new_object();
+	const char *reason = sup_reason_name(vm->vm_reason), *s;
+	char path[4096], tmp[4200];
+	int fd, e;
+
+	json_object_object_add(o, "name", json_object_new_string(vm->vm_name));
+	json_object_object_add(o, "state", json_object_new_string(sup_state_name(vm->vm_state)));
+	json_object_object_add(o, "pid", vm->vm_pid ? json_object_new_int(vm->vm_pid) : NULL);
+	json_object_object_add(o, "stop_reason", reason ? json_object_new_string(reason) : NULL);
+	json_object_object_add(o, "stop_detail",
+	    vm->vm_detail ? json_object_new_string(vm->vm_detail) : NULL);
+	json_object_object_add(o, "last_exit",
+	    vm->vm_last_exit[0] ? json_object_new_string(vm->vm_last_exit) : NULL);
+	json_object_object_add(o, "restarts", json_object_new_int((int)vm->vm_restarts));
+	json_object_object_add(o, "updated", json_object_new_int64((int64_t)time(NULL)));
+	s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY);
+
+	if (xsnprintf(path, sizeof(path), "%s/%s.json", dir, vm->vm_name) ||
+	    xsnprintf(tmp, sizeof(tmp), "%s.tmp", path)) {
+		json_object_put(o);
+		return -ENAMETOOLONG;
+	}
+	/* A leftover tmp file (crash mid-write) is ours to replace; never follow a link. */
+	unlink(tmp);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd == -1) {
+		e = -errno;
+		json_object_put(o);
+		return e;
+	}
+	e = write_all(fd, s, strlen(s));
+	if (!e)
+		e = write_all(fd, "\n", 1);
+	if (close(fd) == -1 && !e)
+		e = -errno;
+	json_object_put(o);
+	if (!e && rename(tmp, path) == -1)
+		e = -errno;
+	if (e)
+		unlink(tmp);
+	return e;
+}
+
+int
+state_read(const char *dir, struct vm *vm)
+{
+	struct json_object *o, *v;
+	char path[4096];
+	int r;
+
+	if (xsnprintf(path, sizeof(path), "%s/%s.json", dir, vm->vm_name))
+		return -ENAMETOOLONG;
+	if (access(path, F_OK) == -1)
+		return -errno;
+	o = json_object_from_file(path);
+	if (!o || !json_object_is_type(o, json_type_object)) {
+		json_object_put(o);
+		return -EINVAL;
+	}
+	if (json_object_object_get_ex(o, "stop_reason", &v) && v &&
+	    (r = sup_reason_lookup(json_object_get_string(v))) > 0)
+		vm->vm_reason = (enum stop_reason)r;
+	if (json_object_object_get_ex(o, "stop_detail", &v) && v) {
+		free(vm->vm_detail);
+		vm->vm_detail = xstrdup(json_object_get_string(v));
+	}
+	if (json_object_object_get_ex(o, "last_exit", &v) && v)
+		snprintf(vm->vm_last_exit, sizeof(vm->vm_last_exit), "%s",
+		    json_object_get_string(v));
+	if (json_object_object_get_ex(o, "restarts", &v) && v)
+		vm->vm_restarts = (unsigned)json_object_get_int(v);
+	json_object_put(o);
+	return 0;
+}

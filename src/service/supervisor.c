@@ -1,0 +1,481 @@
+/* The VM life cycle table. See supervisor.h and ARCHITECTURE.md. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common/log.h"
+#include "common/util.h"
+#include "emulator/qemu_proc.h"
+#include "service/supervisor.h"
+
+static const char *const state_names[VS_N] = {
+	[VS_STOPPED] = "stopped", [VS_WAITING] = "waiting", [VS_STARTING] = "starting",
+	[VS_RUNNING] = "running", [VS_HALTING] = "halting",
+	[VS_TERMINATING] = "terminating", [VS_KILLING] = "killing",
+	[VS_FAILED] = "failed", [VS_BACKOFF] = "backoff",
+};
+
+static const char *const event_names[VE_N] = {
+	[VE_START] = "start requested", [VE_STOP] = "stop requested",
+	[VE_KILL] = "kill requested", [VE_RESTART] = "restart requested",
+	[VE_DEPS_READY] = "dependencies ready", [VE_QMP_READY] = "QMP ready",
+	[VE_QMP_LOST] = "QMP lost", [VE_SHUTDOWN_GUEST] = "guest shutdown",
+	[VE_SHUTDOWN_HOST] = "host shutdown", [VE_EXITED] = "process exited",
+	[VE_TIMER] = "timer fired", [VE_DEPS_FAILED] = "dependency failed",
+	[VE_ADOPT] = "adopted",
+};
+
+static const char *const reason_names[SR_N] = {
+	[SR_NONE] = NULL, [SR_GUEST_POWEROFF] = "guest-poweroff",
+	[SR_HOST_POWERDOWN] = "host-powerdown", [SR_SIGTERM] = "sigterm",
+	[SR_SIGKILL] = "sigkill", [SR_CRASHED] = "crashed",
+	[SR_START_FAILED] = "start-failed",
+};
+
+const char *
+sup_state_name(enum vm_state st)
+{
+	return (unsigned)st < VS_N ? state_names[st] : "?";
+}
+
+const char *
+sup_event_name(enum vm_event ev)
+{
+	return (unsigned)ev < VE_N ? event_names[ev] : "?";
+}
+
+const char *
+sup_reason_name(enum stop_reason r)
+{
+	return (unsigned)r < SR_N ? reason_names[r] : NULL;
+}
+
+int
+sup_state_lookup(const char *name)
+{
+	int i;
+
+	for (i = 0; i < VS_N; i++)
+		if (strcmp(state_names[i], name) == 0)
+			return i;
+	return -1;
+}
+
+int
+sup_reason_lookup(const char *name)
+{
+	int i;
+
+	for (i = 1; i < SR_N; i++)
+		if (strcmp(reason_names[i], name) == 0)
+			return i;
+	return -1;
+}
+
+bool
+sup_is_down(const struct vm *vm)
+{
+	return vm->vm_state == VS_STOPPED || vm->vm_state == VS_FAILED;
+}
+
+bool
+sup_has_process(const struct vm *vm)
+{
+	switch (vm->vm_state) {
+	case VS_STARTING: case VS_RUNNING: case VS_HALTING:
+	case VS_TERMINATING: case VS_KILLING:
+		return true;
+	default:
+		return false;
+	}
+}
+
+void
+sup_vm_init(struct vm *vm, const struct hw_vm *hw)
+{
+	memset(vm, 0, sizeof(*vm));
+	vm->vm_hw = hw;
+	vm->vm_name = hw->vm_name;
+	vm->vm_pidfd = -1;
+	vm->vm_halt_timeout = -1;
+}
+
+void
+sup_vm_clear(struct vm *vm)
+{
+	free(vm->vm_detail);
+	vm->vm_detail = NULL;
+}
+
+/* ---- helpers shared by the actions ---- */
+
+static void
+set_state(const struct sup *s, struct vm *vm, enum vm_state to, const char *why)
+{
+	enum vm_state from = vm->vm_state;
+
+	s->ops->disarm(s->ctx, vm);
+	vm->vm_state = to;
+	log_vm(to == VS_FAILED ? LOG_ERR : LOG_INFO, vm->vm_name, "%s -> %s (%s)",
+	    state_names[from], state_names[to], why);
+	s->ops->changed(s->ctx, vm, from, why);
+}
+
+static unsigned
+halt_ms(const struct vm *vm)
+{
+	return (vm->vm_halt_timeout >= 0 ? (unsigned)vm->vm_halt_timeout :
+	    vm->vm_hw->vm_halt_timeout) * 1000u;
+}
+
+static void
+send_signal(const struct sup *s, struct vm *vm, int sig)
+{
+	int e = s->ops->signal(s->ctx, vm, sig);
+
+	/* ESRCH: it died already; its exit event is on its way. */
+	if (e && e != -ESRCH)
+		log_vm(LOG_ERR, vm->vm_name, "cannot send %s to pid %d: %s",
+		    strsignal(sig), (int)vm->vm_pid, strerror(-e));
+}
+
+static void
+record_exit(struct vm *vm, int status)
+{
+	if (status >= 0)
+		qproc_describe(status, vm->vm_last_exit, sizeof(vm->vm_last_exit));
+	else
+		snprintf(vm->vm_last_exit, sizeof(vm->vm_last_exit), "unknown");
+}
+
+static void
+enter_stopped(const struct sup *s, struct vm *vm, enum stop_reason r, const char *why)
+{
+	vm->vm_reason = r;
+	vm->vm_pending = SR_NONE;
+	vm->vm_halt_timeout = -1;
+	s->ops->gone(s->ctx, vm);
+	set_state(s, vm, r == SR_START_FAILED ? VS_FAILED : VS_STOPPED, why);
+	if (vm->vm_restart && r != SR_START_FAILED) {
+		vm->vm_restart = false;
+		set_state(s, vm, VS_WAITING, "restart");
+	}
+}
+
+/* ---- actions: one per meaningful (state, event) cell ---- */
+
+typedef void (*sup_action)(const struct sup *s, struct vm *vm, int arg);
+
+static void
+a_want_start(const struct sup *s, struct vm *vm, int arg)
+{
+	vm->vm_restart = false;
+	set_state(s, vm, VS_WAITING, "start requested");
+}
+
+static void
+a_cancel(const struct sup *s, struct vm *vm, int arg)
+{
+	vm->vm_restart = false;
+	set_state(s, vm, VS_STOPPED, "start cancelled");
+}
+
+static void
+a_spawn(const struct sup *s, struct vm *vm, int arg)
+{
+	char err[512];
+	int e;
+
+	vm->vm_shutdown_seen = false;
+	vm->vm_pending = SR_NONE;
+	free(vm->vm_detail);
+	vm->vm_detail = NULL;
+	vm->vm_last_exit[0] = 0;
+	e = s->ops->spawn(s->ctx, vm, err, sizeof(err));
+	if (e) {
+		vm->vm_detail = xstrdup(err);
+		vm->vm_reason = SR_START_FAILED;
+		log_vm(LOG_ERR, vm->vm_name, "cannot start QEMU: %s", err);
+		set_state(s, vm, VS_FAILED, "spawn failed");
+		return;
+	}
+	set_state(s, vm, VS_STARTING, "QEMU spawned");
+}
+
+static void
+a_ready(const struct sup *s, struct vm *vm, int arg)
+{
+	set_state(s, vm, VS_RUNNING, "QMP ready");
+}
+
+static void
+a_start_failed(const struct sup *s, struct vm *vm, int arg)
+{
+	record_exit(vm, arg);
+	free(vm->vm_detail);
+	vm->vm_detail = s->ops->exit_detail(s->ctx, vm);
+	log_vm(LOG_ERR, vm->vm_name, "QEMU failed to start (%s): %s", vm->vm_last_exit,
+	    vm->vm_detail ? vm->vm_detail : "no output");
+	vm->vm_restart = false;
+	enter_stopped(s, vm, SR_START_FAILED, "QEMU exited before QMP was ready");
+}
+
+/* How long a QEMU whose QMP went away while starting gets to exit by itself. */
+#define START_GRACE_MS	2000
+
+static void
+a_start_grace(const struct sup *s, struct vm *vm, int arg)
+{
+	/*
+	 * Usually QEMU is exiting on a start-up error: wait for its exit status
+	 * and stderr rather than killing it and losing both.
+	 */
+	log_vm(LOG_WARNING, vm->vm_name, "QMP unavailable while starting; waiting %d ms for QEMU",
+	    START_GRACE_MS);
+	s->ops->arm(s->ctx, vm, START_GRACE_MS);
+}
+
+static void
+a_start_abort(const struct sup *s, struct vm *vm, int arg)
+{
+	/* QEMU runs but its monitor never answered: it is of no use to us. */
+	vm->vm_pending = SR_START_FAILED;
+	send_signal(s, vm, SIGKILL);
+	set_state(s, vm, VS_KILLING, "QMP never ready");
+}
+
+static void
+a_term(const struct sup *s, struct vm *vm, int arg)
+{
+	if (vm->vm_pending != SR_START_FAILED)
+		vm->vm_pending = SR_SIGTERM;
+	send_signal(s, vm, SIGTERM);
+	set_state(s, vm, VS_TERMINATING,
+	    vm->vm_state == VS_HALTING ? "halt_timeout expired" : "stop requested");
+	s->ops->arm(s->ctx, vm, vm->vm_hw->vm_term_timeout * 1000u);
+}
+
+static void
+a_kill(const struct sup *s, struct vm *vm, int arg)
+{
+	const char *why = vm->vm_state == VS_TERMINATING && arg == VE_TIMER ?
+	    "term_timeout expired" : "kill requested";
+
+	if (vm->vm_pending != SR_START_FAILED)
+		vm->vm_pending = SR_SIGKILL;
+	send_signal(s, vm, SIGKILL);
+	set_state(s, vm, VS_KILLING, why);
+}
+
+static void
+a_halt(const struct sup *s, struct vm *vm, int arg)
+{
+	const struct hw_vm *hw = vm->vm_hw;
+	struct json_object *args = NULL;
+	const char *cmd;
+	int e;
+
+	switch (hw->vm_halt) {
+	case HW_HALT_COMMAND:
+		cmd = "human-monitor-command";
+		args = json_object_new_object();
+		json_object_object_add(args, "command-line",
+		    json_object_new_string(hw->vm_halt_command ? hw->vm_halt_command : ""));
+		break;
+	case HW_HALT_QUIT:
+		cmd = "quit";
+		break;
+	case HW_HALT_ACPI:
+	default:
+		cmd = "system_powerdown";
+		break;
+	}
+	e = s->ops->qmp(s->ctx, vm, cmd, args);
+	if (e) {
+		log_vm(LOG_WARNING, vm->vm_name, "cannot send %s over QMP (%s): escalating",
+		    cmd, strerror(-e));
+		a_term(s, vm, arg);
+		return;
+	}
+	vm->vm_pending = SR_HOST_POWERDOWN;
+	set_state(s, vm, VS_HALTING, arg == VE_RESTART ? "restart requested" : "stop requested");
+	s->ops->arm(s->ctx, vm, halt_ms(vm));
+}
+
+static void
+a_restart(const struct sup *s, struct vm *vm, int arg)
+{
+	vm->vm_restart = true;
+	if (vm->vm_state == VS_RUNNING)
+		a_halt(s, vm, VE_RESTART);
+	else
+		a_term(s, vm, VE_RESTART);
+}
+
+static void
+a_set_restart(const struct sup *s, struct vm *vm, int arg)
+{
+	vm->vm_restart = true;
+	log_vm(LOG_INFO, vm->vm_name, "will start again once stopped");
+}
+
+static void
+a_clear_restart(const struct sup *s, struct vm *vm, int arg)
+{
+	if (vm->vm_restart)
+		log_vm(LOG_INFO, vm->vm_name, "restart cancelled");
+	vm->vm_restart = false;
+}
+
+static void
+a_deps_failed(const struct sup *s, struct vm *vm, int arg)
+{
+	vm->vm_reason = SR_START_FAILED;
+	set_state(s, vm, VS_FAILED, vm->vm_detail ? vm->vm_detail : "dependency failed");
+}
+
+static void
+a_adopt(const struct sup *s, struct vm *vm, int arg)
+{
+	vm->vm_adopted = true;
+	vm->vm_shutdown_seen = false;
+	vm->vm_pending = SR_NONE;
+	set_state(s, vm, VS_RUNNING, "adopted a running QEMU");
+}
+
+static void
+a_guest_off(const struct sup *s, struct vm *vm, int arg)
+{
+	vm->vm_shutdown_seen = true;
+	vm->vm_pending = SR_GUEST_POWEROFF;
+	set_state(s, vm, VS_HALTING, "guest powered off");
+	/* QEMU exits on its own after SHUTDOWN; escalate if it does not. */
+	s->ops->arm(s->ctx, vm, halt_ms(vm));
+}
+
+static void
+a_host_off(const struct sup *s, struct vm *vm, int arg)
+{
+	/* A host-side shutdown we did not ask for (a signal, quit elsewhere). */
+	vm->vm_shutdown_seen = true;
+	vm->vm_pending = SR_CRASHED;
+	set_state(s, vm, VS_HALTING, "QEMU shutting down unasked");
+	s->ops->arm(s->ctx, vm, halt_ms(vm));
+}
+
+static void
+a_shutdown_seen(const struct sup *s, struct vm *vm, int arg)
+{
+	if (vm->vm_shutdown_seen) {
+		log_vm(LOG_DEBUG, vm->vm_name, "duplicate SHUTDOWN ignored");
+		return;
+	}
+	vm->vm_shutdown_seen = true;
+	log_vm(LOG_INFO, vm->vm_name, "QEMU is shutting down");
+}
+
+static void
+a_exited(const struct sup *s, struct vm *vm, int arg)
+{
+	record_exit(vm, arg);
+	if (vm->vm_pending == SR_START_FAILED) {
+		free(vm->vm_detail);
+		vm->vm_detail = s->ops->exit_detail(s->ctx, vm);
+		if (!vm->vm_detail)
+			vm->vm_detail = xstrdup("QMP never became ready");
+		log_vm(LOG_ERR, vm->vm_name, "QEMU failed to start: %s", vm->vm_detail);
+	}
+	enter_stopped(s, vm, vm->vm_pending ? vm->vm_pending : SR_CRASHED,
+	    vm->vm_last_exit);
+}
+
+static void
+a_crashed(const struct sup *s, struct vm *vm, int arg)
+{
+	char *tail = s->ops->exit_detail(s->ctx, vm);
+
+	record_exit(vm, arg);
+	log_vm(LOG_ERR, vm->vm_name, "QEMU exited unexpectedly (%s)%s%s", vm->vm_last_exit,
+	    tail ? ": " : "", tail ? tail : "");
+	free(tail);
+	enter_stopped(s, vm, SR_CRASHED, "crashed");
+}
+
+static void
+a_qmp_lost(const struct sup *s, struct vm *vm, int arg)
+{
+	log_vm(LOG_WARNING, vm->vm_name, "QMP connection lost; stop will escalate to SIGTERM");
+}
+
+static void
+a_unexpected(const struct sup *s, struct vm *vm, int arg)
+{
+	log_vm(LOG_WARNING, vm->vm_name, "unexpected event in state %s",
+	    state_names[vm->vm_state]);
+}
+
+/* NULL cells are deliberate no-ops (logged at debug level). */
+static const sup_action table[VS_N][VE_N] = {
+	[VS_STOPPED] = {
+		[VE_START] = a_want_start, [VE_RESTART] = a_want_start,
+		[VE_EXITED] = a_unexpected, [VE_ADOPT] = a_adopt,
+	},
+	[VS_FAILED] = {
+		[VE_START] = a_want_start, [VE_RESTART] = a_want_start,
+		[VE_EXITED] = a_unexpected, [VE_ADOPT] = a_adopt,
+	},
+	[VS_BACKOFF] = {
+		[VE_START] = a_want_start, [VE_RESTART] = a_want_start,
+		[VE_STOP] = a_cancel, [VE_KILL] = a_cancel, [VE_TIMER] = a_want_start,
+	},
+	[VS_WAITING] = {
+		[VE_DEPS_READY] = a_spawn, [VE_STOP] = a_cancel, [VE_KILL] = a_cancel,
+		[VE_DEPS_FAILED] = a_deps_failed,
+	},
+	[VS_STARTING] = {
+		[VE_QMP_READY] = a_ready, [VE_QMP_LOST] = a_start_grace,
+		[VE_TIMER] = a_start_abort,
+		[VE_EXITED] = a_start_failed, [VE_STOP] = a_term, [VE_KILL] = a_kill,
+		[VE_RESTART] = a_restart,
+	},
+	[VS_RUNNING] = {
+		[VE_STOP] = a_halt, [VE_RESTART] = a_restart, [VE_KILL] = a_kill,
+		[VE_SHUTDOWN_GUEST] = a_guest_off, [VE_SHUTDOWN_HOST] = a_host_off,
+		[VE_EXITED] = a_crashed, [VE_QMP_LOST] = a_qmp_lost,
+	},
+	[VS_HALTING] = {
+		[VE_SHUTDOWN_GUEST] = a_shutdown_seen, [VE_SHUTDOWN_HOST] = a_shutdown_seen,
+		[VE_EXITED] = a_exited, [VE_TIMER] = a_term, [VE_KILL] = a_kill,
+		[VE_RESTART] = a_set_restart, [VE_START] = a_set_restart,
+		[VE_STOP] = a_clear_restart,
+	},
+	[VS_TERMINATING] = {
+		[VE_EXITED] = a_exited, [VE_TIMER] = a_kill, [VE_KILL] = a_kill,
+		[VE_RESTART] = a_set_restart, [VE_START] = a_set_restart,
+		[VE_STOP] = a_clear_restart,
+	},
+	[VS_KILLING] = {
+		[VE_EXITED] = a_exited, [VE_RESTART] = a_set_restart,
+		[VE_START] = a_set_restart, [VE_STOP] = a_clear_restart,
+		[VE_KILL] = a_clear_restart,
+	},
+};
+
+void
+sup_event(const struct sup *s, struct vm *vm, enum vm_event ev, int arg)
+{
+	sup_action fn;
+
+	if ((unsigned)vm->vm_state >= VS_N || (unsigned)ev >= VE_N)
+		return;
+	fn = table[vm->vm_state][ev];
+	if (!fn) {
+		log_vm(LOG_DEBUG, vm->vm_name, "%s: %s ignored",
+		    state_names[vm->vm_state], event_names[ev]);
+		return;
+	}
+	/* Timer actions get the event as arg so they can name their reason. */
+	fn(s, vm, ev == VE_EXITED ? arg : (int)ev);
+}

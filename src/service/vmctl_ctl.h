@@ -1,0 +1,39 @@
+/*
+ * vmctl commands that talk to vmserviced over its control socket
+ * (PROTOCOL.md). Rows for vmctl.c's command table; each handler gets argv
+ * starting at the command name.
+ */
+#ifndef VMS_VMCTL_CTL_H
+#define VMS_VMCTL_CTL_H
+
+struct vmctl;
+
+/* Exit statuses beyond vmctl.h's 0/1/2 (LSB-style, for scripts). */
+#define VMCTL_NOT_RUNNING	3	/* status NAME: the VM is not running */
+#define VMCTL_NO_DAEMON		4	/* the daemon is not running / unreachable */
+
+/* From vmctl.c: -c of the command, else the global -c, $VMSERVICE_CONF, default. */
+const char *vmctl_conf_path(const struct vmctl *ctl, const char *opt);
+
+int vmctl_status(struct vmctl *ctl, int argc, char **argv);
+/* start, stop, restart, kill: the command name is argv[0]. */
+int vmctl_lifecycle(struct vmctl *ctl, int argc, char **argv);
+int vmctl_reload(struct vmctl *ctl, int argc, char **argv);
+
+#define VMCTL_CTL_COMMANDS \
+	{ "status", "[NAME] [--json] [-s SOCKET]", \
+	  "show the VMs the daemon supervises (exit 3: NAME is not running)", \
+	  vmctl_status }, \
+	{ "start", "NAME|all [--no-wait] [-s SOCKET]", \
+	  "start VMs (and what they are after); waits until they run", \
+	  vmctl_lifecycle }, \
+	{ "stop", "NAME|all [--timeout S] [--no-wait] [-s SOCKET]", \
+	  "stop VMs the safe way (halt method, SIGTERM, SIGKILL); waits", \
+	  vmctl_lifecycle }, \
+	{ "restart", "NAME|all [--no-wait] [-s SOCKET]", \
+	  "stop then start VMs", vmctl_lifecycle }, \
+	{ "kill", "NAME|all [--no-wait] [-s SOCKET]", \
+	  "SIGKILL VMs now", vmctl_lifecycle }, \
+	{ "reload", "[-s SOCKET]", "ask the daemon to re-read the inventory", \
+	  vmctl_reload }
+#endif

@@ -1,0 +1,295 @@
+/*
+ * vmserviced: supervise the inventory's VMs from boot to a safe shutdown.
+ * main(): options, runtime directories, the pidfile lock, daemonizing with
+ * a readiness pipe, signals as a file descriptor, then the loop.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/file.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/util.h"
+#include "service/daemon.h"
+#include "service/loop.h"
+#include "service/notify.h"
+
+static const char usage_text[] =
+    "usage: vmserviced [-c FILE] [-D] [-v] [--help]\n"
+    "  -c FILE   inventory (default $VMSERVICE_CONF or " INV_DEFAULT_PATH ")\n"
+    "  -D        daemonize; exit once the control socket listens\n"
+    "  -v        debug logging\n";
+
+/* Log and exit 1; with -D, also tell the waiting parent (ready_fd). */
+static void __attribute__((noreturn, format(printf, 2, 3)))
+die_ready(int ready_fd, const char *fmt, ...)
+{
+	char msg[2048];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	log_err("%s", msg);
+	if (ready_fd != -1 && write(ready_fd, msg, strlen(msg)) < 0)
+		exit(1);
+	exit(1);
+}
+
+#define die(...)	die_ready(-1, __VA_ARGS__)
+
+/* mkdir -p, the last component with mode; it must end up a directory. */
+static void
+make_dir(const char *path, mode_t mode)
+{
+	char *p = xstrdup(path), *s;
+	struct stat st;
+
+	for (s = p + 1; *s; s++) {
+		if (*s != '/')
+			continue;
+		*s = 0;
+		if (mkdir(p, 0755) == -1 && errno != EEXIST)
+			die("cannot create %s: %s", p, strerror(errno));
+		*s = '/';
+	}
+	if (mkdir(p, mode) == -1 && errno != EEXIST)
+		die("cannot create %s: %s", p, strerror(errno));
+	if (stat(p, &st) == -1 || !S_ISDIR(st.st_mode))
+		die("%s is not a directory", p);
+	if (access(p, W_OK) == -1)
+		die("%s is not writable: %s", p, strerror(errno));
+	free(p);
+}
+
+/* run_dir/vmserviced.pid, flocked for as long as we live. */
+static int
+lock_pidfile(const char *run_dir)
+{
+	char *path = xasprintf("%s/vmserviced.pid", run_dir), buf[32];
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd == -1)
+		die("cannot open %s: %s", path, strerror(errno));
+	if (flock(fd, LOCK_EX | LOCK_NB) == -1) {
+		if (errno != EWOULDBLOCK)
+			die("cannot lock %s: %s", path, strerror(errno));
+		n = pread(fd, buf, sizeof(buf) - 1, 0);
+		buf[n > 0 ? n : 0] = 0;
+		buf[strcspn(buf, "\n")] = 0;
+		die("another vmserviced (pid %s) is already running on %s", *buf ? buf : "?",
+		    run_dir);
+	}
+	free(path);
+	return fd;
+}
+
+static void
+write_pid(int fd)
+{
+	char buf[32];
+	int n = snprintf(buf, sizeof(buf), "%d\n", (int)getpid());
+
+	if (ftruncate(fd, 0) == -1 || pwrite(fd, buf, (size_t)n, 0) != n)
+		log_warn("cannot write pidfile: %s", strerror(errno));
+}
+
+static void
+signal_cb(struct loop *lp, int fd, uint32_t events, void *arg)
+{
+	struct daemon *d = arg;
+	struct signalfd_siginfo si;
+
+	while (read(fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		switch (si.ssi_signo) {
+		case SIGTERM:
+		case SIGINT:
+			if (d->exiting) {
+				log_info("already stopping every VM");
+				break;
+			}
+			log_info("%s: stopping every VM, then exiting", strsignal((int)si.ssi_signo));
+			d->exiting = true;
+			notify_stopping();
+			daemon_stop_all(d, -1);
+			break;
+		case SIGHUP:
+			log_warn("SIGHUP: reload is not supported yet");
+			break;
+		}
+	}
+}
+
+/*
+ * -D: fork; the parent only waits to exit with the child's verdict. The
+ * child gets the pipe's write end, for "OK" or the reason it failed.
+ */
+static int
+daemonize(void)
+{
+	char buf[2048];
+	int p[2];
+	ssize_t n;
+	size_t got = 0;
+	pid_t pid;
+
+	if (pipe2(p, O_CLOEXEC) == -1)
+		die("pipe: %s", strerror(errno));
+	pid = fork();
+	if (pid == -1)
+		die("fork: %s", strerror(errno));
+	if (pid > 0) {
+		close(p[1]);
+		while (got < sizeof(buf) - 1 &&
+		    (n = read(p[0], buf + got, sizeof(buf) - 1 - got)) != 0) {
+			if (n == -1) {
+				if (errno == EINTR)
+					continue;
+				break;
+			}
+			got += (size_t)n;
+		}
+		buf[got] = 0;
+		if (strcmp(buf, "OK") == 0)
+			_exit(0);
+		/* The child logged the reason to stderr already when it could. */
+		if (!got)
+			fprintf(stderr, "vmserviced: failed to start\n");
+		_exit(1);
+	}
+	close(p[0]);
+	setsid();
+	return p[1];
+}
+
+static void
+detach_stdio(void)
+{
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+	if (null == -1)
+		return;
+	dup2(null, 0);
+	dup2(null, 1);
+	/* Keep a redirected stderr (init scripts, tests); a terminal goes away. */
+	if (isatty(2)) {
+		log_init("vmserviced", LOG_TO_SYSLOG, LOG_INFO);
+		dup2(null, 2);
+	}
+	close(null);
+}
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct daemon d = { .sig_fd = -1, .pid_fd = -1, .ready_fd = -1 };
+	struct diag dg = { 0 };
+	bool opt_D = false, opt_v = false;
+	const char *conf = getenv("VMSERVICE_CONF");
+	char err[1024];
+	sigset_t mask;
+	int c, e;
+
+	while ((c = getopt_long(argc, argv, "c:Dvh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c': conf = optarg; break;
+		case 'D': opt_D = true; break;
+		case 'v': opt_v = true; break;
+		case 'h': fputs(usage_text, stdout); return 0;
+		default: fputs(usage_text, stderr); return 2;
+		}
+	}
+	if (optind != argc) {
+		fputs(usage_text, stderr);
+		return 2;
+	}
+	if (!conf || !*conf)
+		conf = INV_DEFAULT_PATH;
+	log_init("vmserviced", log_guess_target(), opt_v ? LOG_DEBUG : LOG_INFO);
+
+	e = inv_load(conf, &d.inv, &dg);
+	diag_print(&dg, stderr);
+	diag_free(&dg);
+	if (e)
+		die("%s: cannot load the inventory", conf);
+	d.conf_path = xstrdup(conf);
+	make_dir(d.inv.inv_run_dir, 0755);
+	make_dir(d.inv.inv_state_dir, 0750);
+	make_dir(d.inv.inv_log_dir, 0750);
+	d.pid_fd = lock_pidfile(d.inv.inv_run_dir);
+	if (opt_D)
+		d.ready_fd = daemonize();
+	write_pid(d.pid_fd);
+
+	/* Signals become events; QEMU gets the mask we started with. */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGHUP);
+	if (sigprocmask(SIG_BLOCK, &mask, &d.child_mask) == -1)
+		die_ready(d.ready_fd, "sigprocmask: %s", strerror(errno));
+	d.sig_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+	d.lp = loop_new();
+	if (d.sig_fd == -1 || !d.lp)
+		die_ready(d.ready_fd, "cannot set up the event loop: %s", strerror(errno));
+	loop_add_fd(d.lp, d.sig_fd, EPOLLIN, signal_cb, &d);
+
+	d.env.qe_emulator_dir = d.inv.inv_emulator_dir;
+	d.env.qe_run_dir = d.inv.inv_run_dir;
+	d.env.qe_log_dir = d.inv.inv_log_dir;
+	d.env.qe_listen = d.inv.inv_listen;
+	d.env.qe_kvm_usable = qemu_kvm_usable();
+	log_info("starting with %s: %zu VMs, %s", conf, d.inv.inv_n_vms,
+	    d.env.qe_kvm_usable ? "KVM available" : "no KVM, VMs run under TCG");
+
+	daemon_init_vms(&d);
+	d.sock_path = xasprintf("%s/vmservice.sock", d.inv.inv_run_dir);
+	d.ctl = ctl_new(&d, d.sock_path, err, sizeof(err));
+	if (!d.ctl)
+		die_ready(d.ready_fd, "%s", err);
+	daemon_autostart(&d);
+	loop_set_idle(d.lp, daemon_idle, &d);
+
+	notify_ready();
+	if (d.ready_fd != -1) {
+		if (write(d.ready_fd, "OK", 2) != 2)
+			log_warn("cannot report readiness: %s", strerror(errno));
+		close(d.ready_fd);
+		d.ready_fd = -1;
+		detach_stdio();
+	}
+
+	e = loop_run(d.lp);
+	if (e)
+		log_err("event loop: %s", strerror(-e));
+	ctl_free(d.ctl);
+	daemon_free_vms(&d);
+	loop_free(d.lp);
+	{
+		char *pf = xasprintf("%s/vmserviced.pid", d.inv.inv_run_dir);
+		unlink(pf);
+		free(pf);
+	}
+	close(d.pid_fd);
+	close(d.sig_fd);
+	log_info("exiting");
+	inv_free(&d.inv);
+	free(d.sock_path);
+	free(d.conf_path);
+	return e ? 1 : 0;
+}

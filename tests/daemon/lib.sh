@@ -1,0 +1,102 @@
+# Helpers for daemon-level tests: a scratch inventory, the real daemon in
+# the foreground (its log in $TMP/daemon.log), vmctl against it.
+# source "$VMS_TOP/tests/daemon/lib.sh" after tests/lib/tap.sh.
+
+# need_daemon: skip the whole script when the binaries are not built.
+need_daemon() {
+	if [ ! -x "$VMS_BIN/vmserviced" ] || [ ! -x "$VMS_BIN/vmctl" ]; then
+		skip "daemon tests" "bin/vmserviced or bin/vmctl not built"
+		exit 0
+	fi
+}
+
+# conf_head [halt_timeout] [term_timeout]: the global part of $TMP/vms.conf.
+conf_head() {
+	cat >"$TMP/vms.conf" <<-EOC
+	run_dir = "$TMP/run"
+	state_dir = "$TMP/state"
+	log_dir = "$TMP/log"
+	emulator_dir = "/usr/bin"
+	halt_timeout = ${1:-2}
+	term_timeout = ${2:-2}
+	EOC
+}
+
+# conf_vm NAME [LINES...]: a small VM that needs no guest: no machine
+# devices, QMP ready at once. halt = quit unless a line says otherwise.
+conf_vm() {
+	local name=$1; shift
+	{
+		echo "vm $name {"
+		echo "	machine = \"none\""
+		echo "	memory = 16M"
+		local l halt=0
+		for l in "$@"; do
+			echo "	$l"
+			case $l in halt*=*) halt=1;; esac
+		done
+		[ $halt = 1 ] || echo "	halt = quit"
+		echo "}"
+	} >>"$TMP/vms.conf"
+}
+
+SOCK() { echo "$TMP/run/vmservice.sock"; }
+vmctl() { "$VMS_BIN/vmctl" -c "$TMP/vms.conf" "$@"; }
+
+# start_daemon [ARGS]: foreground daemon in the background; waits for its socket.
+start_daemon() {
+	"$VMS_BIN/vmserviced" -v -c "$TMP/vms.conf" "$@" >>"$TMP/daemon.log" 2>&1 &
+	DPID=$!
+	local i
+	for ((i = 0; i < 100; i++)); do
+		[ -S "$(SOCK)" ] && return 0
+		kill -0 "$DPID" 2>/dev/null || return 1
+		sleep 0.1
+	done
+	return 1
+}
+
+# stop_daemon: SIGTERM, wait; sets DRC to its exit status.
+stop_daemon() {
+	kill -TERM "$DPID" 2>/dev/null
+	wait "$DPID"
+	DRC=$?
+}
+
+# field NAME KEY: a VM's field from `vmctl status NAME --json` (strings unquoted).
+field() {
+	vmctl status "$1" --json 2>/dev/null |
+	    sed -n "s/.*\"$2\":\(\"\([^\"]*\)\"\|\([^,}]*\)\).*/\2\3/p"
+}
+
+# wait_state NAME STATE [SECONDS]: poll status until NAME is in STATE.
+wait_state() {
+	local i n=$(( ${3:-10} * 10 ))
+	for ((i = 0; i < n; i++)); do
+		[ "$(field "$1" state)" = "$2" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# Kill any QEMU the test left behind (by pid from the daemon's status),
+# and the daemon, so a failing test never leaks processes.
+cleanup_daemon() {
+	local p
+	for p in $(cat "$TMP"/run/*.pid 2>/dev/null); do
+		grep -q "$TMP" "/proc/$p/cmdline" 2>/dev/null && kill -KILL "$p" 2>/dev/null
+	done
+	[ -n "${DPID:-}" ] && kill -KILL "$DPID" 2>/dev/null
+	rm -rf "$TMP"
+}
+
+# scratch_daemon: like scratch, with cleanup of processes at exit.
+scratch_daemon() {
+	TMP=$(mktemp -d "${TMPDIR:-/tmp}/vmsd.XXXXXX")
+	trap cleanup_daemon EXIT
+}
+
+# gone PID: the process no longer runs (exited, or a zombie nobody reaped).
+gone() {
+	[ ! -d "/proc/$1" ] || [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" = Z ]
+}
