@@ -24,6 +24,7 @@
 
 #define CHUNK		16384		/* one read from the upstream or a client */
 #define UP_IN_MAX	(64 * 1024)	/* input queued for a guest not reading */
+#define CLIENT_SNDBUF	(32 * 1024)	/* the kernel doubles it */
 
 struct obuf {
 	uint8_t		*ob_buf;
@@ -370,7 +371,7 @@ static void
 listener_event(struct loop *lp, int fd, uint32_t events, void *arg)
 {
 	struct console *c = arg;
-	int cfd, one = 1;
+	int cfd, one = 1, sndbuf = CLIENT_SNDBUF;
 
 	for (;;) {
 		cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -386,6 +387,12 @@ listener_event(struct loop *lp, int fd, uint32_t events, void *arg)
 		setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		/* A vanished peer is found and its slot freed eventually. */
 		setsockopt(cfd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one));
+		/*
+		 * A fixed kernel send buffer: autotuning would let a client that
+		 * stopped reading hold megabytes in the kernel before our own
+		 * bound (c_client_max) is even reached.
+		 */
+		setsockopt(cfd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
 		console_attach(c, cfd, 0);
 	}
 }

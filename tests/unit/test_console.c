@@ -302,20 +302,23 @@ main(void)
 	big[sizeof(big) - 1] = '\n';
 	t0 = now_ms();
 	total = 0;
-	/* 8 MB of guest output; the fake guest only writes when the socket takes it. */
-	while (total < (8u << 20) && now_ms() - t0 < 20000) {
+	/*
+	 * 2 MB of guest output in 4 KB writes, the readers reading between
+	 * them (a guest's serial port is far slower than this); the fake
+	 * guest only writes when the socket takes it.
+	 */
+	while (total < (2u << 20) && now_ms() - t0 < 20000) {
 		ssize_t w = write(qfd, big, sizeof(big));
 		if (w > 0)
 			total += (size_t)w;
-		else
-			spin(1);
+		spin(1);
 		pull(&a);
 		pull(&b);
 	}
 	qwrite(qfd, "END-OF-FLOOD\r\n");
-	OK(total == (8u << 20), "guest wrote 8 MB in %llu ms with a stuck client attached",
+	OK(total == (2u << 20), "guest wrote 2 MB in %llu ms with a stuck client attached",
 	    (unsigned long long)(now_ms() - t0));
-	OK(wait_for(&ab[0], 1, "END-OF-FLOOD") && a.len >= (8u << 20),
+	OK(wait_for(&ab[0], 1, "END-OF-FLOOD") && a.len >= (2u << 20) && !has(&a, "skipped"),
 	    "the reading client got all of it (%zu bytes)", a.len);
 	OK(console_n_clients(c) == 4, "the stuck client is still connected, not dropped");
 	/* Now it reads: it is told how much it missed. */
@@ -348,7 +351,7 @@ main(void)
 	qwrite(qfd, "second boot\r\n");
 	OK(wait_for(&ab[0], 1, "second boot"), "output flows after the reconnect");
 
-	/* Log rotation through the console: 1 MB limit, 8 MB written. */
+	/* Log rotation through the console: 1 MB limit, 2 MB written. */
 	OK(fsize(log_path) <= (1 << 20) && fsize(strcat(strcpy(big, log_path), ".1")) == (1 << 20) &&
 	    fsize(strcat(strcpy(big, log_path), ".3")) == -1,
 	    "log rotated at 1 MB, keep=2 (current %ld)", fsize(log_path));
