@@ -109,6 +109,21 @@ for i in $(seq 40); do gone $v && break; sleep 0.1; done
 check "vmctl console leaves on Ctrl-] at once" gone $v
 wait $v 2>/dev/null
 
+# Output while the daemon is down: QEMU's logfile (the spool) keeps it; the
+# next daemon adopts the VM and moves it into the log and the scrollback.
+tel $ser 'sleep 0.5; printf "(sleep 2; echo while-\$((6*7))-down) &\r"; sleep 0.5' >/dev/null
+kill -KILL "$DPID"; wait "$DPID" 2>/dev/null
+sleep 3
+check "the guest printed while the daemon was down (spool)" grep -q 'while-42-down' \
+    "$TMP/log/g.console.spool"
+check "daemon restarts" start_daemon
+check "VM adopted, running" wait_state g running
+for i in $(seq 50); do grep -q 'while-42-down' "$LOG" && break; sleep 0.1; done
+check "output from the daemon's downtime is in the log" grep -q 'while-42-down' "$LOG"
+check_eq "and only once" "$(cat "$LOG" "$LOG".[12] | grep -ac 'while-42-down')" 1
+check_eq "spool emptied" "$(stat -c %s "$TMP/log/g.console.spool")" 0
+check_match "a new client sees it in the scrollback" "$(tel $ser 'sleep 0.5')" '^while-42-down'
+
 # The monitor: HMP over telnet, and through vmctl (QMP human-monitor-command).
 out=$(tel $mon 'sleep 0.5; printf "info status\r"; sleep 1')
 check_match "HMP info status over the monitor endpoint" "$out" 'VM status: running'
