@@ -73,7 +73,7 @@ check-build: all $(UNIT_BINS)
 
 check: deps
 	@$(MAKE) --no-print-directory check-build
-	@sh tests/run
+	@bash tests/run
 
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \

@@ -29,6 +29,8 @@
 #define CTL_MAX_OUTPUT	(4 * 1024 * 1024)
 #define CTL_GROUP	"vmservice"
 #define CTL_QMP_TIMEOUT_MS	10000	/* vmctl monitor / qmp: QEMU must answer by then */
+#define CTL_LINGER_MS	2000
+#define CTL_MAX_DRAIN	(1024 * 1024)
 
 enum wait_kind { W_NONE, W_START, W_STOP, W_QMP };
 
@@ -45,6 +47,9 @@ struct client {
 	char		*out;
 	size_t		 out_n, out_cap;
 	bool		 closing;	/* close once out is flushed */
+	bool		 lingering;	/* answered and shut down: draining until EOF */
+	uint64_t	 linger_timer;
+	size_t		 drained;
 	bool		 eof;		/* peer shut down its side: answer, then close */
 	uint32_t	 events;	/* what we watch for now */
 
@@ -89,6 +94,31 @@ static void client_process(struct client *cl);
 static void client_handover(struct client *cl);
 static void qreq_poll(struct ctl *c);
 
+static void
+linger_cb(struct loop *lp, void *arg)
+{
+	struct client *cl = arg;
+
+	cl->linger_timer = 0;
+	client_free(cl);
+}
+
+/*
+ * A refused client may still be writing its (over-long, garbage) request:
+ * closing now would make its write fail before it reads our answer. So
+ * shut our side down, swallow its input until EOF, and give up after
+ * CTL_LINGER_MS or CTL_MAX_DRAIN bytes.
+ */
+static void
+linger(struct client *cl)
+{
+	cl->lingering = true;
+	shutdown(cl->fd, SHUT_WR);
+	cl->linger_timer = loop_add_timer(cl->c->d->lp, CTL_LINGER_MS, linger_cb, cl);
+	if (cl->events != EPOLLIN && loop_mod_fd(cl->c->d->lp, cl->fd, EPOLLIN) == 0)
+		cl->events = EPOLLIN;
+}
+
 /* ---- output ---- */
 
 static void
@@ -113,7 +143,10 @@ client_flush(struct client *cl)
 		return;
 	}
 	if (cl->out_n == 0 && cl->closing) {
-		client_free(cl);
+		if (cl->eof)
+			client_free(cl);
+		else if (!cl->lingering)
+			linger(cl);
 		return;
 	}
 	/* Level-triggered: a peer at EOF must not keep waking us up. */
@@ -467,6 +500,8 @@ client_handover(struct client *cl)
 			*pp = cl->next;
 			break;
 		}
+	if (cl->linger_timer)
+		loop_cancel_timer(cl->c->d->lp, cl->linger_timer);
 	loop_del_fd(cl->c->d->lp, fd);
 	log_info("control: uid %u (pid %d) attached to a console", (unsigned)cl->uid,
 	    (int)cl->pid);
@@ -731,8 +766,17 @@ client_io(struct loop *lp, int fd, uint32_t events, void *arg)
 		client_flush(cl);
 		return;		/* cl may be gone; input comes on the next wake */
 	}
-	if (cl->closing)
+	if (cl->closing) {
+		char scratch[4096];
+
+		n = recv(fd, scratch, sizeof(scratch), MSG_DONTWAIT);
+		if (n == -1 && (errno == EAGAIN || errno == EINTR))
+			return;
+		cl->drained += n > 0 ? (size_t)n : 0;
+		if (n <= 0 || cl->drained > CTL_MAX_DRAIN)
+			client_free(cl);
 		return;
+	}
 	/* Bound the buffer: never hold more than one over-long request. */
 	xgrow(&cl->in, &cl->in_cap, cl->in_n + 4096 + 1, 1);
 	n = recv(fd, cl->in + cl->in_n, 4096, MSG_DONTWAIT);
@@ -771,6 +815,8 @@ client_free(struct client *cl)
 			*pp = cl->next;
 			break;
 		}
+	if (cl->linger_timer)
+		loop_cancel_timer(cl->c->d->lp, cl->linger_timer);
 	loop_del_fd(cl->c->d->lp, cl->fd);
 	close(cl->fd);
 	free(cl->in);

@@ -21,6 +21,7 @@
 #include "service/notify.h"
 #include "service/state.h"
 #include "service/vmcon.h"
+#include "storage/img.h"
 
 #define LOG_TAIL_BYTES	2000
 
@@ -140,6 +141,52 @@ watch_process(struct daemon *d, struct vm *vm)
 
 /* ---- supervisor ops ---- */
 
+/*
+ * Disks with a size or a backing file are created at first start
+ * (vmservice.conf(5)). An automatic format becomes qcow2: QEMU then probes
+ * it without the raw-probing restrictions.
+ */
+static int
+prepare_disks(struct vm *vm, char *err, size_t errlen)
+{
+	const struct hw_vm *hw = vm->vm_hw;
+	size_t i;
+	int created, e;
+
+	for (i = 0; i < hw->vm_n_disks; i++) {
+		const struct hw_disk *dk = &hw->vm_disks[i];
+		enum img_fmt fmt = dk->dk_format == HW_FMT_RAW ? IMG_FMT_RAW : IMG_FMT_QCOW2;
+		char why[512];
+
+		if (!dk->dk_size && !dk->dk_backing)
+			continue;
+		if (access(dk->dk_file, F_OK) == 0) {
+			/* Exists: only check that it (and its backing chain) opens. */
+			struct img *im;
+			if (dk->dk_format == HW_FMT_AUTO)
+				fmt = IMG_FMT_AUTO;
+			e = img_open(dk->dk_file, fmt, 0, &im, why, sizeof(why));
+			if (e) {
+				snprintf(err, errlen, "disk %s: %s", dk->dk_file, why);
+				return e;
+			}
+			img_close(im);
+			continue;
+		}
+		e = img_ensure(dk->dk_file, fmt, dk->dk_size, dk->dk_backing, IMG_FMT_AUTO,
+		    &created, why, sizeof(why));
+		if (e) {
+			snprintf(err, errlen, "disk %s: %s", dk->dk_file, why);
+			return e;
+		}
+		if (created)
+			log_vm(LOG_INFO, vm->vm_name, "created disk %s (%s%s%s)", dk->dk_file,
+			    img_fmt_name(fmt), dk->dk_backing ? ", overlay of " : "",
+			    dk->dk_backing ? dk->dk_backing : "");
+	}
+	return 0;
+}
+
 static int
 op_spawn(void *ctx, struct vm *vm, char *err, size_t errlen)
 {
@@ -149,6 +196,9 @@ op_spawn(void *ctx, struct vm *vm, char *err, size_t errlen)
 	size_t i;
 	int e;
 
+	e = prepare_disks(vm, err, errlen);
+	if (e)
+		return e;
 	e = qemu_argv(vm->vm_hw, &d->env, &argv, err, errlen);
 	if (e) {
 		strv_free(&argv);

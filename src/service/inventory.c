@@ -68,6 +68,19 @@ drop_includes(struct inv_parse *ip, size_t keep)
 		free(ip->ip_incs[--ip->ip_n_incs].inc_pattern);
 }
 
+/* The VM whose section opens on line of the current file, if any. */
+static const char *
+vm_at(const struct inv_parse *ip, int line)
+{
+	for (size_t i = 0; i < ip->ip_inv->inv_n_vms; i++) {
+		const struct hw_vm *vm = &ip->ip_inv->inv_vms[i];
+
+		if (vm->vm_loc.file == ip->ip_file && vm->vm_loc.line == line)
+			return vm->vm_name;
+	}
+	return NULL;
+}
+
 /*
  * Parse buf; on an unknown option, blank it and parse again so that every
  * error of the file is reported at once. Returns the parsed tree.
@@ -100,8 +113,8 @@ parse_text(struct inv_parse *ip, char *buf, size_t len, const char *path)
 		free(ip->ip_cur_vm);
 		ip->ip_cur_vm = NULL;
 		if (rc == CFG_SUCCESS && (rc = inv_text_unclosed(buf)) != 0) {
-			diag_add(ip->ip_diag, DIAG_ERROR, path, rc, NULL, DC_SYNTAX,
-			    "section opened here is never closed");
+			diag_add(ip->ip_diag, DIAG_ERROR, path, rc, vm_at(ip, rc),
+			    DC_SYNTAX, "section opened here is never closed");
 			ip->ip_broken = true;
 			return cfg;
 		}
@@ -139,7 +152,8 @@ load_includes(struct inv_parse *ip, const char *file, struct inv_include *incs,
 		int rc;
 
 		memset(&g, 0, sizeof(g));
-		rc = glob(pat, GLOB_ERR, NULL, &g);
+		/* A directory that does not exist simply matches nothing. */
+		rc = glob(pat, 0, NULL, &g);
 		if (rc == GLOB_NOMATCH && !has_glob_chars(pat))
 			diag_add(ip->ip_diag, DIAG_ERROR, file, incs[i].inc_line, NULL,
 			    DC_INCLUDE, "include %s: %s", pat, strerror(ENOENT));
@@ -151,6 +165,16 @@ load_includes(struct inv_parse *ip, const char *file, struct inv_include *incs,
 		globfree(&g);
 		free(pat);
 	}
+}
+
+/* Is real one of the files being read (an include loop)? */
+static bool
+on_stack(const struct inv_parse *ip, const char *real)
+{
+	for (size_t i = 0; i < ip->ip_depth; i++)
+		if (strcmp(ip->ip_stack[i], real) == 0)
+			return true;
+	return false;
 }
 
 static void
@@ -175,14 +199,13 @@ load_file(struct inv_parse *ip, const char *path, const char *from, int from_lin
 			ip->ip_main_errno = err;
 		return;
 	}
-	for (size_t i = 0; i < ip->ip_depth; i++)
-		if (strcmp(ip->ip_stack[i], real) == 0 || ip->ip_depth >= INV_MAX_DEPTH) {
-			diag_add(ip->ip_diag, DIAG_ERROR, from, from_line, NULL, DC_INCLUDE,
-			    "include %s: %s", path, ip->ip_depth >= INV_MAX_DEPTH ?
-			    "nested too deeply" : "includes itself");
-			free(buf);
-			return;
-		}
+	if (ip->ip_depth >= INV_MAX_DEPTH || on_stack(ip, real)) {
+		diag_add(ip->ip_diag, DIAG_ERROR, from, from_line, NULL, DC_INCLUDE,
+		    "include %s: %s", path, ip->ip_depth >= INV_MAX_DEPTH ?
+		    "nested too deeply" : "includes itself");
+		free(buf);
+		return;
+	}
 	file = add_file(ip, path);
 	ip->ip_stack = xrealloc(ip->ip_stack, (ip->ip_depth + 1) * sizeof(char *));
 	ip->ip_stack[ip->ip_depth++] = xstrdup(real);
@@ -251,6 +274,47 @@ inherit(struct inventory *inv)
 	}
 }
 
+static bool
+vm_has_errors(const struct diag *d, size_t from, const char *name)
+{
+	for (size_t i = from; i < d->dg_n; i++)
+		if (d->dg_items[i].di_sev == DIAG_ERROR && d->dg_items[i].di_vm &&
+		    strcmp(d->dg_items[i].di_vm, name) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * The QEMU driver refuses some combinations the options allow (an IDE disk
+ * that is read-only, a cdrom on virtio): build each clean VM's command line
+ * now, so that a configuration that passes is one that can be started.
+ * KVM is assumed usable: the answer must not depend on the checking host.
+ */
+static void
+check_argv(const struct inventory *inv, struct diag *d, size_t from)
+{
+	struct qemu_env env = {
+		.qe_emulator_dir = inv->inv_emulator_dir,
+		.qe_run_dir = inv->inv_run_dir,
+		.qe_log_dir = inv->inv_log_dir,
+		.qe_listen = inv->inv_listen,
+		.qe_kvm_usable = true,
+	};
+
+	for (size_t i = 0; i < inv->inv_n_vms; i++) {
+		const struct hw_vm *vm = &inv->inv_vms[i];
+		struct strv out = { 0 };
+		char err[512] = "";
+
+		if (vm_has_errors(d, from, vm->vm_name))
+			continue;
+		if (qemu_argv(vm, &env, &out, err, sizeof(err)) < 0)
+			diag_add(d, DIAG_ERROR, vm->vm_loc.file, vm->vm_loc.line,
+			    vm->vm_name, DC_CONFLICT, "cannot be expressed for QEMU: %s", err);
+		strv_free(&out);
+	}
+}
+
 static size_t
 file_rank(const struct inventory *inv, const char *file)
 {
@@ -310,6 +374,8 @@ inv_load(const char *path, struct inventory *inv, struct diag *d)
 	/* A file that stopped half-way gives a partial list: no cross checks. */
 	if (!ip.ip_broken)
 		inv_check(&ip);
+	if (!ip.ip_broken)
+		check_argv(inv, d, first);
 	sort_diag(inv, d, first);
 
 	free(ip.ip_err_name);

@@ -109,6 +109,16 @@ sup_vm_clear(struct vm *vm)
 	vm->vm_detail = NULL;
 }
 
+/* How long a QEMU whose QMP went away while starting gets to exit by itself. */
+#define START_GRACE_MS	2000
+/*
+ * How long QEMU may take to answer QMP at all. A unix connect succeeds as
+ * soon as QEMU listens, long before it greets (it does so from its main
+ * loop, after machine set-up): a QEMU stuck before that must not leave
+ * its VM "starting" forever.
+ */
+#define START_TIMEOUT_MS	60000
+
 /* ---- helpers shared by the actions ---- */
 
 static void
@@ -202,6 +212,7 @@ a_spawn(const struct sup *s, struct vm *vm, int arg)
 		return;
 	}
 	set_state(s, vm, VS_STARTING, "QEMU spawned");
+	s->ops->arm(s->ctx, vm, START_TIMEOUT_MS);
 }
 
 static void
@@ -222,8 +233,6 @@ a_start_failed(const struct sup *s, struct vm *vm, int arg)
 	enter_stopped(s, vm, SR_START_FAILED, "QEMU exited before QMP was ready");
 }
 
-/* How long a QEMU whose QMP went away while starting gets to exit by itself. */
-#define START_GRACE_MS	2000
 
 static void
 a_start_grace(const struct sup *s, struct vm *vm, int arg)

@@ -94,6 +94,45 @@ parse(int argc, char **argv, struct ctl_args *a, int maxpos)
 	return 0;
 }
 
+/*
+ * run_dir from a plain scan of the main file, for when the inventory does
+ * not validate (a half-edited config must not cut vmctl off the daemon).
+ * Relative paths are relative to the file's directory, as in the inventory.
+ */
+static char *
+scan_run_dir(const char *conf)
+{
+	char line[4096], *p, *e, *dir = NULL;
+	FILE *fp = fopen(conf, "re");
+
+	if (!fp)
+		return NULL;
+	while (!dir && fgets(line, sizeof(line), fp)) {
+		p = line + strspn(line, " \t");
+		if (strncmp(p, "run_dir", 7) != 0)
+			continue;
+		p += 7 + strspn(p + 7, " \t");
+		if (*p++ != '=')
+			continue;
+		p += strspn(p, " \t");
+		if (*p == '"')
+			e = strchr(++p, '"');
+		else
+			e = p + strcspn(p, " \t\r\n#");
+		if (!e || e == p)
+			continue;
+		*e = 0;
+		if (*p == '/') {
+			dir = xstrdup(p);
+		} else {
+			const char *slash = strrchr(conf, '/');
+			dir = slash ? xasprintf("%.*s/%s", (int)(slash - conf), conf, p) : xstrdup(p);
+		}
+	}
+	fclose(fp);
+	return dir;
+}
+
 /* -s, else the inventory's run_dir, else the default. Newly allocated. */
 static char *
 socket_path(struct vmctl *ctl, const struct ctl_args *a)
@@ -107,12 +146,16 @@ socket_path(struct vmctl *ctl, const struct ctl_args *a)
 		return xstrdup(a->sock);
 	conf = vmctl_conf_path(ctl, a->conf);
 	if (inv_load(conf, &inv, &dg) != 0) {
-		/* The daemon would not run with it either; say so, but try. */
+		/* The running daemon may have loaded an older, valid version. */
+		char *dir = scan_run_dir(conf);
+
+		p = dir ? xasprintf("%s/vmservice.sock", dir) : xstrdup(DEFAULT_SOCKET);
 		if (access(conf, F_OK) == 0)
-			fprintf(stderr, "vmctl: warning: cannot load %s; trying %s\n", conf,
-			    DEFAULT_SOCKET);
+			fprintf(stderr, "vmctl: warning: %s has errors (vmctl check-config "
+			    "shows them); using %s\n", conf, p);
+		free(dir);
 		diag_free(&dg);
-		return xstrdup(DEFAULT_SOCKET);
+		return p;
 	}
 	p = xasprintf("%s/vmservice.sock", inv.inv_run_dir);
 	inv_free(&inv);

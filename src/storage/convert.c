@@ -12,7 +12,7 @@
 #include "storage/img.h"
 #include "storage/ops.h"
 
-#define CHUNK	(4u << 20)
+#define CHUNK	(16u << 20)
 
 static int
 copy_err(char *err, size_t errlen, struct img *im, int r)
@@ -36,12 +36,8 @@ write_sparse(struct img *dst, const uint8_t *buf, size_t n, uint64_t off,
 			i += g;
 			continue;
 		}
-		if (compress) {
-			if ((r = dst->im_ops->pwrite_compressed(dst, buf + i, off + i)) < 0)
-				return r;
-			i += g;
-			continue;
-		}
+		if (compress)	/* the backend skips zero clusters itself */
+			return dst->im_ops->pwrite_compressed(dst, buf, n, off);
 		for (j = i + g; j < n; j += g) {
 			g = n - j < gran ? n - j : gran;
 			if (img_is_zero(buf + j, g))

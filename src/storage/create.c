@@ -89,7 +89,6 @@ img_overlay_fresh(const char *path, const char *backing, enum img_fmt backing_fm
     char *err, size_t errlen)
 {
 	char *tmp = xasprintf("%s.new", path);
-	char *bk = NULL;
 	int r;
 
 	if (!backing || !*backing) {
@@ -97,7 +96,8 @@ img_overlay_fresh(const char *path, const char *backing, enum img_fmt backing_fm
 		free(tmp);
 		return -EINVAL;
 	}
-	/* A relative backing name is relative to the overlay, not to us. */
+	/* PATH.new sits beside PATH, so a relative backing name means the
+	 * same in both; a stale one from a crash is replaced. */
 	(void)unlink(tmp);
 	r = img_create(tmp, IMG_FMT_QCOW2, 0, backing, backing_fmt, err, errlen);
 	if (r == 0 && rename(tmp, path) < 0) {
@@ -105,7 +105,6 @@ img_overlay_fresh(const char *path, const char *backing, enum img_fmt backing_fm
 		xsnprintf(err, errlen, "%s: rename: %s", path, strerror(errno));
 		(void)unlink(tmp);
 	}
-	free(bk);
 	free(tmp);
 	return r;
 }

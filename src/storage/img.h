@@ -45,8 +45,10 @@ struct img_ops {
 	/* optional: */
 	int  (*status)(struct img *im, uint64_t off, uint64_t len, uint64_t *pnum);
 	int  (*pwrite_zeroes)(struct img *im, uint64_t off, uint64_t len);
-	/* one whole cluster at a cluster-aligned offset, compressed */
-	int  (*pwrite_compressed)(struct img *im, const void *buf, uint64_t off);
+	/* whole clusters at a cluster-aligned offset, compressed (the image's
+	 * tail cluster may be short) */
+	int  (*pwrite_compressed)(struct img *im, const void *buf, size_t len,
+	    uint64_t off);
 	int  (*truncate)(struct img *im, uint64_t size, int shrink);
 	/* replace the recorded backing file (header only) */
 	int  (*set_backing)(struct img *im, const char *name, enum img_fmt fmt);

@@ -457,7 +457,6 @@ qcow2_free(struct qcow2 *q)
 		return;
 	qcow2_cache_free(&q->q_l2c);
 	qcow2_cache_free(&q->q_rbc);
-	qcow2_zfree(q);
 	for (size_t i = 0; i < q->q_nexts; i++)
 		free(q->q_exts[i].qe_data);
 	free(q->q_exts);

@@ -109,7 +109,6 @@ struct qcow2 {
 	uint8_t		*q_cbuf;		/* compressed input, 2 clusters */
 	uint8_t		*q_dbuf;		/* one decompressed cluster */
 	uint64_t	 q_dbuf_entry;		/* L2 entry held in q_dbuf, 0: none */
-	void		*q_zs;			/* deflate stream, lazily made */
 	int		 q_rw;
 	int		 q_rc_depth;		/* refcount block recursion guard */
 	int		 q_rt_growing;
@@ -160,7 +159,8 @@ int qcow2_get_entry(struct qcow2 *q, uint64_t voff, uint64_t *entry);
 int qcow2_pread(struct img *im, void *buf, size_t len, uint64_t off);
 int qcow2_pwrite(struct img *im, const void *buf, size_t len, uint64_t off);
 int qcow2_pwrite_zeroes(struct img *im, uint64_t off, uint64_t len);
-int qcow2_pwrite_compressed(struct img *im, const void *buf, uint64_t off);
+int qcow2_pwrite_compressed(struct img *im, const void *buf, size_t len,
+    uint64_t off);
 int qcow2_status(struct img *im, uint64_t off, uint64_t len, uint64_t *pnum);
 int qcow2_truncate(struct img *im, uint64_t size, int shrink);
 int qcow2_read_compressed(struct qcow2 *q, uint64_t entry, uint64_t voff);
@@ -168,10 +168,15 @@ int qcow2_check_data_off(struct qcow2 *q, uint64_t host, uint64_t voff);
 
 /* qcow2_zlib.c: raw deflate, as QEMU's qcow2 uses (window 2^12) */
 int qcow2_inflate(const uint8_t *in, size_t inlen, uint8_t *out, size_t outlen);
-/* Returns the compressed length, or -ENOSPC if it would not fit in outlen. */
-ssize_t qcow2_deflate(struct qcow2 *q, const uint8_t *in, size_t inlen,
-    uint8_t *out, size_t outlen);
-void qcow2_zfree(struct qcow2 *q);
+/*
+ * Compress n clusters of in (cs bytes each) into out (same layout) on up to
+ * 4 threads; lens[i] is the compressed length, QCOW2_Z_ZERO for an all-zero
+ * cluster, or QCOW2_Z_RAW when it does not shrink below cs - 1 bytes.
+ */
+#define QCOW2_Z_ZERO	(-1)
+#define QCOW2_Z_RAW	(-2)
+int qcow2_deflate_batch(const uint8_t *in, uint8_t *out, ssize_t *lens, size_t n,
+    size_t cs);
 
 /* Big-endian helpers. */
 static inline uint64_t

@@ -28,6 +28,8 @@ struct ck {
 	uint32_t		*refs;
 	uint64_t		 ncl;
 	uint8_t			*l2;	/* one L2 table */
+	uint64_t		 rb_rti;	/* the refcount block last looked at */
+	uint8_t			*rb_blk;	/* (valid until the next rc change) */
 };
 
 static void
@@ -209,8 +211,14 @@ stored(struct ck *k, uint64_t c, uint64_t *v)
 	if (!rbo || (rbo & (q->q_cs - 1)) || ((rbo >> q->q_cluster_bits) >= k->ncl &&
 	    rbo + q->q_cs > q->q_next_free))
 		return 0;
-	if ((r = qcow2_cache_get(q, &q->q_rbc, rbo, 0, &blk)) < 0)
-		return r;
+	if (k->rb_blk && k->rb_rti == rti) {
+		blk = k->rb_blk;
+	} else {
+		if ((r = qcow2_cache_get(q, &q->q_rbc, rbo, 0, &blk)) < 0)
+			return r;
+		k->rb_rti = rti;
+		k->rb_blk = blk;
+	}
 	*v = qcow2_rb_read(blk, c & ((1ULL << q->q_rb_bits) - 1), q->q_refcount_order);
 	return 0;
 }
@@ -279,6 +287,7 @@ compare(struct ck *k)
 				continue;
 			k->res->cr_leaks_fixed++;
 		}
+		k->rb_blk = NULL;	/* the cache may move blocks */
 		if ((r = qcow2_rc_set(q, c << q->q_cluster_bits, want)) < 0) {
 			k->res->cr_check_errors++;
 			return r;

@@ -496,50 +496,76 @@ qcow2_pwrite_zeroes(struct img *im, uint64_t off, uint64_t len)
 	return 0;
 }
 
-int
-qcow2_pwrite_compressed(struct img *im, const void *buf, uint64_t off)
+/* One compressed cluster's bytes, packed after the previous one. */
+static int
+store_compressed(struct qcow2 *q, uint64_t off, const uint8_t *c, size_t clen)
 {
-	struct qcow2 *q = qcow2_of(im);
-	size_t len = im->im_size - off < q->q_cs ? (size_t)(im->im_size - off) : q->q_cs;
-	const uint8_t *src = buf;
-	uint8_t *pad = NULL;
 	uint64_t host, nsec;
-	ssize_t clen;
 	int r;
 
-	if (off & (q->q_cs - 1)) {
-		ERR(q, "compressed write at unaligned offset %llu", ULL(off));
-		return -EINVAL;
-	}
-	if (img_is_zero(buf, len))
-		return qcow2_pwrite_zeroes(im, off, len);
-	if (len < q->q_cs) {	/* the tail cluster: padded with zeros, as QEMU does */
-		pad = xcalloc(1, q->q_cs);
-		memcpy(pad, buf, len);
-		src = pad;
-	}
-	clen = qcow2_deflate(q, src, q->q_cs, q->q_cbuf, q->q_cs - 1);
-	if (clen < 0) {		/* incompressible: store it plainly */
-		r = qcow2_pwrite(im, buf, len, off);
-		goto out;
-	}
-	if ((r = qcow2_alloc_bytes(q, (uint64_t)clen, &host)) < 0)
-		goto out;
+	if ((r = qcow2_alloc_bytes(q, clen, &host)) < 0)
+		return r;
 	if (host > q->q_coff_mask) {
 		ERR(q, "compressed data offset 0x%llx beyond the descriptor's range",
 		    ULL(host));
-		r = -EFBIG;
-		goto out;
+		return -EFBIG;
 	}
-	if ((r = io_pwrite(q->q_fd, q->q_cbuf, (size_t)clen, host)) < 0) {
+	if ((r = io_pwrite(q->q_fd, c, clen, host)) < 0) {
 		ERR(q, "writing compressed data at 0x%llx: %s", ULL(host), strerror(-r));
+		return r;
+	}
+	nsec = ((host + clen - 1) >> 9) - (host >> 9);
+	q->q_dbuf_entry = 0;
+	return set_entry(q, off, host | nsec << q->q_csize_shift | QCOW2_OFLAG_COMPRESSED);
+}
+
+int
+qcow2_pwrite_compressed(struct img *im, const void *buf, size_t len, uint64_t off)
+{
+	struct qcow2 *q = qcow2_of(im);
+	size_t cs = q->q_cs, n = (len + cs - 1) / cs, i, j;
+	const uint8_t *in = buf;
+	uint8_t *pad = NULL, *out;
+	ssize_t *lens;
+	int r = 0;
+
+	if ((off & (cs - 1)) || ((len & (cs - 1)) && off + len != im->im_size)) {
+		ERR(q, "compressed write of %zu bytes at %llu: not whole clusters",
+		    len, ULL(off));
+		return -EINVAL;
+	}
+	if (len & (cs - 1)) {	/* the tail cluster: padded with zeros, as QEMU does */
+		pad = xcalloc(n, cs);
+		memcpy(pad, buf, len);
+		in = pad;
+	}
+	out = xmalloc(n * cs);
+	lens = xmalloc(n * sizeof(*lens));
+	if ((r = qcow2_deflate_batch(in, out, lens, n, cs)) < 0) {
+		ERR(q, "compressing: %s", strerror(-r));
 		goto out;
 	}
-	nsec = ((host + (uint64_t)clen - 1) >> 9) - (host >> 9);
-	r = set_entry(q, off, host | nsec << q->q_csize_shift | QCOW2_OFLAG_COMPRESSED);
-	q->q_dbuf_entry = 0;
+	for (i = 0; i < n && r == 0; i = j) {
+		uint64_t at = off + i * cs;
+		size_t rest = len - i * cs;
+
+		j = i + 1;
+		if (lens[i] == QCOW2_Z_ZERO) {
+			r = qcow2_pwrite_zeroes(im, at, rest < cs ? rest : cs);
+		} else if (lens[i] == QCOW2_Z_RAW) {
+			/* incompressible runs are stored plainly, in one write */
+			while (j < n && lens[j] == QCOW2_Z_RAW)
+				j++;
+			r = qcow2_pwrite(im, in + i * cs,
+			    rest < (j - i) * cs ? rest : (j - i) * cs, at);
+		} else {
+			r = store_compressed(q, at, out + i * cs, (size_t)lens[i]);
+		}
+	}
 out:
 	free(pad);
+	free(out);
+	free(lens);
 	return r;
 }
 

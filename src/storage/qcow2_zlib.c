@@ -5,6 +5,8 @@
  * trailing bytes belong to the next compressed cluster.
  */
 #include <errno.h>
+#include <pthread.h>
+#include <unistd.h>
 #include <stdlib.h>
 #include <zlib.h>
 
@@ -31,40 +33,82 @@ qcow2_inflate(const uint8_t *in, size_t inlen, uint8_t *out, size_t outlen)
 	return -EIO;
 }
 
-ssize_t
-qcow2_deflate(struct qcow2 *q, const uint8_t *in, size_t inlen, uint8_t *out,
-    size_t outlen)
-{
-	z_stream *zs = q->q_zs;
-	int r;
+struct zjob {
+	const uint8_t	*in;
+	uint8_t		*out;
+	ssize_t		*lens;
+	size_t		 first, n, step, cs;
+	int		 err;
+};
 
-	if (!zs) {
-		zs = xcalloc(1, sizeof(*zs));
-		if (deflateInit2(zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -12, 9,
-		    Z_DEFAULT_STRATEGY) != Z_OK) {
-			free(zs);
-			return -ENOMEM;
-		}
-		q->q_zs = zs;
-	} else if (deflateReset(zs) != Z_OK) {
-		return -EIO;
+static void *
+zwork(void *arg)
+{
+	struct zjob *j = arg;
+	z_stream zs = { 0 };
+
+	/* QEMU's parameters: raw deflate, 4 KiB window, default level. */
+	if (deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -12, 9,
+	    Z_DEFAULT_STRATEGY) != Z_OK) {
+		j->err = -ENOMEM;
+		return NULL;
 	}
-	zs->next_in = (Bytef *)in;
-	zs->avail_in = (uInt)inlen;
-	zs->next_out = out;
-	zs->avail_out = (uInt)outlen;
-	r = deflate(zs, Z_FINISH);
-	if (r != Z_STREAM_END)
-		return -ENOSPC;
-	return (ssize_t)(outlen - zs->avail_out);
+	for (size_t i = j->first; i < j->n; i += j->step) {
+		const uint8_t *src = j->in + i * j->cs;
+
+		if (img_is_zero(src, j->cs)) {
+			j->lens[i] = QCOW2_Z_ZERO;
+			continue;
+		}
+		deflateReset(&zs);
+		zs.next_in = (Bytef *)src;
+		zs.avail_in = (uInt)j->cs;
+		zs.next_out = j->out + i * j->cs;
+		zs.avail_out = (uInt)(j->cs - 1);	/* must save at least a byte */
+		j->lens[i] = deflate(&zs, Z_FINISH) == Z_STREAM_END ?
+		    (ssize_t)(j->cs - 1 - zs.avail_out) : QCOW2_Z_RAW;
+	}
+	deflateEnd(&zs);
+	return NULL;
 }
 
-void
-qcow2_zfree(struct qcow2 *q)
+int
+qcow2_deflate_batch(const uint8_t *in, uint8_t *out, ssize_t *lens, size_t n,
+    size_t cs)
 {
-	if (q->q_zs) {
-		deflateEnd(q->q_zs);
-		free(q->q_zs);
-		q->q_zs = NULL;
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t nt = cpus < 1 ? 1 : cpus > 4 ? 4 : (size_t)cpus;
+	struct zjob jobs[4];
+	pthread_t tid[4];
+	size_t started = 1;
+	int r = 0;
+
+	if (nt > n)
+		nt = n ? n : 1;
+	for (size_t t = 0; t < nt; t++)
+		jobs[t] = (struct zjob){ .in = in, .out = out, .lens = lens,
+		    .first = t, .n = n, .step = nt, .cs = cs };
+	/* Worker 0 runs here; if a thread cannot start, this one does more. */
+	for (size_t t = 1; t < nt; t++, started++) {
+		if (pthread_create(&tid[t], NULL, zwork, &jobs[t]) != 0)
+			break;
 	}
+	if (started < nt) {
+		for (size_t t = 0; t < nt; t++)
+			jobs[t].step = started;
+		for (size_t t = 1; t < started; t++)
+			pthread_join(tid[t], NULL);
+		for (size_t t = 0; t < started; t++)
+			jobs[t] = (struct zjob){ .in = in, .out = out, .lens = lens,
+			    .first = t, .n = n, .step = 1, .cs = cs };
+		zwork(&jobs[0]);
+		return jobs[0].err;
+	}
+	zwork(&jobs[0]);
+	for (size_t t = 1; t < nt; t++)
+		pthread_join(tid[t], NULL);
+	for (size_t t = 0; t < nt; t++)
+		if (jobs[t].err)
+			r = jobs[t].err;
+	return r;
 }

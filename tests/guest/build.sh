@@ -1,22 +1,31 @@
 #!/bin/sh
 # Build the vmservice test guest (a Debian kernel + busybox initramfs) into a cache
-# outside git. Idempotent: a second run with unchanged inputs is a no-op.
+# outside git. Idempotent: a second run with unchanged inputs is a no-op (~0.05 s).
 #
 #   tests/guest/build.sh [--force]
 #
-# Outputs, in $VMS_CACHE/guest (VMS_CACHE defaults to ${XDG_CACHE_HOME:-$HOME/.cache}/vmservice):
-#   vmlinuz          the kernel as packaged (a bzImage)
-#   vmlinux          the same kernel uncompressed, an ELF that QEMU boots through its
-#                    PVH entry; made when the kernel has CONFIG_PVH=y. Boots ~1.5 s
-#                    faster under TCG than vmlinuz (no self-decompression); use it
-#                    when present (guest_build's GUEST_KERNEL does)
-#   initrd.img       one initramfs for both flavours; the kernel command line picks one
-#                    (vmsguest=cooperative | vmsguest=stubborn, see tests/guest/init)
-#   kernel-package   the Debian package the kernel came from
-#   stamp            hash of the inputs of the last successful build
+# Only --force (or an empty cache) asks apt which kernel package is current: a newer
+# one (after apt-get update) is picked up with --force.
+# Prints on stdout what to boot, as KEY=VALUE lines (tests/lib/guest.sh reads them):
+#   GUEST_KERNEL=...          vmlinux if it could be made, else vmlinuz
+#   GUEST_VMLINUZ=...         the packaged bzImage
+#   GUEST_INITRD=...          the initramfs of this builder version
+#   GUEST_KERNEL_PACKAGE=...  the Debian package the kernel came from
+# Cache, $VMS_CACHE/guest (VMS_CACHE defaults to ${XDG_CACHE_HOME:-$HOME/.cache}/vmservice):
+#   vmlinuz, vmlinux, initrd.img, kernel-package, stamp
+#                    the latest build, for use by hand (hard links / copies)
+#   initrd-STAMP.img one initramfs for both flavours, per builder version (STAMP =
+#                    hash of build.sh, init and busybox), so worktrees at different
+#                    versions sharing the cache never boot each other's initramfs;
+#                    the kernel command line picks the flavour (see tests/lib/guest.sh)
+#   build-STAMP.env  the KEY=VALUE lines above for that version; its presence (with
+#                    the files it names) makes the build a no-op
 #   debs/            the downloaded kernel .deb
-#   pkg/NAME/        vmlinuz, vmlinux + the few modules the guest loads, from that .deb
-# Needs: apt-get, dpkg-deb, busybox-static, cpio, gzip, sha256sum, flock (root for
+#   pkg/NAME/        from that .deb: vmlinuz; vmlinux, the same kernel uncompressed,
+#                    an ELF that QEMU boots through its PVH entry (made when the kernel
+#                    has CONFIG_PVH=y; boots ~2.5 s faster under TCG because the
+#                    bzImage spends that long decompressing itself); modules/*.ko
+# Needs: apt-get, dpkg-deb, busybox-static, cpio, gzip, xz, sha256sum, flock (root for
 # `apt-get update` on a machine whose apt lists are empty).
 set -eu
 
@@ -65,15 +74,31 @@ exec 9>"$out/.lock"
 flock -w 600 9 || die "timed out waiting for $out/.lock"
 
 [ -x $BUSYBOX ] || die "$BUSYBOX missing (install busybox-static: make deps)"
-stamp=$(cat "$here/build.sh" "$here/init" $BUSYBOX | sha256sum | cut -d' ' -f1)
-if [ $force = 0 ] && [ -f "$out/stamp" ] && [ "$(cat "$out/stamp")" = "$stamp" ] &&
-	[ -f "$out/vmlinuz" ] && [ -f "$out/initrd.img" ]; then
-	exit 0
+stamp=$(cat "$here/build.sh" "$here/init" $BUSYBOX | sha256sum | cut -c1-16)
+envf=$out/build-$stamp.env
+if [ $force = 0 ] && [ -f "$envf" ]; then
+	complete=1
+	while IFS='=' read -r key val; do
+		case "$key" in GUEST_KERNEL|GUEST_VMLINUZ|GUEST_INITRD) [ -f "$val" ] || complete=0 ;; esac
+	done <"$envf"
+	if [ $complete = 1 ]; then
+		cat "$envf"
+		exit 0
+	fi
 fi
 
-# The kernel package: whatever linux-image-amd64 depends on now.
+# Bump when what is taken from the package changes, to redo pkg/NAME.
+PKG_RECIPE=2
+
+# The kernel package: the one already unpacked here unless --force (apt-cache takes
+# seconds on a loaded machine), else whatever linux-image-amd64 depends on now.
+kpkg=
+if [ $force = 0 ] && [ -f "$out/kernel-package" ]; then
+	kpkg=$(cat "$out/kernel-package")
+	[ "$(cat "$out/pkg/$kpkg/done" 2>/dev/null)" = $PKG_RECIPE ] || kpkg=
+fi
 kpkg_of() { apt-cache depends linux-image-amd64 2>/dev/null | sed -n 's/^ *Depends: \(linux-image-[^ ]*\)$/\1/p' | head -n1; }
-kpkg=$(kpkg_of)
+[ -n "$kpkg" ] || kpkg=$(kpkg_of)
 if [ -z "$kpkg" ]; then
 	log "apt lists look empty, running apt-get update"
 	apt-get update -qq || die "apt-get update failed"
@@ -83,8 +108,6 @@ fi
 case "$kpkg" in *[!a-z0-9.+-]*) die "unexpected kernel package name '$kpkg'" ;; esac
 
 pkgdir=$out/pkg/$kpkg
-# Bump when what is taken from the package changes, to redo pkg/NAME.
-PKG_RECIPE=2
 if [ "$(cat "$pkgdir/done" 2>/dev/null)" != $PKG_RECIPE ]; then
 	mkdir -p "$out/debs"
 	deb=$(ls "$out/debs/${kpkg}_"*.deb 2>/dev/null | head -n1 || true)
@@ -142,9 +165,9 @@ trap 'rm -rf "$root"' EXIT
 mkdir -p "$root/bin" "$root/sbin" "$root/lib/modules" "$root/proc" "$root/sys" "$root/dev" \
 	"$root/etc" "$root/tmp" "$root/run" "$root/root"
 cp $BUSYBOX "$root/bin/busybox"
-for app in $("$root/bin/busybox" --list); do
-	[ "$app" = busybox ] || ln -s busybox "$root/bin/$app"
-done
+# Only /bin/sh for the kernel to run /init; init installs the other applet links
+# itself (400 ln processes here take seconds on a loaded machine).
+ln -s busybox "$root/bin/sh"
 cp "$pkgdir"/modules/*.ko "$root/lib/modules/"
 cp "$here/init" "$root/init"
 chmod 755 "$root/init"
@@ -152,21 +175,41 @@ chmod 755 "$root/init"
 # node /init starts with no stdio (init re-opens the console itself when we are
 # not root and cannot mknod).
 mknod "$root/dev/console" c 5 1 2>/dev/null || true
-(cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) | gzip -6n >"$out/initrd.img.tmp"
-cp "$pkgdir/vmlinuz" "$out/vmlinuz.tmp"
-mv "$out/vmlinuz.tmp" "$out/vmlinuz"
-if [ -f "$pkgdir/vmlinux" ]; then
-	cp "$pkgdir/vmlinux" "$out/vmlinux.tmp"
-	mv "$out/vmlinux.tmp" "$out/vmlinux"
-else
-	rm -f "$out/vmlinux"
-fi
-mv "$out/initrd.img.tmp" "$out/initrd.img"
+initrd=$out/initrd-$stamp.img
+(cd "$root" && find . | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) | gzip -6n >"$initrd.tmp"
+mv "$initrd.tmp" "$initrd"
+rm -rf "$root"; trap - EXIT
+
+kernel=$pkgdir/vmlinuz
+[ -f "$pkgdir/vmlinux" ] && kernel=$pkgdir/vmlinux
+{
+	echo "GUEST_KERNEL=$kernel"
+	echo "GUEST_VMLINUZ=$pkgdir/vmlinuz"
+	echo "GUEST_INITRD=$initrd"
+	echo "GUEST_KERNEL_PACKAGE=$kpkg"
+} >"$envf.tmp"
+mv "$envf.tmp" "$envf"
+
+# The latest build under fixed names; links, replaced atomically (a running QEMU
+# keeps what it opened).
+publish() {
+	# mv refuses to rename a link onto itself
+	[ "$(stat -c %d:%i "$1")" = "$(stat -c %d:%i "$2" 2>/dev/null)" ] && return 0
+	ln -f "$1" "$2.tmp" 2>/dev/null || cp "$1" "$2.tmp"
+	mv -f "$2.tmp" "$2"
+}
+publish "$pkgdir/vmlinuz" "$out/vmlinuz"
+if [ -f "$pkgdir/vmlinux" ]; then publish "$pkgdir/vmlinux" "$out/vmlinux"; else rm -f "$out/vmlinux"; fi
+publish "$initrd" "$out/initrd.img"
 echo "$kpkg" >"$out/kernel-package"
 echo "$stamp" >"$out/stamp"
-# Kernels that linux-image-amd64 no longer points at are dead weight (70 MB each).
+
+# Kernels that linux-image-amd64 no longer points at are dead weight (70 MB each);
+# builds of other versions are kept a week (a few MB).
 for old in "$out"/pkg/* "$out"/debs/*.deb; do
+	[ -e "$old" ] || continue
 	case "$(basename "$old")" in "$kpkg" | "${kpkg}_"*) ;; *) rm -rf "$old" ;; esac
 done
-rm -rf "$root"; trap - EXIT
-log "done: $out/vmlinuz $out/initrd.img ($kpkg)"
+find "$out" -maxdepth 1 \( -name 'initrd-*.img' -o -name 'build-*.env' \) -mtime +7 -delete
+log "done: $initrd ($kpkg)"
+cat "$envf"

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Test guest helpers: source "$VMS_TOP/tests/lib/guest.sh" (after tests/lib/tap.sh, or alone).
 #
 # The guest (built by tests/guest/build.sh into $VMS_CACHE/guest) is a Debian kernel
@@ -16,8 +17,12 @@
 # After "ready" an interactive busybox sh (prompt "guest# ", job control) runs on
 # ttyS0; it is respawned if it exits.
 #
+# The ready line comes once acpid holds the power button: a system_powerdown sent
+# after it is always handled (one sent earlier, during boot, is lost).
+#
 # On-disk record: the first 512-byte sector of the guest's first virtio disk
-# (/dev/vda; a raw image, or qcow2 which the helpers read with qemu-img), no filesystem. Fixed format, ASCII then NULs:
+# (/dev/vda; a raw image, or qcow2 which the helpers read with qemu-img), no
+# filesystem. Fixed format, ASCII then NULs:
 #   offset  len  content
 #        0   10  "VMSGUEST1 "   magic + space
 #       10    6  "boots="
@@ -30,6 +35,11 @@
 # At boot the guest reads it (no valid record = boots 0), writes boots+1 with clean=0
 # and syncs, so a guest killed any way other than the handled power button leaves
 # clean=0. The cooperative power button handler writes clean=1, syncs, poweroff -f.
+#
+# Functions: guest_build, guest_append, guest_qemu_args, guest_disk_new,
+# guest_disk_record, guest_disk_boots, guest_disk_clean, guest_disk_format,
+# guest_wait_ready, guest_wait_line, guest_wait_exit, guest_alive, guest_console,
+# guest_qmp.
 
 : "${VMS_TOP:=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
 : "${VMS_CACHE:=${XDG_CACHE_HOME:-$HOME/.cache}/vmservice}"
@@ -37,15 +47,17 @@ GUEST_RECORD_MAGIC=VMSGUEST1
 
 # guest_build: builds the guest if needed (a no-op when cached) and sets
 # GUEST_KERNEL (the uncompressed, PVH-booted vmlinux when the builder could make it,
-# else the bzImage vmlinuz), GUEST_INITRD, GUEST_KERNEL_PACKAGE. Returns non-zero on
-# failure.
+# else the bzImage), GUEST_VMLINUZ (the bzImage), GUEST_INITRD (the initramfs of
+# this checkout's builder version), GUEST_KERNEL_PACKAGE. Returns non-zero on failure.
 guest_build() {
-	VMS_CACHE=$VMS_CACHE sh "$VMS_TOP/tests/guest/build.sh" || return 1
-	GUEST_KERNEL=$VMS_CACHE/guest/vmlinux
-	[ -f "$GUEST_KERNEL" ] || GUEST_KERNEL=$VMS_CACHE/guest/vmlinuz
-	GUEST_INITRD=$VMS_CACHE/guest/initrd.img
-	GUEST_KERNEL_PACKAGE=$(cat "$VMS_CACHE/guest/kernel-package")
-	export GUEST_KERNEL GUEST_INITRD GUEST_KERNEL_PACKAGE
+	local out key val
+	out=$(VMS_CACHE=$VMS_CACHE sh "$VMS_TOP/tests/guest/build.sh") || return 1
+	while IFS='=' read -r key val; do
+		case "$key" in
+		GUEST_KERNEL|GUEST_VMLINUZ|GUEST_INITRD|GUEST_KERNEL_PACKAGE) export "$key=$val" ;;
+		esac
+	done <<<"$out"
+	[ -n "${GUEST_KERNEL:-}" ] && [ -n "${GUEST_INITRD:-}" ]
 }
 
 # guest_append FLAVOUR [IP/PREFIX]: the kernel command line for that flavour.
@@ -114,18 +126,20 @@ guest_disk_boots() { local r; r=$(guest_disk_record "$1") || return 1; echo "${r
 guest_disk_clean() { local r; r=$(guest_disk_record "$1") || return 1; echo "${r#* }"; }
 
 # guest_qemu_args FLAVOUR [DISK [IP/PREFIX]]: QEMU arguments for the guest, one per
-# line (read them with mapfile -t). DISK, if non-empty, is a raw or qcow2 image
-# attached as virtio-blk (the guest's /dev/vda). IP adds vmsguest.ip= to the command line; the
-# network device is the caller's (e.g. -netdev user,id=n0 -device virtio-net-pci,netdev=n0).
+# line (read them with mapfile -t); needs guest_build first. DISK, if non-empty, is a
+# raw or qcow2 image attached as virtio-blk (the guest's /dev/vda). IP adds
+# vmsguest.ip= to the command line; the network device is the caller's (e.g.
+# -netdev user,id=n0 -device virtio-net-pci,netdev=n0).
 # Add machine, memory, serial, QMP yourself, e.g.
 #   -machine pc -m 256 -nodefaults -no-reboot -display none -serial ... -qmp ...
 guest_qemu_args() {
 	local append
 	append=$(guest_append "${1:-}" "${3:-}") || return 2
-	local kernel=${GUEST_KERNEL:-$VMS_CACHE/guest/vmlinux}
-	[ -f "$kernel" ] || kernel=$VMS_CACHE/guest/vmlinuz
-	printf '%s\n' -kernel "$kernel" \
-		-initrd "${GUEST_INITRD:-$VMS_CACHE/guest/initrd.img}" -append "$append"
+	if [ -z "${GUEST_KERNEL:-}" ] || [ -z "${GUEST_INITRD:-}" ]; then
+		echo "guest_qemu_args: run guest_build first" >&2
+		return 2
+	fi
+	printf '%s\n' -kernel "$GUEST_KERNEL" -initrd "$GUEST_INITRD" -append "$append"
 	if [ -n "${2:-}" ]; then
 		printf '%s\n' -drive "file=$2,format=$(guest_disk_format "$2"),if=none,id=vmsguestdisk" \
 			-device virtio-blk-pci,drive=vmsguestdisk
@@ -145,7 +159,7 @@ guest_console() {
 	{
 		sleep 0.2
 		printf '%s\r' "$2"
-		while [ $i -lt $n ] && ! grep -qaE -- "$3" "$out"; do sleep 0.1; i=$((i + 1)); done
+		while [ "$i" -lt "$n" ] && ! grep -qaE -- "$3" "$out"; do sleep 0.1; i=$((i + 1)); done
 	} | timeout $((${4:-10} + 5)) socat -t 0.2 - "$1" >"$out" 2>&1
 	tr -d '\r' <"$out"
 	grep -qaE -- "$3" "$out"
@@ -154,31 +168,45 @@ guest_console() {
 	return $rc
 }
 
-# guest_wait_line FILE REGEX TIMEOUT_S: waits until a line of FILE (e.g. a serial log)
-# matches REGEX (grep -E), prints that line; returns 1 on timeout.
+# guest_tenths SECONDS: SECONDS (may have a fraction) in tenths, for the wait loops.
+guest_tenths() { awk -v s="$1" 'BEGIN { printf "%d", s * 10 + 0.5 }'; }
+
+# guest_alive PID: the process exists and is not a zombie.
+guest_alive() {
+	kill -0 "$1" 2>/dev/null || return 1
+	case "$(ps -o stat= -p "$1" 2>/dev/null)" in Z*) return 1 ;; esac
+}
+
+# guest_wait_line FILE REGEX TIMEOUT_S [PID]: waits until a line of FILE (e.g. a serial
+# log) matches REGEX (grep -E), prints that line; returns 1 on timeout, or as soon as
+# PID (e.g. QEMU's) is gone.
 guest_wait_line() {
-	local i=0 n=$(($3 * 10)) line
-	while [ $i -lt $n ]; do
+	local i=0 n line
+	n=$(guest_tenths "$3")
+	while [ "$i" -lt "$n" ]; do
 		if line=$(grep -aE -m1 -- "$2" "$1" 2>/dev/null); then
 			echo "${line%$'\r'}"; return 0
+		fi
+		if [ -n "${4:-}" ] && ! guest_alive "$4"; then
+			echo "guest_wait_line: process $4 is gone" >&2; return 1
 		fi
 		sleep 0.1; i=$((i + 1))
 	done
 	return 1
 }
 
-# guest_wait_ready FILE [TIMEOUT_S]: waits (default 60 s) for the readiness line in a
-# serial log and prints it.
-guest_wait_ready() { guest_wait_line "$1" '^vmservice-guest: ready ' "${2:-60}"; }
+# guest_wait_ready FILE [TIMEOUT_S [PID]]: waits (default 60 s) for the readiness line
+# in a serial log and prints it; gives up early if PID (QEMU's) is gone.
+guest_wait_ready() { guest_wait_line "$1" '^vmservice-guest: ready ' "${2:-60}" "${3:-}"; }
 
 # guest_wait_exit PID TIMEOUT_S: waits for a process to go away; returns 1 if it is
 # still there after the timeout. (Use `wait PID` afterwards for a child's status.)
 guest_wait_exit() {
-	local i=0 n=$(($2 * 10))
-	while kill -0 "$1" 2>/dev/null; do
-		[ $i -ge $n ] && return 1
-		# a zombie child counts as gone
-		case "$(ps -o stat= -p "$1" 2>/dev/null)" in Z*) return 0 ;; esac
+	local i=0 n
+	n=$(guest_tenths "$2")
+	# a zombie child counts as gone
+	while guest_alive "$1"; do
+		[ "$i" -ge "$n" ] && return 1
 		sleep 0.1; i=$((i + 1))
 	done
 	return 0

@@ -99,6 +99,21 @@ if [ $HAVE_QEMU_IO = 1 ]; then
 	check "our check passes on QEMU-written overlays" "$V" check ov2.qcow2 >/dev/null
 fi
 
+# --- internal snapshots (qemu-img's): read and checked, never written --------
+if [ $HAVE_QEMU_IO = 1 ]; then
+	qemu-img convert -O qcow2 src.raw sn.qcow2
+	qemu-img snapshot -c s1 sn.qcow2
+	qemu-io -c 'write -P 0x31 0 1M' sn.qcow2 >/dev/null
+	qemu-img snapshot -c s2 sn.qcow2
+	qemu-io -c 'write -P 0x32 512k 1M' sn.qcow2 >/dev/null
+	check "check counts snapshot references: clean" "$V" check sn.qcow2
+	reads_same "image with 2 snapshots reads identically" sn.qcow2
+	cp sn.qcow2 sn.orig
+	"$V" resize sn.qcow2 +1M 2>err; check_eq "writing an image with snapshots refused" "$?" 1
+	check_match "the message says why" "$(cat err)" 'internal snapshots'
+	check "and the image is untouched" cmp -s sn.qcow2 sn.orig
+fi
+
 # --- info --------------------------------------------------------------------
 out=$("$V" info c.qcow2)
 check_match "info: format" "$out" '^file format: qcow2$'
@@ -154,6 +169,15 @@ cp b.qcow2 norb.qcow2; poke norb.qcow2 65536 '\000\000\000\000\000\000\000\000'
 "$V" check -r all norb.qcow2 >/dev/null 2>&1; check_eq "rebuilt by -r all: exit 0" "$?" 0
 check "qemu-img check after the rebuild" qemu-img check -q norb.qcow2
 check "data intact after the rebuild" qemu-img compare -q src.raw norb.qcow2
+# The dirty bit (lazy refcounts after a crash): no writes until repaired.
+"$V" convert -O qcow2 src.raw dirty.qcow2
+poke dirty.qcow2 79 '\001'
+"$V" resize dirty.qcow2 +1M 2>err; check_eq "dirty image: writes refused" "$?" 1
+check_match "the message says how to repair" "$(cat err)" 'check -r all'
+"$V" check -r all dirty.qcow2 >/dev/null 2>&1; check_eq "check -r all on a dirty image" "$?" 0
+check_match "dirty flag cleared" "$(qemu-img info --output=json dirty.qcow2)" '"dirty-flag": false'
+check "writable again" "$V" resize dirty.qcow2 +1M
+check "content intact" qemu-img compare -q src.raw dirty.qcow2
 # Unreadable: exit 1, a message, no crash.
 printf 'QFI\373\000\000\000\003' > junk.qcow2; truncate -s 4096 junk.qcow2
 "$V" check junk.qcow2 >/dev/null 2>err; rc=$?

@@ -183,6 +183,26 @@ main(void)
 	}
 	qmp_free(q);
 
+	/* Random input (fixed seed): only 0 or -EPROTO, never a crash (run under ASan). */
+	{
+		static const char alpha[] = "{}[]\":,\n\r 0123456789.eE+-truefalsnQMPeventreturniderror\\u";
+		int bad = 0, rounds;
+		srand(4242);
+		for (rounds = 0; rounds < 2000; rounds++) {
+			char buf[256];
+			size_t n = (size_t)(rand() % (int)sizeof(buf)), i;
+			struct qmp *f = rounds % 2 ? ready_qmp(&r) : qmp_new("t", &cb, &r);
+			for (i = 0; i < n; i++)
+				buf[i] = rand() % 4 ? alpha[rand() % (int)(sizeof(alpha) - 1)] :
+				    (char)(rand() & 0xff);
+			ret = qmp_feed(f, buf, n, err, sizeof(err));
+			if (ret != 0 && ret != -EPROTO)
+				bad++;
+			qmp_free(f);
+		}
+		OK(bad == 0, "2000 random inputs: 0 or -EPROTO only");
+	}
+
 	/* Freeing from inside an event callback is safe. */
 	memset(&r, 0, sizeof(r));
 	q = ready_qmp(&r);

@@ -122,7 +122,7 @@ scribble(const char *dir, uint32_t cs, int compat, int nwrites)
 			memset(buf, (int)(rnd() & 0xff), len);
 			for (uint64_t j = 0; j < len; j += 97)
 				buf[j] = (uint8_t)i;
-			ok = q->im_ops->pwrite_compressed(q, buf, off) == 0 &&
+			ok = q->im_ops->pwrite_compressed(q, buf, len, off) == 0 &&
 			    img_pwrite(r, buf, len, off) == 0;
 		}
 		if (!ok)

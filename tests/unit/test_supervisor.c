@@ -146,7 +146,7 @@ main(void)
 	STATE("waiting", "start: waiting for the scheduler");
 	sup_event(&s, &vm, VE_DEPS_READY, 0);
 	STATE("starting", "deps ready: starting");
-	OPS("spawn;", "QEMU spawned once");
+	OPS("spawn;arm 60000;", "QEMU spawned once, start timeout armed");
 	sup_event(&s, &vm, VE_QMP_READY, 0);
 	STATE("running", "QMP ready: running");
 	sup_event(&s, &vm, VE_START, 0);
@@ -259,6 +259,15 @@ main(void)
 	REASON("start-failed", "QMP never ready: start-failed");
 	OK_STREQ(vm.vm_detail, "qemu-system-x86_64: -foo: invalid option", "stderr kept after the kill");
 
+	/* QEMU never greets on QMP: the start timeout kills it. */
+	fresh(HW_HALT_ACPI);
+	sup_event(&s, &vm, VE_START, 0);
+	sup_event(&s, &vm, VE_DEPS_READY, 0);
+	sup_event(&s, &vm, VE_TIMER, 0);
+	STATE("killing", "start timeout: killing");
+	sup_event(&s, &vm, VE_EXITED, SIGKILL);
+	REASON("start-failed", "start timeout: start-failed");
+
 	/* QMP drops, then QEMU exits by itself with an error: its status is kept. */
 	fresh(HW_HALT_ACPI);
 	sup_event(&s, &vm, VE_START, 0);
@@ -285,7 +294,7 @@ main(void)
 	r.log[0] = 0;
 	sup_event(&s, &vm, VE_STOP, 0);
 	STATE("terminating", "stop during starting: terminating");
-	OPS("signal 15;arm 10000;", "SIGTERM and term_timeout");
+	OPS("signal 15;disarm;arm 10000;", "SIGTERM and term_timeout");
 	sup_event(&s, &vm, VE_QMP_READY, 0);
 	STATE("terminating", "late QMP ready ignored");
 	sup_event(&s, &vm, VE_EXITED, 0);
