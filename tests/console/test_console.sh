@@ -108,6 +108,16 @@ v=$!
 for i in $(seq 40); do gone $v && break; sleep 0.1; done
 check "vmctl console leaves on Ctrl-] at once" gone $v
 wait $v 2>/dev/null
+if command -v script >/dev/null; then
+	# On a terminal (script gives it one): raw mode, keys as typed, Ctrl-] leaves.
+	{ sleep 1; printf 'echo tty-$((5*5))-mode\r'; sleep 1.5; printf '\035'; sleep 0.5; } |
+	    timeout 15 script -qec "$VMS_BIN/vmctl -c $TMP/vms.conf console g" /dev/null \
+	    >"$TMP/tty.out" 2>&1
+	check_eq "vmctl console on a tty: exit 0 after Ctrl-]" "$?" 0
+	check "vmctl console on a tty: command answered" grep -aq '^tty-25-mode' "$TMP/tty.out"
+else
+	skip "vmctl console on a tty" "script (bsdutils) not installed"
+fi
 
 # Output while the daemon is down: QEMU's logfile (the spool) keeps it; the
 # next daemon adopts the VM and moves it into the log and the scrollback.
