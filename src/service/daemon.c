@@ -753,7 +753,6 @@ daemon_vm_json(struct daemon *d, const struct vm *vm)
 {
 	struct json_object *o = json_object_new_object();
 	const struct hw_vm *hw = vm->vm_hw;
-	const char *reason = sup_reason_name(vm->vm_reason);
 	bool up = vm->vm_state == VS_RUNNING || vm->vm_state == VS_HALTING ||
 	    vm->vm_state == VS_TERMINATING || vm->vm_state == VS_KILLING;
 
@@ -775,11 +774,6 @@ daemon_vm_json(struct daemon *d, const struct vm *vm)
 		json_object_object_add(o, "vnc", json_object_new_string(v));
 		free(v);
 	}
-	json_object_object_add(o, "stop_reason", reason ? json_object_new_string(reason) : NULL);
-	json_object_object_add(o, "stop_detail",
-	    vm->vm_detail ? json_object_new_string(vm->vm_detail) : NULL);
-	json_object_object_add(o, "last_exit",
-	    vm->vm_last_exit[0] ? json_object_new_string(vm->vm_last_exit) : NULL);
-	json_object_object_add(o, "restarts", json_object_new_int((int)vm->vm_restarts));
+	state_json_stop_fields(o, vm);
 	return o;
 }

@@ -29,23 +29,31 @@ write_all(int fd, const char *s, size_t n)
 	return 0;
 }
 
-int
-state_write(const char *dir, const struct vm *vm)
+void
+state_json_stop_fields(struct json_object *o, const struct vm *vm)
 {
-	struct json_object *o = json_object_new_object();
-	const char *reason = sup_reason_name(vm->vm_reason), *s;
-	char path[4096], tmp[4200];
-	int fd, e;
+	const char *reason = sup_reason_name(vm->vm_reason);
 
-	json_object_object_add(o, "name", json_object_new_string(vm->vm_name));
-	json_object_object_add(o, "state", json_object_new_string(sup_state_name(vm->vm_state)));
-	json_object_object_add(o, "pid", vm->vm_pid ? json_object_new_int(vm->vm_pid) : NULL);
 	json_object_object_add(o, "stop_reason", reason ? json_object_new_string(reason) : NULL);
 	json_object_object_add(o, "stop_detail",
 	    vm->vm_detail ? json_object_new_string(vm->vm_detail) : NULL);
 	json_object_object_add(o, "last_exit",
 	    vm->vm_last_exit[0] ? json_object_new_string(vm->vm_last_exit) : NULL);
 	json_object_object_add(o, "restarts", json_object_new_int((int)vm->vm_restarts));
+}
+
+int
+state_write(const char *dir, const struct vm *vm)
+{
+	struct json_object *o = json_object_new_object();
+	const char *s;
+	char path[4096], tmp[4200];
+	int fd, e;
+
+	json_object_object_add(o, "name", json_object_new_string(vm->vm_name));
+	json_object_object_add(o, "state", json_object_new_string(sup_state_name(vm->vm_state)));
+	json_object_object_add(o, "pid", vm->vm_pid ? json_object_new_int(vm->vm_pid) : NULL);
+	state_json_stop_fields(o, vm);
 	json_object_object_add(o, "updated", json_object_new_int64((int64_t)time(NULL)));
 	s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY);
 

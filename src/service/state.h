@@ -9,6 +9,8 @@
 
 /* 0 or -errno. */
 int state_write(const char *dir, const struct vm *vm);
+/* stop_reason, stop_detail, last_exit, restarts: shared by status and state files. */
+void state_json_stop_fields(struct json_object *o, const struct vm *vm);
 /* Restore vm_reason, vm_detail, vm_last_exit, vm_restarts. 0 or -errno. */
 int state_read(const char *dir, struct vm *vm);
 #endif

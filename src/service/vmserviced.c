@@ -177,13 +177,18 @@ static void
 detach_stdio(void)
 {
 	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	struct stat st;
 
 	if (null == -1)
 		return;
 	dup2(null, 0);
 	dup2(null, 1);
-	/* Keep a redirected stderr (init scripts, tests); a terminal goes away. */
-	if (isatty(2)) {
+	/*
+	 * Keep stderr only if it is a file (tests, a log file). A terminal goes
+	 * away, and a pipe would keep the caller's pipeline (`service vmservice
+	 * start | cat`, ssh without a tty) open until the daemon exits.
+	 */
+	if (fstat(2, &st) == -1 || !S_ISREG(st.st_mode)) {
 		log_init("vmserviced", LOG_TO_SYSLOG, LOG_INFO);
 		dup2(null, 2);
 	}

@@ -52,8 +52,10 @@ img_commit(struct img *im, img_progress_fn progress, void *arg, char *err,
 		uint64_t n = im->im_size - off < CHUNK ? im->im_size - off : CHUNK;
 
 		fail_im = im;
-		if ((st = r = img_status(im, off, n, &pnum)) < 0)
+		if ((st = r = img_status(im, off, im->im_size - off, &pnum)) < 0)
 			break;
+		if (st == IMG_BS_DATA && pnum > n)
+			pnum = n;	/* data goes through a CHUNK buffer */
 		if (st == IMG_BS_DATA) {
 			if ((r = img_pread(im, buf, pnum, off)) < 0)
 				break;

@@ -70,7 +70,8 @@ img_copy(struct img *src, struct img *dst, int compress,
 	while (off < size) {
 		size_t n = size - off < chunk ? (size_t)(size - off) : chunk;
 
-		st = img_status_chain(src, off, n, &pnum);
+		/* Ask about the whole rest: sparse tails are skipped at once. */
+		st = img_status_chain(src, off, size - off, &pnum);
 		if (st < 0) {
 			r = copy_err(err, errlen, src, st);
 			break;
@@ -117,6 +118,13 @@ img_convert(const struct img_convert_opts *o, char *err, size_t errlen)
 	}
 	if ((r = img_open(o->cv_src, o->cv_src_fmt, 0, &src, err, errlen)) < 0)
 		return r;
+	/* Creating the target truncates it: it must not be what we read. */
+	if (img_chain_has(src, o->cv_dst, -1)) {
+		xsnprintf(err, errlen, "%s: the target is the source image or one "
+		    "of its backing files", o->cv_dst);
+		img_close(src);
+		return -EINVAL;
+	}
 	co.co_size = o->cv_dst_fmt == IMG_FMT_QCOW2 ?
 	    (src->im_size + 511) & ~511ULL : src->im_size;
 	if ((r = img_create_opts(&co, err, errlen)) < 0)

@@ -87,6 +87,20 @@ img_backing_path(const char *overlay, const char *name)
 	return xasprintf("%.*s/%s", (int)(slash - overlay), overlay, name);
 }
 
+int
+img_chain_has(const struct img *chain, const char *path, int fd)
+{
+	struct stat want, st;
+
+	if (fd >= 0 ? fstat(fd, &want) < 0 : stat(path, &want) < 0)
+		return 0;
+	for (const struct img *p = chain; p; p = p->im_backing)
+		if (fstat(p->im_fd, &st) == 0 && st.st_dev == want.st_dev &&
+		    st.st_ino == want.st_ino)
+			return 1;
+	return 0;
+}
+
 void
 img_seterr(struct img *im, const char *fmt, ...)
 {

@@ -99,6 +99,9 @@ const char *img_errmsg(const struct img *im);
 void img_seterr(struct img *im, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
+/* 1 if the file at path (or open as fd >= 0) is one of chain's images. */
+int img_chain_has(const struct img *chain, const char *path, int fd);
+
 /* The backing file name resolved against the overlay's directory. */
 char *img_backing_path(const char *overlay, const char *name);
 
@@ -126,8 +129,9 @@ int img_create(const char *path, enum img_fmt fmt, uint64_t size,
     const char *backing, enum img_fmt backing_fmt, char *err, size_t errlen);
 /*
  * img_ensure: if path exists, open it to check it is a readable image of
- * format fmt (AUTO: any) and set *created = 0; else create it as above and
- * set *created = 1.
+ * format fmt (AUTO: any) and set *created = 0 (its size and backing file are
+ * left as they are); else create it as above and set *created = 1.
+ * Creation is O_EXCL, so two callers racing get one image.
  */
 int img_ensure(const char *path, enum img_fmt fmt, uint64_t size,
     const char *backing, enum img_fmt backing_fmt, int *created,

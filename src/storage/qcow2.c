@@ -253,7 +253,7 @@ qcow2_parse(struct img *im, struct qcow2 *q)
 			r = -EINVAL;
 			goto out;
 		}
-		if (q->q_backing_off < q->q_header_len ||
+		if (q->q_backing_off < q->q_header_len || q->q_backing_len > hlen ||
 		    q->q_backing_off > hlen - q->q_backing_len) {
 			ERR(q, "backing_file_offset %llu (+%u) outside the first "
 			    "cluster", (unsigned long long)q->q_backing_off,
@@ -530,28 +530,27 @@ static const struct img_ops qcow2_ops = {
 static int
 open_rw_checks(struct qcow2 *q)
 {
-	int r;
+	int force = !!(q->q_img->im_flags & IMG_FORCE);
 
-	if (q->q_img->im_flags & IMG_FORCE)
-		return 0;
-	if (q->q_incompat & QCOW2_INCOMPAT_CORRUPT) {
+	if (!force && (q->q_incompat & QCOW2_INCOMPAT_CORRUPT)) {
 		ERR(q, "image is marked corrupt: run vmimg check -r all");
 		return -EUCLEAN;
 	}
-	if (q->q_incompat & QCOW2_INCOMPAT_DIRTY) {
+	if (!force && (q->q_incompat & QCOW2_INCOMPAT_DIRTY)) {
 		ERR(q, "image is dirty (lazy refcounts): run vmimg check -r all");
 		return -EUCLEAN;
 	}
-	if (q->q_nb_snapshots) {
+	if (!force && q->q_nb_snapshots) {
 		ERR(q, "image has %u internal snapshots: writing is not supported",
 		    q->q_nb_snapshots);
 		return -ENOTSUP;
 	}
-	/* Autoclear bits we do not understand must be cleared by a writer. */
+	/* Autoclear bits we do not understand (bitmaps: bit 0) must be
+	 * cleared by a writer, so their readers know the data went stale;
+	 * a repair writes too. */
 	if (q->q_version == 3 && q->q_autoclear) {
 		q->q_autoclear = 0;
-		if ((r = qcow2_write_header(q)) < 0)
-			return r;
+		return qcow2_write_header(q);
 	}
 	return 0;
 }

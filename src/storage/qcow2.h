@@ -45,6 +45,7 @@
 #define QCOW2_EXT_END		0x00000000U
 #define QCOW2_EXT_BACKING_FMT	0xe2792acaU
 #define QCOW2_EXT_FEATURES	0x6803f857U
+#define QCOW2_EXT_BITMAPS	0x23852875U
 
 struct qcow2_ext {
 	uint32_t	 qe_type;

@@ -19,6 +19,7 @@
 #define ULL(x)			((unsigned long long)(x))
 #define MAX_CHECK_CLUSTERS	(1ULL << 28)	/* 1 GiB of counters */
 #define MAX_SNAP_TABLE		(64u << 20)
+#define MAX_SNAP_L1_WALK	(64ULL << 20)	/* L1 entries, all snapshots */
 
 struct ck {
 	struct qcow2		*q;
@@ -28,6 +29,8 @@ struct ck {
 	uint32_t		*refs;
 	uint64_t		 ncl;
 	uint8_t			*l2;	/* one L2 table */
+	uint64_t		 fsize;		/* file size when the check began */
+	uint64_t		 l2_budget;	/* L2 table reads left */
 	uint64_t		 rb_rti;	/* the refcount block last looked at */
 	uint8_t			*rb_blk;	/* (valid until the next rc change) */
 };
@@ -46,6 +49,13 @@ say(struct ck *k, const char *fmt, ...)
 	vfprintf(k->log, fmt, ap);
 	va_end(ap);
 	fputc('\n', k->log);
+}
+
+/* Tables are read whole: their size is bounded by the file's first. */
+static int
+in_file(const struct ck *k, uint64_t off, uint64_t len)
+{
+	return off <= k->fsize && len <= k->fsize - off;
 }
 
 /* One reference from what to each cluster of [off, off+len). */
@@ -72,7 +82,19 @@ ref(struct ck *k, uint64_t off, uint64_t len, const char *what)
 static int
 read_l2(struct ck *k, uint64_t off)
 {
-	int r = io_pread(k->q->q_fd, k->l2, k->q->q_cs, off);
+	int r;
+
+	/* Many L1 entries naming one table would make a small hostile file
+	 * cost a huge amount of reading: tables are read at most about as
+	 * often as a sane image (snapshots included) would need. */
+	if (k->l2_budget == 0) {
+		if (k->res->cr_check_errors++ == 0)
+			say(k, "ERROR too many L2 table references; giving up on "
+			    "the rest");
+		return -E2BIG;
+	}
+	k->l2_budget--;
+	r = io_pread(k->q->q_fd, k->l2, k->q->q_cs, off);
 
 	if (r < 0) {
 		say(k, "ERROR reading L2 table at 0x%llx: %s", ULL(off),
@@ -147,7 +169,7 @@ static int
 walk_snapshots(struct ck *k)
 {
 	struct qcow2 *q = k->q;
-	uint64_t pos = q->q_snapshots_off;
+	uint64_t pos = q->q_snapshots_off, walked = 0;
 	uint8_t h[40];
 	int r;
 
@@ -170,11 +192,17 @@ walk_snapshots(struct ck *k)
 		len = 40 + (uint64_t)extra + (h[12] << 8 | h[13]) + (h[14] << 8 | h[15]);
 		pos += (len + 7) & ~7ULL;
 		if ((uint64_t)l1n * 8 > QCOW2_MAX_L1_BYTES || (l1o & (q->q_cs - 1)) ||
-		    extra > MAX_SNAP_TABLE) {
+		    extra > MAX_SNAP_TABLE || !in_file(k, l1o, (uint64_t)l1n * 8)) {
 			say(k, "ERROR snapshot %u: bad L1 table (offset 0x%llx, %u "
 			    "entries)", s, ULL(l1o), l1n);
 			k->res->cr_corruptions++;
 			continue;
+		}
+		/* Snapshots may all name one huge L1 table: bound the walk. */
+		if ((walked += l1n) > MAX_SNAP_L1_WALK) {
+			say(k, "ERROR snapshot L1 tables too large to check");
+			k->res->cr_check_errors++;
+			return -E2BIG;
 		}
 		ref(k, l1o, (uint64_t)l1n * 8, "snapshot L1 table");
 		l1 = xcalloc(l1n ? l1n : 1, sizeof(*l1));
@@ -192,6 +220,72 @@ walk_snapshots(struct ck *k)
 	}
 	ref(k, q->q_snapshots_off, pos - q->q_snapshots_off, "snapshot table");
 	return 0;
+}
+
+/*
+ * Persistent dirty bitmaps (spec: "Bitmaps"): the directory, each bitmap
+ * table and its data clusters are referenced too, while autoclear bit 0
+ * says the extension is valid. Without this they would look leaked.
+ */
+static void
+walk_bitmaps(struct ck *k)
+{
+	struct qcow2 *q = k->q;
+	const struct qcow2_ext *e = NULL;
+	uint64_t dsize, doff, pos;
+	uint8_t *dir;
+
+	for (size_t i = 0; i < q->q_nexts; i++)
+		if (q->q_exts[i].qe_type == QCOW2_EXT_BITMAPS && q->q_exts[i].qe_len >= 24)
+			e = &q->q_exts[i];
+	if (!e || !(q->q_autoclear & 1))
+		return;
+	dsize = qcow2_be64(e->qe_data + 8);
+	doff = qcow2_be64(e->qe_data + 16);
+	if (dsize > MAX_SNAP_TABLE || (doff & (q->q_cs - 1)) || !in_file(k, doff, dsize)) {
+		say(k, "ERROR bitmap directory (offset 0x%llx, %llu bytes) is invalid",
+		    ULL(doff), ULL(dsize));
+		k->res->cr_corruptions++;
+		return;
+	}
+	ref(k, doff, dsize, "bitmap directory");
+	dir = xmalloc(dsize ? dsize : 1);
+	if (dsize && io_pread(q->q_fd, dir, dsize, doff) < 0) {
+		say(k, "ERROR bitmap directory unreadable");
+		k->res->cr_check_errors++;
+		free(dir);
+		return;
+	}
+	for (pos = 0; pos + 24 <= dsize;) {
+		uint64_t toff = qcow2_be64(dir + pos), n = qcow2_be32(dir + pos + 8);
+		uint64_t len = 24 + (uint64_t)qcow2_be32(dir + pos + 20) +
+		    (dir[pos + 18] << 8 | dir[pos + 19]);
+		uint8_t *t;
+
+		pos += (len + 7) & ~7ULL;
+		if ((toff & (q->q_cs - 1)) || n * 8 > QCOW2_MAX_L1_BYTES ||
+		    !in_file(k, toff, n * 8)) {
+			say(k, "ERROR bitmap table at 0x%llx (%llu entries) is invalid",
+			    ULL(toff), ULL(n));
+			k->res->cr_corruptions++;
+			continue;
+		}
+		ref(k, toff, n * 8, "bitmap table");
+		t = xmalloc(n ? n * 8 : 1);
+		if (n && io_pread(q->q_fd, t, n * 8, toff) < 0) {
+			say(k, "ERROR bitmap table at 0x%llx unreadable", ULL(toff));
+			k->res->cr_check_errors++;
+		} else {
+			for (uint64_t i = 0; i < n; i++) {
+				uint64_t d = qcow2_be64(t + i * 8) & QCOW2_OFFSET_MASK;
+
+				if (d)
+					ref(k, d, q->q_cs, "bitmap data cluster");
+			}
+		}
+		free(t);
+	}
+	free(dir);
 }
 
 /* The stored refcount, treating a missing or broken block as zeros. */
@@ -370,6 +464,7 @@ check_once(struct qcow2 *q, int fix, struct img_check_result *res, FILE *log,
 		    strerror(errno));
 		return -errno;
 	}
+	k.fsize = (uint64_t)end;
 	k.ncl = ((uint64_t)end + q->q_cs - 1) >> q->q_cluster_bits;
 	if (q->q_next_free >> q->q_cluster_bits > k.ncl)
 		k.ncl = q->q_next_free >> q->q_cluster_bits;
@@ -379,6 +474,8 @@ check_once(struct qcow2 *q, int fix, struct img_check_result *res, FILE *log,
 		return -EFBIG;
 	}
 	k.refs = xcalloc(k.ncl ? k.ncl : 1, sizeof(*k.refs));
+	k.l2_budget = 2 * (k.ncl + 1024) * ((q->q_nb_snapshots < 64 ?
+	    q->q_nb_snapshots : 64) + 1);
 	k.l2 = xmalloc(q->q_cs);
 	res->cr_total_clusters = (q->q_size + q->q_cs - 1) >> q->q_cluster_bits;
 	ref(&k, 0, q->q_cs, "header");
@@ -386,6 +483,7 @@ check_once(struct qcow2 *q, int fix, struct img_check_result *res, FILE *log,
 	walk_l1(&k, q->q_l1, q->q_l1_size, 1);
 	if (q->q_nb_snapshots)
 		(void)walk_snapshots(&k);
+	walk_bitmaps(&k);
 	walk_rt(&k);
 	r = compare(&k);
 	if (r == 0)

@@ -291,25 +291,43 @@ qcow2_pread(struct img *im, void *buf, size_t len, uint64_t off)
 	return 0;
 }
 
+/*
+ * Whole unallocated L1 ranges are stepped over at once and data runs stop
+ * after STATUS_MAX_DATA clusters, so a caller can ask about the rest of a
+ * huge, sparse (possibly hostile) image without a per-cluster walk.
+ */
+#define STATUS_MAX_DATA	1024
+
 int
 qcow2_status(struct img *im, uint64_t off, uint64_t len, uint64_t *pnum)
 {
 	struct qcow2 *q = qcow2_of(im);
-	uint64_t e, total = 0;
+	uint32_t l1_shift = q->q_cluster_bits + q->q_l2_bits;
+	uint64_t e, total = 0, cur, step, ndata = 0;
 	enum cls c0 = CL_UNALLOC, c;
 	int r;
 
 	while (total < len) {
-		if ((r = qcow2_get_entry(q, off + total, &e)) < 0)
-			return r;
-		c = classify(q, e);
-		if (c == CL_COMPRESSED)
-			c = CL_DATA;
+		cur = off + total;
+		if ((cur >> l1_shift) < q->q_l1_size &&
+		    !(q->q_l1[cur >> l1_shift] & QCOW2_OFFSET_MASK)) {
+			c = CL_UNALLOC;
+			step = (((cur >> l1_shift) + 1) << l1_shift) - cur;
+		} else {
+			if ((r = qcow2_get_entry(q, cur, &e)) < 0)
+				return r;
+			c = classify(q, e);
+			if (c == CL_COMPRESSED)
+				c = CL_DATA;
+			step = q->q_cs - (cur & (q->q_cs - 1));
+		}
 		if (total == 0)
 			c0 = c;
 		else if (c != c0)
 			break;
-		total += q->q_cs - ((off + total) & (q->q_cs - 1));
+		total += step;
+		if (c0 == CL_DATA && ++ndata >= STATUS_MAX_DATA)
+			break;
 	}
 	*pnum = total < len ? total : len;
 	return c0 == CL_DATA ? IMG_BS_DATA : c0 == CL_ZERO ? IMG_BS_ZERO :

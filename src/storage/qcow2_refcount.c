@@ -218,14 +218,30 @@ qcow2_alloc_clusters(struct qcow2 *q, uint64_t n, uint64_t *off)
 		ERR(q, "bad cluster allocation count %llu", (unsigned long long)n);
 		return -EINVAL;
 	}
-	for (int tries = 0; !rbs_ready(q, q->q_next_free, n, &rti); tries++) {
-		if (tries > 64) {
-			ERR(q, "cluster allocation does not converge");
+	for (uint64_t tries = 0;; tries++) {
+		uint64_t busy = 0, rc = 0;
+
+		if (tries > (1u << 20)) {
+			ERR(q, "cluster allocation does not converge (refcounts past "
+			    "the end of the file?)");
 			return -EIO;
 		}
-		r = rti >= q->q_rt_entries ? grow_rt(q, rti) : install_rb(q, rti);
-		if (r < 0)
-			return r;
+		if (!rbs_ready(q, q->q_next_free, n, &rti)) {
+			r = rti >= q->q_rt_entries ? grow_rt(q, rti) : install_rb(q, rti);
+			if (r < 0)
+				return r;
+			continue;
+		}
+		/* Clusters past the end of the file may still be counted (QEMU
+		 * preallocation, leaks): never hand one out twice. */
+		for (uint64_t i = 0; i < n && !rc; i++) {
+			busy = q->q_next_free + (i << q->q_cluster_bits);
+			if ((r = qcow2_rc_get(q, busy, &rc)) < 0)
+				return r;
+		}
+		if (!rc)
+			break;
+		q->q_next_free = busy + q->q_cs;
 	}
 	start = q->q_next_free;
 	if (start > (1ULL << 56) - (n << q->q_cluster_bits)) {
@@ -311,9 +327,14 @@ grow_rt(struct qcow2 *q, uint64_t need)
 int
 qcow2_alloc_bytes(struct qcow2 *q, uint64_t len, uint64_t *off)
 {
-	uint64_t cs = q->q_cs, cur = q->q_cfree, cl_end, k, nc, missing;
+	uint64_t cs = q->q_cs, cur = q->q_cfree, cl_end, k, nc, missing, rc;
 	int r;
 
+	/* Narrow refcounts (refcount_bits=1) cannot count another sharer:
+	 * then the data starts a cluster of its own. */
+	if (cur && ((r = qcow2_rc_get(q, cur & ~(cs - 1), &rc)) < 0 ||
+	    rc >= qcow2_rc_max(q)))
+		cur = 0;
 	if (cur) {
 		cl_end = (cur | (cs - 1)) + 1;
 		if (len <= cl_end - cur) {

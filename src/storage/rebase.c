@@ -45,8 +45,10 @@ copy_differences(struct img *im, struct img *old, struct img *nb,
 		if (n > (CHUNK > gran ? CHUNK : gran))
 			n = CHUNK > gran ? CHUNK : gran;
 		*fail_im = im;
-		if ((st = r = img_status(im, off, n, &pnum)) < 0)
+		if ((st = r = img_status(im, off, im->im_size - off, &pnum)) < 0)
 			break;
+		if (st == IMG_BS_UNALLOC && pnum > n)
+			pnum = n;	/* compared through CHUNK buffers */
 		if (st == IMG_BS_UNALLOC) {
 			*fail_im = old;
 			if ((r = read_layer(old, a, pnum, off)) < 0)
@@ -101,6 +103,12 @@ img_rebase(struct img *im, const char *backing, enum img_fmt backing_fmt,
 		}
 		if (nb)
 			backing_fmt = nb->im_fmt;
+		if (nb && img_chain_has(nb, NULL, im->im_fd)) {
+			xsnprintf(err, errlen, "%s: the new backing chain contains the "
+			    "image itself", im->im_path);
+			img_close(nb);
+			return -ELOOP;
+		}
 	}
 	if (!unsafe) {
 		r = copy_differences(im, im->im_backing, nb, progress, arg, &fail_im);

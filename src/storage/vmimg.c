@@ -1,4 +1,5 @@
 /* vmimg: create, inspect, check, convert and rebase raw and qcow2 disk images. */
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <json-c/json.h>
@@ -150,7 +151,7 @@ cmd_create(int argc, char **argv)
 	char err[IMG_ERRLEN];
 	int c;
 
-	while ((c = getopt_long(argc, argv, "f:b:F:o:hu", lo, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "f:b:F:o:h", lo, NULL)) != -1) {
 		switch (c) {
 		case 'f': if (parse_fmt(optarg, &co.co_fmt) < 0) return 1; break;
 		case 'b': co.co_backing = optarg; break;
@@ -516,6 +517,9 @@ cmd_resize(int argc, char **argv)
 	struct img *im;
 	const char *s;
 
+	/* A trailing "-1G" would look like an option to getopt: set it aside. */
+	s = argc > 2 && argv[argc - 1][0] == '-' &&
+	    isdigit((unsigned char)argv[argc - 1][1]) ? argv[--argc] : NULL;
 	while ((c = getopt_long(argc, argv, "f:h", lo, NULL)) != -1) {
 		switch (c) {
 		case 'f': if (parse_fmt(optarg, &fmt) < 0) return 1; break;
@@ -524,10 +528,10 @@ cmd_resize(int argc, char **argv)
 		default: return usage();
 		}
 	}
-	/* "-1G" looks like an option to getopt: take it after "--" or as is. */
-	if (argc - optind != 2)
+	if (argc - optind != (s ? 1 : 2))
 		return usage();
-	s = argv[optind + 1];
+	if (!s)
+		s = argv[optind + 1];
 	if (parse_size(s + (*s == '+' || *s == '-'), &n) < 0)
 		return fail("bad size (use [+|-]N with K, M, G or T)");
 	if (img_open(argv[optind], fmt, IMG_RDWR, &im, err, sizeof(err)) < 0)

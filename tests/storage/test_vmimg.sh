@@ -99,6 +99,23 @@ if [ $HAVE_QEMU_IO = 1 ]; then
 	check "our check passes on QEMU-written overlays" "$V" check ov2.qcow2 >/dev/null
 fi
 
+# --- a 1 PiB sparse image: status skips empty L1 ranges, no per-cluster walk
+if [ $HAVE_QEMU_IO = 1 ]; then
+	"$V" create -f qcow2 huge.qcow2 1024T
+	qemu-io -c 'write -P 9 500T 64k' huge.qcow2 >/dev/null
+	t0=$(date +%s)
+	check "convert a 1 PiB sparse image" timeout 60 "$V" convert -O qcow2 huge.qcow2 huge2.qcow2
+	check_match "its data arrives" "$(qemu-io -c 'read -P 9 500T 64k' huge2.qcow2)" \
+	    '^read 65536/65536'
+	"$V" create -f qcow2 -b huge.qcow2 -F qcow2 hugetop.qcow2
+	qemu-io -c 'write -P 7 700T 64k' hugetop.qcow2 >/dev/null
+	check "commit a 1 PiB overlay" timeout 60 "$V" commit hugetop.qcow2
+	check_match "the base holds it" "$(qemu-io -c 'read -P 7 700T 64k' huge.qcow2)" \
+	    '^read 65536/65536'
+	check "all within 20 s" test $(($(date +%s) - t0)) -lt 20
+	rm -f huge.qcow2 huge2.qcow2 hugetop.qcow2
+fi
+
 # --- internal snapshots (qemu-img's): read and checked, never written --------
 if [ $HAVE_QEMU_IO = 1 ]; then
 	qemu-img convert -O qcow2 src.raw sn.qcow2
@@ -112,6 +129,23 @@ if [ $HAVE_QEMU_IO = 1 ]; then
 	"$V" resize sn.qcow2 +1M 2>err; check_eq "writing an image with snapshots refused" "$?" 1
 	check_match "the message says why" "$(cat err)" 'internal snapshots'
 	check "and the image is untouched" cmp -s sn.qcow2 sn.orig
+fi
+
+# --- persistent dirty bitmaps (qemu-img's) ----------------------------------
+if [ $HAVE_QEMU_IO = 1 ]; then
+	qemu-img create -q -f qcow2 bm.qcow2 64M
+	qemu-img bitmap --add bm.qcow2 b0
+	qemu-io -c 'write -P 1 0 4M' -c 'write -P 2 32M 1M' bm.qcow2 >/dev/null
+	"$V" check bm.qcow2 >/dev/null 2>&1
+	check_eq "bitmap clusters are references, not leaks" "$?" 0
+	check "writing the image" "$V" resize bm.qcow2 +1M
+	check_match "... marks its bitmaps stale for QEMU (autoclear bit cleared)" \
+	    "$(qemu-img info bm.qcow2 2>&1)" 'lacking bitmap support'
+	qemu-img check bm.qcow2 >/dev/null 2>&1
+	check_eq "qemu-img check: the stale bitmap's clusters leak, nothing worse" "$?" 3
+	"$V" check -r leaks bm.qcow2 >/dev/null 2>&1
+	check_eq "our repair frees them" "$?" 0
+	check "qemu-img agrees" qemu-img check -q bm.qcow2
 fi
 
 # --- info --------------------------------------------------------------------
@@ -169,6 +203,16 @@ cp b.qcow2 norb.qcow2; poke norb.qcow2 65536 '\000\000\000\000\000\000\000\000'
 "$V" check -r all norb.qcow2 >/dev/null 2>&1; check_eq "rebuilt by -r all: exit 0" "$?" 0
 check "qemu-img check after the rebuild" qemu-img check -q norb.qcow2
 check "data intact after the rebuild" qemu-img compare -q src.raw norb.qcow2
+# A count past the end of the file (cluster 4 of a 4-cluster image): the
+# allocator must not hand that cluster out again.
+if [ $HAVE_QEMU_IO = 1 ]; then
+	cp k.qcow2 past.qcow2; poke past.qcow2 $((131072 + 8)) '\000\001'
+	"$V" create -f qcow2 -b past.qcow2 -F qcow2 pasttop.qcow2
+	qemu-io -c 'write -P 0x77 0 64k' pasttop.qcow2 >/dev/null
+	check "commit into it (allocates an L2 table and data)" "$V" commit pasttop.qcow2
+	qemu-img check past.qcow2 >/dev/null 2>&1
+	check_eq "qemu-img: only the old count leaks (3), nothing shared (2)" "$?" 3
+fi
 # The dirty bit (lazy refcounts after a crash): no writes until repaired.
 "$V" convert -O qcow2 src.raw dirty.qcow2
 poke dirty.qcow2 79 '\001'
@@ -201,7 +245,8 @@ if [ $HAVE_QEMU_IO = 1 ]; then
 	check_eq "shrink over data refused" "$?" 1
 	check_match "message names the data" "$(cat err)" 'allocated data'
 fi
-check "shrink past free space" "$V" resize --shrink z.qcow2 2M
+check "shrink past free space" "$V" resize --shrink z.qcow2 3M
+check "shrink by -1M (a negative size is not an option)" "$V" resize --shrink z.qcow2 -1M
 check_eq "shrunk" "$(vsize z.qcow2)" 2097152
 check "qemu-img check after shrinking" qemu-img check -q z.qcow2
 cp r.raw rr.raw; check "resize raw +1M" "$V" resize rr.raw +1M
@@ -234,6 +279,12 @@ if [ $HAVE_QEMU_IO = 1 ]; then
 	check_match "rebase -u accepts a missing file" "$(qemu-img info top.qcow2 2>&1)" \
 	    'gone.qcow2'
 	"$V" rebase -u -b base.qcow2 -F qcow2 top.qcow2
+	"$V" rebase -b top.qcow2 -F qcow2 top.qcow2 2>err
+	check_eq "rebase onto itself refused" "$?" 1
+	check_match "... as a loop" "$(cat err)" 'contains the image itself'
+	"$V" convert -O qcow2 top.qcow2 base.qcow2 2>err
+	check_eq "convert onto the source's backing file refused" "$?" 1
+	check "... and the base is untouched" qemu-img check -q base.qcow2
 	# Commit into the base; the overlay is emptied.
 	check "commit" "$V" commit top.qcow2
 	check "base now holds the overlay's content" qemu-img compare -q base.qcow2 top.ref

@@ -166,6 +166,33 @@ test_extensions(void)
 	poke32(p, 16, 4);
 	poke(p, 200, "base", 4);
 	refused(p, "backing format", "unknown backing format");
+	/* A backing name longer than the (512-byte) first cluster. */
+	{
+		struct img_create_opts co = { .co_path = p, .co_fmt = IMG_FMT_QCOW2,
+		    .co_size = 1 << 20, .co_cluster_size = 512 };
+		char err[IMG_ERRLEN];
+
+		unlink(p);
+		if (img_create_opts(&co, err, sizeof(err)) < 0)
+			printf("# %s\n", err);
+		poke64(p, 8, 120);
+		poke32(p, 16, 1000);
+		refused(p, "backing_file_offset", "backing name past a 512-byte cluster");
+	}
+	/* A file shorter than the backing name it claims: read past the
+	 * header buffer before the bound was checked (found in review). */
+	fresh(p, 1 << 20);
+	poke64(p, 8, 120);
+	poke32(p, 16, 1000);
+	{
+		char name[480];
+
+		memset(name, 'A', sizeof(name));	/* no NUL to stop a scan */
+		poke(p, 120, name, sizeof(name));
+	}
+	if (truncate(p, 600) < 0)
+		printf("# truncate failed\n");
+	refused(p, "backing_file_offset", "backing name past the end of a short file");
 	free(p);
 }
 

@@ -82,19 +82,20 @@ same_content(struct img *a, struct img *b)
 }
 
 static void
-scribble(const char *dir, uint32_t cs, int compat, int nwrites)
+scribble(const char *dir, uint32_t cs, int compat, int rbits, int nwrites)
 {
 	char *qp = xasprintf("%s/s%u.qcow2", dir, cs), *rp = xasprintf("%s/s%u.raw", dir, cs);
 	struct img_create_opts co = { .co_path = qp, .co_fmt = IMG_FMT_QCOW2,
-	    .co_size = SIZE, .co_cluster_size = cs, .co_compat = compat };
+	    .co_size = SIZE, .co_cluster_size = cs, .co_compat = compat,
+	    .co_refcount_bits = rbits };
 	struct img *q = NULL, *r = NULL;
 	struct img_check_result cr;
 	char err[IMG_ERRLEN];
 	uint8_t *buf = xmalloc(cs > (256u << 10) ? cs : 256u << 10);
 	int ok = 1;
 
-	OK(img_create_opts(&co, err, sizeof(err)) == 0, "create qcow2 cs=%u v%d", cs,
-	    compat);
+	OK(img_create_opts(&co, err, sizeof(err)) == 0,
+	    "create qcow2 cs=%u v%d refcount_bits=%d", cs, compat, rbits);
 	OK(img_create(rp, IMG_FMT_RAW, SIZE, NULL, 0, err, sizeof(err)) == 0,
 	    "create raw");
 	OK(img_open(qp, IMG_FMT_AUTO, IMG_RDWR, &q, err, sizeof(err)) == 0 &&
@@ -168,10 +169,13 @@ main(void)
 		printf("not ok - mkdtemp: %s\n", strerror(errno));
 		return 1;
 	}
-	scribble(dir, 65536, 3, 300);
-	scribble(dir, 512, 3, 150);	/* many refcount blocks, table growth */
-	scribble(dir, 4096, 2, 200);	/* version 2: no zero flag */
-	scribble(dir, 2u << 20, 3, 60);
+	scribble(dir, 65536, 3, 16, 300);
+	scribble(dir, 512, 3, 16, 150);	/* many refcount blocks, table growth */
+	scribble(dir, 4096, 2, 16, 200);	/* version 2: no zero flag */
+	scribble(dir, 2u << 20, 3, 16, 60);
+	scribble(dir, 4096, 3, 1, 150);	/* 1-bit counts: no sharing */
+	scribble(dir, 8192, 3, 4, 150);	/* sub-byte counts */
+	scribble(dir, 1024, 3, 64, 100);
 	rmdir(dir);
 	return TAP_DONE();
 }
