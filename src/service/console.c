@@ -32,6 +32,12 @@
  */
 #define BATCH_MS	5
 #define BATCH_SHORT	1024
+/*
+ * A client that shut down its sending side (`printf 'uptime\r' | socat -
+ * TCP:...`) still gets output this long, then is dropped: a FIN cannot be
+ * told from a close until a send fails, and an idle guest sends nothing.
+ */
+#define HALF_CLOSED_MS	2000
 
 struct obuf {
 	uint8_t		*ob_buf;
@@ -47,6 +53,8 @@ struct client {
 	struct obuf	 cl_out;
 	uint64_t	 cl_skipped;	/* output dropped since the last notice */
 	bool		 cl_pollout;
+	bool		 cl_eof;	/* peer sent FIN: output only, until the timer */
+	uint64_t	 cl_timer;
 	char		 cl_peer[64];
 };
 
@@ -140,12 +148,20 @@ ob_free(struct obuf *ob)
 /* --- clients --------------------------------------------------------- */
 
 static void
+client_watch(struct client *cl)
+{
+	/* Level-triggered: a peer at EOF would wake us forever. */
+	loop_mod_fd(cl->cl_con->c_lp, cl->cl_fd, (cl->cl_eof ? 0 : EPOLLIN) |
+	    (cl->cl_pollout ? EPOLLOUT : 0));
+}
+
+static void
 client_set_pollout(struct client *cl, bool on)
 {
 	if (cl->cl_pollout == on)
 		return;
 	cl->cl_pollout = on;
-	loop_mod_fd(cl->cl_con->c_lp, cl->cl_fd, EPOLLIN | (on ? EPOLLOUT : 0));
+	client_watch(cl);
 }
 
 /*
@@ -251,10 +267,21 @@ client_drop(struct client *cl, const char *why)
 	c->c_n_clients--;
 	log_vm(LOG_INFO, c->c_vm, "%s client %s disconnected (%s)", c->c_what,
 	    cl->cl_peer, why);
+	if (cl->cl_timer)
+		loop_cancel_timer(c->c_lp, cl->cl_timer);
 	loop_del_fd(c->c_lp, cl->cl_fd);
 	close(cl->cl_fd);
 	ob_free(&cl->cl_out);
 	free(cl);
+}
+
+static void
+half_closed_done(struct loop *lp, void *arg)
+{
+	struct client *cl = arg;
+
+	cl->cl_timer = 0;
+	client_drop(cl, "closed");
 }
 
 static void upstream_send(struct console *c, const uint8_t *p, size_t n);
@@ -270,6 +297,12 @@ client_readable(struct client *cl)
 	r = read(cl->cl_fd, in, sizeof(in));
 	if (r == -1 && (errno == EAGAIN || errno == EINTR))
 		return;
+	if (r == 0 && !cl->cl_eof) {
+		cl->cl_eof = true;
+		client_watch(cl);
+		cl->cl_timer = loop_add_timer(c->c_lp, HALF_CLOSED_MS, half_closed_done, cl);
+		return;
+	}
 	if (r <= 0) {
 		client_drop(cl, r == 0 ? "closed" : strerror(errno));
 		return;

@@ -162,7 +162,7 @@ main(void)
 {
 	struct console_cfg cfg = { 0 };
 	struct console *c;
-	struct peer a = { 0 }, b = { 0 }, s = { 0 }, r = { 0 }, q = { 0 };
+	struct peer a = { 0 }, b = { 0 }, s = { 0 }, r = { 0 }, q = { 0 }, h = { 0 };
 	struct peer *ab[2] = { &a, &b };
 	char err[256], big[4096];
 	int lfd, qfd, port, sv[2], i, rcvbuf = 4096;
@@ -170,7 +170,7 @@ main(void)
 	uint64_t t0;
 	FILE *f;
 
-	log_init("test_console", LOG_TO_STDERR, LOG_WARNING);
+	log_init("test_console", LOG_TO_STDERR, getenv("VMS_DEBUG") ? LOG_DEBUG : LOG_WARNING);
 	if (!mkdtemp(dir))
 		return 1;
 	snprintf(sock_path, sizeof(sock_path), "%s/vm.serial", dir);
@@ -334,8 +334,34 @@ main(void)
 	    "a client over the maximum is refused politely");
 	close(q.fd);
 
+	/* A client that half-closes (FIN after its input) still gets output, for a while. */
+	close(s.fd);	/* a FIN: it counts for HALF_CLOSED_MS, or until a send fails */
+	qwrite(qfd, "x\r\n");
+	for (i = 0; i < 300 && console_n_clients(c) != 3; i++)
+		spin(10);
+	OK(console_n_clients(c) == 3, "a closed client is gone once output finds it closed");
+	h.fd = tcp_connect(port);
+	spin(20);
+	if (write(h.fd, "\r", 1) != 1 || shutdown(h.fd, SHUT_WR) != 0)
+		abort();
+	spin(50);
+	qwrite(qfd, "after the fin\r\n");
+	OK(wait_for(&(struct peer *){ &h }, 1, "after the fin") && console_n_clients(c) == 4,
+	    "a half-closed client still receives output");
+	t0 = now_ms();
+	while (console_n_clients(c) == 4 && now_ms() - t0 < 5000)
+		spin(50);
+	OK(console_n_clients(c) == 3 && now_ms() - t0 > 1000,
+	    "and is dropped %llu ms later", (unsigned long long)(now_ms() - t0));
+	close(h.fd);
+
 	/* QEMU restarts: clients are told, the console reconnects by itself. */
 	reset(&a);
+	{
+		char sink[4096];	/* what h typed: unread input would make close() an RST */
+		while (read(qfd, sink, sizeof(sink)) > 0)
+			;
+	}
 	close(qfd);
 	close(lfd);
 	unlink(sock_path);
@@ -368,6 +394,7 @@ main(void)
 	free(s.buf);
 	free(r.buf);
 	free(q.buf);
+	free(h.buf);
 	close(qfd);
 	close(lfd);
 	if (fork() == 0) {
