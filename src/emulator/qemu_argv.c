@@ -385,10 +385,28 @@ add_disks(const struct hw_vm *vm, struct strv *out, char *err, size_t errlen)
 	return 0;
 }
 
-static int
-add_nic(const struct hw_vm *vm, const struct hw_nic *nic, unsigned i,
-    struct strv *out, char *err, size_t errlen)
+/*
+ * The daemon opened the tap (and maybe vhost-net): hand QEMU the fds.
+ * QEMU refuses ifname, script and vnet_hdr next to fd=; it probes the
+ * fd's IFF_VNET_HDR itself.
+ */
+static void
+add_tap_fds(struct optbuf *ob, const char *id, const struct qemu_nic_fds *fds)
 {
+	ob_init(ob, "tap");
+	ob_kv(ob, "id", id);
+	ob_kvf(ob, "fd", "%d", fds->qn_tap_fd);
+	if (fds->qn_vhost_fd >= 0) {
+		ob_raw(ob, ",vhost=on");
+		ob_kvf(ob, "vhostfd", "%d", fds->qn_vhost_fd);
+	}
+}
+
+static int
+add_nic(const struct hw_vm *vm, const struct qemu_env *env, const struct hw_nic *nic,
+    unsigned i, struct strv *out, char *err, size_t errlen)
+{
+	const struct qemu_nic_fds *fds = NULL;
 	char id[32], mac[18];
 	struct optbuf ob;
 	uint8_t m[6];
@@ -397,7 +415,11 @@ add_nic(const struct hw_vm *vm, const struct hw_nic *nic, unsigned i,
 	if (nic->nic_net == HW_NET_NONE)
 		return 0;	/* declared but not connected: no device at all */
 	snprintf(id, sizeof(id), "net%u", i);
-	switch (nic->nic_net) {
+	if (env->qe_nic_fds && i < env->qe_n_nic_fds && env->qe_nic_fds[i].qn_tap_fd >= 0)
+		fds = &env->qe_nic_fds[i];
+	if (fds && (nic->nic_net == HW_NET_TAP || nic->nic_net == HW_NET_BRIDGE))
+		add_tap_fds(&ob, id, fds);
+	else switch (nic->nic_net) {
 	case HW_NET_USER:
 		ob_init(&ob, "user");
 		ob_kv(&ob, "id", id);
@@ -547,7 +569,7 @@ qemu_argv(const struct hw_vm *vm, const struct qemu_env *env, struct strv *out,
 	    (rc = add_disks(vm, out, err, errlen)))
 		return rc;
 	for (unsigned i = 0; i < vm->vm_n_nics; i++)
-		if ((rc = add_nic(vm, &vm->vm_nics[i], i, out, err, errlen)))
+		if ((rc = add_nic(vm, env, &vm->vm_nics[i], i, out, err, errlen)))
 			return rc;
 	if ((rc = add_chardevs(vm, env, out, err, errlen)) ||
 	    (rc = add_display(vm, env, out, err, errlen)))

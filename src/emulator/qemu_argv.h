@@ -9,6 +9,15 @@
 #include "common/util.h"
 #include "hw/hw.h"
 
+/*
+ * A NIC's backend opened by the daemon (net = bridge, tap): QEMU inherits
+ * the fds and needs no CAP_NET_ADMIN. -1: none.
+ */
+struct qemu_nic_fds {
+	int		 qn_tap_fd;
+	int		 qn_vhost_fd;
+};
+
 /* What the command line needs from the service around the VM. */
 struct qemu_env {
 	const char	*qe_emulator_dir;	/* qemu-<type> lives here */
@@ -16,6 +25,13 @@ struct qemu_env {
 	const char	*qe_log_dir;		/* NAME.console.spool (QEMU's serial log) */
 	const char	*qe_listen;		/* VNC bind address */
 	bool		 qe_kvm_usable;		/* resolves accel = auto */
+	/*
+	 * Indexed like vm_nics; NULL (or an entry's qn_tap_fd -1): QEMU opens
+	 * the backend itself (-netdev tap,ifname= / bridge,br=), the standalone
+	 * form `vmctl show --argv` prints.
+	 */
+	const struct qemu_nic_fds *qe_nic_fds;
+	size_t		 qe_n_nic_fds;
 };
 
 /* "<emulator_dir>/qemu-<type>", newly allocated. */

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "common/util.h"
+#include "emulator/qemu_child.h"
 #include "emulator/qemu_proc.h"
 
 #ifndef SYS_pidfd_open
@@ -51,7 +52,7 @@ qproc_signal(pid_t pid, int pidfd, int sig)
 
 /* In the child, between fork and exec: only async-signal-safe calls. */
 static void __attribute__((noreturn))
-child(char *const argv[], int logfd, const sigset_t *mask)
+child(char *const argv[], int logfd, const sigset_t *mask, const struct qchild *qc)
 {
 	static const char pre[] = "vmserviced: cannot execute ";
 	const char *msg;
@@ -63,6 +64,7 @@ child(char *const argv[], int logfd, const sigset_t *mask)
 	    dup2(logfd, 2) == -1)
 		_exit(126);
 	sigprocmask(SIG_SETMASK, mask, NULL);
+	qchild_prepare(qc);
 	execv(argv[0], argv);
 	msg = strerror(errno);
 	if (write(2, pre, sizeof(pre) - 1) < 0 || write(2, argv[0], strlen(argv[0])) < 0 ||
@@ -74,6 +76,13 @@ child(char *const argv[], int logfd, const sigset_t *mask)
 int
 qproc_spawn(char *const argv[], const char *logpath, const sigset_t *child_mask,
     pid_t *pid, int *pidfd, char *err, size_t errlen)
+{
+	return qproc_spawn_fds(argv, logpath, child_mask, NULL, pid, pidfd, err, errlen);
+}
+
+int
+qproc_spawn_fds(char *const argv[], const char *logpath, const sigset_t *child_mask,
+    const struct qchild *qc, pid_t *pid, int *pidfd, char *err, size_t errlen)
 {
 	int logfd, fd, e;
 	pid_t p;
@@ -92,7 +101,7 @@ qproc_spawn(char *const argv[], const char *logpath, const sigset_t *child_mask,
 		return -e;
 	}
 	if (p == 0)
-		child(argv, logfd, child_mask);
+		child(argv, logfd, child_mask, qc);
 	close(logfd);
 	fd = qproc_pidfd_open(p);
 	if (fd < 0) {

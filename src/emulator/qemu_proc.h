@@ -21,6 +21,15 @@
 int qproc_spawn(char *const argv[], const char *logpath, const sigset_t *child_mask,
     pid_t *pid, int *pidfd, char *err, size_t errlen);
 
+/*
+ * qproc_spawn, and the child runs qchild_prepare(qc) before exec (ifup
+ * scripts, fds to inherit: see qemu_child.h; qc may be NULL). Either way the
+ * child loses CAP_NET_ADMIN (qemu_priv.h).
+ */
+struct qchild;
+int qproc_spawn_fds(char *const argv[], const char *logpath, const sigset_t *child_mask,
+    const struct qchild *qc, pid_t *pid, int *pidfd, char *err, size_t errlen);
+
 /* pidfd_open(2); -errno on failure (e.g. -ESRCH). */
 int qproc_pidfd_open(pid_t pid);
 /* Signal through the pidfd (no PID reuse race); falls back to kill(2). */

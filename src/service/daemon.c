@@ -21,6 +21,7 @@
 #include "service/notify.h"
 #include "service/state.h"
 #include "service/vmcon.h"
+#include "service/vmnet.h"
 #include "storage/img.h"
 
 #define LOG_TAIL_BYTES	2000
@@ -192,6 +193,7 @@ op_spawn(void *ctx, struct vm *vm, char *err, size_t errlen)
 {
 	struct daemon *d = ctx;
 	struct strv argv = { 0 };
+	struct qemu_env env = d->env;
 	char *logp, *qp, *line;
 	size_t i;
 	int e;
@@ -199,8 +201,15 @@ op_spawn(void *ctx, struct vm *vm, char *err, size_t errlen)
 	e = prepare_disks(vm, err, errlen);
 	if (e)
 		return e;
-	e = qemu_argv(vm->vm_hw, &d->env, &argv, err, errlen);
+	/* Taps are opened here and inherited: QEMU needs no CAP_NET_ADMIN. */
+	e = vmnet_up(vm, err, errlen);
+	if (e)
+		return e;
+	env.qe_nic_fds = vm->vm_net->vn_fds;
+	env.qe_n_nic_fds = vm->vm_net->vn_n;
+	e = qemu_argv(vm->vm_hw, &env, &argv, err, errlen);
 	if (e) {
+		vmnet_free(vm);
 		strv_free(&argv);
 		return e;
 	}
@@ -219,11 +228,15 @@ op_spawn(void *ctx, struct vm *vm, char *err, size_t errlen)
 	free(qp);
 	logp = xasprintf("%s/%s.qemu.log", d->inv.inv_log_dir, vm->vm_name);
 	vm->vm_log_offset = qproc_log_size(logp);
-	e = qproc_spawn(argv.sv_v, logp, &d->child_mask, &vm->vm_pid, &vm->vm_pidfd, err, errlen);
+	/* The child runs the ifup scripts, then execs QEMU with the tap fds. */
+	e = qproc_spawn_fds(argv.sv_v, logp, &d->child_mask, &vm->vm_net->vn_child,
+	    &vm->vm_pid, &vm->vm_pidfd, err, errlen);
 	free(logp);
 	strv_free(&argv);
-	if (e)
+	if (e) {
+		vmnet_free(vm);
 		return e;
+	}
 	vm->vm_adopted = false;
 	vm->vm_spawned_ms = now_ms();
 	log_vm(LOG_INFO, vm->vm_name, "QEMU started, pid %d", (int)vm->vm_pid);
@@ -298,6 +311,12 @@ op_gone(void *ctx, struct vm *vm)
 	}
 	vm->vm_pid = 0;
 	vm->vm_adopted = false;
+	if (vm->vm_net) {
+		/* Downscripts, then the taps go with the daemon's last fd copy. */
+		p = xasprintf("%s/%s.qemu.log", d->inv.inv_log_dir, vm->vm_name);
+		vmnet_down(vm, p, &d->child_mask);
+		free(p);
+	}
 	vmcon_down(vm, "the VM stopped");
 	/* QEMU removes its pidfile on a clean exit, not after SIGKILL. */
 	p = run_path(d, vm, "pid");
@@ -401,6 +420,8 @@ daemon_init_vms(struct daemon *d)
 		vmcon_open(d, vm);
 		adopt(d, vm);
 	}
+	/* After adoption: the adopted VMs' taps are in use, the rest are leftovers. */
+	vmnet_clean_leftovers(d->vms, d->n_vms);
 	d->dirty = true;
 	return 0;
 }
@@ -413,6 +434,7 @@ daemon_free_vms(struct daemon *d)
 	for (i = 0; i < d->n_vms; i++) {
 		qmp_free(d->vms[i].vm_qmp);
 		vmcon_close(&d->vms[i]);
+		vmnet_free(&d->vms[i]);
 		if (d->vms[i].vm_pidfd != -1)
 			close(d->vms[i].vm_pidfd);
 		if (d->vms[i].vm_timer)

@@ -1,13 +1,16 @@
 /*
- * Checks across VMs: names, TCP ports, MAC addresses, `after` references
- * and cycles. The second of two clashing declarations is the one reported,
+ * Checks across VMs: names, TCP ports, MAC addresses, tap names, NIC models
+ * (asked of each emulator once), `after` references and cycles. The second of two clashing declarations is the one reported,
  * naming the first.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "common/util.h"
+#include "emulator/qemu_argv.h"
+#include "emulator/qemu_devices.h"
 #include "service/inv_priv.h"
+#include "service/vmnet.h"
 
 static void
 report(struct inv_parse *ip, const struct hw_vm *vm, const char *key,
@@ -153,6 +156,126 @@ check_macs(struct inv_parse *ip)
 		}
 }
 
+/* Two NICs (net = bridge or tap) must not want the same interface. */
+static void
+check_taps(struct inv_parse *ip)
+{
+	const struct inventory *inv = ip->ip_inv;
+
+	for (size_t a = 0; a < inv->inv_n_vms; a++)
+		for (unsigned i = 0; i < inv->inv_vms[a].vm_n_nics; i++) {
+			const struct hw_vm *vm = &inv->inv_vms[a];
+			enum hw_net net = vm->vm_nics[i].nic_net;
+			char name[IF_NAMESIZE], other[IF_NAMESIZE], key[32], *m;
+			bool found = false;
+
+			if (net != HW_NET_BRIDGE && net != HW_NET_TAP)
+				continue;
+			vmnet_ifname(vm, i, name);
+			for (size_t b = 0; b <= a && !found; b++)
+				for (unsigned j = 0; j < inv->inv_vms[b].vm_n_nics; j++) {
+					const struct hw_vm *o = &inv->inv_vms[b];
+					enum hw_net on = o->vm_nics[j].nic_net;
+
+					if ((b == a && j >= i) ||
+					    (on != HW_NET_BRIDGE && on != HW_NET_TAP))
+						continue;
+					vmnet_ifname(o, j, other);
+					if (strcmp(name, other) != 0)
+						continue;
+					snprintf(key, sizeof(key), vm->vm_nics[i].nic_ifname ?
+					    "nic%u.ifname" : "nic%u", i);
+					m = xasprintf("tap %s is also used by nic %u of vm %s (%s:%d)",
+					    name, j, o->vm_name, o->vm_nics[j].nic_loc.file,
+					    o->vm_nics[j].nic_loc.line);
+					report(ip, vm, key, DC_CONFLICT, m);
+					free(m);
+					found = true;
+					break;
+				}
+		}
+}
+
+/* One emulator's NIC models, asked once per load. */
+struct emu_models {
+	char		*em_path;
+	struct strv	 em_models;
+	int		 em_rc;		/* 0: em_models valid */
+};
+
+static const struct emu_models *
+models_of(struct emu_models **v, size_t *n, size_t *cap, const char *path)
+{
+	struct emu_models *em;
+	char err[256];
+
+	for (size_t i = 0; i < *n; i++)
+		if (strcmp((*v)[i].em_path, path) == 0)
+			return &(*v)[i];
+	xgrow(v, cap, *n + 1, sizeof(**v));
+	em = &(*v)[(*n)++];
+	memset(em, 0, sizeof(*em));
+	em->em_path = xstrdup(path);
+	em->em_rc = qemu_nic_models(path, &em->em_models, err, sizeof(err));
+	return em;
+}
+
+/*
+ * A model QEMU does not have fails only at start, with QEMU's words: ask
+ * the emulator here (models outside the common list only). An emulator
+ * that cannot answer is reported elsewhere (missing-emulator), or not at
+ * all when it is a stand-in: then the model is not judged.
+ */
+static void
+check_models(struct inv_parse *ip)
+{
+	const struct inventory *inv = ip->ip_inv;
+	struct qemu_env env = { .qe_emulator_dir = inv->inv_emulator_dir };
+	struct emu_models *v = NULL;
+	size_t n = 0, cap = 0;
+
+	for (size_t a = 0; a < inv->inv_n_vms; a++) {
+		const struct hw_vm *vm = &inv->inv_vms[a];
+
+		for (size_t i = 0; vm->vm_enable && i < vm->vm_n_nics; i++) {
+			const char *model = vm->vm_nics[i].nic_model;
+			const struct emu_models *em;
+			char *emu, *all, key[32], *m;
+			bool known = false;
+
+			if (!model || vm->vm_nics[i].nic_net == HW_NET_NONE ||
+			    qemu_nic_model_common(model))
+				continue;
+			emu = qemu_emulator_path(vm, &env);
+			em = models_of(&v, &n, &cap, emu);
+			free(emu);
+			if (em->em_rc)
+				continue;
+			all = xstrdup("");
+			for (size_t k = 0; k < em->em_models.sv_n; k++) {
+				char *t = xasprintf("%s%s%s", all, k ? ", " : "",
+				    em->em_models.sv_v[k]);
+				known |= strcmp(em->em_models.sv_v[k], model) == 0;
+				free(all);
+				all = t;
+			}
+			if (!known) {
+				snprintf(key, sizeof(key), "nic%zu.model", i);
+				m = xasprintf("NIC model '%s' is not one %s has (%s)", model,
+				    em->em_path, all);
+				report(ip, vm, key, DC_VALUE, m);
+				free(m);
+			}
+			free(all);
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		free(v[i].em_path);
+		strv_free(&v[i].em_models);
+	}
+	free(v);
+}
+
 enum { WHITE, GREY, BLACK };
 
 /* Depth-first over `after`; a grey target closes a cycle, reported once. */
@@ -227,5 +350,7 @@ inv_check(struct inv_parse *ip)
 	check_names(ip);
 	check_ports(ip);
 	check_macs(ip);
+	check_taps(ip);
+	check_models(ip);
 	check_after(ip);
 }

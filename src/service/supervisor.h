@@ -55,6 +55,7 @@ enum stop_reason {
 };
 
 struct console;
+struct vm_net;
 
 struct vm {
 	const struct hw_vm *vm_hw;
@@ -81,6 +82,7 @@ struct vm {
 	void		*vm_ctx;	/* the owning daemon */
 	struct console	*vm_con_serial;	/* console proxies (vmcon.c), or NULL */
 	struct console	*vm_con_monitor;
+	struct vm_net	*vm_net;	/* taps and scripts (vmnet.c), or NULL */
 	bool		 vm_stop_pending;	/* stop once VMs after it are down */
 	bool		 vm_ready_notified;
 	uint64_t	 vm_spawned_ms;

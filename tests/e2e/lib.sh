@@ -114,7 +114,7 @@ e2e_daemon() {
 	"$VMS_BIN/vmserviced" -c "$CONF" "$@" 2> >(ts >>"$E2E/daemon.log") &
 	DAEMON_PID=$!
 	local i
-	for i in $(seq 100); do
+	for i in $(seq 200); do
 		e2e_vmctl status >/dev/null 2>&1 && return 0
 		kill -0 "$DAEMON_PID" 2>/dev/null || break
 		sleep 0.1

@@ -28,7 +28,7 @@ cat >"$E2E/default" <<EOF
 VMSERVICE_CONF=$CONF
 DAEMON=$root/usr/sbin/vmserviced
 EOF
-svc() { env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin VMSERVICE_DEFAULTS="$E2E/default" \
+svc() { env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin VMSERVICE_DEFAULTS="${DEFAULTS:-$E2E/default}" \
     "$script" "$@" >"$E2E/svc.out" 2>&1; }
 daemon_pid() { tr -dc 0-9 <"$E2E/run/vmserviced.pid" 2>/dev/null; }
 
@@ -48,7 +48,7 @@ dpid=$(daemon_pid)
 E2E_PIDS+=($dpid)
 check "daemon pidfile written" test -n "$dpid"
 svc status; check_eq "status while running: 0" $? 0
-check_match "status names the pid" "$(cat "$E2E/svc.out")" "$dpid"
+check_match "status names the pid" "$(tr -d '\0' <"$E2E/svc.out")" "$dpid"
 svc start; check_eq "start when already running: 0" $? 0
 check_eq "...and no second daemon" "$(daemon_pid)" "$dpid"
 
@@ -78,7 +78,16 @@ done
 check_eq "coop's disk counts a second boot" "$(guest_disk_boots "$E2E/coop.img")" 2
 
 pids="$dpid $(e2e_qemu_pid coop) $(e2e_qemu_pid stub)"
+# A bound shorter than the stubborn VM's halt_timeout: stop gives up (1)
+# after it, the daemon carries on; a second stop then waits to the end.
+cp "$E2E/default" "$E2E/default.short"
+echo STOP_TIMEOUT=1 >>"$E2E/default.short"
 t0=$(now)
+DEFAULTS=$E2E/default.short svc stop; rc=$?
+check_eq "stop with STOP_TIMEOUT=1 gives up: 1" $rc 1
+check "...after about 1 s ($(elapsed "$t0")s)" lt "$(elapsed "$t0")" 2.5
+check_match "...saying so" "$(tr -d '\0' <"$E2E/svc.out")" 'still running after 1s'
+check "...and the daemon is still stopping the VMs" kill -0 "$dpid"
 svc stop; rc=$?
 secs=$(elapsed "$t0")
 check_eq "stop: 0" $rc 0

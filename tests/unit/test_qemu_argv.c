@@ -138,14 +138,26 @@ model_full(struct hw_vm *vm, const char *dir)
 	vm->vm_boot = (struct hw_boot){ .order = "c", .once = "d" };
 }
 
+/*
+ * What the daemon runs for kernelboot: it opened the taps. nic 0 (bridge,
+ * e1000) has no vhost; nic 1 (tap, vhost = on) got a vhost-net fd.
+ */
+static const struct qemu_nic_fds kb_fds[2] = { { 20, -1 }, { 22, 23 } };
+/* A daemon without /dev/vhost-net: vhost = on, but no vhost fd. */
+static const struct qemu_nic_fds kb_novhost_fds[2] = { { 20, -1 }, { 22, -1 } };
+
 static const struct model {
 	const char *name;
 	void (*fill)(struct hw_vm *, const char *);
+	const struct qemu_nic_fds *fds;
+	size_t n_fds;
 } models[] = {
-	{ "minimal", model_minimal },
-	{ "server", model_server },
-	{ "kernelboot", model_kernelboot },
-	{ "full", model_full },
+	{ "minimal", model_minimal, NULL, 0 },
+	{ "server", model_server, NULL, 0 },
+	{ "kernelboot", model_kernelboot, NULL, 0 },
+	{ "full", model_full, NULL, 0 },
+	{ "kernelboot-fds", model_kernelboot, kb_fds, 2 },
+	{ "kernelboot-novhost", model_kernelboot, kb_novhost_fds, 2 },
 };
 
 static int
@@ -161,6 +173,8 @@ build(const char *name, const char *dir, struct strv *out, char *err, size_t err
 		if (strcmp(models[i].name, name) != 0)
 			continue;
 		models[i].fill(&vm, dir);
+		env.qe_nic_fds = models[i].fds;
+		env.qe_n_nic_fds = models[i].n_fds;
 		hw_derive_uuid(vm.vm_name, vm.vm_uuid);
 		return qemu_argv(&vm, &env, out, err, errlen);
 	}

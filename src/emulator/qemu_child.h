@@ -1,0 +1,34 @@
+/*
+ * What a QEMU child does between fork and exec besides redirecting stdio:
+ * run the VM's ifup scripts (so the daemon's loop never waits for them),
+ * hand over the daemon-opened tap and vhost fds, and lose CAP_NET_ADMIN.
+ */
+#ifndef VMS_QEMU_CHILD_H
+#define VMS_QEMU_CHILD_H
+#include <stddef.h>
+
+struct qchild_cmd {
+	char *const	*cc_argv;	/* argv[0] is an absolute path */
+	const char	*cc_what;	/* "nic 0: script /etc/ifup vms-web-0", for messages */
+};
+
+struct qchild {
+	const int		*qc_keep;	/* fds QEMU inherits */
+	size_t			 qc_n_keep;
+	const struct qchild_cmd	*qc_cmds;	/* run in order before exec */
+	size_t			 qc_n_cmds;
+	unsigned		 qc_timeout_ms;	/* per command; then SIGKILL */
+};
+
+/* Exit status of a child whose command failed (its message is on stderr). */
+#define QCHILD_CMD_FAILED	125
+
+/*
+ * In the forked child, stdio already redirected: run each command (stdin,
+ * stdout, stderr inherited; stops at the first failure, writing
+ * "vmserviced: WHAT failed (exit N)" to stderr and _exit(QCHILD_CMD_FAILED)),
+ * then clear close-on-exec on the kept fds and drop CAP_NET_ADMIN.
+ * Only async-signal-safe calls. qc may be NULL.
+ */
+void qchild_prepare(const struct qchild *qc);
+#endif

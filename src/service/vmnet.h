@@ -1,0 +1,64 @@
+/*
+ * A VM's host-side networking, owned by the daemon (issue 7): for net =
+ * bridge and net = tap the daemon creates the tap, runs the VM's ifup
+ * script with the interface name, and QEMU inherits the open fd. The daemon
+ * keeps its copy of each fd until the VM is gone, so downscripts still see
+ * the interface (as with QEMU's own downscript); closing the last copy
+ * removes the tap. If both the daemon and QEMU die, the kernel closes every
+ * copy and nothing is left.
+ */
+#ifndef VMS_SERVICE_VMNET_H
+#define VMS_SERVICE_VMNET_H
+#include <net/if.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "emulator/qemu_argv.h"
+#include "emulator/qemu_child.h"
+#include "service/supervisor.h"
+#include "service/tap.h"
+
+/* A script gets this long before it is killed (and a start fails). */
+#define VMNET_SCRIPT_TIMEOUT_MS	10000
+
+struct vm_net {
+	struct tap		*vn_taps;	/* indexed like vm_nics */
+	struct qemu_nic_fds	*vn_fds;	/* the same fds, for qemu_argv */
+	size_t			 vn_n;
+	bool			 vn_scripts_ran;	/* downscripts are due */
+
+	/* For the QEMU child: the ifup scripts and the fds it inherits. */
+	struct qchild		 vn_child;
+	struct qchild_cmd	*vn_cmds;
+	int			*vn_keep;
+	struct strv		 vn_strs;	/* owns the strings vn_cmds points to */
+};
+
+/* The interface name of NIC i: its ifname, or tap_derive_name(). */
+void vmnet_ifname(const struct hw_vm *hw, unsigned i, char name[IF_NAMESIZE]);
+
+/*
+ * Before spawning vm: open its taps, and prepare vm_net->vn_child, which
+ * the QEMU child runs (qproc_spawn_fds): the ifup scripts, each with the
+ * interface name as argv[1], never through a shell, so the daemon's loop
+ * does not wait for them; a failing one ends that child with its message in
+ * NAME.qemu.log (start-failed). On failure nothing is left and err names the
+ * NIC and the cause. 0 or -errno.
+ */
+int vmnet_up(struct vm *vm, char *err, size_t errlen);
+/*
+ * The VM is gone: downscripts (synchronously, at most
+ * VMNET_SCRIPT_TIMEOUT_MS each, output to logpath), then close. Idempotent.
+ */
+void vmnet_down(struct vm *vm, const char *logpath, const sigset_t *child_mask);
+/* Close without scripts (daemon exit: a running QEMU keeps its copies). */
+void vmnet_free(struct vm *vm);
+
+/*
+ * At daemon start, after adoption: delete TAP_PREFIX taps that nobody holds
+ * open (held ones have a live holder and stay); adopted VMs (vm_pid != 0)
+ * get their downscripts marked due.
+ */
+void vmnet_clean_leftovers(struct vm *vms, size_t n);
+#endif
