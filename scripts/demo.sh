@@ -59,8 +59,7 @@ row() { printf '   %-44s %s\n' "$1" "$2"; }
 		if [ -n "$port" ] && listening "$port"; then
 			row "telnet 127.0.0.1 $port" "$v's serial console (leave: Ctrl-], quit)"
 		else
-			row "socat -,raw,echo=0,escape=0x1d \\" ""
-			row "    UNIX-CONNECT:demo/run/$v.serial" "$v's serial console (Ctrl-]: leave)"
+			row "bin/vmctl -c $CONF console $v" "$v's serial console (leave: Ctrl-])"
 		fi
 	done
 	row "tail -f demo/log/alpha.console.log" "what alpha's console printed"

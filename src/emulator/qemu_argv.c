@@ -487,10 +487,13 @@ add_chardevs(const struct hw_vm *vm, const struct qemu_env *env, struct strv *ou
 
 	/*
 	 * The serial port always exists: the daemon proxies it to telnet and
-	 * QEMU logs it itself, so output survives while the daemon is down.
+	 * writes the rotated NAME.console.log. QEMU also logs it, to a spool
+	 * the daemon empties as it reads the socket, so output printed while
+	 * the daemon is down is kept and later moved into the log (console.c).
+	 * Two writers on one file would duplicate every line.
 	 */
 	path = run_path(env, vm->vm_name, "serial");
-	log = xasprintf("%s/%s.console.log", env->qe_log_dir, vm->vm_name);
+	log = xasprintf("%s/%s.console.spool", env->qe_log_dir, vm->vm_name);
 	rc = add_socket_chardev(out, "serial0", path, log, err, errlen);
 	free(path);
 	free(log);
@@ -525,10 +528,13 @@ add_display(const struct hw_vm *vm, const struct qemu_env *env, struct strv *out
 	strv_push(out, vm->vm_vga ? vm->vm_vga : "std");
 	if (vm->vm_vnc != HW_VNC_NONE) {
 		strv_push(out, "-vnc");
-		if (strchr(l, ':'))	/* IPv6 literal */
-			strv_pushf(out, "[%s]:%d", l, vm->vm_vnc);
-		else
-			strv_pushf(out, "%s:%d", l, vm->vm_vnc);
+		/*
+		 * The password itself is set over QMP (set_password) once QEMU
+		 * is up: argv is world-readable in /proc. password=on refuses
+		 * every client until then.
+		 */
+		strv_pushf(out, strchr(l, ':') ? "[%s]:%d%s" : "%s:%d%s", l, vm->vm_vnc,
+		    vm->vm_vnc_password_file ? ",password=on" : "");
 	}
 	if (vm->vm_keymap) {
 		strv_push(out, "-k");

@@ -22,7 +22,7 @@ struct qemu_nic_fds {
 struct qemu_env {
 	const char	*qe_emulator_dir;	/* qemu-<type> lives here */
 	const char	*qe_run_dir;		/* NAME.pid, NAME.qmp, NAME.serial, NAME.hmp */
-	const char	*qe_log_dir;		/* NAME.console.log */
+	const char	*qe_log_dir;		/* NAME.console.spool (QEMU's serial log) */
 	const char	*qe_listen;		/* VNC bind address */
 	bool		 qe_kvm_usable;		/* resolves accel = auto */
 	/*

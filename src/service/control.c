@@ -20,6 +20,8 @@
 
 #include "common/log.h"
 #include "common/util.h"
+#include "emulator/qmp.h"
+#include "service/console.h"
 #include "service/ctl_req.h"
 #include "service/daemon.h"
 #include "service/loop.h"
@@ -27,10 +29,11 @@
 #define CTL_MAX_REQUEST	(64 * 1024)
 #define CTL_MAX_OUTPUT	(4 * 1024 * 1024)
 #define CTL_GROUP	"vmservice"
+#define CTL_QMP_TIMEOUT_MS	10000	/* vmctl monitor / qmp: QEMU must answer by then */
 #define CTL_LINGER_MS	2000
 #define CTL_MAX_DRAIN	(1024 * 1024)
 
-enum wait_kind { W_NONE, W_START, W_STOP };
+enum wait_kind { W_NONE, W_START, W_STOP, W_QMP };
 
 struct client {
 	struct ctl	*c;
@@ -55,6 +58,25 @@ struct client {
 	const char	*wait_cmd;
 	struct vm	**wait_vms;
 	size_t		 wait_n;
+
+	uint64_t	 id;		/* names it to a QMP answer that outlives it */
+	struct console	*handover;	/* `console`: give the fd to it once flushed */
+	unsigned	 handover_flags;
+};
+
+/*
+ * A QMP command sent for a client (vmctl monitor, vmctl qmp). It lives
+ * until QEMU answers or its QMP connection is gone (qmp.c drops pending
+ * replies silently), since the reply callback holds a pointer to it.
+ */
+struct qreq {
+	struct ctl	*q_c;
+	struct qreq	*q_next;
+	struct vm	*q_vm;
+	struct qmp	*q_qmp;		/* the connection asked */
+	uint64_t	 q_client;	/* client id; 0: answered already (timeout) */
+	uint64_t	 q_deadline;	/* now_ms() */
+	bool		 q_hmp;		/* human-monitor-command: answer "output" */
 };
 
 struct ctl {
@@ -64,10 +86,14 @@ struct ctl {
 	gid_t		 group;
 	bool		 have_group;
 	struct client	*clients;
+	uint64_t	 next_id;
+	struct qreq	*qreqs;
 };
 
 static void client_free(struct client *cl);
 static void client_process(struct client *cl);
+static void client_handover(struct client *cl);
+static void qreq_poll(struct ctl *c);
 
 static void
 linger_cb(struct loop *lp, void *arg)
@@ -112,6 +138,10 @@ client_flush(struct client *cl)
 		}
 		memmove(cl->out, cl->out + n, cl->out_n - (size_t)n);
 		cl->out_n -= (size_t)n;
+	}
+	if (cl->out_n == 0 && cl->handover && !cl->closing) {
+		client_handover(cl);
+		return;
 	}
 	if (cl->out_n == 0 && cl->closing) {
 		if (cl->eof)
@@ -183,6 +213,8 @@ wait_done(const struct client *cl)
 {
 	size_t i;
 
+	if (cl->wait == W_QMP)
+		return false;	/* answered by qreq_answer() */
 	for (i = 0; i < cl->wait_n; i++) {
 		const struct vm *vm = cl->wait_vms[i];
 		if (cl->wait == W_START && vm->vm_state != VS_RUNNING && !sup_is_down(vm))
@@ -228,6 +260,7 @@ ctl_poll(struct ctl *c)
 {
 	struct client *cl, *next;
 
+	qreq_poll(c);
 	for (cl = c->clients; cl; cl = next) {
 		next = cl->next;
 		if (cl->wait == W_NONE || !wait_done(cl))
@@ -412,6 +445,228 @@ h_reload(struct client *cl, struct json_object *req)
 	reply_error(cl, "reload is not supported yet");
 }
 
+/* ---- console, monitor, qmp (issue 4) ---- */
+
+static struct vm *
+one_vm(struct client *cl, struct json_object *req)
+{
+	struct json_object *jvm;
+	struct vm *vm;
+
+	if (!json_object_object_get_ex(req, "vm", &jvm) ||
+	    !json_object_is_type(jvm, json_type_string)) {
+		reply_error(cl, "missing \"vm\": name one VM");
+		return NULL;
+	}
+	vm = daemon_find_vm(cl->c->d, json_object_get_string(jvm));
+	if (!vm)
+		reply_error(cl, "unknown vm '%s'", json_object_get_string(jvm));
+	return vm;
+}
+
+/*
+ * The connection becomes the console's: after the {"ok":true} line, bytes
+ * both ways are the guest's serial port, raw (vmctl handles Ctrl-]).
+ */
+static void
+h_console(struct client *cl, struct json_object *req)
+{
+	struct vm *vm = one_vm(cl, req);
+	struct json_object *o;
+
+	if (!vm)
+		return;
+	if (!vm->vm_con_serial) {
+		reply_error(cl, "vm %s has no console (see the daemon's log)", vm->vm_name);
+		return;
+	}
+	o = json_object_new_object();
+	json_object_object_add(o, "ok", json_object_new_boolean(true));
+	json_object_object_add(o, "vm", json_object_new_string(vm->vm_name));
+	json_object_object_add(o, "state", json_object_new_string(sup_state_name(vm->vm_state)));
+	reply(cl, o);
+	cl->handover = vm->vm_con_serial;
+	cl->handover_flags = CONSOLE_RAW | (get_bool(req, "readonly", false) ? CONSOLE_READONLY : 0);
+}
+
+static void
+client_handover(struct client *cl)
+{
+	struct client **pp;
+	struct console *con = cl->handover;
+	int fd = cl->fd;
+
+	for (pp = &cl->c->clients; *pp; pp = &(*pp)->next)
+		if (*pp == cl) {
+			*pp = cl->next;
+			break;
+		}
+	if (cl->linger_timer)
+		loop_cancel_timer(cl->c->d->lp, cl->linger_timer);
+	loop_del_fd(cl->c->d->lp, fd);
+	log_info("control: uid %u (pid %d) attached to a console", (unsigned)cl->uid,
+	    (int)cl->pid);
+	free(cl->in);
+	free(cl->out);
+	free(cl->wait_vms);
+	unsigned flags = cl->handover_flags;
+	free(cl);
+	console_attach(con, fd, flags);
+}
+
+static void
+qreq_free(struct qreq *q)
+{
+	struct qreq **pp;
+
+	for (pp = &q->q_c->qreqs; *pp; pp = &(*pp)->q_next)
+		if (*pp == q) {
+			*pp = q->q_next;
+			break;
+		}
+	free(q);
+}
+
+/* Answer the waiting client (if still there); ret or error. */
+static void
+qreq_reply(struct qreq *q, struct json_object *ret, const char *error)
+{
+	struct client *cl;
+	struct json_object *o;
+
+	for (cl = q->q_c->clients; cl && cl->id != q->q_client; cl = cl->next)
+		;
+	q->q_client = 0;
+	if (!cl || cl->wait != W_QMP)
+		return;
+	o = json_object_new_object();
+	json_object_object_add(o, "ok", json_object_new_boolean(!error));
+	if (error)
+		json_object_object_add(o, "error", json_object_new_string(error));
+	else if (q->q_hmp)
+		json_object_object_add(o, "output", json_object_new_string(
+		    ret && json_object_is_type(ret, json_type_string) ?
+		    json_object_get_string(ret) : ""));
+	else
+		json_object_object_add(o, "return", json_object_get(ret));
+	reply(cl, o);
+	cl->wait = W_NONE;
+	client_process(cl);
+	client_flush(cl);
+}
+
+static void
+qreq_answer(void *arg, struct json_object *ret, const char *error)
+{
+	struct qreq *q = arg;
+
+	if (q->q_client)
+		qreq_reply(q, ret, error);
+	qreq_free(q);
+}
+
+/* After every batch of events: dead QMP connections and deadlines. */
+static void
+qreq_poll(struct ctl *c)
+{
+	struct qreq *q, *next;
+	uint64_t now = now_ms();
+
+	for (q = c->qreqs; q; q = next) {
+		next = q->q_next;
+		if (q->q_vm->vm_qmp != q->q_qmp) {
+			/* qmp_free()d: its callback will never come. */
+			if (q->q_client)
+				qreq_reply(q, NULL, "QEMU's QMP connection closed");
+			qreq_free(q);
+		} else if (q->q_client && now >= q->q_deadline) {
+			/* Kept until QEMU answers or goes: the callback points here. */
+			qreq_reply(q, NULL, "QEMU did not answer in time");
+		}
+	}
+}
+
+static void
+qreq_tick(struct loop *lp, void *arg)
+{
+	/* Nothing: waking the loop runs daemon_idle(), hence qreq_poll(). */
+}
+
+static void
+send_qmp(struct client *cl, struct vm *vm, const char *cmd, struct json_object *args,
+    bool hmp)
+{
+	struct qreq *q;
+	int e;
+
+	if (!vm->vm_qmp || !qmp_is_ready(vm->vm_qmp)) {
+		json_object_put(args);
+		reply_error(cl, "vm %s is %s: no QMP connection", vm->vm_name,
+		    sup_state_name(vm->vm_state));
+		return;
+	}
+	q = xcalloc(1, sizeof(*q));
+	q->q_c = cl->c;
+	q->q_vm = vm;
+	q->q_qmp = vm->vm_qmp;
+	q->q_client = cl->id;
+	q->q_hmp = hmp;
+	q->q_deadline = now_ms() + CTL_QMP_TIMEOUT_MS;
+	e = qmp_send(vm->vm_qmp, cmd, args, qreq_answer, q);
+	if (e) {
+		free(q);
+		reply_error(cl, "vm %s: QMP %s not sent: %s", vm->vm_name, cmd, strerror(-e));
+		return;
+	}
+	q->q_next = cl->c->qreqs;
+	cl->c->qreqs = q;
+	cl->wait = W_QMP;
+	loop_add_timer(cl->c->d->lp, CTL_QMP_TIMEOUT_MS, qreq_tick, cl->c);
+	log_info("control: uid %u: vm %s: %s %s", (unsigned)cl->uid, vm->vm_name,
+	    hmp ? "monitor" : "qmp", cmd);
+}
+
+/* {"cmd":"monitor","vm":V,"command":"info status"}: HMP through QMP. */
+static void
+h_monitor(struct client *cl, struct json_object *req)
+{
+	struct vm *vm = one_vm(cl, req);
+	struct json_object *jc, *args;
+
+	if (!vm)
+		return;
+	if (!json_object_object_get_ex(req, "command", &jc) ||
+	    !json_object_is_type(jc, json_type_string)) {
+		reply_error(cl, "missing \"command\": an HMP command line");
+		return;
+	}
+	args = json_object_new_object();
+	json_object_object_add(args, "command-line", json_object_get(jc));
+	send_qmp(cl, vm, "human-monitor-command", args, true);
+}
+
+/* {"cmd":"qmp","vm":V,"execute":C,"arguments":{...}}: one QMP command. */
+static void
+h_qmp(struct client *cl, struct json_object *req)
+{
+	struct vm *vm = one_vm(cl, req);
+	struct json_object *jx, *args = NULL;
+
+	if (!vm)
+		return;
+	if (!json_object_object_get_ex(req, "execute", &jx) ||
+	    !json_object_is_type(jx, json_type_string)) {
+		reply_error(cl, "missing \"execute\": a QMP command name");
+		return;
+	}
+	if (json_object_object_get_ex(req, "arguments", &args) && args &&
+	    !json_object_is_type(args, json_type_object)) {
+		reply_error(cl, "\"arguments\" must be an object");
+		return;
+	}
+	send_qmp(cl, vm, json_object_get_string(jx), args ? json_object_get(args) : NULL, false);
+}
+
 static const struct ctl_handler {
 	const char	*name;
 	bool		 admin;		/* root (or the daemon's user) only */
@@ -423,6 +678,9 @@ static const struct ctl_handler {
 	{ "restart",	true,	h_start },
 	{ "kill",	true,	h_kill },
 	{ "reload",	true,	h_reload },
+	{ "console",	true,	h_console },
+	{ "monitor",	true,	h_monitor },
+	{ "qmp",	true,	h_qmp },
 };
 
 /* One request line. Returns false when the client must be dropped. */
@@ -463,7 +721,7 @@ client_process(struct client *cl)
 	char *nl;
 	size_t n;
 
-	while (cl->wait == W_NONE && !cl->closing &&
+	while (cl->wait == W_NONE && !cl->closing && !cl->handover &&
 	    (nl = memchr(cl->in, '\n', cl->in_n)) != NULL) {
 		n = (size_t)(nl - cl->in);
 		if (n && cl->in[n - 1] == '\r')
@@ -475,7 +733,7 @@ client_process(struct client *cl)
 		if (!keep)
 			cl->closing = true;
 	}
-	if (cl->wait == W_NONE && !cl->closing && cl->in_n > CTL_MAX_REQUEST) {
+	if (cl->wait == W_NONE && !cl->closing && !cl->handover && cl->in_n > CTL_MAX_REQUEST) {
 		reply_error(cl, "request longer than %d bytes", CTL_MAX_REQUEST);
 		cl->closing = true;
 	}
@@ -603,6 +861,7 @@ accept_cb(struct loop *lp, int fd, uint32_t events, void *arg)
 	cl->admin = cred.uid == 0 || cred.uid == geteuid();
 	cl->reader = cl->admin || (c->have_group && in_group(cred.uid, cred.gid, c->group));
 	cl->events = EPOLLIN;
+	cl->id = ++c->next_id;
 	if (loop_add_fd(c->d->lp, cfd, EPOLLIN, client_io, cl)) {
 		close(cfd);
 		free(cl);
@@ -668,6 +927,12 @@ ctl_free(struct ctl *c)
 		return;
 	while (c->clients)
 		client_free(c->clients);
+	/* The QMP connections are freed after us (daemon_free_vms): drop callbacks' targets. */
+	while (c->qreqs) {
+		struct qreq *q = c->qreqs;
+		c->qreqs = q->q_next;
+		free(q);
+	}
 	loop_del_fd(c->d->lp, c->fd);
 	close(c->fd);
 	unlink(c->path);

@@ -21,7 +21,7 @@
 #include "service/loop.h"
 #include "service/notify.h"
 #include "service/state.h"
-#include "service/telnet.h"
+#include "service/vmcon.h"
 #include "service/vmnet.h"
 #include "storage/img.h"
 
@@ -41,6 +41,7 @@ qmp_ready_cb(void *arg)
 	struct vm *vm = arg;
 	struct daemon *d = vm->vm_ctx;
 
+	vmcon_qmp_ready(d, vm);
 	sup_event(&d->sup, vm, VE_QMP_READY, 0);
 }
 
@@ -136,6 +137,7 @@ watch_process(struct daemon *d, struct vm *vm)
 	if (e)
 		log_vm(LOG_ERR, vm->vm_name, "cannot connect QMP at %s: %s", qp, strerror(-e));
 	free(qp);
+	vmcon_up(d, vm);
 	return 0;
 }
 
@@ -327,10 +329,7 @@ op_gone(void *ctx, struct vm *vm)
 		vmnet_down(vm, p, &d->child_mask);
 		free(p);
 	}
-	if (vm->vm_tn_serial)
-		telnet_hangup(vm->vm_tn_serial, "the VM stopped");
-	if (vm->vm_tn_monitor)
-		telnet_hangup(vm->vm_tn_monitor, "the VM stopped");
+	vmcon_down(vm, "the VM stopped");
 	/* QEMU removes its pidfile on a clean exit, not after SIGKILL. */
 	p = run_path(d, vm, "pid");
 	unlink(p);
@@ -414,25 +413,6 @@ adopt(struct daemon *d, struct vm *vm)
 	}
 }
 
-static struct telnet *
-open_endpoint(struct daemon *d, struct vm *vm, int port, const char *what, const char *sfx)
-{
-	char err[512], *path;
-	struct telnet *t;
-
-	if (port < 0)
-		return NULL;
-	path = run_path(d, vm, sfx);
-	t = telnet_new(d->lp, d->inv.inv_listen, port, vm, what, path, err, sizeof(err));
-	free(path);
-	if (!t)
-		log_vm(LOG_ERR, vm->vm_name, "no telnet %s: %s", what, err);
-	else
-		log_vm(LOG_INFO, vm->vm_name, "%s on telnet %s port %d", what,
-		    d->inv.inv_listen ? d->inv.inv_listen : "127.0.0.1", port);
-	return t;
-}
-
 int
 daemon_init_vms(struct daemon *d)
 {
@@ -449,8 +429,7 @@ daemon_init_vms(struct daemon *d)
 		state_read(d->inv.inv_state_dir, vm);
 		if (!vm->vm_hw->vm_enable)
 			continue;
-		vm->vm_tn_serial = open_endpoint(d, vm, vm->vm_hw->vm_serial, "serial", "serial");
-		vm->vm_tn_monitor = open_endpoint(d, vm, vm->vm_hw->vm_monitor, "monitor", "hmp");
+		vmcon_open(d, vm);
 		adopt(d, vm);
 	}
 	/* After adoption: the adopted VMs' taps are in use, the rest are leftovers. */
@@ -466,8 +445,7 @@ daemon_free_vms(struct daemon *d)
 
 	for (i = 0; i < d->n_vms; i++) {
 		qmp_free(d->vms[i].vm_qmp);
-		telnet_free(d->vms[i].vm_tn_serial);
-		telnet_free(d->vms[i].vm_tn_monitor);
+		vmcon_close(&d->vms[i]);
 		vmnet_free(&d->vms[i]);
 		if (d->vms[i].vm_pidfd != -1)
 			close(d->vms[i].vm_pidfd);

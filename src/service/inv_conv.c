@@ -7,12 +7,30 @@
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "common/util.h"
 #include "service/inv_priv.h"
+
+/* A size in the largest unit that divides it: 16M, 64T, 0. */
+static const char *
+size_name(long long v, char buf[32])
+{
+	static const char units[] = "TGMK";
+	int shift = 40;
+
+	for (const char *u = units; *u; u++, shift -= 10) {
+		if (v && v % (1LL << shift) == 0) {
+			snprintf(buf, 32, "%lld%c", v >> shift, *u);
+			return buf;
+		}
+	}
+	snprintf(buf, 32, "%lld", v);
+	return buf;
+}
 
 _Static_assert(sizeof(enum hw_accel) == sizeof(int) && sizeof(enum hw_net) == sizeof(int),
     "IK_ENUM stores enums as int");
@@ -284,8 +302,10 @@ conv_scalar(const struct conv *c, void *base)
 			return false;
 		}
 		if (sz < (uint64_t)o->io_min || sz > (uint64_t)o->io_max) {
-			err(c, DC_RANGE, "%s is out of range %lldM..%lldT", s,
-			    o->io_min >> 20, o->io_max >> 40);
+			char lo[32], hi[32];
+
+			err(c, DC_RANGE, "%s is out of range %s..%s", s,
+			    size_name(o->io_min, lo), size_name(o->io_max, hi));
 			return false;
 		}
 		*FIELD(base, o, uint64_t) = sz;

@@ -30,6 +30,7 @@
 static const char *const vga_words[] = {
 	"std", "cirrus", "vmware", "qxl", "virtio", "none", NULL };
 
+#define MB	(1024LL * 1024)
 const struct inv_opt inv_global_opts[] = {
 	{ "run_dir",	IK_PATH, F(inventory, inv_run_dir), 0, 0, 0, NULL, NULL },
 	{ "state_dir",	IK_PATH, F(inventory, inv_state_dir), 0, 0, 0, NULL, NULL },
@@ -40,11 +41,14 @@ const struct inv_opt inv_global_opts[] = {
 	{ "term_timeout", IK_UINT, F(inventory, inv_term_timeout), 0, 0, 86400, NULL, NULL },
 	{ "start_parallel", IK_UINT, F(inventory, inv_start_parallel), 0, 0, 1024, NULL, NULL },
 	{ "start_delay", IK_UINT, F(inventory, inv_start_delay), 0, 0, 3600, NULL, NULL },
+	{ "console_scrollback", IK_SIZE, F(inventory, inv_console_scrollback), 0, 0, 16 * MB, NULL, NULL },
+	{ "console_log_size", IK_SIZE, F(inventory, inv_console_log_size), 0, 0, 1LL << 40, NULL, NULL },
+	{ "console_log_keep", IK_UINT, F(inventory, inv_console_log_keep), 0, 0, 1000, NULL, NULL },
+	{ "monitor_listen", IK_ADDR, F(inventory, inv_monitor_listen), 0, 0, 0, NULL, NULL },
 	{ "include",	IK_INCLUDE, 0, 0, 0, 0, NULL, NULL },
 	{ NULL, 0, 0, 0, 0, 0, NULL, NULL }
 };
 
-#define MB	(1024LL * 1024)
 const struct inv_opt inv_vm_opts[] = {
 	{ "type",	IK_TYPE, F(hw_vm, vm_type), 0, 0, 0, NULL, NULL },
 	{ "enable",	IK_BOOL, F(hw_vm, vm_enable), 0, 0, 0, NULL, NULL },
@@ -65,6 +69,7 @@ const struct inv_opt inv_vm_opts[] = {
 	{ "serial",	IK_PORT, F(hw_vm, vm_serial), 0, 0, 0, NULL, NULL },
 	{ "monitor",	IK_PORT, F(hw_vm, vm_monitor), 0, 0, 0, NULL, NULL },
 	{ "vnc",	IK_VNC, F(hw_vm, vm_vnc), 0, 0, 0, NULL, NULL },
+	{ "vnc_password_file", IK_PATH, F(hw_vm, vm_vnc_password_file), 0, 0, 0, NULL, NULL },
 	{ "vga",	IK_WORD, F(hw_vm, vm_vga), 0, 0, 0, NULL, vga_words },
 	{ "balloon",	IK_BOOL, F(hw_vm, vm_balloon), 0, 0, 0, NULL, NULL },
 	{ "usb_tablet",	IK_BOOL, F(hw_vm, vm_usb_tablet), 0, 0, 0, NULL, NULL },

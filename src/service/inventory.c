@@ -253,6 +253,10 @@ set_defaults(struct inventory *inv)
 	inv->inv_term_timeout = 10;
 	inv->inv_start_parallel = 0;
 	inv->inv_start_delay = 0;
+	inv->inv_console_scrollback = 64 * 1024;
+	inv->inv_console_log_size = 1024 * 1024;
+	inv->inv_console_log_keep = 5;
+	inv->inv_monitor_listen = NULL;
 }
 
 static void
@@ -400,6 +404,7 @@ inv_free(struct inventory *inv)
 	free(inv->inv_log_dir);
 	free(inv->inv_emulator_dir);
 	free(inv->inv_listen);
+	free(inv->inv_monitor_listen);
 	memset(inv, 0, sizeof(*inv));
 }
 

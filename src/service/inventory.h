@@ -6,6 +6,7 @@
  */
 #ifndef VMS_INVENTORY_H
 #define VMS_INVENTORY_H
+#include <stdint.h>
 #include "common/diag.h"
 #include "hw/hw.h"
 
@@ -25,6 +26,10 @@ struct inventory {
 	unsigned	 inv_term_timeout;	/* 10 s */
 	unsigned	 inv_start_parallel;	/* 0: unlimited */
 	unsigned	 inv_start_delay;	/* s between starts */
+	uint64_t	 inv_console_scrollback;	/* 64 KiB per console, 0: none */
+	uint64_t	 inv_console_log_size;	/* 1 MiB, rotate at; 0: never */
+	unsigned	 inv_console_log_keep;	/* 5 rotated logs kept */
+	char		*inv_monitor_listen;	/* NULL: 127.0.0.1 (see man page) */
 
 	struct hw_vm	*inv_vms;	/* in declaration order */
 	size_t		 inv_n_vms;

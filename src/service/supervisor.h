@@ -54,7 +54,7 @@ enum stop_reason {
 	SR_N
 };
 
-struct telnet;
+struct console;
 struct vm_net;
 
 struct vm {
@@ -80,8 +80,8 @@ struct vm {
 
 	/* daemon bookkeeping, not used by the table */
 	void		*vm_ctx;	/* the owning daemon */
-	struct telnet	*vm_tn_serial;	/* telnet endpoints, or NULL */
-	struct telnet	*vm_tn_monitor;
+	struct console	*vm_con_serial;	/* console proxies (vmcon.c), or NULL */
+	struct console	*vm_con_monitor;
 	struct vm_net	*vm_net;	/* taps and scripts (vmnet.c), or NULL */
 	bool		 vm_stop_pending;	/* stop once VMs after it are down */
 	bool		 vm_ready_notified;

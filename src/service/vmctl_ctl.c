@@ -163,25 +163,23 @@ socket_path(struct vmctl *ctl, const struct ctl_args *a)
 	return p;
 }
 
-/*
- * Send one request, read one response line. Returns the parsed response,
- * or NULL with *rc set (4: no daemon, 1: protocol trouble).
- */
-static struct json_object *
-request(const char *sock, struct json_object *req, int *rc)
+char *
+vmctl_ctl_socket(struct vmctl *ctl, const char *conf, const char *sock)
+{
+	struct ctl_args a = { .conf = conf, .sock = sock };
+
+	return socket_path(ctl, &a);
+}
+
+int
+vmctl_ctl_connect(const char *sock)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	const char *s = json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN);
-	char *buf = NULL, *nl = NULL;
-	size_t n = 0, cap = 0, len = strlen(s);
-	struct json_object *resp;
-	ssize_t r;
 	int fd;
 
 	if (strlen(sock) >= sizeof(sa.sun_path)) {
 		fprintf(stderr, "vmctl: socket path too long: %s\n", sock);
-		*rc = VMCTL_NO_DAEMON;
-		return NULL;
+		return -1;
 	}
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -194,6 +192,27 @@ request(const char *sock, struct json_object *req, int *rc)
 			    sock, strerror(e));
 		if (fd != -1)
 			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/*
+ * Send one request, read one response line. Returns the parsed response,
+ * or NULL with *rc set (4: no daemon, 1: protocol trouble).
+ */
+static struct json_object *
+request(const char *sock, struct json_object *req, int *rc)
+{
+	const char *s = json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN);
+	char *buf = NULL, *nl = NULL;
+	size_t n = 0, cap = 0, len = strlen(s);
+	struct json_object *resp;
+	ssize_t r;
+	int fd;
+
+	fd = vmctl_ctl_connect(sock);
+	if (fd == -1) {
 		*rc = VMCTL_NO_DAEMON;
 		return NULL;
 	}
@@ -236,6 +255,12 @@ lost:
 	close(fd);
 	*rc = VMCTL_NO_DAEMON;
 	return NULL;
+}
+
+struct json_object *
+vmctl_ctl_request(const char *sock, struct json_object *req, int *rc)
+{
+	return request(sock, req, rc);
 }
 
 static const char *

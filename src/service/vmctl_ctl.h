@@ -6,6 +6,8 @@
 #ifndef VMS_VMCTL_CTL_H
 #define VMS_VMCTL_CTL_H
 
+#include <json-c/json.h>
+
 struct vmctl;
 
 /* Exit statuses beyond vmctl.h's 0/1/2 (LSB-style, for scripts). */
@@ -19,6 +21,18 @@ int vmctl_status(struct vmctl *ctl, int argc, char **argv);
 /* start, stop, restart, kill: the command name is argv[0]. */
 int vmctl_lifecycle(struct vmctl *ctl, int argc, char **argv);
 int vmctl_reload(struct vmctl *ctl, int argc, char **argv);
+
+/* The control socket: sock if given, else run_dir of the inventory. Allocated. */
+char *vmctl_ctl_socket(struct vmctl *ctl, const char *conf, const char *sock);
+/* Connected fd, or -1 after a message saying why (exit VMCTL_NO_DAEMON). */
+int vmctl_ctl_connect(const char *sock);
+/* One request, one response (NULL with *rc set). */
+struct json_object *vmctl_ctl_request(const char *sock, struct json_object *req, int *rc);
+
+/* vmctl_console.c */
+int vmctl_console(struct vmctl *ctl, int argc, char **argv);
+int vmctl_monitor(struct vmctl *ctl, int argc, char **argv);
+int vmctl_qmp(struct vmctl *ctl, int argc, char **argv);
 
 #define VMCTL_CTL_COMMANDS \
 	{ "status", "[NAME] [--json] [-s SOCKET]", \
@@ -35,5 +49,12 @@ int vmctl_reload(struct vmctl *ctl, int argc, char **argv);
 	{ "kill", "NAME|all [--no-wait] [-s SOCKET]", \
 	  "SIGKILL VMs now", vmctl_lifecycle }, \
 	{ "reload", "[-s SOCKET]", "ask the daemon to re-read the inventory", \
-	  vmctl_reload }
+	  vmctl_reload }, \
+	{ "console", "NAME [-r] [-s SOCKET]", \
+	  "the VM's serial console (scrollback first; Ctrl-] leaves; -r: read-only)", \
+	  vmctl_console }, \
+	{ "monitor", "NAME 'HMP COMMAND' [-s SOCKET]", \
+	  "run one QEMU monitor (HMP) command, e.g. 'info status'", vmctl_monitor }, \
+	{ "qmp", "NAME '{\"execute\":...}' [-s SOCKET]", \
+	  "send one QMP command; prints its return value as JSON", vmctl_qmp }
 #endif

@@ -23,17 +23,19 @@ check_match "server offers WILL ECHO, WILL SGA" "$(printf '%s' "$out" | head -c 
 check_match "HMP answers through the proxy" "$out" 'VM status: running'
 check_match "no garbage command from the negotiation" "$(echo "$out" | grep -c 'unknown command' || true)" '^0$'
 
-# One client at a time.
-{ sleep 1; } | socat -t 1 - TCP:127.0.0.1:$mon >/dev/null &
+# Several clients at once (console.c): the second one sees the first one's answer.
+{ sleep 2; } | timeout 5 socat -t 1 - TCP:127.0.0.1:$mon >"$TMP/watch.out" &
 hold=$!
 sleep 0.3
-out=$(timeout 3 socat -t 0.3 - TCP:127.0.0.1:$mon </dev/null)
-check_match "second client told the endpoint is busy" "$out" 'monitor of a is in use'
+out=$( { sleep 0.2; printf 'info name\r'; sleep 0.5; } | timeout 3 socat -t 0.3 - TCP:127.0.0.1:$mon)
 wait $hold
+check_match "a second client is served at once" "$out" 'info name'
+check_match "the first client sees the second one's command" "$(cat "$TMP/watch.out")" 'info name'
+
 
 # A stopped VM's endpoint answers with its state.
 out=$(timeout 3 socat -t 0.3 - TCP:127.0.0.1:$((base + 1)) </dev/null)
-check_match "stopped VM's endpoint says so" "$out" 'vm b is stopped'
+check_match "stopped VM's endpoint says so" "$out" 'vm b is not running'
 
 # The client is told when the VM goes away.
 { sleep 2; } | timeout 6 socat -t 2 - TCP:127.0.0.1:$mon >"$TMP/held.out" &
@@ -41,7 +43,8 @@ hold=$!
 sleep 0.3
 vmctl stop a >/dev/null
 wait $hold
-check_match "client told the VM stopped" "$(tr -d '\r' <"$TMP/held.out")" 'vmservice: the VM'
+check_match "client told the VM stopped" "$(tr -d '\r' <"$TMP/held.out")" \
+    'vm a: monitor disconnected'
 
 # Serial console with the real test guest, when it is already built.
 if [ -f "$VMS_CACHE/guest/initrd.img" ]; then
@@ -66,7 +69,7 @@ if [ -f "$VMS_CACHE/guest/initrd.img" ]; then
 		grep -q 'vmservice-guest: ready' "$TMP/log/g.console.log" 2>/dev/null && break
 		sleep 0.1
 	done
-	check "guest ready (console logged by QEMU)" grep -q 'vmservice-guest: ready' "$TMP/log/g.console.log"
+	check "guest ready (console logged)" grep -q 'vmservice-guest: ready' "$TMP/log/g.console.log"
 	out=$( { sleep 0.3; printf 'echo tel$((6*7))net\r'; sleep 1; } |
 	    timeout 5 socat -t 0.3 - TCP:127.0.0.1:$ser | tr -d '\r')
 	check_match "guest shell answers over telnet" "$out" 'tel42net'

@@ -162,12 +162,12 @@ check_eq "(the daemon has it)" "$(capbit "$DPID" CapEff)" 1
 # Guests on the bridge reach each other.
 check "a booted" guest_wait_ready "$TMP/log/a.console.log" 60
 check "b booted" guest_wait_ready "$TMP/log/b.console.log" 60
-out=$(guest_console "UNIX-CONNECT:$TMP/run/a.serial" 'ping -c 3 -W 5 10.9.0.2' \
+out=$(guest_console "EXEC:$VMS_BIN/vmctl -c $TMP/vms.conf console a" 'ping -c 3 -W 5 10.9.0.2' \
     '[0-9]+ packets transmitted, [1-9][0-9]* packets received' 25)
 check_match "a pings b across br0" "$out" '3 packets transmitted, 3 packets received'
 rtt=$(grep -o 'round-trip.*' <<<"$out" | tr -d '\r')
 echo "# a -> b: $rtt"
-out=$(guest_console "UNIX-CONNECT:$TMP/run/b.serial" 'ping -c 2 -W 5 10.9.0.1' \
+out=$(guest_console "EXEC:$VMS_BIN/vmctl -c $TMP/vms.conf console b" 'ping -c 2 -W 5 10.9.0.1' \
     '[0-9]+ packets transmitted, [1-9][0-9]* packets received' 20)
 check_match "b pings a" "$out" '2 packets transmitted, 2 packets received'
 echo "# b -> a: $(grep -o 'round-trip.*' <<<"$out" | tr -d '\r')"
@@ -175,7 +175,7 @@ echo "# b -> a: $(grep -o 'round-trip.*' <<<"$out" | tr -d '\r')"
 # User networking: the forwarded host port reaches a listener in the guest.
 check "u booted" guest_wait_ready "$TMP/log/u.console.log" 60
 # shellcheck disable=SC2016 # expanded by the guest's shell
-guest_console "UNIX-CONNECT:$TMP/run/u.serial" \
+guest_console "EXEC:$VMS_BIN/vmctl -c $TMP/vms.conf console u" \
     '(echo from-guest-$((6*7)) | nc -l -p 7777; echo nc-done) &' 'guest#' 5 >/dev/null
 got=""
 for ((i = 0; i < 30; i++)); do
@@ -221,7 +221,7 @@ for ((i = 0; i < 600; i++)); do
 	[ "$(grep -c 'vmservice-guest: ready' "$TMP/log/b.console.log")" -ge 2 ] && break
 	sleep 0.1
 done
-out=$(guest_console "UNIX-CONNECT:$TMP/run/a.serial" 'ping -c 2 -W 5 10.9.0.2' \
+out=$(guest_console "EXEC:$VMS_BIN/vmctl -c $TMP/vms.conf console a" 'ping -c 2 -W 5 10.9.0.2' \
     '[0-9]+ packets transmitted, [1-9][0-9]* packets received' 20)
 check_match "adopted a (tap fd now held by QEMU alone) still reaches the new b" "$out" \
     '2 packets transmitted, 2 packets received'

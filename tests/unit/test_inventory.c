@@ -149,6 +149,52 @@ test_lines(void)
 	    "unknown option reported at its line");
 }
 
+/* The console, monitor and VNC options (issue 4). */
+static void
+test_console_opts(void)
+{
+	char *path = temp_conf("console_scrollback = 8K\nconsole_log_size = 2M\n"
+	    "console_log_keep = 0\nmonitor_listen = \"::1\"\n"
+	    "vm a { serial = 4501\n vnc = 1\n vnc_password_file = \"/etc/pw\" }\nvm b { }\n");
+	struct inventory inv;
+	struct diag d = { 0 };
+	int rc = inv_load(path, &inv, &d);
+
+	OK(rc == 0 && inv.inv_console_scrollback == 8192 &&
+	    inv.inv_console_log_size == 2 << 20 && inv.inv_console_log_keep == 0 &&
+	    inv.inv_monitor_listen && strcmp(inv.inv_monitor_listen, "::1") == 0,
+	    "console_scrollback, console_log_size, console_log_keep, monitor_listen read");
+	OK(rc == 0 && inv.inv_vms[0].vm_vnc_password_file &&
+	    strcmp(inv.inv_vms[0].vm_vnc_password_file, "/etc/pw") == 0 &&
+	    inv.inv_vms[1].vm_vnc_password_file == NULL, "vnc_password_file read per VM");
+	inv_free(&inv);
+	diag_free(&d);
+	unlink(path);
+	free(path);
+
+	path = temp_conf("vm a { }\n");
+	rc = inv_load(path, &inv, &d);
+	OK(rc == 0 && inv.inv_console_scrollback == 65536 &&
+	    inv.inv_console_log_size == 1 << 20 && inv.inv_console_log_keep == 5 &&
+	    inv.inv_monitor_listen == NULL, "console defaults: 64K, 1M, 5, monitor on loopback");
+	inv_free(&inv);
+	diag_free(&d);
+	unlink(path);
+	free(path);
+
+	path = temp_conf("console_scrollback = 1G\nvm a { }\n");
+	rc = inv_load(path, &inv, &d);
+	OK(rc == -EINVAL && d.dg_n == 1 && strstr(d.dg_items[0].di_msg, "out of range 0..16M"),
+	    "console_scrollback over 16M refused: %s", d.dg_n ? d.dg_items[0].di_msg : "");
+	inv_free(&inv);
+	diag_free(&d);
+	unlink(path);
+	free(path);
+
+	OK(first_error_line("\nmonitor_listen = \"localhost\"\nvm a { }\n") == 2,
+	    "monitor_listen must be a numeric address");
+}
+
 /* Files of sizes around 4096 (the first read buffer) lose nothing. */
 static void
 test_sizes(void)
@@ -213,6 +259,7 @@ main(void)
 	test_bad_leaves_empty();
 	test_lines();
 	test_sizes();
+	test_console_opts();
 	test_docs(top);
 	return TAP_DONE();
 }

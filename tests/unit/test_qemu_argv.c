@@ -130,6 +130,7 @@ model_full(struct hw_vm *vm, const char *dir)
 	vm->vm_serial = 4700;
 	vm->vm_monitor = 4701;
 	vm->vm_vnc = 77;
+	vm->vm_vnc_password_file = "/etc/vmservice/full.vncpass";
 	vm->vm_vga = "std";
 	vm->vm_balloon = true;
 	vm->vm_usb_tablet = true;

@@ -1,0 +1,82 @@
+/*
+ * A multi-client console proxy: one upstream (QEMU's serial or HMP chardev,
+ * a unix socket where QEMU is the server) and any number of clients (telnet
+ * over TCP on listen:port, or raw byte streams handed over by the control
+ * socket for `vmctl console`).
+ *
+ * Guest output fans out to every client, to the scrollback ring (which a
+ * new client receives first) and to the rotated log. Input from any
+ * writable client goes to the guest. Nothing blocks: each client has a
+ * bounded output buffer; a client that does not keep up skips output (and
+ * is told how much) instead of slowing the guest, the daemon or the other
+ * clients. The upstream reconnects when QEMU restarts.
+ */
+#ifndef VMS_CONSOLE_H
+#define VMS_CONSOLE_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct loop;
+struct console;
+
+struct console_cfg {
+	const char	*cc_vm;		/* VM name, for messages */
+	const char	*cc_what;	/* "serial", "monitor" */
+	const char	*cc_upstream;	/* QEMU's chardev socket */
+	const char	*cc_listen;	/* TCP bind address (numeric); NULL: 127.0.0.1 */
+	int		 cc_port;	/* TCP port, 0: any free one, < 0: no TCP endpoint */
+	size_t		 cc_scrollback;	/* ring size; 0: none */
+	const char	*cc_log;	/* rotated log; NULL: none */
+	uint64_t	 cc_log_size;	/* rotate at; 0: never */
+	unsigned	 cc_log_keep;
+	/*
+	 * QEMU's own log of the chardev (logfile=): what QEMU printed while
+	 * nobody was connected. Moved into the log and the scrollback on each
+	 * upstream connect, then kept empty. NULL: none.
+	 */
+	const char	*cc_spool;
+	size_t		 cc_client_max;	/* per-client output bound; 0: default */
+	unsigned	 cc_max_clients; /* 0: default */
+};
+
+/*
+ * A client's output backlog, raised to hold twice the scrollback: about
+ * 1-2 s of a busy guest under TCG. Beyond it the client skips output.
+ */
+#define CONSOLE_CLIENT_MAX_DEFAULT	(64 * 1024)
+#define CONSOLE_MAX_CLIENTS_DEFAULT	16
+#define CONSOLE_CONNECT_INTERVAL_MS	100
+#define CONSOLE_CONNECT_ATTEMPTS	300
+
+/* console_attach() flags */
+#define CONSOLE_READONLY	0x1u	/* input from this client is dropped */
+#define CONSOLE_RAW		0x2u	/* no telnet: a plain byte stream */
+
+/*
+ * Create the console and bind its TCP endpoint (if any). The upstream is
+ * not connected until console_upstream_start(). Returns NULL with a
+ * message in err (port in use, bad address, log not writable).
+ */
+struct console *console_new(struct loop *lp, const struct console_cfg *cfg,
+    char *err, size_t errlen);
+/* Closes every client, the listener and the upstream. */
+void console_free(struct console *c);
+
+/* QEMU was (re)started or adopted: connect, retrying while it comes up. */
+void console_upstream_start(struct console *c);
+/* QEMU is gone: drop the upstream, stop retrying; clients stay. */
+void console_upstream_stop(struct console *c, const char *why);
+bool console_upstream_connected(const struct console *c);
+
+/*
+ * Take over a connected socket as a client (the console owns and closes
+ * it). The caller must have removed fd from the loop. Returns 0, or
+ * -EMFILE when the console already has its maximum of clients (fd closed).
+ */
+int console_attach(struct console *c, int fd, unsigned flags);
+
+unsigned console_n_clients(const struct console *c);
+/* The bound TCP port, or -1. */
+int console_port(const struct console *c);
+#endif

@@ -1,0 +1,30 @@
+/*
+ * The guest console log, rotated by size: NAME.console.log, then .1 (the
+ * newest old one) ... .keep. A file never grows past the configured size;
+ * a write that would cross it is split and the rest goes to a fresh file.
+ */
+#ifndef VMS_CONSOLE_LOG_H
+#define VMS_CONSOLE_LOG_H
+#include <stddef.h>
+#include <stdint.h>
+
+struct console_log {
+	int		 cl_fd;		/* -1: not open */
+	char		*cl_path;
+	uint64_t	 cl_size;	/* bytes in the current file */
+	uint64_t	 cl_max;	/* 0: never rotate */
+	unsigned	 cl_keep;	/* rotated files kept; 0: truncate instead */
+};
+
+/*
+ * Open (create, append to) path. O_NOFOLLOW: the log directory may be
+ * shared with less trusted users, a planted symlink must not redirect
+ * the daemon's writes. Returns 0 or -errno with a message in err.
+ */
+int console_log_open(struct console_log *cl, const char *path, uint64_t max_size,
+    unsigned keep, char *err, size_t errlen);
+/* Append all n bytes, rotating as needed. Returns 0 or -errno (+ err). */
+int console_log_write(struct console_log *cl, const void *buf, size_t n,
+    char *err, size_t errlen);
+void console_log_close(struct console_log *cl);
+#endif
