@@ -3,9 +3,14 @@
 # Idempotent: asks dpkg what is already there and installs only the rest.
 set -eu
 
+# Build: compilers and the libraries' -dev packages. Run and test: QEMU and
+# qemu-img (the interop reference), busybox/cpio/gzip for the test guest,
+# telnet/socat as real clients, iproute2 for network namespaces.
+# Tests only: libclang-rt-14-dev carries libFuzzer (a mere Recommends of
+# clang), gvncviewer carries gvnccapture, the real VNC client of the VNC test.
 PKGS="make gcc clang pkg-config libconfuse-dev libsystemd-dev libjson-c-dev
 zlib1g-dev libcap-dev qemu-system-x86 qemu-utils busybox-static telnet socat
-cpio gzip iproute2 procps"
+cpio gzip iproute2 procps libclang-rt-14-dev gvncviewer"
 
 missing=""
 for p in $PKGS; do
