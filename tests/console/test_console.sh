@@ -10,7 +10,7 @@ need_daemon
 for t in telnet socat; do
 	command -v $t >/dev/null || { skip "console tests" "$t not installed"; exit 0; }
 done
-guest_build >/dev/null 2>&1 || { skip "console tests" "test guest not built"; exit 0; }
+guest_build >/dev/null 2>&1 || { notok "test guest builds"; exit 1; }
 scratch_daemon
 
 base=$(( 20000 + $$ % 20000 ))
