@@ -25,6 +25,7 @@
 #include "service/ctl_req.h"
 #include "service/daemon.h"
 #include "service/loop.h"
+#include "storage/img.h"
 
 #define CTL_MAX_REQUEST	(64 * 1024)
 #define CTL_MAX_OUTPUT	(4 * 1024 * 1024)
@@ -667,6 +668,58 @@ h_qmp(struct client *cl, struct json_object *req)
 	send_qmp(cl, vm, json_object_get_string(jx), args ? json_object_get(args) : NULL, false);
 }
 
+/*
+ * {"cmd":"revert","vm":V}: every disk of a stopped VM that is an overlay
+ * (has a backing) is replaced by a fresh, empty overlay on the same
+ * backing: the classic way back to the base image. Creating an overlay is
+ * a few header writes, so it runs in the loop; img_overlay_fresh() writes
+ * PATH.new and renames it, so a failure leaves the old overlay in place.
+ */
+static void
+h_revert(struct client *cl, struct json_object *req)
+{
+	struct vm *vm = one_vm(cl, req);
+	struct json_object *o, *done;
+	const struct hw_vm *hw;
+	char why[512];
+	size_t i;
+
+	if (!vm)
+		return;
+	hw = vm->vm_hw;
+	if (!sup_is_down(vm)) {
+		reply_error(cl, "vm %s is %s: stop it before reverting its disks",
+		    vm->vm_name, sup_state_name(vm->vm_state));
+		return;
+	}
+	done = json_object_new_array();
+	for (i = 0; i < hw->vm_n_disks; i++) {
+		const struct hw_disk *dk = &hw->vm_disks[i];
+		if (!dk->dk_backing)
+			continue;
+		if (img_overlay_fresh(dk->dk_file, dk->dk_backing, IMG_FMT_AUTO, why,
+		    sizeof(why)) != 0) {
+			json_object_put(done);
+			reply_error(cl, "vm %s: disk %s: %s", vm->vm_name, dk->dk_file, why);
+			return;
+		}
+		log_vm(LOG_INFO, vm->vm_name, "reverted disk %s to its backing %s",
+		    dk->dk_file, dk->dk_backing);
+		json_object_array_add(done, json_object_new_string(dk->dk_file));
+	}
+	if (json_object_array_length(done) == 0) {
+		json_object_put(done);
+		reply_error(cl, "vm %s has no overlay disk (a disk with backing) to revert",
+		    vm->vm_name);
+		return;
+	}
+	o = json_object_new_object();
+	json_object_object_add(o, "ok", json_object_new_boolean(true));
+	json_object_object_add(o, "vm", json_object_new_string(vm->vm_name));
+	json_object_object_add(o, "reverted", done);
+	reply(cl, o);
+}
+
 static const struct ctl_handler {
 	const char	*name;
 	bool		 admin;		/* root (or the daemon's user) only */
@@ -678,6 +731,7 @@ static const struct ctl_handler {
 	{ "restart",	true,	h_start },
 	{ "kill",	true,	h_kill },
 	{ "reload",	true,	h_reload },
+	{ "revert",	true,	h_revert },
 	{ "console",	true,	h_console },
 	{ "monitor",	true,	h_monitor },
 	{ "qmp",	true,	h_qmp },

@@ -33,6 +33,7 @@ static const char *const cmd_usage[][2] = {
 	{ "restart", "NAME|all [--no-wait] [-c FILE] [-s SOCKET]" },
 	{ "kill", "NAME|all [--no-wait] [-c FILE] [-s SOCKET]" },
 	{ "reload", "[-c FILE] [-s SOCKET]" },
+	{ "revert", "NAME [-c FILE] [-s SOCKET]" },
 };
 
 static void
@@ -441,6 +442,44 @@ vmctl_reload(struct vmctl *ctl, int argc, char **argv)
 	if (!ok_of(resp)) {
 		fprintf(stderr, "vmctl reload: %s\n", str_or(resp, "error", "request failed"));
 		rc = 1;
+	}
+	json_object_put(resp);
+	return rc;
+}
+
+int
+vmctl_revert(struct vmctl *ctl, int argc, char **argv)
+{
+	struct json_object *req, *resp, *done = NULL;
+	struct ctl_args a;
+	char *sock;
+	size_t i;
+	int rc;
+
+	if ((rc = parse(argc, argv, &a, 1)) != 0)
+		return rc < 0 ? 0 : rc;
+	if (a.npos != 1) {
+		fprintf(stderr, "vmctl revert: name one VM\n");
+		usage(a.cmd, stderr);
+		return 2;
+	}
+	sock = socket_path(ctl, &a);
+	req = json_object_new_object();
+	json_object_object_add(req, "cmd", json_object_new_string("revert"));
+	json_object_object_add(req, "vm", json_object_new_string(a.pos[0]));
+	resp = request(sock, req, &rc);
+	json_object_put(req);
+	free(sock);
+	if (!resp)
+		return rc;
+	rc = 0;
+	if (!ok_of(resp)) {
+		fprintf(stderr, "vmctl revert: %s\n", str_or(resp, "error", "request failed"));
+		rc = 1;
+	} else if (json_object_object_get_ex(resp, "reverted", &done) && done) {
+		for (i = 0; i < json_object_array_length(done); i++)
+			printf("%s: reverted %s\n", a.pos[0],
+			    json_object_get_string(json_object_array_get_idx(done, i)));
 	}
 	json_object_put(resp);
 	return rc;

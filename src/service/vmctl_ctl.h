@@ -20,6 +20,7 @@ const char *vmctl_conf_path(const struct vmctl *ctl, const char *opt);
 int vmctl_status(struct vmctl *ctl, int argc, char **argv);
 /* start, stop, restart, kill: the command name is argv[0]. */
 int vmctl_lifecycle(struct vmctl *ctl, int argc, char **argv);
+int vmctl_revert(struct vmctl *ctl, int argc, char **argv);
 int vmctl_reload(struct vmctl *ctl, int argc, char **argv);
 
 /* The control socket: sock if given, else run_dir of the inventory. Allocated. */
@@ -50,6 +51,9 @@ int vmctl_qmp(struct vmctl *ctl, int argc, char **argv);
 	  "SIGKILL VMs now", vmctl_lifecycle }, \
 	{ "reload", "[-s SOCKET]", "ask the daemon to re-read the inventory", \
 	  vmctl_reload }, \
+	{ "revert", "NAME [-s SOCKET]", \
+	  "stopped VM: replace each overlay disk with a fresh one on its backing", \
+	  vmctl_revert }, \
 	{ "console", "NAME [-r] [-s SOCKET]", \
 	  "the VM's serial console (scrollback first; Ctrl-] leaves; -r: read-only)", \
 	  vmctl_console }, \
