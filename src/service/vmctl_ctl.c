@@ -420,39 +420,53 @@ vmctl_lifecycle(struct vmctl *ctl, int argc, char **argv)
 	return rc;
 }
 
+/*
+ * {"cmd":CMD[,"vm":VM]} to the daemon. Returns the response when it says
+ * ok, else NULL with the error printed and *rc set (1, or 4 when the daemon
+ * cannot be reached).
+ */
+static struct json_object *
+simple_request(struct vmctl *ctl, const struct ctl_args *a, const char *vm, int *rc)
+{
+	struct json_object *req, *resp;
+	char *sock = socket_path(ctl, a);
+
+	req = json_object_new_object();
+	json_object_object_add(req, "cmd", json_object_new_string(a->cmd));
+	if (vm)
+		json_object_object_add(req, "vm", json_object_new_string(vm));
+	resp = request(sock, req, rc);
+	json_object_put(req);
+	free(sock);
+	if (resp && !ok_of(resp)) {
+		fprintf(stderr, "vmctl %s: %s\n", a->cmd, str_or(resp, "error", "request failed"));
+		json_object_put(resp);
+		*rc = 1;
+		return NULL;
+	}
+	return resp;
+}
+
 int
 vmctl_reload(struct vmctl *ctl, int argc, char **argv)
 {
-	struct json_object *req, *resp;
+	struct json_object *resp;
 	struct ctl_args a;
-	char *sock;
 	int rc;
 
 	if ((rc = parse(argc, argv, &a, 0)) != 0)
 		return rc < 0 ? 0 : rc;
-	sock = socket_path(ctl, &a);
-	req = json_object_new_object();
-	json_object_object_add(req, "cmd", json_object_new_string("reload"));
-	resp = request(sock, req, &rc);
-	json_object_put(req);
-	free(sock);
-	if (!resp)
+	if (!(resp = simple_request(ctl, &a, NULL, &rc)))
 		return rc;
-	rc = 0;
-	if (!ok_of(resp)) {
-		fprintf(stderr, "vmctl reload: %s\n", str_or(resp, "error", "request failed"));
-		rc = 1;
-	}
 	json_object_put(resp);
-	return rc;
+	return 0;
 }
 
 int
 vmctl_revert(struct vmctl *ctl, int argc, char **argv)
 {
-	struct json_object *req, *resp, *done = NULL;
+	struct json_object *resp, *done = NULL;
 	struct ctl_args a;
-	char *sock;
 	size_t i;
 	int rc;
 
@@ -463,24 +477,12 @@ vmctl_revert(struct vmctl *ctl, int argc, char **argv)
 		usage(a.cmd, stderr);
 		return 2;
 	}
-	sock = socket_path(ctl, &a);
-	req = json_object_new_object();
-	json_object_object_add(req, "cmd", json_object_new_string("revert"));
-	json_object_object_add(req, "vm", json_object_new_string(a.pos[0]));
-	resp = request(sock, req, &rc);
-	json_object_put(req);
-	free(sock);
-	if (!resp)
+	if (!(resp = simple_request(ctl, &a, a.pos[0], &rc)))
 		return rc;
-	rc = 0;
-	if (!ok_of(resp)) {
-		fprintf(stderr, "vmctl revert: %s\n", str_or(resp, "error", "request failed"));
-		rc = 1;
-	} else if (json_object_object_get_ex(resp, "reverted", &done) && done) {
+	if (json_object_object_get_ex(resp, "reverted", &done) && done)
 		for (i = 0; i < json_object_array_length(done); i++)
 			printf("%s: reverted %s\n", a.pos[0],
 			    json_object_get_string(json_object_array_get_idx(done, i)));
-	}
 	json_object_put(resp);
-	return rc;
+	return 0;
 }
