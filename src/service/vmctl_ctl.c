@@ -11,6 +11,7 @@
 
 #include "common/util.h"
 #include "service/inventory.h"
+#include "service/vmctl.h"
 #include "service/vmctl_ctl.h"
 
 #define DEFAULT_SOCKET	"/run/vmservice/vmservice.sock"
@@ -26,29 +27,9 @@ struct ctl_args {
 	long		 timeout;	/* -1: none */
 };
 
-static const char *const cmd_usage[][2] = {
-	{ "status", "[NAME] [--json] [-c FILE] [-s SOCKET]" },
-	{ "start", "NAME|all [--no-wait] [-c FILE] [-s SOCKET]" },
-	{ "stop", "NAME|all [--timeout S] [--no-wait] [-c FILE] [-s SOCKET]" },
-	{ "restart", "NAME|all [--no-wait] [-c FILE] [-s SOCKET]" },
-	{ "kill", "NAME|all [--no-wait] [-c FILE] [-s SOCKET]" },
-	{ "reload", "[-c FILE] [-s SOCKET]" },
-	{ "revert", "NAME [-c FILE] [-s SOCKET]" },
-};
-
-static void
-usage(const char *cmd, FILE *fp)
-{
-	size_t i;
-
-	for (i = 0; i < sizeof(cmd_usage) / sizeof(cmd_usage[0]); i++)
-		if (strcmp(cmd_usage[i][0], cmd) == 0)
-			fprintf(fp, "usage: vmctl %s %s\n", cmd, cmd_usage[i][1]);
-}
-
 /* 0, 2 (usage error), or -1 (help printed: exit 0). */
 static int
-parse(int argc, char **argv, struct ctl_args *a, int maxpos)
+parse(struct vmctl *ctl, int argc, char **argv, struct ctl_args *a, int maxpos)
 {
 	char *end;
 	int i;
@@ -59,7 +40,7 @@ parse(int argc, char **argv, struct ctl_args *a, int maxpos)
 	for (i = 1; i < argc; i++) {
 		const char *s = argv[i];
 		if (strcmp(s, "-h") == 0 || strcmp(s, "--help") == 0) {
-			usage(a->cmd, stdout);
+			vmctl_usage(ctl->ctl_cmd, stdout);
 			return -1;
 		} else if ((strcmp(s, "-c") == 0 || strcmp(s, "-s") == 0 ||
 		    strcmp(s, "--timeout") == 0) && i + 1 >= argc) {
@@ -82,13 +63,13 @@ parse(int argc, char **argv, struct ctl_args *a, int maxpos)
 			}
 		} else if (s[0] == '-' && s[1]) {
 			fprintf(stderr, "vmctl %s: unknown option %s\n", a->cmd, s);
-			usage(a->cmd, stderr);
+			vmctl_usage(ctl->ctl_cmd, stderr);
 			return 2;
 		} else if (a->npos < maxpos) {
 			a->pos[a->npos++] = s;
 		} else {
 			fprintf(stderr, "vmctl %s: unexpected argument '%s'\n", a->cmd, s);
-			usage(a->cmd, stderr);
+			vmctl_usage(ctl->ctl_cmd, stderr);
 			return 2;
 		}
 	}
@@ -344,7 +325,7 @@ vmctl_status(struct vmctl *ctl, int argc, char **argv)
 	char *sock;
 	int rc = 0;
 
-	if ((rc = parse(argc, argv, &a, 1)) != 0)
+	if ((rc = parse(ctl, argc, argv, &a, 1)) != 0)
 		return rc < 0 ? 0 : rc;
 	sock = socket_path(ctl, &a);
 	req = json_object_new_object();
@@ -383,11 +364,11 @@ vmctl_lifecycle(struct vmctl *ctl, int argc, char **argv)
 	size_t i;
 	int rc;
 
-	if ((rc = parse(argc, argv, &a, 1)) != 0)
+	if ((rc = parse(ctl, argc, argv, &a, 1)) != 0)
 		return rc < 0 ? 0 : rc;
 	if (a.npos != 1) {
 		fprintf(stderr, "vmctl %s: name a VM, or all\n", a.cmd);
-		usage(a.cmd, stderr);
+		vmctl_usage(ctl->ctl_cmd, stderr);
 		return 2;
 	}
 	sock = socket_path(ctl, &a);
@@ -454,7 +435,7 @@ vmctl_reload(struct vmctl *ctl, int argc, char **argv)
 	struct ctl_args a;
 	int rc;
 
-	if ((rc = parse(argc, argv, &a, 0)) != 0)
+	if ((rc = parse(ctl, argc, argv, &a, 0)) != 0)
 		return rc < 0 ? 0 : rc;
 	if (!(resp = simple_request(ctl, &a, NULL, &rc)))
 		return rc;
@@ -470,11 +451,11 @@ vmctl_revert(struct vmctl *ctl, int argc, char **argv)
 	size_t i;
 	int rc;
 
-	if ((rc = parse(argc, argv, &a, 1)) != 0)
+	if ((rc = parse(ctl, argc, argv, &a, 1)) != 0)
 		return rc < 0 ? 0 : rc;
 	if (a.npos != 1) {
 		fprintf(stderr, "vmctl revert: name one VM\n");
-		usage(a.cmd, stderr);
+		vmctl_usage(ctl->ctl_cmd, stderr);
 		return 2;
 	}
 	if (!(resp = simple_request(ctl, &a, a.pos[0], &rc)))
