@@ -44,8 +44,10 @@ SOCK() { echo "$TMP/run/vmservice.sock"; }
 vmctl() { "$VMS_BIN/vmctl" -c "$TMP/vms.conf" "$@"; }
 
 # start_daemon [ARGS]: foreground daemon in the background; waits for its socket.
+# A test may set the array DAEMON_PREFIX (e.g. ip netns exec NS) to run it under.
 start_daemon() {
-	"$VMS_BIN/vmserviced" -v -c "$TMP/vms.conf" "$@" >>"$TMP/daemon.log" 2>&1 &
+	${DAEMON_PREFIX[@]+"${DAEMON_PREFIX[@]}"} \
+	    "$VMS_BIN/vmserviced" -v -c "$TMP/vms.conf" "$@" >>"$TMP/daemon.log" 2>&1 &
 	DPID=$!
 	local i
 	for ((i = 0; i < 100; i++)); do

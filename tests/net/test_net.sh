@@ -102,20 +102,10 @@ small_vm slow "net = tap  script = \"$TMP/slowup\"" 'autostart = no'
 small_vm e1k 'net = bridge  bridge = "br0"  model = "e1000"' 'autostart = no'
 
 # The daemon runs inside the namespace: taps and QEMU's user net live there.
-start_ns_daemon() {
-	ip netns exec "$NS" "$VMS_BIN/vmserviced" -v -c "$TMP/vms.conf" >>"$TMP/daemon.log" 2>&1 &
-	DPID=$!
-	local i
-	for ((i = 0; i < 100; i++)); do
-		[ -S "$(SOCK)" ] && return 0
-		kill -0 "$DPID" 2>/dev/null || return 1
-		sleep 0.1
-	done
-	return 1
-}
+DAEMON_PREFIX=(ip netns exec "$NS")
 taps() { nsx ip -o link show | awk -F': ' '{print $2}' | sed 's/@.*//' | grep '^vms-' | sort | tr '\n' ' '; }
 
-check "daemon starts in the namespace" start_ns_daemon
+check "daemon starts in the namespace" start_daemon
 for v in a b u loner; do check "$v running" wait_state "$v" running 20; done
 check "vm with a missing bridge failed" wait_state nobr failed 5
 check_match "  ... saying so" "$(field nobr stop_detail)" 'nic 0: bridge nosuchbr does not exist'
@@ -202,7 +192,7 @@ ip netns exec "$NS" qemu-system-x86_64 -machine none -S -display none -nodefault
     -netdev tap,id=n0,ifname=vms-other-0,script=no,downscript=no >"$TMP/holder.log" 2>&1 &
 HOLDER=$!
 for ((i = 0; i < 50; i++)); do nsx ip link show vms-other-0 >/dev/null 2>&1 && break; sleep 0.1; done
-check "daemon restarts" start_ns_daemon
+check "daemon restarts" start_daemon
 check "a adopted, running" wait_state a running 10
 check_eq "adopted: same QEMU" "$(field a pid)" "$apid"
 check "b (autostart) up again" wait_state b running 10
