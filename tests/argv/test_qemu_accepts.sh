@@ -23,7 +23,7 @@ if ! qmp_wait_socket "$TMP/full.qmp" 10; then
 fi
 ok "QEMU started with the generated argv"
 
-out=$(qmp_run "$TMP/full.qmp" \
+out=$(guest_qmp "$TMP/full.qmp" \
 	'{"execute":"query-status","id":"st"}' \
 	'{"execute":"query-block","id":"blk"}' \
 	'{"execute":"query-pci","id":"pci"}' \
@@ -57,7 +57,7 @@ ncpu=$(line cpus | grep -o '"cpu-index"' | wc -l)
 check_eq "2 vCPUs" "$ncpu" 2
 check "pidfile written by QEMU" [ "$(cat "$TMP/full.pid" 2>/dev/null)" = "$qpid" ]
 
-qmp_run "$TMP/full.qmp" '{"execute":"quit"}' >/dev/null
+guest_qmp "$TMP/full.qmp" '{"execute":"quit"}' >/dev/null
 for _ in $(seq 50); do kill -0 $qpid 2>/dev/null || break; sleep 0.1; done
 check "QEMU quit on request" bash -c "! kill -0 $qpid 2>/dev/null"
 done_testing

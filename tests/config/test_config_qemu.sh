@@ -58,7 +58,7 @@ if ! qmp_wait_socket "$TMP/run/e2e.qmp" 10; then
 	exit 1
 fi
 ok "QEMU started from the config's argv"
-out=$(qmp_run "$TMP/run/e2e.qmp" \
+out=$(guest_qmp "$TMP/run/e2e.qmp" \
 	'{"execute":"query-status","id":"st"}' \
 	'{"execute":"query-block","id":"blk"}' \
 	'{"execute":"query-pci","id":"pci"}' \

@@ -10,13 +10,5 @@ qmp_wait_socket() {
 	return 1
 }
 
-# qmp_run SOCK JSON...: negotiate capabilities, send each command, print every
-# reply line (greeting, events and returns) on stdout.
-qmp_run() {
-	local sock=$1; shift
-	{
-		echo '{"execute":"qmp_capabilities"}'
-		for c in "$@"; do echo "$c"; done
-		sleep 0.5
-	} | timeout 10 socat -t 2 - "UNIX-CONNECT:$sock"
-}
+# Talking QMP: guest_qmp in tests/lib/guest.sh (waits for every answer).
+source "$VMS_TOP/tests/lib/guest.sh"
