@@ -423,7 +423,7 @@ daemon_init_vms(struct daemon *d)
 	d->n_vms = d->inv.inv_n_vms;
 	d->vms = xcalloc(d->n_vms, sizeof(*d->vms));
 	for (i = 0; i < d->n_vms; i++) {
-		struct vm *vm = &d->vms[i];
+		struct vm *vm = d->vms[i] = xcalloc(1, sizeof(*vm));
 		sup_vm_init(vm, &d->inv.inv_vms[i]);
 		vm->vm_ctx = d;
 		state_read(d->inv.inv_state_dir, vm);
@@ -444,14 +444,15 @@ daemon_free_vms(struct daemon *d)
 	size_t i;
 
 	for (i = 0; i < d->n_vms; i++) {
-		qmp_free(d->vms[i].vm_qmp);
-		vmcon_close(&d->vms[i]);
-		vmnet_free(&d->vms[i]);
-		if (d->vms[i].vm_pidfd != -1)
-			close(d->vms[i].vm_pidfd);
-		if (d->vms[i].vm_timer)
-			loop_cancel_timer(d->lp, d->vms[i].vm_timer);
-		sup_vm_clear(&d->vms[i]);
+		qmp_free(d->vms[i]->vm_qmp);
+		vmcon_close(d->vms[i]);
+		vmnet_free(d->vms[i]);
+		if (d->vms[i]->vm_pidfd != -1)
+			close(d->vms[i]->vm_pidfd);
+		if (d->vms[i]->vm_timer)
+			loop_cancel_timer(d->lp, d->vms[i]->vm_timer);
+		sup_vm_clear(d->vms[i]);
+		free(d->vms[i]);
 	}
 	free(d->vms);
 	d->vms = NULL;
@@ -465,7 +466,7 @@ daemon_autostart(struct daemon *d)
 	size_t i;
 
 	for (i = 0; i < d->n_vms; i++) {
-		struct vm *vm = &d->vms[i];
+		struct vm *vm = d->vms[i];
 		if (vm->vm_hw->vm_enable && vm->vm_hw->vm_autostart && sup_is_down(vm) &&
 		    daemon_start_vm(d, vm, err, sizeof(err)) != 0)
 			log_vm(LOG_ERR, vm->vm_name, "not started: %s", err);
@@ -478,8 +479,8 @@ daemon_find_vm(struct daemon *d, const char *name)
 	size_t i;
 
 	for (i = 0; i < d->n_vms; i++)
-		if (strcmp(d->vms[i].vm_name, name) == 0)
-			return &d->vms[i];
+		if (strcmp(d->vms[i]->vm_name, name) == 0)
+			return d->vms[i];
 	return NULL;
 }
 
@@ -575,7 +576,7 @@ daemon_stop_all(struct daemon *d, int timeout)
 	size_t i;
 
 	for (i = 0; i < d->n_vms; i++) {
-		struct vm *vm = &d->vms[i];
+		struct vm *vm = d->vms[i];
 		if (vm->vm_state == VS_WAITING || vm->vm_state == VS_BACKOFF) {
 			sup_event(&d->sup, vm, VE_STOP, 0);
 		} else if (!sup_is_down(vm)) {
@@ -614,14 +615,14 @@ sched_stops(struct daemon *d)
 	size_t i, j;
 
 	for (i = 0; i < d->n_vms; i++) {
-		struct vm *vm = &d->vms[i];
+		struct vm *vm = d->vms[i];
 		bool blocked = false;
 
 		if (!vm->vm_stop_pending)
 			continue;
 		for (j = 0; j < d->n_vms && !blocked; j++)
-			if (j != i && !sup_is_down(&d->vms[j]) &&
-			    is_after(&d->vms[j], vm->vm_name))
+			if (j != i && !sup_is_down(d->vms[j]) &&
+			    is_after(d->vms[j], vm->vm_name))
 				blocked = true;
 		if (blocked)
 			continue;
@@ -671,10 +672,10 @@ sched_starts(struct daemon *d)
 	int r;
 
 	for (i = 0; i < d->n_vms; i++)
-		if (d->vms[i].vm_state == VS_STARTING)
+		if (d->vms[i]->vm_state == VS_STARTING)
 			starting++;
 	for (i = 0; i < d->n_vms; i++) {
-		struct vm *vm = &d->vms[i];
+		struct vm *vm = d->vms[i];
 
 		if (vm->vm_state != VS_WAITING)
 			continue;
@@ -722,11 +723,11 @@ update_status(struct daemon *d)
 	size_t i;
 
 	for (i = 0; i < d->n_vms; i++) {
-		if (!d->vms[i].vm_hw->vm_enable)
+		if (!d->vms[i]->vm_hw->vm_enable)
 			continue;
 		enabled++;
-		running += d->vms[i].vm_state == VS_RUNNING;
-		down += sup_is_down(&d->vms[i]);
+		running += d->vms[i]->vm_state == VS_RUNNING;
+		down += sup_is_down(d->vms[i]);
 	}
 	if (d->exiting)
 		snprintf(buf, sizeof(buf), "stopping: %u/%u VMs still up", enabled - down, enabled);
@@ -760,7 +761,7 @@ daemon_idle(struct loop *lp, void *arg)
 	if (!d->extend_timer && notify_enabled())
 		extend_cb(lp, d);
 	for (i = 0; i < d->n_vms; i++)
-		if (!sup_is_down(&d->vms[i]))
+		if (!sup_is_down(d->vms[i]))
 			all_down = false;
 	if (all_down) {
 		log_info("all VMs are stopped");

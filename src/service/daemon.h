@@ -21,7 +21,8 @@ struct daemon {
 	struct loop	*lp;
 	char		*conf_path;
 	struct inventory inv;
-	struct vm	*vms;		/* one per inventory VM, same order */
+	struct vm	**vms;		/* one per inventory VM, same order; each
+				   allocated alone: callbacks hold vm pointers */
 	size_t		 n_vms;
 	struct sup	 sup;
 	struct qemu_env	 env;

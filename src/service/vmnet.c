@@ -278,15 +278,15 @@ vmnet_free(struct vm *vm)
 
 /* True when name is the tap of a NIC of an adopted (running) VM. */
 static bool
-adopted_tap(const struct vm *vms, size_t n, const char *name)
+adopted_tap(struct vm *const *vms, size_t n, const char *name)
 {
 	char own[IF_NAMESIZE];
 
 	for (size_t v = 0; v < n; v++)
-		for (unsigned i = 0; vms[v].vm_pid && i < vms[v].vm_hw->vm_n_nics; i++) {
-			if (!uses_tap(&vms[v].vm_hw->vm_nics[i]))
+		for (unsigned i = 0; vms[v]->vm_pid && i < vms[v]->vm_hw->vm_n_nics; i++) {
+			if (!uses_tap(&vms[v]->vm_hw->vm_nics[i]))
 				continue;
-			vmnet_ifname(vms[v].vm_hw, i, own);
+			vmnet_ifname(vms[v]->vm_hw, i, own);
 			if (strcmp(own, name) == 0)
 				return true;
 		}
@@ -302,17 +302,17 @@ adopted_tap(const struct vm *vms, size_t n, const char *name)
  * name fails to start with "in use".
  */
 void
-vmnet_clean_leftovers(struct vm *vms, size_t n)
+vmnet_clean_leftovers(struct vm **vms, size_t n)
 {
 	struct strv taps = { 0 };
 	char err[256];
 	int e;
 
 	for (size_t v = 0; v < n; v++)
-		if (vms[v].vm_pid && !vms[v].vm_net) {
+		if (vms[v]->vm_pid && !vms[v]->vm_net) {
 			/* The previous daemon ran its scripts: downscripts are due. */
-			vms[v].vm_net = vn_new(0);
-			vms[v].vm_net->vn_scripts_ran = true;
+			vms[v]->vm_net = vn_new(0);
+			vms[v]->vm_net->vn_scripts_ran = true;
 		}
 	if ((e = tap_list(TAP_PREFIX, &taps))) {
 		log_warn("cannot list network interfaces: %s", strerror(-e));

@@ -60,5 +60,5 @@ void vmnet_free(struct vm *vm);
  * open (held ones have a live holder and stay); adopted VMs (vm_pid != 0)
  * get their downscripts marked due.
  */
-void vmnet_clean_leftovers(struct vm *vms, size_t n);
+void vmnet_clean_leftovers(struct vm **vms, size_t n);
 #endif
