@@ -1,9 +1,13 @@
 /* fork/exec, pidfd, signals and wait statuses for QEMU processes. */
 #include <errno.h>
+#include <signal.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
+#include <sys/file.h>
+#include <sys/fsuid.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -210,34 +214,204 @@ qproc_log_tail(const char *path, off_t from, size_t max)
 	return s;
 }
 
-bool
-qproc_cmdline_has_name(pid_t pid, const char *name)
+int
+qproc_ident_from_argv(char *const argv[], struct qproc_ident *id)
 {
-	char path[64], buf[65536];
-	size_t nl = strlen(name), i;
-	bool prev_name = false;
-	ssize_t n;
-	int fd;
+	size_t i;
 
-	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd == -1)
-		return false;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return false;
-	buf[n] = 0;
-	for (i = 0; i < (size_t)n; i += strlen(buf + i) + 1) {
-		const char *a = buf + i;
-		if (prev_name && strncmp(a, name, nl) == 0 && (a[nl] == 0 || a[nl] == ','))
-			return true;
-		if (strncmp(a, "guest=", 6) == 0 && prev_name &&
-		    strncmp(a + 6, name, nl) == 0 && (a[6 + nl] == 0 || a[6 + nl] == ','))
-			return true;
-		prev_name = strcmp(a, "-name") == 0;
+	memset(id, 0, sizeof(*id));
+	if (!argv[0])
+		return -EINVAL;
+	id->qi_exe = argv[0];
+	for (i = 1; argv[i] && argv[i + 1]; i++) {
+		if (strcmp(argv[i], "-name") == 0)
+			id->qi_name = argv[i + 1];
+		else if (strcmp(argv[i], "-pidfile") == 0)
+			id->qi_pidfile = argv[i + 1];
 	}
-	return false;
+	return id->qi_name && id->qi_pidfile ? 0 : -EINVAL;
+}
+
+/* path with symlinks resolved; a missing file by its resolved directory. */
+static int
+resolve(const char *path, char *out, size_t len)
+{
+	char dir[PATH_MAX], rdir[PATH_MAX];
+	const char *base;
+
+	if (realpath(path, rdir)) {
+		if (strlen(rdir) >= len)
+			return -ENAMETOOLONG;
+		memcpy(out, rdir, strlen(rdir) + 1);
+		return 0;
+	}
+	base = strrchr(path, '/');
+	if (!base || (size_t)(base - path) >= sizeof(dir))
+		return -ENOENT;
+	memcpy(dir, path, (size_t)(base - path));
+	dir[base - path] = 0;
+	if (!realpath(dir[0] ? dir : "/", rdir))
+		return -errno;
+	if (xsnprintf(out, len, "%s/%s", strcmp(rdir, "/") == 0 ? "" : rdir, base + 1))
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+bool
+qproc_exe_matches(const char *link, const char *path)
+{
+	static const char deleted[] = " (deleted)";
+	char want[PATH_MAX];
+	size_t n;
+
+	if (resolve(path, want, sizeof(want)) != 0)
+		return false;
+	n = strlen(want);
+	if (strncmp(link, want, n) != 0)
+		return false;
+	return link[n] == 0 || strcmp(link + n, deleted) == 0;
+}
+
+/* "Uid:" / "Gid:" real ids of pid, from /proc/PID/status. */
+static int
+proc_ids(pid_t pid, uid_t *uid, gid_t *gid)
+{
+	char path[64], line[256];
+	unsigned long u = 0, g = 0;
+	int got = 0;
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	if (!(fp = fopen(path, "re")))
+		return -errno;
+	while (fgets(line, sizeof(line), fp)) {
+		if (sscanf(line, "Uid: %lu", &u) == 1)
+			got |= 1;
+		else if (sscanf(line, "Gid: %lu", &g) == 1)
+			got |= 2;
+	}
+	fclose(fp);
+	if (got != 3)
+		return -EINVAL;
+	*uid = (uid_t)u;
+	*gid = (gid_t)g;
+	return 0;
+}
+
+/*
+ * readlink /proc/PID/exe. A QEMU running as its runas user is another
+ * user's process: rather than keep CAP_SYS_PTRACE, the daemon looks with
+ * that user's filesystem ids (the /proc check uses them, and setfsuid only
+ * needs the CAP_SETUID we keep for runas anyway).
+ */
+static int
+proc_exe(pid_t pid, char *buf, size_t len)
+{
+	char path[64];
+	ssize_t n;
+	uid_t uid = 0, ouid;
+	gid_t gid = 0, ogid;
+	int e;
+
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+	n = readlink(path, buf, len - 1);
+	if (n == -1 && (errno == EACCES || errno == EPERM) && proc_ids(pid, &uid, &gid) == 0) {
+		ogid = (gid_t)setfsgid(gid);
+		ouid = (uid_t)setfsuid(uid);
+		n = readlink(path, buf, len - 1);
+		e = errno;
+		setfsuid(ouid);
+		setfsgid(ogid);
+		errno = e;
+	}
+	if (n == -1)
+		return -errno;
+	buf[n] = 0;
+	return 0;
+}
+
+/* The argument after opt in a NUL-separated cmdline, or NULL. */
+static const char *
+arg_after(const char *buf, size_t n, const char *opt)
+{
+	size_t i, l;
+
+	for (i = 0; i < n; i += l + 1) {
+		l = strlen(buf + i);
+		if (strcmp(buf + i, opt) == 0 && i + l + 1 < n)
+			return buf + i + l + 1;
+	}
+	return NULL;
+}
+
+int
+qproc_check_ident(pid_t pid, const struct qproc_ident *id, char *why, size_t len)
+{
+	char path[64], exe[PATH_MAX + 16], *buf;
+	const char *a;
+	size_t max = 256 * 1024, n = 0;
+	ssize_t r;
+	int fd, e;
+
+	if (pid <= 1 || (kill(pid, 0) == -1 && errno == ESRCH)) {
+		snprintf(why, len, "pid %d is not running", (int)pid);
+		return -ESRCH;
+	}
+	if ((e = proc_exe(pid, exe, sizeof(exe))) != 0) {
+		snprintf(why, len, "pid %d: cannot read its executable: %s", (int)pid,
+		    strerror(-e));
+		return e == -ENOENT ? -ESRCH : e;
+	}
+	if (!qproc_exe_matches(exe, id->qi_exe)) {
+		snprintf(why, len, "pid %d runs %s, not %s", (int)pid, exe, id->qi_exe);
+		return -EPERM;
+	}
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
+		e = errno;
+		snprintf(why, len, "pid %d: %s: %s", (int)pid, path, strerror(e));
+		return e == ENOENT ? -ESRCH : -e;
+	}
+	buf = xmalloc(max + 1);
+	while (n < max && (r = read(fd, buf + n, max - n)) != 0) {
+		if (r == -1) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		n += (size_t)r;
+	}
+	close(fd);
+	buf[n] = 0;
+	e = 0;
+	if (!(a = arg_after(buf, n, "-name")) || strcmp(a, id->qi_name) != 0) {
+		snprintf(why, len, "pid %d is not QEMU with -name %s", (int)pid, id->qi_name);
+		e = -EPERM;
+	} else if (!(a = arg_after(buf, n, "-pidfile")) || strcmp(a, id->qi_pidfile) != 0) {
+		snprintf(why, len, "pid %d is not QEMU with -pidfile %s", (int)pid, id->qi_pidfile);
+		e = -EPERM;
+	}
+	free(buf);
+	return e;
+}
+
+int
+qproc_lock(const char *path, int *fd)
+{
+	int f, e;
+
+	f = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
+	if (f == -1)
+		return -errno;
+	while (flock(f, LOCK_EX | LOCK_NB) == -1) {
+		if (errno == EINTR)
+			continue;
+		e = errno;
+		close(f);
+		return e == EWOULDBLOCK ? -EWOULDBLOCK : -e;
+	}
+	*fd = f;
+	return 0;
 }
 
 int

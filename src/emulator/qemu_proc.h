@@ -56,10 +56,38 @@ char *qproc_log_tail(const char *path, off_t from, size_t max);
 off_t qproc_log_size(const char *path);
 
 /*
- * For adoption: true when /proc/PID/cmdline has "-name" followed by name
- * (or "name,...").
+ * Who a VM's QEMU is, for adoption (issue 6): the emulator and the exact
+ * -name and -pidfile arguments qemu_argv() writes for it. The strings
+ * point into the argv they were taken from.
  */
-bool qproc_cmdline_has_name(pid_t pid, const char *name);
+struct qproc_ident {
+	const char	*qi_exe;	/* argv[0] */
+	const char	*qi_name;	/* the argument after -name */
+	const char	*qi_pidfile;	/* the argument after -pidfile */
+};
+
+/* Fill id from a QEMU argv; -EINVAL when -name or -pidfile is missing. */
+int qproc_ident_from_argv(char *const argv[], struct qproc_ident *id);
+/*
+ * True when link (what /proc/PID/exe reads) is the emulator at path:
+ * path with its symlinks resolved, or that followed by " (deleted)" (the
+ * binary was upgraded while QEMU runs). A path that no longer exists is
+ * compared by its resolved directory.
+ */
+bool qproc_exe_matches(const char *link, const char *path);
+/*
+ * 0 when pid is alive, /proc/PID/exe is id's emulator and /proc/PID/cmdline
+ * carries id's -name and -pidfile; else -ESRCH (gone), -EPERM (another
+ * program or VM) or -errno, with the reason in why.
+ */
+int qproc_check_ident(pid_t pid, const struct qproc_ident *id, char *why, size_t len);
+
+/*
+ * Open (O_NOFOLLOW, created 0600) and flock path exclusively without
+ * waiting. 0 with *fd (close-on-exec) set, -EWOULDBLOCK when someone holds
+ * it, -errno otherwise.
+ */
+int qproc_lock(const char *path, int *fd);
 /* How long ago pid started (ms), from /proc; 0 or -errno. For adoption. */
 int qproc_age_ms(pid_t pid, uint64_t *age);
 /* Reads a decimal pid from path; 0 or -errno. */

@@ -14,6 +14,7 @@
 
 #include "common/log.h"
 #include "common/util.h"
+#include "emulator/qemu_child.h"
 #include "emulator/qemu_priv.h"
 #include "emulator/qemu_proc.h"
 #include "emulator/qmp.h"
@@ -26,6 +27,11 @@
 #include "storage/img.h"
 
 #define LOG_TAIL_BYTES	2000
+/* A locked VM without an identified QEMU: look again this often, this long. */
+#define ADOPT_RETRY_MS	200
+#define ADOPT_WAIT_MS	30000
+
+static void drop_lock(struct vm *vm);
 
 static char *
 run_path(struct daemon *d, const struct vm *vm, const char *suffix)
@@ -189,6 +195,34 @@ prepare_disks(struct vm *vm, char *err, size_t errlen)
 	return 0;
 }
 
+/* run_dir/NAME.lock, flocked: held by the QEMU of this VM while it lives. */
+static int
+take_lock(struct daemon *d, struct vm *vm, char *err, size_t errlen)
+{
+	char *lp = run_path(d, vm, "lock");
+	int e;
+
+	drop_lock(vm);
+	e = qproc_lock(lp, &vm->vm_lockfd);
+	if (e == -EWOULDBLOCK) {
+		snprintf(err, errlen, "%s is held: a QEMU for this VM already runs "
+		    "(vmserviced did not adopt it), not starting a second one", lp);
+		e = -EBUSY;
+	} else if (e) {
+		snprintf(err, errlen, "cannot lock %s: %s", lp, strerror(-e));
+	}
+	free(lp);
+	return e;
+}
+
+static void
+drop_lock(struct vm *vm)
+{
+	if (vm->vm_lockfd != -1)
+		close(vm->vm_lockfd);
+	vm->vm_lockfd = -1;
+}
+
 static int
 op_spawn(void *ctx, struct vm *vm, char *err, size_t errlen)
 {
@@ -199,18 +233,27 @@ op_spawn(void *ctx, struct vm *vm, char *err, size_t errlen)
 	size_t i;
 	int e;
 
-	e = prepare_disks(vm, err, errlen);
+	/* Never two QEMUs for one VM (issue 6): the lock first, kept by QEMU. */
+	e = take_lock(d, vm, err, errlen);
 	if (e)
 		return e;
+	e = prepare_disks(vm, err, errlen);
+	if (e) {
+		drop_lock(vm);
+		return e;
+	}
 	/* Taps are opened here and inherited: QEMU needs no CAP_NET_ADMIN. */
 	e = vmnet_up(vm, err, errlen);
-	if (e)
+	if (e) {
+		drop_lock(vm);
 		return e;
+	}
 	env.qe_nic_fds = vm->vm_net->vn_fds;
 	env.qe_n_nic_fds = vm->vm_net->vn_n;
 	e = qemu_argv(vm->vm_hw, &env, &argv, err, errlen);
 	if (e) {
 		vmnet_free(vm);
+		drop_lock(vm);
 		strv_free(&argv);
 		return e;
 	}
@@ -235,18 +278,27 @@ op_spawn(void *ctx, struct vm *vm, char *err, size_t errlen)
 	 * tap fds (issue 7), then sheds privileges and execs QEMU.
 	 */
 	struct qpriv priv;
+	struct qchild qc = vm->vm_net->vn_child;
+	int *keep = xcalloc(qc.qc_n_keep + 1, sizeof(*keep));
+	/* QEMU inherits the locked file: the lock lives exactly as long as it. */
+	if (qc.qc_n_keep)
+		memcpy(keep, qc.qc_keep, qc.qc_n_keep * sizeof(*keep));
+	keep[qc.qc_n_keep++] = vm->vm_lockfd;
+	qc.qc_keep = keep;
 	e = qpriv_resolve(vm->vm_hw->vm_runas, &priv, err, errlen);
 	if (!e && priv.qp_note[0])
 		log_vm(LOG_WARNING, vm->vm_name, "%s", priv.qp_note);
 	if (!e && !(e = qpriv_prepare(&priv, vm->vm_hw, argv.sv_v, d->inv.inv_run_dir,
 	    d->inv.inv_log_dir, err, errlen)))
-		e = qproc_spawn_vm(argv.sv_v, logp, &d->child_mask, &vm->vm_net->vn_child,
+		e = qproc_spawn_vm(argv.sv_v, logp, &d->child_mask, &qc,
 		    &priv, &vm->vm_pid, &vm->vm_pidfd, err, errlen);
 	qpriv_free(&priv);
+	free(keep);
 	free(logp);
 	strv_free(&argv);
 	if (e) {
 		vmnet_free(vm);
+		drop_lock(vm);
 		return e;
 	}
 	vm->vm_adopted = false;
@@ -323,6 +375,8 @@ op_gone(void *ctx, struct vm *vm)
 	}
 	vm->vm_pid = 0;
 	vm->vm_adopted = false;
+	/* QEMU's copy went with it; ours goes now, so the lock is free. */
+	drop_lock(vm);
 	if (vm->vm_net) {
 		/* Downscripts, then the taps go with the daemon's last fd copy. */
 		p = xasprintf("%s/%s.qemu.log", d->inv.inv_log_dir, vm->vm_name);
@@ -371,31 +425,58 @@ static const struct sup_ops daemon_ops = {
 
 /* ---- set-up ---- */
 
-/* A QEMU from a previous daemon still running? (Simple adoption, issue 6.) */
-static void
-adopt(struct daemon *d, struct vm *vm)
-{
-	char *pf = run_path(d, vm, "pid");
-	pid_t pid;
-	int fd;
+enum adopt_result {
+	AD_NONE,	/* no QEMU of this VM runs: free to start */
+	AD_ADOPTED,	/* its QEMU runs and is ours again */
+	AD_BUSY,	/* something holds its lock that we cannot identify (yet) */
+};
 
-	if (qproc_read_pidfile(pf, &pid) != 0) {
-		free(pf);
-		return;
+/*
+ * Is pid, named by the pidfile, this VM's QEMU? Opens the pidfd first and
+ * checks the pid still answers through it after the /proc checks, so a pid
+ * reused in between cannot slip through. 0 with *pidfd set, or -errno with
+ * why filled.
+ */
+static int
+identify(struct daemon *d, struct vm *vm, pid_t pid, int *pidfd, char *why, size_t len)
+{
+	struct strv argv = { 0 };
+	struct qproc_ident id;
+	int fd, e;
+
+	e = qemu_argv(vm->vm_hw, &d->env, &argv, why, len);
+	if (!e && (e = qproc_ident_from_argv(argv.sv_v, &id)) != 0)
+		snprintf(why, len, "no -name/-pidfile in this VM's QEMU command line");
+	if (e) {
+		strv_free(&argv);
+		return e;
 	}
-	if (kill(pid, 0) == -1 || !qproc_cmdline_has_name(pid, vm->vm_name)) {
-		log_vm(LOG_INFO, vm->vm_name, "removing stale pidfile %s (pid %d)", pf, (int)pid);
-		unlink(pf);
-		free(pf);
-		return;
-	}
-	free(pf);
 	fd = qproc_pidfd_open(pid);
 	if (fd < 0) {
-		log_vm(LOG_ERR, vm->vm_name, "cannot watch running QEMU pid %d: %s", (int)pid,
+		snprintf(why, len, "pid %d: %s", (int)pid, fd == -ESRCH ? "not running" :
 		    strerror(-fd));
-		return;
+		strv_free(&argv);
+		return fd;
 	}
+	e = qproc_check_ident(pid, &id, why, len);
+	strv_free(&argv);
+	if (!e && (e = qproc_signal(pid, fd, 0)) == -EPERM)
+		e = 0;		/* alive, only not ours to signal */
+	if (e == -ESRCH)
+		snprintf(why, len, "pid %d exited while being checked", (int)pid);
+	if (e) {
+		close(fd);
+		return e;
+	}
+	*pidfd = fd;
+	return 0;
+}
+
+static int
+adopt_pid(struct daemon *d, struct vm *vm, pid_t pid, int fd)
+{
+	uint64_t age;
+
 	log_vm(LOG_INFO, vm->vm_name, "found running QEMU pid %d: adopting it", (int)pid);
 	vm->vm_pid = pid;
 	vm->vm_pidfd = fd;
@@ -403,14 +484,106 @@ adopt(struct daemon *d, struct vm *vm)
 		close(fd);
 		vm->vm_pidfd = -1;
 		vm->vm_pid = 0;
-		return;
+		return -1;
 	}
 	sup_event(&d->sup, vm, VE_ADOPT, 0);
-	{
-		uint64_t age;
-		if (qproc_age_ms(pid, &age) == 0 && age < vm->vm_started_ms)
-			vm->vm_started_ms -= age;	/* uptime of the QEMU, not of us */
+	if (qproc_age_ms(pid, &age) == 0 && age < vm->vm_started_ms)
+		vm->vm_started_ms -= age;	/* uptime of the QEMU, not of us */
+	return 0;
+}
+
+/*
+ * A QEMU from a previous daemon still running (issue 6)? Adopted only when
+ * the pidfile's pid is alive, runs the emulator and carries this VM's
+ * -name and -pidfile. Otherwise the lock decides: free means no QEMU of
+ * this VM lives (a pidfile left is stale and removed); held means one is
+ * starting (no pidfile yet) or cannot be identified: never start another.
+ * quiet: a retry, only changes are logged.
+ */
+static enum adopt_result
+adopt(struct daemon *d, struct vm *vm, bool quiet)
+{
+	char *pf = run_path(d, vm, "pid"), *lf = run_path(d, vm, "lock");
+	char why[512] = "no pidfile";
+	enum adopt_result r = AD_NONE;
+	bool have_pid;
+	pid_t pid = 0;
+	int fd, e;
+
+	have_pid = qproc_read_pidfile(pf, &pid) == 0;
+	if (have_pid && identify(d, vm, pid, &fd, why, sizeof(why)) == 0) {
+		r = adopt_pid(d, vm, pid, fd) == 0 ? AD_ADOPTED : AD_NONE;
+		goto out;
 	}
+	e = qproc_lock(lf, &fd);
+	if (e == 0) {
+		/* Nobody holds it, and we must not either until we spawn. */
+		close(fd);
+		if (have_pid || access(pf, F_OK) == 0) {
+			log_vm(LOG_INFO, vm->vm_name, "removing stale pidfile %s (%s)", pf, why);
+			unlink(pf);
+		}
+	} else if (e == -EWOULDBLOCK) {
+		r = AD_BUSY;
+		if (!quiet)
+			log_vm(LOG_WARNING, vm->vm_name, "%s is held but no QEMU of this VM is "
+			    "identified (%s): waiting for it, not starting another", lf, why);
+	} else {
+		log_vm(LOG_ERR, vm->vm_name, "cannot check %s: %s", lf, strerror(-e));
+	}
+out:
+	free(pf);
+	free(lf);
+	return r;
+}
+
+/* Adoption settled after a wait: do what was asked meanwhile. */
+static void
+adopt_settle(struct daemon *d, struct vm *vm, enum adopt_result r)
+{
+	int want = vm->vm_adopt_want;
+	char err[256];
+
+	vm->vm_adopt_wait = false;
+	vm->vm_adopt_want = 0;
+	if (r == AD_BUSY) {
+		free(vm->vm_detail);
+		vm->vm_detail = xasprintf("%s/%s.lock is held by a process that is not "
+		    "recognisably this VM's QEMU", d->inv.inv_run_dir, vm->vm_name);
+		log_vm(LOG_ERR, vm->vm_name, "%s: not adopted, and not started (a second "
+		    "QEMU would share its disks)", vm->vm_detail);
+		d->dirty = true;
+		return;
+	}
+	if (r == AD_ADOPTED && want < 0)
+		daemon_stop_vm(d, vm, -1);
+	else if (r == AD_NONE && want > 0 && daemon_start_vm(d, vm, err, sizeof(err)) != 0)
+		log_vm(LOG_ERR, vm->vm_name, "not started: %s", err);
+	d->dirty = true;
+}
+
+static void
+adopt_retry_cb(struct loop *lp, void *arg)
+{
+	struct daemon *d = arg;
+	enum adopt_result r;
+	bool more = false;
+	size_t i;
+
+	d->adopt_timer = 0;
+	for (i = 0; i < d->n_vms; i++) {
+		struct vm *vm = d->vms[i];
+		if (!vm->vm_adopt_wait)
+			continue;
+		r = adopt(d, vm, true);
+		if (r == AD_BUSY && now_ms() < vm->vm_adopt_until) {
+			more = true;
+			continue;
+		}
+		adopt_settle(d, vm, r);
+	}
+	if (more)
+		d->adopt_timer = loop_add_timer(d->lp, ADOPT_RETRY_MS, adopt_retry_cb, d);
 }
 
 int
@@ -430,7 +603,13 @@ daemon_init_vms(struct daemon *d)
 		if (!vm->vm_hw->vm_enable)
 			continue;
 		vmcon_open(d, vm);
-		adopt(d, vm);
+		if (adopt(d, vm, false) == AD_BUSY) {
+			vm->vm_adopt_wait = true;
+			vm->vm_adopt_until = now_ms() + ADOPT_WAIT_MS;
+			if (!d->adopt_timer)
+				d->adopt_timer = loop_add_timer(d->lp, ADOPT_RETRY_MS,
+				    adopt_retry_cb, d);
+		}
 	}
 	/* After adoption: the adopted VMs' taps are in use, the rest are leftovers. */
 	vmnet_clean_leftovers(d->vms, d->n_vms);
@@ -451,12 +630,16 @@ daemon_free_vms(struct daemon *d)
 			close(d->vms[i]->vm_pidfd);
 		if (d->vms[i]->vm_timer)
 			loop_cancel_timer(d->lp, d->vms[i]->vm_timer);
+		drop_lock(d->vms[i]);
 		sup_vm_clear(d->vms[i]);
 		free(d->vms[i]);
 	}
 	free(d->vms);
 	d->vms = NULL;
 	d->n_vms = 0;
+	if (d->adopt_timer)
+		loop_cancel_timer(d->lp, d->adopt_timer);
+	d->adopt_timer = 0;
 }
 
 void
@@ -537,6 +720,18 @@ check_startable(struct daemon *d, struct vm *vm, char *err, size_t errlen)
 	return pull_deps(d, vm, err, errlen, 0);
 }
 
+/* A request for a VM whose adoption is still pending waits for it. */
+static bool
+adopt_defer(struct vm *vm, int want)
+{
+	if (!vm->vm_adopt_wait)
+		return false;
+	vm->vm_adopt_want = want;
+	log_vm(LOG_INFO, vm->vm_name, "%s once the QEMU holding its lock is identified or gone",
+	    want > 0 ? "starts" : "stops");
+	return true;
+}
+
 int
 daemon_start_vm(struct daemon *d, struct vm *vm, char *err, size_t errlen)
 {
@@ -544,6 +739,8 @@ daemon_start_vm(struct daemon *d, struct vm *vm, char *err, size_t errlen)
 
 	if (e)
 		return e;
+	if (adopt_defer(vm, 1))
+		return 0;
 	vm->vm_stop_pending = false;
 	sup_event(&d->sup, vm, VE_START, 0);
 	return 0;
@@ -556,6 +753,8 @@ daemon_restart_vm(struct daemon *d, struct vm *vm, char *err, size_t errlen)
 
 	if (e)
 		return e;
+	if (adopt_defer(vm, 1))
+		return 0;
 	vm->vm_stop_pending = false;
 	sup_event(&d->sup, vm, VE_RESTART, 0);
 	return 0;
@@ -564,6 +763,8 @@ daemon_restart_vm(struct daemon *d, struct vm *vm, char *err, size_t errlen)
 void
 daemon_stop_vm(struct daemon *d, struct vm *vm, int timeout)
 {
+	if (adopt_defer(vm, -1))
+		return;
 	vm->vm_stop_pending = false;
 	if (timeout >= 0 && !sup_is_down(vm))
 		vm->vm_halt_timeout = timeout;
@@ -577,6 +778,8 @@ daemon_stop_all(struct daemon *d, int timeout)
 
 	for (i = 0; i < d->n_vms; i++) {
 		struct vm *vm = d->vms[i];
+		if (vm->vm_adopt_wait)
+			vm->vm_adopt_want = -1;
 		if (vm->vm_state == VS_WAITING || vm->vm_state == VS_BACKOFF) {
 			sup_event(&d->sup, vm, VE_STOP, 0);
 		} else if (!sup_is_down(vm)) {
@@ -591,6 +794,8 @@ daemon_stop_all(struct daemon *d, int timeout)
 void
 daemon_kill_vm(struct daemon *d, struct vm *vm)
 {
+	if (adopt_defer(vm, -1))
+		return;
 	vm->vm_stop_pending = false;
 	sup_event(&d->sup, vm, VE_KILL, 0);
 }

@@ -39,6 +39,7 @@ struct daemon {
 	uint64_t	 next_start_ms;	/* start_delay spacing */
 	uint64_t	 sched_timer;
 	uint64_t	 extend_timer;	/* EXTEND_TIMEOUT_USEC while stopping */
+	uint64_t	 adopt_timer;	/* retries adoption of VMs whose lock is held */
 	char		 last_status[128];
 };
 

@@ -99,6 +99,7 @@ sup_vm_init(struct vm *vm, const struct hw_vm *hw)
 	vm->vm_hw = hw;
 	vm->vm_name = hw->vm_name;
 	vm->vm_pidfd = -1;
+	vm->vm_lockfd = -1;
 	vm->vm_halt_timeout = -1;
 }
 

@@ -87,6 +87,10 @@ struct vm {
 	bool		 vm_ready_notified;
 	uint64_t	 vm_spawned_ms;
 	off_t		 vm_log_offset;	/* NAME.qemu.log size at spawn */
+	int		 vm_lockfd;	/* our copy of run_dir/NAME.lock, or -1 */
+	bool		 vm_adopt_wait;	/* lock held, QEMU not identified yet */
+	int		 vm_adopt_want;	/* asked meanwhile: 1 start, -1 stop */
+	uint64_t	 vm_adopt_until;	/* stop waiting then (now_ms clock) */
 };
 
 struct sup_ops {
