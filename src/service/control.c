@@ -218,6 +218,8 @@ wait_done(const struct client *cl)
 		return false;	/* answered by qreq_answer() */
 	for (i = 0; i < cl->wait_n; i++) {
 		const struct vm *vm = cl->wait_vms[i];
+		if (vm->vm_adopt_wait)
+			return false;	/* a held lock is being sorted out */
 		if (cl->wait == W_START && vm->vm_state != VS_RUNNING && !sup_is_down(vm))
 			return false;
 		if (cl->wait == W_STOP && !sup_is_down(vm))

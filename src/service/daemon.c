@@ -511,6 +511,8 @@ adopt(struct daemon *d, struct vm *vm, bool quiet)
 	int fd, e;
 
 	have_pid = qproc_read_pidfile(pf, &pid) == 0;
+	if (!have_pid && access(pf, F_OK) == 0)
+		snprintf(why, sizeof(why), "no pid in it");
 	if (have_pid && identify(d, vm, pid, &fd, why, sizeof(why)) == 0) {
 		r = adopt_pid(d, vm, pid, fd) == 0 ? AD_ADOPTED : AD_NONE;
 		goto out;

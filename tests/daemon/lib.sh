@@ -102,3 +102,16 @@ scratch_daemon() {
 gone() {
 	[ ! -d "/proc/$1" ] || [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" = Z ]
 }
+
+# qemu_pids NAME: pids of the QEMUs of this test's VM NAME (its -name and
+# its -pidfile in $TMP/run), from /proc/*/cmdline, one a line.
+qemu_pids() {
+	local f p
+	for f in /proc/[0-9]*/cmdline; do
+		p=${f#/proc/}; p=${p%/cmdline}
+		case $(readlink "/proc/$p/exe" 2>/dev/null) in */qemu-system-*) ;; *) continue;; esac
+		tr '\0' '\n' <"$f" 2>/dev/null | grep -qx "guest=$1" || continue
+		tr '\0' '\n' <"$f" 2>/dev/null | grep -qx "$TMP/run/$1.pid" || continue
+		echo "$p"
+	done
+}
