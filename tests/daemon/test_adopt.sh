@@ -60,7 +60,8 @@ for p in "$bpid" "$cpid" "$dpid"; do
 	for ((i = 0; i < 50; i++)); do gone "$p" && break; sleep 0.1; done
 done
 check "d.lock free once its QEMU is gone" flock -n "$TMP/run/d.lock" true
-sleep 300 </dev/null >/dev/null 2>&1 &
+# Not QEMU, though its command line carries b's -name and -pidfile.
+sh -c 'sleep 300; :' qemu -name guest=b -pidfile "$TMP/run/b.pid" </dev/null >/dev/null 2>&1 &
 spid=$!
 echo "$spid" >"$TMP/run/b.pid"
 echo "$apid" >"$TMP/run/c.pid"
@@ -73,10 +74,10 @@ check "third daemon starts" start_daemon
 check "a adopted again" wait_state a running
 check_eq "a: same QEMU" "$(field a pid)" "$apid"
 check "b running" wait_state b running
-check "b: a live sleep named by its pidfile is not adopted" test "$(field b pid)" != "$spid"
-check "the sleep is left alone" kill -0 "$spid"
+check "b: a live look-alike named by its pidfile is not adopted" test "$(field b pid)" != "$spid"
+check "the look-alike is left alone" kill -0 "$spid"
 check_match "b: why the pidfile is not trusted" "$(cat "$TMP/daemon.log")" \
-    "b: removing stale pidfile .*runs /usr/bin/sleep"
+    "b: removing stale pidfile .*runs /usr/bin/[a-z]*sh, not /usr/bin/qemu-system-x86_64"
 check "c running" wait_state c running
 check "c: a's QEMU named by c's pidfile is not adopted" test "$(field c pid)" != "$apid"
 check_match "c: another VM's QEMU" "$(cat "$TMP/daemon.log")" "c: removing stale pidfile .*-name"
@@ -94,7 +95,7 @@ check "d starts once the lock is free" wait_state d running 20
 wait "$vpid"
 check_eq "vmctl start d then succeeds" "$?" 0
 check "d's new QEMU holds the lock" sh -c "! flock -n '$TMP/run/d.lock' true"
-kill "$spid"
+kill $(cat "/proc/$spid/task/$spid/children" 2>/dev/null) "$spid" 2>/dev/null
 out=$(vmctl stop all 2>&1)
 check "all stopped" wait_state d stopped
 check "no lock held after stop" sh -c "for f in '$TMP'/run/*.lock; do flock -n \"\$f\" true || exit 1; done"
