@@ -132,7 +132,8 @@ done
 check_eq "20 kills in all" "$kills" 20
 check "stop storm: every VM stopped after $((kills - k0)) kills" converge stopped stop
 check "stop storm: no QEMU, pidfile or held lock left" invariants stopped
-check "daemon still answers" vmctl status >/dev/null
+answers() { vmctl status >/dev/null; }
+check "daemon still answers" answers
 diag "what the restarts met: $(grep -c 'adopting it' "$TMP/daemon.log") adoptions," \
     "$(grep -c 'is held but no QEMU' "$TMP/daemon.log") held locks without pidfile," \
     "$(grep -c 'removing stale pidfile' "$TMP/daemon.log") stale pidfiles removed"
