@@ -20,6 +20,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "service/daemon.h"
+#include "service/dcaps.h"
 #include "service/loop.h"
 #include "service/notify.h"
 
@@ -240,6 +241,9 @@ main(int argc, char **argv)
 	if (opt_D)
 		d.ready_fd = daemonize();
 	write_pid(d.pid_fd);
+	/* Least privilege (issue 6): from here on only what we use. */
+	if (dcaps_limit(err, sizeof(err)) != 0)
+		die_ready(d.ready_fd, "%s", err);
 
 	/* Signals become events; QEMU gets the mask we started with. */
 	sigemptyset(&mask);

@@ -50,6 +50,19 @@ if ! start_daemon; then
 	done_testing; exit
 fi
 ok "daemon starts"
+# The daemon keeps only what it uses (src/service/dcaps.c): chown,
+# dac_override, fowner, kill, setgid, setuid, setpcap, net_bind_service,
+# net_admin; no sys_ptrace (adoption reads a QEMU's /proc with setfsuid),
+# no sys_admin, sys_module...
+DCAPS=00000000000015eb
+daemon_caps() {
+	check_eq "$1: daemon CapEff only the kept ones" "$(status_field "$DPID" CapEff)" $DCAPS
+	check_eq "$1: daemon CapPrm only the kept ones" "$(status_field "$DPID" CapPrm)" $DCAPS
+	check_eq "$1: daemon CapBnd only the kept ones" "$(status_field "$DPID" CapBnd)" $DCAPS
+	check_eq "$1: daemon CapInh empty" "$(status_field "$DPID" CapInh)" 0000000000000000
+	check_eq "$1: daemon CapAmb empty" "$(status_field "$DPID" CapAmb)" 0000000000000000
+}
+daemon_caps "at start"
 check "user VM runs" wait_state user running 20
 check "evil VM fails" wait_state evil failed
 check "default VM runs" wait_state def running 20
@@ -117,6 +130,7 @@ if start_daemon; then ok "daemon restarts"; else notok "daemon restarts"; fi
 check "user VM adopted" wait_state user running 10
 check_eq "same QEMU after adoption" "$(field user pid)" "$p"
 check "no second QEMU for user" test "$(pgrep -f -- "-name guest=user .*$TMP/" | wc -l)" -eq 1
+daemon_caps "after adopting"
 
 grep -E ' (evil|def): ' "$TMP/daemon.log" | sed 's/^/# /'
 stop_daemon
