@@ -33,6 +33,16 @@
 #define CTL_QMP_TIMEOUT_MS	10000	/* vmctl monitor / qmp: QEMU must answer by then */
 #define CTL_LINGER_MS	2000
 #define CTL_MAX_DRAIN	(1024 * 1024)
+/*
+ * Stalled clients must not pin fds (issue 6): a partial request has to be
+ * completed within CTL_STALL_MS, a silent client is dropped after
+ * CTL_IDLE_MS, and beyond CTL_MAX_CLIENTS the longest silent one makes
+ * room for a newcomer, so `vmctl status` always gets in.
+ */
+#define CTL_MAX_CLIENTS	128
+#define CTL_STALL_MS	5000
+#define CTL_IDLE_MS	60000
+#define CTL_SWEEP_MS	1000
 
 enum wait_kind { W_NONE, W_START, W_STOP, W_QMP };
 
@@ -54,6 +64,7 @@ struct client {
 	size_t		 drained;
 	bool		 eof;		/* peer shut down its side: answer, then close */
 	uint32_t	 events;	/* what we watch for now */
+	uint64_t	 last_rx;	/* now_ms() of its last bytes (or connect) */
 
 	enum wait_kind	 wait;		/* a deferred request */
 	const char	*wait_cmd;
@@ -89,6 +100,7 @@ struct ctl {
 	struct client	*clients;
 	uint64_t	 next_id;
 	struct qreq	*qreqs;
+	uint64_t	 sweep_timer;	/* closes stalled clients */
 };
 
 static void client_free(struct client *cl);
@@ -840,6 +852,7 @@ client_io(struct loop *lp, int fd, uint32_t events, void *arg)
 		return;
 	}
 	cl->in_n += (size_t)n;
+	cl->last_rx = now_ms();
 	if (cl->wait != W_NONE) {
 		/* Parked: keep its next requests, but not without bound. */
 		if (cl->in_n > CTL_MAX_REQUEST * 2)
@@ -888,6 +901,74 @@ in_group(uid_t uid, gid_t gid, gid_t want)
 	return false;
 }
 
+/* ---- stalled clients ---- */
+
+/* Owed nothing and owing nothing: only its own silence keeps it. */
+static bool
+client_idle(const struct client *cl)
+{
+	return cl->wait == W_NONE && !cl->closing && !cl->lingering && !cl->handover &&
+	    cl->out_n == 0;
+}
+
+static void sweep_arm(struct ctl *c);
+
+static void
+sweep_cb(struct loop *lp, void *arg)
+{
+	struct ctl *c = arg;
+	struct client *cl, *next;
+	uint64_t now = now_ms();
+
+	c->sweep_timer = 0;
+	for (cl = c->clients; cl; cl = next) {
+		next = cl->next;
+		if (!client_idle(cl) ||
+		    now < cl->last_rx + (cl->in_n ? CTL_STALL_MS : CTL_IDLE_MS))
+			continue;
+		if (cl->in_n == 0) {
+			client_free(cl);
+			continue;
+		}
+		log_info("control: uid %u (pid %d): request incomplete for %d s, closing",
+		    (unsigned)cl->uid, (int)cl->pid, CTL_STALL_MS / 1000);
+		reply_error(cl, "request incomplete after %d s", CTL_STALL_MS / 1000);
+		cl->closing = true;
+		client_flush(cl);	/* frees cl or lingers: only cl */
+	}
+	sweep_arm(c);
+}
+
+static void
+sweep_arm(struct ctl *c)
+{
+	if (!c->sweep_timer && c->clients)
+		c->sweep_timer = loop_add_timer(c->d->lp, CTL_SWEEP_MS, sweep_cb, c);
+}
+
+/* false when CTL_MAX_CLIENTS are connected and none of them is silent. */
+static bool
+make_room(struct ctl *c)
+{
+	struct client *cl, *oldest = NULL;
+	size_t n = 0;
+
+	for (cl = c->clients; cl; cl = cl->next) {
+		n++;
+		if ((client_idle(cl) || cl->lingering) &&
+		    (!oldest || cl->last_rx < oldest->last_rx))
+			oldest = cl;
+	}
+	if (n < CTL_MAX_CLIENTS)
+		return true;
+	if (!oldest)
+		return false;
+	log_info("control: %zu clients: dropping the longest silent one (uid %u, pid %d)", n,
+	    (unsigned)oldest->uid, (int)oldest->pid);
+	client_free(oldest);
+	return true;
+}
+
 static void
 accept_cb(struct loop *lp, int fd, uint32_t events, void *arg)
 {
@@ -908,6 +989,12 @@ accept_cb(struct loop *lp, int fd, uint32_t events, void *arg)
 		close(cfd);
 		return;
 	}
+	if (!make_room(c)) {
+		log_warn("control: %d clients, all busy: refusing uid %u (pid %d)",
+		    CTL_MAX_CLIENTS, (unsigned)cred.uid, (int)cred.pid);
+		close(cfd);
+		return;
+	}
 	cl = xcalloc(1, sizeof(*cl));
 	cl->c = c;
 	cl->fd = cfd;
@@ -918,6 +1005,7 @@ accept_cb(struct loop *lp, int fd, uint32_t events, void *arg)
 	cl->reader = cl->admin || (c->have_group && in_group(cred.uid, cred.gid, c->group));
 	cl->events = EPOLLIN;
 	cl->id = ++c->next_id;
+	cl->last_rx = now_ms();
 	if (loop_add_fd(c->d->lp, cfd, EPOLLIN, client_io, cl)) {
 		close(cfd);
 		free(cl);
@@ -925,6 +1013,7 @@ accept_cb(struct loop *lp, int fd, uint32_t events, void *arg)
 	}
 	cl->next = c->clients;
 	c->clients = cl;
+	sweep_arm(c);
 }
 
 struct ctl *
@@ -983,6 +1072,8 @@ ctl_free(struct ctl *c)
 		return;
 	while (c->clients)
 		client_free(c->clients);
+	if (c->sweep_timer)
+		loop_cancel_timer(c->d->lp, c->sweep_timer);
 	/* The QMP connections are freed after us (daemon_free_vms): drop callbacks' targets. */
 	while (c->qreqs) {
 		struct qreq *q = c->qreqs;

@@ -1,9 +1,10 @@
 #!/bin/bash
 # Control socket abuse beyond tests/daemon/test_control.sh (issue 6): a
-# 10 MB request, binary garbage, clients that stall mid-request, a client
-# that floods requests and never reads, connect-and-drop storms. Through all
-# of it `vmctl status` answers at once, the daemon's fds and memory stay
-# bounded, and the VM is untouched.
+# 10 MB request, binary garbage, clients that stall mid-request (closed after
+# 5 s; 200 of them: the client cap makes the longest silent one room for a
+# newcomer), a client that floods requests and never reads, connect-and-drop
+# storms. Through all of it `vmctl status` answers at once, the daemon's fds
+# and memory stay bounded, and the VM is untouched.
 source "$VMS_TOP/tests/lib/tap.sh"
 source "$VMS_TOP/tests/daemon/lib.sh"
 need_daemon
@@ -82,6 +83,27 @@ pids+=($!)
 sleep 0.3
 quick_status "status answers while a client dribbles bytes"
 wait "${pids[@]}"	# each stalls a few seconds, then half-closes
+
+# --- more stalled clients than the cap (128), then their deadline (5 s) ------
+pids=()
+for i in $(seq 1 200); do
+	{ printf '{"cmd":"sta'; sleep 20; } | timeout 25 socat -t 30 - "UNIX-CONNECT:$(SOCK)" \
+	    >"$TMP/stall.$i" 2>&1 &
+	pids+=($!)
+done
+for ((i = 0; i < 50; i++)); do [ "$(nfd)" -ge $((FD0 + 120)) ] && break; sleep 0.1; done
+sleep 1
+quick_status "status answers with 200 clients stalled mid-request"
+check "the daemon holds at most 128 clients (fds $(nfd), $FD0 at rest)" \
+    test "$(nfd)" -le $((FD0 + 128 + 2))
+for ((i = 0; i < 100; i++)); do [ "$(nfd)" -le $((FD0 + 2)) ] && break; sleep 0.1; done
+check "stalled clients are closed after 5 s (fds $(nfd), $FD0 at rest)" test "$(nfd)" -le $((FD0 + 2))
+check_match "a stalled client is told why" "$(cat "$TMP"/stall.* | sort -u)" \
+    'request incomplete after 5 s'
+check_match "the daemon logs it" "$(cat "$TMP/daemon.log")" 'request incomplete for 5 s, closing'
+for p in "${pids[@]}"; do kill $(cat "/proc/$p/task/$p/children" 2>/dev/null) "$p" 2>/dev/null; done
+wait "${pids[@]}" 2>/dev/null
+rm -f "$TMP"/stall.*
 
 # --- a client that floods requests and never reads --------------------------
 t0=$(date +%s%N)
