@@ -60,8 +60,10 @@ for p in "$bpid" "$cpid" "$dpid"; do
 	for ((i = 0; i < 50; i++)); do gone "$p" && break; sleep 0.1; done
 done
 check "d.lock free once its QEMU is gone" flock -n "$TMP/run/d.lock" true
-# Not QEMU, though its command line carries b's -name and -pidfile.
-sh -c 'sleep 300; :' qemu -name guest=b -pidfile "$TMP/run/b.pid" </dev/null >/dev/null 2>&1 &
+# Not QEMU, though its command line carries b's -name and -pidfile; without
+# capabilities, like our QEMUs, so the daemon may read its /proc/PID/exe.
+setpriv --bounding-set=-all --inh-caps=-all \
+    sh -c 'sleep 300; :' qemu -name guest=b -pidfile "$TMP/run/b.pid" </dev/null >/dev/null 2>&1 &
 spid=$!
 echo "$spid" >"$TMP/run/b.pid"
 echo "$apid" >"$TMP/run/c.pid"
