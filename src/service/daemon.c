@@ -968,8 +968,8 @@ daemon_idle(struct loop *lp, void *arg)
 	if (!d->extend_timer && notify_enabled())
 		extend_cb(lp, d);
 	for (i = 0; i < d->n_vms; i++)
-		if (!sup_is_down(d->vms[i]))
-			all_down = false;
+		if (!sup_is_down(d->vms[i]) || d->vms[i]->vm_adopt_wait)
+			all_down = false;	/* (a QEMU being adopted is stopped next) */
 	if (all_down) {
 		log_info("all VMs are stopped");
 		loop_stop(lp);
