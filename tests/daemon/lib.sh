@@ -115,3 +115,12 @@ qemu_pids() {
 		echo "$p"
 	done
 }
+
+# kill_tree PID...: SIGTERM each PID and its children (a pipeline's helpers).
+kill_tree() {
+	local p c
+	for p in "$@"; do
+		for c in $(cat "/proc/$p/task/$p/children" 2>/dev/null); do kill "$c" 2>/dev/null; done
+		kill "$p" 2>/dev/null
+	done
+}

@@ -24,8 +24,10 @@ RANDOM=$seed
 VMS=(c1 c2 c3 s1 s2 s3)
 # Also the QEMUs no pidfile names (the very thing this test hunts).
 storm_cleanup() {
-	local v
-	for v in "${VMS[@]}"; do kill -KILL $(qemu_pids "$v") 2>/dev/null; done
+	local v p
+	for v in "${VMS[@]}"; do
+		for p in $(qemu_pids "$v"); do kill -KILL "$p" 2>/dev/null; done
+	done
 	cleanup_daemon
 }
 trap storm_cleanup EXIT

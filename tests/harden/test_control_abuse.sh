@@ -103,7 +103,7 @@ check "the daemon holds at most 128 clients (peak fds $peak, $FD0 at rest)" \
     test "$peak" -le $((FD0 + 128 + 2))
 check_match "a newcomer beyond 128 takes the place of the longest silent client" \
     "$(cat "$TMP/daemon.log")" 'clients: dropping the longest silent one'
-for p in "${pids[@]}"; do kill $(cat "/proc/$p/task/$p/children" 2>/dev/null) "$p" 2>/dev/null; done
+kill_tree "${pids[@]}"
 wait "${pids[@]}" 2>/dev/null
 for ((i = 0; i < 50; i++)); do [ "$(nfd)" -le $((FD0 + 2)) ] && break; sleep 0.1; done
 
@@ -120,7 +120,7 @@ check "stalled clients are closed after 5 s (fds $(nfd), $FD0 at rest)" test "$(
 check_match "a stalled client is told why" "$(cat "$TMP"/stall.* | sort -u)" \
     'request incomplete after 5 s'
 check_match "the daemon logs it" "$(cat "$TMP/daemon.log")" 'request incomplete for 5 s, closing'
-for p in "${pids[@]}"; do kill $(cat "/proc/$p/task/$p/children" 2>/dev/null) "$p" 2>/dev/null; done
+kill_tree "${pids[@]}"
 wait "${pids[@]}" 2>/dev/null
 rm -f "$TMP"/stall.*
 
