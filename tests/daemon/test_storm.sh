@@ -45,10 +45,11 @@ for v in "${VMS[@]}"; do
 	EOC
 done
 
-# restart: the daemon SIGKILLed after a random 0-1.2 s, then started again.
+# restart MAX_MS: the daemon SIGKILLed after a random 0..MAX_MS ms, then
+# started again.
 kills=0
 restart() {
-	local ms=$((RANDOM % 1200))
+	local ms=$((RANDOM % $1))
 	sleep "$((ms / 1000)).$(printf %03d $((ms % 1000)))"
 	kill -KILL "$DPID" 2>/dev/null
 	wait "$DPID" 2>/dev/null
@@ -104,10 +105,13 @@ invariants() {
 
 check "daemon starts" start_daemon
 
-# Start storm: each round asks again (as a restarted operator script would).
+# Start storm: each round SIGKILLs the VMs (through the daemon, which may
+# have just adopted them), asks for all to start and kills the daemon within
+# 600 ms: while it forks, before QEMU writes its pidfile, before QMP is up.
 for ((r = 0; r < 10; r++)); do
+	vmctl kill all >/dev/null 2>&1
 	vmctl start all --no-wait >/dev/null 2>&1
-	restart || break
+	restart 600 || break
 done
 check "start storm: every VM running after $kills kills" converge running start
 check "start storm: one QEMU per VM, pids, pidfiles and locks agree" invariants running
@@ -127,9 +131,12 @@ check "after a plain restart every VM is adopted with its pid" test $same = 1
 
 # Stop storm.
 k0=$kills
+# Stop storm: all running, then a stop of all killed within 2.5 s: while
+# the power button is pressed, in halt_timeout, after SIGTERM, as QEMUs exit.
 for ((r = 0; r < 10; r++)); do
+	vmctl start all >/dev/null 2>&1
 	vmctl stop all --no-wait >/dev/null 2>&1
-	restart || break
+	restart 2500 || break
 done
 check_eq "20 kills in all" "$kills" 20
 check "stop storm: every VM stopped after $((kills - k0)) kills" converge stopped stop
@@ -138,7 +145,9 @@ answers() { vmctl status >/dev/null; }
 check "daemon still answers" answers
 diag "what the restarts met: $(grep -c 'adopting it' "$TMP/daemon.log") adoptions," \
     "$(grep -c 'is held but no QEMU' "$TMP/daemon.log") held locks without pidfile," \
-    "$(grep -c 'removing stale pidfile' "$TMP/daemon.log") stale pidfiles removed"
+    "$(grep -c 'removing stale pidfile' "$TMP/daemon.log") stale pidfiles removed," \
+    "$(grep -c ' -> failed' "$TMP/daemon.log") failed starts"
+grep ' -> failed\|cannot start' "$TMP/daemon.log" | sort | uniq -c | head -5 | sed 's/^/#   /' 
 stop_daemon
 check_eq "daemon exits 0" "$DRC" 0
 if [ "$TAP_FAILED" -gt 0 ]; then
