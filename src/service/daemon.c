@@ -20,6 +20,7 @@
 #include "service/daemon.h"
 #include "service/loop.h"
 #include "service/notify.h"
+#include "service/reload.h"
 #include "service/state.h"
 #include "service/vmcon.h"
 #include "service/vmnet.h"
@@ -337,6 +338,7 @@ op_gone(void *ctx, struct vm *vm)
 	p = run_path(d, vm, "qmp");
 	unlink(p);
 	free(p);
+	reload_vm_gone(d, vm);
 }
 
 static char *
@@ -452,6 +454,7 @@ daemon_free_vms(struct daemon *d)
 		if (d->vms[i]->vm_timer)
 			loop_cancel_timer(d->lp, d->vms[i]->vm_timer);
 		sup_vm_clear(d->vms[i]);
+		reload_vm_free(d->vms[i]);
 		free(d->vms[i]);
 	}
 	free(d->vms);
@@ -755,6 +758,7 @@ daemon_idle(struct loop *lp, void *arg)
 	}
 	if (d->ctl)
 		ctl_poll(d->ctl);
+	reload_idle(d);
 	update_status(d);
 	if (!d->exiting)
 		return;
@@ -810,5 +814,6 @@ daemon_vm_json(struct daemon *d, const struct vm *vm)
 		free(v);
 	}
 	state_json_stop_fields(o, vm);
+	reload_vm_json(vm, o);
 	return o;
 }

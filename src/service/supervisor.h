@@ -56,6 +56,7 @@ enum stop_reason {
 
 struct console;
 struct vm_net;
+struct vm_reload;
 
 struct vm {
 	const struct hw_vm *vm_hw;
@@ -87,6 +88,7 @@ struct vm {
 	bool		 vm_ready_notified;
 	uint64_t	 vm_spawned_ms;
 	off_t		 vm_log_offset;	/* NAME.qemu.log size at spawn */
+	struct vm_reload *vm_reload;	/* reload.c: restart-pending or removed, or NULL */
 };
 
 struct sup_ops {

@@ -22,6 +22,7 @@
 #include "service/daemon.h"
 #include "service/loop.h"
 #include "service/notify.h"
+#include "service/reload.h"
 
 static const char usage_text[] =
     "usage: vmserviced [-c FILE] [-D] [-v] [--help]\n"
@@ -125,7 +126,9 @@ signal_cb(struct loop *lp, int fd, uint32_t events, void *arg)
 			daemon_stop_all(d, -1);
 			break;
 		case SIGHUP:
-			log_warn("SIGHUP: reload is not supported yet");
+			/* reload_run() logs every error and change. */
+			log_info("SIGHUP: reloading the inventory");
+			json_object_put(reload_run(d));
 			break;
 		}
 	}
@@ -284,6 +287,7 @@ main(int argc, char **argv)
 		log_err("event loop: %s", strerror(-e));
 	ctl_free(d.ctl);
 	daemon_free_vms(&d);
+	reload_free(&d);
 	loop_free(d.lp);
 	{
 		char *pf = xasprintf("%s/vmserviced.pid", d.inv.inv_run_dir);
