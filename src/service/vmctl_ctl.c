@@ -133,7 +133,7 @@ socket_path(struct vmctl *ctl, const struct ctl_args *a)
 
 		p = dir ? xasprintf("%s/vmservice.sock", dir) : xstrdup(DEFAULT_SOCKET);
 		/* reload prints the daemon's own list of the errors. */
-		if (access(conf, F_OK) == 0 && strcmp(a->cmd, "reload") != 0)
+		if (access(conf, F_OK) == 0 && !(a->cmd && strcmp(a->cmd, "reload") == 0))
 			fprintf(stderr, "vmctl: warning: %s has errors (vmctl check-config "
 			    "shows them); using %s\n", conf, p);
 		free(dir);
