@@ -29,7 +29,9 @@ struct vm_reload {
 	const struct hw_vm *rv_soft;	/* where the at-once changes come from */
 	const struct hw_vm *rv_next;	/* applied once down; NULL: removed */
 	struct hw_vm	 rv_mix;	/* rv_base + rv_soft's at-once fields */
-	char		*rv_emulator_dir;	/* of the env QEMU was started with */
+	/* The inventory whose globals (emulator_dir, console settings) its
+	   QEMU and consoles were set up with: kept alive like rv_base's. */
+	const struct inventory *rv_inv;
 	char		*rv_why;	/* what differs, for status and the log */
 	bool		 rv_consoles;	/* reopen the consoles when applying */
 };
@@ -209,7 +211,6 @@ rv_free(struct vm_reload *rv)
 {
 	if (!rv)
 		return;
-	free(rv->rv_emulator_dir);
 	free(rv->rv_why);
 	free(rv);
 }
@@ -231,9 +232,12 @@ rv_retire(struct daemon *d, struct vm *vm)
 	vm->vm_reload = NULL;
 }
 
-/* vm's reload state, created from its current configuration if need be. */
+/*
+ * vm's reload state, created from its current configuration if need be:
+ * without one, its QEMU and consoles were set up with prev's globals.
+ */
 static struct vm_reload *
-rv_get(struct vm *vm, const struct qemu_env *env)
+rv_get(struct vm *vm, const struct inventory *prev)
 {
 	struct vm_reload *rv = vm->vm_reload;
 
@@ -241,7 +245,7 @@ rv_get(struct vm *vm, const struct qemu_env *env)
 		return rv;
 	rv = vm->vm_reload = xcalloc(1, sizeof(*rv));
 	rv->rv_base = rv->rv_soft = vm->vm_hw;
-	rv->rv_emulator_dir = xstrdup(env->qe_emulator_dir ? env->qe_emulator_dir : "");
+	rv->rv_inv = prev;
 	return rv;
 }
 
@@ -298,8 +302,8 @@ points_into(const struct inventory *inv, const struct hw_vm *hw)
 static bool
 rv_points_into(const struct inventory *inv, const struct vm_reload *rv)
 {
-	return points_into(inv, rv->rv_base) || points_into(inv, rv->rv_soft) ||
-	    points_into(inv, rv->rv_next);
+	return rv->rv_inv == inv || points_into(inv, rv->rv_base) ||
+	    points_into(inv, rv->rv_soft) || points_into(inv, rv->rv_next);
 }
 
 static bool
@@ -360,14 +364,14 @@ keep_global(const char *opt, char **cur, char **prev, const char *def,
 }
 
 static void
-remove_vm(struct daemon *d, struct vm *vm, const struct qemu_env *oenv,
+remove_vm(struct daemon *d, struct vm *vm, const struct inventory *prev,
     struct json_object *chg)
 {
 	struct vm_reload *rv = vm->vm_reload;
 
 	if (rv && !rv->rv_next)
 		return;		/* removed by an earlier reload, still going */
-	rv = rv_get(vm, oenv);
+	rv = rv_get(vm, prev);
 	rv->rv_next = NULL;
 	rv->rv_consoles = false;
 	free(rv->rv_why);
@@ -417,17 +421,15 @@ update_running(struct daemon *d, struct vm *vm, const struct inventory *prev,
 	const struct hw_vm *base = rv ? rv->rv_base : vm->vm_hw;
 	const struct hw_vm *soft = rv ? rv->rv_soft : vm->vm_hw;
 	bool was_enabled = rv && !rv->rv_next ? false : vm->vm_hw->vm_enable, con;
+	const struct inventory *binv = rv ? rv->rv_inv : prev;
 	struct qemu_env benv = *oenv;
 	char why[256];
 
-	if (rv)
-		benv.qe_emulator_dir = rv->rv_emulator_dir;
+	benv.qe_emulator_dir = binv->inv_emulator_dir;
 	if (rv && !rv->rv_next)
 		vm->vm_stop_pending = false;	/* back before its stop was sent */
-	hard_diff(prev, &benv, base, &d->inv, &d->env, nh, why, sizeof(why));
-	con = consoles_differ(prev, base, &d->inv, nh) || (rv && rv->rv_consoles);
-	if (con && !strstr(why, "console") && !strstr(why, "port"))
-		add_why(why, sizeof(why), "console settings");
+	hard_diff(binv, &benv, base, &d->inv, &d->env, nh, why, sizeof(why));
+	con = consoles_differ(binv, base, &d->inv, nh);
 	if (!why[0]) {
 		/* Its QEMU already is what nh describes. */
 		if (rv && rv->rv_next)
@@ -439,7 +441,7 @@ update_running(struct daemon *d, struct vm *vm, const struct inventory *prev,
 		rv_retire(d, vm);
 		set_hw(vm, nh);
 	} else {
-		rv = rv_get(vm, oenv);
+		rv = rv_get(vm, prev);
 		if (!rv->rv_why || strcmp(rv->rv_why, why) != 0 || !rv->rv_next)
 			note(chg, LOG_INFO, vm->vm_name, "restart-pending (%s): `vmctl restart %s` "
 			    "applies it", why, vm->vm_name);
@@ -533,7 +535,7 @@ apply(struct daemon *d, struct inventory *ninv, struct json_object *chg,
 		bool was_on = vm->vm_hw->vm_enable;
 
 		if (!nh)
-			remove_vm(d, vm, &oenv, chg);
+			remove_vm(d, vm, prev, chg);
 		else if (sup_has_process(vm))
 			update_running(d, vm, prev, &oenv, nh, chg);
 		else
