@@ -249,23 +249,37 @@ rv_get(struct vm *vm, const struct inventory *prev)
 	return rv;
 }
 
-/* Open, close or reopen vm's consoles to match its configuration. */
+/*
+ * Make vm's consoles match its configuration: close them when they changed
+ * or the VM is disabled, then open what an enabled VM lacks. Two steps, so
+ * that VMs trading ports all close before any opens.
+ */
+static void
+consoles_close(struct daemon *d, struct vm *vm, bool changed)
+{
+	if (!vm->vm_con_serial && !vm->vm_con_monitor)
+		return;
+	if (!changed && vm->vm_hw->vm_enable)
+		return;
+	if (d->ctl) {
+		ctl_forget_console(d->ctl, vm->vm_con_serial);
+		ctl_forget_console(d->ctl, vm->vm_con_monitor);
+	}
+	vmcon_close(vm);
+}
+
+static void
+consoles_open(struct daemon *d, struct vm *vm)
+{
+	if (vm->vm_hw->vm_enable && !vm->vm_con_serial && !vm->vm_con_monitor)
+		vmcon_open(d, vm);
+}
+
 static void
 consoles_apply(struct daemon *d, struct vm *vm, bool changed)
 {
-	bool want = vm->vm_hw->vm_enable;
-	bool have = vm->vm_con_serial || vm->vm_con_monitor;
-
-	if (have && (changed || !want)) {
-		if (d->ctl) {
-			ctl_forget_console(d->ctl, vm->vm_con_serial);
-			ctl_forget_console(d->ctl, vm->vm_con_monitor);
-		}
-		vmcon_close(vm);
-		have = false;
-	}
-	if (want && !have)
-		vmcon_open(d, vm);
+	consoles_close(d, vm, changed);
+	consoles_open(d, vm);
 }
 
 /* The normal way down (halt, SIGTERM, SIGKILL), after the VMs after it. */
@@ -405,7 +419,7 @@ update_down(struct daemon *d, struct vm *vm, const struct inventory *prev,
 		note(chg, LOG_INFO, vm->vm_name, "updated (%s)", sup_state_name(vm->vm_state));
 	rv_retire(d, vm);
 	set_hw(vm, nh);
-	consoles_apply(d, vm, con);
+	consoles_close(d, vm, con);	/* apply() opens them again */
 	if (!nh->vm_enable && was_enabled && !sup_is_down(vm)) {
 		note(chg, LOG_INFO, vm->vm_name, "disabled: start cancelled");
 		stop_safely(d, vm);
@@ -552,6 +566,9 @@ apply(struct daemon *d, struct inventory *ninv, struct json_object *chg,
 		if (nh->vm_enable && nh->vm_autostart)
 			start[n_start++] = d->vms[d->n_vms - 1];
 	}
+	for (i = 0; i < n_old; i++)
+		if (!sup_has_process(d->vms[i]))
+			consoles_open(d, d->vms[i]);
 	reorder(d);
 	/* After every VM has its new configuration: `after` is the new one. */
 	for (i = 0; i < n_start; i++) {
