@@ -43,8 +43,8 @@ vm g {
 	disk { file = "$TMP/g.img"  format = raw }
 }
 EOC
-# h ignores the power button (no guest): SIGTERM after its 2 s halt_timeout.
-conf_vm h 'after = { g }' 'halt = acpi' 'halt_timeout = 2'
+# h ignores the power button (no guest): SIGTERM after its 4 s halt_timeout.
+conf_vm h 'after = { g }' 'halt = acpi' 'halt_timeout = 4'
 mv "$TMP/vms.conf" "$TMP/v1.conf"
 ln -s v1.conf "$TMP/vms.conf"
 
@@ -216,8 +216,14 @@ rss1=$(awk '/^VmRSS/ { print $2 }' "/proc/$DPID/status")
 check_eq "150 reloads (100 good, 50 bad) answered as expected" $fails 0
 check_eq "no fd leaked over 150 reloads ($fd0 -> $fd1)" "$fd1" "$fd0"
 # Leaking each superseded inventory (~3 KiB here) would show as 300 KiB.
-check "RSS grew less than 64 KiB over 150 reloads ($rss0 -> $rss1 KiB)" \
-    test $((rss1 - rss0)) -lt 64
+# Under ASan (make SANITIZE=1) LeakSanitizer checks at exit instead: the
+# daemon would not exit 0.
+if grep -q __asan_init "$VMS_BIN/vmserviced"; then
+	skip "RSS bounded over 150 reloads" "ASan build: its quarantine keeps freed memory"
+else
+	check "RSS grew less than 64 KiB over 150 reloads ($rss0 -> $rss1 KiB)" \
+	    test $((rss1 - rss0)) -lt 64
+fi
 echo "# RESULT reload-150 fds $fd0->$fd1 rss ${rss0}->${rss1} KiB"
 check_eq "b, n untouched by all that (same pids)" "$(field b pid) $(field n pid)" \
     "$nbpid $(field n pid)"
