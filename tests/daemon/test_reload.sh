@@ -191,9 +191,20 @@ check_eq "stopped a: new serial port at once" "$(field a serial)" 46514
 check_eq "...not restart-pending" "$(field a restart_pending)" false
 check "...and its telnet endpoint moved" port_open 46514
 
+# Where the daemon lives cannot change live: warned about, the old kept.
+cp "$TMP/vms.conf" "$TMP/v3.conf"
+sed "s|^run_dir = .*|run_dir = \"$TMP/run2\"|" "$TMP/v3.conf" >"$TMP/vms.conf"
+V reload >/dev/null 2>"$TMP/err"; rc=$?
+check_eq "reload with another run_dir exits 0" $rc 0
+check_match "...warning that it needs a daemon restart" "$(cat "$TMP/err")" \
+    "warning: run_dir changed \($TMP/run -> $TMP/run2\): that needs a daemon restart; still using $TMP/run\$"
+check "...and the control socket stays where it was" test -S "$(SOCK)" -a ! -e "$TMP/run2"
+cp "$TMP/v3.conf" "$TMP/vms.conf"
+V reload >/dev/null 2>"$TMP/err"
+check_eq "back to the old run_dir: no warning" "$(cat "$TMP/err")" ""
+
 # --- many reloads leak nothing ----------------------------------------------
 # Alternate two configs: b and n each restart-pending, then not again.
-cp "$TMP/vms.conf" "$TMP/v3.conf"
 sed 's/memory = 40M/memory = 48M/; s/serial = 46513/serial = 46515/' "$TMP/v3.conf" >"$TMP/v4.conf"
 for ((i = 0; i < 10; i++)); do
 	cp "$TMP/v$((3 + i % 2)).conf" "$TMP/vms.conf"; V reload >/dev/null 2>&1
