@@ -543,6 +543,20 @@ add_display(const struct hw_vm *vm, const struct qemu_env *env, struct strv *out
 	return 0;
 }
 
+/*
+ * A pvpanic device lets the guest report a panic (QMP GUEST_PANICKED);
+ * QEMU then pauses it and the daemon applies on_panic. QEMU's default
+ * (panic=shutdown) would make the panic look like a clean exit.
+ */
+static void
+add_panic(struct strv *out)
+{
+	strv_push(out, "-device");
+	strv_push(out, "pvpanic,id=pvpanic0");
+	strv_push(out, "-action");
+	strv_push(out, "panic=pause");
+}
+
 static void
 add_misc(const struct hw_vm *vm, struct strv *out)
 {
@@ -583,6 +597,7 @@ qemu_argv(const struct hw_vm *vm, const struct qemu_env *env, struct strv *out,
 	if ((rc = add_chardevs(vm, env, out, err, errlen)) ||
 	    (rc = add_display(vm, env, out, err, errlen)))
 		return rc;
+	add_panic(out);
 	add_misc(vm, out);
 	/* The escape hatch goes last, so it can add to what we declared. */
 	for (size_t i = 0; i < vm->vm_n_extra_args; i++)
