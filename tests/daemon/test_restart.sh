@@ -61,7 +61,8 @@ check_match "show lists restart_burst (global)" "$out" '^restart_burst: 3$'
 out=$(vmctl show gof --argv)
 check_match "argv has the pvpanic device" "$out" '^pvpanic,id=pvpanic0$'
 check_match "argv lets the daemon decide on panics" "$out" '^panic=pause$'
-check "machine none: no pvpanic (no ISA bus)" bash -c "! vmctl() { :; }; ! '$VMS_BIN/vmctl' -c '$TMP/vms.conf' show k --argv | grep -q pvpanic"
+out=$(vmctl show k --argv)
+check "machine none: no pvpanic (no ISA bus)" test -n "$out" -a -z "$(printf '%s\n' "$out" | grep pvpanic)"
 
 T0=$EPOCHREALTIME
 # The daemon, its stderr time-stamped line by line as it arrives.
