@@ -64,6 +64,8 @@ qmp_event_cb(void *arg, const char *name, struct json_object *data)
 	} else if (strcmp(name, "GUEST_PANICKED") == 0) {
 		log_vm(LOG_ERR, vm->vm_name, "guest panicked: %s",
 		    data ? json_object_to_json_string(data) : "");
+		/* QEMU paused it (-action panic=pause): on_panic decides. */
+		sup_event(&d->sup, vm, VE_PANICKED, 0);
 	} else if (strcmp(name, "POWERDOWN") == 0 || strcmp(name, "STOP") == 0 ||
 	    strcmp(name, "RESUME") == 0 || strcmp(name, "RESET") == 0) {
 		log_vm(LOG_INFO, vm->vm_name, "QMP %s", name);
@@ -367,8 +369,24 @@ op_changed(void *ctx, struct vm *vm, enum vm_state old, const char *why)
 	d->dirty = true;
 }
 
+static uint64_t
+op_now(void *ctx)
+{
+	return now_ms();
+}
+
+/* A VM that crashes while the daemon exits, or that waits to be stopped, stays down. */
+static bool
+op_may_restart(void *ctx, struct vm *vm)
+{
+	struct daemon *d = ctx;
+
+	return !d->exiting && !vm->vm_stop_pending;
+}
+
 static const struct sup_ops daemon_ops = {
 	op_spawn, op_qmp, op_signal, op_arm, op_disarm, op_gone, op_exit_detail, op_changed,
+	op_now, op_may_restart,
 };
 
 /* ---- set-up ---- */

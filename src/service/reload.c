@@ -162,7 +162,8 @@ hard_diff(const struct inventory *ia, const struct qemu_env *ea, const struct hw
 
 /*
  * The changes a running VM takes at once (vmservice.conf(5), RELOAD):
- * nothing here reaches QEMU. A new option of that kind (restart policy)
+ * nothing here reaches QEMU (on_panic is the daemon's answer to a paused
+ * guest: QEMU always runs with panic=pause). A new option of that kind
  * belongs in both functions.
  */
 static void
@@ -178,6 +179,12 @@ mix_soft(struct hw_vm *m, const struct hw_vm *base, const struct hw_vm *soft)
 	m->vm_after = soft->vm_after;
 	m->vm_n_after = soft->vm_n_after;
 	m->vm_start_delay = soft->vm_start_delay;
+	m->vm_restart = soft->vm_restart;
+	m->vm_restart_delay = soft->vm_restart_delay;
+	m->vm_restart_max_delay = soft->vm_restart_max_delay;
+	m->vm_restart_burst = soft->vm_restart_burst;
+	m->vm_restart_interval = soft->vm_restart_interval;
+	m->vm_on_panic = soft->vm_on_panic;
 }
 
 static bool
@@ -189,7 +196,12 @@ soft_differs(const struct hw_vm *a, const struct hw_vm *b)
 	    a->vm_halt != b->vm_halt || !str_eq(a->vm_halt_command, b->vm_halt_command) ||
 	    a->vm_halt_timeout != b->vm_halt_timeout ||
 	    a->vm_term_timeout != b->vm_term_timeout ||
-	    a->vm_start_delay != b->vm_start_delay || a->vm_n_after != b->vm_n_after)
+	    a->vm_start_delay != b->vm_start_delay || a->vm_n_after != b->vm_n_after ||
+	    a->vm_restart != b->vm_restart || a->vm_restart_delay != b->vm_restart_delay ||
+	    a->vm_restart_max_delay != b->vm_restart_max_delay ||
+	    a->vm_restart_burst != b->vm_restart_burst ||
+	    a->vm_restart_interval != b->vm_restart_interval ||
+	    a->vm_on_panic != b->vm_on_panic)
 		return true;
 	for (i = 0; i < a->vm_n_after; i++)
 		if (strcmp(a->vm_after[i], b->vm_after[i]) != 0)
@@ -393,6 +405,9 @@ remove_vm(struct daemon *d, struct vm *vm, const struct inventory *prev,
 	mix_soft(&rv->rv_mix, rv->rv_base, rv->rv_soft);
 	rv->rv_mix.vm_enable = false;
 	rv->rv_mix.vm_autostart = false;
+	rv->rv_mix.vm_restart = HW_RESTART_NO;	/* going, whatever happens */
+	if (rv->rv_mix.vm_on_panic == HW_PANIC_RESTART)
+		rv->rv_mix.vm_on_panic = HW_PANIC_POWEROFF;
 	set_hw(vm, &rv->rv_mix);
 	if (sup_is_down(vm)) {
 		note(chg, LOG_INFO, vm->vm_name, "removed");

@@ -297,14 +297,19 @@ print_table(struct json_object *vms)
 		struct json_object *vm = json_object_array_get_idx(vms, i);
 		const char *reason = str_or(vm, "stop_reason", NULL);
 		const char *exit_ = str_or(vm, "last_exit", NULL);
+		const char *state = str_or(vm, "state", "?");
+		struct json_object *pv;
 
+		/* A guest left paused by its panic (on_panic = pause) says so. */
+		if (json_object_object_get_ex(vm, "panicked", &pv) && json_object_get_boolean(pv))
+			state = "panicked";
 		fmt_uptime(vm, up, sizeof(up));
 		if (reason && exit_)
 			snprintf(stop, sizeof(stop), "%s (%s)", reason, exit_);
 		else
 			snprintf(stop, sizeof(stop), "%s", reason ? reason : "-");
 		printf("%-16s %-12s %-8s %-8s %-5s %-7s %-7s %-15s %s\n",
-		    str_or(vm, "name", "?"), str_or(vm, "state", "?"), str_or(vm, "pid", "-"),
+		    str_or(vm, "name", "?"), state, str_or(vm, "pid", "-"),
 		    up, str_or(vm, "accel", "-"), str_or(vm, "serial", "-"),
 		    str_or(vm, "monitor", "-"), str_or(vm, "vnc", "-"), stop);
 	}
@@ -313,8 +318,13 @@ print_table(struct json_object *vms)
 		struct json_object *vm = json_object_array_get_idx(vms, i);
 		const char *detail = str_or(vm, "stop_detail", NULL);
 
+		struct json_object *in;
+
 		if (detail && strcmp(str_or(vm, "state", ""), "failed") == 0)
 			printf("%s: %s\n", str_or(vm, "name", "?"), detail);
+		if (json_object_object_get_ex(vm, "restart_in", &in) && in)
+			printf("%s: restart %s in %.1f s\n", str_or(vm, "name", "?"),
+			    str_or(vm, "restarts", "?"), json_object_get_double(in));
 	}
 	/* Reload left these behind: say so, and how to finish. */
 	for (i = 0; i < n; i++) {
