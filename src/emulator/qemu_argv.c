@@ -543,6 +543,35 @@ add_display(const struct hw_vm *vm, const struct qemu_env *env, struct strv *out
 	return 0;
 }
 
+/*
+ * A pvpanic device lets the guest report a panic (QMP GUEST_PANICKED);
+ * QEMU then pauses it and the daemon applies on_panic. QEMU's default
+ * (panic=shutdown) would make the panic look like a clean exit. The ISA
+ * device needs a PC machine (pc*, q35*, isapc, or the default): other
+ * machines ("none", "microvm", other targets) get neither.
+ */
+bool
+qemu_has_pvpanic(const struct hw_vm *vm)
+{
+	const char *t = vm->vm_type ? vm->vm_type : "system-x86_64", *m = vm->vm_machine;
+
+	if (strcmp(t, "system-x86_64") != 0 && strcmp(t, "system-i386") != 0)
+		return false;
+	return !m || strncmp(m, "pc", 2) == 0 || strncmp(m, "q35", 3) == 0 ||
+	    strcmp(m, "isapc") == 0;
+}
+
+static void
+add_panic(const struct hw_vm *vm, struct strv *out)
+{
+	if (!qemu_has_pvpanic(vm))
+		return;
+	strv_push(out, "-device");
+	strv_push(out, "pvpanic,id=pvpanic0");
+	strv_push(out, "-action");
+	strv_push(out, "panic=pause");
+}
+
 static void
 add_misc(const struct hw_vm *vm, struct strv *out)
 {
@@ -583,6 +612,7 @@ qemu_argv(const struct hw_vm *vm, const struct qemu_env *env, struct strv *out,
 	if ((rc = add_chardevs(vm, env, out, err, errlen)) ||
 	    (rc = add_display(vm, env, out, err, errlen)))
 		return rc;
+	add_panic(vm, out);
 	add_misc(vm, out);
 	/* The escape hatch goes last, so it can add to what we declared. */
 	for (size_t i = 0; i < vm->vm_n_extra_args; i++)

@@ -40,6 +40,8 @@ struct qemu_env {
 char *qemu_emulator_path(const struct hw_vm *vm, const struct qemu_env *env);
 /* accel = auto resolved against env->qe_kvm_usable. */
 enum hw_accel qemu_accel(const struct hw_vm *vm, const struct qemu_env *env);
+/* The machine gets a pvpanic device (x86 PC machines), so on_panic applies. */
+bool qemu_has_pvpanic(const struct hw_vm *vm);
 /* True when /dev/kvm can be opened read-write. */
 bool qemu_kvm_usable(void);
 /*

@@ -27,6 +27,12 @@ const struct hw_name hw_media_names[] = {
 const struct hw_name hw_net_names[] = {
 	{ "user", HW_NET_USER }, { "tap", HW_NET_TAP }, { "bridge", HW_NET_BRIDGE },
 	{ "none", HW_NET_NONE }, { NULL, -1 } };
+const struct hw_name hw_restart_names[] = {
+	{ "no", HW_RESTART_NO }, { "on-failure", HW_RESTART_ON_FAILURE },
+	{ "always", HW_RESTART_ALWAYS }, { NULL, -1 } };
+const struct hw_name hw_panic_names[] = {
+	{ "restart", HW_PANIC_RESTART }, { "poweroff", HW_PANIC_POWEROFF },
+	{ "pause", HW_PANIC_PAUSE }, { NULL, -1 } };
 
 int
 hw_lookup(const struct hw_name *tab, const char *name)

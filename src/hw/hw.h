@@ -26,6 +26,8 @@ enum hw_cache	{ HW_CACHE_WRITEBACK, HW_CACHE_NONE, HW_CACHE_WRITETHROUGH,
 		  HW_CACHE_DIRECTSYNC, HW_CACHE_UNSAFE };
 enum hw_media	{ HW_MEDIA_DISK, HW_MEDIA_CDROM };
 enum hw_net	{ HW_NET_USER, HW_NET_TAP, HW_NET_BRIDGE, HW_NET_NONE };
+enum hw_restart	{ HW_RESTART_NO, HW_RESTART_ON_FAILURE, HW_RESTART_ALWAYS };
+enum hw_panic	{ HW_PANIC_RESTART, HW_PANIC_POWEROFF, HW_PANIC_PAUSE };
 
 #define HW_PORT_NONE	(-1)	/* serial/monitor: no telnet endpoint */
 #define HW_VNC_NONE	(-1)
@@ -115,6 +117,12 @@ struct hw_vm {
 	char		**vm_after;	/* names of VMs that must run first */
 	size_t		 vm_n_after;
 	unsigned	 vm_start_delay;	/* seconds to wait after starting */
+	enum hw_restart	 vm_restart;	/* when QEMU stops unasked */
+	unsigned	 vm_restart_delay;	/* s, first backoff delay */
+	unsigned	 vm_restart_max_delay;	/* s, backoff cap */
+	unsigned	 vm_restart_burst;	/* restarts allowed per interval */
+	unsigned	 vm_restart_interval;	/* s, burst window; resets the backoff */
+	enum hw_panic	 vm_on_panic;	/* what a guest panic (pvpanic) leads to */
 	char		**vm_extra_args;	/* already split, never via a shell */
 	size_t		 vm_n_extra_args;
 	uint8_t		 vm_uuid[16];	/* derived from the name */
@@ -128,7 +136,8 @@ struct hw_name {
 	int		 value;
 };
 extern const struct hw_name hw_accel_names[], hw_halt_names[], hw_fmt_names[],
-    hw_if_names[], hw_cache_names[], hw_media_names[], hw_net_names[];
+    hw_if_names[], hw_cache_names[], hw_media_names[], hw_net_names[],
+    hw_restart_names[], hw_panic_names[];
 /* Returns the value for name, or -1. */
 int hw_lookup(const struct hw_name *tab, const char *name);
 /* Returns the name for value, or "?". */

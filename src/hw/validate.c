@@ -91,6 +91,10 @@ check_boot(const struct vctx *v)
 		bad(v, "append", DC_CONFLICT, "append needs kernel");
 	if (vm->vm_memory % (1024 * 1024))
 		bad(v, "memory", DC_VALUE, "memory must be a whole number of megabytes");
+	if (vm->vm_restart_max_delay < vm->vm_restart_delay)
+		bad(v, "restart_max_delay", DC_CONFLICT,
+		    "restart_max_delay %u is less than restart_delay %u",
+		    vm->vm_restart_max_delay, vm->vm_restart_delay);
 }
 
 static void

@@ -25,6 +25,7 @@
 #include "service/ctl_req.h"
 #include "service/daemon.h"
 #include "service/loop.h"
+#include "service/reload.h"
 #include "storage/img.h"
 
 #define CTL_MAX_REQUEST	(64 * 1024)
@@ -107,6 +108,7 @@ static void client_free(struct client *cl);
 static void client_process(struct client *cl);
 static void client_handover(struct client *cl);
 static void qreq_poll(struct ctl *c);
+static void qreq_free(struct qreq *q);
 
 static void
 linger_cb(struct loop *lp, void *arg)
@@ -296,6 +298,57 @@ ctl_poll(struct ctl *c)
 	}
 }
 
+void
+ctl_forget_console(struct ctl *c, struct console *con)
+{
+	struct client *cl;
+
+	if (!con)
+		return;
+	for (cl = c->clients; cl; cl = cl->next)
+		if (cl->handover == con) {
+			/* Told "ok" already, but the console is going: just close. */
+			cl->handover = NULL;
+			cl->closing = true;
+		}
+}
+
+/*
+ * Reload drops vm (down, out of the inventory). ctl_poll() has just run, so
+ * every wait vm alone held up is answered and its QMP requests are gone;
+ * what is left must merely stop pointing at it. No client is processed or
+ * freed here: the caller is in the middle of the VM list.
+ */
+void
+ctl_forget_vm(struct ctl *c, struct vm *vm)
+{
+	struct client *cl;
+	struct qreq *q, *qn;
+	size_t i, j;
+
+	ctl_forget_console(c, vm->vm_con_serial);
+	ctl_forget_console(c, vm->vm_con_monitor);
+	for (q = c->qreqs; q; q = qn) {
+		qn = q->q_next;
+		if (q->q_vm != vm)
+			continue;
+		for (cl = c->clients; q->q_client && cl; cl = cl->next)
+			if (cl->id == q->q_client && cl->wait == W_QMP) {
+				reply_error(cl, "vm %s was removed from the inventory", vm->vm_name);
+				cl->wait = W_NONE;
+			}
+		qreq_free(q);
+	}
+	for (cl = c->clients; cl; cl = cl->next) {
+		if (cl->wait != W_START && cl->wait != W_STOP)
+			continue;
+		for (i = j = 0; i < cl->wait_n; i++)
+			if (cl->wait_vms[i] != vm)
+				cl->wait_vms[j++] = cl->wait_vms[i];
+		cl->wait_n = j;
+	}
+}
+
 /* ---- requests ---- */
 
 /* The VMs a request names: one, or "all" (every enabled VM). */
@@ -454,10 +507,12 @@ h_kill(struct client *cl, struct json_object *req)
 	finish(cl, req, W_STOP, vms, n);
 }
 
+/* Every error of an invalid inventory in "errors"; see reload.h. */
 static void
 h_reload(struct client *cl, struct json_object *req)
 {
-	reply_error(cl, "reload is not supported yet");
+	log_info("control: uid %u (pid %d): reload", (unsigned)cl->uid, (int)cl->pid);
+	reply(cl, reload_run(cl->c->d));
 }
 
 /* ---- console, monitor, qmp (issue 4) ---- */

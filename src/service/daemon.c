@@ -21,6 +21,7 @@
 #include "service/daemon.h"
 #include "service/loop.h"
 #include "service/notify.h"
+#include "service/reload.h"
 #include "service/state.h"
 #include "service/vmcon.h"
 #include "service/vmnet.h"
@@ -69,6 +70,8 @@ qmp_event_cb(void *arg, const char *name, struct json_object *data)
 	} else if (strcmp(name, "GUEST_PANICKED") == 0) {
 		log_vm(LOG_ERR, vm->vm_name, "guest panicked: %s",
 		    data ? json_object_to_json_string(data) : "");
+		/* QEMU paused it (-action panic=pause): on_panic decides. */
+		sup_event(&d->sup, vm, VE_PANICKED, 0);
 	} else if (strcmp(name, "POWERDOWN") == 0 || strcmp(name, "STOP") == 0 ||
 	    strcmp(name, "RESUME") == 0 || strcmp(name, "RESET") == 0) {
 		log_vm(LOG_INFO, vm->vm_name, "QMP %s", name);
@@ -391,6 +394,7 @@ op_gone(void *ctx, struct vm *vm)
 	p = run_path(d, vm, "qmp");
 	unlink(p);
 	free(p);
+	reload_vm_gone(d, vm);
 }
 
 static char *
@@ -419,8 +423,24 @@ op_changed(void *ctx, struct vm *vm, enum vm_state old, const char *why)
 	d->dirty = true;
 }
 
+static uint64_t
+op_now(void *ctx)
+{
+	return now_ms();
+}
+
+/* A VM that crashes while the daemon exits, or that waits to be stopped, stays down. */
+static bool
+op_may_restart(void *ctx, struct vm *vm)
+{
+	struct daemon *d = ctx;
+
+	return !d->exiting && !vm->vm_stop_pending;
+}
+
 static const struct sup_ops daemon_ops = {
 	op_spawn, op_qmp, op_signal, op_arm, op_disarm, op_gone, op_exit_detail, op_changed,
+	op_now, op_may_restart,
 };
 
 /* ---- set-up ---- */
@@ -634,6 +654,7 @@ daemon_free_vms(struct daemon *d)
 			loop_cancel_timer(d->lp, d->vms[i]->vm_timer);
 		drop_lock(d->vms[i]);
 		sup_vm_clear(d->vms[i]);
+		reload_vm_free(d->vms[i]);
 		free(d->vms[i]);
 	}
 	free(d->vms);
@@ -962,6 +983,7 @@ daemon_idle(struct loop *lp, void *arg)
 	}
 	if (d->ctl)
 		ctl_poll(d->ctl);
+	reload_idle(d);
 	update_status(d);
 	if (!d->exiting)
 		return;
@@ -1017,5 +1039,6 @@ daemon_vm_json(struct daemon *d, const struct vm *vm)
 		free(v);
 	}
 	state_json_stop_fields(o, vm);
+	reload_vm_json(vm, o);
 	return o;
 }

@@ -16,6 +16,8 @@
 
 struct loop;
 struct ctl;
+struct console;
+struct reload;
 
 struct daemon {
 	struct loop	*lp;
@@ -41,6 +43,7 @@ struct daemon {
 	uint64_t	 extend_timer;	/* EXTEND_TIMEOUT_USEC while stopping */
 	uint64_t	 adopt_timer;	/* retries adoption of VMs whose lock is held */
 	char		 last_status[128];
+	struct reload	*reload;	/* reload.c: superseded inventories */
 };
 
 /* QMP connect: QEMU creates the socket early in its start-up. */
@@ -69,4 +72,7 @@ struct ctl *ctl_new(struct daemon *d, const char *path, char *err, size_t errlen
 void ctl_free(struct ctl *c);
 /* Answer deferred ("wait":true) requests whose condition now holds. */
 void ctl_poll(struct ctl *c);
+/* Reload: vm is about to be freed / con closed; nothing may point at them. */
+void ctl_forget_vm(struct ctl *c, struct vm *vm);
+void ctl_forget_console(struct ctl *c, struct console *con);
 #endif

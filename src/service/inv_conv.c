@@ -487,6 +487,12 @@ inv_conv_vm(struct inv_parse *ip, cfg_t *sec)
 	vm->vm_halt_timeout = INV_INHERIT;
 	vm->vm_term_timeout = INV_INHERIT;
 	vm->vm_start_delay = INV_INHERIT;
+	vm->vm_restart = HW_RESTART_NO;
+	vm->vm_restart_delay = INV_INHERIT;
+	vm->vm_restart_max_delay = INV_INHERIT;
+	vm->vm_restart_burst = INV_INHERIT;
+	vm->vm_restart_interval = INV_INHERIT;
+	vm->vm_on_panic = HW_PANIC_RESTART;
 	inv_conv_options(ip, sec, inv_vm_opts, vm, vm, "");
 	boot = cfg_getsec(sec, "boot");
 	if (boot)

@@ -41,6 +41,10 @@ const struct inv_opt inv_global_opts[] = {
 	{ "term_timeout", IK_UINT, F(inventory, inv_term_timeout), 0, 0, 86400, NULL, NULL },
 	{ "start_parallel", IK_UINT, F(inventory, inv_start_parallel), 0, 0, 1024, NULL, NULL },
 	{ "start_delay", IK_UINT, F(inventory, inv_start_delay), 0, 0, 3600, NULL, NULL },
+	{ "restart_delay", IK_UINT, F(inventory, inv_restart_delay), 0, 0, 3600, NULL, NULL },
+	{ "restart_max_delay", IK_UINT, F(inventory, inv_restart_max_delay), 0, 1, 86400, NULL, NULL },
+	{ "restart_burst", IK_UINT, F(inventory, inv_restart_burst), 0, 0, 1000, NULL, NULL },
+	{ "restart_interval", IK_UINT, F(inventory, inv_restart_interval), 0, 1, 86400, NULL, NULL },
 	{ "console_scrollback", IK_SIZE, F(inventory, inv_console_scrollback), 0, 0, 16 * MB, NULL, NULL },
 	{ "console_log_size", IK_SIZE, F(inventory, inv_console_log_size), 0, 0, 1LL << 40, NULL, NULL },
 	{ "console_log_keep", IK_UINT, F(inventory, inv_console_log_keep), 0, 0, 1000, NULL, NULL },
@@ -81,6 +85,12 @@ const struct inv_opt inv_vm_opts[] = {
 	{ "term_timeout", IK_UINT, F(hw_vm, vm_term_timeout), 0, 0, 86400, NULL, NULL },
 	{ "after",	IK_NAMES, F(hw_vm, vm_after), F(hw_vm, vm_n_after), 0, 0, NULL, NULL },
 	{ "start_delay", IK_UINT, F(hw_vm, vm_start_delay), 0, 0, 3600, NULL, NULL },
+	{ "restart",	IK_ENUM, F(hw_vm, vm_restart), 0, 0, 0, hw_restart_names, NULL },
+	{ "restart_delay", IK_UINT, F(hw_vm, vm_restart_delay), 0, 0, 3600, NULL, NULL },
+	{ "restart_max_delay", IK_UINT, F(hw_vm, vm_restart_max_delay), 0, 1, 86400, NULL, NULL },
+	{ "restart_burst", IK_UINT, F(hw_vm, vm_restart_burst), 0, 0, 1000, NULL, NULL },
+	{ "restart_interval", IK_UINT, F(hw_vm, vm_restart_interval), 0, 1, 86400, NULL, NULL },
+	{ "on_panic",	IK_ENUM, F(hw_vm, vm_on_panic), 0, 0, 0, hw_panic_names, NULL },
 	{ "extra_args",	IK_ARGS, F(hw_vm, vm_extra_args), F(hw_vm, vm_n_extra_args), 0, 0, NULL, NULL },
 	{ NULL, 0, 0, 0, 0, 0, NULL, NULL }
 };

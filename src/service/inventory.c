@@ -253,6 +253,10 @@ set_defaults(struct inventory *inv)
 	inv->inv_term_timeout = 10;
 	inv->inv_start_parallel = 0;
 	inv->inv_start_delay = 0;
+	inv->inv_restart_delay = 1;
+	inv->inv_restart_max_delay = 60;
+	inv->inv_restart_burst = 5;
+	inv->inv_restart_interval = 60;
 	inv->inv_console_scrollback = 64 * 1024;
 	inv->inv_console_log_size = 1024 * 1024;
 	inv->inv_console_log_keep = 5;
@@ -271,6 +275,14 @@ inherit(struct inventory *inv)
 			vm->vm_term_timeout = inv->inv_term_timeout;
 		if (vm->vm_start_delay == INV_INHERIT)
 			vm->vm_start_delay = inv->inv_start_delay;
+		if (vm->vm_restart_delay == INV_INHERIT)
+			vm->vm_restart_delay = inv->inv_restart_delay;
+		if (vm->vm_restart_max_delay == INV_INHERIT)
+			vm->vm_restart_max_delay = inv->inv_restart_max_delay;
+		if (vm->vm_restart_burst == INV_INHERIT)
+			vm->vm_restart_burst = inv->inv_restart_burst;
+		if (vm->vm_restart_interval == INV_INHERIT)
+			vm->vm_restart_interval = inv->inv_restart_interval;
 	}
 }
 

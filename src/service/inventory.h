@@ -26,6 +26,10 @@ struct inventory {
 	unsigned	 inv_term_timeout;	/* 10 s */
 	unsigned	 inv_start_parallel;	/* 0: unlimited */
 	unsigned	 inv_start_delay;	/* s between starts */
+	unsigned	 inv_restart_delay;	/* 1 s: first restart backoff */
+	unsigned	 inv_restart_max_delay;	/* 60 s: backoff cap */
+	unsigned	 inv_restart_burst;	/* 5 restarts ... */
+	unsigned	 inv_restart_interval;	/* ... within 60 s, then failed */
 	uint64_t	 inv_console_scrollback;	/* 64 KiB per console, 0: none */
 	uint64_t	 inv_console_log_size;	/* 1 MiB, rotate at; 0: never */
 	unsigned	 inv_console_log_keep;	/* 5 rotated logs kept */

@@ -40,6 +40,28 @@ state_json_stop_fields(struct json_object *o, const struct vm *vm)
 	json_object_object_add(o, "last_exit",
 	    vm->vm_last_exit[0] ? json_object_new_string(vm->vm_last_exit) : NULL);
 	json_object_object_add(o, "restarts", json_object_new_int((int)vm->vm_restarts));
+	state_json_restart_fields(o, vm);
+}
+
+void
+state_json_restart_fields(struct json_object *o, const struct vm *vm)
+{
+	uint64_t now = now_ms();
+	double in;
+
+	/* Backoff: when the next automatic restart is due (wall clock, s). */
+	if (vm->vm_state == VS_BACKOFF && vm->vm_next_restart_ms) {
+		in = vm->vm_next_restart_ms > now ?
+		    (double)(vm->vm_next_restart_ms - now) / 1000.0 : 0.0;
+		json_object_object_add(o, "restart_in", json_object_new_double(in));
+		json_object_object_add(o, "next_restart",
+		    json_object_new_double((double)time(NULL) + in));
+	} else {
+		json_object_object_add(o, "restart_in", NULL);
+		json_object_object_add(o, "next_restart", NULL);
+	}
+	json_object_object_add(o, "panicked",
+	    json_object_new_boolean(vm->vm_panicked && sup_has_process(vm)));
 }
 
 int

@@ -11,6 +11,8 @@
 int state_write(const char *dir, const struct vm *vm);
 /* stop_reason, stop_detail, last_exit, restarts: shared by status and state files. */
 void state_json_stop_fields(struct json_object *o, const struct vm *vm);
+/* restart_in, next_restart (backoff), panicked (on_panic = pause); in the above. */
+void state_json_restart_fields(struct json_object *o, const struct vm *vm);
 /* Restore vm_reason, vm_detail, vm_last_exit, vm_restarts. 0 or -errno. */
 int state_read(const char *dir, struct vm *vm);
 #endif

@@ -24,14 +24,14 @@ static const char *const event_names[VE_N] = {
 	[VE_QMP_LOST] = "QMP lost", [VE_SHUTDOWN_GUEST] = "guest shutdown",
 	[VE_SHUTDOWN_HOST] = "host shutdown", [VE_EXITED] = "process exited",
 	[VE_TIMER] = "timer fired", [VE_DEPS_FAILED] = "dependency failed",
-	[VE_ADOPT] = "adopted",
+	[VE_ADOPT] = "adopted", [VE_PANICKED] = "guest panicked",
 };
 
 static const char *const reason_names[SR_N] = {
 	[SR_NONE] = NULL, [SR_GUEST_POWEROFF] = "guest-poweroff",
 	[SR_HOST_POWERDOWN] = "host-powerdown", [SR_SIGTERM] = "sigterm",
 	[SR_SIGKILL] = "sigkill", [SR_CRASHED] = "crashed",
-	[SR_START_FAILED] = "start-failed",
+	[SR_START_FAILED] = "start-failed", [SR_GUEST_PANICKED] = "guest-panicked",
 };
 
 const char *
@@ -161,6 +161,88 @@ record_exit(struct vm *vm, int status)
 		snprintf(vm->vm_last_exit, sizeof(vm->vm_last_exit), "unknown");
 }
 
+/* ---- restart policy (vmservice.conf(5): restart, on_panic) ---- */
+
+unsigned
+sup_backoff_ms(const struct hw_vm *hw, unsigned streak)
+{
+	uint64_t ms = hw->vm_restart_delay * 1000ull, cap = hw->vm_restart_max_delay * 1000ull;
+
+	while (streak-- && ms < cap)
+		ms *= 2;
+	return (unsigned)(ms < cap ? ms : cap);
+}
+
+/* Does the policy restart a VM whose QEMU stopped for r (unasked)? */
+static bool
+policy_restarts(const struct vm *vm, enum stop_reason r)
+{
+	const struct hw_vm *hw = vm->vm_hw;
+
+	switch (r) {
+	case SR_CRASHED:
+		return hw->vm_restart != HW_RESTART_NO;
+	case SR_GUEST_POWEROFF:
+		return hw->vm_restart == HW_RESTART_ALWAYS;
+	case SR_GUEST_PANICKED:
+		return hw->vm_on_panic == HW_PANIC_RESTART;
+	default:
+		/* asked for (host-powerdown, sigterm, sigkill), or start-failed */
+		return false;
+	}
+}
+
+static void
+reset_backoff(struct vm *vm)
+{
+	vm->vm_streak = 0;
+	vm->vm_burst_n = 0;
+	vm->vm_burst_ms = 0;
+	vm->vm_next_restart_ms = 0;
+}
+
+/*
+ * QEMU is gone and the policy wants it back: wait restart_delay, doubled
+ * for each restart since the VM last ran restart_interval, at most
+ * restart_max_delay; more than restart_burst restarts within one
+ * restart_interval (a window opened by the first) ends in failed.
+ */
+static void
+enter_backoff(const struct sup *s, struct vm *vm)
+{
+	const struct hw_vm *hw = vm->vm_hw;
+	uint64_t now = s->ops->now(s->ctx), ivl = hw->vm_restart_interval * 1000ull;
+	const char *reason = sup_reason_name(vm->vm_reason);
+	const char *why = vm->vm_last_exit[0] ? vm->vm_last_exit : "unknown";
+	unsigned ms;
+	char buf[256];
+
+	if (vm->vm_run_ms && now - vm->vm_run_ms >= ivl)
+		vm->vm_streak = 0;	/* it ran long enough: start over */
+	vm->vm_run_ms = 0;
+	if (!vm->vm_burst_n || now - vm->vm_burst_ms >= ivl) {
+		vm->vm_burst_ms = now;
+		vm->vm_burst_n = 0;
+	}
+	if (hw->vm_restart_burst && vm->vm_burst_n >= hw->vm_restart_burst) {
+		free(vm->vm_detail);
+		vm->vm_detail = xasprintf("%s (%s): restart limit reached, %u restarts within %u s",
+		    reason, why, vm->vm_burst_n, hw->vm_restart_interval);
+		reset_backoff(vm);
+		set_state(s, vm, VS_FAILED, vm->vm_detail);
+		return;
+	}
+	vm->vm_burst_n++;
+	ms = sup_backoff_ms(hw, vm->vm_streak);
+	vm->vm_streak++;
+	vm->vm_restarts++;
+	vm->vm_next_restart_ms = now + ms;
+	snprintf(buf, sizeof(buf), "%s (%s): restart %u of %u in %u ms", reason, why,
+	    vm->vm_burst_n, hw->vm_restart_burst, ms);
+	set_state(s, vm, VS_BACKOFF, buf);
+	s->ops->arm(s->ctx, vm, ms);
+}
+
 static void
 enter_stopped(const struct sup *s, struct vm *vm, enum stop_reason r, const char *why)
 {
@@ -168,6 +250,11 @@ enter_stopped(const struct sup *s, struct vm *vm, enum stop_reason r, const char
 	vm->vm_pending = SR_NONE;
 	vm->vm_halt_timeout = -1;
 	s->ops->gone(s->ctx, vm);
+	if (!vm->vm_restart && !vm->vm_stop_asked && policy_restarts(vm, r) &&
+	    (!s->ops->may_restart || s->ops->may_restart(s->ctx, vm))) {
+		enter_backoff(s, vm);
+		return;
+	}
 	set_state(s, vm, r == SR_START_FAILED ? VS_FAILED : VS_STOPPED, why);
 	if (vm->vm_restart && r != SR_START_FAILED) {
 		vm->vm_restart = false;
@@ -182,15 +269,27 @@ typedef void (*sup_action)(const struct sup *s, struct vm *vm, int arg);
 static void
 a_want_start(const struct sup *s, struct vm *vm, int arg)
 {
+	/* A start asked for is a fresh start: the restart accounting begins anew. */
 	vm->vm_restart = false;
+	vm->vm_restarts = 0;
+	reset_backoff(vm);
 	set_state(s, vm, VS_WAITING, "start requested");
+}
+
+static void
+a_backoff_over(const struct sup *s, struct vm *vm, int arg)
+{
+	vm->vm_next_restart_ms = 0;
+	set_state(s, vm, VS_WAITING, "backoff over: restarting");
 }
 
 static void
 a_cancel(const struct sup *s, struct vm *vm, int arg)
 {
 	vm->vm_restart = false;
-	set_state(s, vm, VS_STOPPED, "start cancelled");
+	vm->vm_next_restart_ms = 0;
+	set_state(s, vm, VS_STOPPED, vm->vm_state == VS_BACKOFF ? "restart cancelled" :
+	    "start cancelled");
 }
 
 static void
@@ -201,6 +300,9 @@ a_spawn(const struct sup *s, struct vm *vm, int arg)
 
 	vm->vm_shutdown_seen = false;
 	vm->vm_pending = SR_NONE;
+	vm->vm_stop_asked = false;
+	vm->vm_panicked = false;
+	vm->vm_run_ms = 0;
 	free(vm->vm_detail);
 	vm->vm_detail = NULL;
 	vm->vm_last_exit[0] = 0;
@@ -219,6 +321,7 @@ a_spawn(const struct sup *s, struct vm *vm, int arg)
 static void
 a_ready(const struct sup *s, struct vm *vm, int arg)
 {
+	vm->vm_run_ms = s->ops->now(s->ctx);
 	set_state(s, vm, VS_RUNNING, "QMP ready");
 }
 
@@ -259,7 +362,7 @@ a_start_abort(const struct sup *s, struct vm *vm, int arg)
 static void
 a_term(const struct sup *s, struct vm *vm, int arg)
 {
-	if (vm->vm_pending != SR_START_FAILED)
+	if (vm->vm_pending != SR_START_FAILED && vm->vm_pending != SR_GUEST_PANICKED)
 		vm->vm_pending = SR_SIGTERM;
 	send_signal(s, vm, SIGTERM);
 	set_state(s, vm, VS_TERMINATING,
@@ -273,7 +376,7 @@ a_kill(const struct sup *s, struct vm *vm, int arg)
 	const char *why = vm->vm_state == VS_TERMINATING && arg == VE_TIMER ?
 	    "term_timeout expired" : "kill requested";
 
-	if (vm->vm_pending != SR_START_FAILED)
+	if (vm->vm_pending != SR_START_FAILED && vm->vm_pending != SR_GUEST_PANICKED)
 		vm->vm_pending = SR_SIGKILL;
 	send_signal(s, vm, SIGKILL);
 	set_state(s, vm, VS_KILLING, why);
@@ -287,7 +390,8 @@ a_halt(const struct sup *s, struct vm *vm, int arg)
 	const char *cmd;
 	int e;
 
-	switch (hw->vm_halt) {
+	/* A guest paused by its panic cannot answer a power button. */
+	switch (vm->vm_panicked ? HW_HALT_QUIT : hw->vm_halt) {
 	case HW_HALT_COMMAND:
 		cmd = "human-monitor-command";
 		args = json_object_new_object();
@@ -352,6 +456,8 @@ a_adopt(const struct sup *s, struct vm *vm, int arg)
 	vm->vm_adopted = true;
 	vm->vm_shutdown_seen = false;
 	vm->vm_pending = SR_NONE;
+	vm->vm_stop_asked = false;
+	vm->vm_run_ms = s->ops->now(s->ctx);
 	set_state(s, vm, VS_RUNNING, "adopted a running QEMU");
 }
 
@@ -372,6 +478,32 @@ a_host_off(const struct sup *s, struct vm *vm, int arg)
 	vm->vm_shutdown_seen = true;
 	vm->vm_pending = SR_CRASHED;
 	set_state(s, vm, VS_HALTING, "QEMU shutting down unasked");
+	s->ops->arm(s->ctx, vm, halt_ms(vm));
+}
+
+static void
+a_panicked(const struct sup *s, struct vm *vm, int arg)
+{
+	const struct hw_vm *hw = vm->vm_hw;
+	int e;
+
+	vm->vm_panicked = true;
+	if (hw->vm_on_panic == HW_PANIC_PAUSE) {
+		/* Frozen at the panic (-action panic=pause) for the admin to look at. */
+		set_state(s, vm, VS_RUNNING, "guest panicked: left paused (on_panic = pause)");
+		return;
+	}
+	vm->vm_pending = SR_GUEST_PANICKED;
+	e = s->ops->qmp(s->ctx, vm, "quit", NULL);
+	if (e) {
+		log_vm(LOG_WARNING, vm->vm_name, "cannot send quit over QMP (%s): escalating",
+		    strerror(-e));
+		a_term(s, vm, arg);
+		return;
+	}
+	set_state(s, vm, VS_HALTING, hw->vm_on_panic == HW_PANIC_RESTART ?
+	    "guest panicked: stopping QEMU to restart it (on_panic = restart)" :
+	    "guest panicked: stopping QEMU (on_panic = poweroff)");
 	s->ops->arm(s->ctx, vm, halt_ms(vm));
 }
 
@@ -438,7 +570,7 @@ static const sup_action table[VS_N][VE_N] = {
 	},
 	[VS_BACKOFF] = {
 		[VE_START] = a_want_start, [VE_RESTART] = a_want_start,
-		[VE_STOP] = a_cancel, [VE_KILL] = a_cancel, [VE_TIMER] = a_want_start,
+		[VE_STOP] = a_cancel, [VE_KILL] = a_cancel, [VE_TIMER] = a_backoff_over,
 	},
 	[VS_WAITING] = {
 		[VE_DEPS_READY] = a_spawn, [VE_STOP] = a_cancel, [VE_KILL] = a_cancel,
@@ -454,6 +586,7 @@ static const sup_action table[VS_N][VE_N] = {
 		[VE_STOP] = a_halt, [VE_RESTART] = a_restart, [VE_KILL] = a_kill,
 		[VE_SHUTDOWN_GUEST] = a_guest_off, [VE_SHUTDOWN_HOST] = a_host_off,
 		[VE_EXITED] = a_crashed, [VE_QMP_LOST] = a_qmp_lost,
+		[VE_PANICKED] = a_panicked,
 	},
 	[VS_HALTING] = {
 		[VE_SHUTDOWN_GUEST] = a_shutdown_seen, [VE_SHUTDOWN_HOST] = a_shutdown_seen,
@@ -480,6 +613,9 @@ sup_event(const struct sup *s, struct vm *vm, enum vm_event ev, int arg)
 
 	if ((unsigned)vm->vm_state >= VS_N || (unsigned)ev >= VE_N)
 		return;
+	/* Whatever the state: what the admin stopped is never restarted. */
+	if (ev == VE_STOP || ev == VE_KILL)
+		vm->vm_stop_asked = true;
 	fn = table[vm->vm_state][ev];
 	if (!fn) {
 		log_vm(LOG_DEBUG, vm->vm_name, "%s: %s ignored",

@@ -39,6 +39,7 @@ enum vm_event {
 	VE_TIMER,		/* the VM's timer fired */
 	VE_DEPS_FAILED,		/* an `after` VM failed: give up (vm_detail set) */
 	VE_ADOPT,		/* a live QEMU found at daemon start (pid, pidfd set) */
+	VE_PANICKED,		/* QMP GUEST_PANICKED (pvpanic): apply on_panic */
 	VE_N
 };
 
@@ -51,11 +52,13 @@ enum stop_reason {
 	SR_SIGKILL,
 	SR_CRASHED,
 	SR_START_FAILED,
+	SR_GUEST_PANICKED,
 	SR_N
 };
 
 struct console;
 struct vm_net;
+struct vm_reload;
 
 struct vm {
 	const struct hw_vm *vm_hw;
@@ -78,6 +81,15 @@ struct vm {
 	int		 vm_halt_timeout;	/* per-request override, s; -1: none */
 	bool		 vm_adopted;	/* not our child: no wait status */
 
+	/* restart policy (hw vm_restart, on_panic); times on the ops' clock */
+	bool		 vm_stop_asked;	/* stop/kill requested this run: never restart */
+	bool		 vm_panicked;	/* guest panicked this run (paused: on_panic) */
+	uint64_t	 vm_run_ms;	/* entered running; 0: not this run */
+	unsigned	 vm_streak;	/* restarts since the VM last ran restart_interval */
+	unsigned	 vm_burst_n;	/* restarts in the window that began at: */
+	uint64_t	 vm_burst_ms;
+	uint64_t	 vm_next_restart_ms;	/* backoff: when the timer fires; 0: none */
+
 	/* daemon bookkeeping, not used by the table */
 	void		*vm_ctx;	/* the owning daemon */
 	struct console	*vm_con_serial;	/* console proxies (vmcon.c), or NULL */
@@ -87,6 +99,7 @@ struct vm {
 	bool		 vm_ready_notified;
 	uint64_t	 vm_spawned_ms;
 	off_t		 vm_log_offset;	/* NAME.qemu.log size at spawn */
+	struct vm_reload *vm_reload;	/* reload.c: restart-pending or removed, or NULL */
 	int		 vm_lockfd;	/* our copy of run_dir/NAME.lock, or -1 */
 	bool		 vm_adopt_wait;	/* lock held, QEMU not identified yet */
 	int		 vm_adopt_want;	/* asked meanwhile: 1 start, -1 stop */
@@ -108,6 +121,10 @@ struct sup_ops {
 	char	*(*exit_detail)(void *ctx, struct vm *vm);
 	/* After every transition: persist, wake waiters, reschedule. */
 	void	(*changed)(void *ctx, struct vm *vm, enum vm_state old, const char *why);
+	/* The clock for backoff and burst accounting, ms (monotonic). */
+	uint64_t (*now)(void *ctx);
+	/* May the policy restart this VM now (not while the daemon exits)? */
+	bool	(*may_restart)(void *ctx, struct vm *vm);
 };
 
 struct sup {
@@ -126,6 +143,8 @@ const char *sup_event_name(enum vm_event ev);
 const char *sup_reason_name(enum stop_reason r);
 int sup_state_lookup(const char *name);
 int sup_reason_lookup(const char *name);
+/* The backoff before the next automatic restart, ms (exponential, capped). */
+unsigned sup_backoff_ms(const struct hw_vm *hw, unsigned streak);
 /* stopped, failed: nothing runs and nothing is pending. */
 bool sup_is_down(const struct vm *vm);
 /* a QEMU process exists */

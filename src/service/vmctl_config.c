@@ -173,6 +173,12 @@ show_vm(const struct inventory *inv, const struct hw_vm *vm, const struct qemu_e
 	printf("term_timeout: %u\n", vm->vm_term_timeout);
 	put_words("after", vm->vm_after, vm->vm_n_after);
 	printf("start_delay: %u\n", vm->vm_start_delay);
+	printf("restart: %s\n", hw_name_of(hw_restart_names, vm->vm_restart));
+	printf("restart_delay: %u\n", vm->vm_restart_delay);
+	printf("restart_max_delay: %u\n", vm->vm_restart_max_delay);
+	printf("restart_burst: %u\n", vm->vm_restart_burst);
+	printf("restart_interval: %u\n", vm->vm_restart_interval);
+	printf("on_panic: %s\n", hw_name_of(hw_panic_names, vm->vm_on_panic));
 	put_words("extra_args", vm->vm_extra_args, vm->vm_n_extra_args);
 	free(emu);
 }

@@ -132,7 +132,8 @@ socket_path(struct vmctl *ctl, const struct ctl_args *a)
 		char *dir = scan_run_dir(conf);
 
 		p = dir ? xasprintf("%s/vmservice.sock", dir) : xstrdup(DEFAULT_SOCKET);
-		if (access(conf, F_OK) == 0)
+		/* reload prints the daemon's own list of the errors. */
+		if (access(conf, F_OK) == 0 && !(a->cmd && strcmp(a->cmd, "reload") == 0))
 			fprintf(stderr, "vmctl: warning: %s has errors (vmctl check-config "
 			    "shows them); using %s\n", conf, p);
 		free(dir);
@@ -296,14 +297,19 @@ print_table(struct json_object *vms)
 		struct json_object *vm = json_object_array_get_idx(vms, i);
 		const char *reason = str_or(vm, "stop_reason", NULL);
 		const char *exit_ = str_or(vm, "last_exit", NULL);
+		const char *state = str_or(vm, "state", "?");
+		struct json_object *pv;
 
+		/* A guest left paused by its panic (on_panic = pause) says so. */
+		if (json_object_object_get_ex(vm, "panicked", &pv) && json_object_get_boolean(pv))
+			state = "panicked";
 		fmt_uptime(vm, up, sizeof(up));
 		if (reason && exit_)
 			snprintf(stop, sizeof(stop), "%s (%s)", reason, exit_);
 		else
 			snprintf(stop, sizeof(stop), "%s", reason ? reason : "-");
 		printf("%-16s %-12s %-8s %-8s %-5s %-7s %-7s %-15s %s\n",
-		    str_or(vm, "name", "?"), str_or(vm, "state", "?"), str_or(vm, "pid", "-"),
+		    str_or(vm, "name", "?"), state, str_or(vm, "pid", "-"),
 		    up, str_or(vm, "accel", "-"), str_or(vm, "serial", "-"),
 		    str_or(vm, "monitor", "-"), str_or(vm, "vnc", "-"), stop);
 	}
@@ -312,8 +318,25 @@ print_table(struct json_object *vms)
 		struct json_object *vm = json_object_array_get_idx(vms, i);
 		const char *detail = str_or(vm, "stop_detail", NULL);
 
+		struct json_object *in;
+
 		if (detail && strcmp(str_or(vm, "state", ""), "failed") == 0)
 			printf("%s: %s\n", str_or(vm, "name", "?"), detail);
+		if (json_object_object_get_ex(vm, "restart_in", &in) && in)
+			printf("%s: restart %s in %.1f s\n", str_or(vm, "name", "?"),
+			    str_or(vm, "restarts", "?"), json_object_get_double(in));
+	}
+	/* Reload left these behind: say so, and how to finish. */
+	for (i = 0; i < n; i++) {
+		struct json_object *vm = json_object_array_get_idx(vms, i), *v;
+		const char *name = str_or(vm, "name", "?");
+
+		if (json_object_object_get_ex(vm, "restart_pending", &v) &&
+		    json_object_get_boolean(v))
+			printf("%s: restart-pending (%s): `vmctl restart %s` applies the new "
+			    "configuration\n", name, str_or(vm, "pending_change", "?"), name);
+		if (json_object_object_get_ex(vm, "removed", &v) && json_object_get_boolean(v))
+			printf("%s: removed from the inventory; dropped once stopped\n", name);
 	}
 }
 
@@ -428,17 +451,52 @@ simple_request(struct vmctl *ctl, const struct ctl_args *a, const char *vm, int 
 	return resp;
 }
 
+/* Each line of a response array, prefixed, to fp. */
+static void
+print_lines(struct json_object *resp, const char *key, FILE *fp, const char *prefix)
+{
+	struct json_object *a;
+	size_t i;
+
+	if (!json_object_object_get_ex(resp, key, &a) || !a ||
+	    !json_object_is_type(a, json_type_array))
+		return;
+	for (i = 0; i < json_object_array_length(a); i++)
+		fprintf(fp, "%s%s\n", prefix,
+		    json_object_get_string(json_object_array_get_idx(a, i)));
+}
+
+/*
+ * Exit 0: the daemon runs the new inventory (changes on stdout, warnings
+ * on stderr). Exit 1: it kept the old one; every error (as check-config
+ * prints them) on stderr.
+ */
 int
 vmctl_reload(struct vmctl *ctl, int argc, char **argv)
 {
-	struct json_object *resp;
+	struct json_object *req, *resp;
 	struct ctl_args a;
+	char *sock;
 	int rc;
 
 	if ((rc = parse(ctl, argc, argv, &a, 0)) != 0)
 		return rc < 0 ? 0 : rc;
-	if (!(resp = simple_request(ctl, &a, NULL, &rc)))
+	sock = socket_path(ctl, &a);
+	req = json_object_new_object();
+	json_object_object_add(req, "cmd", json_object_new_string("reload"));
+	resp = request(sock, req, &rc);
+	json_object_put(req);
+	free(sock);
+	if (!resp)
 		return rc;
+	print_lines(resp, "errors", stderr, "");
+	print_lines(resp, "warnings", stderr, "vmctl reload: warning: ");
+	if (!ok_of(resp)) {
+		fprintf(stderr, "vmctl reload: %s\n", str_or(resp, "error", "request failed"));
+		json_object_put(resp);
+		return 1;
+	}
+	print_lines(resp, "changes", stdout, "");
 	json_object_put(resp);
 	return 0;
 }

@@ -49,8 +49,9 @@ int vmctl_qmp(struct vmctl *ctl, int argc, char **argv);
 	  "stop then start VMs", vmctl_lifecycle }, \
 	{ "kill", "NAME|all [--no-wait] [-s SOCKET]", \
 	  "SIGKILL VMs now", vmctl_lifecycle }, \
-	{ "reload", "[-s SOCKET]", "ask the daemon to re-read the inventory", \
-	  vmctl_reload }, \
+	{ "reload", "[-s SOCKET]", \
+	  "re-read the inventory; prints the changes, or every error " \
+	  "(exit 1)", vmctl_reload }, \
 	{ "revert", "NAME [-s SOCKET]", \
 	  "stopped VM: replace each overlay disk with a fresh one on its backing", \
 	  vmctl_revert }, \

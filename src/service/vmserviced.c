@@ -23,6 +23,7 @@
 #include "service/dcaps.h"
 #include "service/loop.h"
 #include "service/notify.h"
+#include "service/reload.h"
 
 static const char usage_text[] =
     "usage: vmserviced [-c FILE] [-D] [-v] [--help]\n"
@@ -126,7 +127,9 @@ signal_cb(struct loop *lp, int fd, uint32_t events, void *arg)
 			daemon_stop_all(d, -1);
 			break;
 		case SIGHUP:
-			log_warn("SIGHUP: reload is not supported yet");
+			/* reload_run() logs every error and change. */
+			log_info("SIGHUP: reloading the inventory");
+			json_object_put(reload_run(d));
 			break;
 		}
 	}
@@ -288,6 +291,7 @@ main(int argc, char **argv)
 		log_err("event loop: %s", strerror(-e));
 	ctl_free(d.ctl);
 	daemon_free_vms(&d);
+	reload_free(&d);
 	loop_free(d.lp);
 	{
 		char *pf = xasprintf("%s/vmserviced.pid", d.inv.inv_run_dir);

@@ -40,7 +40,8 @@ MODULES="drivers/acpi/button.ko drivers/input/evdev.ko
 drivers/virtio/virtio.ko drivers/virtio/virtio_ring.ko drivers/virtio/virtio_pci.ko
 drivers/virtio/virtio_pci_modern_dev.ko drivers/virtio/virtio_pci_legacy_dev.ko
 drivers/block/virtio_blk.ko
-net/core/failover.ko drivers/net/net_failover.ko drivers/net/virtio_net.ko"
+net/core/failover.ko drivers/net/net_failover.ko drivers/net/virtio_net.ko
+drivers/misc/pvpanic/pvpanic.ko drivers/misc/pvpanic/pvpanic-mmio.ko"
 BUSYBOX=/bin/busybox
 
 # extract_vmlinux BZIMAGE OUT: the compressed payload of a bzImage, decompressed
@@ -157,6 +158,34 @@ if [ "$(cat "$pkgdir/done" 2>/dev/null)" != $PKG_RECIPE ]; then
 	fi
 	rm -rf "$tmp"; trap - EXIT
 	echo $PKG_RECIPE >"$pkgdir/done"
+fi
+
+# A module added to MODULES since pkg/NAME was unpacked: add just it. Other
+# worktrees share the cache, so pkg/NAME is only ever added to here, never redone.
+missing=
+for m in $MODULES; do [ -f "$pkgdir/modules/$(basename "$m")" ] || missing="$missing $m"; done
+if [ -n "$missing" ]; then
+	deb=$(ls "$out/debs/${kpkg}_"*.deb 2>/dev/null | head -n1 || true)
+	[ -n "$deb" ] || die "$kpkg .deb gone from $out/debs: run with --force"
+	log "adding modules$missing"
+	tmp=$(mktemp -d "$out/unpack.XXXXXX")
+	trap 'rm -rf "$tmp"' EXIT
+	set --
+	for m in $missing; do set -- "$@" "*/lib/modules/*/kernel/$m*"; done
+	dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$tmp" --wildcards "$@" ||
+		die "unpacking$missing from $deb failed"
+	kdir=$(ls -d "$tmp"/lib/modules/* "$tmp"/usr/lib/modules/* 2>/dev/null | head -n1)
+	for m in $missing; do
+		base=$kdir/kernel/$m
+		name=$(basename "$m")
+		if [ -f "$base" ]; then cp "$base" "$pkgdir/modules/$name.tmp"
+		elif [ -f "$base.xz" ]; then xz -dc "$base.xz" >"$pkgdir/modules/$name.tmp"
+		elif [ -f "$base.zst" ]; then zstd -dqc "$base.zst" >"$pkgdir/modules/$name.tmp"
+		else die "module $m not found in $kpkg"
+		fi
+		mv "$pkgdir/modules/$name.tmp" "$pkgdir/modules/$name"
+	done
+	rm -rf "$tmp"; trap - EXIT
 fi
 
 log "packing initramfs"

@@ -74,7 +74,7 @@ guest_start coop1 cooperative "$disk"
 if line=$(guest_wait_ready "$LOG" 60 "$QEMU_PID"); then
 	diag "cooperative boot to ready: $(elapsed "$T_START" "$(now)") s"
 	check_eq "cooperative guest is ready on its serial console" "$line" \
-		"vmservice-guest: ready boot=1 flavour=cooperative disk=vda"
+		"vmservice-guest: ready boot=1 flavour=cooperative disk=vda pvpanic=no"
 else
 	notok "cooperative guest is ready on its serial console"; show_log
 fi
@@ -121,7 +121,7 @@ guest_start stub stubborn "$disk" 10.0.0.2/24
 if line=$(guest_wait_ready "$LOG" 60 "$QEMU_PID"); then
 	diag "stubborn boot to ready: $(elapsed "$T_START" "$(now)") s"
 	check_eq "second boot counts boot=2 (stubborn)" "$line" \
-		"vmservice-guest: ready boot=2 flavour=stubborn disk=vda"
+		"vmservice-guest: ready boot=2 flavour=stubborn disk=vda pvpanic=no"
 else
 	notok "second boot counts boot=2 (stubborn)"; show_log
 fi
@@ -155,7 +155,7 @@ GUEST_KERNEL=$saved_kernel
 if line=$(guest_wait_ready "$LOG" 60 "$QEMU_PID"); then
 	diag "bzImage (vmlinuz) boot to ready: $(elapsed "$T_START" "$(now)") s"
 	check_eq "disk-less guest is ready" "$line" \
-		"vmservice-guest: ready boot=0 flavour=cooperative disk=none"
+		"vmservice-guest: ready boot=0 flavour=cooperative disk=none pvpanic=no"
 else
 	notok "disk-less guest is ready"; show_log
 fi

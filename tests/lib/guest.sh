@@ -9,10 +9,16 @@
 #                clean, syncs, powers off; QEMU (-no-reboot) then exits by itself
 #   stubborn     "console=ttyS0 panic=-1 vmsguest=stubborn"
 #                ignores the power button; only SIGTERM/SIGKILL/QMP quit end it
+#   panic        "console=ttyS0 panic=-1 vmsguest=panic"
+#                cooperative, but panics (sysrq c) right after the ready line; with a
+#                pvpanic device (the daemon adds one) QEMU reports GUEST_PANICKED.
+#                Any flavour panics on the console command `vmsguest-panic`.
 # Optional: "vmsguest.ip=10.0.0.2/24" configures eth0 (a virtio-net-pci device).
 #
 # Serial console (ttyS0) lines a test can wait for:
-#   vmservice-guest: ready boot=N flavour=F disk=vda|none    (N = 0 without a disk)
+#   vmservice-guest: ready boot=N flavour=F disk=vda|none pvpanic=yes|no
+#                                                             (N = 0 without a disk)
+#   vmservice-guest: panicking                                (before a panic)
 #   vmservice-guest: powerbutton, clean shutdown              (cooperative, on the button)
 # After "ready" an interactive busybox sh (prompt "guest# ", job control) runs on
 # ttyS0; it is respawned if it exits.
@@ -63,8 +69,8 @@ guest_build() {
 # guest_append FLAVOUR [IP/PREFIX]: the kernel command line for that flavour.
 guest_append() {
 	case "${1:-}" in
-	cooperative|stubborn) ;;
-	*) echo "guest_append: flavour must be cooperative or stubborn, not '${1:-}'" >&2; return 2 ;;
+	cooperative|stubborn|panic) ;;
+	*) echo "guest_append: flavour must be cooperative, stubborn or panic, not '${1:-}'" >&2; return 2 ;;
 	esac
 	printf 'console=ttyS0 panic=-1 vmsguest=%s' "$1"
 	[ -n "${2:-}" ] && printf ' vmsguest.ip=%s' "$2"

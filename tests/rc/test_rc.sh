@@ -40,7 +40,7 @@ make --no-print-directory -s install-rc DESTDIR="$root" PREFIX=/usr >/dev/null 2
 check "reinstall keeps an edited /etc/default/vmservice" \
     grep -q 'edited' "$root/etc/default/vmservice"
 
-for k in 'Type=notify' 'KillMode=process' 'ExecReload=/bin/kill -HUP $MAINPID' \
+for k in 'Type=notify' 'KillMode=process' 'ExecReload=/usr/sbin/vmctl -c ${VMSERVICE_CONF} reload' \
     'Restart=on-failure'; do
 	check "unit has $k" grep -qxF "$k" "$unit"
 done
@@ -52,8 +52,10 @@ if command -v systemd-analyze >/dev/null; then
 	# verify insists that ExecStart exists: point it at the staged binary
 	# path (a stand-in executable when the daemon is not built).
 	mkdir -p "$TMP/sbin"
-	if [ -x "$VMS_BIN/vmserviced" ]; then ln -s "$VMS_BIN/vmserviced" "$TMP/sbin/vmserviced"
-	else cp /bin/true "$TMP/sbin/vmserviced"; fi
+	for b in vmserviced vmctl; do
+		if [ -x "$VMS_BIN/$b" ]; then ln -s "$VMS_BIN/$b" "$TMP/sbin/$b"
+		else cp /bin/true "$TMP/sbin/$b"; fi
+	done
 	mkdir -p "$TMP/units"
 	sed "s|/usr/sbin/|$TMP/sbin/|" "$unit" >"$TMP/units/vmservice.service"
 	out=$(systemd-analyze verify --man=no "$TMP/units/vmservice.service" 2>&1)

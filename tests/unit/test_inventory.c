@@ -72,9 +72,9 @@ test_good(const char *top)
 	OK(memcmp(uuid, full->vm_uuid, 16) == 0, "UUID derived from the name");
 	OK(full->vm_disks[1].dk_size == 2ULL << 30 && full->vm_disks[1].dk_backing,
 	    "disk 1: size and backing");
-	OK(full->vm_disks[0].dk_loc.line == 36 && full->vm_nics[0].nic_loc.line == 56,
-	    "sections remember their opening line (36, 56)");
-	OK(hw_vm_optloc(full, "nic0.hostfwd.1").line == 60, "each list element has its line");
+	OK(full->vm_disks[0].dk_loc.line == 40 && full->vm_nics[0].nic_loc.line == 60,
+	    "sections remember their opening line (40, 60)");
+	OK(hw_vm_optloc(full, "nic0.hostfwd.1").line == 64, "each list element has its line");
 	OK(base->vm_memory == 512ULL << 20 && base->vm_serial == HW_PORT_NONE &&
 	    base->vm_enable && base->vm_autostart && strcmp(base->vm_type, "system-x86_64") == 0,
 	    "defaults");

@@ -308,5 +308,21 @@ main(int argc, char **argv)
 	refused("read-only IDE hard disk", m_ro_ide, "cannot be read-only");
 	refused("five IDE devices on pc", m_five_ide, "more than 4 IDE devices");
 	refused("memory not in MiB", m_odd_memory, "whole number of MiB");
+	{
+		struct hw_vm vm = { .vm_name = "p", .vm_type = "system-x86_64" };
+
+		OK(qemu_has_pvpanic(&vm), "pvpanic on the default machine");
+		vm.vm_machine = "pc-i440fx-7.2";
+		OK(qemu_has_pvpanic(&vm), "pvpanic on pc-*");
+		vm.vm_machine = "q35";
+		OK(qemu_has_pvpanic(&vm), "pvpanic on q35");
+		vm.vm_machine = "none";
+		OK(!qemu_has_pvpanic(&vm), "no pvpanic on machine none (no ISA bus)");
+		vm.vm_machine = "microvm";
+		OK(!qemu_has_pvpanic(&vm), "no pvpanic on microvm");
+		vm.vm_machine = NULL;
+		vm.vm_type = "system-aarch64";
+		OK(!qemu_has_pvpanic(&vm), "no ISA pvpanic on other targets");
+	}
 	return TAP_DONE();
 }

@@ -15,6 +15,8 @@ struct rec {
 	int	 spawn_fail;
 	int	 qmp_fail;
 	int	 changes;
+	uint64_t clock;		/* the fake ops clock, ms: no sleeping */
+	int	 no_restart;	/* may_restart says no (daemon exiting) */
 };
 
 static void
@@ -99,8 +101,21 @@ o_changed(void *ctx, struct vm *vm, enum vm_state old, const char *why)
 	((struct rec *)ctx)->changes++;
 }
 
+static uint64_t
+o_now(void *ctx)
+{
+	return ((struct rec *)ctx)->clock;
+}
+
+static bool
+o_may_restart(void *ctx, struct vm *vm)
+{
+	return !((struct rec *)ctx)->no_restart;
+}
+
 static const struct sup_ops ops = {
 	o_spawn, o_qmp, o_signal, o_arm, o_disarm, o_gone, o_detail, o_changed,
+	o_now, o_may_restart,
 };
 
 static struct hw_vm hw;
@@ -117,9 +132,26 @@ fresh(enum hw_halt halt)
 	hw.vm_halt_command = "sendkey ctrl-alt-delete";
 	hw.vm_halt_timeout = 30;
 	hw.vm_term_timeout = 10;
+	hw.vm_restart = HW_RESTART_NO;
+	hw.vm_restart_delay = 1;
+	hw.vm_restart_max_delay = 60;
+	hw.vm_restart_burst = 5;
+	hw.vm_restart_interval = 60;
+	hw.vm_on_panic = HW_PANIC_RESTART;
 	sup_vm_clear(&vm);
 	sup_vm_init(&vm, &hw);
 	memset(&r, 0, sizeof(r));
+	r.clock = 1000000;
+}
+
+/* From backoff, the timer fires and the scheduler lets it go: running again. */
+static void
+backoff_to_running(void)
+{
+	sup_event(&s, &vm, VE_TIMER, 0);
+	sup_event(&s, &vm, VE_DEPS_READY, 0);
+	sup_event(&s, &vm, VE_QMP_READY, 0);
+	r.log[0] = 0;
 }
 
 static void
@@ -391,6 +423,261 @@ main(void)
 	sup_event(&s, &vm, VE_EXITED, 0);
 	REASON("crashed", "unasked host shutdown counts as crashed");
 
+	/* ---- restart policy ---- */
+
+	/* restart = on-failure: a crash (SIGKILL from outside) goes to backoff. */
+	fresh(HW_HALT_ACPI);
+	hw.vm_restart = HW_RESTART_ON_FAILURE;
+	to_running();
+	sup_event(&s, &vm, VE_EXITED, SIGKILL);
+	STATE("backoff", "on-failure: crash -> backoff");
+	REASON("crashed", "on-failure: reason crashed");
+	OPS("gone;arm 1000;", "QEMU released, first delay restart_delay (1 s) armed");
+	OK(vm.vm_restarts == 1, "restart counted");
+	OK(vm.vm_next_restart_ms == r.clock + 1000, "next restart time known");
+	sup_event(&s, &vm, VE_TIMER, 0);
+	STATE("waiting", "backoff over: waiting for the scheduler");
+	OK(vm.vm_next_restart_ms == 0, "next restart time cleared");
+	sup_event(&s, &vm, VE_DEPS_READY, 0);
+	STATE("starting", "restarted: starting");
+	OK(strstr(r.log, "spawn;") != NULL, "QEMU spawned again");
+
+	/* The delays double while it keeps crashing, up to the burst limit. */
+	{
+		static const unsigned want[] = { 1000, 2000, 4000, 8000, 16000 };
+		char exp[32];
+		int i;
+
+		fresh(HW_HALT_ACPI);
+		hw.vm_restart = HW_RESTART_ON_FAILURE;
+		to_running();
+		for (i = 0; i < 5; i++) {
+			r.clock += 500;
+			sup_event(&s, &vm, VE_EXITED, SIGKILL);
+			snprintf(exp, sizeof(exp), "gone;arm %u;", want[i]);
+			OPS(exp, "crash %d: backoff %u ms", i + 1, want[i]);
+			STATE("backoff", "crash %d: backoff", i + 1);
+			r.clock += want[i];
+			backoff_to_running();
+		}
+		OK(vm.vm_restarts == 5, "5 restarts counted");
+		r.clock += 500;
+		sup_event(&s, &vm, VE_EXITED, SIGKILL);
+		STATE("failed", "6th crash within restart_interval: failed");
+		REASON("crashed", "burst: reason stays crashed");
+		OK(vm.vm_detail && strstr(vm.vm_detail, "restart limit reached, 5 restarts within 60 s"),
+		    "burst: detail names the limit (%s)", vm.vm_detail ? vm.vm_detail : "-");
+		OPS("gone;", "burst: nothing armed");
+		sup_event(&s, &vm, VE_START, 0);
+		STATE("waiting", "failed after the burst: a start request works");
+		OK(vm.vm_restarts == 0 && vm.vm_streak == 0 && vm.vm_burst_n == 0,
+		    "a requested start resets the restart accounting");
+	}
+
+	/* The cap: restart_max_delay. */
+	hw.vm_restart_delay = 5;
+	hw.vm_restart_max_delay = 30;
+	OK(sup_backoff_ms(&hw, 0) == 5000 && sup_backoff_ms(&hw, 1) == 10000 &&
+	    sup_backoff_ms(&hw, 2) == 20000 && sup_backoff_ms(&hw, 3) == 30000 &&
+	    sup_backoff_ms(&hw, 40) == 30000, "backoff doubles and is capped");
+	hw.vm_restart_delay = 0;
+	OK(sup_backoff_ms(&hw, 3) == 0, "restart_delay 0: immediate restarts");
+
+	/* Running longer than restart_interval resets the backoff and the window. */
+	fresh(HW_HALT_ACPI);
+	hw.vm_restart = HW_RESTART_ON_FAILURE;
+	to_running();
+	sup_event(&s, &vm, VE_EXITED, SIGKILL);
+	r.clock += 1000;
+	backoff_to_running();
+	sup_event(&s, &vm, VE_EXITED, SIGKILL);
+	OPS("gone;arm 2000;", "second quick crash: 2 s");
+	r.clock += 2000;
+	backoff_to_running();
+	r.clock += 61000;
+	sup_event(&s, &vm, VE_EXITED, SIGKILL);
+	OPS("gone;arm 1000;", "after a run longer than restart_interval: 1 s again");
+	OK(vm.vm_burst_n == 1, "burst window restarted");
+	OK(vm.vm_restarts == 3, "total restarts kept (3)");
+
+	/* restart_burst = 0: no limit. */
+	{
+		int i;
+
+		fresh(HW_HALT_ACPI);
+		hw.vm_restart = HW_RESTART_ON_FAILURE;
+		hw.vm_restart_burst = 0;
+		to_running();
+		for (i = 0; i < 20; i++) {
+			sup_event(&s, &vm, VE_EXITED, SIGKILL);
+			backoff_to_running();
+		}
+		STATE("running", "restart_burst 0: 20 crashes, still restarted");
+	}
+
+	/* restart = no: a crash stays stopped. */
+	fresh(HW_HALT_ACPI);
+	to_running();
+	sup_event(&s, &vm, VE_EXITED, SIGKILL);
+	STATE("stopped", "restart = no: crash stays stopped");
+
+	/* An unasked host shutdown (SIGTERM from outside) is a failure. */
+	fresh(HW_HALT_ACPI);
+	hw.vm_restart = HW_RESTART_ON_FAILURE;
+	to_running();
+	sup_event(&s, &vm, VE_SHUTDOWN_HOST, 0);
+	sup_event(&s, &vm, VE_EXITED, 0);
+	STATE("backoff", "on-failure: unasked host shutdown restarts");
+
+	/* The guest powers itself off: not a failure. */
+	fresh(HW_HALT_ACPI);
+	hw.vm_restart = HW_RESTART_ON_FAILURE;
+	to_running();
+	sup_event(&s, &vm, VE_SHUTDOWN_GUEST, 0);
+	sup_event(&s, &vm, VE_EXITED, 0);
+	STATE("stopped", "on-failure: guest poweroff stays stopped");
+	REASON("guest-poweroff", "on-failure: guest-poweroff");
+	fresh(HW_HALT_ACPI);
+	hw.vm_restart = HW_RESTART_ALWAYS;
+	to_running();
+	sup_event(&s, &vm, VE_SHUTDOWN_GUEST, 0);
+	sup_event(&s, &vm, VE_EXITED, 0);
+	STATE("backoff", "always: guest poweroff restarts");
+	REASON("guest-poweroff", "always: reason guest-poweroff");
+
+	/* What the admin stops is never restarted, whatever the policy. */
+	fresh(HW_HALT_ACPI);
+	hw.vm_restart = HW_RESTART_ALWAYS;
+	to_running();
+	sup_event(&s, &vm, VE_STOP, 0);
+	sup_event(&s, &vm, VE_SHUTDOWN_GUEST, 0);
+	sup_event(&s, &vm, VE_EXITED, 0);
+	STATE("stopped", "always: stop request stays stopped");
+	fresh(HW_HALT_ACPI);
+	hw.vm_restart = HW_RESTART_ALWAYS;
+	to_running();
+	sup_event(&s, &vm, VE_KILL, 0);
+	sup_event(&s, &vm, VE_EXITED, SIGKILL);
+	STATE("stopped", "always: kill request stays stopped");
+	REASON("sigkill", "always: kill is sigkill");
+	fresh(HW_HALT_ACPI);
+	hw.vm_restart = HW_RESTART_ALWAYS;
+	to_running();
+	sup_event(&s, &vm, VE_SHUTDOWN_GUEST, 0);
+	sup_event(&s, &vm, VE_STOP, 0);
+	sup_event(&s, &vm, VE_EXITED, 0);
+	STATE("stopped", "always: stop while the guest powers off stays stopped");
+	/* ... also during the backoff. */
+	fresh(HW_HALT_ACPI);
+	hw.vm_restart = HW_RESTART_ON_FAILURE;
+	to_running();
+	sup_event(&s, &vm, VE_EXITED, SIGKILL);
+	r.log[0] = 0;
+	sup_event(&s, &vm, VE_STOP, 0);
+	STATE("stopped", "stop during backoff: stopped");
+	OPS("disarm;", "backoff timer disarmed");
+	sup_event(&s, &vm, VE_TIMER, 0);
+	STATE("stopped", "stray timer after the stop: still stopped");
+	/* A start request during the backoff starts at once. */
+	fresh(HW_HALT_ACPI);
+	hw.vm_restart = HW_RESTART_ON_FAILURE;
+	to_running();
+	sup_event(&s, &vm, VE_EXITED, SIGKILL);
+	sup_event(&s, &vm, VE_START, 0);
+	STATE("waiting", "start during backoff: waiting at once");
+	/* An admin restart is not counted as a failure. */
+	fresh(HW_HALT_ACPI);
+	hw.vm_restart = HW_RESTART_ON_FAILURE;
+	to_running();
+	sup_event(&s, &vm, VE_RESTART, 0);
+	sup_event(&s, &vm, VE_EXITED, 0);
+	STATE("waiting", "requested restart: waiting, no backoff");
+	OK(vm.vm_restarts == 0, "requested restart not counted");
+	/* The daemon is exiting: no restart. */
+	fresh(HW_HALT_ACPI);
+	hw.vm_restart = HW_RESTART_ON_FAILURE;
+	to_running();
+	r.no_restart = 1;
+	sup_event(&s, &vm, VE_EXITED, SIGKILL);
+	STATE("stopped", "crash while the daemon exits: stopped");
+	/* A start failure is not restarted (the cause is in the config or host). */
+	fresh(HW_HALT_ACPI);
+	hw.vm_restart = HW_RESTART_ALWAYS;
+	sup_event(&s, &vm, VE_START, 0);
+	sup_event(&s, &vm, VE_DEPS_READY, 0);
+	sup_event(&s, &vm, VE_EXITED, 1 << 8);
+	STATE("failed", "always: start failure stays failed");
+	/* Adopted QEMU crashing: restarted by the policy too. */
+	fresh(HW_HALT_ACPI);
+	hw.vm_restart = HW_RESTART_ON_FAILURE;
+	vm.vm_pid = 777;
+	sup_event(&s, &vm, VE_ADOPT, 0);
+	sup_event(&s, &vm, VE_EXITED, -1);
+	STATE("backoff", "adopted QEMU gone: backoff");
+
+	/* ---- on_panic ---- */
+	fresh(HW_HALT_ACPI);
+	to_running();
+	sup_event(&s, &vm, VE_PANICKED, 0);
+	STATE("halting", "on_panic restart: halting");
+	OPS("qmp quit;arm 30000;", "QMP quit sent, watchdog armed");
+	sup_event(&s, &vm, VE_SHUTDOWN_HOST, 0);
+	sup_event(&s, &vm, VE_EXITED, 0);
+	STATE("backoff", "on_panic restart (restart = no): backoff");
+	REASON("guest-panicked", "on_panic restart: guest-panicked");
+	OK(vm.vm_restarts == 1, "panic restart counted in the same accounting");
+	backoff_to_running();
+	OK(!vm.vm_panicked, "panicked flag cleared on the new run");
+
+	fresh(HW_HALT_ACPI);
+	hw.vm_on_panic = HW_PANIC_POWEROFF;
+	hw.vm_restart = HW_RESTART_ALWAYS;
+	to_running();
+	sup_event(&s, &vm, VE_PANICKED, 0);
+	OPS("qmp quit;arm 30000;", "on_panic poweroff: quit");
+	sup_event(&s, &vm, VE_EXITED, 0);
+	STATE("stopped", "on_panic poweroff: stopped even with restart = always");
+	REASON("guest-panicked", "on_panic poweroff: guest-panicked");
+
+	fresh(HW_HALT_ACPI);
+	hw.vm_on_panic = HW_PANIC_PAUSE;
+	to_running();
+	sup_event(&s, &vm, VE_PANICKED, 0);
+	STATE("running", "on_panic pause: stays (paused) running");
+	OPS("", "on_panic pause: nothing sent");
+	OK(vm.vm_panicked, "on_panic pause: panicked flag set");
+	sup_event(&s, &vm, VE_STOP, 0);
+	OPS("qmp quit;arm 30000;", "stopping a panicked guest uses quit, not ACPI");
+	sup_event(&s, &vm, VE_EXITED, 0);
+	REASON("host-powerdown", "admin stop of a panicked guest: host-powerdown");
+
+	/* on_panic restart when QMP is gone: SIGTERM, reason still guest-panicked. */
+	fresh(HW_HALT_ACPI);
+	hw.vm_on_panic = HW_PANIC_POWEROFF;
+	to_running();
+	r.qmp_fail = 1;
+	sup_event(&s, &vm, VE_PANICKED, 0);
+	STATE("terminating", "panic without QMP: terminating");
+	sup_event(&s, &vm, VE_EXITED, SIGTERM);
+	REASON("guest-panicked", "panic without QMP: still guest-panicked");
+
+	/* Repeated panics hit the burst limit like crashes. */
+	{
+		int i;
+
+		fresh(HW_HALT_ACPI);
+		hw.vm_restart_burst = 2;
+		to_running();
+		for (i = 0; i < 3; i++) {
+			sup_event(&s, &vm, VE_PANICKED, 0);
+			sup_event(&s, &vm, VE_EXITED, 0);
+			if (vm.vm_state == VS_BACKOFF)
+				backoff_to_running();
+		}
+		STATE("failed", "third panic within the interval (burst 2): failed");
+		REASON("guest-panicked", "panic burst: guest-panicked");
+	}
+
 	/* Every state/event pair is handled without crashing. */
 	{
 		int st, ev, bad = 0;
@@ -406,6 +693,7 @@ main(void)
 	}
 	OK(sup_state_lookup("terminating") == VS_TERMINATING, "state names round-trip");
 	OK(sup_reason_lookup("guest-poweroff") == SR_GUEST_POWEROFF, "reason names round-trip");
+	OK(sup_reason_lookup("guest-panicked") == SR_GUEST_PANICKED, "guest-panicked round-trips");
 	sup_vm_clear(&vm);
 	return TAP_DONE();
 }

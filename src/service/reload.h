@@ -1,0 +1,32 @@
+/*
+ * Reload (issue 6): `vmctl reload`, SIGHUP and `service vmservice reload`
+ * re-read the inventory. An invalid one changes nothing. A valid one is
+ * applied without ever restarting a running VM behind the admin's back:
+ * new VMs start (autostart), removed or disabled ones stop the safe way,
+ * changes that need a new QEMU wait as "restart-pending" until the VM is
+ * next down, and everything else applies at once.
+ */
+#ifndef VMS_RELOAD_H
+#define VMS_RELOAD_H
+#include <json-c/json.h>
+
+struct daemon;
+struct vm;
+
+/*
+ * Re-read d->conf_path and apply it. Returns the control response
+ * ({"ok":...}, with "errors", "warnings" and "changes" arrays); every line
+ * of it is logged too (SIGHUP drops the object).
+ */
+struct json_object *reload_run(struct daemon *d);
+/* vm's QEMU is gone (op_gone): a pending configuration applies now. */
+void reload_vm_gone(struct daemon *d, struct vm *vm);
+/* After every batch of events: drop removed VMs that are down. */
+void reload_idle(struct daemon *d);
+/* "restart_pending", "pending_change", "removed" for status. */
+void reload_vm_json(const struct vm *vm, struct json_object *o);
+/* vm is freed (daemon exit): its reload state goes with it. */
+void reload_vm_free(struct vm *vm);
+/* Daemon exit, after daemon_free_vms(): superseded inventories. */
+void reload_free(struct daemon *d);
+#endif
