@@ -398,11 +398,29 @@ qproc_check_ident(pid_t pid, const struct qproc_ident *id, char *why, size_t len
 int
 qproc_lock(const char *path, int *fd)
 {
-	int f, e;
+	struct stat st;
+	int f, e, tries = 0;
 
+again:
 	f = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
 	if (f == -1)
 		return -errno;
+	if (fstat(f, &st) == -1) {
+		e = errno;
+		close(f);
+		return -e;
+	}
+	/*
+	 * Planted by someone else (a QEMU user may write to run_dir) to hold
+	 * it against us: not our lock. Ours are never someone else's, so
+	 * removing it cannot break a real lock.
+	 */
+	if (!S_ISREG(st.st_mode) || st.st_uid != geteuid()) {
+		close(f);
+		if (tries++ || (unlink(path) == -1 && errno != ENOENT))
+			return -EPERM;
+		goto again;
+	}
 	while (flock(f, LOCK_EX | LOCK_NB) == -1) {
 		if (errno == EINTR)
 			continue;

@@ -84,8 +84,9 @@ int qproc_check_ident(pid_t pid, const struct qproc_ident *id, char *why, size_t
 
 /*
  * Open (O_NOFOLLOW, created 0600) and flock path exclusively without
- * waiting. 0 with *fd (close-on-exec) set, -EWOULDBLOCK when someone holds
- * it, -errno otherwise.
+ * waiting. A file there that is not ours (another owner, not a regular
+ * file) is replaced. 0 with *fd (close-on-exec) set, -EWOULDBLOCK when
+ * someone holds it, -errno otherwise.
  */
 int qproc_lock(const char *path, int *fd);
 /* How long ago pid started (ms), from /proc; 0 or -errno. For adoption. */

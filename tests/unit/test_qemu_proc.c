@@ -5,6 +5,8 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -175,6 +177,21 @@ test_lock(const char *dir)
 	close(fd2);
 	OK(symlink("/etc/passwd", ln) == 0, "symlink planted");
 	OK(qproc_lock(ln, &fd2) == -ELOOP, "a symlinked lock file is refused");
+	if (geteuid() == 0) {
+		/* Planted by another user, who keeps it locked: replaced. */
+		int pl;
+		snprintf(ln, sizeof(ln), "%s/planted.lock", dir);
+		pl = open(ln, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+		OK(pl >= 0 && fchown(pl, 65534, 65534) == 0 && flock(pl, LOCK_EX) == 0,
+		    "a lock file of another owner, held");
+		OK(qproc_lock(ln, &fd2) == 0, "replaced by our own and locked");
+		{
+			struct stat st;
+			OK(fstat(fd2, &st) == 0 && st.st_uid == 0, "the lock file is ours");
+		}
+		close(fd2);
+		close(pl);
+	}
 }
 
 int
