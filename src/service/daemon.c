@@ -577,6 +577,9 @@ adopt_settle(struct daemon *d, struct vm *vm, enum adopt_result r)
 		d->dirty = true;
 		return;
 	}
+	if (r == AD_ADOPTED)
+		/* As at start-up: its taps are in use, its downscripts due. */
+		vmnet_clean_leftovers(d->vms, d->n_vms);
 	if (r == AD_ADOPTED && want < 0)
 		daemon_stop_vm(d, vm, -1);
 	else if (r == AD_NONE && want > 0 && daemon_start_vm(d, vm, err, sizeof(err)) != 0)
