@@ -1,7 +1,7 @@
 #!/bin/bash
 # Control socket abuse beyond tests/daemon/test_control.sh (issue 6): a
 # 10 MB request, binary garbage, clients that stall mid-request (closed after
-# 5 s), 200 silent clients (beyond 128 the longest silent one makes room for
+# 5 s), 140 silent clients (beyond 128 the longest silent one makes room for
 # a newcomer), a client that floods requests and never reads, connect-and-drop
 # storms. Through all of it `vmctl status` answers at once, the daemon's fds
 # and memory stay bounded, and the VM is untouched.
@@ -84,9 +84,20 @@ sleep 0.3
 quick_status "status answers while a client dribbles bytes"
 wait "${pids[@]}"	# each stalls a few seconds, then half-closes
 
+# stop_senders PID...: end these client pipelines now, their `sleep`s too
+# (the sleeps are this shell's own children; waiting for them costs seconds).
+stop_senders() {
+	local c
+	kill_tree "$@"
+	for c in $(cat "/proc/$$/task/$$/children" 2>/dev/null); do
+		[ "$(cat "/proc/$c/comm" 2>/dev/null)" = sleep ] && kill "$c" 2>/dev/null
+	done
+	wait "$@" 2>/dev/null
+}
+
 # --- more silent clients than the cap (128) -----------------------------------
 pids=()
-for i in $(seq 1 200); do
+for i in $(seq 1 140); do
 	sleep 15 | timeout 20 socat -t 30 - "UNIX-CONNECT:$(SOCK)" >/dev/null 2>&1 &
 	pids+=($!)
 done
@@ -97,20 +108,19 @@ for ((i = 0; i < 80; i++)); do
 	[ "$n" -ge $((FD0 + 128)) ] && break
 	sleep 0.1
 done
-quick_status "status answers with 200 silent clients connected"
+quick_status "status answers with 140 silent clients connected"
 for ((i = 0; i < 10; i++)); do n=$(nfd); [ "$n" -gt "$peak" ] && peak=$n; sleep 0.1; done
 check "the daemon holds at most 128 clients (peak fds $peak, $FD0 at rest)" \
     test "$peak" -le $((FD0 + 128 + 2))
 check_match "a newcomer beyond 128 takes the place of the longest silent client" \
     "$(cat "$TMP/daemon.log")" 'clients: dropping the longest silent one'
-kill_tree "${pids[@]}"
-wait "${pids[@]}" 2>/dev/null
+stop_senders "${pids[@]}"
 for ((i = 0; i < 50; i++)); do [ "$(nfd)" -le $((FD0 + 2)) ] && break; sleep 0.1; done
 
 # --- a partial request is closed after 5 s ------------------------------------
 pids=()
 for i in 1 2 3 4 5; do
-	{ printf '{"cmd":"sta'; sleep 15; } | timeout 20 socat -t 30 - "UNIX-CONNECT:$(SOCK)" \
+	{ printf '{"cmd":"sta'; exec sleep 15; } | timeout 20 socat -t 30 - "UNIX-CONNECT:$(SOCK)" \
 	    >"$TMP/stall.$i" 2>&1 &
 	pids+=($!)
 done
@@ -120,8 +130,7 @@ check "stalled clients are closed after 5 s (fds $(nfd), $FD0 at rest)" test "$(
 check_match "a stalled client is told why" "$(cat "$TMP"/stall.* | sort -u)" \
     'request incomplete after 5 s'
 check_match "the daemon logs it" "$(cat "$TMP/daemon.log")" 'request incomplete for 5 s, closing'
-kill_tree "${pids[@]}"
-wait "${pids[@]}" 2>/dev/null
+stop_senders "${pids[@]}"
 rm -f "$TMP"/stall.*
 
 # --- a client that floods requests and never reads --------------------------
