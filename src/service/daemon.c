@@ -19,6 +19,7 @@
 #include "emulator/qemu_proc.h"
 #include "emulator/qmp.h"
 #include "service/daemon.h"
+#include "service/intent.h"
 #include "service/loop.h"
 #include "service/notify.h"
 #include "service/reload.h"
@@ -50,6 +51,7 @@ qmp_ready_cb(void *arg)
 
 	vmcon_qmp_ready(d, vm);
 	sup_event(&d->sup, vm, VE_QMP_READY, 0);
+	d->dirty = true;	/* an adopted VM's pending stop may go now */
 }
 
 static void
@@ -420,6 +422,7 @@ op_changed(void *ctx, struct vm *vm, enum vm_state old, const char *why)
 	if (e)
 		log_vm(LOG_WARNING, vm->vm_name, "cannot write state file in %s: %s",
 		    d->inv.inv_state_dir, strerror(-e));
+	daemon_intent_sync(d, vm);
 	d->dirty = true;
 }
 
@@ -443,13 +446,122 @@ static const struct sup_ops daemon_ops = {
 	op_now, op_may_restart,
 };
 
-/* ---- set-up ---- */
-
 enum adopt_result {
 	AD_NONE,	/* no QEMU of this VM runs: free to start */
 	AD_ADOPTED,	/* its QEMU runs and is ours again */
 	AD_BUSY,	/* something holds its lock that we cannot identify (yet) */
 };
+
+/* ---- intent: what was asked, for a daemon restarted after a crash ---- */
+
+/*
+ * What vm's state says is wanted of it; INTENT_NONE: nothing new (a QEMU
+ * ending by itself, whose exit the restart policy will judge).
+ */
+static struct vm_intent
+intent_of(const struct vm *vm)
+{
+	struct vm_intent it = { INTENT_NONE, 0 };
+
+	if (vm->vm_adopt_wait) {
+		if (vm->vm_adopt_want)
+			it.it_want = vm->vm_adopt_want > 0 ? INTENT_UP : INTENT_DOWN;
+		return it;
+	}
+	switch (vm->vm_state) {
+	case VS_WAITING:
+	case VS_BACKOFF:
+		it.it_want = INTENT_UP;
+		break;
+	case VS_STARTING:
+	case VS_RUNNING:
+		it.it_want = vm->vm_stop_pending ? INTENT_DOWN : INTENT_UP;
+		break;
+	case VS_HALTING:
+	case VS_TERMINATING:
+	case VS_KILLING:
+		if (vm->vm_restart) {
+			it.it_want = INTENT_RESTART;
+			it.it_pid = vm->vm_pid;
+		} else if (vm->vm_stop_asked) {
+			it.it_want = INTENT_DOWN;
+		}
+		break;
+	case VS_STOPPED:
+		/* (On its way to waiting when vm_restart is set.) */
+		if (!vm->vm_restart)
+			it.it_want = INTENT_DOWN;
+		break;
+	case VS_FAILED:
+	default:
+		it.it_want = INTENT_DOWN;
+		break;
+	}
+	return it;
+}
+
+void
+daemon_intent_sync(struct daemon *d, struct vm *vm)
+{
+	struct vm_intent it = intent_of(vm);
+	int e;
+
+	/* Stopping everything to exit is not what the admin wants of a VM. */
+	if (d->exiting || it.it_want == INTENT_NONE ||
+	    (it.it_want == vm->vm_intent.it_want && it.it_pid == vm->vm_intent.it_pid))
+		return;
+	e = intent_write(d->inv.inv_run_dir, vm->vm_name, &it);
+	if (e) {
+		log_vm(LOG_WARNING, vm->vm_name, "cannot write %s/%s.intent: %s",
+		    d->inv.inv_run_dir, vm->vm_name, strerror(-e));
+		return;
+	}
+	vm->vm_intent = it;
+}
+
+void
+daemon_intent_forget(struct daemon *d, struct vm *vm)
+{
+	struct vm_intent none = { INTENT_NONE, 0 };
+	int e = intent_write(d->inv.inv_run_dir, vm->vm_name, &none);
+
+	if (e)
+		log_vm(LOG_WARNING, vm->vm_name, "cannot remove %s/%s.intent: %s",
+		    d->inv.inv_run_dir, vm->vm_name, strerror(-e));
+	vm->vm_intent = none;
+}
+
+/*
+ * A restarted daemon resumes what its predecessor was doing (after
+ * adoption, before anything else): a VM wanted down whose QEMU was adopted
+ * is stopped the safe way, from the halt method on (again, if it was past
+ * it); a VM wanted up without a QEMU is started (daemon_autostart); a
+ * restart under way stops the QEMU it was for, then starts a new one.
+ */
+static void
+intent_resume(struct daemon *d, struct vm *vm, enum adopt_result r,
+    const struct vm_intent *it)
+{
+	char err[256];
+
+	if (it->it_want == INTENT_NONE)
+		return;
+	log_vm(LOG_INFO, vm->vm_name, "was wanted %s when vmserviced last stopped",
+	    intent_name(it->it_want));
+	if (r == AD_BUSY) {
+		vm->vm_adopt_want = it->it_want == INTENT_DOWN ? -1 : 1;
+	} else if (r == AD_ADOPTED && it->it_want == INTENT_DOWN) {
+		/* sched_stops(): after the VMs that are after it, like stop all. */
+		vm->vm_stop_pending = true;
+		d->dirty = true;
+	} else if (r == AD_ADOPTED && it->it_want == INTENT_RESTART &&
+	    it->it_pid == vm->vm_pid) {
+		if (daemon_restart_vm(d, vm, err, sizeof(err)) != 0)
+			log_vm(LOG_ERR, vm->vm_name, "not restarted: %s", err);
+	}
+}
+
+/* ---- set-up ---- */
 
 /*
  * Is pid, named by the pidfile, this VM's QEMU? Opens the pidfd first and
@@ -580,9 +692,11 @@ adopt_settle(struct daemon *d, struct vm *vm, enum adopt_result r)
 	if (r == AD_ADOPTED)
 		/* As at start-up: its taps are in use, its downscripts due. */
 		vmnet_clean_leftovers(d->vms, d->n_vms);
-	if (r == AD_ADOPTED && want < 0)
-		daemon_stop_vm(d, vm, -1);
-	else if (r == AD_NONE && want > 0 && daemon_start_vm(d, vm, err, sizeof(err)) != 0)
+	if (r == AD_ADOPTED && want < 0) {
+		/* sched_stops(): once QMP is up and the VMs after it are down. */
+		vm->vm_stop_pending = true;
+		daemon_intent_sync(d, vm);
+	} else if (r == AD_NONE && want > 0 && daemon_start_vm(d, vm, err, sizeof(err)) != 0)
 		log_vm(LOG_ERR, vm->vm_name, "not started: %s", err);
 	d->dirty = true;
 }
@@ -614,7 +728,10 @@ adopt_retry_cb(struct loop *lp, void *arg)
 int
 daemon_init_vms(struct daemon *d)
 {
+	struct vm_intent was;
+	enum adopt_result r;
 	size_t i;
+	int e;
 
 	d->sup.ops = &daemon_ops;
 	d->sup.ctx = d;
@@ -627,14 +744,26 @@ daemon_init_vms(struct daemon *d)
 		state_read(d->inv.inv_state_dir, vm);
 		if (!vm->vm_hw->vm_enable)
 			continue;
+		e = intent_read(d->inv.inv_run_dir, vm->vm_name, &vm->vm_intent);
+		if (e)
+			log_vm(LOG_WARNING, vm->vm_name, "ignoring %s/%s.intent: %s",
+			    d->inv.inv_run_dir, vm->vm_name, e == -EPERM ?
+			    "not a regular file of ours" : strerror(-e));
+		/* (Adoption rewrites vm_intent: "restart" becomes "up" there.) */
+		was = vm->vm_intent;
+		/* Wanted down: adopted as such, never counted as wanted up. */
+		vm->vm_stop_pending = vm->vm_intent.it_want == INTENT_DOWN;
 		vmcon_open(d, vm);
-		if (adopt(d, vm, false) == AD_BUSY) {
+		r = adopt(d, vm, false);
+		vm->vm_stop_pending = false;
+		if (r == AD_BUSY) {
 			vm->vm_adopt_wait = true;
 			vm->vm_adopt_until = now_ms() + ADOPT_WAIT_MS;
 			if (!d->adopt_timer)
 				d->adopt_timer = loop_add_timer(d->lp, ADOPT_RETRY_MS,
 				    adopt_retry_cb, d);
 		}
+		intent_resume(d, vm, r, &was);
 	}
 	/* After adoption: the adopted VMs' taps are in use, the rest are leftovers. */
 	vmnet_clean_leftovers(d->vms, d->n_vms);
@@ -676,7 +805,11 @@ daemon_autostart(struct daemon *d)
 
 	for (i = 0; i < d->n_vms; i++) {
 		struct vm *vm = d->vms[i];
-		if (vm->vm_hw->vm_enable && vm->vm_hw->vm_autostart && sup_is_down(vm) &&
+		enum intent w = vm->vm_intent.it_want;
+		/* After a crash, what was asked; at boot (no intent), autostart. */
+		bool up = w == INTENT_NONE ? vm->vm_hw->vm_autostart : w != INTENT_DOWN;
+
+		if (vm->vm_hw->vm_enable && up && sup_is_down(vm) &&
 		    daemon_start_vm(d, vm, err, sizeof(err)) != 0)
 			log_vm(LOG_ERR, vm->vm_name, "not started: %s", err);
 	}
@@ -727,6 +860,7 @@ pull_deps(struct daemon *d, struct vm *vm, char *err, size_t errlen, int depth)
 				    vm->vm_name);
 				sup_event(&d->sup, dep, VE_START, 0);
 			}
+			daemon_intent_sync(d, dep);
 		}
 	}
 	return 0;
@@ -765,10 +899,11 @@ daemon_start_vm(struct daemon *d, struct vm *vm, char *err, size_t errlen)
 
 	if (e)
 		return e;
-	if (adopt_defer(vm, 1))
-		return 0;
-	vm->vm_stop_pending = false;
-	sup_event(&d->sup, vm, VE_START, 0);
+	if (!adopt_defer(vm, 1)) {
+		vm->vm_stop_pending = false;
+		sup_event(&d->sup, vm, VE_START, 0);
+	}
+	daemon_intent_sync(d, vm);
 	return 0;
 }
 
@@ -779,22 +914,24 @@ daemon_restart_vm(struct daemon *d, struct vm *vm, char *err, size_t errlen)
 
 	if (e)
 		return e;
-	if (adopt_defer(vm, 1))
-		return 0;
-	vm->vm_stop_pending = false;
-	sup_event(&d->sup, vm, VE_RESTART, 0);
+	if (!adopt_defer(vm, 1)) {
+		vm->vm_stop_pending = false;
+		sup_event(&d->sup, vm, VE_RESTART, 0);
+	}
+	daemon_intent_sync(d, vm);
 	return 0;
 }
 
 void
 daemon_stop_vm(struct daemon *d, struct vm *vm, int timeout)
 {
-	if (adopt_defer(vm, -1))
-		return;
-	vm->vm_stop_pending = false;
-	if (timeout >= 0 && !sup_is_down(vm))
-		vm->vm_halt_timeout = timeout;
-	sup_event(&d->sup, vm, VE_STOP, 0);
+	if (!adopt_defer(vm, -1)) {
+		vm->vm_stop_pending = false;
+		if (timeout >= 0 && !sup_is_down(vm))
+			vm->vm_halt_timeout = timeout;
+		sup_event(&d->sup, vm, VE_STOP, 0);
+	}
+	daemon_intent_sync(d, vm);
 }
 
 void
@@ -813,6 +950,7 @@ daemon_stop_all(struct daemon *d, int timeout)
 			if (timeout >= 0)
 				vm->vm_halt_timeout = timeout;
 		}
+		daemon_intent_sync(d, vm);
 	}
 	d->dirty = true;
 }
@@ -820,10 +958,11 @@ daemon_stop_all(struct daemon *d, int timeout)
 void
 daemon_kill_vm(struct daemon *d, struct vm *vm)
 {
-	if (adopt_defer(vm, -1))
-		return;
-	vm->vm_stop_pending = false;
-	sup_event(&d->sup, vm, VE_KILL, 0);
+	if (!adopt_defer(vm, -1)) {
+		vm->vm_stop_pending = false;
+		sup_event(&d->sup, vm, VE_KILL, 0);
+	}
+	daemon_intent_sync(d, vm);
 }
 
 /* ---- scheduling ---- */
@@ -850,6 +989,9 @@ sched_stops(struct daemon *d)
 		bool blocked = false;
 
 		if (!vm->vm_stop_pending)
+			continue;
+		/* Adopted, QMP still connecting: the halt method needs it. */
+		if (vm->vm_state == VS_RUNNING && vm->vm_qmp && !qmp_is_ready(vm->vm_qmp))
 			continue;
 		for (j = 0; j < d->n_vms && !blocked; j++)
 			if (j != i && !sup_is_down(d->vms[j]) &&
@@ -997,6 +1139,9 @@ daemon_idle(struct loop *lp, void *arg)
 			all_down = false;	/* (a QEMU being adopted is stopped next) */
 	if (all_down) {
 		log_info("all VMs are stopped");
+		/* A clean exit: the next daemon starts as at boot (autostart). */
+		for (i = 0; i < d->n_vms; i++)
+			daemon_intent_forget(d, d->vms[i]);
 		loop_stop(lp);
 	}
 }

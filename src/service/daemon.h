@@ -61,6 +61,10 @@ void daemon_stop_vm(struct daemon *d, struct vm *vm, int timeout);
 void daemon_stop_all(struct daemon *d, int timeout);
 void daemon_kill_vm(struct daemon *d, struct vm *vm);
 int daemon_restart_vm(struct daemon *d, struct vm *vm, char *err, size_t errlen);
+/* run_dir/NAME.intent follows what vm's state says is wanted (intent.h). */
+void daemon_intent_sync(struct daemon *d, struct vm *vm);
+/* vm leaves the daemon (reload removed it): no intent left behind. */
+void daemon_intent_forget(struct daemon *d, struct vm *vm);
 /* Run after every batch of events: scheduling, waiters, notify, exit. */
 void daemon_idle(struct loop *lp, void *arg);
 struct json_object *daemon_vm_json(struct daemon *d, const struct vm *vm);

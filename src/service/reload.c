@@ -312,6 +312,7 @@ stop_safely(struct daemon *d, struct vm *vm)
 		sup_event(&d->sup, vm, VE_STOP, 0);
 		break;
 	}
+	daemon_intent_sync(d, vm);
 	d->dirty = true;
 }
 
@@ -596,6 +597,9 @@ apply(struct daemon *d, struct inventory *ninv, struct json_object *chg,
 			note(warns, LOG_ERR, start[i]->vm_name, "not started: %s", err);
 	}
 	free(start);
+	/* Stops cancelled by it (a VM back in the inventory) are no intent. */
+	for (i = 0; i < d->n_vms; i++)
+		daemon_intent_sync(d, d->vms[i]);
 	gc(d);
 	d->dirty = true;
 }
@@ -680,6 +684,7 @@ static void
 drop(struct daemon *d, struct vm *vm)
 {
 	log_vm(LOG_INFO, vm->vm_name, "removed from the daemon");
+	daemon_intent_forget(d, vm);
 	if (d->ctl)
 		ctl_forget_vm(d->ctl, vm);
 	vmcon_close(vm);

@@ -11,6 +11,7 @@
 #include <sys/types.h>
 #include <json-c/json.h>
 #include "hw/hw.h"
+#include "service/intent.h"
 
 enum vm_state {
 	VS_STOPPED,
@@ -104,6 +105,7 @@ struct vm {
 	bool		 vm_adopt_wait;	/* lock held, QEMU not identified yet */
 	int		 vm_adopt_want;	/* asked meanwhile: 1 start, -1 stop */
 	uint64_t	 vm_adopt_until;	/* stop waiting then (now_ms clock) */
+	struct vm_intent vm_intent;	/* run_dir/NAME.intent as last written or read */
 };
 
 struct sup_ops {

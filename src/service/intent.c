@@ -1,0 +1,108 @@
+/* run_dir/NAME.intent (see intent.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common/util.h"
+#include "service/intent.h"
+
+#define INTENT_MAX	64
+
+const char *
+intent_name(enum intent w)
+{
+	switch (w) {
+	case INTENT_UP:
+		return "up";
+	case INTENT_DOWN:
+		return "down";
+	case INTENT_RESTART:
+		return "restart";
+	default:
+		return "none";
+	}
+}
+
+int
+intent_write(const char *run_dir, const char *name, const struct vm_intent *it)
+{
+	char path[4096], tmp[4200], buf[INTENT_MAX];
+	int fd, n, e = 0;
+
+	if (xsnprintf(path, sizeof(path), "%s/%s.intent", run_dir, name) ||
+	    xsnprintf(tmp, sizeof(tmp), "%s.XXXXXX", path))
+		return -ENAMETOOLONG;
+	if (it->it_want == INTENT_NONE)
+		return unlink(path) == -1 && errno != ENOENT ? -errno : 0;
+	if (it->it_want == INTENT_RESTART)
+		n = snprintf(buf, sizeof(buf), "restart %d\n", (int)it->it_pid);
+	else
+		n = snprintf(buf, sizeof(buf), "%s\n", intent_name(it->it_want));
+	/*
+	 * A fresh name (O_EXCL, never a link: run_dir is shared with the
+	 * runas users' QEMUs), then rename() over the old file, which
+	 * replaces a name and follows nothing: a reader sees old or new.
+	 */
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd == -1)
+		return -errno;
+	if (fchmod(fd, 0644) == -1)
+		e = -errno;
+	else if (write(fd, buf, (size_t)n) != n)
+		e = -EIO;	/* a few bytes to a fresh file: short means broken */
+	if (close(fd) == -1 && !e)
+		e = -errno;
+	if (!e && rename(tmp, path) == -1)
+		e = -errno;
+	if (e)
+		unlink(tmp);
+	return e;
+}
+
+int
+intent_read(const char *run_dir, const char *name, struct vm_intent *it)
+{
+	char path[4096], buf[INTENT_MAX], *end;
+	struct stat st;
+	ssize_t n = 0;
+	long pid;
+	int fd, e = 0;
+
+	it->it_want = INTENT_NONE;
+	it->it_pid = 0;
+	if (xsnprintf(path, sizeof(path), "%s/%s.intent", run_dir, name))
+		return -ENAMETOOLONG;
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	if (fd == -1)
+		return errno == ENOENT ? 0 : -errno;
+	/* Only what we wrote: a runas user may create files in run_dir. */
+	if (fstat(fd, &st) == -1)
+		e = -errno;
+	else if (!S_ISREG(st.st_mode) || st.st_uid != geteuid())
+		e = -EPERM;
+	else if ((n = read(fd, buf, sizeof(buf) - 1)) < 0)
+		e = -errno;
+	close(fd);
+	if (e)
+		return e;
+	buf[n] = 0;
+	if (strcmp(buf, "up\n") == 0) {
+		it->it_want = INTENT_UP;
+	} else if (strcmp(buf, "down\n") == 0) {
+		it->it_want = INTENT_DOWN;
+	} else if (strncmp(buf, "restart ", 8) == 0) {
+		errno = 0;
+		pid = strtol(buf + 8, &end, 10);
+		if (errno || pid <= 1 || pid > 0x7fffffff || strcmp(end, "\n") != 0)
+			return -EINVAL;
+		it->it_want = INTENT_RESTART;
+		it->it_pid = (pid_t)pid;
+	} else {
+		return -EINVAL;
+	}
+	return 0;
+}
