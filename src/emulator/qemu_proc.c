@@ -344,14 +344,55 @@ arg_after(const char *buf, size_t n, const char *opt)
 	return NULL;
 }
 
+/* /proc/PID/cmdline (NUL-separated, at most 256 KiB): 0 with *buf, *n set, or -errno. */
+static int
+read_cmdline(pid_t pid, char **buf, size_t *n)
+{
+	size_t max = 256 * 1024;
+	char path[64];
+	ssize_t r;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return -errno;
+	*buf = xmalloc(max + 1);
+	*n = 0;
+	while (*n < max && (r = read(fd, *buf + *n, max - *n)) != 0) {
+		if (r == -1) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		*n += (size_t)r;
+	}
+	close(fd);
+	(*buf)[*n] = 0;
+	return 0;
+}
+
+int
+qproc_cmdline(pid_t pid, struct strv *out)
+{
+	char *buf;
+	size_t n, i;
+	int e = read_cmdline(pid, &buf, &n);
+
+	if (e)
+		return e;
+	for (i = 0; i < n; i += strlen(buf + i) + 1)
+		strv_push(out, buf + i);
+	free(buf);
+	return n ? 0 : -ESRCH;	/* empty: a zombie */
+}
+
 int
 qproc_check_ident(pid_t pid, const struct qproc_ident *id, char *why, size_t len)
 {
 	char path[64], exe[PATH_MAX + 16], *buf;
 	const char *a;
-	size_t max = 256 * 1024, n = 0;
-	ssize_t r;
-	int fd, e;
+	size_t n = 0;
+	int e;
 
 	if (pid <= 1 || (kill(pid, 0) == -1 && errno == ESRCH)) {
 		snprintf(why, len, "pid %d is not running", (int)pid);
@@ -367,23 +408,10 @@ qproc_check_ident(pid_t pid, const struct qproc_ident *id, char *why, size_t len
 		return -EPERM;
 	}
 	snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)pid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1) {
-		e = errno;
-		snprintf(why, len, "pid %d: %s: %s", (int)pid, path, strerror(e));
-		return e == ENOENT ? -ESRCH : -e;
+	if ((e = read_cmdline(pid, &buf, &n)) != 0) {
+		snprintf(why, len, "pid %d: %s: %s", (int)pid, path, strerror(-e));
+		return e == -ENOENT ? -ESRCH : e;
 	}
-	buf = xmalloc(max + 1);
-	while (n < max && (r = read(fd, buf + n, max - n)) != 0) {
-		if (r == -1) {
-			if (errno == EINTR)
-				continue;
-			break;
-		}
-		n += (size_t)r;
-	}
-	close(fd);
-	buf[n] = 0;
-	e = 0;
 	if (!(a = arg_after(buf, n, "-name")) || strcmp(a, id->qi_name) != 0) {
 		snprintf(why, len, "pid %d is not QEMU with -name %s", (int)pid, id->qi_name);
 		e = -EPERM;

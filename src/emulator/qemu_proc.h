@@ -89,6 +89,9 @@ int qproc_check_ident(pid_t pid, const struct qproc_ident *id, char *why, size_t
  * someone holds it, -errno otherwise.
  */
 int qproc_lock(const char *path, int *fd);
+/* pid's command line (/proc/PID/cmdline), one word each, pushed onto out. 0 or -errno. */
+struct strv;
+int qproc_cmdline(pid_t pid, struct strv *out);
 /* How long ago pid started (ms), from /proc; 0 or -errno. For adoption. */
 int qproc_age_ms(pid_t pid, uint64_t *age);
 /* Reads a decimal pid from path; 0 or -errno. */

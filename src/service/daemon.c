@@ -619,6 +619,7 @@ adopt_pid(struct daemon *d, struct vm *vm, pid_t pid, int fd)
 		return -1;
 	}
 	sup_event(&d->sup, vm, VE_ADOPT, 0);
+	reload_check_adopted(d, vm);
 	if (qproc_age_ms(pid, &age) == 0 && age < vm->vm_started_ms)
 		vm->vm_started_ms -= age;	/* uptime of the QEMU, not of us */
 	return 0;

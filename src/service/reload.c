@@ -16,6 +16,7 @@
 
 #include "common/log.h"
 #include "common/util.h"
+#include "emulator/qemu_proc.h"
 #include "emulator/qmp.h"
 #include "service/daemon.h"
 #include "service/loop.h"
@@ -34,7 +35,11 @@ struct vm_reload {
 	const struct inventory *rv_inv;
 	char		*rv_why;	/* what differs, for status and the log */
 	bool		 rv_consoles;	/* reopen the consoles when applying */
+	bool		 rv_adopted;	/* an adopted QEMU not started from rv_base */
 };
+
+#define ADOPTED_WHY	"the running QEMU was started with a different configuration"
+
 
 struct reload {
 	struct inventory **rl_old;	/* superseded, still pointed into */
@@ -89,6 +94,19 @@ note(struct json_object *arr, int prio, const char *vm, const char *fmt, ...)
 /* ---- what differs ---- */
 
 static bool
+strv_differ(const struct strv *a, const struct strv *b)
+{
+	size_t i;
+
+	if (a->sv_n != b->sv_n)
+		return true;
+	for (i = 0; i < a->sv_n; i++)
+		if (strcmp(a->sv_v[i], b->sv_v[i]) != 0)
+			return true;
+	return false;
+}
+
+static bool
 argv_differs(const struct hw_vm *a, const struct qemu_env *ea, const struct hw_vm *b,
     const struct qemu_env *eb)
 {
@@ -96,17 +114,13 @@ argv_differs(const struct hw_vm *a, const struct qemu_env *ea, const struct hw_v
 	struct strv va = { 0 }, vb = { 0 };
 	char err[256];
 	bool differ = true;
-	size_t i;
 
 	/* The standalone form: tap fd numbers are not configuration. */
 	xa.qe_nic_fds = xb.qe_nic_fds = NULL;
 	xa.qe_n_nic_fds = xb.qe_n_nic_fds = 0;
 	if (qemu_argv(a, &xa, &va, err, sizeof(err)) == 0 &&
-	    qemu_argv(b, &xb, &vb, err, sizeof(err)) == 0 && va.sv_n == vb.sv_n) {
-		differ = false;
-		for (i = 0; i < va.sv_n && !differ; i++)
-			differ = strcmp(va.sv_v[i], vb.sv_v[i]) != 0;
-	}
+	    qemu_argv(b, &xb, &vb, err, sizeof(err)) == 0)
+		differ = strv_differ(&va, &vb);
 	strv_free(&va);
 	strv_free(&vb);
 	return differ;
@@ -459,6 +473,12 @@ update_running(struct daemon *d, struct vm *vm, const struct inventory *prev,
 	if (rv && !rv->rv_next)
 		vm->vm_stop_pending = false;	/* back before its stop was sent */
 	hard_diff(binv, &benv, base, &d->inv, &d->env, nh, why, sizeof(why));
+	if (rv && rv->rv_adopted) {
+		/* rv_base is a guess: the QEMU is known to differ from it. */
+		char tmp[sizeof(why)];
+		snprintf(tmp, sizeof(tmp), "%s", why);
+		snprintf(why, sizeof(why), "%s%s%.150s", ADOPTED_WHY, tmp[0] ? ", " : "", tmp);
+	}
 	con = consoles_differ(binv, base, &d->inv, nh);
 	if (!why[0]) {
 		/* Its QEMU already is what nh describes. */
@@ -655,6 +675,72 @@ reload_run(struct daemon *d)
 }
 
 /* ---- the VM's side ---- */
+
+/* The fd= and vhostfd= of netdev id=netI in a QEMU command line, or -1. */
+static void
+running_nic_fds(const struct strv *run, unsigned i, struct qemu_nic_fds *f)
+{
+	char id[32];
+	const char *p;
+	size_t k;
+
+	f->qn_tap_fd = f->qn_vhost_fd = -1;
+	snprintf(id, sizeof(id), ",id=net%u,", i);
+	for (k = 0; k + 1 < run->sv_n; k++) {
+		const char *v = run->sv_v[k + 1];
+		if (strcmp(run->sv_v[k], "-netdev") != 0 || strncmp(v, "tap,", 4) != 0 ||
+		    !strstr(v + 3, id))
+			continue;
+		if ((p = strstr(v, ",fd=")) != NULL)
+			f->qn_tap_fd = atoi(p + 4);
+		if ((p = strstr(v, ",vhostfd=")) != NULL)
+			f->qn_vhost_fd = atoi(p + 9);
+	}
+}
+
+void
+reload_check_adopted(struct daemon *d, struct vm *vm)
+{
+	struct strv run = { 0 }, cur = { 0 };
+	struct qemu_env env = d->env;
+	struct qemu_nic_fds *fds;
+	struct vm_reload *rv;
+	char err[256];
+	unsigned i, n = (unsigned)vm->vm_hw->vm_n_nics;
+	int e;
+
+	e = qproc_cmdline(vm->vm_pid, &run);
+	if (e) {
+		log_vm(LOG_WARNING, vm->vm_name, "cannot read the command line of pid %d: %s",
+		    (int)vm->vm_pid, strerror(-e));
+		strv_free(&run);
+		return;
+	}
+	/*
+	 * The argv op_spawn() would give it now, with the tap fds the running
+	 * QEMU got (their numbers are not configuration, as in argv_differs).
+	 */
+	fds = xcalloc(n + 1, sizeof(*fds));
+	for (i = 0; i < n; i++)
+		running_nic_fds(&run, i, &fds[i]);
+	env.qe_nic_fds = fds;
+	env.qe_n_nic_fds = n;
+	e = qemu_argv(vm->vm_hw, &env, &cur, err, sizeof(err));
+	if (e)
+		log_vm(LOG_WARNING, vm->vm_name, "cannot build its command line: %s", err);
+	else if (strv_differ(&run, &cur)) {
+		rv = rv_get(vm, &d->inv);
+		rv->rv_next = vm->vm_hw;
+		rv->rv_adopted = true;
+		free(rv->rv_why);
+		rv->rv_why = xstrdup(ADOPTED_WHY);
+		log_vm(LOG_WARNING, vm->vm_name, "restart-pending: %s; `vmctl restart %s` "
+		    "applies the current one", ADOPTED_WHY, vm->vm_name);
+	}
+	free(fds);
+	strv_free(&run);
+	strv_free(&cur);
+}
 
 void
 reload_vm_gone(struct daemon *d, struct vm *vm)

@@ -19,6 +19,11 @@ struct vm;
  * of it is logged too (SIGHUP drops the object).
  */
 struct json_object *reload_run(struct daemon *d);
+/*
+ * vm's QEMU was just adopted: when its command line is not the one the
+ * current configuration gives, mark it restart-pending.
+ */
+void reload_check_adopted(struct daemon *d, struct vm *vm);
 /* vm's QEMU is gone (op_gone): a pending configuration applies now. */
 void reload_vm_gone(struct daemon *d, struct vm *vm);
 /* After every batch of events: drop removed VMs that are down. */

@@ -4,7 +4,9 @@
 # daemon, is finished by the next daemon (halt again, then SIGTERM); a start
 # of a non-autostart VM that had not spawned its QEMU yet is carried out by
 # the next daemon; after a host reboot (run_dir wiped, state_dir kept) only
-# autostart decides; a clean daemon exit leaves no intent behind.
+# autostart decides; a clean daemon exit leaves no intent behind. And an
+# adopted QEMU whose command line is not the one the configuration now
+# gives is restart-pending.
 source "$VMS_TOP/tests/lib/tap.sh"
 source "$VMS_TOP/tests/daemon/lib.sh"
 need_daemon
@@ -52,6 +54,25 @@ check_match "halt again, then SIGTERM" "$(sed -n '/--- crash 2/,$p' "$TMP/daemon
 diag "s stopped $(( $(date +%s) - t0 )) s after the restart"
 check_eq "a untouched" "$(field a state)" running
 check_eq "n untouched" "$(field n state)" running
+
+# The configuration edited while the daemon is down (BUGS in vmserviced(8)
+# until now): an adopted QEMU with another command line is restart-pending.
+crash
+sed -i '/^vm n {/,/^}/s/memory = 16M/memory = 32M/' "$TMP/vms.conf"
+npid=$(qemu_pids n)
+check "daemon restarts after the config changed" start_daemon
+check "n adopted" wait_state n running 20
+check_eq "n: the same QEMU" "$(field n pid)" "$npid"
+check_eq "n restart-pending" "$(field n restart_pending)" true
+check_match "n: pending_change says why" "$(field n pending_change)" \
+    "started with a different configuration"
+check_eq "a (unchanged) not restart-pending" "$(field a restart_pending)" false
+vmctl restart n >/dev/null 2>&1
+check "n running after vmctl restart" wait_state n running 20
+check "n has a new pid" test "$(field n pid)" != "$npid"
+check_eq "n no longer restart-pending" "$(field n restart_pending)" false
+check_match "n's new QEMU has the new memory size" \
+    "$(tr '\0' ' ' <"/proc/$(field n pid)/cmdline")" "-m 32M"
 
 # Host reboot: every process gone, run_dir (tmpfs) empty, state_dir kept.
 crash

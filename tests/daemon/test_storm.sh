@@ -129,6 +129,8 @@ for v in "${VMS[@]}"; do
 	wait_state "$v" running 20 && [ "$(field "$v" pid)" = "${before[$v]}" ] || same=0
 done
 check "after a plain restart every VM is adopted with its pid" test $same = 1
+pend=$(for v in "${VMS[@]}"; do field "$v" restart_pending; done | sort -u | tr '\n' ' ')
+check_eq "adopted QEMUs run the current configuration (not restart-pending)" "$pend" "false "
 
 # Stop storm.
 k0=$kills
