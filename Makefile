@@ -22,9 +22,16 @@ CFLAGS    ?= -O2 -g
 CFLAGS    += -std=gnu11 $(WARN) -D_GNU_SOURCE -Isrc
 LDLIBS    += -lm
 
+# A tree built with SANITIZE=1 stays so (build/.sanitize) until `make clean`:
+# make does not track flags, and plain objects linked with sanitized ones
+# (a `make install` inside a SANITIZE=1 test run) fail to link.
+ifeq ($(origin SANITIZE),undefined)
+SANITIZE  := $(shell cat build/.sanitize 2>/dev/null)
+endif
 ifeq ($(SANITIZE),1)
 CFLAGS    += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS   += -fsanitize=address,undefined
+$(shell mkdir -p build && echo 1 >build/.sanitize)
 endif
 
 # pkg-config is only asked when compiling, so that `make deps` works before

@@ -116,10 +116,15 @@ qpriv_resolve(const char *user, struct qpriv *p, char *err, size_t errlen)
 			qpriv_free(p);
 			return e ? -e : -ENOENT;
 		}
-		note_self(p);
-		snprintf(p->qp_note, sizeof(p->qp_note), "user %s does not exist (make install "
-		    "creates it): QEMU runs as root without capabilities", QPRIV_DEFAULT_USER);
-		return 0;
+		/*
+		 * Fail closed: without its dedicated user QEMU would run as
+		 * root. That takes a `runas = "root"` in the configuration.
+		 */
+		snprintf(err, errlen, "runas %s (the default): %s; `make install` creates it, "
+		    "or set runas = \"root\" to run QEMU as root (without capabilities)",
+		    QPRIV_DEFAULT_USER, e ? strerror(e) : "no such user");
+		qpriv_free(p);
+		return e ? -e : -ENOENT;
 	}
 	snprintf(p->qp_user, sizeof(p->qp_user), "%s", res->pw_name);
 	p->qp_uid = res->pw_uid;

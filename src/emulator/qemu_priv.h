@@ -31,14 +31,13 @@ struct qpriv {
 	gid_t	 qp_run_gid;	/* group owning run_dir while QEMU creates sockets there */
 	void	*qp_caps;	/* cap_t: the empty set, made before fork */
 	bool	 qp_setpcap;	/* we may clear the bounding set */
-	char	 qp_note[160];	/* a warning for the log, or "" */
 };
 
 /*
  * Who QEMU runs as: user (a VM's runas) or NULL for QPRIV_DEFAULT_USER.
- * A root daemon resolves the user; a missing explicit user is an error,
- * a missing default user leaves QEMU as root without capabilities and says
- * so in qp_note. A non-root daemon can only run QEMU as itself: an
+ * A root daemon resolves the user; a missing user is an error, the
+ * default one too (fail closed: never root unless runas says "root").
+ * A non-root daemon can only run QEMU as itself: an
  * explicit other user is an error. Returns 0 or -errno with err filled.
  */
 int qpriv_resolve(const char *user, struct qpriv *p, char *err, size_t errlen);

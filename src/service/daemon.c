@@ -291,8 +291,6 @@ op_spawn(void *ctx, struct vm *vm, char *err, size_t errlen)
 	keep[qc.qc_n_keep++] = vm->vm_lockfd;
 	qc.qc_keep = keep;
 	e = qpriv_resolve(vm->vm_hw->vm_runas, &priv, err, errlen);
-	if (!e && priv.qp_note[0])
-		log_vm(LOG_WARNING, vm->vm_name, "%s", priv.qp_note);
 	if (!e && !(e = qpriv_prepare(&priv, vm->vm_hw, argv.sv_v, d->inv.inv_run_dir,
 	    d->inv.inv_log_dir, err, errlen)))
 		e = qproc_spawn_vm(argv.sv_v, logp, &d->child_mask, &qc,

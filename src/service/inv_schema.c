@@ -49,6 +49,7 @@ const struct inv_opt inv_global_opts[] = {
 	{ "console_log_size", IK_SIZE, F(inventory, inv_console_log_size), 0, 0, 1LL << 40, NULL, NULL },
 	{ "console_log_keep", IK_UINT, F(inventory, inv_console_log_keep), 0, 0, 1000, NULL, NULL },
 	{ "monitor_listen", IK_ADDR, F(inventory, inv_monitor_listen), 0, 0, 0, NULL, NULL },
+	{ "runas",	IK_WORD, F(inventory, inv_runas), 0, 0, 0, NULL, NULL },
 	{ "include",	IK_INCLUDE, 0, 0, 0, 0, NULL, NULL },
 	{ NULL, 0, 0, 0, 0, 0, NULL, NULL }
 };

@@ -283,6 +283,8 @@ inherit(struct inventory *inv)
 			vm->vm_restart_burst = inv->inv_restart_burst;
 		if (vm->vm_restart_interval == INV_INHERIT)
 			vm->vm_restart_interval = inv->inv_restart_interval;
+		if (!vm->vm_runas && inv->inv_runas)
+			vm->vm_runas = xstrdup(inv->inv_runas);
 	}
 }
 
@@ -417,6 +419,7 @@ inv_free(struct inventory *inv)
 	free(inv->inv_emulator_dir);
 	free(inv->inv_listen);
 	free(inv->inv_monitor_listen);
+	free(inv->inv_runas);
 	memset(inv, 0, sizeof(*inv));
 }
 

@@ -34,6 +34,7 @@ struct inventory {
 	uint64_t	 inv_console_log_size;	/* 1 MiB, rotate at; 0: never */
 	unsigned	 inv_console_log_keep;	/* 5 rotated logs kept */
 	char		*inv_monitor_listen;	/* NULL: 127.0.0.1 (see man page) */
+	char		*inv_runas;	/* default runas of every VM; NULL: vmservice */
 
 	struct hw_vm	*inv_vms;	/* in declaration order */
 	size_t		 inv_n_vms;

@@ -20,6 +20,10 @@ conf_head() {
 	halt_timeout = ${1:-2}
 	term_timeout = ${2:-2}
 	EOC
+	# QEMU's default user (vmservice) exists only after make install; a
+	# test VM runs as root unless CONF_RUNAS says otherwise (set it empty
+	# for no runas line: the default user, or the daemon's own).
+	[ -z "${CONF_RUNAS-root}" ] || echo "runas = \"${CONF_RUNAS-root}\"" >>"$TMP/vms.conf"
 }
 
 # conf_vm NAME [LINES...]: a small VM that needs no guest: no machine

@@ -11,7 +11,7 @@ if [ "$(id -u)" != 0 ] || ! command -v setpriv >/dev/null; then
 fi
 scratch_daemon
 chmod 0755 "$TMP"
-conf_head 2 2
+CONF_RUNAS= conf_head 2 2
 conf_vm plain
 conf_vm other 'runas = "root"'
 chown -R nobody: "$TMP"
