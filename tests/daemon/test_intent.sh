@@ -4,7 +4,8 @@
 # daemon, is finished by the next daemon (halt again, then SIGTERM); a start
 # of a non-autostart VM that had not spawned its QEMU yet is carried out by
 # the next daemon; after a host reboot (run_dir wiped, state_dir kept) only
-# autostart decides; a clean daemon exit leaves no intent behind. And an
+# autostart decides; a clean daemon exit leaves no intent behind; a restart
+# cut short is finished. And an
 # adopted QEMU whose command line is not the one the configuration now
 # gives is restart-pending.
 source "$VMS_TOP/tests/lib/tap.sh"
@@ -73,6 +74,23 @@ check "n has a new pid" test "$(field n pid)" != "$npid"
 check_eq "n no longer restart-pending" "$(field n restart_pending)" false
 check_match "n's new QEMU has the new memory size" \
     "$(tr '\0' ' ' <"/proc/$(field n pid)/cmdline")" "-m 32M"
+
+# A restart under way (stubborn s halting, to start again): the new daemon
+# stops the old QEMU (halt, SIGTERM) and starts a new one.
+vmctl start s >/dev/null 2>&1
+check "s running" wait_state s running 20
+spid=$(field s pid)
+vmctl restart s --no-wait >/dev/null 2>&1
+check_eq "s's intent: restart of its QEMU" "$(intent s)" "restart $spid"
+crash
+check "daemon restarts after SIGKILL while s restarts" start_daemon
+waitgone() { local i; for ((i = 0; i < 100; i++)); do gone "$1" && return 0; sleep 0.1; done; return 1; }
+check "s's old QEMU stopped" waitgone "$spid"
+check_match "resumed as a restart" "$(cat "$TMP/daemon.log")" "s: was wanted restart"
+check "s running again" wait_state s running 20
+check "s: a new QEMU" test "$(field s pid)" != "$spid"
+check_eq "s: one QEMU" "$(qemu_pids s)" "$(field s pid)"
+check_eq "s's intent: up" "$(intent s)" up
 
 # Host reboot: every process gone, run_dir (tmpfs) empty, state_dir kept.
 crash
