@@ -195,6 +195,8 @@ for ((i = 0; i < 50; i++)); do nsx ip link show vms-other-0 >/dev/null 2>&1 && b
 check "daemon restarts" start_daemon
 check "a adopted, running" wait_state a running 10
 check_eq "adopted: same QEMU" "$(field a pid)" "$apid"
+check_eq "adopted a (tap fd in its command line) not restart-pending" \
+    "$(field a restart_pending)" false
 # b was stopped by `vmctl stop` before the crash: autostart or not, the new
 # daemon keeps it stopped (run_dir/b.intent); started again by hand.
 check_eq "b, stopped when the daemon died, stays stopped" "$(field b state)" stopped
