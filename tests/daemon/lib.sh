@@ -102,6 +102,17 @@ scratch_daemon() {
 	trap cleanup_daemon EXIT
 }
 
+# need_guest: build (or find in the cache) the test guest (tests/lib/guest.sh,
+# sourced by the caller); if that fails, one not-ok with the builder's last
+# lines, and the test ends.
+need_guest() {
+	guest_build >"$TMP/guest-build.log" 2>&1 && return 0
+	notok "the test guest builds"
+	tail -n 20 "$TMP/guest-build.log" | sed 's/^/#   /'
+	done_testing
+	exit 1
+}
+
 # gone PID: the process no longer runs (exited, or a zombie nobody reaped).
 gone() {
 	[ ! -d "/proc/$1" ] || [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" = Z ]

@@ -11,10 +11,7 @@ source "$VMS_TOP/tests/daemon/lib.sh"
 source "$VMS_TOP/tests/lib/guest.sh"
 need_daemon
 scratch_daemon
-if ! guest_build >"$TMP/guest-build.log" 2>&1; then
-	notok "test guest builds"
-	exit 1
-fi
+need_guest
 cfg=$(cd "$VMS_TOP/tests/config" && pwd -P)
 V() { "$VMS_BIN/vmctl" "$1" -s "$(SOCK)" "${@:2}"; }	# no config needed: works with a bad one
 # lib.sh's field, through the socket: $TMP/vms.conf is at times a bad config.

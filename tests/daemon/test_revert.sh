@@ -8,10 +8,7 @@ source "$VMS_TOP/tests/daemon/lib.sh"
 source "$VMS_TOP/tests/lib/guest.sh"
 need_daemon
 scratch_daemon
-if ! guest_build >"$TMP/guest-build.log" 2>&1; then
-	notok "test guest builds"
-	exit 1
-fi
+need_guest
 
 guest_disk_new "$TMP/base.raw" 1M raw
 conf_head 10 5
