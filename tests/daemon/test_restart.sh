@@ -117,6 +117,7 @@ check_match "transition logged with the reason" "$(cat "$TMP/daemon.log")" \
 delays=()
 for n in 1 2 3; do
 	pid=$(field r pid)
+	nstarts=$(grep -c 'r: waiting -> starting' "$TMP/daemon.log")
 	t0=$EPOCHREALTIME
 	kill -KILL "$pid"
 	wait_file_state r backoff
@@ -131,6 +132,11 @@ for n in 1 2 3; do
 		check_match "status table says when" "$tab" 'r: restart 3 in [0-9.]+ s'
 	fi
 	wait_file_state r starting || wait_state r running 10
+	# The log line is stamped when it reaches us: wait for this restart's.
+	for ((i = 0; i < 500; i++)); do
+		[ "$(grep -c 'r: waiting -> starting' "$TMP/daemon.log")" -gt "$nstarts" ] && break
+		sleep 0.01
+	done
 	ts_=$(logline_ts 'r: waiting -> starting')
 	delays+=("$(sub "$ts_" "$tb")")
 	check "r back running after crash $n" wait_state r running 15
