@@ -1,11 +1,14 @@
 /* Allocation, strings, argv vectors, shell-style splitting and quoting. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
 #include <ctype.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "common/util.h"
 
@@ -263,4 +266,46 @@ now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+int
+fd_write_all(int fd, const void *p, size_t n)
+{
+	const char *c = p;
+	ssize_t w;
+
+	while (n) {
+		w = write(fd, c, n);
+		if (w == -1) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (w == 0)
+			return -EIO;
+		c += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+int
+file_replace(const char *path, const void *p, size_t n, unsigned mode)
+{
+	char tmp[4200];
+	int fd, e;
+
+	if (xsnprintf(tmp, sizeof(tmp), "%s.XXXXXX", path))
+		return -ENAMETOOLONG;
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd == -1)
+		return -errno;
+	e = fchmod(fd, (mode_t)mode) == -1 ? -errno : fd_write_all(fd, p, n);
+	if (close(fd) == -1 && !e)
+		e = -errno;
+	if (!e && rename(tmp, path) == -1)
+		e = -errno;
+	if (e)
+		unlink(tmp);
+	return e;
 }

@@ -54,4 +54,13 @@ int parse_size(const char *s, uint64_t *out);
 /* Monotonic clock in milliseconds. */
 uint64_t now_ms(void);
 
+/* write(2) until all n bytes are out (EINTR retried). 0 or -errno. */
+int fd_write_all(int fd, const void *p, size_t n);
+/*
+ * Replace path's contents atomically: a fresh temporary beside it (O_EXCL,
+ * so never a planted link), then rename(2) over path, which follows
+ * nothing: a reader sees the old file or the new one. 0 or -errno.
+ */
+int file_replace(const char *path, const void *p, size_t n, unsigned mode);
+
 #endif

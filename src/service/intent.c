@@ -30,11 +30,10 @@ intent_name(enum intent w)
 int
 intent_write(const char *run_dir, const char *name, const struct vm_intent *it)
 {
-	char path[4096], tmp[4200], buf[INTENT_MAX];
-	int fd, n, e = 0;
+	char path[4096], buf[INTENT_MAX];
+	int n;
 
-	if (xsnprintf(path, sizeof(path), "%s/%s.intent", run_dir, name) ||
-	    xsnprintf(tmp, sizeof(tmp), "%s.XXXXXX", path))
+	if (xsnprintf(path, sizeof(path), "%s/%s.intent", run_dir, name))
 		return -ENAMETOOLONG;
 	if (it->it_want == INTENT_NONE)
 		return unlink(path) == -1 && errno != ENOENT ? -errno : 0;
@@ -42,25 +41,8 @@ intent_write(const char *run_dir, const char *name, const struct vm_intent *it)
 		n = snprintf(buf, sizeof(buf), "restart %d\n", (int)it->it_pid);
 	else
 		n = snprintf(buf, sizeof(buf), "%s\n", intent_name(it->it_want));
-	/*
-	 * A fresh name (O_EXCL, never a link: run_dir is shared with the
-	 * runas users' QEMUs), then rename() over the old file, which
-	 * replaces a name and follows nothing: a reader sees old or new.
-	 */
-	fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd == -1)
-		return -errno;
-	if (fchmod(fd, 0644) == -1)
-		e = -errno;
-	else if (write(fd, buf, (size_t)n) != n)
-		e = -EIO;	/* a few bytes to a fresh file: short means broken */
-	if (close(fd) == -1 && !e)
-		e = -errno;
-	if (!e && rename(tmp, path) == -1)
-		e = -errno;
-	if (e)
-		unlink(tmp);
-	return e;
+	/* Never through a link: run_dir is shared with the runas users' QEMUs. */
+	return file_replace(path, buf, (size_t)n, 0644);
 }
 
 int

@@ -11,24 +11,6 @@
 #include "common/util.h"
 #include "service/state.h"
 
-static int
-write_all(int fd, const char *s, size_t n)
-{
-	ssize_t w;
-
-	while (n) {
-		w = write(fd, s, n);
-		if (w == -1) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		s += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 void
 state_json_stop_fields(struct json_object *o, const struct vm *vm)
 {
@@ -69,8 +51,8 @@ state_write(const char *dir, const struct vm *vm)
 {
 	struct json_object *o = json_object_new_object();
 	const char *s;
-	char path[4096], tmp[4200];
-	int fd, e;
+	char path[4096], *text;
+	int e;
 
 	json_object_object_add(o, "name", json_object_new_string(vm->vm_name));
 	json_object_object_add(o, "state", json_object_new_string(sup_state_name(vm->vm_state)));
@@ -79,29 +61,14 @@ state_write(const char *dir, const struct vm *vm)
 	json_object_object_add(o, "updated", json_object_new_int64((int64_t)time(NULL)));
 	s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY);
 
-	if (xsnprintf(path, sizeof(path), "%s/%s.json", dir, vm->vm_name) ||
-	    xsnprintf(tmp, sizeof(tmp), "%s.tmp", path)) {
+	if (xsnprintf(path, sizeof(path), "%s/%s.json", dir, vm->vm_name)) {
 		json_object_put(o);
 		return -ENAMETOOLONG;
 	}
-	/* A leftover tmp file (crash mid-write) is ours to replace; never follow a link. */
-	unlink(tmp);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-	if (fd == -1) {
-		e = -errno;
-		json_object_put(o);
-		return e;
-	}
-	e = write_all(fd, s, strlen(s));
-	if (!e)
-		e = write_all(fd, "\n", 1);
-	if (close(fd) == -1 && !e)
-		e = -errno;
+	text = xasprintf("%s\n", s);
+	e = file_replace(path, text, strlen(text), 0644);
+	free(text);
 	json_object_put(o);
-	if (!e && rename(tmp, path) == -1)
-		e = -errno;
-	if (e)
-		unlink(tmp);
 	return e;
 }
 

@@ -64,23 +64,6 @@ parse(struct vmctl *ctl, int argc, char **argv, struct con_args *a, int want)
 	return 0;
 }
 
-static int
-write_all(int fd, const char *p, size_t n)
-{
-	ssize_t w;
-
-	while (n) {
-		w = write(fd, p, n);
-		if (w == -1 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* The response line, read a byte at a time: what follows it is console data. */
 static struct json_object *
 read_line(int fd)
@@ -142,7 +125,7 @@ relay(int fd, bool tty)
 				    tty ? "\r\n" : "", tty ? "\r\n" : "\n");
 				return n == 0 ? 0 : 1;
 			}
-			if (write_all(1, buf, (size_t)n))
+			if (fd_write_all(1, buf, (size_t)n))
 				return 1;
 		}
 		if (in_open && p[1].revents) {
@@ -154,10 +137,10 @@ relay(int fd, bool tty)
 			}
 			esc = memchr(buf, ESCAPE_CHAR, (size_t)n);
 			if (esc) {
-				write_all(fd, buf, (size_t)(esc - buf));
+				fd_write_all(fd, buf, (size_t)(esc - buf));
 				return 0;
 			}
-			if (write_all(fd, buf, (size_t)n))
+			if (fd_write_all(fd, buf, (size_t)n))
 				return 1;
 		}
 	}
@@ -186,7 +169,7 @@ vmctl_console(struct vmctl *ctl, int argc, char **argv)
 	json_object_object_add(req, "vm", json_object_new_string(a.pos[0]));
 	json_object_object_add(req, "readonly", json_object_new_boolean(a.readonly));
 	s = json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN);
-	rc = write_all(fd, s, strlen(s)) || write_all(fd, "\n", 1);
+	rc = fd_write_all(fd, s, strlen(s)) || fd_write_all(fd, "\n", 1);
 	json_object_put(req);
 	resp = rc ? NULL : read_line(fd);
 	if (!resp) {
