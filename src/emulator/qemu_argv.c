@@ -109,17 +109,6 @@ qemu_emulator_path(const struct hw_vm *vm, const struct qemu_env *env)
 	    vm->vm_type ? vm->vm_type : "system-x86_64");
 }
 
-bool
-qemu_kvm_usable(void)
-{
-	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-
-	if (fd == -1)
-		return false;
-	close(fd);
-	return true;
-}
-
 enum hw_accel
 qemu_accel(const struct hw_vm *vm, const struct qemu_env *env)
 {

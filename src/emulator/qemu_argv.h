@@ -24,7 +24,7 @@ struct qemu_env {
 	const char	*qe_run_dir;		/* NAME.pid, NAME.qmp, NAME.serial, NAME.hmp */
 	const char	*qe_log_dir;		/* NAME.console.spool (QEMU's serial log) */
 	const char	*qe_listen;		/* VNC bind address */
-	bool		 qe_kvm_usable;		/* resolves accel = auto */
+	bool		 qe_kvm_usable;		/* resolves accel = auto (qemu_kvm.h) */
 	/*
 	 * Indexed like vm_nics; NULL (or an entry's qn_tap_fd -1): QEMU opens
 	 * the backend itself (-netdev tap,ifname= / bridge,br=), the standalone
@@ -42,8 +42,6 @@ char *qemu_emulator_path(const struct hw_vm *vm, const struct qemu_env *env);
 enum hw_accel qemu_accel(const struct hw_vm *vm, const struct qemu_env *env);
 /* The machine gets a pvpanic device (x86 PC machines), so on_panic applies. */
 bool qemu_has_pvpanic(const struct hw_vm *vm);
-/* True when /dev/kvm can be opened read-write. */
-bool qemu_kvm_usable(void);
 /*
  * Append the full argv (argv[0] = emulator path) to out. Returns 0, or
  * -EINVAL with a message in err when the model cannot be expressed.

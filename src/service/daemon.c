@@ -15,6 +15,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "emulator/qemu_child.h"
+#include "emulator/qemu_kvm.h"
 #include "emulator/qemu_priv.h"
 #include "emulator/qemu_proc.h"
 #include "emulator/qmp.h"
@@ -44,14 +45,72 @@ run_path(struct daemon *d, const struct vm *vm, const char *suffix)
 /* ---- QMP and process watchers ---- */
 
 static void
+set_run_state(struct vm *vm, const char *rs)
+{
+	struct daemon *d = vm->vm_ctx;
+
+	if (strcmp(vm->vm_run_state, rs) == 0)
+		return;
+	log_vm(LOG_INFO, vm->vm_name, "run state %s -> %s",
+	    vm->vm_run_state[0] ? vm->vm_run_state : "unknown", rs);
+	snprintf(vm->vm_run_state, sizeof(vm->vm_run_state), "%s", rs);
+	d->dirty = true;
+	sup_event(&d->sup, vm, VE_RUN_STATE, 0);
+}
+
+/* query-status: {"status": RUN_STATE, "running": bool, ...} */
+static void
+run_state_reply_cb(void *arg, struct json_object *ret, const char *error)
+{
+	struct vm *vm = arg;
+	struct json_object *st;
+
+	if (error || !ret || !json_object_object_get_ex(ret, "status", &st) ||
+	    !json_object_is_type(st, json_type_string)) {
+		log_vm(LOG_WARNING, vm->vm_name, "query-status: %s", error ? error : "no status");
+		return;
+	}
+	set_run_state(vm, json_object_get_string(st));
+}
+
+/* query-kvm: {"enabled": bool, "present": bool}: what QEMU really runs with. */
+static void
+kvm_reply_cb(void *arg, struct json_object *ret, const char *error)
+{
+	struct vm *vm = arg;
+	struct json_object *en;
+
+	if (error || !ret || !json_object_object_get_ex(ret, "enabled", &en))
+		return;
+	vm->vm_accel = json_object_get_boolean(en) ? HW_ACCEL_KVM : HW_ACCEL_TCG;
+}
+
+static void
+ask_run_state(struct vm *vm)
+{
+	int e;
+
+	if (!vm->vm_qmp || !qmp_is_ready(vm->vm_qmp))
+		return;
+	e = qmp_send(vm->vm_qmp, "query-status", NULL, run_state_reply_cb, vm);
+	if (e)
+		log_vm(LOG_WARNING, vm->vm_name, "cannot send query-status: %s", strerror(-e));
+}
+
+static void
 qmp_ready_cb(void *arg)
 {
 	struct vm *vm = arg;
 	struct daemon *d = vm->vm_ctx;
 
 	vmcon_qmp_ready(d, vm);
+	vm->vm_run_state[0] = 0;
 	sup_event(&d->sup, vm, VE_QMP_READY, 0);
 	d->dirty = true;	/* an adopted VM's pending stop may go now */
+	/* The run state and accelerator from QEMU itself (adopted VMs too). */
+	if (vm->vm_qmp && qmp_is_ready(vm->vm_qmp) &&
+	    qmp_send(vm->vm_qmp, "query-kvm", NULL, kvm_reply_cb, vm) == 0)
+		ask_run_state(vm);
 }
 
 static void
@@ -73,9 +132,19 @@ qmp_event_cb(void *arg, const char *name, struct json_object *data)
 		log_vm(LOG_ERR, vm->vm_name, "guest panicked: %s",
 		    data ? json_object_to_json_string(data) : "");
 		/* QEMU paused it (-action panic=pause): on_panic decides. */
+		snprintf(vm->vm_run_state, sizeof(vm->vm_run_state), "guest-panicked");
 		sup_event(&d->sup, vm, VE_PANICKED, 0);
-	} else if (strcmp(name, "POWERDOWN") == 0 || strcmp(name, "STOP") == 0 ||
-	    strcmp(name, "RESUME") == 0 || strcmp(name, "RESET") == 0) {
+	} else if (strcmp(name, "STOP") == 0) {
+		/* STOP says nothing of why: internal-error, paused, io-error... */
+		log_vm(LOG_INFO, vm->vm_name, "QMP %s", name);
+		ask_run_state(vm);
+	} else if (strcmp(name, "RESUME") == 0 || strcmp(name, "WAKEUP") == 0) {
+		log_vm(LOG_INFO, vm->vm_name, "QMP %s", name);
+		set_run_state(vm, "running");
+	} else if (strcmp(name, "SUSPEND") == 0) {
+		log_vm(LOG_INFO, vm->vm_name, "QMP %s", name);
+		set_run_state(vm, "suspended");
+	} else if (strcmp(name, "POWERDOWN") == 0 || strcmp(name, "RESET") == 0) {
 		log_vm(LOG_INFO, vm->vm_name, "QMP %s", name);
 	} else {
 		log_vm(LOG_DEBUG, vm->vm_name, "QMP event %s", name);
@@ -228,12 +297,47 @@ drop_lock(struct vm *vm)
 	vm->vm_lockfd = -1;
 }
 
+/*
+ * accel for this run: tcg as asked; kvm when the user QEMU runs as can use
+ * /dev/kvm (else accel = kvm fails, accel = auto says why and uses TCG);
+ * auto is TCG at once on a host where KVM already failed a guest.
+ */
+static int
+choose_accel(struct daemon *d, struct vm *vm, const struct qpriv *priv, char *err,
+    size_t errlen)
+{
+	enum hw_accel want = vm->vm_hw->vm_accel;
+	char why[160];
+
+	vm->vm_accel_note[0] = 0;
+	vm->vm_accel = HW_ACCEL_TCG;
+	if (want == HW_ACCEL_TCG)
+		return 0;
+	if (want == HW_ACCEL_AUTO && d->kvm_failed[0]) {
+		snprintf(vm->vm_accel_note, sizeof(vm->vm_accel_note),
+		    "kvm failed on this host: %.160s", d->kvm_failed);
+		return 0;
+	}
+	if (qkvm_probe(priv, why, sizeof(why)) == 0) {
+		vm->vm_accel = HW_ACCEL_KVM;
+		return 0;
+	}
+	if (want == HW_ACCEL_KVM) {
+		snprintf(err, errlen, "accel = kvm: %s", why);
+		return -ENODEV;
+	}
+	snprintf(vm->vm_accel_note, sizeof(vm->vm_accel_note), "%s", why);
+	log_vm(LOG_INFO, vm->vm_name, "accel = auto: %s; using TCG", why);
+	return 0;
+}
+
 static int
 op_spawn(void *ctx, struct vm *vm, char *err, size_t errlen)
 {
 	struct daemon *d = ctx;
 	struct strv argv = { 0 };
 	struct qemu_env env = d->env;
+	struct qpriv priv;
 	char *logp, *qp, *line;
 	size_t i;
 	int e;
@@ -242,14 +346,24 @@ op_spawn(void *ctx, struct vm *vm, char *err, size_t errlen)
 	e = take_lock(d, vm, err, errlen);
 	if (e)
 		return e;
-	e = prepare_disks(vm, err, errlen);
+	e = qpriv_resolve(vm->vm_hw->vm_runas, &priv, err, errlen);
 	if (e) {
 		drop_lock(vm);
 		return e;
 	}
+	e = choose_accel(d, vm, &priv, err, errlen);
+	if (!e)
+		e = prepare_disks(vm, err, errlen);
+	if (e) {
+		qpriv_free(&priv);
+		drop_lock(vm);
+		return e;
+	}
+	env.qe_kvm_usable = vm->vm_accel == HW_ACCEL_KVM;
 	/* Taps are opened here and inherited: QEMU needs no CAP_NET_ADMIN. */
 	e = vmnet_up(vm, err, errlen);
 	if (e) {
+		qpriv_free(&priv);
 		drop_lock(vm);
 		return e;
 	}
@@ -257,6 +371,7 @@ op_spawn(void *ctx, struct vm *vm, char *err, size_t errlen)
 	env.qe_n_nic_fds = vm->vm_net->vn_n;
 	e = qemu_argv(vm->vm_hw, &env, &argv, err, errlen);
 	if (e) {
+		qpriv_free(&priv);
 		vmnet_free(vm);
 		drop_lock(vm);
 		strv_free(&argv);
@@ -282,7 +397,6 @@ op_spawn(void *ctx, struct vm *vm, char *err, size_t errlen)
 	 * capabilities. The child first runs the ifup scripts and keeps the
 	 * tap fds (issue 7), then sheds privileges and execs QEMU.
 	 */
-	struct qpriv priv;
 	struct qchild qc = vm->vm_net->vn_child;
 	int *keep = xcalloc(qc.qc_n_keep + 1, sizeof(*keep));
 	/* QEMU inherits the locked file: the lock lives exactly as long as it. */
@@ -290,8 +404,7 @@ op_spawn(void *ctx, struct vm *vm, char *err, size_t errlen)
 		memcpy(keep, qc.qc_keep, qc.qc_n_keep * sizeof(*keep));
 	keep[qc.qc_n_keep++] = vm->vm_lockfd;
 	qc.qc_keep = keep;
-	e = qpriv_resolve(vm->vm_hw->vm_runas, &priv, err, errlen);
-	if (!e && !(e = qpriv_prepare(&priv, vm->vm_hw, argv.sv_v, d->inv.inv_run_dir,
+	if (!(e = qpriv_prepare(&priv, vm->vm_hw, argv.sv_v, d->inv.inv_run_dir,
 	    d->inv.inv_log_dir, err, errlen)))
 		e = qproc_spawn_vm(argv.sv_v, logp, &d->child_mask, &qc,
 		    &priv, &vm->vm_pid, &vm->vm_pidfd, err, errlen);
@@ -378,6 +491,7 @@ op_gone(void *ctx, struct vm *vm)
 	}
 	vm->vm_pid = 0;
 	vm->vm_adopted = false;
+	vm->vm_run_state[0] = 0;
 	/* QEMU's copy went with it; ours goes now, so the lock is free. */
 	drop_lock(vm);
 	if (vm->vm_net) {
@@ -439,9 +553,31 @@ op_may_restart(void *ctx, struct vm *vm)
 	return !d->exiting && !vm->vm_stop_pending;
 }
 
+/* KVM cannot run guests here (vmserviced(8), ACCELERATION). */
+static void
+op_kvm_failed(void *ctx, struct vm *vm, const char *detail)
+{
+	struct daemon *d = ctx;
+	const char *nl;
+	size_t n;
+
+	if (d->kvm_failed[0])
+		return;
+	if (!detail || !*detail)
+		detail = "QEMU said nothing";
+	nl = strchr(detail, '\n');
+	n = nl ? (size_t)(nl - detail) : strlen(detail);
+	if (n >= sizeof(d->kvm_failed))
+		n = sizeof(d->kvm_failed) - 1;
+	memcpy(d->kvm_failed, detail, n);
+	d->kvm_failed[n] = 0;
+	log_err("KVM cannot run guests on this host (%s, seen on %s): VMs with accel = auto "
+	    "run under TCG until the daemon restarts", d->kvm_failed, vm->vm_name);
+}
+
 static const struct sup_ops daemon_ops = {
 	op_spawn, op_qmp, op_signal, op_arm, op_disarm, op_gone, op_exit_detail, op_changed,
-	op_now, op_may_restart,
+	op_now, op_may_restart, op_kvm_failed,
 };
 
 enum adopt_result {
@@ -1147,10 +1283,13 @@ daemon_idle(struct loop *lp, void *arg)
 
 /* ---- status ---- */
 
+/* What the VM's QEMU runs with; before its first run, what was asked. */
 const char *
 daemon_accel_name(struct daemon *d, const struct vm *vm)
 {
-	return qemu_accel(vm->vm_hw, &d->env) == HW_ACCEL_KVM ? "kvm" : "tcg";
+	enum hw_accel a = vm->vm_accel != HW_ACCEL_AUTO ? vm->vm_accel : vm->vm_hw->vm_accel;
+
+	return a == HW_ACCEL_KVM ? "kvm" : a == HW_ACCEL_TCG ? "tcg" : "auto";
 }
 
 static struct json_object *
@@ -1168,11 +1307,15 @@ daemon_vm_json(struct daemon *d, const struct vm *vm)
 	    vm->vm_state == VS_TERMINATING || vm->vm_state == VS_KILLING;
 
 	json_object_object_add(o, "name", json_object_new_string(vm->vm_name));
-	json_object_object_add(o, "state", json_object_new_string(sup_state_name(vm->vm_state)));
+	json_object_object_add(o, "state", json_object_new_string(sup_display_state(vm)));
+	json_object_object_add(o, "run_state", vm->vm_run_state[0] && sup_has_process(vm) ?
+	    json_object_new_string(vm->vm_run_state) : NULL);
 	json_object_object_add(o, "pid", vm->vm_pid ? json_object_new_int(vm->vm_pid) : NULL);
 	json_object_object_add(o, "uptime", up && vm->vm_started_ms ?
 	    json_object_new_double((double)(now_ms() - vm->vm_started_ms) / 1000.0) : NULL);
 	json_object_object_add(o, "accel", json_object_new_string(daemon_accel_name(d, vm)));
+	json_object_object_add(o, "accel_note", vm->vm_accel_note[0] ?
+	    json_object_new_string(vm->vm_accel_note) : NULL);
 	json_object_object_add(o, "enabled", json_object_new_boolean(hw->vm_enable));
 	json_object_object_add(o, "autostart", json_object_new_boolean(hw->vm_autostart));
 	json_object_object_add(o, "serial", port_or_null(hw->vm_serial));

@@ -43,6 +43,11 @@ struct daemon {
 	uint64_t	 extend_timer;	/* EXTEND_TIMEOUT_USEC while stopping */
 	uint64_t	 adopt_timer;	/* retries adoption of VMs whose lock is held */
 	char		 last_status[128];
+	/*
+	 * KVM failed a guest on this host (QEMU's first words): accel = auto
+	 * means TCG for the daemon's life. "": not seen failing.
+	 */
+	char		 kvm_failed[192];
 	struct reload	*reload;	/* reload.c: superseded inventories */
 };
 

@@ -294,6 +294,9 @@ conv_scalar(const struct conv *c, void *base)
 		*FIELD(base, o, int) = (int)n;
 		return true;
 	case IK_SIZE:
+	case IK_MIB: {
+		const char *unit = "";
+
 		if (parse_size(s, &sz) < 0) {
 			if (isdigit((unsigned char)*s))
 				err(c, DC_VALUE, "bad size '%s' (a number with K, M, G or T)", s);
@@ -301,15 +304,21 @@ conv_scalar(const struct conv *c, void *base)
 				err(c, DC_TYPE, "expected a size such as 512M or 2G, got '%s'", s);
 			return false;
 		}
+		/* memory = 512 is 512 MiB, as QEMU's -m 512 and every rc-script read it. */
+		if (o->io_kind == IK_MIB && s[strspn(s, "0123456789")] == 0) {
+			unit = " (MiB: a number without a unit is megabytes)";
+			sz = sz > (UINT64_MAX >> 20) ? UINT64_MAX : sz << 20;
+		}
 		if (sz < (uint64_t)o->io_min || sz > (uint64_t)o->io_max) {
 			char lo[32], hi[32];
 
-			err(c, DC_RANGE, "%s is out of range %s..%s", s,
+			err(c, DC_RANGE, "%s%s is out of range %s..%s", s, unit,
 			    size_name(o->io_min, lo), size_name(o->io_max, hi));
 			return false;
 		}
 		*FIELD(base, o, uint64_t) = sz;
 		return true;
+	}
 	case IK_ENUM: {
 		int v = hw_lookup(o->io_names, s);
 
@@ -479,7 +488,7 @@ inv_conv_vm(struct inv_parse *ip, cfg_t *sec)
 	vm->vm_enable = true;
 	vm->vm_autostart = true;
 	vm->vm_memory = 512 * 1024 * 1024;
-	vm->vm_accel = HW_ACCEL_AUTO;
+	vm->vm_accel = INV_ACCEL_INHERIT;
 	vm->vm_serial = HW_PORT_NONE;
 	vm->vm_monitor = HW_PORT_NONE;
 	vm->vm_vnc = HW_VNC_NONE;

@@ -36,6 +36,7 @@ enum inv_kind {
 	IK_UINT,	/* unsigned, io_min..io_max */
 	IK_INDEX,	/* int, io_min..io_max (disk index) */
 	IK_SIZE,	/* uint64_t bytes with a unit, io_min..io_max */
+	IK_MIB,		/* IK_SIZE, but a bare number is MiB (memory, as QEMU's -m) */
 	IK_PORT,	/* int, 1..65535 or none (HW_PORT_NONE) */
 	IK_VNC,		/* int, 0..99 or none (HW_VNC_NONE) */
 	IK_ENUM,	/* an enum, from io_names */
@@ -59,6 +60,8 @@ struct inv_opt {
 extern const struct inv_opt inv_global_opts[], inv_vm_opts[], inv_boot_opts[],
     inv_disk_opts[], inv_nic_opts[];
 
+/* A VM without accel takes the global one (auto unless set). */
+#define INV_ACCEL_INHERIT	((enum hw_accel)-1)
 /* Per-VM timeouts and delays left at this take the global value. */
 #define INV_INHERIT	(~0u)
 

@@ -50,6 +50,7 @@ const struct inv_opt inv_global_opts[] = {
 	{ "console_log_keep", IK_UINT, F(inventory, inv_console_log_keep), 0, 0, 1000, NULL, NULL },
 	{ "monitor_listen", IK_ADDR, F(inventory, inv_monitor_listen), 0, 0, 0, NULL, NULL },
 	{ "runas",	IK_WORD, F(inventory, inv_runas), 0, 0, 0, NULL, NULL },
+	{ "accel",	IK_ENUM, F(inventory, inv_accel), 0, 0, 0, hw_accel_names, NULL },
 	{ "include",	IK_INCLUDE, 0, 0, 0, 0, NULL, NULL },
 	{ NULL, 0, 0, 0, 0, 0, NULL, NULL }
 };
@@ -65,7 +66,7 @@ const struct inv_opt inv_vm_opts[] = {
 	{ "cores",	IK_UINT, F(hw_vm, vm_smp.cores), 0, 1, 255, NULL, NULL },
 	{ "threads",	IK_UINT, F(hw_vm, vm_smp.threads), 0, 1, 255, NULL, NULL },
 	{ "maxcpus",	IK_UINT, F(hw_vm, vm_smp.maxcpus), 0, 1, 255, NULL, NULL },
-	{ "memory",	IK_SIZE, F(hw_vm, vm_memory), 0, 16 * MB, 16LL << 40, NULL, NULL },
+	{ "memory",	IK_MIB, F(hw_vm, vm_memory), 0, 16 * MB, 16LL << 40, NULL, NULL },
 	{ "accel",	IK_ENUM, F(hw_vm, vm_accel), 0, 0, 0, hw_accel_names, NULL },
 	{ "kernel",	IK_PATH, F(hw_vm, vm_kernel), 0, 0, 0, NULL, NULL },
 	{ "initrd",	IK_PATH, F(hw_vm, vm_initrd), 0, 0, 0, NULL, NULL },

@@ -261,6 +261,7 @@ set_defaults(struct inventory *inv)
 	inv->inv_console_log_size = 1024 * 1024;
 	inv->inv_console_log_keep = 5;
 	inv->inv_monitor_listen = NULL;
+	inv->inv_accel = HW_ACCEL_AUTO;
 }
 
 static void
@@ -283,6 +284,8 @@ inherit(struct inventory *inv)
 			vm->vm_restart_burst = inv->inv_restart_burst;
 		if (vm->vm_restart_interval == INV_INHERIT)
 			vm->vm_restart_interval = inv->inv_restart_interval;
+		if (vm->vm_accel == INV_ACCEL_INHERIT)
+			vm->vm_accel = (enum hw_accel)inv->inv_accel;
 		if (!vm->vm_runas && inv->inv_runas)
 			vm->vm_runas = xstrdup(inv->inv_runas);
 	}

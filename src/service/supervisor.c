@@ -7,6 +7,7 @@
 
 #include "common/log.h"
 #include "common/util.h"
+#include "emulator/qemu_kvm.h"
 #include "emulator/qemu_proc.h"
 #include "service/supervisor.h"
 
@@ -25,6 +26,7 @@ static const char *const event_names[VE_N] = {
 	[VE_SHUTDOWN_HOST] = "host shutdown", [VE_EXITED] = "process exited",
 	[VE_TIMER] = "timer fired", [VE_DEPS_FAILED] = "dependency failed",
 	[VE_ADOPT] = "adopted", [VE_PANICKED] = "guest panicked",
+	[VE_RUN_STATE] = "run state changed",
 };
 
 static const char *const reason_names[SR_N] = {
@@ -32,6 +34,7 @@ static const char *const reason_names[SR_N] = {
 	[SR_HOST_POWERDOWN] = "host-powerdown", [SR_SIGTERM] = "sigterm",
 	[SR_SIGKILL] = "sigkill", [SR_CRASHED] = "crashed",
 	[SR_START_FAILED] = "start-failed", [SR_GUEST_PANICKED] = "guest-panicked",
+	[SR_KVM_ERROR] = "kvm-error",
 };
 
 const char *
@@ -92,6 +95,45 @@ sup_has_process(const struct vm *vm)
 	}
 }
 
+/* QEMU run states (qapi/run-state.json) whose CPUs can never run again. */
+static const char *const dead_states[] = {
+	"internal-error", "shutdown", "postmigrate", "inmigrate", "prelaunch", NULL
+};
+/* Run states a `cont` (or system_wakeup) brings back to running. */
+static const char *const paused_states[] = {
+	"paused", "suspended", "debug", "io-error", "watchdog", NULL
+};
+
+static bool
+in_list(const char *const *l, const char *w)
+{
+	for (; *l; l++)
+		if (strcmp(*l, w) == 0)
+			return true;
+	return false;
+}
+
+bool
+sup_cpus_dead(const struct vm *vm)
+{
+	return sup_has_process(vm) && in_list(dead_states, vm->vm_run_state);
+}
+
+bool
+sup_cpus_paused(const struct vm *vm)
+{
+	return sup_has_process(vm) && in_list(paused_states, vm->vm_run_state);
+}
+
+const char *
+sup_display_state(const struct vm *vm)
+{
+	if (vm->vm_state != VS_RUNNING || !vm->vm_run_state[0] ||
+	    strcmp(vm->vm_run_state, "running") == 0)
+		return state_names[vm->vm_state];
+	return strcmp(vm->vm_run_state, "suspended") == 0 ? "suspended" : "paused";
+}
+
 void
 sup_vm_init(struct vm *vm, const struct hw_vm *hw)
 {
@@ -119,6 +161,13 @@ sup_vm_clear(struct vm *vm)
  * its VM "starting" forever.
  */
 #define START_TIMEOUT_MS	60000
+/*
+ * accel = auto falls back to TCG when KVM fails a guest this early in its
+ * life (QEMU exits on a KVM error, or the CPUs stop in internal-error): a
+ * later failure is the guest's, not the host's, and is not hidden by a
+ * silent reboot under TCG.
+ */
+#define KVM_EARLY_MS		60000
 
 /* ---- helpers shared by the actions ---- */
 
@@ -139,6 +188,14 @@ halt_ms(const struct vm *vm)
 {
 	return (vm->vm_halt_timeout >= 0 ? (unsigned)vm->vm_halt_timeout :
 	    vm->vm_hw->vm_halt_timeout) * 1000u;
+}
+
+/* Reasons a SIGTERM/SIGKILL escalation does not overwrite. */
+static bool
+pending_sticky(const struct vm *vm)
+{
+	return vm->vm_pending == SR_START_FAILED || vm->vm_pending == SR_GUEST_PANICKED ||
+	    vm->vm_pending == SR_KVM_ERROR;
 }
 
 static void
@@ -246,6 +303,8 @@ enter_backoff(const struct sup *s, struct vm *vm)
 static void
 enter_stopped(const struct sup *s, struct vm *vm, enum stop_reason r, const char *why)
 {
+	bool failed;
+
 	vm->vm_reason = r;
 	vm->vm_pending = SR_NONE;
 	vm->vm_halt_timeout = -1;
@@ -255,8 +314,9 @@ enter_stopped(const struct sup *s, struct vm *vm, enum stop_reason r, const char
 		enter_backoff(s, vm);
 		return;
 	}
-	set_state(s, vm, r == SR_START_FAILED ? VS_FAILED : VS_STOPPED, why);
-	if (vm->vm_restart && r != SR_START_FAILED) {
+	failed = r == SR_START_FAILED || (r == SR_KVM_ERROR && !vm->vm_restart);
+	set_state(s, vm, failed ? VS_FAILED : VS_STOPPED, why);
+	if (vm->vm_restart && !failed) {
 		vm->vm_restart = false;
 		set_state(s, vm, VS_WAITING, "restart");
 	}
@@ -325,12 +385,52 @@ a_ready(const struct sup *s, struct vm *vm, int arg)
 	set_state(s, vm, VS_RUNNING, "QMP ready");
 }
 
+/* Did this run's KVM fail the guest early (see KVM_EARLY_MS)? */
+static bool
+kvm_failed_early(const struct sup *s, const struct vm *vm, const char *qemu_says,
+    bool internal_error)
+{
+	if (vm->vm_accel != HW_ACCEL_KVM)
+		return false;
+	if (vm->vm_run_ms && s->ops->now(s->ctx) - vm->vm_run_ms >= KVM_EARLY_MS)
+		return false;
+	return internal_error || qkvm_says_kvm_failed(qemu_says);
+}
+
+/*
+ * KVM failed the guest: accel = auto starts it again under TCG (once: the
+ * daemon remembers KVM is unusable here); accel = kvm fails with kvm-error.
+ * QEMU is gone (exited) or going (arg: after SIGTERM).
+ */
+static void
+kvm_fallback(const struct sup *s, struct vm *vm, const char *qemu_says)
+{
+	free(vm->vm_detail);
+	vm->vm_detail = xasprintf("KVM failed%s%s", qemu_says ? ": " : "",
+	    qemu_says ? qemu_says : "");
+	log_vm(LOG_ERR, vm->vm_name, "%s", vm->vm_detail);
+	if (vm->vm_hw->vm_accel == HW_ACCEL_AUTO) {
+		s->ops->kvm_failed(s->ctx, vm, qemu_says);
+		vm->vm_restart = true;
+	}
+}
+
 static void
 a_start_failed(const struct sup *s, struct vm *vm, int arg)
 {
+	char *says;
+
 	record_exit(vm, arg);
+	says = s->ops->exit_detail(s->ctx, vm);
+	if (kvm_failed_early(s, vm, says, false)) {
+		kvm_fallback(s, vm, says);
+		free(says);
+		enter_stopped(s, vm, SR_KVM_ERROR, vm->vm_restart ?
+		    "KVM failed: starting again under TCG" : "KVM failed (accel = kvm)");
+		return;
+	}
 	free(vm->vm_detail);
-	vm->vm_detail = s->ops->exit_detail(s->ctx, vm);
+	vm->vm_detail = says;
 	log_vm(LOG_ERR, vm->vm_name, "QEMU failed to start (%s): %s", vm->vm_last_exit,
 	    vm->vm_detail ? vm->vm_detail : "no output");
 	vm->vm_restart = false;
@@ -360,14 +460,20 @@ a_start_abort(const struct sup *s, struct vm *vm, int arg)
 }
 
 static void
-a_term(const struct sup *s, struct vm *vm, int arg)
+term_because(const struct sup *s, struct vm *vm, const char *why)
 {
-	if (vm->vm_pending != SR_START_FAILED && vm->vm_pending != SR_GUEST_PANICKED)
+	if (!pending_sticky(vm))
 		vm->vm_pending = SR_SIGTERM;
 	send_signal(s, vm, SIGTERM);
-	set_state(s, vm, VS_TERMINATING,
-	    vm->vm_state == VS_HALTING ? "halt_timeout expired" : "stop requested");
+	set_state(s, vm, VS_TERMINATING, why);
 	s->ops->arm(s->ctx, vm, vm->vm_hw->vm_term_timeout * 1000u);
+}
+
+static void
+a_term(const struct sup *s, struct vm *vm, int arg)
+{
+	term_because(s, vm, vm->vm_state == VS_HALTING ? "halt_timeout expired" :
+	    "stop requested");
 }
 
 static void
@@ -376,7 +482,7 @@ a_kill(const struct sup *s, struct vm *vm, int arg)
 	const char *why = vm->vm_state == VS_TERMINATING && arg == VE_TIMER ?
 	    "term_timeout expired" : "kill requested";
 
-	if (vm->vm_pending != SR_START_FAILED && vm->vm_pending != SR_GUEST_PANICKED)
+	if (!pending_sticky(vm))
 		vm->vm_pending = SR_SIGKILL;
 	send_signal(s, vm, SIGKILL);
 	set_state(s, vm, VS_KILLING, why);
@@ -390,7 +496,38 @@ a_halt(const struct sup *s, struct vm *vm, int arg)
 	const char *cmd;
 	int e;
 
-	/* A guest paused by its panic cannot answer a power button. */
+	/*
+	 * CPUs that can never run again see no power button (vmserviced(8),
+	 * "Stopping"): straight to SIGTERM, which QEMU still answers by
+	 * flushing its disks. quit works on any QEMU and is kept.
+	 */
+	if (sup_cpus_dead(vm) && !vm->vm_panicked && hw->vm_halt != HW_HALT_QUIT) {
+		char why[128];
+
+		snprintf(why, sizeof(why), "CPUs cannot run (%s): SIGTERM without a power button",
+		    vm->vm_run_state);
+		free(vm->vm_detail);
+		vm->vm_detail = xstrdup(why);
+		term_because(s, vm, why);
+		return;
+	}
+	/*
+	 * A guest paused by an admin (or suspended) is resumed for the press:
+	 * it then shuts down cleanly, which a frozen guest under SIGTERM
+	 * never does (vmserviced(8)). A guest paused by its panic cannot
+	 * answer a power button: quit.
+	 */
+	if (sup_cpus_paused(vm) && !vm->vm_panicked && hw->vm_halt != HW_HALT_QUIT) {
+		const char *wake = strcmp(vm->vm_run_state, "suspended") == 0 ?
+		    "system_wakeup" : "cont";
+
+		log_vm(LOG_INFO, vm->vm_name, "guest is %s: %s before the halt",
+		    vm->vm_run_state, wake);
+		e = s->ops->qmp(s->ctx, vm, wake, NULL);
+		if (e)
+			log_vm(LOG_WARNING, vm->vm_name, "cannot send %s over QMP (%s)", wake,
+			    strerror(-e));
+	}
 	switch (vm->vm_panicked ? HW_HALT_QUIT : hw->vm_halt) {
 	case HW_HALT_COMMAND:
 		cmd = "human-monitor-command";
@@ -539,10 +676,54 @@ a_crashed(const struct sup *s, struct vm *vm, int arg)
 	char *tail = s->ops->exit_detail(s->ctx, vm);
 
 	record_exit(vm, arg);
+	if (kvm_failed_early(s, vm, tail, false)) {
+		kvm_fallback(s, vm, tail);
+		free(tail);
+		enter_stopped(s, vm, SR_KVM_ERROR, vm->vm_restart ?
+		    "KVM failed: starting again under TCG" : "KVM failed (accel = kvm)");
+		return;
+	}
 	log_vm(LOG_ERR, vm->vm_name, "QEMU exited unexpectedly (%s)%s%s", vm->vm_last_exit,
 	    tail ? ": " : "", tail ? tail : "");
 	free(tail);
 	enter_stopped(s, vm, SR_CRASHED, "crashed");
+}
+
+/* Running, and QEMU's run state changed: only CPUs that died matter here. */
+static void
+a_run_state(const struct sup *s, struct vm *vm, int arg)
+{
+	char *says;
+
+	if (!sup_cpus_dead(vm) || vm->vm_shutdown_seen)
+		return;		/* paused, resumed, suspended: status shows it */
+	if (!kvm_failed_early(s, vm, NULL, strcmp(vm->vm_run_state, "internal-error") == 0)) {
+		log_vm(LOG_ERR, vm->vm_name, "CPUs stopped (%s): the guest cannot run; "
+		    "a stop sends SIGTERM without a power button", vm->vm_run_state);
+		return;
+	}
+	says = s->ops->exit_detail(s->ctx, vm);
+	kvm_fallback(s, vm, says ? says : vm->vm_run_state);
+	free(says);
+	vm->vm_pending = SR_KVM_ERROR;
+	term_because(s, vm, vm->vm_restart ? "KVM failed: restarting under TCG" :
+	    "KVM failed (accel = kvm)");
+}
+
+/* Halting: CPUs that died will not see the power button pressed. */
+static void
+a_halt_run_state(const struct sup *s, struct vm *vm, int arg)
+{
+	char why[128];
+
+	/* A guest that powered off goes to run state shutdown too: not this. */
+	if (!sup_cpus_dead(vm) || vm->vm_pending != SR_HOST_POWERDOWN || vm->vm_shutdown_seen)
+		return;
+	snprintf(why, sizeof(why), "CPUs cannot run (%s): SIGTERM without waiting for the guest",
+	    vm->vm_run_state);
+	free(vm->vm_detail);
+	vm->vm_detail = xstrdup(why);
+	term_because(s, vm, why);
 }
 
 static void
@@ -586,13 +767,13 @@ static const sup_action table[VS_N][VE_N] = {
 		[VE_STOP] = a_halt, [VE_RESTART] = a_restart, [VE_KILL] = a_kill,
 		[VE_SHUTDOWN_GUEST] = a_guest_off, [VE_SHUTDOWN_HOST] = a_host_off,
 		[VE_EXITED] = a_crashed, [VE_QMP_LOST] = a_qmp_lost,
-		[VE_PANICKED] = a_panicked,
+		[VE_PANICKED] = a_panicked, [VE_RUN_STATE] = a_run_state,
 	},
 	[VS_HALTING] = {
 		[VE_SHUTDOWN_GUEST] = a_shutdown_seen, [VE_SHUTDOWN_HOST] = a_shutdown_seen,
 		[VE_EXITED] = a_exited, [VE_TIMER] = a_term, [VE_KILL] = a_kill,
 		[VE_RESTART] = a_set_restart, [VE_START] = a_set_restart,
-		[VE_STOP] = a_clear_restart,
+		[VE_STOP] = a_clear_restart, [VE_RUN_STATE] = a_halt_run_state,
 	},
 	[VS_TERMINATING] = {
 		[VE_EXITED] = a_exited, [VE_TIMER] = a_kill, [VE_KILL] = a_kill,

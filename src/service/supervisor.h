@@ -41,6 +41,7 @@ enum vm_event {
 	VE_DEPS_FAILED,		/* an `after` VM failed: give up (vm_detail set) */
 	VE_ADOPT,		/* a live QEMU found at daemon start (pid, pidfd set) */
 	VE_PANICKED,		/* QMP GUEST_PANICKED (pvpanic): apply on_panic */
+	VE_RUN_STATE,		/* QEMU's run state changed (vm_run_state set) */
 	VE_N
 };
 
@@ -54,6 +55,7 @@ enum stop_reason {
 	SR_CRASHED,
 	SR_START_FAILED,
 	SR_GUEST_PANICKED,
+	SR_KVM_ERROR,		/* KVM could not run the guest */
 	SR_N
 };
 
@@ -91,6 +93,15 @@ struct vm {
 	uint64_t	 vm_burst_ms;
 	uint64_t	 vm_next_restart_ms;	/* backoff: when the timer fires; 0: none */
 
+	/*
+	 * What this run's QEMU was started with (HW_ACCEL_AUTO: no run yet),
+	 * and why TCG when accel = auto ("" otherwise), for status.
+	 */
+	enum hw_accel	 vm_accel;
+	char		 vm_accel_note[192];
+	/* QEMU's run state (query-status, STOP/RESUME...): "" unknown. */
+	char		 vm_run_state[24];
+
 	/* daemon bookkeeping, not used by the table */
 	void		*vm_ctx;	/* the owning daemon */
 	struct console	*vm_con_serial;	/* console proxies (vmcon.c), or NULL */
@@ -127,6 +138,11 @@ struct sup_ops {
 	uint64_t (*now)(void *ctx);
 	/* May the policy restart this VM now (not while the daemon exits)? */
 	bool	(*may_restart)(void *ctx, struct vm *vm);
+	/*
+	 * KVM failed this VM's guest under accel = auto (QEMU's words in
+	 * detail): from now on accel = auto means TCG on this host.
+	 */
+	void	(*kvm_failed)(void *ctx, struct vm *vm, const char *detail);
 };
 
 struct sup {
@@ -151,4 +167,13 @@ unsigned sup_backoff_ms(const struct hw_vm *hw, unsigned streak);
 bool sup_is_down(const struct vm *vm);
 /* a QEMU process exists */
 bool sup_has_process(const struct vm *vm);
+/*
+ * QEMU's run state says the CPUs can never run again (internal-error,
+ * shutdown...): no power button can be seen.
+ */
+bool sup_cpus_dead(const struct vm *vm);
+/* Paused (by an admin, a debugger, an I/O error) or suspended, but able to run. */
+bool sup_cpus_paused(const struct vm *vm);
+/* What status calls the VM: its state, or paused/suspended for a running one. */
+const char *sup_display_state(const struct vm *vm);
 #endif

@@ -5,6 +5,8 @@
 
 #include "common/util.h"
 #include "emulator/qemu_argv.h"
+#include "emulator/qemu_kvm.h"
+#include "emulator/qemu_priv.h"
 #include "service/inventory.h"
 #include "service/vmctl.h"
 
@@ -21,6 +23,55 @@ load(const char *path, struct inventory *inv)
 		    d.dg_errors == 1 ? "" : "s");
 	diag_free(&d);
 	return rc < 0 ? -1 : 0;
+}
+
+/*
+ * What accel = auto / kvm will get on this host, asked as the daemon asks
+ * (for each VM's runas user): a note when it is not KVM. One probe per
+ * distinct runas. A KVM that opens but cannot run guests is only found
+ * by a guest (vmserviced(8), ACCELERATION).
+ */
+static void
+explain_accel(const struct inventory *inv)
+{
+	struct { const char *runas; int e; char why[160]; } seen[8];
+	size_t n_seen = 0;
+
+	for (size_t i = 0; i < inv->inv_n_vms; i++) {
+		const struct hw_vm *vm = &inv->inv_vms[i];
+		const char *runas = vm->vm_runas ? vm->vm_runas : "";
+		size_t j;
+
+		if (vm->vm_accel == HW_ACCEL_TCG || !vm->vm_enable)
+			continue;
+		for (j = 0; j < n_seen; j++)
+			if (strcmp(seen[j].runas, runas) == 0)
+				break;
+		if (j == n_seen) {
+			if (n_seen == sizeof(seen) / sizeof(seen[0]))
+				j = --n_seen;	/* reuse the last slot */
+			struct qpriv p;
+
+			seen[j].runas = runas;
+			/* A user that cannot be resolved is not an accel question. */
+			seen[j].e = qpriv_resolve(vm->vm_runas, &p, seen[j].why, sizeof(seen[j].why));
+			if (!seen[j].e) {
+				seen[j].e = qkvm_probe(&p, seen[j].why, sizeof(seen[j].why));
+				qpriv_free(&p);
+			} else {
+				seen[j].e = 0;
+			}
+			n_seen++;
+		}
+		if (!seen[j].e)
+			continue;
+		if (vm->vm_accel == HW_ACCEL_KVM)
+			printf("warning: vm %s: accel = kvm: %s: it will fail to start\n",
+			    vm->vm_name, seen[j].why);
+		else
+			printf("note: vm %s: accel = auto: %s: it runs under TCG\n",
+			    vm->vm_name, seen[j].why);
+	}
 }
 
 int
@@ -40,6 +91,7 @@ vmctl_check_config(struct vmctl *ctl, int argc, char **argv)
 	if (load(vmctl_conf_path(ctl, conf), &inv) < 0)
 		return VMCTL_FAIL;
 	printf("ok: %zu VM%s\n", inv.inv_n_vms, inv.inv_n_vms == 1 ? "" : "s");
+	explain_accel(&inv);
 	inv_free(&inv);
 	return VMCTL_OK;
 }
@@ -211,8 +263,15 @@ vmctl_show(struct vmctl *ctl, int argc, char **argv)
 		.qe_run_dir = inv.inv_run_dir,
 		.qe_log_dir = inv.inv_log_dir,
 		.qe_listen = inv.inv_listen,
-		.qe_kvm_usable = qemu_kvm_usable(),
 	};
+	if (vm) {
+		char why[160];
+
+		/* As the daemon decides it: for the user QEMU runs as. */
+		env.qe_kvm_usable = vm->vm_accel == HW_ACCEL_KVM ||
+		    (vm->vm_accel == HW_ACCEL_AUTO &&
+		    qkvm_probe_user(vm->vm_runas, why, sizeof(why)) == 0);
+	}
 	if (!vm) {
 		fprintf(stderr, "vmctl show: no VM named '%s' in %s\n", argv[0], conf);
 		rc = VMCTL_FAIL;

@@ -285,33 +285,82 @@ fmt_uptime(struct json_object *vm, char *buf, size_t len)
 		snprintf(buf, len, "%ldd%02ldh", s / 86400, (s % 86400) / 3600);
 }
 
+/*
+ * The STATE column: the state, and for a paused guest why ("paused
+ * (internal-error)", "paused (panicked)"); run_state is QEMU's own word.
+ */
+static void
+fmt_state(struct json_object *vm, char *buf, size_t len)
+{
+	const char *state = str_or(vm, "state", "?"), *rs = str_or(vm, "run_state", NULL);
+	struct json_object *pv;
+
+	if ((json_object_object_get_ex(vm, "panicked", &pv) && json_object_get_boolean(pv)) ||
+	    (rs && strcmp(rs, "guest-panicked") == 0))
+		snprintf(buf, len, "paused (panicked)");
+	else if (strcmp(state, "paused") == 0 && rs && strcmp(rs, "paused") != 0)
+		snprintf(buf, len, "paused (%s)", rs);
+	else
+		snprintf(buf, len, "%s", state);
+}
+
+/* The ACCEL column: "tcg (kvm failed)", "tcg (no kvm)" when auto fell back. */
+static void
+fmt_accel(struct json_object *vm, char *buf, size_t len)
+{
+	const char *a = str_or(vm, "accel", "-"), *note = str_or(vm, "accel_note", NULL);
+
+	if (!note)
+		snprintf(buf, len, "%s", a);
+	else
+		snprintf(buf, len, "%s (%s)", a,
+		    strncmp(note, "kvm failed", 10) == 0 ? "kvm failed" : "no kvm");
+}
+
 static void
 print_table(struct json_object *vms)
 {
 	size_t i, n = json_object_array_length(vms);
-	char up[32], stop[96];
+	char up[32], stop[96], state[64], accel[48];
+	int ws = 12, wa = 5;
 
-	printf("%-16s %-12s %-8s %-8s %-5s %-7s %-7s %-15s %s\n", "NAME", "STATE", "PID",
-	    "UPTIME", "ACCEL", "SERIAL", "MONITOR", "VNC", "LAST-STOP");
+	for (i = 0; i < n; i++) {
+		struct json_object *vm = json_object_array_get_idx(vms, i);
+
+		fmt_state(vm, state, sizeof(state));
+		fmt_accel(vm, accel, sizeof(accel));
+		if ((int)strlen(state) > ws)
+			ws = (int)strlen(state);
+		if ((int)strlen(accel) > wa)
+			wa = (int)strlen(accel);
+	}
+	printf("%-16s %-*s %-8s %-8s %-*s %-7s %-7s %-15s %s\n", "NAME", ws, "STATE", "PID",
+	    "UPTIME", wa, "ACCEL", "SERIAL", "MONITOR", "VNC", "LAST-STOP");
 	for (i = 0; i < n; i++) {
 		struct json_object *vm = json_object_array_get_idx(vms, i);
 		const char *reason = str_or(vm, "stop_reason", NULL);
 		const char *exit_ = str_or(vm, "last_exit", NULL);
-		const char *state = str_or(vm, "state", "?");
-		struct json_object *pv;
 
-		/* A guest left paused by its panic (on_panic = pause) says so. */
-		if (json_object_object_get_ex(vm, "panicked", &pv) && json_object_get_boolean(pv))
-			state = "panicked";
+		fmt_state(vm, state, sizeof(state));
+		fmt_accel(vm, accel, sizeof(accel));
 		fmt_uptime(vm, up, sizeof(up));
 		if (reason && exit_)
 			snprintf(stop, sizeof(stop), "%s (%s)", reason, exit_);
 		else
 			snprintf(stop, sizeof(stop), "%s", reason ? reason : "-");
-		printf("%-16s %-12s %-8s %-8s %-5s %-7s %-7s %-15s %s\n",
-		    str_or(vm, "name", "?"), state, str_or(vm, "pid", "-"),
-		    up, str_or(vm, "accel", "-"), str_or(vm, "serial", "-"),
+		printf("%-16s %-*s %-8s %-8s %-*s %-7s %-7s %-15s %s\n",
+		    str_or(vm, "name", "?"), ws, state, str_or(vm, "pid", "-"),
+		    up, wa, accel, str_or(vm, "serial", "-"),
 		    str_or(vm, "monitor", "-"), str_or(vm, "vnc", "-"), stop);
+	}
+	/* Why a VM runs under TCG although accel = auto: the full reason. */
+	for (i = 0; i < n; i++) {
+		struct json_object *vm = json_object_array_get_idx(vms, i);
+		const char *note = str_or(vm, "accel_note", NULL);
+
+		if (note)
+			printf("%s: %s: %s\n", str_or(vm, "name", "?"), str_or(vm, "accel", "?"),
+			    note);
 	}
 	/* Why a VM failed to start (QEMU's own words) is worth a line. */
 	for (i = 0; i < n; i++) {
@@ -322,6 +371,12 @@ print_table(struct json_object *vms)
 
 		if (detail && strcmp(str_or(vm, "state", ""), "failed") == 0)
 			printf("%s: %s\n", str_or(vm, "name", "?"), detail);
+		else if (strcmp(str_or(vm, "state", ""), "paused") == 0 &&
+		    str_or(vm, "run_state", NULL) &&
+		    strcmp(str_or(vm, "run_state", ""), "internal-error") == 0)
+			printf("%s: the guest's CPUs stopped (internal-error, see %s.qemu.log); "
+			    "`vmctl stop %s` ends it with SIGTERM\n", str_or(vm, "name", "?"),
+			    str_or(vm, "name", "?"), str_or(vm, "name", "?"));
 		if (json_object_object_get_ex(vm, "restart_in", &in) && in)
 			printf("%s: restart %s in %.1f s\n", str_or(vm, "name", "?"),
 			    str_or(vm, "restarts", "?"), json_object_get_double(in));

@@ -19,6 +19,7 @@
 
 #include "common/log.h"
 #include "common/util.h"
+#include "emulator/qemu_kvm.h"
 #include "service/daemon.h"
 #include "service/dcaps.h"
 #include "service/loop.h"
@@ -265,9 +266,19 @@ main(int argc, char **argv)
 	d.env.qe_run_dir = d.inv.inv_run_dir;
 	d.env.qe_log_dir = d.inv.inv_log_dir;
 	d.env.qe_listen = d.inv.inv_listen;
-	d.env.qe_kvm_usable = qemu_kvm_usable();
-	log_info("starting with %s: %zu VMs, %s", conf, d.inv.inv_n_vms,
-	    d.env.qe_kvm_usable ? "KVM available" : "no KVM, VMs run under TCG");
+	{
+		/*
+		 * For the log only: each start decides for its VM's runas user
+		 * (op_spawn). No trial guest here: a KVM that opens but cannot
+		 * run guests shows itself in the first guest, which then falls
+		 * back to TCG (vmserviced(8), ACCELERATION).
+		 */
+		char why[160];
+		bool kvm = qkvm_probe_user(d.inv.inv_runas, why, sizeof(why)) == 0;
+
+		log_info("starting with %s: %zu VMs; kvm: %s%s", conf, d.inv.inv_n_vms, why,
+		    kvm ? "" : " (accel = auto runs VMs under TCG)");
+	}
 
 	daemon_init_vms(&d);
 	d.sock_path = xasprintf("%s/vmservice.sock", d.inv.inv_run_dir);

@@ -24,6 +24,9 @@ conf_head() {
 	# test VM runs as root unless CONF_RUNAS says otherwise (set it empty
 	# for no runas line: the default user, or the daemon's own).
 	[ -z "${CONF_RUNAS-root}" ] || echo "runas = \"${CONF_RUNAS-root}\"" >>"$TMP/vms.conf"
+	# Tests never depend on what this host's KVM does (none, working,
+	# broken): TCG unless CONF_ACCEL says otherwise (empty: no line, auto).
+	[ -z "${CONF_ACCEL-tcg}" ] || echo "accel = \"${CONF_ACCEL-tcg}\"" >>"$TMP/vms.conf"
 }
 
 # conf_vm NAME [LINES...]: a small VM that needs no guest: no machine
@@ -72,7 +75,7 @@ stop_daemon() {
 # field NAME KEY: a VM's field from `vmctl status NAME --json` (strings unquoted).
 field() {
 	vmctl status "$1" --json 2>/dev/null |
-	    sed -n "s/.*\"$2\":\(\"\([^\"]*\)\"\|\([^,}]*\)\).*/\2\3/p"
+	    sed -n "s/.*\"$2\":\(\"\([^\"]*\)\"\|\([^,}]*\)\).*/\2\3/p" | sed 's|\\/|/|g'
 }
 
 # wait_state NAME STATE [SECONDS]: poll status until NAME is in STATE.

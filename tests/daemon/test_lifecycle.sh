@@ -26,7 +26,7 @@ json=$(vmctl status a --json)
 for k in name state pid uptime accel autostart serial monitor vnc stop_reason last_exit; do
 	check_match "status JSON has \"$k\"" "$json" "\"$k\":"
 done
-check_eq "accel is tcg (no KVM here)" "$(field a accel)" tcg
+check_eq "accel is tcg (pinned by the tests)" "$(field a accel)" tcg
 check_eq "serial port shown" "$(field a serial)" 45501
 check_eq "vnc shown as address:port" "$(field a vnc)" 127.0.0.1:5907
 check_eq "monitor null when unset" "$(field a monitor)" null

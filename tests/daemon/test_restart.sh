@@ -227,10 +227,11 @@ check_eq "on_panic poweroff: not restarted" "$(field pof state)" stopped
 check "on_panic pause: panicked" guest_wait_line "$(console ppa)" 'vmservice-guest: panicking' 90
 for ((i = 0; i < 100; i++)); do [ "$(field ppa panicked)" = true ] && break; sleep 0.1; done
 check_eq "on_panic pause: status panicked" "$(field ppa panicked)" true
-check_eq "on_panic pause: state still running" "$(field ppa state)" running
+check_eq "on_panic pause: state paused, not running" "$(field ppa state)" paused
+check_eq "on_panic pause: run_state from QEMU" "$(field ppa run_state)" guest-panicked
 check_match "on_panic pause: QEMU says guest-panicked" "$(vmctl monitor ppa 'info status')" \
     'guest-panicked'
-check_match "status table shows panicked" "$(vmctl status)" '^ppa +panicked '
+check_match "status table shows paused (panicked)" "$(vmctl status)" '^ppa +paused \(panicked\) '
 t0=$EPOCHREALTIME
 out=$(vmctl stop ppa)
 check_match "stopping a panicked guest" "$out" '^ppa: stopped \(host-powerdown\)'

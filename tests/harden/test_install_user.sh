@@ -8,7 +8,7 @@ if [ "$(id -u)" != 0 ]; then
 	skip "install-user" "the rule only acts as root"
 	done_testing; exit
 fi
-for t in getent groupadd useradd; do
+for t in getent groupadd useradd usermod; do
 	cat >"$TMP/$t" <<-EOS
 	#!/bin/sh
 	echo "$t \$*" >>"$TMP/calls"
@@ -19,7 +19,7 @@ done
 run() {
 	: >"$TMP/calls"
 	make -s -C "$VMS_TOP" install-user GETENT="$TMP/getent" GROUPADD="$TMP/groupadd" \
-	    USERADD="$TMP/useradd" "$@" >"$TMP/out" 2>&1
+	    USERADD="$TMP/useradd" USERMOD="$TMP/usermod" "$@" >"$TMP/out" 2>&1
 }
 
 : >"$TMP/exists"
@@ -33,6 +33,15 @@ printf 'vmservice\n' >"$TMP/exists"
 run; rc=$?
 check_eq "existing user and group: rule succeeds" "$rc" 0
 check "nothing created when both exist" test "$(grep -c add "$TMP/calls")" = 0
+
+check "no group kvm: no usermod" test "$(grep -c usermod "$TMP/calls")" = 0
+
+# With a kvm group (udev's /dev/kvm is root:kvm 0660), QEMU's user joins it.
+printf 'vmservice\nkvm\n' >"$TMP/exists"
+run; rc=$?
+check_eq "kvm group: rule succeeds" "$rc" 0
+check_match "the user is added to group kvm" "$(cat "$TMP/calls")" '^usermod -a -G kvm vmservice$'
+check_match "and says why" "$(cat "$TMP/out")" 'adding vmservice to group kvm'
 
 run DESTDIR="$TMP/dest"
 check_match "DESTDIR: no user created, says so" "$(cat "$TMP/out"; cat "$TMP/calls")" \

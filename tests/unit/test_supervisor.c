@@ -17,6 +17,8 @@ struct rec {
 	int	 changes;
 	uint64_t clock;		/* the fake ops clock, ms: no sleeping */
 	int	 no_restart;	/* may_restart says no (daemon exiting) */
+	const char *detail;	/* what exit_detail says; NULL: an option error */
+	int	 kvm_failed;	/* times kvm_failed was called */
 };
 
 static void
@@ -92,7 +94,16 @@ o_gone(void *ctx, struct vm *vm)
 static char *
 o_detail(void *ctx, struct vm *vm)
 {
-	return strdup("qemu-system-x86_64: -foo: invalid option");
+	const char *d = ((struct rec *)ctx)->detail;
+
+	return strdup(d ? d : "qemu-system-x86_64: -foo: invalid option");
+}
+
+static void
+o_kvm_failed(void *ctx, struct vm *vm, const char *detail)
+{
+	((struct rec *)ctx)->kvm_failed++;
+	add(ctx, "kvm_failed");
 }
 
 static void
@@ -115,7 +126,7 @@ o_may_restart(void *ctx, struct vm *vm)
 
 static const struct sup_ops ops = {
 	o_spawn, o_qmp, o_signal, o_arm, o_disarm, o_gone, o_detail, o_changed,
-	o_now, o_may_restart,
+	o_now, o_may_restart, o_kvm_failed,
 };
 
 static struct hw_vm hw;
@@ -678,6 +689,164 @@ main(void)
 		REASON("guest-panicked", "panic burst: guest-panicked");
 	}
 
+	/* ---- run state (issue 11) ---- */
+
+	/* CPUs dead (internal-error) under TCG: no power button, SIGTERM at once. */
+	fresh(HW_HALT_ACPI);
+	to_running();
+	vm.vm_accel = HW_ACCEL_TCG;
+	snprintf(vm.vm_run_state, sizeof(vm.vm_run_state), "internal-error");
+	sup_event(&s, &vm, VE_RUN_STATE, 0);
+	STATE("running", "internal-error under TCG: the VM stays (status says paused)");
+	OK_STREQ(sup_display_state(&vm), "paused", "displayed as paused");
+	OK(r.kvm_failed == 0, "TCG internal-error is not a KVM failure");
+	r.log[0] = 0;
+	sup_event(&s, &vm, VE_STOP, 0);
+	STATE("terminating", "stop of dead CPUs: terminating at once");
+	OPS("signal 15;arm 10000;", "no system_powerdown, SIGTERM and term_timeout");
+	OK(vm.vm_detail && strstr(vm.vm_detail, "internal-error"), "detail names the run state");
+	sup_event(&s, &vm, VE_EXITED, 0);
+	REASON("sigterm", "dead CPUs: sigterm");
+
+	/* halt = quit works on dead CPUs: kept. */
+	fresh(HW_HALT_QUIT);
+	to_running();
+	snprintf(vm.vm_run_state, sizeof(vm.vm_run_state), "internal-error");
+	sup_event(&s, &vm, VE_STOP, 0);
+	OPS("qmp quit;arm 30000;", "halt = quit still sent to dead CPUs");
+
+	/* Paused by an admin: resumed for the power button. */
+	fresh(HW_HALT_ACPI);
+	to_running();
+	snprintf(vm.vm_run_state, sizeof(vm.vm_run_state), "paused");
+	sup_event(&s, &vm, VE_RUN_STATE, 0);
+	STATE("running", "paused: still running in the table");
+	OK_STREQ(sup_display_state(&vm), "paused", "paused is displayed");
+	sup_event(&s, &vm, VE_STOP, 0);
+	OPS("qmp cont;qmp system_powerdown;arm 30000;", "cont, then the power button");
+	STATE("halting", "paused guest: halting");
+
+	/* Suspended (S3): woken for the press. */
+	fresh(HW_HALT_ACPI);
+	to_running();
+	snprintf(vm.vm_run_state, sizeof(vm.vm_run_state), "suspended");
+	OK_STREQ(sup_display_state(&vm), "suspended", "suspended is displayed");
+	sup_event(&s, &vm, VE_STOP, 0);
+	OPS("qmp system_wakeup;qmp system_powerdown;arm 30000;", "wakeup, then the power button");
+
+	/* Running again: displayed as running. */
+	snprintf(vm.vm_run_state, sizeof(vm.vm_run_state), "running");
+	OK_STREQ(sup_display_state(&vm), "halting", "a halting VM shows its table state");
+
+	/* The CPUs die while the power button waits: SIGTERM without the timeout. */
+	fresh(HW_HALT_ACPI);
+	to_running();
+	sup_event(&s, &vm, VE_STOP, 0);
+	r.log[0] = 0;
+	snprintf(vm.vm_run_state, sizeof(vm.vm_run_state), "internal-error");
+	sup_event(&s, &vm, VE_RUN_STATE, 0);
+	STATE("terminating", "CPUs died while halting: terminating");
+	OPS("signal 15;disarm;arm 10000;", "SIGTERM sent, halt timer replaced by term_timeout");
+
+	/* A guest that powered off reaches run state shutdown: not a failure. */
+	fresh(HW_HALT_ACPI);
+	to_running();
+	sup_event(&s, &vm, VE_STOP, 0);
+	sup_event(&s, &vm, VE_SHUTDOWN_GUEST, 0);
+	snprintf(vm.vm_run_state, sizeof(vm.vm_run_state), "shutdown");
+	sup_event(&s, &vm, VE_RUN_STATE, 0);
+	STATE("halting", "shutdown run state after SHUTDOWN: still halting");
+	sup_event(&s, &vm, VE_EXITED, 0);
+	REASON("host-powerdown", "clean power-off keeps host-powerdown");
+
+	/* accel = auto, KVM: CPUs in internal-error early -> restart under TCG. */
+	fresh(HW_HALT_ACPI);
+	hw.vm_accel = HW_ACCEL_AUTO;
+	to_running();
+	vm.vm_accel = HW_ACCEL_KVM;
+	r.detail = "KVM internal error. Suberror: 1\nemulation failure";
+	r.clock += 3000;
+	snprintf(vm.vm_run_state, sizeof(vm.vm_run_state), "internal-error");
+	sup_event(&s, &vm, VE_RUN_STATE, 0);
+	STATE("terminating", "KVM internal-error under auto: terminating");
+	OPS("kvm_failed;signal 15;arm 10000;", "host KVM marked failed, SIGTERM");
+	OK(strstr(vm.vm_detail, "KVM internal error") != NULL, "QEMU's words kept");
+	r.log[0] = 0;
+	sup_event(&s, &vm, VE_EXITED, 15);
+	REASON("kvm-error", "the run ends as kvm-error");
+	STATE("waiting", "and the VM waits to start again (under TCG)");
+	OPS("gone;disarm;", "resources released, nothing else");
+
+	/* ... but not late in its life: the failure is the guest's. */
+	fresh(HW_HALT_ACPI);
+	hw.vm_accel = HW_ACCEL_AUTO;
+	to_running();
+	vm.vm_accel = HW_ACCEL_KVM;
+	r.clock += 120000;
+	snprintf(vm.vm_run_state, sizeof(vm.vm_run_state), "internal-error");
+	sup_event(&s, &vm, VE_RUN_STATE, 0);
+	STATE("running", "late internal-error: no fallback, left for the admin");
+	OK(r.kvm_failed == 0, "late: KVM not declared broken");
+
+	/* accel = kvm is strict: kvm-error, failed, no restart. */
+	fresh(HW_HALT_ACPI);
+	hw.vm_accel = HW_ACCEL_KVM;
+	to_running();
+	vm.vm_accel = HW_ACCEL_KVM;
+	snprintf(vm.vm_run_state, sizeof(vm.vm_run_state), "internal-error");
+	sup_event(&s, &vm, VE_RUN_STATE, 0);
+	STATE("terminating", "accel = kvm: terminating");
+	OK(r.kvm_failed == 0, "accel = kvm: no fallback for others either");
+	sup_event(&s, &vm, VE_EXITED, 15);
+	STATE("failed", "accel = kvm: failed");
+	REASON("kvm-error", "accel = kvm: kvm-error");
+
+	/* QEMU exits at start on a KVM error (auto): restart under TCG. */
+	fresh(HW_HALT_ACPI);
+	hw.vm_accel = HW_ACCEL_AUTO;
+	r.detail = "qemu-system-x86_64: failed to set MSR 0x10a to 0x0";
+	sup_event(&s, &vm, VE_START, 0);
+	sup_event(&s, &vm, VE_DEPS_READY, 0);
+	vm.vm_accel = HW_ACCEL_KVM;
+	r.log[0] = 0;
+	sup_event(&s, &vm, VE_EXITED, 6 /* SIGABRT */);
+	STATE("waiting", "KVM start failure under auto: starting again");
+	REASON("kvm-error", "KVM start failure: kvm-error");
+	OPS("kvm_failed;gone;disarm;", "KVM marked failed");
+
+	/* The same exit with an error that is not KVM's: start-failed as before. */
+	fresh(HW_HALT_ACPI);
+	hw.vm_accel = HW_ACCEL_AUTO;
+	sup_event(&s, &vm, VE_START, 0);
+	sup_event(&s, &vm, VE_DEPS_READY, 0);
+	vm.vm_accel = HW_ACCEL_KVM;
+	sup_event(&s, &vm, VE_EXITED, 1 << 8);
+	STATE("failed", "a non-KVM start error under KVM: failed");
+	REASON("start-failed", "non-KVM error: start-failed");
+	OK(r.kvm_failed == 0, "non-KVM error: KVM not blamed");
+
+	/* Under TCG a QEMU that names KVM in its error is not a KVM failure. */
+	fresh(HW_HALT_ACPI);
+	hw.vm_accel = HW_ACCEL_AUTO;
+	r.detail = "kvm: something";
+	sup_event(&s, &vm, VE_START, 0);
+	sup_event(&s, &vm, VE_DEPS_READY, 0);
+	vm.vm_accel = HW_ACCEL_TCG;
+	sup_event(&s, &vm, VE_EXITED, 1 << 8);
+	REASON("start-failed", "TCG: start-failed");
+
+	/* accel = kvm, QEMU exits on KVM: failed with kvm-error. */
+	fresh(HW_HALT_ACPI);
+	hw.vm_accel = HW_ACCEL_KVM;
+	r.detail = "Could not access KVM kernel module: Permission denied";
+	sup_event(&s, &vm, VE_START, 0);
+	sup_event(&s, &vm, VE_DEPS_READY, 0);
+	vm.vm_accel = HW_ACCEL_KVM;
+	sup_event(&s, &vm, VE_EXITED, 1 << 8);
+	STATE("failed", "accel = kvm, KVM error at start: failed");
+	REASON("kvm-error", "accel = kvm: kvm-error");
+	OK(strstr(vm.vm_detail, "Permission denied") != NULL, "QEMU's reason kept");
+
 	/* Every state/event pair is handled without crashing. */
 	{
 		int st, ev, bad = 0;
@@ -694,6 +863,7 @@ main(void)
 	OK(sup_state_lookup("terminating") == VS_TERMINATING, "state names round-trip");
 	OK(sup_reason_lookup("guest-poweroff") == SR_GUEST_POWEROFF, "reason names round-trip");
 	OK(sup_reason_lookup("guest-panicked") == SR_GUEST_PANICKED, "guest-panicked round-trips");
+	OK(sup_reason_lookup("kvm-error") == SR_KVM_ERROR, "kvm-error round-trips");
 	sup_vm_clear(&vm);
 	return TAP_DONE();
 }
