@@ -93,7 +93,8 @@ img_ensure(const char *path, enum img_fmt fmt, uint64_t size,
 	int r;
 
 	*created = 0;
-	r = daemon_create(path, fmt, size, backing, backing_fmt, err, errlen);
+	r = daemon_create(path, fmt == IMG_FMT_AUTO ? IMG_FMT_QCOW2 : fmt, size,
+	    backing, backing_fmt, err, errlen);
 	if (r == 0) {
 		*created = 1;
 		return 0;

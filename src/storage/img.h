@@ -159,8 +159,12 @@ int img_create(const char *path, enum img_fmt fmt, uint64_t size,
 /*
  * img_ensure: if path exists, open it to check it is a readable image of
  * format fmt (AUTO: any) and set *created = 0 (its size and backing file are
- * left as they are); else create it as above and set *created = 1.
+ * left as they are; the backing file given, if any, must open too); else
+ * create it as above (AUTO: as qcow2) and set *created = 1.
  * Creation is O_EXCL, so two callers racing get one image.
+ * img_ensure and img_overlay_fresh are the daemon's: they resolve paths
+ * with IMG_SAFE_PATH and open the backing file given, never the chain of
+ * backing files named in headers (IMG_NO_BACKING).
  */
 int img_ensure(const char *path, enum img_fmt fmt, uint64_t size,
     const char *backing, enum img_fmt backing_fmt, int *created,
