@@ -43,8 +43,7 @@ check_type(const char *path, const struct stat *st, int how, char *err,
 	    (S_ISCHR(m) && (how & IMG_DEVICES)))
 		return 0;
 	if (S_ISBLK(m) || S_ISCHR(m)) {
-		xsnprintf(err, errlen, "%s: %s: refused (a device is opened only "
-		    "when forced)", path, type_name(m));
+		xsnprintf(err, errlen, "%s: %s, refused", path, type_name(m));
 		return -EMEDIUMTYPE;
 	}
 	/* Never an image, forced or not: a FIFO or socket cannot be pread. */

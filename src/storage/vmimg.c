@@ -45,7 +45,7 @@ static const struct cmd cmds[] = {
 	  "[--force] [-c] [-p] [-f FMT] -O raw|qcow2 [-o cluster_size=N,compat=...] "
 	  "SRC DST",
 	  "copy an image's content into a new image (sparse; -c compresses)" },
-	{ "resize", cmd_resize, "[-f FMT] [--shrink] FILE [+|-]SIZE",
+	{ "resize", cmd_resize, "[--force] [-f FMT] [--shrink] FILE [+|-]SIZE",
 	  "change the virtual size; shrinking needs --shrink" },
 	{ "rebase", cmd_rebase, "[--force] [-u] [-p] -b BACKING [-F FMT] FILE",
 	  "change the backing file keeping the content (-u: header only)" },
@@ -531,11 +531,11 @@ static int
 cmd_resize(int argc, char **argv)
 {
 	static const struct option lo[] = {
-		{ "shrink", no_argument, NULL, 'S' }, HELP_OPT, { 0 },
+		{ "shrink", no_argument, NULL, 'S' }, FORCE_OPT, HELP_OPT, { 0 },
 	};
 	enum img_fmt fmt = IMG_FMT_AUTO;
 	char err[IMG_ERRLEN];
-	int shrink = 0, c, r;
+	int shrink = 0, force = 0, c, r;
 	uint64_t n, size;
 	struct img *im;
 	const char *s;
@@ -547,6 +547,7 @@ cmd_resize(int argc, char **argv)
 		switch (c) {
 		case 'f': if (parse_fmt(optarg, &fmt) < 0) return 1; break;
 		case 'S': shrink = 1; break;
+		case 'D': force = IMG_DEVICES; break;
 		case 'h': return help();
 		default: return usage();
 		}
@@ -557,8 +558,9 @@ cmd_resize(int argc, char **argv)
 		s = argv[optind + 1];
 	if (parse_size(s + (*s == '+' || *s == '-'), &n) < 0)
 		return fail("bad size (use [+|-]N with K, M, G or T)");
-	if (img_open(argv[optind], fmt, IMG_RDWR, &im, err, sizeof(err)) < 0)
-		return fail(err);
+	if ((r = img_open(argv[optind], fmt, IMG_RDWR | force, &im, err,
+	    sizeof(err))) < 0)
+		return fail_r(r, err);
 	if (*s == '+')
 		size = im->im_size + n;
 	else if (*s == '-')

@@ -80,6 +80,10 @@ check_match "info --force shows the chain down to the device" "$OUT" 'image: .*z
 ms T convert --force -O raw z.qcow2 forced.raw
 check_eq "convert --force reads through the device" "$RC" 0
 check_eq "... and gets zeros of the image's size" "$(stat -c %s forced.raw)" 1048576
+ms T resize z.qcow2 2M
+check "resize of a device-backed image: refused (rc $RC)" test "$RC" != 0 -a "$RC" != 124
+ms T resize --force z.qcow2 2M
+check_eq "resize --force: done" "$RC" 0
 truncate -s 1M plain.raw
 ms T rebase -b zero.link "$(over r.qcow2 plain.raw; echo r.qcow2)"
 check "rebase onto a device link: refused" test "$RC" != 0 -a "$RC" != 124
