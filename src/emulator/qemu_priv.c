@@ -319,11 +319,10 @@ give_disk(const struct qpriv *p, const char *path, char *err, size_t errlen)
 		return fd;
 	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
 	    st.st_nlink != 1) {
-		e = errno;
 		snprintf(err, errlen, "disk %s changed while being given to %s", path,
 		    p->qp_user);
 		close(fd);
-		return -(e ? e : EAGAIN);
+		return -EAGAIN;
 	}
 	if (fchown(fd, p->qp_uid, p->qp_gid) == -1) {
 		e = errno;
