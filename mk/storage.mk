@@ -6,7 +6,7 @@ FUZZ_CC     ?= clang
 FUZZ_CFLAGS  = -g -O1 -std=gnu11 -D_GNU_SOURCE -Isrc \
                -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
 STORAGE_LIB_SRCS = $(filter-out src/storage/vmimg.c,$(wildcard src/storage/*.c)) \
-               src/common/util.c
+               src/common/util.c src/common/safe_path.c
 
 .PHONY: fuzz-storage bench-storage
 fuzz-storage: $(B)/fuzz/fuzz_qcow2

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/safe_path.h"
 #include "common/util.h"
 #include "emulator/qemu_priv.h"
 
@@ -301,6 +302,38 @@ prepare_run_dir(const struct qpriv *p, const char *run_dir, char *err, size_t er
 	return 0;
 }
 
+/*
+ * Give a disk to the user (issue 12): the path resolved by sp_open, so that
+ * a directory on the way swapped for a link by a QEMU user (to /etc, say)
+ * is refused, not followed into a chown; and what was opened is checked
+ * again on the fd: still the daemon's regular file with one link.
+ */
+static int
+give_disk(const struct qpriv *p, const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+	int fd, e;
+
+	fd = sp_open(path, O_RDONLY | O_NONBLOCK, 0, err, errlen);
+	if (fd < 0)
+		return fd;
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() ||
+	    st.st_nlink != 1) {
+		snprintf(err, errlen, "disk %s changed while being given to %s", path,
+		    p->qp_user);
+		close(fd);
+		return -EAGAIN;
+	}
+	if (fchown(fd, p->qp_uid, p->qp_gid) == -1) {
+		e = errno;
+		close(fd);
+		snprintf(err, errlen, "cannot give %s to %s: %s", path, p->qp_user, strerror(e));
+		return -e;
+	}
+	close(fd);
+	return 0;
+}
+
 static int
 prepare_disk(const struct qpriv *p, const char *path, bool readonly, char *err,
     size_t errlen)
@@ -345,7 +378,7 @@ prepare_disk(const struct qpriv *p, const char *path, bool readonly, char *err,
 		    "owned by another user");
 		return -EACCES;
 	}
-	if (give(p, path, false, 0, err, errlen))
+	if (give_disk(p, path, err, errlen))
 		return -EACCES;
 	if (!qpriv_may(p, path, want)) {
 		snprintf(err, errlen, "disk %s is mode %04o: its owner %s may not write it",

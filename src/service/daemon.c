@@ -226,7 +226,11 @@ watch_process(struct daemon *d, struct vm *vm)
 /*
  * Disks with a size or a backing file are created at first start
  * (vmservice.conf(5)). An automatic format becomes qcow2: QEMU then probes
- * it without the raw-probing restrictions.
+ * it without the raw-probing restrictions. An existing disk is only checked
+ * to open, with its configured backing file; never the backing files its
+ * header names, which its QEMU user may have rewritten (a FIFO there
+ * blocked the loop, issue 12): QEMU opens those itself, as that user.
+ * img_ensure() opens nothing through a symlink another user planted.
  */
 static int
 prepare_disks(struct vm *vm, char *err, size_t errlen)
@@ -237,24 +241,12 @@ prepare_disks(struct vm *vm, char *err, size_t errlen)
 
 	for (i = 0; i < hw->vm_n_disks; i++) {
 		const struct hw_disk *dk = &hw->vm_disks[i];
-		enum img_fmt fmt = dk->dk_format == HW_FMT_RAW ? IMG_FMT_RAW : IMG_FMT_QCOW2;
+		enum img_fmt fmt = dk->dk_format == HW_FMT_RAW ? IMG_FMT_RAW :
+		    dk->dk_format == HW_FMT_QCOW2 ? IMG_FMT_QCOW2 : IMG_FMT_AUTO;
 		char why[512];
 
 		if (!dk->dk_size && !dk->dk_backing)
 			continue;
-		if (access(dk->dk_file, F_OK) == 0) {
-			/* Exists: only check that it (and its backing chain) opens. */
-			struct img *im;
-			if (dk->dk_format == HW_FMT_AUTO)
-				fmt = IMG_FMT_AUTO;
-			e = img_open(dk->dk_file, fmt, 0, &im, why, sizeof(why));
-			if (e) {
-				snprintf(err, errlen, "disk %s: %s", dk->dk_file, why);
-				return e;
-			}
-			img_close(im);
-			continue;
-		}
 		e = img_ensure(dk->dk_file, fmt, dk->dk_size, dk->dk_backing, IMG_FMT_AUTO,
 		    &created, why, sizeof(why));
 		if (e) {
@@ -263,7 +255,8 @@ prepare_disks(struct vm *vm, char *err, size_t errlen)
 		}
 		if (created)
 			log_vm(LOG_INFO, vm->vm_name, "created disk %s (%s%s%s)", dk->dk_file,
-			    img_fmt_name(fmt), dk->dk_backing ? ", overlay of " : "",
+			    img_fmt_name(fmt == IMG_FMT_RAW ? fmt : IMG_FMT_QCOW2),
+			    dk->dk_backing ? ", overlay of " : "",
 			    dk->dk_backing ? dk->dk_backing : "");
 	}
 	return 0;

@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 
 #include "common/util.h"
 #include "storage/ops.h"
@@ -16,12 +17,25 @@ reopen_backing_rw(struct img *im, char *err, size_t errlen)
 {
 	struct img *bk = im->im_backing, *nb;
 	char *path = xstrdup(bk->im_path);
+	struct stat a, b;
 	int r;
 
-	r = img_open(path, bk->im_fmt, IMG_RDWR, &nb, err, errlen);
+	r = img_open(path, bk->im_fmt, IMG_RDWR | (bk->im_flags & (IMG_DEVICES |
+	    IMG_SAFE_PATH)), &nb, err, errlen);
 	free(path);
 	if (r < 0)
 		return r;
+	/*
+	 * The file whose type the chain's open checked, not whatever the
+	 * name points to now: we are about to write into it.
+	 */
+	if (fstat(bk->im_fd, &a) < 0 || fstat(nb->im_fd, &b) < 0 ||
+	    a.st_dev != b.st_dev || a.st_ino != b.st_ino) {
+		xsnprintf(err, errlen, "%s: the backing file was replaced while "
+		    "being reopened for writing", bk->im_path);
+		img_close(nb);
+		return -EAGAIN;
+	}
 	img_close(bk);
 	im->im_backing = nb;
 	return 0;

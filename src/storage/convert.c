@@ -116,7 +116,8 @@ img_convert(const struct img_convert_opts *o, char *err, size_t errlen)
 		xsnprintf(err, errlen, "compression (-c) needs qcow2 output");
 		return -EINVAL;
 	}
-	if ((r = img_open(o->cv_src, o->cv_src_fmt, 0, &src, err, errlen)) < 0)
+	if ((r = img_open(o->cv_src, o->cv_src_fmt, o->cv_flags & IMG_DEVICES, &src,
+	    err, errlen)) < 0)
 		return r;
 	/* Creating the target truncates it: it must not be what we read. */
 	if (img_chain_has(src, o->cv_dst, -1)) {

@@ -127,23 +127,31 @@ struct chain_id {
 };
 
 static int
-open_one(const char *path, enum img_fmt fmt, int flags, int depth,
-    struct chain_id *seen, struct img **out, char *err, size_t errlen)
+open_one(const char *path, enum img_fmt fmt, int flags, const struct img *parent,
+    int depth, struct chain_id *seen, struct img **out, char *err, size_t errlen)
 {
 	struct img *im;
 	struct stat st;
 	int fd, r;
 
-	fd = open(path, ((flags & IMG_RDWR) ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+	/* The top image is the caller's choice; a backing file the header's. */
+	fd = img_open_untrusted(path, (flags & (IMG_RDWR | IMG_DEVICES |
+	    IMG_SAFE_PATH)) | (depth == 0 ? IMG_NAMED : 0), err, errlen);
 	if (fd < 0) {
-		r = -errno;
-		xsnprintf(err, errlen, "%s: %s", path, strerror(errno));
-		return r;
+		if (parent) {	/* say which header named it */
+			char msg[IMG_ERRLEN];
+
+			xsnprintf(msg, sizeof(msg), "%s", err);
+			xsnprintf(err, errlen, "%s (backing file '%s' in the header "
+			    "of %s)", msg, parent->im_backing_name, parent->im_path);
+		}
+		return fd;
 	}
-	if (fstat(fd, &st) < 0 || !(S_ISREG(st.st_mode) || S_ISBLK(st.st_mode))) {
-		xsnprintf(err, errlen, "%s: not a regular file or block device", path);
+	if (fstat(fd, &st) < 0) {
+		r = -errno;
+		xsnprintf(err, errlen, "%s: fstat: %s", path, strerror(errno));
 		close(fd);
-		return -EINVAL;
+		return r;
 	}
 	for (int i = 0; i < depth; i++) {
 		if (seen[i].ci_dev == st.st_dev && seen[i].ci_ino == st.st_ino) {
@@ -187,18 +195,20 @@ open_one(const char *path, enum img_fmt fmt, int flags, int depth,
 			return -ELOOP;
 		}
 		bpath = img_backing_path(path, im->im_backing_name);
-		r = open_one(bpath, im->im_backing_fmt, 0, depth + 1, seen,
-		    &im->im_backing, berr, sizeof(berr));
-		free(bpath);
+		r = open_one(bpath, im->im_backing_fmt, flags & (IMG_DEVICES |
+		    IMG_SAFE_PATH), im, depth + 1, seen, &im->im_backing, berr,
+		    sizeof(berr));
 		if (r < 0) {
 			/* Name the top image and the failing one, not each level. */
 			if (depth == 0)
 				xsnprintf(err, errlen, "%s: backing chain: %s", path, berr);
 			else
 				xsnprintf(err, errlen, "%s", berr);
+			free(bpath);
 			img_close(im);
 			return r;
 		}
+		free(bpath);
 	}
 	*out = im;
 	return 0;
@@ -210,7 +220,7 @@ img_open(const char *path, enum img_fmt fmt, int flags, struct img **out,
 {
 	struct chain_id seen[IMG_MAX_CHAIN];
 
-	return open_one(path, fmt, flags, 0, seen, out, err, errlen);
+	return open_one(path, fmt, flags, NULL, 0, seen, out, err, errlen);
 }
 
 void

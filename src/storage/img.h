@@ -21,6 +21,15 @@ enum img_fmt { IMG_FMT_AUTO = 0, IMG_FMT_RAW, IMG_FMT_QCOW2 };
 #define IMG_RDWR	0x1	/* open for writing (the top image only) */
 #define IMG_NO_BACKING	0x2	/* do not open the backing file */
 #define IMG_FORCE	0x4	/* write a dirty/corrupt qcow2 (check -r) */
+/*
+ * What may be opened (img_file.c, issue 12). The image named by the caller
+ * may be a regular file or a block device; a backing file named in a header
+ * must be a regular file. IMG_DEVICES (vmimg --force) accepts any device
+ * anywhere in the chain. A FIFO, socket or directory is never an image.
+ */
+#define IMG_DEVICES	0x8
+#define IMG_SAFE_PATH	0x10	/* no symlink but root's on the way (sp_open) */
+#define IMG_NAMED	0x20	/* img_open_untrusted: a block device is fine */
 
 #define IMG_MAX_CHAIN	16	/* backing chain depth we accept */
 #define IMG_ERRLEN	512
@@ -105,6 +114,23 @@ int img_chain_has(const struct img *chain, const char *path, int fd);
 /* The backing file name resolved against the overlay's directory. */
 char *img_backing_path(const char *overlay, const char *name);
 
+/*
+ * img_file.c. img_open_untrusted: path (flags IMG_RDWR, IMG_NAMED,
+ * IMG_DEVICES, IMG_SAFE_PATH) opened without blocking, following only what
+ * IMG_SAFE_PATH allows, and without calling the open() of a device it does
+ * not accept (-EMEDIUMTYPE; a FIFO, socket: -EINVAL). Returns the fd, in
+ * blocking mode, or -errno with err filled.
+ */
+int img_open_untrusted(const char *path, int flags, char *err, size_t errlen);
+/*
+ * A new image file, mode 0600, O_EXCL; without excl an existing file is
+ * opened as by img_open_untrusted(IMG_NAMED) and truncated. fd or -errno.
+ */
+int img_create_file(const char *path, int excl, int flags, char *err,
+    size_t errlen);
+/* Undo img_create_file after a failure: unlink path if it is still fd. */
+void img_unlink_created(const char *path, int fd, int flags);
+
 /* Creation. */
 struct img_create_opts {
 	const char	*co_path;
@@ -116,6 +142,9 @@ struct img_create_opts {
 	int		 co_compat;		/* qcow2 version 2 or 3 (0: 3) */
 	int		 co_refcount_bits;	/* 0: 16 */
 	int		 co_excl;		/* fail with -EEXIST if path exists */
+	/* IMG_SAFE_PATH, IMG_DEVICES for the file and the backing file's
+	 * open; IMG_NO_BACKING: open the backing file only, not its chain */
+	int		 co_flags;
 };
 int img_create_opts(const struct img_create_opts *o, char *err, size_t errlen);
 
@@ -130,8 +159,12 @@ int img_create(const char *path, enum img_fmt fmt, uint64_t size,
 /*
  * img_ensure: if path exists, open it to check it is a readable image of
  * format fmt (AUTO: any) and set *created = 0 (its size and backing file are
- * left as they are); else create it as above and set *created = 1.
+ * left as they are; the backing file given, if any, must open too); else
+ * create it as above (AUTO: as qcow2) and set *created = 1.
  * Creation is O_EXCL, so two callers racing get one image.
+ * img_ensure and img_overlay_fresh are the daemon's: they resolve paths
+ * with IMG_SAFE_PATH and open the backing file given, never the chain of
+ * backing files named in headers (IMG_NO_BACKING).
  */
 int img_ensure(const char *path, enum img_fmt fmt, uint64_t size,
     const char *backing, enum img_fmt backing_fmt, int *created,

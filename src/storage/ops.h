@@ -19,6 +19,7 @@ struct img_convert_opts {
 	int		 cv_compat;
 	img_progress_fn	 cv_progress;
 	void		*cv_arg;
+	int		 cv_flags;	/* IMG_DEVICES: devices in src's chain */
 };
 int img_convert(const struct img_convert_opts *o, char *err, size_t errlen);
 /* Copy src's guest content into dst (fresh or zeroed), skipping zeros. */

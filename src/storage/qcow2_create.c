@@ -105,13 +105,9 @@ qcow2_create(const struct img_create_opts *o, const char *backing_fmt,
 		return -ENAMETOOLONG;
 	}
 	im.im_path = (char *)o->co_path;
-	im.im_fd = open(o->co_path, O_RDWR | O_CREAT | O_CLOEXEC |
-	    (o->co_excl ? O_EXCL : O_TRUNC), 0644);
-	if (im.im_fd < 0) {
-		r = -errno;
-		xsnprintf(err, errlen, "%s: %s", o->co_path, strerror(errno));
-		return r;
-	}
+	im.im_fd = img_create_file(o->co_path, o->co_excl, o->co_flags, err, errlen);
+	if (im.im_fd < 0)
+		return im.im_fd;
 	im.im_backing_name = o->co_backing ? xstrdup(o->co_backing) : NULL;
 	q = xcalloc(1, sizeof(*q));
 	q->q_img = &im;
@@ -124,11 +120,12 @@ qcow2_create(const struct img_create_opts *o, const char *backing_fmt,
 	q->q_rw = 0;
 	qcow2_free(q);
 	free(im.im_backing_name);
+	if (r < 0)
+		img_unlink_created(o->co_path, im.im_fd, o->co_flags);
 	if (close(im.im_fd) < 0 && r == 0) {
 		r = -errno;
 		xsnprintf(err, errlen, "%s: close: %s", o->co_path, strerror(errno));
+		img_unlink_created(o->co_path, -1, o->co_flags);
 	}
-	if (r < 0)
-		(void)unlink(o->co_path);
 	return r;
 }

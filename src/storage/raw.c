@@ -156,14 +156,9 @@ raw_create(const struct img_create_opts *o, char *err, size_t errlen)
 		    o->co_path);
 		return -EINVAL;
 	}
-	fd = open(o->co_path, O_WRONLY | O_CREAT | O_CLOEXEC |
-	    (o->co_excl ? O_EXCL : O_TRUNC), 0644);
-	if (fd < 0) {
-		int r = -errno;
-
-		xsnprintf(err, errlen, "%s: %s", o->co_path, strerror(errno));
-		return r;
-	}
+	fd = img_create_file(o->co_path, o->co_excl, o->co_flags, err, errlen);
+	if (fd < 0)
+		return fd;
 	if (ftruncate(fd, (off_t)o->co_size) < 0 || fsync(fd) < 0) {
 		int r = -errno;
 

@@ -95,7 +95,9 @@ img_rebase(struct img *im, const char *backing, enum img_fmt backing_fmt,
 	if (backing) {
 		char *bpath = img_backing_path(im->im_path, backing);
 
-		r = img_open(bpath, backing_fmt, 0, &nb, berr, sizeof(berr));
+		/* What the overlay was allowed (vmimg --force), its new chain too. */
+		r = img_open(bpath, backing_fmt, im->im_flags & (IMG_DEVICES |
+		    IMG_SAFE_PATH), &nb, berr, sizeof(berr));
 		free(bpath);
 		if (r < 0 && !(unsafe && r == -ENOENT)) {
 			xsnprintf(err, errlen, "new backing file: %s", berr);

@@ -31,22 +31,25 @@ static int cmd_commit(int, char **);
 
 static const struct cmd cmds[] = {
 	{ "create", cmd_create,
-	  "[-f raw|qcow2] [-b BACKING [-F FMT]] [-o cluster_size=N,compat=0.10|1.1,"
-	  "refcount_bits=N] FILE [SIZE]",
+	  "[--force] [-f raw|qcow2] [-b BACKING [-F FMT]] [-o cluster_size=N,"
+	  "compat=0.10|1.1,refcount_bits=N] FILE [SIZE]",
 	  "create an image; an overlay (-b) takes its size from the backing file" },
-	{ "info", cmd_info, "[-f FMT] [--output=human|json] [--backing-chain] FILE",
+	{ "info", cmd_info, "[--force] [-f FMT] [--output=human|json] [--backing-chain] "
+	  "FILE",
 	  "show the format, sizes and backing file of an image" },
-	{ "check", cmd_check, "[-f FMT] [-r leaks|all] [--output=human|json] FILE",
+	{ "check", cmd_check, "[--force] [-f FMT] [-r leaks|all] [--output=human|json] "
+	  "FILE",
 	  "check a qcow2 image's refcounts; exit 0 clean, 1 check failed, "
 	  "2 corrupt, 3 leaks only, 63 format not checkable" },
 	{ "convert", cmd_convert,
-	  "[-c] [-p] [-f FMT] -O raw|qcow2 [-o cluster_size=N,compat=...] SRC DST",
+	  "[--force] [-c] [-p] [-f FMT] -O raw|qcow2 [-o cluster_size=N,compat=...] "
+	  "SRC DST",
 	  "copy an image's content into a new image (sparse; -c compresses)" },
-	{ "resize", cmd_resize, "[-f FMT] [--shrink] FILE [+|-]SIZE",
+	{ "resize", cmd_resize, "[--force] [-f FMT] [--shrink] FILE [+|-]SIZE",
 	  "change the virtual size; shrinking needs --shrink" },
-	{ "rebase", cmd_rebase, "[-u] [-p] -b BACKING [-F FMT] FILE",
+	{ "rebase", cmd_rebase, "[--force] [-u] [-p] -b BACKING [-F FMT] FILE",
 	  "change the backing file keeping the content (-u: header only)" },
-	{ "commit", cmd_commit, "[-p] [-d] FILE",
+	{ "commit", cmd_commit, "[--force] [-p] [-d] FILE",
 	  "write an overlay's data into its backing file (-d: keep the overlay)" },
 };
 #define NCMDS (sizeof(cmds) / sizeof(cmds[0]))
@@ -60,7 +63,10 @@ usage_all(FILE *fp)
 	for (size_t i = 0; i < NCMDS; i++)
 		fprintf(fp, "  %s %s\n      %s\n", cmds[i].c_name, cmds[i].c_usage,
 		    cmds[i].c_help);
-	fprintf(fp, "\nSIZE takes K, M, G, T suffixes (powers of 1024).\n");
+	fprintf(fp, "\nSIZE takes K, M, G, T suffixes (powers of 1024).\n"
+	    "A backing file named in an image's header must be a regular file, and\n"
+	    "one named on the command line a regular file or a block device:\n"
+	    "--force also opens devices (never a FIFO). Images are created 0600.\n");
 }
 
 static int
@@ -81,6 +87,16 @@ static int
 fail(const char *msg)
 {
 	fprintf(stderr, "vmimg %s: %s\n", cur->c_name, msg);
+	return 1;
+}
+
+/* fail(), and how to open a refused device (img_open_untrusted). */
+static int
+fail_r(int r, const char *msg)
+{
+	if (r != -EMEDIUMTYPE)
+		return fail(msg);
+	fprintf(stderr, "vmimg %s: %s; --force opens it anyway\n", cur->c_name, msg);
 	return 1;
 }
 
@@ -142,17 +158,20 @@ progress_bar(void *arg, uint64_t done, uint64_t total)
 }
 
 #define HELP_OPT	{ "help", no_argument, NULL, 'h' }
+/* --force: devices may be opened (IMG_DEVICES) */
+#define FORCE_OPT	{ "force", no_argument, NULL, 'D' }
 
 static int
 cmd_create(int argc, char **argv)
 {
-	static const struct option lo[] = { HELP_OPT, { 0 } };
+	static const struct option lo[] = { FORCE_OPT, HELP_OPT, { 0 } };
 	struct img_create_opts co = { .co_fmt = IMG_FMT_RAW, .co_excl = 0 };
 	char err[IMG_ERRLEN];
-	int c;
+	int c, r;
 
 	while ((c = getopt_long(argc, argv, "f:b:F:o:h", lo, NULL)) != -1) {
 		switch (c) {
+		case 'D': co.co_flags |= IMG_DEVICES; break;
 		case 'f': if (parse_fmt(optarg, &co.co_fmt) < 0) return 1; break;
 		case 'b': co.co_backing = optarg; break;
 		case 'F': if (parse_fmt(optarg, &co.co_backing_fmt) < 0) return 1; break;
@@ -168,8 +187,8 @@ cmd_create(int argc, char **argv)
 		return fail("bad size (use a number with K, M, G or T)");
 	if (argc - optind == 1 && !co.co_backing)
 		return fail("a size is needed unless there is a backing file");
-	if (img_create_opts(&co, err, sizeof(err)) < 0)
-		return fail(err);
+	if ((r = img_create_opts(&co, err, sizeof(err))) < 0)
+		return fail_r(r, err);
 	return 0;
 }
 
@@ -274,10 +293,10 @@ cmd_info(int argc, char **argv)
 	static const struct option lo[] = {
 		{ "output", required_argument, NULL, 'O' },
 		{ "backing-chain", no_argument, NULL, 'B' },
-		HELP_OPT, { 0 },
+		FORCE_OPT, HELP_OPT, { 0 },
 	};
 	enum img_fmt fmt = IMG_FMT_AUTO;
-	int json = 0, chain = 0, c;
+	int json = 0, chain = 0, force = 0, c, r;
 	json_object *arr = NULL;
 	char err[IMG_ERRLEN];
 	struct img *im;
@@ -291,15 +310,16 @@ cmd_info(int argc, char **argv)
 			else return usage();
 			break;
 		case 'B': chain = 1; break;
+		case 'D': force = IMG_DEVICES; break;
 		case 'h': return help();
 		default: return usage();
 		}
 	}
 	if (argc - optind != 1)
 		return usage();
-	if (img_open(argv[optind], fmt, chain ? 0 : IMG_NO_BACKING, &im, err,
-	    sizeof(err)) < 0)
-		return fail(err);
+	if ((r = img_open(argv[optind], fmt, force | (chain ? 0 : IMG_NO_BACKING), &im,
+	    err, sizeof(err))) < 0)
+		return fail_r(r, err);
 	if (json && chain)
 		arr = json_object_new_array();
 	for (struct img *p = im; p; p = chain ? p->im_backing : NULL) {
@@ -410,12 +430,12 @@ static int
 cmd_check(int argc, char **argv)
 {
 	static const struct option lo[] = {
-		{ "output", required_argument, NULL, 'O' }, HELP_OPT, { 0 },
+		{ "output", required_argument, NULL, 'O' }, FORCE_OPT, HELP_OPT, { 0 },
 	};
 	struct img_check_result cr;
 	enum img_fmt fmt = IMG_FMT_AUTO;
 	char err[IMG_ERRLEN];
-	int fix = 0, json = 0, c, r;
+	int fix = 0, json = 0, force = 0, c, r;
 	struct img *im;
 
 	while ((c = getopt_long(argc, argv, "f:r:h", lo, NULL)) != -1) {
@@ -431,15 +451,16 @@ cmd_check(int argc, char **argv)
 			else if (strcmp(optarg, "human") == 0) json = 0;
 			else return usage();
 			break;
+		case 'D': force = IMG_DEVICES; break;
 		case 'h': return help();
 		default: return usage();
 		}
 	}
 	if (argc - optind != 1)
 		return usage();
-	if (img_open(argv[optind], fmt, IMG_NO_BACKING |
-	    (fix ? IMG_RDWR | IMG_FORCE : 0), &im, err, sizeof(err)) < 0) {
-		fail(err);
+	if ((r = img_open(argv[optind], fmt, IMG_NO_BACKING | force |
+	    (fix ? IMG_RDWR | IMG_FORCE : 0), &im, err, sizeof(err))) < 0) {
+		fail_r(r, err);
 		return IMG_CHECK_INCOMPLETE;
 	}
 	if (im->im_fmt != IMG_FMT_QCOW2) {
@@ -470,14 +491,15 @@ cmd_check(int argc, char **argv)
 static int
 cmd_convert(int argc, char **argv)
 {
-	static const struct option lo[] = { HELP_OPT, { 0 } };
+	static const struct option lo[] = { FORCE_OPT, HELP_OPT, { 0 } };
 	struct img_convert_opts o = { .cv_dst_fmt = IMG_FMT_AUTO };
 	struct img_create_opts co = { 0 };
 	char err[IMG_ERRLEN];
-	int show = 0, last = -1, c;
+	int show = 0, last = -1, c, r;
 
 	while ((c = getopt_long(argc, argv, "cpf:O:o:h", lo, NULL)) != -1) {
 		switch (c) {
+		case 'D': o.cv_flags |= IMG_DEVICES; break;
 		case 'c': o.cv_compress = 1; break;
 		case 'p': show = 1; break;
 		case 'f': if (parse_fmt(optarg, &o.cv_src_fmt) < 0) return 1; break;
@@ -500,8 +522,8 @@ cmd_convert(int argc, char **argv)
 		o.cv_arg = &last;
 		progress_bar(&last, 0, 1);
 	}
-	if (img_convert(&o, err, sizeof(err)) < 0)
-		return fail(err);
+	if ((r = img_convert(&o, err, sizeof(err))) < 0)
+		return fail_r(r, err);
 	return 0;
 }
 
@@ -509,11 +531,11 @@ static int
 cmd_resize(int argc, char **argv)
 {
 	static const struct option lo[] = {
-		{ "shrink", no_argument, NULL, 'S' }, HELP_OPT, { 0 },
+		{ "shrink", no_argument, NULL, 'S' }, FORCE_OPT, HELP_OPT, { 0 },
 	};
 	enum img_fmt fmt = IMG_FMT_AUTO;
 	char err[IMG_ERRLEN];
-	int shrink = 0, c, r;
+	int shrink = 0, force = 0, c, r;
 	uint64_t n, size;
 	struct img *im;
 	const char *s;
@@ -525,6 +547,7 @@ cmd_resize(int argc, char **argv)
 		switch (c) {
 		case 'f': if (parse_fmt(optarg, &fmt) < 0) return 1; break;
 		case 'S': shrink = 1; break;
+		case 'D': force = IMG_DEVICES; break;
 		case 'h': return help();
 		default: return usage();
 		}
@@ -535,8 +558,9 @@ cmd_resize(int argc, char **argv)
 		s = argv[optind + 1];
 	if (parse_size(s + (*s == '+' || *s == '-'), &n) < 0)
 		return fail("bad size (use [+|-]N with K, M, G or T)");
-	if (img_open(argv[optind], fmt, IMG_RDWR, &im, err, sizeof(err)) < 0)
-		return fail(err);
+	if ((r = img_open(argv[optind], fmt, IMG_RDWR | force, &im, err,
+	    sizeof(err))) < 0)
+		return fail_r(r, err);
 	if (*s == '+')
 		size = im->im_size + n;
 	else if (*s == '-')
@@ -558,10 +582,10 @@ cmd_resize(int argc, char **argv)
 static int
 cmd_rebase(int argc, char **argv)
 {
-	static const struct option lo[] = { HELP_OPT, { 0 } };
+	static const struct option lo[] = { FORCE_OPT, HELP_OPT, { 0 } };
 	enum img_fmt fmt = IMG_FMT_AUTO, bfmt = IMG_FMT_AUTO;
 	const char *backing = NULL;
-	int unsafe = 0, show = 0, last = -1, c, r;
+	int unsafe = 0, show = 0, last = -1, force = 0, c, r;
 	char err[IMG_ERRLEN];
 	struct img *im;
 
@@ -572,6 +596,7 @@ cmd_rebase(int argc, char **argv)
 		case 'f': if (parse_fmt(optarg, &fmt) < 0) return 1; break;
 		case 'b': backing = optarg; break;
 		case 'F': if (parse_fmt(optarg, &bfmt) < 0) return 1; break;
+		case 'D': force = IMG_DEVICES; break;
 		case 'h': return help();
 		default: return usage();
 		}
@@ -579,24 +604,24 @@ cmd_rebase(int argc, char **argv)
 	if (argc - optind != 1 || !backing)
 		return usage();
 	/* Unsafe mode must work when the old backing file is gone. */
-	if (img_open(argv[optind], fmt, IMG_RDWR | (unsafe ? IMG_NO_BACKING : 0),
-	    &im, err, sizeof(err)) < 0)
-		return fail(err);
+	if ((r = img_open(argv[optind], fmt, IMG_RDWR | force |
+	    (unsafe ? IMG_NO_BACKING : 0), &im, err, sizeof(err))) < 0)
+		return fail_r(r, err);
 	r = img_rebase(im, backing, bfmt, unsafe, show ? progress_bar : NULL, &last,
 	    err, sizeof(err));
 	img_close(im);
 	if (r < 0)
-		return fail(err);
+		return fail_r(r, err);
 	return 0;
 }
 
 static int
 cmd_commit(int argc, char **argv)
 {
-	static const struct option lo[] = { HELP_OPT, { 0 } };
+	static const struct option lo[] = { FORCE_OPT, HELP_OPT, { 0 } };
 	struct img_create_opts co = { 0 };
 	enum img_fmt fmt = IMG_FMT_AUTO;
-	int keep = 0, show = 0, last = -1, c, r;
+	int keep = 0, show = 0, last = -1, force = 0, c, r;
 	char err[IMG_ERRLEN];
 	struct img_info ii;
 	struct img *im;
@@ -606,14 +631,15 @@ cmd_commit(int argc, char **argv)
 		case 'f': if (parse_fmt(optarg, &fmt) < 0) return 1; break;
 		case 'p': show = 1; break;
 		case 'd': keep = 1; break;
+		case 'D': force = IMG_DEVICES; break;
 		case 'h': return help();
 		default: return usage();
 		}
 	}
 	if (argc - optind != 1)
 		return usage();
-	if (img_open(argv[optind], fmt, 0, &im, err, sizeof(err)) < 0)
-		return fail(err);
+	if ((r = img_open(argv[optind], fmt, force, &im, err, sizeof(err))) < 0)
+		return fail_r(r, err);
 	r = img_commit(im, show ? progress_bar : NULL, &last, err, sizeof(err));
 	if (r == 0 && !keep && img_get_info(im, &ii) == 0) {
 		/* Empty the overlay, as qemu-img commit does without -d. */
@@ -625,12 +651,13 @@ cmd_commit(int argc, char **argv)
 		co.co_cluster_size = ii.ii_cluster;
 		co.co_compat = ii.ii_compat;
 		co.co_refcount_bits = ii.ii_refcount_bits;
+		co.co_flags = force;
 		r = img_create_opts(&co, err, sizeof(err));
 		img_info_free(&ii);
 	}
 	img_close(im);
 	if (r < 0)
-		return fail(err);
+		return fail_r(r, err);
 	printf("Image committed.\n");
 	return 0;
 }
