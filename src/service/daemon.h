@@ -18,6 +18,7 @@ struct loop;
 struct ctl;
 struct console;
 struct reload;
+struct scripts;
 
 struct daemon {
 	struct loop	*lp;
@@ -44,6 +45,7 @@ struct daemon {
 	uint64_t	 adopt_timer;	/* retries adoption of VMs whose lock is held */
 	char		 last_status[128];
 	struct reload	*reload;	/* reload.c: superseded inventories */
+	struct scripts	*scripts;	/* downscripts under way (scripts.h) */
 };
 
 /* QMP connect: QEMU creates the socket early in its start-up. */

@@ -225,6 +225,13 @@ models_of(struct emu_models **v, size_t *n, size_t *cap, const char *path)
  * the emulator here (models outside the common list only). An emulator
  * that cannot answer is reported elsewhere (missing-emulator), or not at
  * all when it is a stand-in: then the model is not judged.
+ *
+ * Not with INV_NO_EXEC (the daemon, and vmctl finding its socket): running
+ * the emulator is a blocking child as root in the daemon's loop (up to 5 s
+ * per emulator at every reload), for an answer QEMU gives anyway when the
+ * VM starts. An async child or a cache per binary would keep the check,
+ * but reload answers in one call: it would have to wait, or judge with an
+ * answer from before an upgrade. check-config is where the admin asks.
  */
 static void
 check_models(struct inv_parse *ip)
@@ -233,6 +240,9 @@ check_models(struct inv_parse *ip)
 	struct qemu_env env = { .qe_emulator_dir = inv->inv_emulator_dir };
 	struct emu_models *v = NULL;
 	size_t n = 0, cap = 0;
+
+	if (ip->ip_flags & INV_NO_EXEC)
+		return;
 
 	for (size_t a = 0; a < inv->inv_n_vms; a++) {
 		const struct hw_vm *vm = &inv->inv_vms[a];

@@ -362,12 +362,19 @@ sort_diag(const struct inventory *inv, struct diag *d, size_t from)
 int
 inv_load(const char *path, struct inventory *inv, struct diag *d)
 {
+	return inv_load_flags(path, inv, d, 0);
+}
+
+int
+inv_load_flags(const char *path, struct inventory *inv, struct diag *d, unsigned flags)
+{
 	struct inv_parse ip;
 	size_t first = d->dg_n, errors = d->dg_errors;
 	int rc = 0;
 
 	memset(inv, 0, sizeof(*inv));
 	memset(&ip, 0, sizeof(ip));
+	ip.ip_flags = flags;
 	ip.ip_inv = inv;
 	ip.ip_diag = d;
 	inv->inv_path = xstrdup(path);

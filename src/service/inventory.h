@@ -46,6 +46,15 @@ struct inventory {
  * be read), leaves inv empty and puts every error found in d.
  */
 int inv_load(const char *path, struct inventory *inv, struct diag *d);
+/*
+ * inv_load with flags. INV_NO_EXEC: run no program, i.e. do not ask the
+ * emulator (`-device help`) whether a NIC model outside the common ones
+ * exists. The daemon loads with it (issue 12): at reload that answer would
+ * cost a QEMU start as root while the loop waits, only to say earlier what
+ * QEMU says itself when the VM starts; `vmctl check-config` still asks.
+ */
+#define INV_NO_EXEC	0x1
+int inv_load_flags(const char *path, struct inventory *inv, struct diag *d, unsigned flags);
 void inv_free(struct inventory *inv);
 struct hw_vm *inv_find_vm(const struct inventory *inv, const char *name);
 #endif

@@ -639,7 +639,7 @@ reload_run(struct daemon *d)
 		return refuse(o, "vmserviced is shutting down", NULL);
 	}
 	log_info("reloading %s", d->conf_path);
-	e = inv_load(d->conf_path, &ninv, &dg);
+	e = inv_load_flags(d->conf_path, &ninv, &dg, INV_NO_EXEC);
 	errs = json_object_new_array();
 	warns = json_object_new_array();
 	for (i = 0; i < dg.dg_n; i++) {

@@ -127,7 +127,7 @@ socket_path(struct vmctl *ctl, const struct ctl_args *a)
 	if (a->sock)
 		return xstrdup(a->sock);
 	conf = vmctl_conf_path(ctl, a->conf);
-	if (inv_load(conf, &inv, &dg) != 0) {
+	if (inv_load_flags(conf, &inv, &dg, INV_NO_EXEC) != 0) {
 		/* The running daemon may have loaded an older, valid version. */
 		char *dir = scan_run_dir(conf);
 

@@ -24,6 +24,7 @@
 #include "service/loop.h"
 #include "service/notify.h"
 #include "service/reload.h"
+#include "service/scripts.h"
 
 static const char usage_text[] =
     "usage: vmserviced [-c FILE] [-D] [-v] [--help]\n"
@@ -135,6 +136,15 @@ signal_cb(struct loop *lp, int fd, uint32_t events, void *arg)
 	}
 }
 
+/* A VM's downscripts ended: it may start again, or the daemon exit. */
+static void
+scripts_done_cb(void *arg)
+{
+	struct daemon *d = arg;
+
+	d->dirty = true;
+}
+
 /*
  * -D: fork; the parent only waits to exit with the child's verdict. The
  * child gets the pipe's write end, for "OK" or the reason it failed.
@@ -231,7 +241,7 @@ main(int argc, char **argv)
 		conf = INV_DEFAULT_PATH;
 	log_init("vmserviced", log_guess_target(), opt_v ? LOG_DEBUG : LOG_INFO);
 
-	e = inv_load(conf, &d.inv, &dg);
+	e = inv_load_flags(conf, &d.inv, &dg, INV_NO_EXEC);
 	diag_print(&dg, stderr);
 	diag_free(&dg);
 	if (e)
@@ -260,6 +270,7 @@ main(int argc, char **argv)
 	if (d.sig_fd == -1 || !d.lp)
 		die_ready(d.ready_fd, "cannot set up the event loop: %s", strerror(errno));
 	loop_add_fd(d.lp, d.sig_fd, EPOLLIN, signal_cb, &d);
+	d.scripts = scripts_new(d.lp, &d.child_mask, scripts_done_cb, &d);
 
 	d.env.qe_emulator_dir = d.inv.inv_emulator_dir;
 	d.env.qe_run_dir = d.inv.inv_run_dir;
@@ -292,6 +303,7 @@ main(int argc, char **argv)
 	ctl_free(d.ctl);
 	daemon_free_vms(&d);
 	reload_free(&d);
+	scripts_free(d.scripts);
 	loop_free(d.lp);
 	{
 		char *pf = xasprintf("%s/vmserviced.pid", d.inv.inv_run_dir);
