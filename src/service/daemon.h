@@ -19,6 +19,7 @@ struct ctl;
 struct console;
 struct reload;
 struct scripts;
+struct nicm;
 
 struct daemon {
 	struct loop	*lp;
@@ -46,6 +47,7 @@ struct daemon {
 	char		 last_status[128];
 	struct reload	*reload;	/* reload.c: superseded inventories */
 	struct scripts	*scripts;	/* downscripts under way (scripts.h) */
+	struct nicm	*nicm;		/* emulators' NIC models (nicmodels.h) */
 };
 
 /* QMP connect: QEMU creates the socket early in its start-up. */

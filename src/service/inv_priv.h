@@ -92,7 +92,7 @@ struct inv_parse {
 	size_t			 ip_depth;
 	bool			 ip_broken;	/* a file did not parse to its end */
 	int			 ip_main_errno;	/* the main file could not be read */
-	unsigned		 ip_flags;	/* INV_NO_EXEC */
+	struct inv_opts		*ip_opts;	/* never NULL */
 };
 
 /* inv_text.c */

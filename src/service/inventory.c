@@ -362,11 +362,13 @@ sort_diag(const struct inventory *inv, struct diag *d, size_t from)
 int
 inv_load(const char *path, struct inventory *inv, struct diag *d)
 {
-	return inv_load_flags(path, inv, d, 0);
+	struct inv_opts o = { 0 };
+
+	return inv_load_opts(path, inv, d, &o);
 }
 
 int
-inv_load_flags(const char *path, struct inventory *inv, struct diag *d, unsigned flags)
+inv_load_opts(const char *path, struct inventory *inv, struct diag *d, struct inv_opts *o)
 {
 	struct inv_parse ip;
 	size_t first = d->dg_n, errors = d->dg_errors;
@@ -374,7 +376,8 @@ inv_load_flags(const char *path, struct inventory *inv, struct diag *d, unsigned
 
 	memset(inv, 0, sizeof(*inv));
 	memset(&ip, 0, sizeof(ip));
-	ip.ip_flags = flags;
+	o->io_pending = false;
+	ip.ip_opts = o;
 	ip.ip_inv = inv;
 	ip.ip_diag = d;
 	inv->inv_path = xstrdup(path);

@@ -22,6 +22,7 @@
 #include "service/daemon.h"
 #include "service/dcaps.h"
 #include "service/loop.h"
+#include "service/nicmodels.h"
 #include "service/notify.h"
 #include "service/reload.h"
 #include "service/scripts.h"
@@ -145,6 +146,16 @@ scripts_done_cb(void *arg)
 	d->dirty = true;
 }
 
+/* An emulator told its NIC models: a reload waiting for them goes on. */
+static void
+nicm_done_cb(void *arg)
+{
+	struct daemon *d = arg;
+
+	reload_resume(d);
+	d->dirty = true;	/* (daemon_idle -> ctl_poll answers its clients) */
+}
+
 /*
  * -D: fork; the parent only waits to exit with the child's verdict. The
  * child gets the pipe's write end, for "OK" or the reason it failed.
@@ -241,7 +252,12 @@ main(int argc, char **argv)
 		conf = INV_DEFAULT_PATH;
 	log_init("vmserviced", log_guess_target(), opt_v ? LOG_DEBUG : LOG_INFO);
 
-	e = inv_load_flags(conf, &d.inv, &dg, INV_NO_EXEC);
+	/*
+	 * NIC models are not judged at start (issue 12): asking the emulator
+	 * would hold up the start by a QEMU run as root; a wrong one fails its
+	 * VM's start with QEMU's words. Reloads judge them (nicmodels.h).
+	 */
+	e = inv_load_opts(conf, &d.inv, &dg, &(struct inv_opts){ .io_flags = INV_NO_EXEC });
 	diag_print(&dg, stderr);
 	diag_free(&dg);
 	if (e)
@@ -271,6 +287,7 @@ main(int argc, char **argv)
 		die_ready(d.ready_fd, "cannot set up the event loop: %s", strerror(errno));
 	loop_add_fd(d.lp, d.sig_fd, EPOLLIN, signal_cb, &d);
 	d.scripts = scripts_new(d.lp, &d.child_mask, scripts_done_cb, &d);
+	d.nicm = nicm_new(d.lp, &d.child_mask, nicm_done_cb, &d);
 
 	d.env.qe_emulator_dir = d.inv.inv_emulator_dir;
 	d.env.qe_run_dir = d.inv.inv_run_dir;
@@ -304,6 +321,7 @@ main(int argc, char **argv)
 	daemon_free_vms(&d);
 	reload_free(&d);
 	scripts_free(d.scripts);
+	nicm_free(d.nicm);
 	loop_free(d.lp);
 	{
 		char *pf = xasprintf("%s/vmserviced.pid", d.inv.inv_run_dir);
