@@ -77,6 +77,10 @@ child_clean(const int *keep, size_t n_keep, mode_t mask, const sigset_t *sigmask
 
 	if ((e = close_all_but(keep, n_keep)))
 		return e;
+	/* Until child_pass(): a script run before exec must not get them. */
+	for (size_t i = 0; i < n_keep; i++)
+		if (keep[i] > 2 && fcntl(keep[i], F_SETFD, FD_CLOEXEC) == -1)
+			return -errno;
 	/* Handlers are reset by exec anyway; SIG_IGN (SIGPIPE, say) is not. */
 	sigemptyset(&sa.sa_mask);
 	for (int s = 1; s < NSIG; s++) {

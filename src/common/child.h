@@ -27,7 +27,7 @@ char *const *child_env(void);
 /*
  * In a forked child, stdio already in place, before exec; async-signal-safe
  * only. Closes every fd above 2 except the n_keep in keep (those stay open,
- * still close-on-exec: child_pass() hands them over), resets every ignored
+ * made close-on-exec: child_pass() hands them over), resets every ignored
  * signal to its default (SIG_IGN survives exec) and the signal mask to
  * sigmask (NULL: empty), chdir("/"), umask(mask). 0 or -errno (the first
  * failure; the child should then _exit).
