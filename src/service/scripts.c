@@ -240,9 +240,11 @@ scripts_run(struct scripts *s, const char *vm, struct script_cmd *cmds, size_t n
 {
 	struct job *j;
 
-	if (n == 0) {
+	if (n == 0 || !s) {
+		if (n)
+			log_vm(LOG_WARNING, vm, "downscripts not run: no place to run them");
 		close_all(hold, n_hold);
-		free_cmds(cmds, 0);
+		free_cmds(cmds, n);
 		return;
 	}
 	j = xcalloc(1, sizeof(*j));
