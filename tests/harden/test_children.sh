@@ -244,7 +244,8 @@ check_match "(check-config refuses ne2k_pcx)" "$want" "NIC model 'ne2k_pcx' is n
 t1=$(date +%s%N)
 vmctl reload >"$TMP/reload.out" 2>&1 &
 reloader=$!
-for ((i = 0; i < 50; i++)); do [ "$(asks)" -gt 0 ] && break; sleep 0.05; done
+# (vmctl itself may ask first, as the old one did: wait for the daemon's question.)
+for ((i = 0; i < 200; i++)); do grep -q "^$DPID " "$TMP/devhelp.log" && break; sleep 0.05; done
 rl_ms=$(status_ms)
 during=$(kill -0 $reloader 2>/dev/null && echo yes)
 wait $reloader; rc=$?
