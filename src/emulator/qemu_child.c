@@ -6,10 +6,12 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/child.h"
 #include "emulator/qemu_child.h"
 
 #ifndef SYS_pidfd_open
@@ -63,16 +65,21 @@ run(const struct qchild_cmd *c, unsigned timeout_ms)
 	if (pid == -1)
 		fail(c, "fork: error ", errno, "");
 	if (pid == 0) {
-		execv(c->cc_argv[0], c->cc_argv);
+		/* Its own group: the timeout kills what the script started too. */
+		setpgid(0, 0);
+		umask(CHILD_UMASK_SCRIPT);
+		execve(c->cc_argv[0], c->cc_argv, c->cc_envp ? c->cc_envp : child_env());
 		_exit(127);
 	}
+	setpgid(pid, pid);	/* (either side may run first) */
 	pfd.fd = (int)syscall(SYS_pidfd_open, pid, 0);
 	if (pfd.fd >= 0) {
 		do
 			r = poll(&pfd, 1, (int)timeout_ms);
 		while (r == -1 && errno == EINTR);
 		if (r == 0) {
-			kill(pid, SIGKILL);
+			if (kill(-pid, SIGKILL) == -1)
+				kill(pid, SIGKILL);
 			waitpid(pid, NULL, 0);
 			fail(c, "still running after ", (long)timeout_ms / 1000, " s, killed");
 		}
@@ -126,9 +133,8 @@ qchild_prepare(const struct qchild *qc)
 	for (size_t i = 0; qc && i < qc->qc_n_cmds; i++)
 		run(&qc->qc_cmds[i], qc->qc_timeout_ms);
 	/* After the commands: the scripts need not see the tap fds. */
-	for (size_t i = 0; qc && i < qc->qc_n_keep; i++)
-		if (fcntl(qc->qc_keep[i], F_SETFD, 0) == -1)
-			_exit(126);
+	if (qc && child_pass(qc->qc_keep, qc->qc_n_keep) != 0)
+		_exit(126);
 	/* After the commands too: an ifup script may need CAP_NET_ADMIN. */
 	drop_net_admin();
 }

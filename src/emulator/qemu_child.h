@@ -9,11 +9,12 @@
 
 struct qchild_cmd {
 	char *const	*cc_argv;	/* argv[0] is an absolute path */
+	char *const	*cc_envp;	/* its whole environment; NULL: child_env() */
 	const char	*cc_what;	/* "nic 0: script /etc/ifup vms-web-0", for messages */
 };
 
 struct qchild {
-	const int		*qc_keep;	/* fds QEMU inherits */
+	const int		*qc_keep;	/* fds QEMU inherits; every other one is closed */
 	size_t			 qc_n_keep;
 	const struct qchild_cmd	*qc_cmds;	/* run in order before exec */
 	size_t			 qc_n_cmds;
@@ -24,11 +25,14 @@ struct qchild {
 #define QCHILD_CMD_FAILED	125
 
 /*
- * In the forked child, stdio already redirected: run each command (stdin,
- * stdout, stderr inherited; stops at the first failure, writing
- * "vmserviced: WHAT failed (exit N)" to stderr and _exit(QCHILD_CMD_FAILED)),
- * then clear close-on-exec on the kept fds and drop CAP_NET_ADMIN.
- * Only async-signal-safe calls. qc may be NULL.
+ * In the forked child, stdio already redirected and child_clean() done
+ * (only the kept fds open, still close-on-exec, cwd "/"): run each command
+ * (stdin, stdout, stderr inherited, umask CHILD_UMASK_SCRIPT, environment
+ * cc_envp, in a process group of its own, killed whole at the timeout;
+ * stops at the first failure, writing "vmserviced: WHAT failed (exit N)" to
+ * stderr and _exit(QCHILD_CMD_FAILED)), then pass the kept fds on
+ * (child_pass) and drop CAP_NET_ADMIN. Only async-signal-safe calls. qc may
+ * be NULL.
  */
 void qchild_prepare(const struct qchild *qc);
 #endif

@@ -110,11 +110,23 @@ int
 qemu_nic_models(const char *emulator, struct strv *out, char *err, size_t errlen)
 {
 	char *const argv[] = { (char *)emulator, "-device", "help", NULL };
-	char *buf = capture(argv, err, errlen), *p, *eol;
-	size_t before = out->sv_n;
+	char *buf = capture(argv, err, errlen);
+	int e;
 
 	if (!buf)
 		return -ENOEXEC;
+	e = qemu_nic_models_parse(buf, emulator, out, err, errlen);
+	free(buf);
+	return e;
+}
+
+int
+qemu_nic_models_parse(const char *help, const char *emulator, struct strv *out, char *err,
+    size_t errlen)
+{
+	char *buf = xstrdup(help), *p, *eol;
+	size_t before = out->sv_n;
+
 	/* Sections are a "Title:" line, then one `name "x", ...` per device. */
 	p = strstr(buf, "\nNetwork devices:\n");
 	if (!p && strncmp(buf, "Network devices:\n", 17) == 0)

@@ -21,4 +21,7 @@ bool qemu_nic_model_common(const char *model);
  * (cannot run it, no "Network devices" section).
  */
 int qemu_nic_models(const char *emulator, struct strv *out, char *err, size_t errlen);
+/* The same from help, the output of `emulator -device help` obtained otherwise. */
+int qemu_nic_models_parse(const char *help, const char *emulator, struct strv *out, char *err,
+    size_t errlen);
 #endif

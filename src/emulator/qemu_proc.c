@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/child.h"
 #include "common/util.h"
 #include "emulator/qemu_child.h"
 #include "emulator/qemu_priv.h"
@@ -62,6 +63,7 @@ child(char *const argv[], int logfd, const sigset_t *mask, const struct qchild *
 {
 	static const char pre[] = "vmserviced: cannot execute ";
 	static const char pre_priv[] = "vmserviced: cannot drop privileges: ";
+	static const char pre_clean[] = "vmserviced: cannot clean up the child: ";
 	const char *msg, *step = "";
 	int null, e;
 
@@ -70,7 +72,15 @@ child(char *const argv[], int logfd, const sigset_t *mask, const struct qchild *
 	if (null == -1 || dup2(null, 0) == -1 || dup2(logfd, 1) == -1 ||
 	    dup2(logfd, 2) == -1)
 		_exit(126);
-	sigprocmask(SIG_SETMASK, mask, NULL);
+	/* Nothing of the daemon's caller: only the fds passed on purpose (issue 12). */
+	if ((e = child_clean(qc ? qc->qc_keep : NULL, qc ? qc->qc_n_keep : 0,
+	    CHILD_UMASK_QEMU, mask)) != 0) {
+		msg = strerror(-e);
+		if (write(2, pre_clean, sizeof(pre_clean) - 1) < 0 ||
+		    write(2, msg, strlen(msg)) < 0 || write(2, "\n", 1) < 0)
+			_exit(126);
+		_exit(126);
+	}
 	/* Scripts and fds first: the scripts may need the daemon's privileges. */
 	qchild_prepare(qc);
 	if (priv && (e = qpriv_drop(priv, &step)) != 0) {
@@ -80,7 +90,7 @@ child(char *const argv[], int logfd, const sigset_t *mask, const struct qchild *
 			_exit(126);
 		_exit(126);
 	}
-	execv(argv[0], argv);
+	execve(argv[0], argv, child_env());
 	msg = strerror(errno);
 	if (write(2, pre, sizeof(pre) - 1) < 0 || write(2, argv[0], strlen(argv[0])) < 0 ||
 	    write(2, ": ", 2) < 0 || write(2, msg, strlen(msg)) < 0 || write(2, "\n", 1) < 0)

@@ -14,16 +14,19 @@
 /*
  * Fork and exec argv[0] with argv. The child's stdin is /dev/null and its
  * stdout+stderr are appended to logpath; its signal mask is set to
- * child_mask (the daemon blocks signals for its signalfd). On success
- * returns 0 with *pid and *pidfd (close-on-exec) set. A failing exec is
- * reported by the child in logpath and as exit status 127.
+ * child_mask (the daemon blocks signals for its signalfd). It inherits
+ * nothing else of the daemon (child_clean(), common/child.h): no other fd,
+ * an environment of CHILD_PATH alone, cwd "/", umask CHILD_UMASK_QEMU. On
+ * success returns 0 with *pid and *pidfd (close-on-exec) set. A failing
+ * exec is reported by the child in logpath and as exit status 127.
  */
 int qproc_spawn(char *const argv[], const char *logpath, const sigset_t *child_mask,
     pid_t *pid, int *pidfd, char *err, size_t errlen);
 
 /*
- * qproc_spawn for a VM. In the child, before exec: qchild_prepare(qc) (ifup
- * scripts, fds to inherit, CAP_NET_ADMIN dropped: qemu_child.h), then the
+ * qproc_spawn for a VM. In the child, before exec: every fd but qc's
+ * qc_keep closed, then qchild_prepare(qc) (ifup scripts, the kept fds
+ * passed on, CAP_NET_ADMIN dropped: qemu_child.h), then the
  * privileges priv says are shed (qemu_priv.h; a failure there is reported
  * in logpath, exit 126). qc and priv may be NULL.
  */

@@ -45,7 +45,8 @@
 #define CTL_IDLE_MS	60000
 #define CTL_SWEEP_MS	1000
 
-enum wait_kind { W_NONE, W_START, W_STOP, W_QMP };
+/* W_RELOAD: the reload waits for an emulator's NIC models (nicmodels.h). */
+enum wait_kind { W_NONE, W_START, W_STOP, W_QMP, W_RELOAD };
 
 struct client {
 	struct ctl	*c;
@@ -230,6 +231,8 @@ wait_done(const struct client *cl)
 
 	if (cl->wait == W_QMP)
 		return false;	/* answered by qreq_answer() */
+	if (cl->wait == W_RELOAD)
+		return !reload_pending(cl->c->d);
 	for (i = 0; i < cl->wait_n; i++) {
 		const struct vm *vm = cl->wait_vms[i];
 		if (vm->vm_adopt_wait)
@@ -282,7 +285,10 @@ ctl_poll(struct ctl *c)
 		next = cl->next;
 		if (cl->wait == W_NONE || !wait_done(cl))
 			continue;
-		reply_outcome(cl, cl->wait, cl->wait_vms, cl->wait_n);
+		if (cl->wait == W_RELOAD)
+			reply(cl, reload_result(c->d));
+		else
+			reply_outcome(cl, cl->wait, cl->wait_vms, cl->wait_n);
 		cl->wait = W_NONE;
 		free(cl->wait_vms);
 		cl->wait_vms = NULL;
@@ -512,7 +518,13 @@ static void
 h_reload(struct client *cl, struct json_object *req)
 {
 	log_info("control: uid %u (pid %d): reload", (unsigned)cl->uid, (int)cl->pid);
-	reply(cl, reload_run(cl->c->d));
+	struct json_object *o = reload_run(cl->c->d);
+
+	/* NULL: it waits for an emulator's answer; ctl_poll() answers then. */
+	if (o)
+		reply(cl, o);
+	else
+		cl->wait = W_RELOAD;
 }
 
 /* ---- console, monitor, qmp (issue 4) ---- */

@@ -24,6 +24,7 @@
 #include "service/loop.h"
 #include "service/notify.h"
 #include "service/reload.h"
+#include "service/scripts.h"
 #include "service/state.h"
 #include "service/vmcon.h"
 #include "service/vmnet.h"
@@ -490,7 +491,7 @@ op_gone(void *ctx, struct vm *vm)
 	if (vm->vm_net) {
 		/* Downscripts, then the taps go with the daemon's last fd copy. */
 		p = xasprintf("%s/%s.qemu.log", d->inv.inv_log_dir, vm->vm_name);
-		vmnet_down(vm, p, &d->child_mask);
+		vmnet_down(vm, d->scripts, p);
 		free(p);
 	}
 	vmcon_down(vm, "the VM stopped");
@@ -1147,6 +1148,9 @@ deps_ready(struct daemon *d, struct vm *vm)
 {
 	size_t i;
 
+	/* Its last run's downscripts first: they still hold its taps' names. */
+	if (scripts_busy(d->scripts, vm->vm_name))
+		return 0;
 	for (i = 0; i < vm->vm_hw->vm_n_after; i++) {
 		struct vm *dep = daemon_find_vm(d, vm->vm_hw->vm_after[i]);
 		if (!dep)
@@ -1265,6 +1269,9 @@ daemon_idle(struct loop *lp, void *arg)
 	for (i = 0; i < d->n_vms; i++)
 		if (!sup_is_down(d->vms[i]) || d->vms[i]->vm_adopt_wait)
 			all_down = false;	/* (a QEMU being adopted is stopped next) */
+	/* Downscripts are waited for: each has a deadline, so the wait is bounded. */
+	if (scripts_running(d->scripts))
+		all_down = false;
 	if (all_down) {
 		log_info("all VMs are stopped");
 		/* A clean exit: the next daemon starts as at boot (autostart). */

@@ -18,6 +18,8 @@ struct loop;
 struct ctl;
 struct console;
 struct reload;
+struct scripts;
+struct nicm;
 
 struct daemon {
 	struct loop	*lp;
@@ -49,6 +51,8 @@ struct daemon {
 	 */
 	char		 kvm_failed[192];
 	struct reload	*reload;	/* reload.c: superseded inventories */
+	struct scripts	*scripts;	/* downscripts under way (scripts.h) */
+	struct nicm	*nicm;		/* emulators' NIC models (nicmodels.h) */
 };
 
 /* QMP connect: QEMU creates the socket early in its start-up. */

@@ -3,6 +3,7 @@
  * (asked of each emulator once), `after` references and cycles. The second of two clashing declarations is the one reported,
  * naming the first.
  */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -199,13 +200,16 @@ check_taps(struct inv_parse *ip)
 /* One emulator's NIC models, asked once per load. */
 struct emu_models {
 	char		*em_path;
-	struct strv	 em_models;
+	struct strv	 em_own;	/* the answer, when asked here */
+	const struct strv *em_models;	/* em_own, or io_models' */
 	int		 em_rc;		/* 0: em_models valid */
 };
 
 static const struct emu_models *
-models_of(struct emu_models **v, size_t *n, size_t *cap, const char *path)
+models_of(struct inv_parse *ip, struct emu_models **v, size_t *n, size_t *cap,
+    const char *path)
 {
+	struct inv_opts *o = ip->ip_opts;
 	struct emu_models *em;
 	char err[256];
 
@@ -216,7 +220,15 @@ models_of(struct emu_models **v, size_t *n, size_t *cap, const char *path)
 	em = &(*v)[(*n)++];
 	memset(em, 0, sizeof(*em));
 	em->em_path = xstrdup(path);
-	em->em_rc = qemu_nic_models(path, &em->em_models, err, sizeof(err));
+	em->em_models = &em->em_own;
+	if (o->io_models) {
+		em->em_rc = o->io_models(o->io_arg, path, &em->em_models);
+		o->io_pending |= em->em_rc == -EAGAIN;
+	} else if (o->io_flags & INV_NO_EXEC) {
+		em->em_rc = -ENOEXEC;
+	} else {
+		em->em_rc = qemu_nic_models(path, &em->em_own, err, sizeof(err));
+	}
 	return em;
 }
 
@@ -224,7 +236,9 @@ models_of(struct emu_models **v, size_t *n, size_t *cap, const char *path)
  * A model QEMU does not have fails only at start, with QEMU's words: ask
  * the emulator here (models outside the common list only). An emulator
  * that cannot answer is reported elsewhere (missing-emulator), or not at
- * all when it is a stand-in: then the model is not judged.
+ * all when it is a stand-in: then the model is not judged. The daemon
+ * does not run it here (inv_opts: the answer comes from a child of its
+ * loop, nicmodels.h).
  */
 static void
 check_models(struct inv_parse *ip)
@@ -247,15 +261,15 @@ check_models(struct inv_parse *ip)
 			    qemu_nic_model_common(model))
 				continue;
 			emu = qemu_emulator_path(vm, &env);
-			em = models_of(&v, &n, &cap, emu);
+			em = models_of(ip, &v, &n, &cap, emu);
 			free(emu);
 			if (em->em_rc)
 				continue;
 			all = xstrdup("");
-			for (size_t k = 0; k < em->em_models.sv_n; k++) {
+			for (size_t k = 0; k < em->em_models->sv_n; k++) {
 				char *t = xasprintf("%s%s%s", all, k ? ", " : "",
-				    em->em_models.sv_v[k]);
-				known |= strcmp(em->em_models.sv_v[k], model) == 0;
+				    em->em_models->sv_v[k]);
+				known |= strcmp(em->em_models->sv_v[k], model) == 0;
 				free(all);
 				all = t;
 			}
@@ -271,7 +285,7 @@ check_models(struct inv_parse *ip)
 	}
 	for (size_t i = 0; i < n; i++) {
 		free(v[i].em_path);
-		strv_free(&v[i].em_models);
+		strv_free(&v[i].em_own);
 	}
 	free(v);
 }

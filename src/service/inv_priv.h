@@ -95,6 +95,7 @@ struct inv_parse {
 	size_t			 ip_depth;
 	bool			 ip_broken;	/* a file did not parse to its end */
 	int			 ip_main_errno;	/* the main file could not be read */
+	struct inv_opts		*ip_opts;	/* never NULL */
 };
 
 /* inv_text.c */

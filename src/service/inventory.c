@@ -365,12 +365,22 @@ sort_diag(const struct inventory *inv, struct diag *d, size_t from)
 int
 inv_load(const char *path, struct inventory *inv, struct diag *d)
 {
+	struct inv_opts o = { 0 };
+
+	return inv_load_opts(path, inv, d, &o);
+}
+
+int
+inv_load_opts(const char *path, struct inventory *inv, struct diag *d, struct inv_opts *o)
+{
 	struct inv_parse ip;
 	size_t first = d->dg_n, errors = d->dg_errors;
 	int rc = 0;
 
 	memset(inv, 0, sizeof(*inv));
 	memset(&ip, 0, sizeof(ip));
+	o->io_pending = false;
+	ip.ip_opts = o;
 	ip.ip_inv = inv;
 	ip.ip_diag = d;
 	inv->inv_path = xstrdup(path);

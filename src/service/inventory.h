@@ -47,6 +47,25 @@ struct inventory {
  * be read), leaves inv empty and puts every error found in d.
  */
 int inv_load(const char *path, struct inventory *inv, struct diag *d);
+/*
+ * inv_load with options. The NIC models of an emulator, for a card's
+ * `model` outside the common ones, come from io_models; without it, from
+ * running `EMULATOR -device help` (vmctl check-config), or with INV_NO_EXEC
+ * from nowhere: not judged (vmctl finding the daemon's socket). The daemon
+ * passes io_models (nicmodels.h): it never runs the emulator in its loop
+ * (issue 12). io_models returns 0 with *models, -EAGAIN when the answer is
+ * not in yet (io_pending is then set: the load is incomplete), or another
+ * -errno when the emulator cannot say (not judged).
+ */
+#define INV_NO_EXEC	0x1
+struct strv;
+struct inv_opts {
+	unsigned	 io_flags;
+	int		(*io_models)(void *arg, const char *emulator, const struct strv **models);
+	void		*io_arg;
+	bool		 io_pending;	/* out */
+};
+int inv_load_opts(const char *path, struct inventory *inv, struct diag *d, struct inv_opts *o);
 void inv_free(struct inventory *inv);
 struct hw_vm *inv_find_vm(const struct inventory *inv, const char *name);
 #endif

@@ -20,6 +20,7 @@
 #include "emulator/qmp.h"
 #include "service/daemon.h"
 #include "service/loop.h"
+#include "service/nicmodels.h"
 #include "service/reload.h"
 #include "service/state.h"
 #include "service/vmcon.h"
@@ -46,6 +47,8 @@ struct reload {
 	size_t		 rl_n_old;
 	struct vm_reload **rl_dead;	/* applied: freed at the next idle pass */
 	size_t		 rl_n_dead;
+	bool		 rl_pending;	/* waits for an emulator's NIC models */
+	struct json_object *rl_result;	/* the last reload's response */
 };
 
 static struct reload *
@@ -624,10 +627,20 @@ apply(struct daemon *d, struct inventory *ninv, struct json_object *chg,
 	d->dirty = true;
 }
 
-struct json_object *
-reload_run(struct daemon *d)
+/* inv_opts io_models: the answers of nicmodels.h, never a wait. */
+static int
+emulator_models(void *arg, const char *emulator, const struct strv **models)
 {
-	struct json_object *o = json_object_new_object(), *errs, *warns, *chg;
+	struct daemon *d = arg;
+
+	return d->nicm ? nicm_lookup(d->nicm, emulator, d->inv.inv_runas, models) : -ENOEXEC;
+}
+
+static struct json_object *
+run(struct daemon *d)
+{
+	struct json_object *o, *errs, *warns, *chg;
+	struct inv_opts opts = { .io_models = emulator_models, .io_arg = d };
 	struct inventory ninv = { 0 };
 	struct diag dg = { 0 };
 	char msg[512];
@@ -636,10 +649,20 @@ reload_run(struct daemon *d)
 
 	if (d->exiting) {
 		log_warn("reload refused: vmserviced is shutting down");
-		return refuse(o, "vmserviced is shutting down", NULL);
+		return refuse(json_object_new_object(), "vmserviced is shutting down", NULL);
 	}
 	log_info("reloading %s", d->conf_path);
-	e = inv_load(d->conf_path, &ninv, &dg);
+	e = inv_load_opts(d->conf_path, &ninv, &dg, &opts);
+	if (opts.io_pending) {
+		/* Judged once the emulator has answered, as check-config would. */
+		log_info("reload waits for an emulator's list of NIC models");
+		if (!e)
+			inv_free(&ninv);
+		diag_free(&dg);
+		rl_of(d)->rl_pending = true;
+		return NULL;
+	}
+	o = json_object_new_object();
 	errs = json_object_new_array();
 	warns = json_object_new_array();
 	for (i = 0; i < dg.dg_n; i++) {
@@ -672,6 +695,50 @@ reload_run(struct daemon *d)
 	json_object_object_add(o, "changes", chg);
 	json_object_object_add(o, "warnings", warns);
 	return o;
+}
+
+struct json_object *
+reload_run(struct daemon *d)
+{
+	struct reload *rl = rl_of(d);
+	struct json_object *o;
+
+	if (rl->rl_pending) {
+		/* It reads the file when it resumes: this one is the same reload. */
+		log_info("reload: one is already waiting for an emulator, joining it");
+		return NULL;
+	}
+	o = run(d);
+	if (o) {
+		json_object_put(rl->rl_result);
+		rl->rl_result = json_object_get(o);
+	}
+	return o;
+}
+
+bool
+reload_pending(const struct daemon *d)
+{
+	return d->reload && d->reload->rl_pending;
+}
+
+struct json_object *
+reload_result(struct daemon *d)
+{
+	struct reload *rl = rl_of(d);
+
+	if (!rl->rl_result)
+		return refuse(json_object_new_object(), "no reload has finished", NULL);
+	return json_object_get(rl->rl_result);
+}
+
+void
+reload_resume(struct daemon *d)
+{
+	if (!reload_pending(d))
+		return;
+	d->reload->rl_pending = false;
+	json_object_put(reload_run(d));
 }
 
 /* ---- the VM's side ---- */
@@ -858,6 +925,7 @@ reload_free(struct daemon *d)
 	}
 	free(rl->rl_dead);
 	free(rl->rl_old);
+	json_object_put(rl->rl_result);
 	free(rl);
 	d->reload = NULL;
 }

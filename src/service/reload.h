@@ -8,6 +8,7 @@
  */
 #ifndef VMS_RELOAD_H
 #define VMS_RELOAD_H
+#include <stdbool.h>
 #include <json-c/json.h>
 
 struct daemon;
@@ -16,9 +17,17 @@ struct vm;
 /*
  * Re-read d->conf_path and apply it. Returns the control response
  * ({"ok":...}, with "errors", "warnings" and "changes" arrays); every line
- * of it is logged too (SIGHUP drops the object).
+ * of it is logged too (SIGHUP drops the object). NULL when it waits for an
+ * emulator's NIC models (nicmodels.h: asked in a child of the loop, at most
+ * 5 s): reload_resume() then runs it again, and reload_result() is the
+ * answer once reload_pending() is false. A reload asked meanwhile joins it.
  */
 struct json_object *reload_run(struct daemon *d);
+bool reload_pending(const struct daemon *d);
+/* The last reload's response (a new reference). */
+struct json_object *reload_result(struct daemon *d);
+/* An emulator answered (or could not): a waiting reload runs again. */
+void reload_resume(struct daemon *d);
 /*
  * vm's QEMU was just adopted: when its command line is not the one the
  * current configuration gives, mark it restart-pending.

@@ -119,6 +119,8 @@ scan_run_dir(const char *conf)
 static char *
 socket_path(struct vmctl *ctl, const struct ctl_args *a)
 {
+	/* Only to find the socket: no emulator asked about NIC models. */
+	struct inv_opts opts = { .io_flags = INV_NO_EXEC };
 	struct inventory inv = { 0 };
 	struct diag dg = { 0 };
 	const char *conf;
@@ -127,7 +129,7 @@ socket_path(struct vmctl *ctl, const struct ctl_args *a)
 	if (a->sock)
 		return xstrdup(a->sock);
 	conf = vmctl_conf_path(ctl, a->conf);
-	if (inv_load(conf, &inv, &dg) != 0) {
+	if (inv_load_opts(conf, &inv, &dg, &opts) != 0) {
 		/* The running daemon may have loaded an older, valid version. */
 		char *dir = scan_run_dir(conf);
 

@@ -1,13 +1,12 @@
 /* A VM's taps and ifup/ifdown scripts: see vmnet.h. */
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/child.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "emulator/qemu_proc.h"
@@ -30,74 +29,22 @@ vmnet_ifname(const struct hw_vm *hw, unsigned i, char name[IF_NAMESIZE])
 		tap_derive_name(hw->vm_name, i, name);
 }
 
-/* In the child: only async-signal-safe calls. */
-static void __attribute__((noreturn))
-script_child(const char *path, const char *ifname, int logfd, const sigset_t *mask)
-{
-	char *const argv[] = { (char *)path, (char *)ifname, NULL };
-	int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
-
-	if (null == -1 || dup2(null, 0) == -1 || (logfd >= 0 && (dup2(logfd, 1) == -1 ||
-	    dup2(logfd, 2) == -1)))
-		_exit(126);
-	sigprocmask(SIG_SETMASK, mask, NULL);
-	execv(path, argv);
-	_exit(127);
-}
-
 /*
- * Run path with the interface name as argv[1], never through a shell.
- * Waits for it (pidfd + poll, bounded): ifup scripts are short, and the VM
- * must not start before its interface is ready.
+ * A script's whole environment (issue 12): nothing of the daemon's, only
+ * CHILD_PATH and what vmservice.conf(5) documents. The interface name is
+ * also argv[1], as QEMU gives it.
  */
-static int
-run_script(const char *vm, const char *what, const char *path, const char *ifname,
-    const char *logpath, const sigset_t *mask, char *err, size_t errlen)
+static void
+script_env(struct strv *env, const struct hw_vm *hw, unsigned i, const char *ifname)
 {
-	struct pollfd pfd = { .events = POLLIN };
-	char how[32];
-	int logfd, st = 0, r;
-	pid_t pid;
+	const struct hw_nic *nic = &hw->vm_nics[i];
 
-	logfd = open(logpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0640);
-	pid = fork();
-	if (pid == -1) {
-		r = -errno;
-		if (logfd >= 0)
-			close(logfd);
-		snprintf(err, errlen, "%s %s: fork: %s", what, path, strerror(-r));
-		return r;
-	}
-	if (pid == 0)
-		script_child(path, ifname, logfd, mask);
-	if (logfd >= 0)
-		close(logfd);
-	log_vm(LOG_INFO, vm, "running %s %s %s", what, path, ifname);
-	pfd.fd = qproc_pidfd_open(pid);
-	if (pfd.fd >= 0) {
-		do
-			r = poll(&pfd, 1, VMNET_SCRIPT_TIMEOUT_MS);
-		while (r == -1 && errno == EINTR);
-		close(pfd.fd);
-		if (r == 0) {
-			kill(pid, SIGKILL);
-			waitpid(pid, NULL, 0);
-			snprintf(err, errlen, "%s %s %s: still running after %d s, killed",
-			    what, path, ifname, VMNET_SCRIPT_TIMEOUT_MS / 1000);
-			return -ETIMEDOUT;
-		}
-	}
-	while (waitpid(pid, &st, 0) == -1)
-		if (errno != EINTR) {
-			snprintf(err, errlen, "%s %s: waitpid: %s", what, path, strerror(errno));
-			return -errno;
-		}
-	if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
-		return 0;
-	qproc_describe(st, how, sizeof(how));
-	snprintf(err, errlen, "%s %s %s failed (%s%s)", what, path, ifname, how,
-	    WIFEXITED(st) && WEXITSTATUS(st) == 127 ? ": cannot execute" : "");
-	return -ECHILD;
+	strv_push(env, CHILD_PATH);
+	strv_pushf(env, "VMSERVICE_VM=%s", hw->vm_name);
+	strv_pushf(env, "VMSERVICE_NIC=%u", i);
+	strv_pushf(env, "VMSERVICE_IFNAME=%s", ifname);
+	if (nic->nic_net == HW_NET_BRIDGE && nic->nic_bridge)
+		strv_pushf(env, "VMSERVICE_BRIDGE=%s", nic->nic_bridge);
 }
 
 /* QEMU dup2()s onto 0-2 in the child: inherited fds must lie above. */
@@ -167,6 +114,7 @@ vn_new(size_t n)
 	vn->vn_taps = xcalloc(n ? n : 1, sizeof(*vn->vn_taps));
 	vn->vn_fds = xcalloc(n ? n : 1, sizeof(*vn->vn_fds));
 	vn->vn_cmds = xcalloc(n ? n : 1, sizeof(*vn->vn_cmds));
+	vn->vn_cmd_strs = xcalloc(n ? n : 1, sizeof(*vn->vn_cmd_strs));
 	vn->vn_keep = xcalloc(2 * n + 1, sizeof(*vn->vn_keep));
 	for (size_t i = 0; i < n; i++) {
 		tap_init(&vn->vn_taps[i]);
@@ -175,29 +123,22 @@ vn_new(size_t n)
 	return vn;
 }
 
-/* Queue nic i's ifup script for the QEMU child (link_scripts() points to it). */
+/* Queue nic i's ifup script for the QEMU child. */
 static void
-add_script(struct vm_net *vn, unsigned i, const char *path, const char *ifname)
+add_script(struct vm_net *vn, const struct hw_vm *hw, unsigned i, const char *ifname)
 {
-	vn->vn_child.qc_n_cmds++;
-	/* Three strings per command: path, ifname, what it is for messages. */
-	strv_push(&vn->vn_strs, path);
-	strv_push(&vn->vn_strs, ifname);
-	strv_pushf(&vn->vn_strs, "nic %u: script %s %s", i, path, ifname);
-}
+	struct qchild_cmd *c = &vn->vn_cmds[vn->vn_child.qc_n_cmds];
+	struct script_cmd *sc = &vn->vn_cmd_strs[vn->vn_child.qc_n_cmds++];
+	const char *path = hw->vm_nics[i].nic_script;
 
-/* strv may move its array while growing: point the commands in at the end. */
-static void
-link_scripts(struct vm_net *vn)
-{
-	for (size_t k = 0; k < vn->vn_child.qc_n_cmds; k++) {
-		char **argv = xcalloc(3, sizeof(*argv));
-
-		argv[0] = vn->vn_strs.sv_v[3 * k];
-		argv[1] = vn->vn_strs.sv_v[3 * k + 1];
-		vn->vn_cmds[k].cc_argv = argv;
-		vn->vn_cmds[k].cc_what = vn->vn_strs.sv_v[3 * k + 2];
-	}
+	strv_push(&sc->sc_argv, path);
+	strv_push(&sc->sc_argv, ifname);
+	script_env(&sc->sc_env, hw, i, ifname);
+	sc->sc_what = xasprintf("nic %u: script %s %s", i, path, ifname);
+	/* Complete strvs: their arrays no longer move. */
+	c->cc_argv = sc->sc_argv.sv_v;
+	c->cc_envp = sc->sc_env.sv_v;
+	c->cc_what = sc->sc_what;
 }
 
 int
@@ -223,9 +164,8 @@ vmnet_up(struct vm *vm, char *err, size_t errlen)
 		if (t->tp_vhost_fd >= 0)
 			vn->vn_keep[vn->vn_child.qc_n_keep++] = t->tp_vhost_fd;
 		if (hw->vm_nics[i].nic_script)
-			add_script(vn, i, hw->vm_nics[i].nic_script, t->tp_name);
+			add_script(vn, hw, i, t->tp_name);
 	}
-	link_scripts(vn);
 	vn->vn_child.qc_keep = vn->vn_keep;
 	vn->vn_child.qc_cmds = vn->vn_cmds;
 	vn->vn_child.qc_timeout_ms = VMNET_SCRIPT_TIMEOUT_MS;
@@ -235,25 +175,43 @@ vmnet_up(struct vm *vm, char *err, size_t errlen)
 }
 
 void
-vmnet_down(struct vm *vm, const char *logpath, const sigset_t *child_mask)
+vmnet_down(struct vm *vm, struct scripts *scr, const char *logpath)
 {
 	const struct hw_vm *hw = vm->vm_hw;
 	struct vm_net *vn = vm->vm_net;
-	char name[IF_NAMESIZE], why[512];
+	struct script_cmd *cmds;
+	int *hold;
+	size_t n = 0, n_hold = 0;
+	char name[IF_NAMESIZE];
 
 	if (!vn)
 		return;
+	cmds = xcalloc(hw->vm_n_nics + 1, sizeof(*cmds));
 	for (unsigned i = 0; vn->vn_scripts_ran && i < hw->vm_n_nics; i++) {
 		const struct hw_nic *nic = &hw->vm_nics[i];
 
 		if (!uses_tap(nic) || !nic->nic_downscript)
 			continue;
 		vmnet_ifname(hw, i, name);
-		if (run_script(hw->vm_name, "downscript", nic->nic_downscript, name, logpath,
-		    child_mask, why, sizeof(why)))
-			log_vm(LOG_WARNING, hw->vm_name, "nic %u: %s", i, why);
+		strv_push(&cmds[n].sc_argv, nic->nic_downscript);
+		strv_push(&cmds[n].sc_argv, name);
+		script_env(&cmds[n].sc_env, hw, i, name);
+		cmds[n++].sc_what = xasprintf("nic %u: downscript %s %s", i, nic->nic_downscript,
+		    name);
+	}
+	/* The job holds the taps, so each script still sees its interface. */
+	hold = xcalloc(2 * vn->vn_n + 1, sizeof(*hold));
+	for (size_t i = 0; n && i < vn->vn_n; i++) {
+		struct tap *t = &vn->vn_taps[i];
+
+		if (t->tp_fd >= 0)
+			hold[n_hold++] = t->tp_fd;
+		if (t->tp_vhost_fd >= 0)
+			hold[n_hold++] = t->tp_vhost_fd;
+		t->tp_fd = t->tp_vhost_fd = -1;
 	}
 	vmnet_free(vm);
+	scripts_run(scr, hw->vm_name, cmds, n, hold, n_hold, logpath, VMNET_SCRIPT_TIMEOUT_MS);
 }
 
 void
@@ -265,11 +223,14 @@ vmnet_free(struct vm *vm)
 		return;
 	for (size_t i = 0; i < vn->vn_n; i++)
 		tap_close(&vn->vn_taps[i]);
-	for (size_t k = 0; k < vn->vn_child.qc_n_cmds; k++)
-		free((void *)vn->vn_cmds[k].cc_argv);
+	for (size_t k = 0; k < vn->vn_child.qc_n_cmds; k++) {
+		strv_free(&vn->vn_cmd_strs[k].sc_argv);
+		strv_free(&vn->vn_cmd_strs[k].sc_env);
+		free(vn->vn_cmd_strs[k].sc_what);
+	}
+	free(vn->vn_cmd_strs);
 	free(vn->vn_cmds);
 	free(vn->vn_keep);
-	strv_free(&vn->vn_strs);
 	free(vn->vn_taps);
 	free(vn->vn_fds);
 	free(vn);

@@ -16,6 +16,7 @@
 
 #include "emulator/qemu_argv.h"
 #include "emulator/qemu_child.h"
+#include "service/scripts.h"
 #include "service/supervisor.h"
 #include "service/tap.h"
 
@@ -31,8 +32,8 @@ struct vm_net {
 	/* For the QEMU child: the ifup scripts and the fds it inherits. */
 	struct qchild		 vn_child;
 	struct qchild_cmd	*vn_cmds;
+	struct script_cmd	*vn_cmd_strs;	/* owns what vn_cmds points to */
 	int			*vn_keep;
-	struct strv		 vn_strs;	/* owns the strings vn_cmds points to */
 };
 
 /* The interface name of NIC i: its ifname, or tap_derive_name(). */
@@ -48,10 +49,12 @@ void vmnet_ifname(const struct hw_vm *hw, unsigned i, char name[IF_NAMESIZE]);
  */
 int vmnet_up(struct vm *vm, char *err, size_t errlen);
 /*
- * The VM is gone: downscripts (synchronously, at most
- * VMNET_SCRIPT_TIMEOUT_MS each, output to logpath), then close. Idempotent.
+ * The VM is gone: its downscripts become a job of scr (scripts.h): run one
+ * after another in the loop, at most VMNET_SCRIPT_TIMEOUT_MS each, output
+ * to logpath, the taps held open until the last has ended. Never waits.
+ * Then vm_net is freed. Idempotent.
  */
-void vmnet_down(struct vm *vm, const char *logpath, const sigset_t *child_mask);
+void vmnet_down(struct vm *vm, struct scripts *scr, const char *logpath);
 /* Close without scripts (daemon exit: a running QEMU keeps its copies). */
 void vmnet_free(struct vm *vm);
 

@@ -23,8 +23,10 @@
 #include "service/daemon.h"
 #include "service/dcaps.h"
 #include "service/loop.h"
+#include "service/nicmodels.h"
 #include "service/notify.h"
 #include "service/reload.h"
+#include "service/scripts.h"
 
 static const char usage_text[] =
     "usage: vmserviced [-c FILE] [-D] [-v] [--help]\n"
@@ -136,6 +138,25 @@ signal_cb(struct loop *lp, int fd, uint32_t events, void *arg)
 	}
 }
 
+/* A VM's downscripts ended: it may start again, or the daemon exit. */
+static void
+scripts_done_cb(void *arg)
+{
+	struct daemon *d = arg;
+
+	d->dirty = true;
+}
+
+/* An emulator told its NIC models: a reload waiting for them goes on. */
+static void
+nicm_done_cb(void *arg)
+{
+	struct daemon *d = arg;
+
+	reload_resume(d);
+	d->dirty = true;	/* (daemon_idle -> ctl_poll answers its clients) */
+}
+
 /*
  * -D: fork; the parent only waits to exit with the child's verdict. The
  * child gets the pipe's write end, for "OK" or the reason it failed.
@@ -232,7 +253,12 @@ main(int argc, char **argv)
 		conf = INV_DEFAULT_PATH;
 	log_init("vmserviced", log_guess_target(), opt_v ? LOG_DEBUG : LOG_INFO);
 
-	e = inv_load(conf, &d.inv, &dg);
+	/*
+	 * NIC models are not judged at start (issue 12): asking the emulator
+	 * would hold up the start by a QEMU run as root; a wrong one fails its
+	 * VM's start with QEMU's words. Reloads judge them (nicmodels.h).
+	 */
+	e = inv_load_opts(conf, &d.inv, &dg, &(struct inv_opts){ .io_flags = INV_NO_EXEC });
 	diag_print(&dg, stderr);
 	diag_free(&dg);
 	if (e)
@@ -261,6 +287,8 @@ main(int argc, char **argv)
 	if (d.sig_fd == -1 || !d.lp)
 		die_ready(d.ready_fd, "cannot set up the event loop: %s", strerror(errno));
 	loop_add_fd(d.lp, d.sig_fd, EPOLLIN, signal_cb, &d);
+	d.scripts = scripts_new(d.lp, &d.child_mask, scripts_done_cb, &d);
+	d.nicm = nicm_new(d.lp, &d.child_mask, nicm_done_cb, &d);
 
 	d.env.qe_emulator_dir = d.inv.inv_emulator_dir;
 	d.env.qe_run_dir = d.inv.inv_run_dir;
@@ -303,6 +331,8 @@ main(int argc, char **argv)
 	ctl_free(d.ctl);
 	daemon_free_vms(&d);
 	reload_free(&d);
+	scripts_free(d.scripts);
+	nicm_free(d.nicm);
 	loop_free(d.lp);
 	{
 		char *pf = xasprintf("%s/vmserviced.pid", d.inv.inv_run_dir);

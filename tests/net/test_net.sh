@@ -174,8 +174,13 @@ for ((i = 0; i < 30; i++)); do
 done
 check_eq "hostfwd 127.0.0.1:5555 reaches nc -l in the guest" "$got" "from-guest-42"
 
-# Stop: the tap goes, the downscript ran while it still existed.
+# Stop: the tap goes, the downscript ran while it still existed. The
+# downscript runs in the background (the daemon holds the tap until it ends).
 vmctl stop b >/dev/null
+for ((i = 0; i < 50; i++)); do
+	[[ "$(tail -1 "$TMP/scripts.log")" == down* ]] && [ "$(taps)" = "vms-a-0 " ] && break
+	sleep 0.1
+done
 check_eq "after stop b, only a's tap is left" "$(taps)" "vms-a-0 "
 check_eq "downscript got the name, interface still there" "$(tail -1 "$TMP/scripts.log")" \
     "down vms-b-0 1 exists"
@@ -223,6 +228,7 @@ check_match "adopted a (tap fd now held by QEMU alone) still reaches the new b" 
 vmctl stop a >/dev/null
 vmctl stop b >/dev/null
 vmctl stop u >/dev/null
+for ((i = 0; i < 50; i++)); do [ -z "$(taps)" ] && break; sleep 0.1; done	# (b's downscript)
 check_eq "no tap left after stop of the adopted VM" "$(taps)" ""
 stop_daemon
 check_eq "daemon exits 0" "$DRC" 0
