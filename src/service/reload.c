@@ -743,15 +743,23 @@ reload_check_adopted(struct daemon *d, struct vm *vm)
 		running_nic_fds(&run, i, &fds[i]);
 	env.qe_nic_fds = fds;
 	env.qe_n_nic_fds = n;
-	/* Likewise the daemon-bound chardev sockets (an older QEMU's path= stays). */
+	/* Likewise the daemon-bound chardev sockets (issue 12). */
 	chr.qs_qmp = running_chr_fd(&run, "qmp");
 	chr.qs_serial = running_chr_fd(&run, "serial0");
 	chr.qs_hmp = running_chr_fd(&run, "hmp");
 	env.qe_chr_fds = &chr;
 	e = qemu_argv(vm->vm_hw, &env, &cur, err, sizeof(err));
+	/*
+	 * A QEMU of an earlier version bound its own sockets (path=): still
+	 * reachable (usock_connect checks it), but only a restart gives it
+	 * sockets of the daemon's.
+	 */
+	if (!e && chr.qs_qmp < 0)
+		log_vm(LOG_WARNING, vm->vm_name, "its QEMU created its own sockets in run_dir "
+		    "(started by an earlier vmserviced)");
 	if (e)
 		log_vm(LOG_WARNING, vm->vm_name, "cannot build its command line: %s", err);
-	else if (strv_differ(&run, &cur)) {
+	else if (strv_differ(&run, &cur) || chr.qs_qmp < 0) {
 		rv = rv_get(vm, &d->inv);
 		rv->rv_next = vm->vm_hw;
 		rv->rv_adopted = true;

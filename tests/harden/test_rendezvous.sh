@@ -37,6 +37,7 @@ base=$(( 20000 + $$ % 20000 ))
 ser=$base mon=$((base + 1))
 CONF_RUNAS=$RUNAS conf_head 2 2
 conf_vm v "serial = $ser" "monitor = $mon"
+conf_vm old 'autostart = no'
 if ! start_daemon || ! wait_state v running 20; then
 	notok "daemon starts, v runs"
 	sed 's/^/# /' "$TMP/daemon.log"
@@ -152,6 +153,29 @@ check "the impostor at v.qmp is refused, logged" \
 check "vmctl status answers" responsive
 diag "vmctl status took $STATUS_MS ms"
 kill_tree "$IPID"
+check_eq "the root service never got a connection" "$(hits)" 0
+
+# --- 4: upgrading. A QEMU started by an earlier version bound its own
+# sockets (path=, the stand-alone form `vmctl show --argv` prints) in a
+# run_dir open to its user: adopted, reachable, and restart-pending.
+kill -KILL "$DPID"; wait "$DPID" 2>/dev/null
+chmod 01777 "$TMP/run"
+mapfile -t args < <(vmctl show old --argv)
+install -o "$quid" -m 0640 /dev/null "$TMP/log/old.console.spool"	# as that version did
+as_qemu "${args[@]}" >"$TMP/old.log" 2>&1 &	# (-daemonize forks: -sandbox spawn=deny)
+for _ in $(seq 50); do [ -s "$TMP/run/old.pid" ] && [ -S "$TMP/run/old.qmp" ] && break; sleep 0.1; done
+check "an earlier version's QEMU runs, its sockets its own" test -S "$TMP/run/old.qmp" -a \
+    "$(stat -c %u "$TMP/run/old.qmp" 2>/dev/null)" = "$quid"
+opid=$(cat "$TMP/run/old.pid" 2>/dev/null)
+[ -n "$opid" ] || { sed "s/^/# /" "$TMP/old.log"; ls -la "$TMP/run" | sed "s/^/# /"; }
+check "daemon restarts" start_daemon
+check "old adopted" wait_state old running 10
+check_eq "... the same QEMU" "$(field old pid)" "$opid"
+check_eq "... restart-pending" "$(field old restart_pending)" true
+check "... and told why" seen 'old: its QEMU created its own sockets in run_dir'
+check_eq "run_dir closed again" "$(stat -c '%U %a' "$TMP/run")" "root 755"
+out=$(vmctl stop old 2>&1)
+check_match "old stops the QMP way (its own socket, its own pid)" "$out" 'stopped \(host-powerdown\)'
 check_eq "the root service never got a connection" "$(hits)" 0
 
 vmctl kill v >/dev/null 2>&1
