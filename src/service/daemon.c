@@ -305,7 +305,7 @@ op_spawn(void *ctx, struct vm *vm, char *err, size_t errlen)
 		e = qproc_spawn_vm(argv.sv_v, logp, &d->child_mask, &qc,
 		    &priv, &vm->vm_pid, &vm->vm_pidfd, err, errlen);
 	qpriv_free(&priv);
-	/* QEMU has its copies: ours would keep accepting connections after it died. */
+	/* QEMU has its own: ours would keep the listener alive after QEMU died. */
 	vmsock_close(&chr);
 	free(keep);
 	free(logp);
