@@ -123,16 +123,23 @@ run_path(const struct qemu_env *env, const char *vm, const char *sfx)
 	return xasprintf("%s/%s.%s", env->qe_run_dir, vm, sfx);
 }
 
-/* -chardev socket,id=ID,path=PATH,server=on,wait=off[,logfile=...] */
+/*
+ * -chardev socket,id=ID,path=PATH|fd=N,server=on,wait=off[,logfile=...].
+ * fd >= 0: the daemon's listening socket (bound at PATH, which QEMU never
+ * sees); QEMU listens on it and accepts the daemon's connections.
+ */
 static int
-add_socket_chardev(struct strv *out, const char *id, const char *path,
+add_socket_chardev(struct strv *out, const char *id, const char *path, int fd,
     const char *logfile, char *err, size_t errlen)
 {
 	struct optbuf ob;
 
 	ob_init(&ob, "socket");
 	ob_kv(&ob, "id", id);
-	ob_kv(&ob, "path", path);
+	if (fd >= 0)
+		ob_kvf(&ob, "fd", "%d", fd);
+	else
+		ob_kv(&ob, "path", path);
 	/* QEMU listens; wait=off so it does not block until we connect. */
 	ob_raw(&ob, ",server=on,wait=off");
 	if (logfile) {
@@ -458,16 +465,21 @@ add_nic(const struct hw_vm *vm, const struct qemu_env *env, const struct hw_nic 
 	return push_opt(out, "-device", &ob, err, errlen);
 }
 
-/* Serial, HMP and QMP: unix sockets in run_dir, QEMU the server. */
+/*
+ * Serial, HMP and QMP: unix sockets in run_dir, QEMU the server, on the
+ * daemon's listening fds when it passes them.
+ */
 static int
 add_chardevs(const struct hw_vm *vm, const struct qemu_env *env, struct strv *out,
     char *err, size_t errlen)
 {
+	const struct qemu_chr_fds none = { -1, -1, -1 };
+	const struct qemu_chr_fds *fds = env->qe_chr_fds ? env->qe_chr_fds : &none;
 	char *path, *log;
 	int rc;
 
 	path = run_path(env, vm->vm_name, "qmp");
-	rc = add_socket_chardev(out, "qmp", path, NULL, err, errlen);
+	rc = add_socket_chardev(out, "qmp", path, fds->qs_qmp, NULL, err, errlen);
 	free(path);
 	if (rc)
 		return rc;
@@ -483,7 +495,7 @@ add_chardevs(const struct hw_vm *vm, const struct qemu_env *env, struct strv *ou
 	 */
 	path = run_path(env, vm->vm_name, "serial");
 	log = xasprintf("%s/%s.console.spool", env->qe_log_dir, vm->vm_name);
-	rc = add_socket_chardev(out, "serial0", path, log, err, errlen);
+	rc = add_socket_chardev(out, "serial0", path, fds->qs_serial, log, err, errlen);
 	free(path);
 	free(log);
 	if (rc)
@@ -494,7 +506,7 @@ add_chardevs(const struct hw_vm *vm, const struct qemu_env *env, struct strv *ou
 	/* HMP is root on the host in disguise: only when asked for. */
 	if (vm->vm_monitor != HW_PORT_NONE) {
 		path = run_path(env, vm->vm_name, "hmp");
-		rc = add_socket_chardev(out, "hmp", path, NULL, err, errlen);
+		rc = add_socket_chardev(out, "hmp", path, fds->qs_hmp, NULL, err, errlen);
 		free(path);
 		if (rc)
 			return rc;

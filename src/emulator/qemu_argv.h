@@ -18,6 +18,17 @@ struct qemu_nic_fds {
 	int		 qn_vhost_fd;
 };
 
+/*
+ * The listening sockets of the QMP, serial and HMP chardevs, bound by the
+ * daemon in run_dir (issue 12): QEMU gets the fds and never creates or
+ * replaces a file there. -1: none (QEMU binds the path= itself).
+ */
+struct qemu_chr_fds {
+	int		 qs_qmp;
+	int		 qs_serial;
+	int		 qs_hmp;
+};
+
 /* What the command line needs from the service around the VM. */
 struct qemu_env {
 	const char	*qe_emulator_dir;	/* qemu-<type> lives here */
@@ -32,6 +43,8 @@ struct qemu_env {
 	 */
 	const struct qemu_nic_fds *qe_nic_fds;
 	size_t		 qe_n_nic_fds;
+	/* NULL: path= sockets in run_dir, the stand-alone form `vmctl show --argv` prints. */
+	const struct qemu_chr_fds *qe_chr_fds;
 	/* Zero (the default) means -sandbox on,...: opting out is explicit. */
 	bool		 qe_no_sandbox;
 };

@@ -268,36 +268,42 @@ make_pidfile(const struct qpriv *p, const char *path, char *err, size_t errlen)
 	return give(p, path, true, 0644, err, errlen);
 }
 
-static int
-prepare_run_dir(const struct qpriv *p, const char *run_dir, char *err, size_t errlen)
+/*
+ * Issue 12: run_dir holds the sockets the root daemon connects to, so no
+ * QEMU user may create, rename or remove anything in it. QEMU only writes
+ * its pidfile, made for it beforehand (make_pidfile), through search (x).
+ */
+int
+qpriv_close_run_dir(const char *run_dir, char *err, size_t errlen)
 {
 	struct stat st;
 	int e;
 
-	if (lstat(run_dir, &st) == -1 || !S_ISDIR(st.st_mode)) {
+	if (lstat(run_dir, &st) == -1) {
+		e = errno;
+		snprintf(err, errlen, "run_dir %s: %s", run_dir, strerror(e));
+		return -e;
+	}
+	if (!S_ISDIR(st.st_mode)) {
 		snprintf(err, errlen, "run_dir %s: %s", run_dir,
 		    S_ISLNK(st.st_mode) ? "is a symlink" : "not a directory");
 		return -ENOTDIR;
 	}
-	/*
-	 * Sticky: QEMU creates its files but cannot remove the daemon's or
-	 * another user's. Others keep search (x) only: each file's own mode
-	 * decides, as with the 0755 the daemon creates.
-	 */
-	if ((st.st_gid != p->qp_run_gid && chown(run_dir, (uid_t)-1, p->qp_run_gid) == -1) ||
-	    ((st.st_mode & 07777) != 01771 && chmod(run_dir, 01771) == -1)) {
-		e = errno;
-		snprintf(err, errlen, "cannot open run_dir %s to group %u: %s", run_dir,
-		    (unsigned)p->qp_run_gid, strerror(e));
-		return -e;
+	if (st.st_uid != geteuid()) {
+		snprintf(err, errlen, "run_dir %s belongs to uid %u, not to vmserviced (uid %u): "
+		    "its sockets would be another user's to replace", run_dir,
+		    (unsigned)st.st_uid, (unsigned)geteuid());
+		return -EPERM;
 	}
-	if (!qpriv_may(p, run_dir, W_OK | X_OK)) {
-		char why[PATH_MAX + 64];
-
-		blocking_dir(p, run_dir, why, sizeof(why));
-		snprintf(err, errlen, "user %s cannot reach run_dir %s%s", p->qp_user, run_dir,
-		    why);
-		return -EACCES;
+	/*
+	 * Earlier versions opened it to the QEMU group (01771). Search for
+	 * all stays (each file's own mode decides), write goes.
+	 */
+	if ((st.st_mode & 07022) != 0 && chmod(run_dir, (st.st_mode & 0755) | 0011) == -1) {
+		e = errno;
+		snprintf(err, errlen, "cannot close run_dir %s to QEMU users: %s", run_dir,
+		    strerror(e));
+		return -e;
 	}
 	return 0;
 }
@@ -332,6 +338,21 @@ give_disk(const struct qpriv *p, const char *path, char *err, size_t errlen)
 	}
 	close(fd);
 	return 0;
+}
+
+static int
+prepare_run_dir(const struct qpriv *p, const char *run_dir, char *err, size_t errlen)
+{
+	char why[PATH_MAX + 64];
+	int e;
+
+	if ((e = qpriv_close_run_dir(run_dir, err, errlen)))
+		return e;
+	if (qpriv_may(p, run_dir, X_OK))
+		return 0;
+	blocking_dir(p, run_dir, why, sizeof(why));
+	snprintf(err, errlen, "user %s cannot reach run_dir %s%s", p->qp_user, run_dir, why);
+	return -EACCES;
 }
 
 static int

@@ -28,7 +28,7 @@ struct qpriv {
 	gid_t	 qp_gid;
 	gid_t	*qp_groups;	/* supplementary groups, incl. qp_run_gid */
 	size_t	 qp_n_groups;
-	gid_t	 qp_run_gid;	/* group owning run_dir while QEMU creates sockets there */
+	gid_t	 qp_run_gid;	/* group that may search log_dir (QEMU's chardev logs) */
 	void	*qp_caps;	/* cap_t: the empty set, made before fork */
 	bool	 qp_setpcap;	/* we may clear the bounding set */
 };
@@ -45,8 +45,8 @@ void qpriv_free(struct qpriv *p);
 
 /*
  * Make what QEMU opens itself usable by p's user, without ever following a
- * symlink into a chown: run_dir (group qp_run_gid, mode 01771, so QEMU can
- * bind its sockets but not remove the daemon's files); what argv (the
+ * symlink into a chown: run_dir (searchable, never writable: the daemon
+ * binds QEMU's sockets there, qpriv_close_run_dir); what argv (the
  * QEMU command line) has QEMU create directly in run_dir or log_dir: the
  * pidfile (made for the user), stale sockets (removed), chardev logfiles
  * (made for the user); and the disks. A writable disk that is a regular
@@ -58,6 +58,14 @@ void qpriv_free(struct qpriv *p);
  */
 int qpriv_prepare(const struct qpriv *p, const struct hw_vm *vm, char *const argv[],
     const char *run_dir, const char *log_dir, char *err, size_t errlen);
+
+/*
+ * run_dir must be the daemon's (its owner) and writable by nobody else,
+ * since the daemon connects to the sockets in it: group and other write
+ * and the sticky bit an earlier version set are cleared, search kept.
+ * 0 or -errno with err filled.
+ */
+int qpriv_close_run_dir(const char *run_dir, char *err, size_t errlen);
 
 /*
  * In the forked child, right before exec: no allocation (the cap set was

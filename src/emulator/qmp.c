@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/usock.h"
 #include "common/util.h"
 #include "emulator/qmp.h"
 #include "service/loop.h"
@@ -40,6 +41,7 @@ struct qmp {
 	/* socket side */
 	struct loop	*lp;
 	char		*path;
+	pid_t		 peer;		/* the only listener we talk to; 0: any */
 	int		 fd;
 	unsigned	 attempts_left, interval_ms;
 	uint64_t	 retry_timer;
@@ -436,22 +438,20 @@ static void
 try_connect(struct loop *lp, void *arg)
 {
 	struct qmp *q = arg;
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	char err[600];
 	int fd, e;
 
 	q->retry_timer = 0;
 	q->attempts_left--;
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd == -1) {
-		retry_or_fail(q, errno);
+	/* Issue 12: never through a link, only to this VM's QEMU. */
+	e = usock_connect(q->path, q->peer, &fd, err, sizeof(err));
+	if (USOCK_REFUSED(e)) {
+		log_vm(LOG_ERR, q->name, "QMP: %s", err);
+		fail(q, err);
 		return;
 	}
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", q->path);
-	/* A unix connect completes at once or fails; EAGAIN = backlog full. */
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == -1) {
-		e = errno;
-		close(fd);
-		retry_or_fail(q, e);
+	if (e) {
+		retry_or_fail(q, -e);
 		return;
 	}
 	q->fd = fd;
@@ -468,7 +468,7 @@ try_connect(struct loop *lp, void *arg)
 }
 
 int
-qmp_connect(struct qmp *q, struct loop *lp, const char *path,
+qmp_connect(struct qmp *q, struct loop *lp, const char *path, pid_t peer,
     unsigned attempts, unsigned interval_ms)
 {
 	if (strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path))
@@ -476,6 +476,7 @@ qmp_connect(struct qmp *q, struct loop *lp, const char *path,
 	q->lp = lp;
 	free(q->path);
 	q->path = xstrdup(path);
+	q->peer = peer;
 	q->attempts_left = attempts ? attempts : 1;
 	q->interval_ms = interval_ms;
 	/* First attempt from the loop, so callbacks never run inside our caller. */

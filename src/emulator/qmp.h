@@ -12,6 +12,7 @@
 #define VMS_QMP_H
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 #include <json-c/json.h>
 
 struct loop;
@@ -61,9 +62,11 @@ size_t qmp_pending(const struct qmp *q);
 /*
  * Socket side: connect to path (QEMU is the server), retrying every
  * interval_ms up to attempts times while the socket does not exist yet or
- * refuses (QEMU still starting). Returns 0 (progress reported through the
- * callbacks) or -errno.
+ * refuses (QEMU still starting). Only a socket whose listener is process
+ * peer (SO_PEERCRED; 0: any) is talked to, never one reached through a
+ * symlink (usock_connect): a refusal closes at once, logged. Returns 0
+ * (progress reported through the callbacks) or -errno.
  */
-int qmp_connect(struct qmp *q, struct loop *lp, const char *path,
+int qmp_connect(struct qmp *q, struct loop *lp, const char *path, pid_t peer,
     unsigned attempts, unsigned interval_ms);
 #endif

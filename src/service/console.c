@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "common/log.h"
+#include "common/usock.h"
 #include "common/util.h"
 #include "service/console.h"
 #include "service/console_log.h"
@@ -70,6 +71,7 @@ struct console {
 	unsigned	 c_n_clients;
 
 	int		 c_up_fd;	/* -1: not connected */
+	pid_t		 c_up_peer;	/* the QEMU serving the upstream; 0: any */
 	bool		 c_up_wanted;	/* between upstream_start and _stop */
 	bool		 c_up_pollout;
 	bool		 c_up_paused;	/* not reading for BATCH_MS */
@@ -689,23 +691,14 @@ upstream_close(struct console *c, const char *why, bool retry)
 }
 
 static int
-upstream_connect(struct console *c)
+upstream_connect(struct console *c, char *err, size_t errlen)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	int fd, rc;
 
-	if (strlen(c->c_upstream) >= sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
-	memcpy(sa.sun_path, c->c_upstream, strlen(c->c_upstream) + 1);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd == -1)
-		return -errno;
-	/* A unix connect completes at once or fails at once (EAGAIN: backlog full). */
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == -1) {
-		rc = -errno;
-		close(fd);
+	/* Issue 12: never through a link, only to this VM's QEMU. */
+	rc = usock_connect(c->c_upstream, c->c_up_peer, &fd, err, errlen);
+	if (rc)
 		return rc;
-	}
 	rc = loop_add_fd(c->c_lp, fd, EPOLLIN, upstream_event, c);
 	if (rc) {
 		close(fd);
@@ -719,12 +712,13 @@ static void
 upstream_try(struct loop *lp, void *arg)
 {
 	struct console *c = arg;
+	char err[600];
 	int rc;
 
 	c->c_up_timer = 0;
 	if (!c->c_up_wanted || c->c_up_fd != -1)
 		return;
-	rc = upstream_connect(c);
+	rc = upstream_connect(c, err, sizeof(err));
 	if (rc == 0) {
 		log_vm(LOG_INFO, c->c_vm, "%s upstream connected (%s)", c->c_what,
 		    c->c_upstream);
@@ -732,9 +726,10 @@ upstream_try(struct loop *lp, void *arg)
 		notice_all(c, "connected", NULL);
 		return;
 	}
-	if (rc == -ENAMETOOLONG) {
-		log_vm(LOG_ERR, c->c_vm, "%s: socket path too long: %s", c->c_what,
-		    c->c_upstream);
+	if (USOCK_REFUSED(rc)) {
+		/* Not QEMU's socket: no retry would make it so. */
+		log_vm(LOG_ERR, c->c_vm, "%s upstream refused: %s", c->c_what, err);
+		notice_all(c, "not connected", "its socket is not the VM's QEMU (see the log)");
 		return;
 	}
 	if (c->c_up_attempts-- == 0) {
@@ -746,9 +741,10 @@ upstream_try(struct loop *lp, void *arg)
 }
 
 void
-console_upstream_start(struct console *c)
+console_upstream_start(struct console *c, pid_t peer)
 {
 	c->c_up_wanted = true;
+	c->c_up_peer = peer;
 	if (c->c_up_fd != -1)
 		return;
 	if (c->c_up_timer) {

@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 struct loop;
 struct console;
@@ -63,8 +64,13 @@ struct console *console_new(struct loop *lp, const struct console_cfg *cfg,
 /* Closes every client, the listener and the upstream. */
 void console_free(struct console *c);
 
-/* QEMU was (re)started or adopted: connect, retrying while it comes up. */
-void console_upstream_start(struct console *c);
+/*
+ * QEMU was (re)started or adopted: connect, retrying while it comes up,
+ * then again after every disconnection. Only to a socket whose listener is
+ * process peer (SO_PEERCRED; 0: any), never through a symlink
+ * (usock_connect): a refusal is logged and ends the retries.
+ */
+void console_upstream_start(struct console *c, pid_t peer);
 /* QEMU is gone: drop the upstream, stop retrying; clients stay. */
 void console_upstream_stop(struct console *c, const char *why);
 bool console_upstream_connected(const struct console *c);

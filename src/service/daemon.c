@@ -28,6 +28,7 @@
 #include "service/state.h"
 #include "service/vmcon.h"
 #include "service/vmnet.h"
+#include "service/vmsock.h"
 #include "storage/img.h"
 
 #define LOG_TAIL_BYTES	2000
@@ -214,7 +215,8 @@ watch_process(struct daemon *d, struct vm *vm)
 		return e;
 	}
 	vm->vm_qmp = qmp_new(vm->vm_name, &qmp_callbacks, vm);
-	e = qmp_connect(vm->vm_qmp, d->lp, qp, QMP_CONNECT_ATTEMPTS, QMP_CONNECT_INTERVAL_MS);
+	e = qmp_connect(vm->vm_qmp, d->lp, qp, vm->vm_pid, QMP_CONNECT_ATTEMPTS,
+	    QMP_CONNECT_INTERVAL_MS);
 	if (e)
 		log_vm(LOG_ERR, vm->vm_name, "cannot connect QMP at %s: %s", qp, strerror(-e));
 	free(qp);
@@ -332,7 +334,8 @@ op_spawn(void *ctx, struct vm *vm, char *err, size_t errlen)
 	struct strv argv = { 0 };
 	struct qemu_env env = d->env;
 	struct qpriv priv;
-	char *logp, *qp, *line;
+	struct qemu_chr_fds chr;
+	char *logp, *line;
 	size_t i;
 	int e;
 
@@ -361,11 +364,21 @@ op_spawn(void *ctx, struct vm *vm, char *err, size_t errlen)
 		drop_lock(vm);
 		return e;
 	}
+	/* Issue 12: QEMU gets listening fds, and never a file in run_dir to replace. */
+	e = vmsock_bind(d->inv.inv_run_dir, vm->vm_hw, &chr, err, errlen);
+	if (e) {
+		qpriv_free(&priv);
+		vmnet_free(vm);
+		drop_lock(vm);
+		return e;
+	}
 	env.qe_nic_fds = vm->vm_net->vn_fds;
 	env.qe_n_nic_fds = vm->vm_net->vn_n;
+	env.qe_chr_fds = &chr;
 	e = qemu_argv(vm->vm_hw, &env, &argv, err, errlen);
 	if (e) {
 		qpriv_free(&priv);
+		vmsock_close(&chr);
 		vmnet_free(vm);
 		drop_lock(vm);
 		strv_free(&argv);
@@ -380,10 +393,6 @@ op_spawn(void *ctx, struct vm *vm, char *err, size_t errlen)
 	}
 	log_vm(LOG_DEBUG, vm->vm_name, "exec %s", line);
 	free(line);
-	/* A stale socket would only earn us ECONNREFUSED retries. */
-	qp = run_path(d, vm, "qmp");
-	unlink(qp);
-	free(qp);
 	logp = xasprintf("%s/%s.qemu.log", d->inv.inv_log_dir, vm->vm_name);
 	vm->vm_log_offset = qproc_log_size(logp);
 	/*
@@ -392,17 +401,20 @@ op_spawn(void *ctx, struct vm *vm, char *err, size_t errlen)
 	 * tap fds (issue 7), then sheds privileges and execs QEMU.
 	 */
 	struct qchild qc = vm->vm_net->vn_child;
-	int *keep = xcalloc(qc.qc_n_keep + 1, sizeof(*keep));
+	int *keep = xcalloc(qc.qc_n_keep + 4, sizeof(*keep));
 	/* QEMU inherits the locked file: the lock lives exactly as long as it. */
 	if (qc.qc_n_keep)
 		memcpy(keep, qc.qc_keep, qc.qc_n_keep * sizeof(*keep));
 	keep[qc.qc_n_keep++] = vm->vm_lockfd;
+	qc.qc_n_keep = vmsock_keep(&chr, keep, qc.qc_n_keep);
 	qc.qc_keep = keep;
 	if (!(e = qpriv_prepare(&priv, vm->vm_hw, argv.sv_v, d->inv.inv_run_dir,
 	    d->inv.inv_log_dir, err, errlen)))
 		e = qproc_spawn_vm(argv.sv_v, logp, &d->child_mask, &qc,
 		    &priv, &vm->vm_pid, &vm->vm_pidfd, err, errlen);
 	qpriv_free(&priv);
+	/* QEMU has its own: ours would keep the listener alive after QEMU died. */
+	vmsock_close(&chr);
 	free(keep);
 	free(logp);
 	strv_free(&argv);

@@ -118,9 +118,10 @@ argv_differs(const struct hw_vm *a, const struct qemu_env *ea, const struct hw_v
 	char err[256];
 	bool differ = true;
 
-	/* The standalone form: tap fd numbers are not configuration. */
+	/* The standalone form: tap and chardev fd numbers are not configuration. */
 	xa.qe_nic_fds = xb.qe_nic_fds = NULL;
 	xa.qe_n_nic_fds = xb.qe_n_nic_fds = 0;
+	xa.qe_chr_fds = xb.qe_chr_fds = NULL;
 	if (qemu_argv(a, &xa, &va, err, sizeof(err)) == 0 &&
 	    qemu_argv(b, &xb, &vb, err, sizeof(err)) == 0)
 		differ = strv_differ(&va, &vb);
@@ -765,12 +766,28 @@ running_nic_fds(const struct strv *run, unsigned i, struct qemu_nic_fds *f)
 	}
 }
 
+/* The fd= of -chardev socket,id=ID in a QEMU command line, or -1 (path=). */
+static int
+running_chr_fd(const struct strv *run, const char *id)
+{
+	char pre[64];
+	size_t k;
+
+	snprintf(pre, sizeof(pre), "socket,id=%s,fd=", id);
+	for (k = 0; k + 1 < run->sv_n; k++)
+		if (strcmp(run->sv_v[k], "-chardev") == 0 &&
+		    strncmp(run->sv_v[k + 1], pre, strlen(pre)) == 0)
+			return atoi(run->sv_v[k + 1] + strlen(pre));
+	return -1;
+}
+
 void
 reload_check_adopted(struct daemon *d, struct vm *vm)
 {
 	struct strv run = { 0 }, cur = { 0 };
 	struct qemu_env env = d->env;
 	struct qemu_nic_fds *fds;
+	struct qemu_chr_fds chr;
 	struct vm_reload *rv;
 	char err[256];
 	unsigned i, n = (unsigned)vm->vm_hw->vm_n_nics;
@@ -784,18 +801,32 @@ reload_check_adopted(struct daemon *d, struct vm *vm)
 		return;
 	}
 	/*
-	 * The argv op_spawn() would give it now, with the tap fds the running
-	 * QEMU got (their numbers are not configuration, as in argv_differs).
+	 * The argv op_spawn() would give it now, with the tap and chardev fds
+	 * the running QEMU got (their numbers are not configuration, as in
+	 * argv_differs).
 	 */
 	fds = xcalloc(n + 1, sizeof(*fds));
 	for (i = 0; i < n; i++)
 		running_nic_fds(&run, i, &fds[i]);
 	env.qe_nic_fds = fds;
 	env.qe_n_nic_fds = n;
+	/* Likewise the daemon-bound chardev sockets (issue 12). */
+	chr.qs_qmp = running_chr_fd(&run, "qmp");
+	chr.qs_serial = running_chr_fd(&run, "serial0");
+	chr.qs_hmp = running_chr_fd(&run, "hmp");
+	env.qe_chr_fds = &chr;
 	e = qemu_argv(vm->vm_hw, &env, &cur, err, sizeof(err));
+	/*
+	 * A QEMU of an earlier version bound its own sockets (path=): still
+	 * reachable (usock_connect checks it), but only a restart gives it
+	 * sockets of the daemon's.
+	 */
+	if (!e && chr.qs_qmp < 0)
+		log_vm(LOG_WARNING, vm->vm_name, "its QEMU created its own sockets in run_dir "
+		    "(started by an earlier vmserviced)");
 	if (e)
 		log_vm(LOG_WARNING, vm->vm_name, "cannot build its command line: %s", err);
-	else if (strv_differ(&run, &cur)) {
+	else if (strv_differ(&run, &cur) || chr.qs_qmp < 0) {
 		rv = rv_get(vm, &d->inv);
 		rv->rv_next = vm->vm_hw;
 		rv->rv_adopted = true;

@@ -101,9 +101,9 @@ void
 vmcon_up(struct daemon *d, struct vm *vm)
 {
 	if (vm->vm_con_serial)
-		console_upstream_start(vm->vm_con_serial);
+		console_upstream_start(vm->vm_con_serial, vm->vm_pid);
 	if (vm->vm_con_monitor)
-		console_upstream_start(vm->vm_con_monitor);
+		console_upstream_start(vm->vm_con_monitor, vm->vm_pid);
 }
 
 void

@@ -20,6 +20,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "emulator/qemu_kvm.h"
+#include "emulator/qemu_priv.h"
 #include "service/daemon.h"
 #include "service/dcaps.h"
 #include "service/loop.h"
@@ -265,6 +266,9 @@ main(int argc, char **argv)
 		die("%s: cannot load the inventory", conf);
 	d.conf_path = xstrdup(conf);
 	make_dir(d.inv.inv_run_dir, 0755);
+	/* Issue 12: QEMUs adopted from an earlier version must not write it either. */
+	if (qpriv_close_run_dir(d.inv.inv_run_dir, err, sizeof(err)) != 0)
+		die("%s", err);
 	make_dir(d.inv.inv_state_dir, 0750);
 	make_dir(d.inv.inv_log_dir, 0750);
 	d.pid_fd = lock_pidfile(d.inv.inv_run_dir);

@@ -80,7 +80,7 @@ main(int argc, char **argv)
 	}
 	printf("port %d\n", console_port(c));
 	fflush(stdout);
-	console_upstream_start(c);
+	console_upstream_start(c, 0);
 	loop_run(lp);
 	console_free(c);
 	loop_free(lp);

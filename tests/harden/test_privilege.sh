@@ -90,14 +90,17 @@ check_match "sandbox options on the command line" "$(tr '\0' ' ' <"/proc/$p/cmdl
 check_eq "the plain disk now belongs to $RUNAS" "$(stat -c %U "$TMP/disks/plain.img")" "$RUNAS"
 check_eq "a symlinked disk the user may write is left alone" \
     "$(stat -c %U "$TMP/disks/shared.img")" root
-check_eq "QMP socket created by $RUNAS" "$(stat -c %U "$TMP/run/user.qmp")" "$RUNAS"
+# Issue 12: the daemon binds QEMU's sockets and passes them as fds.
+check_eq "QMP socket bound by the daemon, not $RUNAS" "$(stat -c '%U %a' "$TMP/run/user.qmp")" \
+    "root 600"
 # QEMU writes the chardev spool itself (logfile=), so the spool is the
 # user's; the rotated console log is written by the daemon and stays its own.
 check_eq "console spool (QEMU's chardev log) owned by $RUNAS" \
 	"$(stat -c %U "$TMP/log/user.console.spool")" "$RUNAS"
 check_eq "console log (the daemon's) not handed to $RUNAS" \
 	"$(stat -c %U "$TMP/log/user.console.log" 2>/dev/null || echo absent)" root
-check_eq "run_dir is sticky, group-writable, others search only" "$(stat -c %a "$TMP/run")" 1771
+check_eq "run_dir: writable by the daemon only, search for the QEMU user" \
+    "$(stat -c '%U %a' "$TMP/run")" "root 755"
 check "a planted pidfile symlink was replaced, not followed" \
     test -f "$TMP/run/user.pid" -a ! -L "$TMP/run/user.pid"
 check_eq "its target was not truncated" "$(stat -c %s "$TMP/disks/shared.img")" 1048576

@@ -31,7 +31,7 @@ check "ql: a symlinked QEMU log: start refused" wait_state ql failed
 for v in cl sp qm pf st; do
 	check "$v runs" wait_state "$v" running
 done
-check "qm: the QMP link was replaced by QEMU's socket" test -S "$TMP/run/qm.qmp"
+check "qm: the QMP link was replaced by the socket the daemon binds for QEMU" test -S "$TMP/run/qm.qmp"
 check "pf: the pidfile link was replaced by a file" test -f "$TMP/run/pf.pid" -a ! -L "$TMP/run/pf.pid"
 check "st: the state file was replaced, not followed" test -f "$TMP/state/st.json" -a ! -L "$TMP/state/st.json"
 check_eq "the victim is untouched" "$(cat "$TMP/victim")" precious

@@ -201,7 +201,7 @@ main(void)
 	port = console_port(c);
 	OK(port > 0, "bound port %d", port);
 
-	console_upstream_start(c);
+	console_upstream_start(c, 0);
 	qfd = fake_qemu_accept(lfd);
 	OK(qfd != -1 && console_upstream_connected(c), "upstream connects to the chardev socket");
 	OK(strstr(slurp(log_path), "early boot") && fsize(spool_path) == 0,

@@ -143,6 +143,8 @@ model_full(struct hw_vm *vm, const char *dir)
  * e1000) has no vhost; nic 1 (tap, vhost = on) got a vhost-net fd.
  */
 static const struct qemu_nic_fds kb_fds[2] = { { 20, -1 }, { 22, 23 } };
+/* ... and bound its QMP and serial sockets (issue 12; no monitor here). */
+static const struct qemu_chr_fds kb_chr = { 24, 25, -1 };
 /* A daemon without /dev/vhost-net: vhost = on, but no vhost fd. */
 static const struct qemu_nic_fds kb_novhost_fds[2] = { { 20, -1 }, { 22, -1 } };
 
@@ -151,13 +153,14 @@ static const struct model {
 	void (*fill)(struct hw_vm *, const char *);
 	const struct qemu_nic_fds *fds;
 	size_t n_fds;
+	const struct qemu_chr_fds *chr;
 } models[] = {
-	{ "minimal", model_minimal, NULL, 0 },
-	{ "server", model_server, NULL, 0 },
-	{ "kernelboot", model_kernelboot, NULL, 0 },
-	{ "full", model_full, NULL, 0 },
-	{ "kernelboot-fds", model_kernelboot, kb_fds, 2 },
-	{ "kernelboot-novhost", model_kernelboot, kb_novhost_fds, 2 },
+	{ "minimal", model_minimal, NULL, 0, NULL },
+	{ "server", model_server, NULL, 0, NULL },
+	{ "kernelboot", model_kernelboot, NULL, 0, NULL },
+	{ "full", model_full, NULL, 0, NULL },
+	{ "kernelboot-fds", model_kernelboot, kb_fds, 2, &kb_chr },
+	{ "kernelboot-novhost", model_kernelboot, kb_novhost_fds, 2, &kb_chr },
 };
 
 static int
@@ -175,6 +178,7 @@ build(const char *name, const char *dir, struct strv *out, char *err, size_t err
 		models[i].fill(&vm, dir);
 		env.qe_nic_fds = models[i].fds;
 		env.qe_n_nic_fds = models[i].n_fds;
+		env.qe_chr_fds = models[i].chr;
 		hw_derive_uuid(vm.vm_name, vm.vm_uuid);
 		return qemu_argv(&vm, &env, out, err, errlen);
 	}

@@ -116,6 +116,7 @@ main(void)
 
 	/* ---- prepare: run_dir/log_dir files from argv, and nothing else ---- */
 	mkdir(path("run"), 0755);
+	chmod(path("run"), 01771);	/* as an earlier version left it (issue 12) */
 	mkdir(path("log"), 0750);
 	touch(path("victim"), 0644);
 	touch(path("victim2"), 0644);
@@ -137,8 +138,10 @@ main(void)
 	e = qpriv_prepare(&p, &vm, argv, path("run"), path("log"), err, sizeof(err));
 	OK(e == 0, "prepare: %s", e ? err : "ok");
 	struct stat st;
-	OK(lstat(path("run"), &st) == 0 && (st.st_mode & 07777) == 01771 &&
-	    st.st_gid == p.qp_run_gid, "run_dir: 01771, the QEMU group");
+	OK(lstat(path("run"), &st) == 0 && (st.st_mode & 07022) == 0 &&
+	    (st.st_mode & 0001) && st.st_uid == geteuid(),
+	    "run_dir: the daemon's, searchable, writable by nobody else (%o)",
+	    (unsigned)st.st_mode & 07777);
 	OK(lstat(path("log"), &st) == 0 && (st.st_mode & 07777) == 0710 &&
 	    st.st_gid == p.qp_run_gid, "log_dir: 0710, search only for the QEMU group");
 	OK(lstat(pidf, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == p.qp_uid,
@@ -149,6 +152,16 @@ main(void)
 	OK(owner(path("log/t,x.log")) == p.qp_uid, "chardev logfile made for the user (,, unescaped)");
 	OK(owner(path("victim2")) == 0, "a logfile outside log_dir is not chowned");
 	OK(owner(disks[0].dk_file) == p.qp_uid, "a writable regular disk is given to the user");
+
+	/* ---- run_dir must be the daemon's own (issue 12) ---- */
+	mkdir(path("run2"), 0755);
+	e = chown(path("run2"), p.qp_uid, p.qp_gid);
+	e = e ? -errno : qpriv_close_run_dir(path("run2"), err, sizeof(err));
+	OK(e == -EPERM && strstr(err, "its sockets would be another user's to replace"),
+	    "a run_dir of another user is refused: %s", err);
+	symlink(path("run"), path("run3"));
+	e = qpriv_close_run_dir(path("run3"), err, sizeof(err));
+	OK(e == -ENOTDIR && strstr(err, "is a symlink"), "a symlinked run_dir is refused: %s", err);
 
 	/* ---- disks that may not be given ---- */
 	touch(path("closed/root.img"), 0600);

@@ -1,0 +1,168 @@
+/*
+ * Unit tests for src/common/usock.c (issue 12): the daemon's sockets for
+ * QEMU and the checks on every connect, with real sockets and a forked
+ * child standing in for QEMU (it calls listen(2) on the fd it inherited, as
+ * QEMU does with -chardev socket,fd=N,server=on).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/usock.h"
+#include "tap.h"
+
+static char dir[] = "/tmp/vms-usock.XXXXXX";
+static char buf[8][256];
+
+static const char *
+path(int i, const char *name)
+{
+	snprintf(buf[i], sizeof(buf[i]), "%s/%s", dir, name);
+	return buf[i];
+}
+
+/* A non-blocking listener of our own at p: the "root-only service". */
+static int
+listener(const char *p)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int s = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+
+	if (strlen(p) >= sizeof(sa.sun_path))
+		return -1;
+	memcpy(sa.sun_path, p, strlen(p) + 1);
+	if (s == -1 || bind(s, (struct sockaddr *)&sa, sizeof(sa)) == -1 || listen(s, 8) == -1)
+		return -1;
+	return s;
+}
+
+/* Connections waiting on listener s (accepted and closed). */
+static int
+pending(int s)
+{
+	int n = 0, c;
+
+	while ((c = accept(s, NULL, NULL)) != -1) {
+		close(c);
+		n++;
+	}
+	return n;
+}
+
+/* "QEMU": a child that listens on fd, reports through a pipe, then waits. */
+static pid_t
+fake_qemu(int fd)
+{
+	int p[2];
+	char c;
+	pid_t pid;
+
+	if (pipe(p) == -1)
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		close(p[0]);
+		if (listen(fd, 4) == -1 || write(p[1], "x", 1) != 1)
+			_exit(1);
+		for (;;)
+			pause();
+	}
+	close(p[1]);
+	if (pid == -1 || read(p[0], &c, 1) != 1)
+		pid = -1;
+	close(p[0]);
+	return pid;
+}
+
+int
+main(void)
+{
+	char err[512], longp[200];
+	struct stat st;
+	int fd = -1, c = -1, svc, e;
+	pid_t q;
+
+	if (!mkdtemp(dir)) {
+		printf("not ok - mkdtemp\n");
+		return 1;
+	}
+
+	/* Bound by the daemon: a socket only it may connect to, not listening yet. */
+	e = usock_bind(path(0, "v.qmp"), &fd, err, sizeof(err));
+	OK(e == 0, "bind run_dir/v.qmp (%s)", e ? err : "ok");
+	OK(lstat(buf[0], &st) == 0 && S_ISSOCK(st.st_mode) && (st.st_mode & 0777) == 0600,
+	    "a socket, mode 0600 (got %o)", (unsigned)st.st_mode & 0777);
+	OK(fcntl(fd, F_GETFD) == FD_CLOEXEC, "close-on-exec until handed to QEMU");
+	e = usock_connect(buf[0], 0, &c, err, sizeof(err));
+	OK(e == -ECONNREFUSED && !USOCK_REFUSED(e), "nobody listening yet: ECONNREFUSED, "
+	    "worth retrying (%d)", e);
+
+	/* QEMU listens on the fd it got: it is the peer the daemon sees. */
+	q = fake_qemu(fd);
+	close(fd);
+	OK(q > 0, "the fake QEMU listens");
+	e = usock_connect(buf[0], q, &c, err, sizeof(err));
+	OK(e == 0, "connect to the VM's QEMU (%s)", e ? err : "ok");
+	if (e == 0)
+		close(c);
+	e = usock_connect(buf[0], getpid(), &c, err, sizeof(err));
+	OK(e == -EPERM && USOCK_REFUSED(e), "a listener that is not the VM's QEMU: EPERM");
+	OK(strstr(err, "is served by pid") && strstr(err, "not connecting"), "... named: %s", err);
+
+	/* The daemon listening itself would be its own peer: never accepted. */
+	e = usock_bind(path(1, "self.sock"), &fd, err, sizeof(err));
+	OK(e == 0 && listen(fd, 4) == 0, "a listener of the daemon's own");
+	e = usock_connect(buf[1], q, &c, err, sizeof(err));
+	OK(e == -EPERM, "refused when the QEMU pid is expected (%d)", e);
+	close(fd);
+
+	/* A root-only service, and links to it planted where a socket was. */
+	svc = listener(path(2, "victim.sock"));
+	OK(svc >= 0, "a root-only service listens");
+	OK(symlink(buf[2], path(3, "v.serial")) == 0, "plant a symlink v.serial -> victim");
+	e = usock_connect(buf[3], 0, &c, err, sizeof(err));
+	OK(e == -ELOOP && USOCK_REFUSED(e), "the symlink is refused: ELOOP (%d)", e);
+	OK_STREQ(err, strcat(strcpy(longp, buf[3]), ": a symlink; not connecting"), "... named");
+	OK(link(buf[2], path(4, "v.hmp")) == 0, "plant a hard link v.hmp = victim");
+	e = usock_connect(buf[4], 0, &c, err, sizeof(err));
+	OK(e == -EMLINK && USOCK_REFUSED(e), "the second link is refused: EMLINK (%d)", e);
+	OK(pending(svc) == 0, "the service never saw a connection");
+	/* (The daemon's connect with the pid check, through the same links, as well.) */
+	OK(usock_connect(buf[3], q, &c, err, sizeof(err)) == -ELOOP &&
+	    usock_connect(buf[4], q, &c, err, sizeof(err)) == -EMLINK && pending(svc) == 0,
+	    "with a peer to check: refused before connecting too");
+
+	/* Not a socket, missing, too long. */
+	fd = open(path(5, "file"), O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+	close(fd);
+	e = usock_connect(buf[5], 0, &c, err, sizeof(err));
+	OK(e == -ENOTSOCK && USOCK_REFUSED(e), "a regular file: ENOTSOCK (%d)", e);
+	e = usock_connect(path(6, "missing"), 0, &c, err, sizeof(err));
+	OK(e == -ENOENT && !USOCK_REFUSED(e), "missing: ENOENT, worth retrying (%d)", e);
+	memset(longp, 'x', sizeof(longp) - 1);
+	longp[sizeof(longp) - 1] = '\0';
+	longp[0] = '/';
+	OK(usock_connect(longp, 0, &c, err, sizeof(err)) == -ENAMETOOLONG &&
+	    usock_bind(longp, &fd, err, sizeof(err)) == -ENAMETOOLONG, "too long: ENAMETOOLONG");
+
+	/* Binding over a planted link removes the link, never its target. */
+	OK(symlink(buf[5], path(7, "w.qmp")) == 0, "plant w.qmp -> a file");
+	e = usock_bind(buf[7], &fd, err, sizeof(err));
+	OK(e == 0 && lstat(buf[7], &st) == 0 && S_ISSOCK(st.st_mode), "bind replaces the link");
+	OK(lstat(buf[5], &st) == 0 && S_ISREG(st.st_mode), "... and leaves the target alone");
+	close(fd);
+
+	kill(q, SIGKILL);
+	waitpid(q, NULL, 0);
+	close(svc);
+	for (int i = 0; i < 8; i++)
+		unlink(buf[i]);
+	rmdir(dir);
+	return TAP_DONE();
+}
