@@ -35,6 +35,7 @@ struct inventory {
 	unsigned	 inv_console_log_keep;	/* 5 rotated logs kept */
 	char		*inv_monitor_listen;	/* NULL: 127.0.0.1 (see man page) */
 	char		*inv_runas;	/* default runas of every VM; NULL: vmservice */
+	char		*inv_console_password_file; /* default of every VM; NULL: none */
 
 	struct hw_vm	*inv_vms;	/* in declaration order */
 	size_t		 inv_n_vms;

@@ -10,6 +10,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "emulator/qmp.h"
+#include "service/conguard.h"
 #include "service/console.h"
 #include "service/daemon.h"
 #include "service/vmcon.h"
@@ -29,11 +30,17 @@ is_loopback(const char *addr)
 }
 
 static struct console *
-open_one(struct daemon *d, struct vm *vm, struct console_cfg *cfg)
+open_one(struct daemon *d, struct vm *vm, struct console_cfg *cfg, struct conguard **guard)
 {
 	struct console *c;
 	char err[512];
 
+	/* Every telnet client passes the door first: no guests, the password. */
+	if (cfg->cc_port >= 0) {
+		*guard = conguard_new(d, vm, cfg->cc_what);
+		cfg->cc_admit = conguard_admit;
+		cfg->cc_admit_arg = *guard;
+	}
 	c = console_new(d->lp, cfg, err, sizeof(err));
 	if (!c && cfg->cc_log) {
 		/* An unwritable log must not cost the admin the console. */
@@ -72,7 +79,7 @@ vmcon_open(struct daemon *d, struct vm *vm)
 	cfg.cc_log_size = inv->inv_console_log_size;
 	cfg.cc_log_keep = inv->inv_console_log_keep;
 	cfg.cc_spool = spool;
-	vm->vm_con_serial = open_one(d, vm, &cfg);
+	vm->vm_con_serial = open_one(d, vm, &cfg, &vm->vm_guard_serial);
 	free(up);
 	free(logp);
 	free(spool);
@@ -93,7 +100,7 @@ vmcon_open(struct daemon *d, struct vm *vm)
 		    "beyond this host (monitor_listen). Anyone who can reach it is root on "
 		    "this host (HMP migrate \"exec:...\" runs commands).", cfg.cc_listen,
 		    hw->vm_monitor);
-	vm->vm_con_monitor = open_one(d, vm, &cfg);
+	vm->vm_con_monitor = open_one(d, vm, &cfg, &vm->vm_guard_monitor);
 	free(up);
 }
 
@@ -118,6 +125,10 @@ vmcon_down(struct vm *vm, const char *why)
 void
 vmcon_close(struct vm *vm)
 {
+	/* Logins in progress hold the console: they go first. */
+	conguard_free(vm->vm_guard_serial);
+	conguard_free(vm->vm_guard_monitor);
+	vm->vm_guard_serial = vm->vm_guard_monitor = NULL;
 	console_free(vm->vm_con_serial);
 	console_free(vm->vm_con_monitor);
 	vm->vm_con_serial = vm->vm_con_monitor = NULL;
