@@ -5,6 +5,7 @@
 
 #include "common/util.h"
 #include "emulator/qemu_argv.h"
+#include "service/inv_expose.h"
 #include "service/inventory.h"
 #include "service/vmctl.h"
 
@@ -39,6 +40,14 @@ vmctl_check_config(struct vmctl *ctl, int argc, char **argv)
 	}
 	if (load(vmctl_conf_path(ctl, conf), &inv) < 0)
 		return VMCTL_FAIL;
+	/* Warnings only: the exit status says whether the daemon would load it. */
+	{
+		struct diag d = { 0 };
+
+		inv_expose_check(&inv, &d);
+		diag_print(&d, stderr);
+		diag_free(&d);
+	}
 	printf("ok: %zu VM%s\n", inv.inv_n_vms, inv.inv_n_vms == 1 ? "" : "s");
 	inv_free(&inv);
 	return VMCTL_OK;
