@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #include "common/log.h"
@@ -173,6 +174,47 @@ read_password(const char *path, char *pw, size_t len)
 	return 0;
 }
 
+/*
+ * No vnc_password_file: a fresh password for this QEMU, 8 characters (all
+ * VNC's DES scheme uses), kept for root in state_dir/NAME.vncpass (0600;
+ * `vmctl vnc-password NAME`). state_dir is the daemon's alone: no QEMU user
+ * may write there.
+ */
+static int
+generate_password(struct daemon *d, struct vm *vm, char *pw, size_t len)
+{
+	static const char set[] = "abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+	unsigned char rnd[VMCON_VNC_PW_LEN];
+	char *path, line[VMCON_VNC_PW_LEN + 2];
+	size_t i;
+	int e;
+
+	if (len < sizeof(rnd) + 1)
+		return -EINVAL;
+	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+		return -errno;
+	/* 57 symbols: the bias of % is < 0.5 % a character, irrelevant here. */
+	for (i = 0; i < sizeof(rnd); i++)
+		pw[i] = set[rnd[i] % (sizeof(set) - 1)];
+	pw[i] = '\0';
+	explicit_bzero(rnd, sizeof(rnd));
+	snprintf(line, sizeof(line), "%s\n", pw);
+	path = vmcon_vnc_password_path(d->inv.inv_state_dir, vm->vm_name);
+	e = file_replace(path, line, strlen(line), 0600);
+	explicit_bzero(line, sizeof(line));
+	if (e)
+		log_vm(LOG_ERR, vm->vm_name, "%s: %s (the VNC password is set, but "
+		    "nobody can read it)", path, strerror(-e));
+	free(path);
+	return 0;
+}
+
+char *
+vmcon_vnc_password_path(const char *state_dir, const char *vm)
+{
+	return xasprintf("%s/%s.vncpass", state_dir, vm);
+}
+
 void
 vmcon_qmp_ready(struct daemon *d, struct vm *vm)
 {
@@ -181,8 +223,17 @@ vmcon_qmp_ready(struct daemon *d, struct vm *vm)
 	char pw[64];
 	int e;
 
-	if (hw->vm_vnc == HW_VNC_NONE || !hw->vm_vnc_password_file || !vm->vm_qmp)
+	if (hw->vm_vnc == HW_VNC_NONE || !vm->vm_qmp)
 		return;
+	if (!hw->vm_vnc_password_file) {
+		e = generate_password(d, vm, pw, sizeof(pw));
+		if (e) {
+			log_vm(LOG_ERR, vm->vm_name, "VNC password not generated: %s; VNC "
+			    "stays locked", strerror(-e));
+			return;
+		}
+		goto set;
+	}
 	e = read_password(hw->vm_vnc_password_file, pw, sizeof(pw));
 	if (e) {
 		/* QEMU runs with password=on: the display stays locked. */
@@ -193,6 +244,7 @@ vmcon_qmp_ready(struct daemon *d, struct vm *vm)
 	if (strlen(pw) > 8)
 		log_vm(LOG_WARNING, vm->vm_name, "VNC uses only the first 8 characters of "
 		    "the password in %s", hw->vm_vnc_password_file);
+set:
 	args = json_object_new_object();
 	json_object_object_add(args, "protocol", json_object_new_string("vnc"));
 	json_object_object_add(args, "password", json_object_new_string(pw));
