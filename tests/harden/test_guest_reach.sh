@@ -121,6 +121,11 @@ if printf '%s' "$out" | grep -q 'vm closed:'; then
 else
 	ok "an endpoint with a password is not warned about"
 fi
+# The same file with listen = 0.0.0.0 is warned about: the check below can fail.
+sed 's/^listen = .*/listen = "0.0.0.0"/' "$VMS_TOP/etc/vmservice.conf" >"$TMP/shipped.conf"
+out=$(vmctl -c "$TMP/shipped.conf" check-config 2>&1)
+check_match "the shipped file with listen = 0.0.0.0 would be warned about" "$out" \
+    'vm db: serial port 4501 on 0.0.0.0 is reachable without authentication'
 out=$(vmctl -c "$VMS_TOP/etc/vmservice.conf" check-config 2>&1)
 if printf '%s' "$out" | grep -q 'without authentication'; then
 	notok "the shipped etc/vmservice.conf exposes nothing"
