@@ -111,7 +111,7 @@ bool
 conguard_uid_is_qemu(struct daemon *d, uid_t uid)
 {
 	const struct passwd *pw;
-	const char *user;
+	const char *user, *last = NULL;
 	uid_t u;
 	size_t i;
 
@@ -122,7 +122,11 @@ conguard_uid_is_qemu(struct daemon *d, uid_t uid)
 
 		if (vm->vm_pid > 0 && peer_pid_uid(vm->vm_pid, &u) == 0 && u == uid)
 			return true;
+		/* Most VMs share one runas: look each name up once. */
 		user = vm->vm_hw->vm_runas ? vm->vm_hw->vm_runas : QPRIV_DEFAULT_USER;
+		if (last && strcmp(user, last) == 0)
+			continue;
+		last = user;
 		pw = getpwnam(user);
 		if (pw && pw->pw_uid == uid)
 			return true;
@@ -158,11 +162,15 @@ guest_check(struct conguard *g, int fd, struct peer_info *pi, char *why, size_t 
 		    (unsigned)pi->pi_uid);
 		return why;
 	}
-	/* QEMU as root or as the daemon's user: the socket's holder tells. */
+	/*
+	 * QEMU as root or as the daemon's user: the socket's holder tells.
+	 * Only a QEMU running as the socket's owner can have made it (slirp
+	 * opens its own), so only those fd tables are read (~0.2 ms each).
+	 */
 	for (i = 0; i < d->n_vms; i++) {
 		struct vm *vm = d->vms[i];
 
-		if (vm->vm_pid <= 0)
+		if (vm->vm_pid <= 0 || peer_pid_uid(vm->vm_pid, &u) != 0 || u != pi->pi_uid)
 			continue;
 		h = peer_pid_holds(vm->vm_pid, pi->pi_ino);
 		if (h == 1) {
@@ -170,8 +178,7 @@ guest_check(struct conguard *g, int fd, struct peer_info *pi, char *why, size_t 
 			    vm->vm_name, (int)vm->vm_pid);
 			return why;
 		}
-		if (h < 0 && h != -ENOENT && h != -ESRCH && peer_pid_uid(vm->vm_pid, &u) == 0 &&
-		    u == pi->pi_uid) {
+		if (h < 0 && h != -ENOENT && h != -ESRCH) {
 			snprintf(why, len, "cannot read the sockets of VM %s's QEMU (pid %d), "
 			    "which runs as the client's uid %u: %s", vm->vm_name, (int)vm->vm_pid,
 			    (unsigned)u, strerror(-h));
