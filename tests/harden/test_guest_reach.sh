@@ -20,6 +20,17 @@ conf_head 2 2
 conf_vm victim "monitor = $mon" "serial = $vser"
 # A VM whose QEMU runs as nobody: the uid rule.
 conf_vm other "monitor = $nmon" 'runas = "nobody"' 'autostart = no'
+# VNC is QEMU's own: no vnc_password_file, so a generated password.
+disp=$(( 10 + $$ % 30 ))
+cat >>"$TMP/vms.conf" <<EOC
+vm screen {
+	machine = "pc"
+	memory = 32M
+	accel = tcg
+	vnc = $disp
+	halt = quit
+}
+EOC
 cat >>"$TMP/vms.conf" <<EOC
 vm attacker {
 	memory = 128M
@@ -59,6 +70,17 @@ check_match "refusal logged with VM, port and reason" "$(cat "$TMP/daemon.log")"
     "victim: monitor port $mon: refused client 127.0.0.1:[0-9]*: its socket is held by VM attacker's QEMU"
 out=$(from_guest "$vser")
 check_match "guest refused at the victim's serial port" "$out" 'refused: connections from guests'
+
+# VNC from the guest: the RFB handshake up to the security types the
+# server offers (RFB 6.1.2): "1 2" is one type, VNC authentication; "1 1"
+# would be None, an open display.
+check "screen running" wait_state screen running
+for ((i = 0; i < 50; i++)); do grep -q 'screen: VNC password set' "$TMP/daemon.log" && break; sleep 0.1; done
+out=$(guest_console "TCP:127.0.0.1:$gser" \
+    "(printf 'RFB 003.008\\n'; sleep 1) | timeout 4 nc 10.0.2.2 $((5900 + disp)) | od -An -tu1 | tr -s ' \\n' ' '; echo; echo rfb-done-\$((40+2))" \
+    '^rfb-done-42' 20)
+check_match "the guest reaches the VNC server" "$out" '82 70 66 32 48 48 51 46 48 48 56 10 '
+check_match "which asks it for the password" "$out" '82 70 66 32 48 48 51 46 48 48 56 10 1 2 '
 
 # The admin on the host is still served.
 out=$( { sleep 0.3; printf 'info status\r\n'; sleep 0.7; } |
