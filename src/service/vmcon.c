@@ -1,5 +1,4 @@
 /* Per-VM console endpoints and VNC password: glue between daemon.c and console.c. */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -14,21 +13,11 @@
 #include "service/conguard.h"
 #include "service/console.h"
 #include "service/daemon.h"
+#include "service/inv_expose.h"
 #include "service/vmcon.h"
 
 /* The (qemu) prompt and the last answer are enough for a late monitor client. */
 #define MONITOR_SCROLLBACK	1024
-
-static bool
-is_loopback(const char *addr)
-{
-	struct in6_addr a6;
-	struct in_addr a4;
-
-	if (inet_pton(AF_INET, addr, &a4) == 1)
-		return (ntohl(a4.s_addr) >> 24) == 127;
-	return inet_pton(AF_INET6, addr, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
-}
 
 static struct console *
 open_one(struct daemon *d, struct vm *vm, struct console_cfg *cfg, struct conguard **guard)
@@ -96,7 +85,7 @@ vmcon_open(struct daemon *d, struct vm *vm)
 	cfg.cc_listen = inv->inv_monitor_listen ? inv->inv_monitor_listen : "127.0.0.1";
 	cfg.cc_port = hw->vm_monitor;
 	cfg.cc_scrollback = MONITOR_SCROLLBACK;
-	if (!is_loopback(cfg.cc_listen))
+	if (!inv_addr_loopback(cfg.cc_listen))
 		log_vm(LOG_WARNING, vm->vm_name, "WARNING: the QEMU monitor listens on %s port %d, "
 		    "beyond this host (monitor_listen). Anyone who can reach it is root on "
 		    "this host (HMP migrate \"exec:...\" runs commands).", cfg.cc_listen,
