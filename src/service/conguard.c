@@ -194,9 +194,12 @@ refuse(struct conguard *g, struct console *c, int fd, const char *peer, const ch
 	uint64_t now = now_ms();
 
 	if (!g->g_refuse_ms || now - g->g_refuse_ms >= REFUSE_LOG_MS) {
-		log_vm(LOG_WARNING, g->g_vm->vm_name, "%s port %d: refused client %s: %s%s",
-		    g->g_what, console_port(c), peer, why,
-		    g->g_refused ? " (and earlier refusals not logged)" : "");
+		if (g->g_refused)
+			log_vm(LOG_WARNING, g->g_vm->vm_name, "%s port %d: %u more clients "
+			    "refused since the last message", g->g_what, console_port(c),
+			    g->g_refused);
+		log_vm(LOG_WARNING, g->g_vm->vm_name, "%s port %d: refused client %s: %s",
+		    g->g_what, console_port(c), peer, why);
 		g->g_refuse_ms = now;
 		g->g_refused = 0;
 	} else {
