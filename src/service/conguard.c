@@ -315,33 +315,46 @@ login_check(struct login *lg)
 	}
 }
 
+/*
+ * Read a byte at a time up to the end of the password line, so that what
+ * the client typed after it (`printf 'pw\r\ninfo status\r\n' | socat ...`)
+ * stays in the socket for the console. A CR's LF or NUL (RFC 854) is taken.
+ */
 static void
 login_event(struct loop *lp, int fd, uint32_t events, void *arg)
 {
 	struct login *lg = arg;
-	uint8_t in[512], data[512], reply[512 + 2];
-	size_t dlen, rlen, i;
+	uint8_t in, data[1], reply[3];
+	size_t dlen, rlen;
 	ssize_t r;
+	int n;
 
-	r = read(fd, in, sizeof(in));
-	if (r == -1 && (errno == EAGAIN || errno == EINTR))
-		return;
-	if (r <= 0) {
-		login_free(lg, true);
-		return;
-	}
-	telnet_decode(&lg->lg_tn, in, (size_t)r, data, &dlen, reply, &rlen);
-	if (rlen && send(fd, reply, rlen, MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
-		login_free(lg, true);
-		return;
-	}
-	for (i = 0; i < dlen; i++) {
-		if (data[i] == '\r' || data[i] == '\n') {
+	for (n = 0; n < 512; n++) {
+		r = recv(fd, &in, 1, MSG_DONTWAIT);
+		if (r == -1 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			login_free(lg, true);
+			return;
+		}
+		telnet_decode(&lg->lg_tn, &in, 1, data, &dlen, reply, &rlen);
+		if (rlen && send(fd, reply, rlen, MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
+			login_free(lg, true);
+			return;
+		}
+		if (!dlen)
+			continue;
+		if (data[0] == '\r' || data[0] == '\n') {
+			if (data[0] == '\r' && recv(fd, &in, 1, MSG_PEEK | MSG_DONTWAIT) == 1 &&
+			    (in == '\n' || in == '\0') && recv(fd, &in, 1, MSG_DONTWAIT) != 1)
+				log_debug("conguard: %s", strerror(errno));
 			login_check(lg);
 			return;
 		}
 		if (lg->lg_len < PW_MAX)
-			lg->lg_pw[lg->lg_len++] = (char)data[i];
+			lg->lg_pw[lg->lg_len++] = (char)data[0];
 		else
 			lg->lg_long = true;
 	}

@@ -121,6 +121,9 @@ check_match "a wrong one is refused" "$out" 'login incorrect'
 if printf '%s' "$out" | grep -q 'VM status'; then notok "no HMP without the password"; else ok "no HMP without the password"; fi
 out=$(login s3cret-pw)
 check_match "the right password reaches HMP" "$out" 'VM status: running'
+out=$( { printf 's3cret-pw\r\ninfo name\r\n'; sleep 1; } |
+    timeout 5 socat -t 0.5 - TCP:127.0.0.1:$pmon | tr -d '\r')
+check_match "what follows the password in the same write reaches HMP" "$out" '^locked'
 for i in 1 2 3 4 5; do login "bad$i" >/dev/null; done
 out=$(login s3cret-pw)
 check_match "after 5 failures logins are locked for a while" "$out" 'too many failed logins'
