@@ -532,10 +532,12 @@ add_display(const struct hw_vm *vm, const struct qemu_env *env, struct strv *out
 		/*
 		 * The password itself is set over QMP (set_password) once QEMU
 		 * is up: argv is world-readable in /proc. password=on refuses
-		 * every client until then.
+		 * every client until then. Always: without vnc_password_file
+		 * the daemon sets a generated one (vmcon.c), as a guest on user
+		 * networking reaches 127.0.0.1 too (issue 12).
 		 */
-		strv_pushf(out, strchr(l, ':') ? "[%s]:%d%s" : "%s:%d%s", l, vm->vm_vnc,
-		    vm->vm_vnc_password_file ? ",password=on" : "");
+		strv_pushf(out, strchr(l, ':') ? "[%s]:%d,password=on" : "%s:%d,password=on",
+		    l, vm->vm_vnc);
 	}
 	if (vm->vm_keymap) {
 		strv_push(out, "-k");

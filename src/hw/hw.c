@@ -191,6 +191,7 @@ hw_vm_free(struct hw_vm *vm)
 	free(vm->vm_vga);
 	free(vm->vm_keymap);
 	free(vm->vm_vnc_password_file);
+	free(vm->vm_console_password_file);
 	free(vm->vm_runas);
 	free(vm->vm_halt_command);
 	free_strs(vm->vm_after, vm->vm_n_after);

@@ -105,6 +105,7 @@ struct hw_vm {
 	int		 vm_monitor;	/* telnet port, HW_PORT_NONE */
 	int		 vm_vnc;	/* display number, HW_VNC_NONE */
 	char		*vm_vnc_password_file;	/* set via QMP, never in argv */
+	char		*vm_console_password_file; /* telnet login (conguard.c); NULL: none */
 	char		*vm_vga;	/* "std", "virtio", "qxl", "cirrus", "none" */
 	bool		 vm_balloon;
 	bool		 vm_usb_tablet;

@@ -66,6 +66,8 @@ struct console {
 	int		 c_port;
 	size_t		 c_client_max;
 	unsigned	 c_max_clients;
+	console_admit_fn c_admit;
+	void		*c_admit_arg;
 
 	struct client	*c_clients;
 	unsigned	 c_n_clients;
@@ -437,6 +439,8 @@ listener_event(struct loop *lp, int fd, uint32_t events, void *arg)
 		 * bound (c_client_max) is even reached.
 		 */
 		setsockopt(cfd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
+		if (c->c_admit && !c->c_admit(c->c_admit_arg, c, cfd))
+			continue;
 		console_attach(c, cfd, 0);
 	}
 }
@@ -789,6 +793,8 @@ console_new(struct loop *lp, const struct console_cfg *cfg, char *err, size_t er
 		c->c_client_max = 2 * cfg->cc_scrollback + CHUNK * 2;
 	c->c_max_clients = cfg->cc_max_clients ? cfg->cc_max_clients
 	    : CONSOLE_MAX_CLIENTS_DEFAULT;
+	c->c_admit = cfg->cc_admit;
+	c->c_admit_arg = cfg->cc_admit_arg;
 	ringbuf_init(&c->c_ring, cfg->cc_scrollback);
 	c->c_log.cl_fd = -1;
 	if (cfg->cc_log) {

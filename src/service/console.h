@@ -21,6 +21,13 @@
 struct loop;
 struct console;
 
+/*
+ * Admission of a TCP client before it is served (conguard.c: no guests, a
+ * password). Returns true to serve fd now; false when the hook took fd
+ * (closed it, or attaches it later with console_attach()).
+ */
+typedef bool (*console_admit_fn)(void *arg, struct console *c, int fd);
+
 struct console_cfg {
 	const char	*cc_vm;		/* VM name, for messages */
 	const char	*cc_what;	/* "serial", "monitor" */
@@ -39,6 +46,8 @@ struct console_cfg {
 	const char	*cc_spool;
 	size_t		 cc_client_max;	/* per-client output bound; 0: default */
 	unsigned	 cc_max_clients; /* 0: default */
+	console_admit_fn cc_admit;	/* NULL: every TCP client is served */
+	void		*cc_admit_arg;
 };
 
 /*

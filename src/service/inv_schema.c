@@ -51,6 +51,7 @@ const struct inv_opt inv_global_opts[] = {
 	{ "monitor_listen", IK_ADDR, F(inventory, inv_monitor_listen), 0, 0, 0, NULL, NULL },
 	{ "runas",	IK_WORD, F(inventory, inv_runas), 0, 0, 0, NULL, NULL },
 	{ "accel",	IK_ENUM, F(inventory, inv_accel), 0, 0, 0, hw_accel_names, NULL },
+	{ "console_password_file", IK_PATH, F(inventory, inv_console_password_file), 0, 0, 0, NULL, NULL },
 	{ "include",	IK_INCLUDE, 0, 0, 0, 0, NULL, NULL },
 	{ NULL, 0, 0, 0, 0, 0, NULL, NULL }
 };
@@ -76,6 +77,7 @@ const struct inv_opt inv_vm_opts[] = {
 	{ "monitor",	IK_PORT, F(hw_vm, vm_monitor), 0, 0, 0, NULL, NULL },
 	{ "vnc",	IK_VNC, F(hw_vm, vm_vnc), 0, 0, 0, NULL, NULL },
 	{ "vnc_password_file", IK_PATH, F(hw_vm, vm_vnc_password_file), 0, 0, 0, NULL, NULL },
+	{ "console_password_file", IK_PATH, F(hw_vm, vm_console_password_file), 0, 0, 0, NULL, NULL },
 	{ "vga",	IK_WORD, F(hw_vm, vm_vga), 0, 0, 0, NULL, vga_words },
 	{ "balloon",	IK_BOOL, F(hw_vm, vm_balloon), 0, 0, 0, NULL, NULL },
 	{ "usb_tablet",	IK_BOOL, F(hw_vm, vm_usb_tablet), 0, 0, 0, NULL, NULL },

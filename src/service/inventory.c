@@ -288,6 +288,8 @@ inherit(struct inventory *inv)
 			vm->vm_accel = (enum hw_accel)inv->inv_accel;
 		if (!vm->vm_runas && inv->inv_runas)
 			vm->vm_runas = xstrdup(inv->inv_runas);
+		if (!vm->vm_console_password_file && inv->inv_console_password_file)
+			vm->vm_console_password_file = xstrdup(inv->inv_console_password_file);
 	}
 }
 
@@ -433,6 +435,7 @@ inv_free(struct inventory *inv)
 	free(inv->inv_listen);
 	free(inv->inv_monitor_listen);
 	free(inv->inv_runas);
+	free(inv->inv_console_password_file);
 	memset(inv, 0, sizeof(*inv));
 }
 

@@ -36,6 +36,7 @@ struct inventory {
 	char		*inv_monitor_listen;	/* NULL: 127.0.0.1 (see man page) */
 	char		*inv_runas;	/* default runas of every VM; NULL: vmservice */
 	int		 inv_accel;	/* enum hw_accel: default accel of every VM */
+	char		*inv_console_password_file; /* default of every VM; NULL: none */
 
 	struct hw_vm	*inv_vms;	/* in declaration order */
 	size_t		 inv_n_vms;

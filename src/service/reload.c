@@ -203,6 +203,8 @@ mix_soft(struct hw_vm *m, const struct hw_vm *base, const struct hw_vm *soft)
 	m->vm_restart_burst = soft->vm_restart_burst;
 	m->vm_restart_interval = soft->vm_restart_interval;
 	m->vm_on_panic = soft->vm_on_panic;
+	/* Read at each telnet login (conguard.c). */
+	m->vm_console_password_file = soft->vm_console_password_file;
 }
 
 static bool
@@ -219,7 +221,8 @@ soft_differs(const struct hw_vm *a, const struct hw_vm *b)
 	    a->vm_restart_max_delay != b->vm_restart_max_delay ||
 	    a->vm_restart_burst != b->vm_restart_burst ||
 	    a->vm_restart_interval != b->vm_restart_interval ||
-	    a->vm_on_panic != b->vm_on_panic)
+	    a->vm_on_panic != b->vm_on_panic ||
+	    !str_eq(a->vm_console_password_file, b->vm_console_password_file))
 		return true;
 	for (i = 0; i < a->vm_n_after; i++)
 		if (strcmp(a->vm_after[i], b->vm_after[i]) != 0)

@@ -60,6 +60,7 @@ enum stop_reason {
 };
 
 struct console;
+struct conguard;
 struct vm_net;
 struct vm_reload;
 
@@ -106,6 +107,8 @@ struct vm {
 	void		*vm_ctx;	/* the owning daemon */
 	struct console	*vm_con_serial;	/* console proxies (vmcon.c), or NULL */
 	struct console	*vm_con_monitor;
+	struct conguard	*vm_guard_serial;	/* their telnet doors (conguard.c) */
+	struct conguard	*vm_guard_monitor;
 	struct vm_net	*vm_net;	/* taps and scripts (vmnet.c), or NULL */
 	bool		 vm_stop_pending;	/* stop once VMs after it are down */
 	bool		 vm_ready_notified;

@@ -1,39 +1,36 @@
 /* Per-VM console endpoints and VNC password: glue between daemon.c and console.c. */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #include "common/log.h"
 #include "common/util.h"
 #include "emulator/qmp.h"
+#include "service/conguard.h"
 #include "service/console.h"
 #include "service/daemon.h"
+#include "service/inv_expose.h"
 #include "service/vmcon.h"
 
 /* The (qemu) prompt and the last answer are enough for a late monitor client. */
 #define MONITOR_SCROLLBACK	1024
 
-static bool
-is_loopback(const char *addr)
-{
-	struct in6_addr a6;
-	struct in_addr a4;
-
-	if (inet_pton(AF_INET, addr, &a4) == 1)
-		return (ntohl(a4.s_addr) >> 24) == 127;
-	return inet_pton(AF_INET6, addr, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
-}
-
 static struct console *
-open_one(struct daemon *d, struct vm *vm, struct console_cfg *cfg)
+open_one(struct daemon *d, struct vm *vm, struct console_cfg *cfg, struct conguard **guard)
 {
 	struct console *c;
 	char err[512];
 
+	/* Every telnet client passes the door first: no guests, the password. */
+	if (cfg->cc_port >= 0) {
+		*guard = conguard_new(d, vm, cfg->cc_what);
+		cfg->cc_admit = conguard_admit;
+		cfg->cc_admit_arg = *guard;
+	}
 	c = console_new(d->lp, cfg, err, sizeof(err));
 	if (!c && cfg->cc_log) {
 		/* An unwritable log must not cost the admin the console. */
@@ -72,7 +69,7 @@ vmcon_open(struct daemon *d, struct vm *vm)
 	cfg.cc_log_size = inv->inv_console_log_size;
 	cfg.cc_log_keep = inv->inv_console_log_keep;
 	cfg.cc_spool = spool;
-	vm->vm_con_serial = open_one(d, vm, &cfg);
+	vm->vm_con_serial = open_one(d, vm, &cfg, &vm->vm_guard_serial);
 	free(up);
 	free(logp);
 	free(spool);
@@ -88,12 +85,12 @@ vmcon_open(struct daemon *d, struct vm *vm)
 	cfg.cc_listen = inv->inv_monitor_listen ? inv->inv_monitor_listen : "127.0.0.1";
 	cfg.cc_port = hw->vm_monitor;
 	cfg.cc_scrollback = MONITOR_SCROLLBACK;
-	if (!is_loopback(cfg.cc_listen))
+	if (!inv_addr_loopback(cfg.cc_listen))
 		log_vm(LOG_WARNING, vm->vm_name, "WARNING: the QEMU monitor listens on %s port %d, "
 		    "beyond this host (monitor_listen). Anyone who can reach it is root on "
 		    "this host (HMP migrate \"exec:...\" runs commands).", cfg.cc_listen,
 		    hw->vm_monitor);
-	vm->vm_con_monitor = open_one(d, vm, &cfg);
+	vm->vm_con_monitor = open_one(d, vm, &cfg, &vm->vm_guard_monitor);
 	free(up);
 }
 
@@ -118,6 +115,10 @@ vmcon_down(struct vm *vm, const char *why)
 void
 vmcon_close(struct vm *vm)
 {
+	/* Logins in progress hold the console: they go first. */
+	conguard_free(vm->vm_guard_serial);
+	conguard_free(vm->vm_guard_monitor);
+	vm->vm_guard_serial = vm->vm_guard_monitor = NULL;
 	console_free(vm->vm_con_serial);
 	console_free(vm->vm_con_monitor);
 	vm->vm_con_serial = vm->vm_con_monitor = NULL;
@@ -162,6 +163,47 @@ read_password(const char *path, char *pw, size_t len)
 	return 0;
 }
 
+/*
+ * No vnc_password_file: a fresh password for this QEMU, 8 characters (all
+ * VNC's DES scheme uses), kept for root in state_dir/NAME.vncpass (0600;
+ * `vmctl vnc-password NAME`). state_dir is the daemon's alone: no QEMU user
+ * may write there.
+ */
+static int
+generate_password(struct daemon *d, struct vm *vm, char *pw, size_t len)
+{
+	static const char set[] = "abcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+	unsigned char rnd[VMCON_VNC_PW_LEN];
+	char *path, line[VMCON_VNC_PW_LEN + 2];
+	size_t i;
+	int e;
+
+	if (len < sizeof(rnd) + 1)
+		return -EINVAL;
+	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+		return -errno;
+	/* 57 symbols: the bias of % is < 0.5 % a character, irrelevant here. */
+	for (i = 0; i < sizeof(rnd); i++)
+		pw[i] = set[rnd[i] % (sizeof(set) - 1)];
+	pw[i] = '\0';
+	explicit_bzero(rnd, sizeof(rnd));
+	snprintf(line, sizeof(line), "%s\n", pw);
+	path = vmcon_vnc_password_path(d->inv.inv_state_dir, vm->vm_name);
+	e = file_replace(path, line, strlen(line), 0600);
+	explicit_bzero(line, sizeof(line));
+	if (e)
+		log_vm(LOG_ERR, vm->vm_name, "%s: %s (the VNC password is set, but "
+		    "nobody can read it)", path, strerror(-e));
+	free(path);
+	return 0;
+}
+
+char *
+vmcon_vnc_password_path(const char *state_dir, const char *vm)
+{
+	return xasprintf("%s/%s.vncpass", state_dir, vm);
+}
+
 void
 vmcon_qmp_ready(struct daemon *d, struct vm *vm)
 {
@@ -170,8 +212,17 @@ vmcon_qmp_ready(struct daemon *d, struct vm *vm)
 	char pw[64];
 	int e;
 
-	if (hw->vm_vnc == HW_VNC_NONE || !hw->vm_vnc_password_file || !vm->vm_qmp)
+	if (hw->vm_vnc == HW_VNC_NONE || !vm->vm_qmp)
 		return;
+	if (!hw->vm_vnc_password_file) {
+		e = generate_password(d, vm, pw, sizeof(pw));
+		if (e) {
+			log_vm(LOG_ERR, vm->vm_name, "VNC password not generated: %s; VNC "
+			    "stays locked", strerror(-e));
+			return;
+		}
+		goto set;
+	}
 	e = read_password(hw->vm_vnc_password_file, pw, sizeof(pw));
 	if (e) {
 		/* QEMU runs with password=on: the display stays locked. */
@@ -182,6 +233,7 @@ vmcon_qmp_ready(struct daemon *d, struct vm *vm)
 	if (strlen(pw) > 8)
 		log_vm(LOG_WARNING, vm->vm_name, "VNC uses only the first 8 characters of "
 		    "the password in %s", hw->vm_vnc_password_file);
+set:
 	args = json_object_new_object();
 	json_object_object_add(args, "protocol", json_object_new_string("vnc"));
 	json_object_object_add(args, "password", json_object_new_string(pw));

@@ -14,8 +14,14 @@ struct vm;
 void vmcon_open(struct daemon *d, struct vm *vm);
 /* QEMU was spawned or adopted: connect to its chardev sockets. */
 void vmcon_up(struct daemon *d, struct vm *vm);
-/* QMP is ready: set the VNC password from vnc_password_file. */
+/*
+ * QMP is ready: set the VNC password from vnc_password_file, or a generated
+ * one kept in vmcon_vnc_password_path() (QEMU always runs with password=on).
+ */
 void vmcon_qmp_ready(struct daemon *d, struct vm *vm);
+#define VMCON_VNC_PW_LEN	8
+/* state_dir/VM.vncpass, newly allocated. */
+char *vmcon_vnc_password_path(const char *state_dir, const char *vm);
 /* QEMU is gone: clients stay connected and are told. */
 void vmcon_down(struct vm *vm, const char *why);
 void vmcon_close(struct vm *vm);

@@ -18,6 +18,9 @@ static const struct vmctl_cmd vmctl_commands[] = {
 	{ "show", "NAME [--argv [--shell]] [-c FILE]",
 	  "print a VM's resolved settings, or with --argv its QEMU command line",
 	  vmctl_show },
+	{ "vnc-password", "NAME [-c FILE]",
+	  "print a VM's VNC password (generated when no vnc_password_file; root)",
+	  vmctl_vnc_password },
 	/* Commands talking to the daemon (vmctl_ctl.c). */
 	VMCTL_CTL_COMMANDS,
 };

@@ -44,4 +44,5 @@ int vmctl_args(struct vmctl *ctl, int argc, char **argv, const char **conf,
 
 int vmctl_check_config(struct vmctl *ctl, int argc, char **argv);
 int vmctl_show(struct vmctl *ctl, int argc, char **argv);
+int vmctl_vnc_password(struct vmctl *ctl, int argc, char **argv);
 #endif

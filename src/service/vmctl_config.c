@@ -1,4 +1,5 @@
 /* vmctl check-config and vmctl show: the inventory seen from the shell. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,7 +8,9 @@
 #include "emulator/qemu_argv.h"
 #include "emulator/qemu_kvm.h"
 #include "emulator/qemu_priv.h"
+#include "service/inv_expose.h"
 #include "service/inventory.h"
+#include "service/vmcon.h"
 #include "service/vmctl.h"
 
 /* Load path; on errors print them with a count and return -1. */
@@ -90,6 +93,14 @@ vmctl_check_config(struct vmctl *ctl, int argc, char **argv)
 	}
 	if (load(vmctl_conf_path(ctl, conf), &inv) < 0)
 		return VMCTL_FAIL;
+	/* Warnings only: the exit status says whether the daemon would load it. */
+	{
+		struct diag d = { 0 };
+
+		inv_expose_check(&inv, &d);
+		diag_print(&d, stderr);
+		diag_free(&d);
+	}
 	printf("ok: %zu VM%s\n", inv.inv_n_vms, inv.inv_n_vms == 1 ? "" : "s");
 	explain_accel(&inv);
 	inv_free(&inv);
@@ -300,6 +311,64 @@ vmctl_show(struct vmctl *ctl, int argc, char **argv)
 			printf("\n");
 		strv_free(&out);
 	}
+	inv_free(&inv);
+	return rc;
+}
+
+/*
+ * The VNC password: the first line of vnc_password_file, else the one the
+ * daemon generated for the running QEMU (state_dir/NAME.vncpass, 0600).
+ */
+int
+vmctl_vnc_password(struct vmctl *ctl, int argc, char **argv)
+{
+	const char *conf = NULL;
+	struct inventory inv;
+	struct hw_vm *vm;
+	char *path, line[256];
+	FILE *fp;
+	int rc = VMCTL_FAIL, n = vmctl_args(ctl, argc, argv, &conf, NULL, NULL);
+
+	if (n == -2)
+		return VMCTL_OK;
+	if (n != 1) {
+		if (n >= 0)
+			vmctl_usage(ctl->ctl_cmd, stderr);
+		return VMCTL_USAGE;
+	}
+	conf = vmctl_conf_path(ctl, conf);
+	if (load(conf, &inv) < 0)
+		return VMCTL_FAIL;
+	vm = inv_find_vm(&inv, argv[0]);
+	if (!vm) {
+		fprintf(stderr, "vmctl vnc-password: no VM named '%s' in %s\n", argv[0], conf);
+		inv_free(&inv);
+		return VMCTL_FAIL;
+	}
+	if (vm->vm_vnc == HW_VNC_NONE) {
+		fprintf(stderr, "vmctl vnc-password: vm %s has no VNC display\n", vm->vm_name);
+		inv_free(&inv);
+		return VMCTL_FAIL;
+	}
+	path = vm->vm_vnc_password_file ? xstrdup(vm->vm_vnc_password_file) :
+	    vmcon_vnc_password_path(inv.inv_state_dir, vm->vm_name);
+	fp = fopen(path, "re");
+	if (!fp) {
+		fprintf(stderr, "vmctl vnc-password: %s: %s%s\n", path, strerror(errno),
+		    errno == ENOENT && !vm->vm_vnc_password_file ?
+		    " (generated when the VM starts)" : "");
+	} else {
+		if (fgets(line, sizeof(line), fp)) {
+			line[strcspn(line, "\r\n")] = '\0';
+			printf("%.8s\n", line);
+			rc = VMCTL_OK;
+		} else {
+			fprintf(stderr, "vmctl vnc-password: %s: empty\n", path);
+		}
+		explicit_bzero(line, sizeof(line));
+		fclose(fp);
+	}
+	free(path);
 	inv_free(&inv);
 	return rc;
 }
