@@ -33,6 +33,7 @@
 #define CTL_GROUP	"vmservice"
 #define CTL_QMP_TIMEOUT_MS	10000	/* vmctl monitor / qmp: QEMU must answer by then */
 #define CTL_LINGER_MS	2000
+#define CTL_MAX_TIMEOUT	86400	/* stop "timeout", s: as halt_timeout in the inventory */
 #define CTL_MAX_DRAIN	(1024 * 1024)
 /*
  * Stalled clients must not pin fds (issue 6): a partial request has to be
@@ -476,11 +477,17 @@ h_stop(struct client *cl, struct json_object *req)
 	bool all;
 
 	if (json_object_object_get_ex(req, "timeout", &jt) && jt) {
-		if (!json_object_is_type(jt, json_type_int) || json_object_get_int(jt) < 0) {
-			reply_error(cl, "\"timeout\" must be a number of seconds");
+		/*
+		 * int64 first: json-c clamps get_int, and the supervisor's
+		 * seconds * 1000 must not wrap (4294968 s would be 0.7 s).
+		 */
+		int64_t t = json_object_is_type(jt, json_type_int) ? json_object_get_int64(jt) : -1;
+		if (t < 0 || t > CTL_MAX_TIMEOUT) {
+			reply_error(cl, "\"timeout\" must be a number of seconds from 0 to %d",
+			    CTL_MAX_TIMEOUT);
 			return;
 		}
-		timeout = json_object_get_int(jt);
+		timeout = (int)t;
 	}
 	if (select_vms(cl, req, false, true, &vms, &n))
 		return;
