@@ -39,6 +39,8 @@
  * told from a close until a send fails, and an idle guest sends nothing.
  */
 #define HALF_CLOSED_MS	2000
+/* The most of a spool read back at a connect (more if the scrollback is larger). */
+#define SPOOL_READ_MAX	(1024 * 1024)
 #define SWEEP_MS	1000	/* idle and stalled clients are looked for this often */
 
 struct obuf {
@@ -91,6 +93,7 @@ struct console {
 	unsigned	 c_up_attempts;
 	struct obuf	 c_up_in;	/* client input waiting for the guest */
 	int		 c_spool_fd;
+	size_t		 c_spool_max;	/* read at most its last bytes */
 
 	struct ringbuf	 c_ring;
 	struct console_log c_log;
@@ -601,22 +604,30 @@ static void
 spool_drain(struct console *c)
 {
 	uint8_t buf[CHUNK];
+	char err[512];
 	ssize_t r;
-	uint64_t total = 0;
+	uint64_t total = 0, skipped;
+	int fd;
 
 	if (!c->c_spool)
 		return;
 	if (c->c_spool_fd == -1) {
-		c->c_spool_fd = open(c->c_spool, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
-		if (c->c_spool_fd == -1) {
-			if (errno != ENOENT)
-				log_vm(LOG_WARNING, c->c_vm, "%s: %s", c->c_spool, strerror(errno));
+		fd = console_spool_open(c->c_spool, err, sizeof(err));
+		if (fd < 0) {
+			if (fd != -ENOENT)
+				log_vm(LOG_WARNING, c->c_vm, "%s", err);
 			return;
 		}
+		c->c_spool_fd = fd;
 	}
-	if (lseek(c->c_spool_fd, 0, SEEK_SET) == -1)
+	/* Bounded: the spool's size is up to its writer (a 20 GB sparse file). */
+	if (console_spool_tail(c->c_spool_fd, c->c_spool_max, &skipped) != 0)
 		return;
-	while ((r = read(c->c_spool_fd, buf, sizeof(buf))) > 0) {
+	if (skipped)
+		log_vm(LOG_WARNING, c->c_vm, "%s: %llu bytes, only the last %zu recovered",
+		    c->c_spool, (unsigned long long)(skipped + c->c_spool_max), c->c_spool_max);
+	while (total < c->c_spool_max &&
+	    (r = read(c->c_spool_fd, buf, sizeof(buf))) > 0) {
 		deliver(c, buf, (size_t)r);
 		total += (uint64_t)r;
 	}
@@ -869,6 +880,7 @@ console_new(struct loop *lp, const struct console_cfg *cfg, char *err, size_t er
 	c->c_max_clients = cfg->cc_max_clients ? cfg->cc_max_clients
 	    : CONSOLE_MAX_CLIENTS_DEFAULT;
 	c->c_queue_max = CONSOLE_QUEUE_CLIENTS * c->c_client_max;
+	c->c_spool_max = cfg->cc_scrollback > SPOOL_READ_MAX ? cfg->cc_scrollback : SPOOL_READ_MAX;
 	c->c_idle_ms = cfg->cc_idle_timeout * 1000u;
 	ringbuf_init(&c->c_ring, cfg->cc_scrollback);
 	c->c_log.cl_fd = -1;
