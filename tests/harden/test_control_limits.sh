@@ -52,11 +52,11 @@ yes '{"cmd":"status"}' | head -n 2000 >"$TMP/status-reqs"
 probe() {
 	while [ ! -e "$TMP/probe.stop" ]; do
 		t0=$(date +%s%N)
-		if timeout 5 "$VMS_BIN/vmctl" -c "$TMP/vms.conf" status a >/dev/null 2>&1; then
+		if err=$(timeout 5 "$VMS_BIN/vmctl" -c "$TMP/vms.conf" status a 2>&1 >/dev/null); then
 			t1=$(date +%s%N)
 			echo "$(( (t1 - t0) / 1000000 )) $(nfd)"
 		else
-			echo "refused $(nfd)"
+			echo "refused $(nfd) ${err:-no answer within 5 s}"
 		fi
 		sleep 0.2
 	done >"$TMP/probe.out"
@@ -91,7 +91,12 @@ max=$(printf '%s\n' "$during" | awk '$1 ~ /^[0-9]+$/ {print $1}' | sort -n | tai
 diag "daemon fds: $FD0 at rest, peak $peak; $n_probes probes during the flood:" \
     "$n_refused refused, median ${med} ms, max ${max:-none} ms"
 check "the flood filled the daemon (peak fds $peak)" test "$peak" -gt $((FD0 + 32)) -a "$n_probes" -ge 3
-check_eq "root is never refused during the flood" "$n_refused" 0
+if [ "$n_refused" -eq 0 ]; then
+	ok "root is never refused during the flood"
+else
+	notok "root is never refused during the flood"
+	printf '%s\n' "$during" | grep refused | sed 's/^/#   /'
+fi
 # 50 ms; on a machine so loaded that vmctl at rest takes 25 ms or more
 # (exec and start-up, not the daemon), at most twice the time at rest.
 lim=50; [[ $base_ms =~ ^[0-9]+$ ]] && [ "$base_ms" -ge 25 ] && lim=$((base_ms * 2))
