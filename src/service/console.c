@@ -17,6 +17,7 @@
 #include "common/log.h"
 #include "common/usock.h"
 #include "common/util.h"
+#include "service/acceptor.h"
 #include "service/console.h"
 #include "service/console_log.h"
 #include "service/loop.h"
@@ -39,10 +40,14 @@
  * told from a close until a send fails, and an idle guest sends nothing.
  */
 #define HALF_CLOSED_MS	2000
+/* The most of a spool read back at a connect (more if the scrollback is larger). */
+#define SPOOL_READ_MAX	(1024 * 1024)
+#define SWEEP_MS	1000	/* idle and stalled clients are looked for this often */
 
 struct obuf {
 	uint8_t		*ob_buf;
 	size_t		 ob_off, ob_len, ob_cap;	/* pending: [off, len) */
+	uint64_t	 ob_sent;	/* ever: progress, for the stall check */
 };
 
 struct client {
@@ -56,6 +61,10 @@ struct client {
 	bool		 cl_pollout;
 	bool		 cl_eof;	/* peer sent FIN: output only, until the timer */
 	uint64_t	 cl_timer;
+	size_t		 cl_counted;	/* its share of c_queued */
+	uint64_t	 cl_last_rx;	/* now_ms(): its last input (or connect) */
+	uint64_t	 cl_last_tx;	/* now_ms(): its backlog last drained (or was empty) */
+	uint64_t	 cl_sent_seen;	/* cl_out.ob_sent at cl_last_tx */
 	char		 cl_peer[64];
 };
 
@@ -63,14 +72,20 @@ struct console {
 	struct loop	*c_lp;
 	char		*c_vm, *c_what, *c_upstream, *c_spool;
 	int		 c_listen_fd;
+	struct acceptor	 c_acc;
 	int		 c_port;
 	size_t		 c_client_max;
-	unsigned	 c_max_clients;
+	unsigned	 c_max_clients;	/* telnet */
+	unsigned	 c_idle_ms;	/* telnet; 0: no idle timeout */
 	console_admit_fn c_admit;
 	void		*c_admit_arg;
 
 	struct client	*c_clients;
 	unsigned	 c_n_clients;
+	unsigned	 c_n_raw;	/* of which `vmctl console` */
+	size_t		 c_queued;	/* every client's backlog */
+	size_t		 c_queue_max;
+	uint64_t	 c_sweep_timer;
 
 	int		 c_up_fd;	/* -1: not connected */
 	pid_t		 c_up_peer;	/* the QEMU serving the upstream; 0: any */
@@ -82,6 +97,7 @@ struct console {
 	unsigned	 c_up_attempts;
 	struct obuf	 c_up_in;	/* client input waiting for the guest */
 	int		 c_spool_fd;
+	size_t		 c_spool_max;	/* read at most its last bytes */
 
 	struct ringbuf	 c_ring;
 	struct console_log c_log;
@@ -131,6 +147,7 @@ ob_flush(struct obuf *ob, int fd)
 			return -errno;
 		}
 		ob->ob_off += (size_t)w;
+		ob->ob_sent += (uint64_t)w;
 	}
 	ob->ob_off = ob->ob_len = 0;
 	/* Don't keep a burst's worth of memory per idle client. */
@@ -150,6 +167,16 @@ ob_free(struct obuf *ob)
 }
 
 /* --- clients --------------------------------------------------------- */
+
+/* c_queued follows every change of a client's backlog. */
+static void
+client_account(struct client *cl)
+{
+	size_t pend = ob_pending(&cl->cl_out);
+
+	cl->cl_con->c_queued = cl->cl_con->c_queued - cl->cl_counted + pend;
+	cl->cl_counted = pend;
+}
 
 static void
 client_watch(struct client *cl)
@@ -185,7 +212,13 @@ client_queue(struct client *cl, const void *p, size_t n, bool force)
 	size_t pend = ob_pending(&cl->cl_out);
 	int rc;
 
-	if (!force && (cl->cl_skipped || pend + n > c->c_client_max)) {
+	/*
+	 * A client with a backlog also skips when all clients together hold
+	 * c_queue_max: silent clients cannot pin a scrollback copy each. One
+	 * that keeps up (no backlog) always gets live output.
+	 */
+	if (!force && (cl->cl_skipped || pend + n > c->c_client_max ||
+	    (pend && c->c_queued + n > c->c_queue_max))) {
 		/* Once skipping, skip until the backlog is out: no holes inside it. */
 		cl->cl_skipped += n;
 		return true;
@@ -196,6 +229,7 @@ client_queue(struct client *cl, const void *p, size_t n, bool force)
 	}
 	ob_append(&cl->cl_out, p, n);
 	rc = ob_flush(&cl->cl_out, cl->cl_fd);
+	client_account(cl);
 	if (rc) {
 		client_drop(cl, strerror(-rc));
 		return false;
@@ -269,6 +303,9 @@ client_drop(struct client *cl, const char *why)
 		}
 	}
 	c->c_n_clients--;
+	if (cl->cl_flags & CONSOLE_RAW)
+		c->c_n_raw--;
+	c->c_queued -= cl->cl_counted;
 	log_vm(LOG_INFO, c->c_vm, "%s client %s disconnected (%s)", c->c_what,
 	    cl->cl_peer, why);
 	if (cl->cl_timer)
@@ -311,6 +348,7 @@ client_readable(struct client *cl)
 		client_drop(cl, r == 0 ? "closed" : strerror(errno));
 		return;
 	}
+	cl->cl_last_rx = now_ms();
 	if (cl->cl_flags & CONSOLE_RAW) {
 		if (!(cl->cl_flags & CONSOLE_READONLY))
 			upstream_send(c, in, (size_t)r);
@@ -331,6 +369,7 @@ client_event(struct loop *lp, int fd, uint32_t events, void *arg)
 
 	if (events & EPOLLOUT) {
 		rc = ob_flush(&cl->cl_out, fd);
+		client_account(cl);
 		if (rc) {
 			client_drop(cl, strerror(-rc));
 			return;
@@ -360,6 +399,47 @@ peer_name(int fd, char *buf, size_t len)
 	snprintf(buf, len, ss.ss_family == AF_INET6 ? "[%s]:%s" : "%s:%s", host, serv);
 }
 
+static void sweep_arm(struct console *c);
+
+/*
+ * Once a second while there are clients: telnet clients silent for the
+ * idle timeout go, and so does any client whose backlog has not shrunk
+ * for CONSOLE_STALL_MS (it does not read: its queued output is memory).
+ */
+static void
+sweep(struct loop *lp, void *arg)
+{
+	struct console *c = arg;
+	struct client *cl, *next;
+	uint64_t now = now_ms();
+
+	c->c_sweep_timer = 0;
+	for (cl = c->c_clients; cl; cl = next) {
+		next = cl->cl_next;
+		if (!ob_pending(&cl->cl_out) || cl->cl_out.ob_sent != cl->cl_sent_seen) {
+			cl->cl_last_tx = now;
+			cl->cl_sent_seen = cl->cl_out.ob_sent;
+		} else if (now >= cl->cl_last_tx + CONSOLE_STALL_MS) {
+			client_drop(cl, "not reading its output");
+			continue;
+		}
+		if (c->c_idle_ms && !(cl->cl_flags & CONSOLE_RAW) && !cl->cl_eof &&
+		    now >= cl->cl_last_rx + c->c_idle_ms) {
+			/* The notice may drop it already: then it is gone, fine. */
+			if (client_notice(cl, "idle for %u s: disconnected", c->c_idle_ms / 1000))
+				client_drop(cl, "idle");
+		}
+	}
+	sweep_arm(c);
+}
+
+static void
+sweep_arm(struct console *c)
+{
+	if (!c->c_sweep_timer && c->c_clients)
+		c->c_sweep_timer = loop_add_timer(c->c_lp, SWEEP_MS, sweep, c);
+}
+
 int
 console_attach(struct console *c, int fd, unsigned flags)
 {
@@ -368,7 +448,8 @@ console_attach(struct console *c, int fd, unsigned flags)
 	uint8_t greet[TELNET_GREETING_LEN];
 	int i, n, fl, rc;
 
-	if (c->c_n_clients >= c->c_max_clients) {
+	if ((flags & CONSOLE_RAW) ? c->c_n_raw >= CONSOLE_MAX_RAW_CLIENTS :
+	    c->c_n_clients - c->c_n_raw >= c->c_max_clients) {
 		static const char full[] = "\r\n[vmservice] too many console clients\r\n";
 		if (send(fd, full, sizeof(full) - 1, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
 			log_debug("console: refusal not sent: %s", strerror(errno));
@@ -395,6 +476,10 @@ console_attach(struct console *c, int fd, unsigned flags)
 	cl->cl_next = c->c_clients;
 	c->c_clients = cl;
 	c->c_n_clients++;
+	if (flags & CONSOLE_RAW)
+		c->c_n_raw++;
+	cl->cl_last_rx = cl->cl_last_tx = now_ms();
+	sweep_arm(c);
 	log_vm(LOG_INFO, c->c_vm, "%s client %s connected%s (%u now)", c->c_what, cl->cl_peer,
 	    flags & CONSOLE_READONLY ? " read-only" : "", c->c_n_clients);
 
@@ -419,16 +504,8 @@ listener_event(struct loop *lp, int fd, uint32_t events, void *arg)
 	struct console *c = arg;
 	int cfd, one = 1, sndbuf = CLIENT_SNDBUF;
 
-	for (;;) {
-		cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-		if (cfd == -1) {
-			if (errno == EINTR || errno == ECONNABORTED)
-				continue;
-			if (errno != EAGAIN && errno != EWOULDBLOCK)
-				log_vm(LOG_WARNING, c->c_vm, "%s: accept: %s", c->c_what,
-				    strerror(errno));
-			return;
-		}
+	/* Out of fds, acc_accept() pauses the listener: no busy loop. */
+	while ((cfd = acc_accept(&c->c_acc)) != -1) {
 		/* Keystrokes and their echo are single bytes: no Nagle delay. */
 		setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 		/* A vanished peer is found and its slot freed eventually. */
@@ -533,22 +610,30 @@ static void
 spool_drain(struct console *c)
 {
 	uint8_t buf[CHUNK];
+	char err[512];
 	ssize_t r;
-	uint64_t total = 0;
+	uint64_t total = 0, skipped;
+	int fd;
 
 	if (!c->c_spool)
 		return;
 	if (c->c_spool_fd == -1) {
-		c->c_spool_fd = open(c->c_spool, O_RDWR | O_NOFOLLOW | O_CLOEXEC);
-		if (c->c_spool_fd == -1) {
-			if (errno != ENOENT)
-				log_vm(LOG_WARNING, c->c_vm, "%s: %s", c->c_spool, strerror(errno));
+		fd = console_spool_open(c->c_spool, err, sizeof(err));
+		if (fd < 0) {
+			if (fd != -ENOENT)
+				log_vm(LOG_WARNING, c->c_vm, "%s", err);
 			return;
 		}
+		c->c_spool_fd = fd;
 	}
-	if (lseek(c->c_spool_fd, 0, SEEK_SET) == -1)
+	/* Bounded: the spool's size is up to its writer (a 20 GB sparse file). */
+	if (console_spool_tail(c->c_spool_fd, c->c_spool_max, &skipped) != 0)
 		return;
-	while ((r = read(c->c_spool_fd, buf, sizeof(buf))) > 0) {
+	if (skipped)
+		log_vm(LOG_WARNING, c->c_vm, "%s: %llu bytes, only the last %zu recovered",
+		    c->c_spool, (unsigned long long)(skipped + c->c_spool_max), c->c_spool_max);
+	while (total < c->c_spool_max &&
+	    (r = read(c->c_spool_fd, buf, sizeof(buf))) > 0) {
 		deliver(c, buf, (size_t)r);
 		total += (uint64_t)r;
 	}
@@ -778,6 +863,7 @@ struct console *
 console_new(struct loop *lp, const struct console_cfg *cfg, char *err, size_t errlen)
 {
 	struct console *c = xcalloc(1, sizeof(*c));
+	char what[64];
 	int rc;
 
 	c->c_lp = lp;
@@ -795,6 +881,9 @@ console_new(struct loop *lp, const struct console_cfg *cfg, char *err, size_t er
 	    : CONSOLE_MAX_CLIENTS_DEFAULT;
 	c->c_admit = cfg->cc_admit;
 	c->c_admit_arg = cfg->cc_admit_arg;
+	c->c_queue_max = CONSOLE_QUEUE_CLIENTS * c->c_client_max;
+	c->c_spool_max = cfg->cc_scrollback > SPOOL_READ_MAX ? cfg->cc_scrollback : SPOOL_READ_MAX;
+	c->c_idle_ms = cfg->cc_idle_timeout * 1000u;
 	ringbuf_init(&c->c_ring, cfg->cc_scrollback);
 	c->c_log.cl_fd = -1;
 	if (cfg->cc_log) {
@@ -809,6 +898,8 @@ console_new(struct loop *lp, const struct console_cfg *cfg, char *err, size_t er
 		    err, errlen);
 		if (rc)
 			goto fail;
+		snprintf(what, sizeof(what), "%s: %s", c->c_vm, c->c_what);
+		acc_init(&c->c_acc, lp, c->c_listen_fd, what);
 		rc = loop_add_fd(lp, c->c_listen_fd, EPOLLIN, listener_event, c);
 		if (rc) {
 			snprintf(err, errlen, "VM %s: %s endpoint: %s", c->c_vm, c->c_what,
@@ -829,6 +920,9 @@ console_free(struct console *c)
 		return;
 	while (c->c_clients)
 		client_drop(c->c_clients, "console closed");
+	if (c->c_sweep_timer)
+		loop_cancel_timer(c->c_lp, c->c_sweep_timer);
+	acc_stop(&c->c_acc);
 	c->c_up_wanted = false;
 	upstream_close(c, "console closed", false);
 	if (c->c_listen_fd != -1) {

@@ -45,7 +45,8 @@ struct console_cfg {
 	 */
 	const char	*cc_spool;
 	size_t		 cc_client_max;	/* per-client output bound; 0: default */
-	unsigned	 cc_max_clients; /* 0: default */
+	unsigned	 cc_max_clients; /* telnet clients; 0: default */
+	unsigned	 cc_idle_timeout; /* s without input: a telnet client goes; 0: never */
 	console_admit_fn cc_admit;	/* NULL: every TCP client is served */
 	void		*cc_admit_arg;
 };
@@ -55,7 +56,18 @@ struct console_cfg {
  * 1-2 s of a busy guest under TCG. Beyond it the client skips output.
  */
 #define CONSOLE_CLIENT_MAX_DEFAULT	(64 * 1024)
+/*
+ * Telnet clients and `vmctl console` clients (handed over by the control
+ * socket, hence admins) have separate caps: whoever reaches a telnet port
+ * cannot lock the admin out. The output all clients of a console have
+ * queued is bounded too (CONSOLE_QUEUE_CLIENTS per-client bounds): beyond
+ * it a client that is behind skips output, and one that has not drained
+ * any of its backlog for CONSOLE_STALL_MS is dropped.
+ */
 #define CONSOLE_MAX_CLIENTS_DEFAULT	16
+#define CONSOLE_MAX_RAW_CLIENTS		16
+#define CONSOLE_QUEUE_CLIENTS		4
+#define CONSOLE_STALL_MS		60000
 #define CONSOLE_CONNECT_INTERVAL_MS	100
 #define CONSOLE_CONNECT_ATTEMPTS	300
 
@@ -87,7 +99,8 @@ bool console_upstream_connected(const struct console *c);
 /*
  * Take over a connected socket as a client (the console owns and closes
  * it). The caller must have removed fd from the loop. Returns 0, or
- * -EMFILE when the console already has its maximum of clients (fd closed).
+ * -EMFILE when the console already has its maximum of clients of that
+ * kind, telnet or raw (fd closed).
  */
 int console_attach(struct console *c, int fd, unsigned flags);
 

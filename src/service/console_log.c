@@ -139,6 +139,45 @@ console_log_write(struct console_log *cl, const void *buf, size_t n,
 	return 0;
 }
 
+int
+console_spool_open(const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+	int fd, rc;
+
+	fd = open(path, O_RDWR | O_NONBLOCK | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
+	if (fd == -1) {
+		rc = -errno;
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return rc;
+	}
+	if (fstat(fd, &st) == -1) {
+		rc = -errno;
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		close(fd);
+		return rc;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_nlink != 1) {
+		snprintf(err, errlen, "%s: not a regular file with one link: not read", path);
+		close(fd);
+		return -EINVAL;
+	}
+	return fd;
+}
+
+int
+console_spool_tail(int fd, uint64_t max, uint64_t *skipped)
+{
+	off_t end = lseek(fd, 0, SEEK_END);
+
+	*skipped = 0;
+	if (end == -1)
+		return -errno;
+	if ((uint64_t)end > max)
+		*skipped = (uint64_t)end - max;
+	return lseek(fd, (off_t)*skipped, SEEK_SET) == -1 ? -errno : 0;
+}
+
 void
 console_log_close(struct console_log *cl)
 {

@@ -27,4 +27,19 @@ int console_log_open(struct console_log *cl, const char *path, uint64_t max_size
 int console_log_write(struct console_log *cl, const void *buf, size_t n,
     char *err, size_t errlen);
 void console_log_close(struct console_log *cl);
+
+/*
+ * The chardev spool (console.h cc_spool) is a file the QEMU user writes:
+ * opened O_NONBLOCK | O_NOFOLLOW | O_NOCTTY, and only a regular file with
+ * one link is taken (a FIFO would block, a device or a hard link to
+ * another file must not be read and truncated as root). Returns the fd
+ * (O_RDWR, for the truncation) or -errno with a message in err.
+ */
+int console_spool_open(const char *path, char *err, size_t errlen);
+/*
+ * Seek fd to its last max bytes: a spool may be huge (sparse, gigabytes)
+ * and only its end fits the log and the scrollback. Returns 0 and the
+ * bytes skipped before that point, or -errno.
+ */
+int console_spool_tail(int fd, uint64_t max, uint64_t *skipped);
 #endif

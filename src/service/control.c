@@ -21,6 +21,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "emulator/qmp.h"
+#include "service/acceptor.h"
 #include "service/console.h"
 #include "service/ctl_req.h"
 #include "service/daemon.h"
@@ -33,17 +34,26 @@
 #define CTL_GROUP	"vmservice"
 #define CTL_QMP_TIMEOUT_MS	10000	/* vmctl monitor / qmp: QEMU must answer by then */
 #define CTL_LINGER_MS	2000
+#define CTL_MAX_TIMEOUT	86400	/* stop "timeout", s: as halt_timeout in the inventory */
 #define CTL_MAX_DRAIN	(1024 * 1024)
 /*
- * Stalled clients must not pin fds (issue 6): a partial request has to be
- * completed within CTL_STALL_MS, a silent client is dropped after
- * CTL_IDLE_MS, and beyond CTL_MAX_CLIENTS the longest silent one makes
- * room for a newcomer, so `vmctl status` always gets in.
+ * Stalled clients must not pin fds (issues 6, 12): a partial request has
+ * to be completed within CTL_STALL_MS, queued answers must start draining
+ * within CTL_DRAIN_MS (progress deadlines); a silent client is dropped
+ * after CTL_IDLE_MS. Admins (root,
+ * the daemon's own user) and everyone else are two pools of
+ * CTL_MAX_CLIENTS each, so no number of other clients can lock root out;
+ * in the second pool a uid has at most CTL_MAX_PER_UID (every QEMU may
+ * connect). In a full pool the longest silent client makes room for a
+ * newcomer.
  */
 #define CTL_MAX_CLIENTS	128
+#define CTL_MAX_PER_UID	16
 #define CTL_STALL_MS	5000
+#define CTL_DRAIN_MS	10000	/* answers queued and none read: dropped */
 #define CTL_IDLE_MS	60000
 #define CTL_SWEEP_MS	1000
+#define CTL_LOG_EVERY_MS 10000	/* a repeated complaint, at most this often */
 
 /* W_RELOAD: the reload waits for an emulator's NIC models (nicmodels.h). */
 enum wait_kind { W_NONE, W_START, W_STOP, W_QMP, W_RELOAD };
@@ -67,6 +77,8 @@ struct client {
 	bool		 eof;		/* peer shut down its side: answer, then close */
 	uint32_t	 events;	/* what we watch for now */
 	uint64_t	 last_rx;	/* now_ms() of its last bytes (or connect) */
+	uint64_t	 last_tx;	/* now_ms() out last shrank (or began) */
+	bool		 told_refused;	/* "refused" logged once per client */
 
 	enum wait_kind	 wait;		/* a deferred request */
 	const char	*wait_cmd;
@@ -93,9 +105,17 @@ struct qreq {
 	bool		 q_hmp;		/* human-monitor-command: answer "output" */
 };
 
+/* One log line per CTL_LOG_EVERY_MS for a complaint a client can repeat. */
+struct ratelog {
+	uint64_t	 rl_last;
+	unsigned	 rl_quiet;	/* not logged since */
+};
+
 struct ctl {
 	struct daemon	*d;
 	int		 fd;
+	struct acceptor	 acc;
+	struct ratelog	 rl_full, rl_evict;
 	char		*path;
 	gid_t		 group;
 	bool		 have_group;
@@ -154,6 +174,8 @@ client_flush(struct client *cl)
 		}
 		memmove(cl->out, cl->out + n, cl->out_n - (size_t)n);
 		cl->out_n -= (size_t)n;
+		if (n > 0)
+			cl->last_tx = now_ms();
 	}
 	if (cl->out_n == 0 && cl->handover && !cl->closing) {
 		client_handover(cl);
@@ -186,6 +208,8 @@ reply(struct client *cl, struct json_object *o)
 		cl->out_n = 0;
 		return;
 	}
+	if (cl->out_n == 0)
+		cl->last_tx = now_ms();	/* the progress deadline starts */
 	xgrow(&cl->out, &cl->out_cap, cl->out_n + n + 1, 1);
 	memcpy(cl->out + cl->out_n, s, n);
 	cl->out[cl->out_n + n] = '\n';
@@ -482,11 +506,17 @@ h_stop(struct client *cl, struct json_object *req)
 	bool all;
 
 	if (json_object_object_get_ex(req, "timeout", &jt) && jt) {
-		if (!json_object_is_type(jt, json_type_int) || json_object_get_int(jt) < 0) {
-			reply_error(cl, "\"timeout\" must be a number of seconds");
+		/*
+		 * int64 first: json-c clamps get_int, and the supervisor's
+		 * seconds * 1000 must not wrap (4294968 s would be 0.7 s).
+		 */
+		int64_t t = json_object_is_type(jt, json_type_int) ? json_object_get_int64(jt) : -1;
+		if (t < 0 || t > CTL_MAX_TIMEOUT) {
+			reply_error(cl, "\"timeout\" must be a number of seconds from 0 to %d",
+			    CTL_MAX_TIMEOUT);
 			return;
 		}
-		timeout = json_object_get_int(jt);
+		timeout = (int)t;
 	}
 	if (select_vms(cl, req, false, true, &vms, &n))
 		return;
@@ -837,8 +867,11 @@ handle_line(struct client *cl, const char *line, size_t n)
 	if (i == sizeof(handlers) / sizeof(handlers[0])) {
 		reply_error(cl, "unknown command '%s'", cmd);
 	} else if (!(handlers[i].admin ? cl->admin : cl->reader)) {
-		log_info("control: uid %u (pid %d) refused '%s'", (unsigned)cl->uid,
-		    (int)cl->pid, cmd);
+		/* Once per client: a pipeline of refused requests is no log flood. */
+		if (!cl->told_refused)
+			log_info("control: uid %u (pid %d) refused '%s'", (unsigned)cl->uid,
+			    (int)cl->pid, cmd);
+		cl->told_refused = true;
 		reply_error(cl, "permission denied");
 	} else {
 		log_debug("control: uid %u: %s", (unsigned)cl->uid, cmd);
@@ -990,6 +1023,14 @@ sweep_cb(struct loop *lp, void *arg)
 	c->sweep_timer = 0;
 	for (cl = c->clients; cl; cl = next) {
 		next = cl->next;
+		if (cl->out_n && !cl->lingering && now >= cl->last_tx + CTL_DRAIN_MS) {
+			/* The progress deadline: it does not read what it asked for. */
+			log_info("control: uid %u (pid %d): %zu bytes of answers not read "
+			    "for %d s, closing", (unsigned)cl->uid, (int)cl->pid, cl->out_n,
+			    CTL_DRAIN_MS / 1000);
+			client_free(cl);
+			continue;
+		}
 		if (!client_idle(cl) ||
 		    now < cl->last_rx + (cl->in_n ? CTL_STALL_MS : CTL_IDLE_MS))
 			continue;
@@ -1013,26 +1054,71 @@ sweep_arm(struct ctl *c)
 		c->sweep_timer = loop_add_timer(c->d->lp, CTL_SWEEP_MS, sweep_cb, c);
 }
 
-/* false when CTL_MAX_CLIENTS are connected and none of them is silent. */
+/* True when a complaint may be logged now; *quiet: how many were not. */
 static bool
-make_room(struct ctl *c)
+ratelog_ok(struct ratelog *r, unsigned *quiet)
 {
-	struct client *cl, *oldest = NULL;
-	size_t n = 0;
+	uint64_t now = now_ms();
+
+	if (r->rl_last && now < r->rl_last + CTL_LOG_EVERY_MS) {
+		r->rl_quiet++;
+		return false;
+	}
+	*quiet = r->rl_quiet;
+	r->rl_last = now;
+	r->rl_quiet = 0;
+	return true;
+}
+
+static bool
+evictable(const struct client *cl)
+{
+	return client_idle(cl) || cl->lingering;
+}
+
+/*
+ * Room for a newcomer (uid; admin) in its pool: false when the pool, or
+ * for a non-admin its uid's share, is full and none of those clients is
+ * silent. Admins never count against others and others never against them.
+ */
+static bool
+make_room(struct ctl *c, uid_t uid, bool admin)
+{
+	struct client *cl, *oldest = NULL, *oldest_uid = NULL, *victim;
+	size_t n = 0, n_uid = 0;
+	unsigned quiet;
 
 	for (cl = c->clients; cl; cl = cl->next) {
+		if (cl->admin != admin)
+			continue;
 		n++;
-		if ((client_idle(cl) || cl->lingering) &&
-		    (!oldest || cl->last_rx < oldest->last_rx))
+		if (!admin && cl->uid == uid) {
+			n_uid++;
+			if (evictable(cl) && (!oldest_uid || cl->last_rx < oldest_uid->last_rx))
+				oldest_uid = cl;
+		}
+		if (evictable(cl) && (!oldest || cl->last_rx < oldest->last_rx))
 			oldest = cl;
 	}
-	if (n < CTL_MAX_CLIENTS)
+	if (!admin && n_uid >= CTL_MAX_PER_UID)
+		victim = oldest_uid;	/* a uid at its share pays for itself */
+	else if (n >= CTL_MAX_CLIENTS)
+		victim = oldest;
+	else
 		return true;
-	if (!oldest)
+	if (!victim)
 		return false;
-	log_info("control: %zu clients: dropping the longest silent one (uid %u, pid %d)", n,
-	    (unsigned)oldest->uid, (int)oldest->pid);
-	client_free(oldest);
+	if (!ratelog_ok(&c->rl_evict, &quiet))
+		;
+	else if (victim == oldest_uid)
+		log_info("control: uid %u has %zu clients: dropping its longest silent one "
+		    "(pid %d)%s", (unsigned)uid, n_uid, (int)victim->pid,
+		    quiet ? ", and more like it" : "");
+	else
+		log_info("control: %zu %s clients: dropping the longest silent one (uid %u, "
+		    "pid %d)%s", n, admin ? "admin" : "other", (unsigned)victim->uid,
+		    (int)victim->pid, quiet ? ", and more like it" : "");
+	client_free(victim);
 	return true;
 }
 
@@ -1043,22 +1129,24 @@ accept_cb(struct loop *lp, int fd, uint32_t events, void *arg)
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
 	struct client *cl;
+	unsigned quiet;
+	bool admin;
 	int cfd;
 
-	cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-	if (cfd == -1) {
-		if (errno != EAGAIN && errno != EINTR)
-			log_warn("control: accept: %s", strerror(errno));
+	cfd = acc_accept(&c->acc);
+	if (cfd == -1)
 		return;
-	}
 	if (getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1) {
 		log_warn("control: SO_PEERCRED: %s", strerror(errno));
 		close(cfd);
 		return;
 	}
-	if (!make_room(c)) {
-		log_warn("control: %d clients, all busy: refusing uid %u (pid %d)",
-		    CTL_MAX_CLIENTS, (unsigned)cred.uid, (int)cred.pid);
+	/* root, or whoever runs this daemon (an unprivileged `make demo`). */
+	admin = cred.uid == 0 || cred.uid == geteuid();
+	if (!make_room(c, cred.uid, admin)) {
+		if (ratelog_ok(&c->rl_full, &quiet))
+			log_warn("control: clients of uid %u all busy: refusing pid %d%s",
+			    (unsigned)cred.uid, (int)cred.pid, quiet ? ", and more like it" : "");
 		close(cfd);
 		return;
 	}
@@ -1067,12 +1155,11 @@ accept_cb(struct loop *lp, int fd, uint32_t events, void *arg)
 	cl->fd = cfd;
 	cl->uid = cred.uid;
 	cl->pid = cred.pid;
-	/* root, or whoever runs this daemon (an unprivileged `make demo`). */
-	cl->admin = cred.uid == 0 || cred.uid == geteuid();
+	cl->admin = admin;
 	cl->reader = cl->admin || (c->have_group && in_group(cred.uid, cred.gid, c->group));
 	cl->events = EPOLLIN;
 	cl->id = ++c->next_id;
-	cl->last_rx = now_ms();
+	cl->last_rx = cl->last_tx = now_ms();
 	if (loop_add_fd(c->d->lp, cfd, EPOLLIN, client_io, cl)) {
 		close(cfd);
 		free(cl);
@@ -1122,6 +1209,7 @@ ctl_new(struct daemon *d, const char *path, char *err, size_t errlen)
 		if (chown(path, (uid_t)-1, gr->gr_gid) == -1)
 			log_warn("cannot give %s to group %s: %s", path, CTL_GROUP, strerror(errno));
 	}
+	acc_init(&c->acc, d->lp, fd, "control");
 	if (chmod(path, 0660) == -1 || listen(fd, 64) == -1 ||
 	    loop_add_fd(d->lp, fd, EPOLLIN, accept_cb, c) != 0) {
 		snprintf(err, errlen, "cannot listen on %s: %s", path, strerror(errno));
@@ -1141,6 +1229,7 @@ ctl_free(struct ctl *c)
 		client_free(c->clients);
 	if (c->sweep_timer)
 		loop_cancel_timer(c->d->lp, c->sweep_timer);
+	acc_stop(&c->acc);
 	/* The QMP connections are freed after us (daemon_free_vms): drop callbacks' targets. */
 	while (c->qreqs) {
 		struct qreq *q = c->qreqs;

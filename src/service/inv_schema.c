@@ -48,6 +48,7 @@ const struct inv_opt inv_global_opts[] = {
 	{ "console_scrollback", IK_SIZE, F(inventory, inv_console_scrollback), 0, 0, 16 * MB, NULL, NULL },
 	{ "console_log_size", IK_SIZE, F(inventory, inv_console_log_size), 0, 0, 1LL << 40, NULL, NULL },
 	{ "console_log_keep", IK_UINT, F(inventory, inv_console_log_keep), 0, 0, 1000, NULL, NULL },
+	{ "console_idle_timeout", IK_UINT, F(inventory, inv_console_idle_timeout), 0, 0, 30 * 86400, NULL, NULL },
 	{ "monitor_listen", IK_ADDR, F(inventory, inv_monitor_listen), 0, 0, 0, NULL, NULL },
 	{ "runas",	IK_WORD, F(inventory, inv_runas), 0, 0, 0, NULL, NULL },
 	{ "accel",	IK_ENUM, F(inventory, inv_accel), 0, 0, 0, hw_accel_names, NULL },

@@ -260,6 +260,7 @@ set_defaults(struct inventory *inv)
 	inv->inv_console_scrollback = 64 * 1024;
 	inv->inv_console_log_size = 1024 * 1024;
 	inv->inv_console_log_keep = 5;
+	inv->inv_console_idle_timeout = 3600;
 	inv->inv_monitor_listen = NULL;
 	inv->inv_accel = HW_ACCEL_AUTO;
 }

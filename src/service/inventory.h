@@ -33,6 +33,7 @@ struct inventory {
 	uint64_t	 inv_console_scrollback;	/* 64 KiB per console, 0: none */
 	uint64_t	 inv_console_log_size;	/* 1 MiB, rotate at; 0: never */
 	unsigned	 inv_console_log_keep;	/* 5 rotated logs kept */
+	unsigned	 inv_console_idle_timeout; /* 3600 s: telnet clients; 0: never */
 	char		*inv_monitor_listen;	/* NULL: 127.0.0.1 (see man page) */
 	char		*inv_runas;	/* default runas of every VM; NULL: vmservice */
 	int		 inv_accel;	/* enum hw_accel: default accel of every VM */

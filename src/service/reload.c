@@ -140,7 +140,8 @@ consoles_differ(const struct inventory *ia, const struct hw_vm *a,
 	    !str_eq(ia->inv_monitor_listen, ib->inv_monitor_listen)) ||
 	    ia->inv_console_scrollback != ib->inv_console_scrollback ||
 	    ia->inv_console_log_size != ib->inv_console_log_size ||
-	    ia->inv_console_log_keep != ib->inv_console_log_keep;
+	    ia->inv_console_log_keep != ib->inv_console_log_keep ||
+	    ia->inv_console_idle_timeout != ib->inv_console_idle_timeout;
 }
 
 /*

@@ -68,6 +68,7 @@ vmcon_open(struct daemon *d, struct vm *vm)
 	cfg.cc_log = logp;
 	cfg.cc_log_size = inv->inv_console_log_size;
 	cfg.cc_log_keep = inv->inv_console_log_keep;
+	cfg.cc_idle_timeout = inv->inv_console_idle_timeout;
 	cfg.cc_spool = spool;
 	vm->vm_con_serial = open_one(d, vm, &cfg, &vm->vm_guard_serial);
 	free(up);
@@ -85,6 +86,7 @@ vmcon_open(struct daemon *d, struct vm *vm)
 	cfg.cc_listen = inv->inv_monitor_listen ? inv->inv_monitor_listen : "127.0.0.1";
 	cfg.cc_port = hw->vm_monitor;
 	cfg.cc_scrollback = MONITOR_SCROLLBACK;
+	cfg.cc_idle_timeout = inv->inv_console_idle_timeout;
 	if (!inv_addr_loopback(cfg.cc_listen))
 		log_vm(LOG_WARNING, vm->vm_name, "WARNING: the QEMU monitor listens on %s port %d, "
 		    "beyond this host (monitor_listen). Anyone who can reach it is root on "

@@ -57,8 +57,10 @@ parse(struct vmctl *ctl, int argc, char **argv, struct ctl_args *a, int maxpos)
 		} else if (strcmp(s, "--timeout") == 0 && strcmp(a->cmd, "stop") == 0) {
 			errno = 0;
 			a->timeout = strtol(argv[++i], &end, 10);
-			if (errno || *end || a->timeout < 0 || a->timeout > 86400) {
-				fprintf(stderr, "vmctl stop: bad --timeout '%s' (seconds)\n", argv[i]);
+			if (errno || *end || end == argv[i] || a->timeout < 0 ||
+			    a->timeout > 86400) {
+				fprintf(stderr, "vmctl stop: bad --timeout '%s': a number of "
+				    "seconds from 0 to 86400\n", argv[i]);
 				return 2;
 			}
 		} else if (s[0] == '-' && s[1]) {

@@ -284,13 +284,25 @@ main(int argc, char **argv)
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGHUP);
+	/*
+	 * SIGPIPE is blocked rather than ignored: a write to a pipe whose reader
+	 * died (stderr into a logger that exited) must fail with EPIPE, not kill
+	 * the daemon. Blocked, not SIG_IGN, because an ignored signal stays
+	 * ignored across exec, into QEMU and the scripts, while every child
+	 * restores child_mask. It is not read from the signalfd.
+	 */
+	sigaddset(&mask, SIGPIPE);
 	if (sigprocmask(SIG_BLOCK, &mask, &d.child_mask) == -1)
 		die_ready(d.ready_fd, "sigprocmask: %s", strerror(errno));
+	sigdelset(&mask, SIGPIPE);
 	d.sig_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
 	d.lp = loop_new();
 	if (d.sig_fd == -1 || !d.lp)
 		die_ready(d.ready_fd, "cannot set up the event loop: %s", strerror(errno));
-	loop_add_fd(d.lp, d.sig_fd, EPOLLIN, signal_cb, &d);
+	/* Without it SIGTERM would be blocked and never read: unstoppable. */
+	e = loop_add_fd(d.lp, d.sig_fd, EPOLLIN, signal_cb, &d);
+	if (e)
+		die_ready(d.ready_fd, "cannot watch the signalfd: %s", strerror(-e));
 	d.scripts = scripts_new(d.lp, &d.child_mask, scripts_done_cb, &d);
 	d.nicm = nicm_new(d.lp, &d.child_mask, nicm_done_cb, &d);
 
