@@ -44,6 +44,7 @@ enum inv_kind {
 	IK_ARGS,	/* char ** + count, split with shell_split() */
 	IK_MAC,		/* uint8_t[6] at io_off, bool "given" at io_noff */
 	IK_INCLUDE,	/* a glob of further files, read after this one */
+	IK_UIDS,	/* "LO-HI": uid_t at io_off and io_noff (uid_range) */
 };
 
 struct inv_opt {
@@ -92,6 +93,8 @@ struct inv_parse {
 	size_t			 ip_depth;
 	bool			 ip_broken;	/* a file did not parse to its end */
 	int			 ip_main_errno;	/* the main file could not be read */
+	const char		*ip_uid_file;	/* where uid_range was given, or NULL */
+	int			 ip_uid_line;
 };
 
 /* inv_text.c */

@@ -50,6 +50,8 @@ const struct inv_opt inv_global_opts[] = {
 	{ "console_log_keep", IK_UINT, F(inventory, inv_console_log_keep), 0, 0, 1000, NULL, NULL },
 	{ "monitor_listen", IK_ADDR, F(inventory, inv_monitor_listen), 0, 0, 0, NULL, NULL },
 	{ "runas",	IK_WORD, F(inventory, inv_runas), 0, 0, 0, NULL, NULL },
+	{ "uid_range",	IK_UIDS, F(inventory, inv_uid_lo), offsetof(struct inventory, inv_uid_hi),
+	    0, 0, NULL, NULL },
 	{ "include",	IK_INCLUDE, 0, 0, 0, 0, NULL, NULL },
 	{ NULL, 0, 0, 0, 0, 0, NULL, NULL }
 };

@@ -14,6 +14,7 @@
 #include "emulator/qemu_argv.h"
 #include "hw/validate.h"
 #include "service/inv_priv.h"
+#include "service/uidmap.h"
 
 #define INV_MAX_DEPTH	8	/* include nesting */
 #define INV_MAX_RETRY	100	/* unknown options skipped per file */
@@ -261,6 +262,7 @@ set_defaults(struct inventory *inv)
 	inv->inv_console_log_size = 1024 * 1024;
 	inv->inv_console_log_keep = 5;
 	inv->inv_monitor_listen = NULL;
+	uidmap_parse(UIDMAP_DEFAULT_RANGE, &inv->inv_uid_lo, &inv->inv_uid_hi, NULL, 0);
 }
 
 static void

@@ -7,6 +7,7 @@
 #ifndef VMS_INVENTORY_H
 #define VMS_INVENTORY_H
 #include <stdint.h>
+#include <sys/types.h>
 #include "common/diag.h"
 #include "hw/hw.h"
 
@@ -34,7 +35,9 @@ struct inventory {
 	uint64_t	 inv_console_log_size;	/* 1 MiB, rotate at; 0: never */
 	unsigned	 inv_console_log_keep;	/* 5 rotated logs kept */
 	char		*inv_monitor_listen;	/* NULL: 127.0.0.1 (see man page) */
-	char		*inv_runas;	/* default runas of every VM; NULL: vmservice */
+	char		*inv_runas;	/* default runas of every VM; NULL: dynamic */
+	uid_t		 inv_uid_lo;	/* uid_range: per-VM uids (uidmap.h) */
+	uid_t		 inv_uid_hi;
 
 	struct hw_vm	*inv_vms;	/* in declaration order */
 	size_t		 inv_n_vms;

@@ -1,0 +1,36 @@
+/* A VM's runas setting to the user its QEMU runs as (see vmpriv.h). */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "service/uidmap.h"
+#include "service/vmpriv.h"
+
+int
+vmpriv_resolve(const struct inventory *inv, const struct hw_vm *vm, bool alloc,
+    struct qpriv *p, char *err, size_t errlen)
+{
+	char label[128];
+	gid_t run_gid;
+	uid_t uid;
+	int e;
+
+	if (vm->vm_runas && strcmp(vm->vm_runas, QPRIV_DYNAMIC) != 0)
+		return qpriv_resolve(vm->vm_runas, p, err, errlen);
+	/* Not root: QEMU runs as the daemon's user, nothing to allocate. */
+	if (geteuid() != 0)
+		return qpriv_resolve(NULL, p, err, errlen);
+	e = uidmap_get(inv->inv_state_dir, vm->vm_name, inv->inv_uid_lo, inv->inv_uid_hi,
+	    alloc, &uid, err, errlen);
+	if (e)
+		return e;
+	snprintf(label, sizeof(label), "vm-%s", vm->vm_name);
+	/*
+	 * The gid has the uid's number: uid_range holds no group either.
+	 * run_dir's group is `vmservice` (make install), else the range's
+	 * first number, which no VM gets (uidmap.h).
+	 */
+	if (!qpriv_group(QPRIV_QEMU_GROUP, &run_gid))
+		run_gid = (gid_t)inv->inv_uid_lo;
+	return qpriv_resolve_ids(label, uid, (gid_t)uid, run_gid, p, err, errlen);
+}
