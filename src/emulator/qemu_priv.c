@@ -20,6 +20,8 @@
 #define SECBIT_NOROOT_LOCKED	(1 << 1)
 #endif
 
+static bool in_groups(const struct qpriv *p, gid_t g);
+
 static void
 note_self(struct qpriv *p)
 {
@@ -129,6 +131,18 @@ caps_init(struct qpriv *p, char *err, size_t errlen)
 	}
 	p->qp_setpcap = setpcap == CAP_SET;
 	return 0;
+}
+
+void
+qpriv_set_run_gid(struct qpriv *p, gid_t g)
+{
+	if (!p->qp_switch)
+		return;
+	p->qp_run_gid = g;
+	if (in_groups(p, g))
+		return;
+	p->qp_groups = xrealloc(p->qp_groups, (p->qp_n_groups + 1) * sizeof(*p->qp_groups));
+	p->qp_groups[p->qp_n_groups++] = g;
 }
 
 bool

@@ -64,6 +64,12 @@ int qpriv_resolve(const char *user, struct qpriv *p, char *err, size_t errlen);
 int qpriv_resolve_ids(const char *label, uid_t uid, gid_t gid, gid_t run_gid,
     struct qpriv *p, char *err, size_t errlen);
 
+/*
+ * Make g the run_dir group of p (qp_run_gid) and one of its groups: every
+ * QEMU user must share the one group run_dir has, whatever its runas.
+ */
+void qpriv_set_run_gid(struct qpriv *p, gid_t g);
+
 /* The gid of group name, if it exists. */
 bool qpriv_group(const char *name, gid_t *gid);
 void qpriv_free(struct qpriv *p);

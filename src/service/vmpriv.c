@@ -15,8 +15,18 @@ vmpriv_resolve(const struct inventory *inv, const struct hw_vm *vm, bool alloc,
 	uid_t uid;
 	int e;
 
-	if (vm->vm_runas && strcmp(vm->vm_runas, QPRIV_DYNAMIC) != 0)
-		return qpriv_resolve(vm->vm_runas, p, err, errlen);
+	/*
+	 * run_dir's group is `vmservice` (make install), else the range's
+	 * first number, which no VM gets (uidmap.h); the same for every
+	 * QEMU user, named or dynamic.
+	 */
+	if (!qpriv_group(QPRIV_QEMU_GROUP, &run_gid))
+		run_gid = (gid_t)inv->inv_uid_lo;
+	if (vm->vm_runas && strcmp(vm->vm_runas, QPRIV_DYNAMIC) != 0) {
+		if ((e = qpriv_resolve(vm->vm_runas, p, err, errlen)) == 0)
+			qpriv_set_run_gid(p, run_gid);
+		return e;
+	}
 	/* Not root: QEMU runs as the daemon's user, nothing to allocate. */
 	if (geteuid() != 0)
 		return qpriv_resolve(NULL, p, err, errlen);
@@ -25,12 +35,6 @@ vmpriv_resolve(const struct inventory *inv, const struct hw_vm *vm, bool alloc,
 	if (e)
 		return e;
 	snprintf(label, sizeof(label), "vm-%s", vm->vm_name);
-	/*
-	 * The gid has the uid's number: uid_range holds no group either.
-	 * run_dir's group is `vmservice` (make install), else the range's
-	 * first number, which no VM gets (uidmap.h).
-	 */
-	if (!qpriv_group(QPRIV_QEMU_GROUP, &run_gid))
-		run_gid = (gid_t)inv->inv_uid_lo;
+	/* The gid has the uid's number: uid_range holds no group either. */
 	return qpriv_resolve_ids(label, uid, (gid_t)uid, run_gid, p, err, errlen);
 }
