@@ -41,7 +41,8 @@ check "reinstall keeps an edited /etc/default/vmservice" \
     grep -q 'edited' "$root/etc/default/vmservice"
 
 for k in 'Type=notify' 'KillMode=process' 'ExecReload=/usr/sbin/vmctl -c ${VMSERVICE_CONF} reload' \
-    'Restart=on-failure'; do
+    'Restart=on-failure' 'ProtectSystem=full' 'ProtectHome=read-only' 'PrivateTmp=yes' \
+    'NoNewPrivileges=yes' 'ProtectKernelModules=yes'; do
 	check "unit has $k" grep -qxF "$k" "$unit"
 done
 tss=$(sed -n 's/^TimeoutStopSec=//p' "$unit")
