@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <confuse.h>
+#include <sys/stat.h>
 
 #include "common/diag.h"
 #include "service/inventory.h"
@@ -98,7 +99,7 @@ struct inv_parse {
 };
 
 /* inv_text.c */
-char *inv_text_read(const char *path, size_t *len, int *err);
+char *inv_text_read(const char *path, size_t *len, int *err, struct stat *st);
 bool inv_text_blank_option(char *buf, int line, const char *name);
 int inv_text_unclosed(const char *buf);
 
