@@ -166,7 +166,7 @@ show_vm(const struct inventory *inv, const struct hw_vm *vm, const struct qemu_e
 	printf("balloon: %s\n", yesno(vm->vm_balloon));
 	printf("usb_tablet: %s\n", yesno(vm->vm_usb_tablet));
 	printf("keymap: %s\n", str(vm->vm_keymap));
-	printf("runas: %s\n", str(vm->vm_runas));
+	printf("runas: %s\n", vm->vm_runas ? vm->vm_runas : "dynamic");
 	printf("halt: %s\n", hw_name_of(hw_halt_names, vm->vm_halt));
 	printf("halt_command: %s\n", str(vm->vm_halt_command));
 	printf("halt_timeout: %u\n", vm->vm_halt_timeout);
