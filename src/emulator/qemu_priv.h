@@ -47,6 +47,8 @@ struct qpriv {
 
 /*
  * Who QEMU runs as: user (a VM's runas) or NULL for QPRIV_DEFAULT_USER.
+ * The daemon goes through vmpriv_resolve() (service/vmpriv.h), which maps
+ * the default, runas = "dynamic", to qpriv_resolve_ids() instead.
  * A root daemon resolves the user; a missing user is an error, the
  * default one too (fail closed: never root unless runas says "root").
  * A non-root daemon can only run QEMU as itself: an
