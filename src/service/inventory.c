@@ -205,14 +205,16 @@ load_file(struct inv_parse *ip, const char *path, const char *from, int from_lin
 	/*
 	 * Read by root, the configuration says what root runs (scripts,
 	 * emulator_dir, extra_args): only root may be able to change it
-	 * (issue 12).
+	 * (issue 12). Group root writing it is root's business (a checkout
+	 * made with umask 002 is 0664 root:root).
 	 */
-	if (geteuid() == 0 && (st.st_uid != 0 || (st.st_mode & 022))) {
+	if (geteuid() == 0 && (st.st_uid != 0 || (st.st_mode & 002) ||
+	    ((st.st_mode & 020) && st.st_gid != 0))) {
 		diag_add(ip->ip_diag, DIAG_ERROR, from ? from : path, from_line, NULL,
-		    from ? DC_INCLUDE : DC_NOFILE, "%s%s: owner %u, mode %04o: a file root "
-		    "reads its configuration from must be root's and not group or world "
-		    "writable", from ? "include " : "", path, (unsigned)st.st_uid,
-		    (unsigned)st.st_mode & 07777);
+		    from ? DC_INCLUDE : DC_NOFILE, "%s%s: owner %u:%u, mode %04o: a file root "
+		    "reads its configuration from must be root's, writable by no other "
+		    "group and not by others", from ? "include " : "", path,
+		    (unsigned)st.st_uid, (unsigned)st.st_gid, (unsigned)st.st_mode & 07777);
 		ip->ip_broken = true;
 		if (!from)
 			ip->ip_main_errno = EPERM;
