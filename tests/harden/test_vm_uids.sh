@@ -61,6 +61,12 @@ check "as a: b's disk does not open for reading" not "${asa[@]}" sh -c "exec 3<'
 out=$("${asa[@]}" "$VMS_BIN/vmctl" -c "$TMP/vms.conf" status 2>&1)
 check_match "as a: the control socket refuses the connection" "$out" \
     'permission denied on .*/vmservice.sock'
+# With the socket's mode out of the way, the daemon itself refuses it: a
+# QEMU user is never in the status group.
+chmod 0777 "$(SOCK)"
+out=$(printf '{"cmd":"status"}\n' | "${asa[@]}" socat -t 3 - "UNIX-CONNECT:$(SOCK)")
+check_match "as a: the daemon refuses even status" "$out" '"ok":false,"error":"permission denied"'
+chmod 0660 "$(SOCK)"
 
 # The same uids after a restart of the daemon (adopted QEMUs) and of a VM.
 kill_daemon
