@@ -289,6 +289,33 @@ fd_write_all(int fd, const void *p, size_t n)
 	return 0;
 }
 
+/* fsync the directory holding path, so that a rename in it is on disk. */
+static int
+sync_dir(const char *path)
+{
+	char dir[4200];
+	char *slash;
+	int fd, e = 0;
+
+	if (xsnprintf(dir, sizeof(dir), "%s", path))
+		return -ENAMETOOLONG;
+	slash = strrchr(dir, '/');
+	if (!slash)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == dir)
+		dir[1] = '\0';
+	else
+		*slash = '\0';
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd == -1)
+		return -errno;
+	/* Some file systems cannot sync a directory: nothing to wait for. */
+	if (fsync(fd) == -1 && errno != EINVAL)
+		e = -errno;
+	close(fd);
+	return e;
+}
+
 int
 file_replace(const char *path, const void *p, size_t n, unsigned mode)
 {
@@ -301,11 +328,19 @@ file_replace(const char *path, const void *p, size_t n, unsigned mode)
 	if (fd == -1)
 		return -errno;
 	e = fchmod(fd, (mode_t)mode) == -1 ? -errno : fd_write_all(fd, p, n);
+	/*
+	 * On disk before the rename (issue 12): after a crash the name holds
+	 * the old contents or the new, never an empty file.
+	 */
+	if (!e && fsync(fd) == -1)
+		e = -errno;
 	if (close(fd) == -1 && !e)
 		e = -errno;
 	if (!e && rename(tmp, path) == -1)
 		e = -errno;
-	if (e)
+	if (e) {
 		unlink(tmp);
-	return e;
+		return e;
+	}
+	return sync_dir(path);
 }

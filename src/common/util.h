@@ -59,7 +59,9 @@ int fd_write_all(int fd, const void *p, size_t n);
 /*
  * Replace path's contents atomically: a fresh temporary beside it (O_EXCL,
  * so never a planted link), then rename(2) over path, which follows
- * nothing: a reader sees the old file or the new one. 0 or -errno.
+ * nothing: a reader sees the old file or the new one. The temporary is
+ * fsynced before the rename and the directory after it, so that a crash
+ * leaves the old contents or the new, never an empty file. 0 or -errno.
  */
 int file_replace(const char *path, const void *p, size_t n, unsigned mode);
 

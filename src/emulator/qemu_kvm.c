@@ -106,23 +106,6 @@ qkvm_probe(const struct qpriv *p, char *why, size_t len)
 	return e;
 }
 
-int
-qkvm_probe_user(const char *runas, char *why, size_t len)
-{
-	struct qpriv p;
-	char err[256];
-	int e;
-
-	e = qpriv_resolve(runas, &p, err, sizeof(err));
-	if (e) {
-		snprintf(why, len, "%s", err);
-		return e;
-	}
-	e = qkvm_probe(&p, why, len);
-	qpriv_free(&p);
-	return e;
-}
-
 bool
 qkvm_says_kvm_failed(const char *text)
 {

@@ -26,9 +26,6 @@ struct qpriv;
  */
 int qkvm_probe(const struct qpriv *p, char *why, size_t len);
 
-/* The same for a VM's runas user (NULL: the default user), resolved here. */
-int qkvm_probe_user(const char *runas, char *why, size_t len);
-
 /* Does QEMU's output (its stderr) report that KVM failed? */
 bool qkvm_says_kvm_failed(const char *text);
 #endif

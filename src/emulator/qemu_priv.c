@@ -21,6 +21,8 @@
 #define SECBIT_NOROOT_LOCKED	(1 << 1)
 #endif
 
+static bool in_groups(const struct qpriv *p, gid_t g);
+
 static void
 note_self(struct qpriv *p)
 {
@@ -35,16 +37,51 @@ note_self(struct qpriv *p)
 		snprintf(p->qp_user, sizeof(p->qp_user), "%u", (unsigned)p->qp_uid);
 }
 
-/* The group run_dir gets: `vmservice` if it exists, else the user's own. */
-static gid_t
-run_group(gid_t user_gid)
+/* Does group name exist? Its gid in *gid. */
+static bool
+group_gid(const char *name, gid_t *gid)
 {
 	struct group gr, *res = NULL;
 	char buf[4096];
 
-	if (getgrnam_r(QPRIV_DEFAULT_USER, &gr, buf, sizeof(buf), &res) == 0 && res)
-		return res->gr_gid;
-	return user_gid;
+	if (getgrnam_r(name, &gr, buf, sizeof(buf), &res) != 0 || !res)
+		return false;
+	*gid = res->gr_gid;
+	return true;
+}
+
+/* The group run_dir gets: `vmservice` if it exists, else the user's own. */
+static gid_t
+run_group(gid_t user_gid)
+{
+	gid_t g;
+
+	return group_gid(QPRIV_QEMU_GROUP, &g) ? g : user_gid;
+}
+
+/*
+ * The status readers' group is never a QEMU's (issue 12): whoever holds
+ * it may talk to the control socket. Dropped from the supplementary
+ * groups; as the primary group it is an error.
+ */
+static int
+shed_status_group(struct qpriv *p, char *err, size_t errlen)
+{
+	gid_t sg;
+	size_t i, n = 0;
+
+	if (!group_gid(QPRIV_STATUS_GROUP, &sg))
+		return 0;
+	if (p->qp_gid == sg) {
+		snprintf(err, errlen, "runas %s: its group is %s, the group that may read "
+		    "vmserviced's status; QEMU may not run in it", p->qp_user, QPRIV_STATUS_GROUP);
+		return -EPERM;
+	}
+	for (i = 0; i < p->qp_n_groups; i++)
+		if (p->qp_groups[i] != sg)
+			p->qp_groups[n++] = p->qp_groups[i];
+	p->qp_n_groups = n;
+	return 0;
 }
 
 static int
@@ -73,17 +110,13 @@ resolve_groups(struct qpriv *p, const char *name, char *err, size_t errlen)
 done:
 	p->qp_groups = g;
 	p->qp_n_groups = (size_t)n;
-	return 0;
+	return shed_status_group(p, err, errlen);
 }
 
-int
-qpriv_resolve(const char *user, struct qpriv *p, char *err, size_t errlen)
+/* p zeroed, with the empty capability set QEMU gets, made before fork. */
+static int
+caps_init(struct qpriv *p, char *err, size_t errlen)
 {
-	const char *name = user ? user : QPRIV_DEFAULT_USER;
-	struct passwd pw, *res = NULL;
-	char buf[4096];
-	int e;
-
 	cap_flag_value_t setpcap = CAP_CLEAR;
 	cap_t now;
 
@@ -98,6 +131,77 @@ qpriv_resolve(const char *user, struct qpriv *p, char *err, size_t errlen)
 		cap_free(now);
 	}
 	p->qp_setpcap = setpcap == CAP_SET;
+	return 0;
+}
+
+void
+qpriv_set_run_gid(struct qpriv *p, gid_t g)
+{
+	if (!p->qp_switch)
+		return;
+	p->qp_run_gid = g;
+	if (in_groups(p, g))
+		return;
+	p->qp_groups = xrealloc(p->qp_groups, (p->qp_n_groups + 1) * sizeof(*p->qp_groups));
+	p->qp_groups[p->qp_n_groups++] = g;
+}
+
+bool
+qpriv_group(const char *name, gid_t *gid)
+{
+	return group_gid(name, gid);
+}
+
+int
+qpriv_resolve_ids(const char *label, uid_t uid, gid_t gid, gid_t run_gid,
+    struct qpriv *p, char *err, size_t errlen)
+{
+	gid_t kvm;
+	int e;
+
+	if ((e = caps_init(p, err, errlen)))
+		return e;
+	if (geteuid() != 0) {
+		note_self(p);	/* as with the default user: QEMU runs as us */
+		return 0;
+	}
+	if (uid == 0 || gid == 0) {
+		snprintf(err, errlen, "%s: uid %u gid %u: not a QEMU user", label,
+		    (unsigned)uid, (unsigned)gid);
+		qpriv_free(p);
+		return -EINVAL;
+	}
+	snprintf(p->qp_user, sizeof(p->qp_user), "%s (uid %u)", label, (unsigned)uid);
+	p->qp_uid = uid;
+	p->qp_gid = gid;
+	p->qp_switch = true;
+	p->qp_run_gid = run_gid;
+	p->qp_groups = xcalloc(3, sizeof(*p->qp_groups));
+	p->qp_groups[p->qp_n_groups++] = gid;
+	/* /dev/kvm is root:kvm 0660 on Debian: the one group a VM needs. */
+	if (group_gid(QPRIV_KVM_GROUP, &kvm) && kvm != gid)
+		p->qp_groups[p->qp_n_groups++] = kvm;
+	else
+		kvm = gid;
+	if (p->qp_run_gid != gid && p->qp_run_gid != kvm)
+		p->qp_groups[p->qp_n_groups++] = p->qp_run_gid;
+	if ((e = shed_status_group(p, err, errlen))) {
+		qpriv_free(p);
+		return e;
+	}
+	return 0;
+}
+
+int
+qpriv_resolve(const char *user, struct qpriv *p, char *err, size_t errlen)
+{
+	const char *name = user ? user : QPRIV_DEFAULT_USER;
+	struct passwd pw, *res = NULL;
+	char buf[4096];
+	int e;
+
+	if ((e = caps_init(p, err, errlen)))
+		return e;
 	e = getpwnam_r(name, &pw, buf, sizeof(buf), &res);
 	if (geteuid() != 0) {
 		/* Only root may become someone else. */
@@ -227,8 +331,10 @@ static int
 give(const struct qpriv *p, const char *path, bool create, mode_t mode, char *err,
     size_t errlen)
 {
+	struct stat st;
 	int fd, e;
 
+	errno = 0;
 	fd = open(path, (create ? O_WRONLY | O_CREAT | O_APPEND : O_RDONLY | O_NONBLOCK) |
 	    O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, mode);
 	if (fd == -1) {
@@ -238,6 +344,18 @@ give(const struct qpriv *p, const char *path, bool create, mode_t mode, char *er
 		snprintf(err, errlen, "%s: %s", path, e == ELOOP ?
 		    "is a symlink; refusing to give it to the QEMU user" : strerror(e));
 		return -e;
+	}
+	/*
+	 * A second hard link may be planted (issue 12): chowning it would
+	 * hand its other name, say another VM's disk, to this user.
+	 */
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) || st.st_nlink != 1) {
+		e = errno;
+		close(fd);
+		snprintf(err, errlen, "%s: %s; refusing to give it to the QEMU user", path,
+		    e ? strerror(e) : !S_ISREG(st.st_mode) ? "not a regular file" :
+		    "it has other hard links");
+		return e ? -e : -EPERM;
 	}
 	if (fchown(fd, p->qp_uid, p->qp_gid) == -1) {
 		e = errno;
@@ -261,7 +379,13 @@ make_pidfile(const struct qpriv *p, const char *path, char *err, size_t errlen)
 {
 	struct stat st;
 
-	if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode) && unlink(path) == -1) {
+	/*
+	 * A hard link (issue 12) is another file's name: unlinking it leaves
+	 * that file alone, and no QEMU of this VM holds the old one (we hold
+	 * the VM's lock).
+	 */
+	if (lstat(path, &st) == 0 && (!S_ISREG(st.st_mode) || st.st_nlink != 1) &&
+	    unlink(path) == -1) {
 		snprintf(err, errlen, "cannot remove %s: %s", path, strerror(errno));
 		return -errno;
 	}

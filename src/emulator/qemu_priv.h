@@ -18,8 +18,20 @@
 
 #include "hw/hw.h"
 
-/* The dedicated system user (and group) `make install` creates. */
+/*
+ * Users and groups (issue 12). By default every VM's QEMU runs as its own
+ * uid and gid from the configured uid_range (runas = "dynamic", no passwd
+ * entry), so that one compromised QEMU cannot open another VM's disks.
+ * QPRIV_QEMU_GROUP (made by `make install`) is the group every QEMU user
+ * shares for run_dir; QPRIV_STATUS_GROUP may read the daemon's status and
+ * is never given to a QEMU user. QPRIV_DEFAULT_USER is the shared user of
+ * releases before per-VM uids, still usable with runas = "vmservice".
+ */
 #define QPRIV_DEFAULT_USER	"vmservice"
+#define QPRIV_QEMU_GROUP	"vmservice"
+#define QPRIV_STATUS_GROUP	"vmservice-status"
+#define QPRIV_DYNAMIC		"dynamic"
+#define QPRIV_KVM_GROUP		"kvm"
 
 struct qpriv {
 	char	 qp_user[64];	/* for messages */
@@ -35,12 +47,33 @@ struct qpriv {
 
 /*
  * Who QEMU runs as: user (a VM's runas) or NULL for QPRIV_DEFAULT_USER.
+ * The daemon goes through vmpriv_resolve() (service/vmpriv.h), which maps
+ * the default, runas = "dynamic", to qpriv_resolve_ids() instead.
  * A root daemon resolves the user; a missing user is an error, the
  * default one too (fail closed: never root unless runas says "root").
  * A non-root daemon can only run QEMU as itself: an
  * explicit other user is an error. Returns 0 or -errno with err filled.
  */
 int qpriv_resolve(const char *user, struct qpriv *p, char *err, size_t errlen);
+
+/*
+ * A VM's own uid and gid without a passwd entry (runas = "dynamic"); label
+ * names it in messages ("vm-NAME"). Supplementary groups: kvm if it exists
+ * (for /dev/kvm) and run_gid, the group every QEMU user shares for run_dir
+ * (qp_run_gid); never QPRIV_STATUS_GROUP. A non-root daemon runs QEMU as
+ * itself, as with the default user. 0 or -errno.
+ */
+int qpriv_resolve_ids(const char *label, uid_t uid, gid_t gid, gid_t run_gid,
+    struct qpriv *p, char *err, size_t errlen);
+
+/*
+ * Make g the run_dir group of p (qp_run_gid) and one of its groups: every
+ * QEMU user must share the one group run_dir has, whatever its runas.
+ */
+void qpriv_set_run_gid(struct qpriv *p, gid_t g);
+
+/* The gid of group name, if it exists. */
+bool qpriv_group(const char *name, gid_t *gid);
 void qpriv_free(struct qpriv *p);
 
 /*

@@ -308,6 +308,12 @@ proc_ids(pid_t pid, uid_t *uid, gid_t *gid)
 	return 0;
 }
 
+int
+qproc_ids(pid_t pid, uid_t *uid, gid_t *gid)
+{
+	return proc_ids(pid, uid, gid);
+}
+
 /*
  * readlink /proc/PID/exe. A QEMU running as its runas user is another
  * user's process: rather than keep CAP_SYS_PTRACE, the daemon looks with
@@ -440,7 +446,12 @@ qproc_lock(const char *path, int *fd)
 	int f, e, tries = 0;
 
 again:
-	f = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0600);
+	/*
+	 * Read-only: flock needs no more, and QEMU inherits this fd, so a
+	 * planted file must not become writable through it.
+	 */
+	f = open(path, O_RDONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK,
+	    0600);
 	if (f == -1)
 		return -errno;
 	if (fstat(f, &st) == -1) {
@@ -451,9 +462,10 @@ again:
 	/*
 	 * Planted by someone else (a QEMU user may write to run_dir) to hold
 	 * it against us: not our lock. Ours are never someone else's, so
-	 * removing it cannot break a real lock.
+	 * removing it cannot break a real lock. A second hard link (issue
+	 * 12) makes it another file, maybe root's, that QEMU would inherit.
 	 */
-	if (!S_ISREG(st.st_mode) || st.st_uid != geteuid()) {
+	if (!S_ISREG(st.st_mode) || st.st_uid != geteuid() || st.st_nlink != 1) {
 		close(f);
 		if (tries++ || (unlink(path) == -1 && errno != ENOENT))
 			return -EPERM;

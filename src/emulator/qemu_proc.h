@@ -95,6 +95,8 @@ int qproc_lock(const char *path, int *fd);
 /* pid's command line (/proc/PID/cmdline), one word each, pushed onto out. 0 or -errno. */
 struct strv;
 int qproc_cmdline(pid_t pid, struct strv *out);
+/* The real uid and gid of pid (/proc/PID/status). 0 or -errno. */
+int qproc_ids(pid_t pid, uid_t *uid, gid_t *gid);
 /* How long ago pid started (ms), from /proc; 0 or -errno. For adoption. */
 int qproc_age_ms(pid_t pid, uint64_t *age);
 /* Reads a decimal pid from path; 0 or -errno. */

@@ -182,7 +182,8 @@ hw_validate_vm(const struct hw_vm *vm, const char *emulator, struct diag *d)
 	check_disks(&v, fs);
 	for (size_t i = 0; i < vm->vm_n_nics; i++)
 		check_nic(&v, i, &vm->vm_nics[i], fs);
-	if (vm->vm_runas && !getpwnam(vm->vm_runas))
+	/* "dynamic": a uid of its own, no passwd entry (service/uidmap.h). */
+	if (vm->vm_runas && strcmp(vm->vm_runas, "dynamic") != 0 && !getpwnam(vm->vm_runas))
 		bad(&v, "runas", DC_VALUE, "no such user '%s'", vm->vm_runas);
 	if (!fs)
 		return;

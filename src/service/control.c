@@ -20,6 +20,7 @@
 
 #include "common/log.h"
 #include "common/util.h"
+#include "emulator/qemu_priv.h"
 #include "emulator/qmp.h"
 #include "service/acceptor.h"
 #include "service/console.h"
@@ -31,7 +32,8 @@
 
 #define CTL_MAX_REQUEST	(64 * 1024)
 #define CTL_MAX_OUTPUT	(4 * 1024 * 1024)
-#define CTL_GROUP	"vmservice"
+/* May read status; never a QEMU user's group (issue 12, qemu_priv.h). */
+#define CTL_GROUP	QPRIV_STATUS_GROUP
 #define CTL_QMP_TIMEOUT_MS	10000	/* vmctl monitor / qmp: QEMU must answer by then */
 #define CTL_LINGER_MS	2000
 #define CTL_MAX_TIMEOUT	86400	/* stop "timeout", s: as halt_timeout in the inventory */

@@ -28,6 +28,7 @@
 #include "service/state.h"
 #include "service/vmcon.h"
 #include "service/vmnet.h"
+#include "service/vmpriv.h"
 #include "service/vmsock.h"
 #include "storage/img.h"
 
@@ -343,7 +344,8 @@ op_spawn(void *ctx, struct vm *vm, char *err, size_t errlen)
 	e = take_lock(d, vm, err, errlen);
 	if (e)
 		return e;
-	e = qpriv_resolve(vm->vm_hw->vm_runas, &priv, err, errlen);
+	/* Who QEMU runs as (its own uid by default): KVM is decided for it. */
+	e = vmpriv_resolve(&d->inv, vm->vm_hw, true, &priv, err, errlen);
 	if (e) {
 		drop_lock(vm);
 		return e;
@@ -704,6 +706,33 @@ intent_resume(struct daemon *d, struct vm *vm, enum adopt_result r,
 /* ---- set-up ---- */
 
 /*
+ * Does pid run as the VM's QEMU user (issue 12)? A process of another
+ * user that carries the VM's -name and -pidfile (another VM's QEMU, say,
+ * started with a copied command line) is not adopted: we would hand it the
+ * VM's consoles and monitor.
+ */
+static int
+check_owner(struct daemon *d, struct vm *vm, pid_t pid, char *why, size_t len)
+{
+	struct qpriv p;
+	uid_t uid;
+	gid_t gid;
+	int e;
+
+	if ((e = vmpriv_resolve(&d->inv, vm->vm_hw, false, &p, why, len)))
+		return e;
+	if ((e = qproc_ids(pid, &uid, &gid)) != 0)
+		snprintf(why, len, "pid %d: cannot read its uid: %s", (int)pid, strerror(-e));
+	else if (uid != p.qp_uid) {
+		snprintf(why, len, "pid %d runs as uid %u, not as this VM's user %s",
+		    (int)pid, (unsigned)uid, p.qp_user);
+		e = -EPERM;
+	}
+	qpriv_free(&p);
+	return e;
+}
+
+/*
  * Is pid, named by the pidfile, this VM's QEMU? Opens the pidfd first and
  * checks the pid still answers through it after the /proc checks, so a pid
  * reused in between cannot slip through. 0 with *pidfd set, or -errno with
@@ -732,6 +761,8 @@ identify(struct daemon *d, struct vm *vm, pid_t pid, int *pidfd, char *why, size
 	}
 	e = qproc_check_ident(pid, &id, why, len);
 	strv_free(&argv);
+	if (!e)
+		e = check_owner(d, vm, pid, why, len);
 	if (!e && (e = qproc_signal(pid, fd, 0)) == -EPERM)
 		e = 0;		/* alive, only not ours to signal */
 	if (e == -ESRCH)

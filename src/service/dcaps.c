@@ -10,7 +10,7 @@
 /* Every capability kept says why (STYLE.md, privilege is explicit). */
 static const cap_value_t kept[] = {
 	CAP_CHOWN,		/* disks, sockets, logs become the runas user's;
-				   the control socket group vmservice's */
+				   the control socket group vmservice-status's */
 	CAP_DAC_OVERRIDE,	/* read and write what now belongs to a runas user:
 				   disks (checks, overlays, revert), spools, logs */
 	CAP_FOWNER,		/* chmod of those files and of run_dir, log_dir */

@@ -10,7 +10,9 @@
 #include "common/util.h"
 #include "emulator/qemu_argv.h"
 #include "emulator/qemu_devices.h"
+#include "emulator/qemu_priv.h"
 #include "service/inv_priv.h"
+#include "service/uidmap.h"
 #include "service/vmnet.h"
 
 static void
@@ -358,9 +360,36 @@ check_after(struct inv_parse *ip)
 	free(stack);
 }
 
+/*
+ * Per-VM uids (issue 12) must belong to nobody else: a uid_range holding a
+ * passwd or group entry would hand that user's or group's files to a QEMU.
+ * Checked when some VM runs as "dynamic" (the default).
+ */
+static void
+check_uid_range(struct inv_parse *ip)
+{
+	const struct inventory *inv = ip->ip_inv;
+	char why[256];
+	size_t i;
+
+	for (i = 0; i < inv->inv_n_vms; i++)
+		if (!inv->inv_vms[i].vm_runas ||
+		    strcmp(inv->inv_vms[i].vm_runas, QPRIV_DYNAMIC) == 0)
+			break;
+	if (i == inv->inv_n_vms || uidmap_overlap(inv->inv_uid_lo, inv->inv_uid_hi, why,
+	    sizeof(why)) == 0)
+		return;
+	diag_add(ip->ip_diag, DIAG_ERROR, ip->ip_uid_file ? ip->ip_uid_file : inv->inv_path,
+	    ip->ip_uid_line, NULL, DC_CONFLICT, "%s%s: per-VM QEMU users need a range no "
+	    "passwd or group entry uses (runas = \"%s\" of VM %s)", why,
+	    ip->ip_uid_file ? "" : " (the default uid_range)", QPRIV_DYNAMIC,
+	    inv->inv_vms[i].vm_name);
+}
+
 void
 inv_check(struct inv_parse *ip)
 {
+	check_uid_range(ip);
 	check_names(ip);
 	check_ports(ip);
 	check_macs(ip);

@@ -14,6 +14,7 @@
 
 #include "common/util.h"
 #include "service/inv_priv.h"
+#include "service/uidmap.h"
 
 /* A size in the largest unit that divides it: 16M, 64T, 0. */
 static const char *
@@ -221,6 +222,20 @@ conv_scalar(const struct conv *c, void *base)
 	case IK_STR:
 		set_str(FIELD(base, o, char *), xstrdup(s));
 		return true;
+	case IK_UIDS: {
+		char why[128];
+		uid_t lo, hi;
+
+		if (uidmap_parse(s, &lo, &hi, why, sizeof(why))) {
+			err(c, DC_VALUE, "bad value '%s': want LOW-HIGH, 0 < LOW < HIGH", s);
+			return false;
+		}
+		*FIELD(base, o, uid_t) = lo;
+		*(uid_t *)((char *)base + o->io_noff) = hi;
+		c->ip->ip_uid_file = c->ip->ip_file;
+		c->ip->ip_uid_line = c->v->iv_line;
+		return true;
+	}
 	case IK_WORD:
 		if (!is_word(s) || (o->io_words && !in_words(o->io_words, s))) {
 			err(c, DC_VALUE, "bad value '%s'", s);

@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <confuse.h>
+#include <sys/stat.h>
 
 #include "common/diag.h"
 #include "service/inventory.h"
@@ -45,6 +46,7 @@ enum inv_kind {
 	IK_ARGS,	/* char ** + count, split with shell_split() */
 	IK_MAC,		/* uint8_t[6] at io_off, bool "given" at io_noff */
 	IK_INCLUDE,	/* a glob of further files, read after this one */
+	IK_UIDS,	/* "LO-HI": uid_t at io_off and io_noff (uid_range) */
 };
 
 struct inv_opt {
@@ -96,10 +98,12 @@ struct inv_parse {
 	bool			 ip_broken;	/* a file did not parse to its end */
 	int			 ip_main_errno;	/* the main file could not be read */
 	struct inv_opts		*ip_opts;	/* never NULL */
+	const char		*ip_uid_file;	/* where uid_range was given, or NULL */
+	int			 ip_uid_line;
 };
 
 /* inv_text.c */
-char *inv_text_read(const char *path, size_t *len, int *err);
+char *inv_text_read(const char *path, size_t *len, int *err, struct stat *st);
 bool inv_text_blank_option(char *buf, int line, const char *name);
 int inv_text_unclosed(const char *buf);
 

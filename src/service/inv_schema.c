@@ -53,6 +53,8 @@ const struct inv_opt inv_global_opts[] = {
 	{ "runas",	IK_WORD, F(inventory, inv_runas), 0, 0, 0, NULL, NULL },
 	{ "accel",	IK_ENUM, F(inventory, inv_accel), 0, 0, 0, hw_accel_names, NULL },
 	{ "console_password_file", IK_PATH, F(inventory, inv_console_password_file), 0, 0, 0, NULL, NULL },
+	{ "uid_range",	IK_UIDS, F(inventory, inv_uid_lo), offsetof(struct inventory, inv_uid_hi),
+	    0, 0, NULL, NULL },
 	{ "include",	IK_INCLUDE, 0, 0, 0, 0, NULL, NULL },
 	{ NULL, 0, 0, 0, 0, 0, NULL, NULL }
 };

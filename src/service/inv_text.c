@@ -56,7 +56,7 @@ strip_comments(char *s, size_t n)
 }
 
 char *
-inv_text_read(const char *path, size_t *len, int *err)
+inv_text_read(const char *path, size_t *len, int *err, struct stat *st)
 {
 	size_t cap = 4096, n = 0;
 	char *buf;
@@ -64,7 +64,8 @@ inv_text_read(const char *path, size_t *len, int *err)
 
 	/* O_NONBLOCK: a FIFO without a writer must not hang a reload. */
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-	if (fd < 0 || fcntl(fd, F_SETFL, 0) == -1) {
+	/* The very file read is the one whose owner and mode are judged. */
+	if (fd < 0 || fcntl(fd, F_SETFL, 0) == -1 || fstat(fd, st) == -1) {
 		*err = errno;
 		if (fd >= 0)
 			close(fd);

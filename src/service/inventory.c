@@ -9,11 +9,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "common/util.h"
 #include "emulator/qemu_argv.h"
 #include "hw/validate.h"
 #include "service/inv_priv.h"
+#include "service/uidmap.h"
 
 #define INV_MAX_DEPTH	8	/* include nesting */
 #define INV_MAX_RETRY	100	/* unknown options skipped per file */
@@ -184,11 +186,12 @@ load_file(struct inv_parse *ip, const char *path, const char *from, int from_lin
 	const char *saved_file = ip->ip_file, *file;
 	bool saved_main = ip->ip_main;
 	struct inv_include *incs;
+	struct stat st;
 	size_t len, n_incs, imark = ip->ip_n_incs;
 	int err = 0;
 	cfg_t *cfg;
 
-	if (!realpath(path, real) || !(buf = inv_text_read(path, &len, &err))) {
+	if (!realpath(path, real) || !(buf = inv_text_read(path, &len, &err, &st))) {
 		if (!err)
 			err = errno;
 		diag_add(ip->ip_diag, DIAG_ERROR, from ? from : path, from_line, NULL,
@@ -197,6 +200,25 @@ load_file(struct inv_parse *ip, const char *path, const char *from, int from_lin
 		ip->ip_broken = true;
 		if (!from)
 			ip->ip_main_errno = err;
+		return;
+	}
+	/*
+	 * Read by root, the configuration says what root runs (scripts,
+	 * emulator_dir, extra_args): only root may be able to change it
+	 * (issue 12). Group root writing it is root's business (a checkout
+	 * made with umask 002 is 0664 root:root).
+	 */
+	if (geteuid() == 0 && (st.st_uid != 0 || (st.st_mode & 002) ||
+	    ((st.st_mode & 020) && st.st_gid != 0))) {
+		diag_add(ip->ip_diag, DIAG_ERROR, from ? from : path, from_line, NULL,
+		    from ? DC_INCLUDE : DC_NOFILE, "%s%s: owner %u:%u, mode %04o: a file root "
+		    "reads its configuration from must be root's, writable by no other "
+		    "group and not by others", from ? "include " : "", path,
+		    (unsigned)st.st_uid, (unsigned)st.st_gid, (unsigned)st.st_mode & 07777);
+		ip->ip_broken = true;
+		if (!from)
+			ip->ip_main_errno = EPERM;
+		free(buf);
 		return;
 	}
 	if (ip->ip_depth >= INV_MAX_DEPTH || on_stack(ip, real)) {
@@ -263,6 +285,7 @@ set_defaults(struct inventory *inv)
 	inv->inv_console_idle_timeout = 3600;
 	inv->inv_monitor_listen = NULL;
 	inv->inv_accel = HW_ACCEL_AUTO;
+	uidmap_parse(UIDMAP_DEFAULT_RANGE, &inv->inv_uid_lo, &inv->inv_uid_hi, NULL, 0);
 }
 
 static void

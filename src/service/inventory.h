@@ -7,6 +7,7 @@
 #ifndef VMS_INVENTORY_H
 #define VMS_INVENTORY_H
 #include <stdint.h>
+#include <sys/types.h>
 #include "common/diag.h"
 #include "hw/hw.h"
 
@@ -35,7 +36,9 @@ struct inventory {
 	unsigned	 inv_console_log_keep;	/* 5 rotated logs kept */
 	unsigned	 inv_console_idle_timeout; /* 3600 s: telnet clients; 0: never */
 	char		*inv_monitor_listen;	/* NULL: 127.0.0.1 (see man page) */
-	char		*inv_runas;	/* default runas of every VM; NULL: vmservice */
+	char		*inv_runas;	/* default runas of every VM; NULL: dynamic */
+	uid_t		 inv_uid_lo;	/* uid_range: per-VM uids (uidmap.h) */
+	uid_t		 inv_uid_hi;
 	int		 inv_accel;	/* enum hw_accel: default accel of every VM */
 	char		*inv_console_password_file; /* default of every VM; NULL: none */
 

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "common/log.h"
@@ -137,25 +138,54 @@ vnc_password_cb(void *arg, struct json_object *ret, const char *error)
 		log_vm(LOG_INFO, vm->vm_name, "VNC password set");
 }
 
-/* First line of path, at most 8 characters used by VNC (RFB DES auth). */
+/*
+ * First line of path, at most 8 characters used by VNC (RFB DES auth).
+ * The file is a secret read by root in the loop (issue 12): never a FIFO
+ * or device that would block us (O_NONBLOCK, then a regular file only),
+ * never through a symlink, and only one nobody else may read or change:
+ * owned by the daemon's user, no group write, nothing for others. why
+ * says what is wrong with it.
+ */
 static int
-read_password(const char *path, char *pw, size_t len)
+read_password(const char *path, char *pw, size_t len, char *why, size_t wlen)
 {
 	char buf[256];
+	struct stat st;
 	ssize_t n;
 	int fd;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (fd == -1)
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | O_NOFOLLOW);
+	if (fd == -1) {
+		snprintf(why, wlen, "%s", errno == ELOOP ? "is a symlink" : strerror(errno));
 		return -errno;
+	}
+	if (fstat(fd, &st) == -1) {
+		snprintf(why, wlen, "%s", strerror(errno));
+		close(fd);
+		return -EIO;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 0027)) {
+		if (!S_ISREG(st.st_mode))
+			snprintf(why, wlen, "not a regular file");
+		else
+			snprintf(why, wlen, "owner %u, mode %04o: it must be %u's, with no "
+			    "group write and no access for others", (unsigned)st.st_uid,
+			    (unsigned)st.st_mode & 07777, (unsigned)geteuid());
+		close(fd);
+		return -EPERM;
+	}
 	n = read(fd, buf, sizeof(buf) - 1);
 	close(fd);
-	if (n < 0)
+	if (n < 0) {
+		snprintf(why, wlen, "%s", strerror(errno));
 		return -errno;
+	}
 	buf[n] = '\0';
 	buf[strcspn(buf, "\r\n")] = '\0';
-	if (!buf[0])
+	if (!buf[0]) {
+		snprintf(why, wlen, "empty");
 		return -ENODATA;
+	}
 	n = (ssize_t)strlen(buf);
 	if ((size_t)n >= len)
 		n = (ssize_t)len - 1;
@@ -211,7 +241,7 @@ vmcon_qmp_ready(struct daemon *d, struct vm *vm)
 {
 	const struct hw_vm *hw = vm->vm_hw;
 	struct json_object *args;
-	char pw[64];
+	char pw[64], why[160];
 	int e;
 
 	if (hw->vm_vnc == HW_VNC_NONE || !vm->vm_qmp)
@@ -225,11 +255,11 @@ vmcon_qmp_ready(struct daemon *d, struct vm *vm)
 		}
 		goto set;
 	}
-	e = read_password(hw->vm_vnc_password_file, pw, sizeof(pw));
+	e = read_password(hw->vm_vnc_password_file, pw, sizeof(pw), why, sizeof(why));
 	if (e) {
 		/* QEMU runs with password=on: the display stays locked. */
 		log_vm(LOG_ERR, vm->vm_name, "vnc_password_file %s: %s; VNC stays locked",
-		    hw->vm_vnc_password_file, e == -ENODATA ? "empty" : strerror(-e));
+		    hw->vm_vnc_password_file, why);
 		return;
 	}
 	if (strlen(pw) > 8)

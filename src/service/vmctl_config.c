@@ -12,6 +12,7 @@
 #include "service/inventory.h"
 #include "service/vmcon.h"
 #include "service/vmctl.h"
+#include "service/vmpriv.h"
 
 /* Load path; on errors print them with a count and return -1. */
 static int
@@ -57,7 +58,7 @@ explain_accel(const struct inventory *inv)
 
 			seen[j].runas = runas;
 			/* A user that cannot be resolved is not an accel question. */
-			seen[j].e = qpriv_resolve(vm->vm_runas, &p, seen[j].why, sizeof(seen[j].why));
+			seen[j].e = vmpriv_resolve_any(inv, vm, &p, seen[j].why, sizeof(seen[j].why));
 			if (!seen[j].e) {
 				seen[j].e = qkvm_probe(&p, seen[j].why, sizeof(seen[j].why));
 				qpriv_free(&p);
@@ -229,7 +230,7 @@ show_vm(const struct inventory *inv, const struct hw_vm *vm, const struct qemu_e
 	printf("balloon: %s\n", yesno(vm->vm_balloon));
 	printf("usb_tablet: %s\n", yesno(vm->vm_usb_tablet));
 	printf("keymap: %s\n", str(vm->vm_keymap));
-	printf("runas: %s\n", str(vm->vm_runas));
+	printf("runas: %s\n", vm->vm_runas ? vm->vm_runas : "dynamic");
 	printf("halt: %s\n", hw_name_of(hw_halt_names, vm->vm_halt));
 	printf("halt_command: %s\n", str(vm->vm_halt_command));
 	printf("halt_timeout: %u\n", vm->vm_halt_timeout);
@@ -279,9 +280,14 @@ vmctl_show(struct vmctl *ctl, int argc, char **argv)
 		char why[160];
 
 		/* As the daemon decides it: for the user QEMU runs as. */
-		env.qe_kvm_usable = vm->vm_accel == HW_ACCEL_KVM ||
-		    (vm->vm_accel == HW_ACCEL_AUTO &&
-		    qkvm_probe_user(vm->vm_runas, why, sizeof(why)) == 0);
+		struct qpriv p;
+
+		env.qe_kvm_usable = vm->vm_accel == HW_ACCEL_KVM;
+		if (vm->vm_accel == HW_ACCEL_AUTO &&
+		    vmpriv_resolve_any(&inv, vm, &p, why, sizeof(why)) == 0) {
+			env.qe_kvm_usable = qkvm_probe(&p, why, sizeof(why)) == 0;
+			qpriv_free(&p);
+		}
 	}
 	if (!vm) {
 		fprintf(stderr, "vmctl show: no VM named '%s' in %s\n", argv[0], conf);

@@ -28,6 +28,7 @@
 #include "service/notify.h"
 #include "service/reload.h"
 #include "service/scripts.h"
+#include "service/vmpriv.h"
 
 static const char usage_text[] =
     "usage: vmserviced [-c FILE] [-D] [-v] [--help]\n"
@@ -317,8 +318,15 @@ main(int argc, char **argv)
 		 * run guests shows itself in the first guest, which then falls
 		 * back to TCG (vmserviced(8), ACCELERATION).
 		 */
+		struct hw_vm any = { .vm_name = "(default runas)", .vm_runas = d.inv.inv_runas };
+		struct qpriv qp;
 		char why[160];
-		bool kvm = qkvm_probe_user(d.inv.inv_runas, why, sizeof(why)) == 0;
+		bool kvm = false;
+
+		if (vmpriv_resolve_any(&d.inv, &any, &qp, why, sizeof(why)) == 0) {
+			kvm = qkvm_probe(&qp, why, sizeof(why)) == 0;
+			qpriv_free(&qp);
+		}
 
 		log_info("starting with %s: %zu VMs; kvm: %s%s", conf, d.inv.inv_n_vms, why,
 		    kvm ? "" : " (accel = auto runs VMs under TCG)");

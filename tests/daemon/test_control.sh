@@ -36,7 +36,7 @@ out=$(printf '{"cmd":"restart","vm":"b","wait":true}\n{"cmd":"status","vm":"b"}\
 check_match "deferred answer after half-close" "$(echo "$out" | sed -n 1p)" '^\{"ok":true,"vms":\[\{"name":"b","state":"running"'
 check_match "then the queued request" "$(echo "$out" | sed -n 2p)" '"name":"b","state":"running"'
 
-# A peer that is neither root nor in group vmservice.
+# A peer that is neither root nor in group vmservice-status.
 nob=(setpriv --reuid=65534 --regid=65534 --clear-groups)
 chmod 0777 "$(SOCK)"	# let the socket permission through so the daemon decides
 out=$(printf '{"cmd":"stop","vm":"a"}\n' | "${nob[@]}" socat -t 3 - "UNIX-CONNECT:$(SOCK)")

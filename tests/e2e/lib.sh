@@ -77,7 +77,7 @@ e2e_conf() {
 		echo "run_dir = \"$E2E/run\""
 		echo "state_dir = \"$E2E/state\""
 		echo "log_dir = \"$E2E/log\""
-		echo 'runas = "root"	# vmservice exists only after make install'
+		echo 'runas = "root"	# per-VM uids are tests/harden/test_vm_uids.sh'
 		for l in "$@"; do echo "$l"; done
 	} >"$CONF"
 }

@@ -41,7 +41,8 @@ check "reinstall keeps an edited /etc/default/vmservice" \
     grep -q 'edited' "$root/etc/default/vmservice"
 
 for k in 'Type=notify' 'KillMode=process' 'ExecReload=/usr/sbin/vmctl -c ${VMSERVICE_CONF} reload' \
-    'Restart=on-failure'; do
+    'Restart=on-failure' 'ProtectSystem=full' 'ProtectHome=read-only' 'PrivateTmp=yes' \
+    'NoNewPrivileges=yes' 'ProtectKernelModules=yes'; do
 	check "unit has $k" grep -qxF "$k" "$unit"
 done
 tss=$(sed -n 's/^TimeoutStopSec=//p' "$unit")
@@ -87,6 +88,37 @@ echo $dead >"$run/vmserviced.pid"
 rcscript status; check_eq "status, pidfile of a dead process: 1" $? 1
 echo $$ >"$run/vmserviced.pid"
 rcscript status; check_eq "status, pidfile naming another program: 1" $? 1
+# A zombie daemon (exited, its parent slow to reap it, as a container's
+# PID 1 may be) is not running: status 1, stop returns at once, start
+# starts. The zombie is real: a process named vmserviced whose parent (sh
+# exec'd into sleep) never waits for it.
+ln -s "$(command -v sleep)" "$TMP/vmserviced"
+sh -c "\"$TMP/vmserviced\" 0 & echo \$! >\"$TMP/zpid\"; exec sleep 30" &
+zparent=$!
+for ((i = 0; i < 50; i++)); do
+	[ -s "$TMP/zpid" ] && [ "$(sed 's/.*) //' "/proc/$(cat "$TMP/zpid")/stat" 2>/dev/null |
+	    cut -d' ' -f1)" = Z ] && break
+	sleep 0.1
+done
+zpid=$(cat "$TMP/zpid")
+check_eq "a zombie named vmserviced (set up)" \
+    "$(cat "/proc/$zpid/comm") $(sed 's/.*) //' "/proc/$zpid/stat" | cut -d' ' -f1)" "vmserviced Z"
+echo "$zpid" >"$run/vmserviced.pid"
+printf '#!/bin/sh\necho started >"%s/started"\n' "$TMP" >"$TMP/fake-daemon"
+chmod +x "$TMP/fake-daemon"
+printf 'VMSERVICE_CONF=%s\nDAEMON=%s\nSTOP_TIMEOUT=5\n' "$TMP/conf" "$TMP/fake-daemon" \
+    >"$TMP/defaults"
+rcscript status; check_eq "status, pidfile naming a zombie daemon: 1" $? 1
+t0=$(date +%s)
+rcscript stop; rc=$?
+check_eq "stop with a zombie daemon: 0, not running" "$rc $(cat "$TMP/out")" \
+    "0 vmserviced is not running."
+check "... at once (not the 5 s bound)" test $(( $(date +%s) - t0 )) -lt 3
+rcscript start
+check "start with a zombie daemon starts one" test -e "$TMP/started"
+kill "$zparent"; wait "$zparent" 2>/dev/null
+rm -f "$run/vmserviced.pid"
+printf 'VMSERVICE_CONF=%s\nDAEMON=%s\n' "$TMP/conf" "$TMP/no-such-daemon" >"$TMP/defaults"
 # RUN_DIR read from the config file, overridable in the defaults.
 rm -f "$run/vmserviced.pid"
 echo "RUN_DIR=$TMP/elsewhere" >>"$TMP/defaults"

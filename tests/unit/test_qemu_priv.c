@@ -102,6 +102,38 @@ main(void)
 		has_run |= p.qp_groups[i] == p.qp_run_gid;
 	OK(has_run, "the run_dir group is among its groups");
 
+	/* Per-VM ids (issue 12): no passwd entry, its own gid, the shared run gid. */
+	struct qpriv q;
+	gid_t kvm, sg;
+	bool has_own = false, has_shared = false, has_kvm = false, has_status = false;
+	bool kvm_exists = qpriv_group(QPRIV_KVM_GROUP, &kvm);
+	bool sg_exists = qpriv_group(QPRIV_STATUS_GROUP, &sg);
+
+	e = qpriv_resolve_ids("vm-t", 60601, 60601, 60600, &q, err, sizeof(err));
+	OK(e == 0 && q.qp_switch && q.qp_uid == 60601 && q.qp_gid == 60601 &&
+	    q.qp_run_gid == 60600, "dynamic ids: uid/gid 60601, run gid 60600 (%s)", err);
+	for (size_t i = 0; e == 0 && i < q.qp_n_groups; i++) {
+		has_own |= q.qp_groups[i] == 60601;
+		has_shared |= q.qp_groups[i] == 60600;
+		has_kvm |= kvm_exists && q.qp_groups[i] == kvm;
+		has_status |= sg_exists && q.qp_groups[i] == sg;
+	}
+	OK(has_own && has_shared, "groups: its own and the shared run gid");
+	OK(has_kvm == kvm_exists, "kvm among them exactly when the group exists");
+	OK(!has_status, "never the status group");
+	OK(strstr(q.qp_user, "vm-t") && strstr(q.qp_user, "60601"), "named in messages: %s",
+	    q.qp_user);
+	if (e == 0)
+		qpriv_free(&q);
+	OK(qpriv_resolve_ids("vm-t", 0, 60601, 60600, &q, err, sizeof(err)) == -EINVAL,
+	    "uid 0 is no QEMU user");
+	/* Every QEMU user shares one run gid, whatever its runas. */
+	qpriv_set_run_gid(&p, 60600);
+	has_run = false;
+	for (size_t i = 0; i < p.qp_n_groups; i++)
+		has_run |= p.qp_groups[i] == 60600;
+	OK(p.qp_run_gid == 60600 && has_run, "a named user takes the shared run gid");
+
 	/* ---- mode-bit checks ---- */
 	mkdir(path("open"), 0755);
 	mkdir(path("closed"), 0700);
