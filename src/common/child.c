@@ -51,6 +51,12 @@ close_span(unsigned lo, unsigned hi)
 	return 0;
 }
 
+int
+child_close_inherited(void)
+{
+	return close_span(3, ~0u);
+}
+
 /*
  * The kept fds stay where they are (QEMU's command line names them: fd=N),
  * so the gaps between them are closed rather than the fds moved down.

@@ -35,4 +35,10 @@ char *const *child_env(void);
 int child_clean(const int *keep, size_t n_keep, mode_t mask, const sigset_t *sigmask);
 /* Clear close-on-exec on each of keep: exec passes exactly these. 0 or -errno. */
 int child_pass(const int *keep, size_t n_keep);
+/*
+ * For a daemon's main() before it opens anything: every fd above stderr
+ * that the caller left open goes (a shell's fd to /etc/shadow must not live
+ * on in a root daemon, nor reach its children by some path). 0 or -errno.
+ */
+int child_close_inherited(void);
 #endif

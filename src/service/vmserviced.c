@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common/child.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "emulator/qemu_kvm.h"
@@ -253,6 +254,8 @@ main(int argc, char **argv)
 	}
 	if (!conf || !*conf)
 		conf = INV_DEFAULT_PATH;
+	/* Issue 12: nothing of the shell that started us lives on in the daemon. */
+	e = child_close_inherited();
 	log_init("vmserviced", log_guess_target(), opt_v ? LOG_DEBUG : LOG_INFO);
 
 	/*
@@ -260,6 +263,8 @@ main(int argc, char **argv)
 	 * would hold up the start by a QEMU run as root; a wrong one fails its
 	 * VM's start with QEMU's words. Reloads judge them (nicmodels.h).
 	 */
+	if (e)
+		log_warn("cannot close inherited file descriptors: %s", strerror(-e));
 	e = inv_load_opts(conf, &d.inv, &dg, &(struct inv_opts){ .io_flags = INV_NO_EXEC });
 	diag_print(&dg, stderr);
 	diag_free(&dg);
