@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -224,6 +225,34 @@ detach_stdio(void)
 	close(null);
 }
 
+/*
+ * Each running VM costs the daemon several descriptors (QMP, consoles,
+ * pidfd, lock, clients): the 1,024 soft limit systemd and most shells give
+ * a service runs out near 200 VMs. The hard limit is ours to take
+ * (the unit sets LimitNOFILE= too, for the same reason).
+ */
+static void
+raise_nofile(void)
+{
+	struct rlimit rl;
+	rlim_t old;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1) {
+		log_warn("getrlimit(RLIMIT_NOFILE): %s", strerror(errno));
+		return;
+	}
+	if (rl.rlim_cur >= rl.rlim_max)
+		return;
+	old = rl.rlim_cur;
+	rl.rlim_cur = rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+		log_warn("cannot raise the file descriptor limit from %llu to %llu: %s",
+		    (unsigned long long)old, (unsigned long long)rl.rlim_max, strerror(errno));
+	else
+		log_info("file descriptor limit raised from %llu to %llu",
+		    (unsigned long long)old, (unsigned long long)rl.rlim_max);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -257,14 +286,15 @@ main(int argc, char **argv)
 	/* Issue 12: nothing of the shell that started us lives on in the daemon. */
 	e = child_close_inherited();
 	log_init("vmserviced", log_guess_target(), opt_v ? LOG_DEBUG : LOG_INFO);
+	if (e)
+		log_warn("cannot close inherited file descriptors: %s", strerror(-e));
+	raise_nofile();
 
 	/*
 	 * NIC models are not judged at start (issue 12): asking the emulator
 	 * would hold up the start by a QEMU run as root; a wrong one fails its
 	 * VM's start with QEMU's words. Reloads judge them (nicmodels.h).
 	 */
-	if (e)
-		log_warn("cannot close inherited file descriptors: %s", strerror(-e));
 	e = inv_load_opts(conf, &d.inv, &dg, &(struct inv_opts){ .io_flags = INV_NO_EXEC });
 	diag_print(&dg, stderr);
 	diag_free(&dg);
