@@ -40,16 +40,23 @@ PKG_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
 
 B          = build
-MAINS      = src/service/vmserviced.c src/service/vmctl.c src/storage/vmimg.c
-LIB_SRCS   = $(filter-out $(MAINS),$(wildcard src/*/*.c))
+# The layers, lowest first: a layer may include only the ones before it
+# (ARCHITECTURE.md; `make check-layers` enforces it, scripts/check-layers).
+# One archive per layer, linked highest first, so a call that points down
+# is the only kind the linker resolves in one pass.
+LAYERS     = lib hw qemu storage config console vmd control
+LAYER_LIBS = $(foreach l,$(LAYERS),$(B)/lib$(l).a)
+LIB        = $(foreach l,$(call reverse,$(LAYERS)),$(B)/lib$(l).a)
+reverse    = $(if $(1),$(call reverse,$(wordlist 2,$(words $(1)),$(1))) $(firstword $(1)))
+LIB_SRCS   = $(foreach l,$(LAYERS),$(wildcard src/$(l)/*.c))
 LIB_OBJS   = $(LIB_SRCS:%.c=$(B)/%.o)
-LIB        = $(B)/libvmservice.a
-BINS       = $(addprefix bin/,$(basename $(notdir $(wildcard $(MAINS)))))
+CMDS       = vmserviced vmctl vmimg
+BINS       = $(addprefix bin/,$(CMDS))
 
 UNIT_SRCS  = $(wildcard tests/unit/test_*.c)
 UNIT_BINS  = $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
 
-.PHONY: all deps check check-build clean install uninstall
+.PHONY: all deps check check-build check-layers clean install uninstall
 all: $(BINS)
 
 deps:
@@ -59,24 +66,26 @@ $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP -c -o $@ $<
 
-$(LIB): $(LIB_OBJS)
+# Objects are kept (not intermediate): check-layers reads them with nm.
+.SECONDARY:
+.SECONDEXPANSION:
+$(B)/lib%.a: $$(subst .c,.o,$$(addprefix $(B)/,$$(wildcard src/$$*/*.c)))
 	@mkdir -p $(dir $@)
 	rm -f $@
 	ar rcs $@ $^
 
-bin/%: $(B)/src/service/%.o $(LIB)
+bin/%: $$(subst .c,.o,$$(addprefix $(B)/,$$(wildcard src/cmd/$$*/*.c))) $(LIB)
 	@mkdir -p bin
-	$(CC) $(LDFLAGS) -o $@ $< $(LIB) $(PKG_LIBS) $(LDLIBS)
-
-bin/vmimg: $(B)/src/storage/vmimg.o $(LIB)
-	@mkdir -p bin
-	$(CC) $(LDFLAGS) -o $@ $< $(LIB) $(PKG_LIBS) $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LIB) $(PKG_LIBS) $(LDLIBS)
 
 $(B)/tests/%: $(B)/tests/unit/%.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $< $(LIB) $(PKG_LIBS) $(LDLIBS)
 
 check-build: all $(UNIT_BINS)
+
+check-layers:
+	@sh scripts/check-layers
 
 check: deps
 	@$(MAKE) --no-print-directory check-build

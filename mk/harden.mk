@@ -1,5 +1,5 @@
 # Users and groups (issue 12): `make install` creates, if missing, the two
-# system groups the daemon uses (src/emulator/qemu_priv.h):
+# system groups the daemon uses (src/qemu/qemu_priv.h):
 #   vmservice         every QEMU user's shared group (run_dir), nobody else's
 #   vmservice-status  may read `vmctl status`; never given to a QEMU user
 # No user: each VM's QEMU runs as a uid of its own from uid_range, without

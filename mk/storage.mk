@@ -5,8 +5,8 @@
 FUZZ_CC     ?= clang
 FUZZ_CFLAGS  = -g -O1 -std=gnu11 -D_GNU_SOURCE -Isrc \
                -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
-STORAGE_LIB_SRCS = $(filter-out src/storage/vmimg.c,$(wildcard src/storage/*.c)) \
-               src/common/util.c src/common/safe_path.c
+STORAGE_LIB_SRCS = $(wildcard src/storage/*.c) \
+               src/lib/util.c src/lib/safe_path.c
 
 .PHONY: fuzz-storage bench-storage
 fuzz-storage: $(B)/fuzz/fuzz_qcow2

@@ -1,9 +1,10 @@
 /* Names of the model's closed sets, derived identities, and freeing. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/util.h"
+#include "lib/util.h"
 #include "hw/hw.h"
 
 const struct hw_name hw_accel_names[] = {
@@ -200,4 +201,35 @@ hw_vm_free(struct hw_vm *vm)
 		free(vm->vm_optlocs[i].ol_key);
 	free(vm->vm_optlocs);
 	memset(vm, 0, sizeof(*vm));
+}
+
+void
+hw_derive_ifname(const char *vm, unsigned index, char name[IF_NAMESIZE])
+{
+	char buf[128];
+	uint32_t h = 2166136261u;	/* FNV-1a */
+	int n, sfx;
+
+	sfx = snprintf(buf, sizeof(buf), "-%u", index);
+	n = snprintf(buf, sizeof(buf), "%s%.64s-%u", HW_TAP_PREFIX, vm, index);
+	if (n >= IF_NAMESIZE) {
+		for (const char *p = vm; *p; p++)
+			h = (h ^ (uint8_t)*p) * 16777619u;
+		n = IF_NAMESIZE - 1 - (int)strlen(HW_TAP_PREFIX) - 4 - sfx;
+		snprintf(buf, sizeof(buf), "%s%.*s%04x-%u", HW_TAP_PREFIX, n, vm,
+		    (unsigned)(h & 0xffff), index);
+	}
+	memcpy(name, buf, IF_NAMESIZE - 1);
+	name[IF_NAMESIZE - 1] = '\0';
+}
+
+void
+hw_nic_ifname(const struct hw_vm *hw, unsigned i, char name[IF_NAMESIZE])
+{
+	const struct hw_nic *nic = &hw->vm_nics[i];
+
+	if (nic->nic_ifname)
+		snprintf(name, IF_NAMESIZE, "%.*s", IF_NAMESIZE - 1, nic->nic_ifname);
+	else
+		hw_derive_ifname(hw->vm_name, i, name);
 }

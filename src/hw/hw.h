@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <net/if.h>
 
 struct hw_loc {
 	const char	*file;		/* borrowed: owned by the inventory */
@@ -32,6 +33,8 @@ enum hw_panic	{ HW_PANIC_RESTART, HW_PANIC_POWEROFF, HW_PANIC_PAUSE };
 #define HW_PORT_NONE	(-1)	/* serial/monitor: no telnet endpoint */
 #define HW_VNC_NONE	(-1)
 #define HW_INDEX_AUTO	(-1)
+/* Taps the service creates are named so (tap.c finds its leftovers by it). */
+#define HW_TAP_PREFIX	"vms-"
 
 /*
  * Where one option was set, keyed "memory", "disk1.file", "nic0.hostfwd"
@@ -148,6 +151,15 @@ const char *hw_name_of(const struct hw_name *tab, int value);
 void hw_derive_mac(const char *vm, unsigned index, uint8_t mac[6]);
 /* A name-based (version 5 style) UUID, stable across restarts. */
 void hw_derive_uuid(const char *vm, uint8_t uuid[16]);
+/*
+ * The tap name of NIC index of VM vm: HW_TAP_PREFIX "VM-N" when that fits in
+ * IFNAMSIZ - 1, else HW_TAP_PREFIX "" + the start of VM + 4 hex digits of a hash of the
+ * whole name + "-N". Deterministic, so a restarted daemon knows the names
+ * of its adopted VMs' taps.
+ */
+void hw_derive_ifname(const char *vm, unsigned index, char name[IF_NAMESIZE]);
+/* The interface name of NIC i: its ifname, or hw_derive_ifname(). */
+void hw_nic_ifname(const struct hw_vm *hw, unsigned i, char name[IF_NAMESIZE]);
 void hw_format_mac(const uint8_t mac[6], char buf[18]);
 int hw_parse_mac(const char *s, uint8_t mac[6]);
 void hw_format_uuid(const uint8_t uuid[16], char buf[37]);

@@ -6,7 +6,7 @@
  */
 #ifndef VMS_HW_VALIDATE_H
 #define VMS_HW_VALIDATE_H
-#include "common/diag.h"
+#include "lib/diag.h"
 #include "hw/hw.h"
 
 /*

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 
-#include "common/util.h"
+#include "lib/util.h"
 #include "storage/ops.h"
 
 #define CHUNK	(4u << 20)

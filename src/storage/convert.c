@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/util.h"
+#include "lib/util.h"
 #include "storage/img.h"
 #include "storage/ops.h"
 

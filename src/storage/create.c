@@ -7,8 +7,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "common/safe_path.h"
-#include "common/util.h"
+#include "lib/safe_path.h"
+#include "lib/util.h"
 #include "storage/img.h"
 
 int

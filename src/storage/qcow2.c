@@ -4,7 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "common/util.h"
+#include "lib/util.h"
 #include "storage/io.h"
 #include "storage/qcow2.h"
 

@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/util.h"
+#include "lib/util.h"
 #include "storage/io.h"
 #include "storage/qcow2.h"
 

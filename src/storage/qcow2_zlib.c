@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <zlib.h>
 
-#include "common/util.h"
+#include "lib/util.h"
 #include "storage/qcow2.h"
 
 int

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "common/util.h"
+#include "lib/util.h"
 #include "storage/ops.h"
 
 #define CHUNK	(1u << 20)

@@ -1,7 +1,7 @@
 /* Changing an image's virtual size (vmimg resize). */
 #include <errno.h>
 
-#include "common/util.h"
+#include "lib/util.h"
 #include "storage/ops.h"
 
 int

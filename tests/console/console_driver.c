@@ -1,5 +1,5 @@
 /*
- * A test driver: one console (src/service/console.c) on the real loop,
+ * A test driver: one console (src/console/console.c) on the real loop,
  * outside the daemon, so the proxy can be tried against a real QEMU and
  * real telnet clients on its own.
  *   console_driver -u SOCKET [-p PORT] [-l ADDR] [-n NAME] [-w WHAT]
@@ -13,10 +13,10 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
-#include "common/log.h"
-#include "common/util.h"
-#include "service/console.h"
-#include "service/loop.h"
+#include "lib/log.h"
+#include "lib/util.h"
+#include "console/console.h"
+#include "lib/loop.h"
 
 static void
 on_signal(struct loop *lp, int fd, uint32_t events, void *arg)

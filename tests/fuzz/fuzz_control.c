@@ -1,5 +1,5 @@
 /*
- * libFuzzer harness for the whole control connection (src/service/control.c)
+ * libFuzzer harness for the whole control connection (src/control/control.c)
  * of a real daemon struct with no VMs: the input is what one client sends
  * before shutting down its side; the daemon's loop runs until it has
  * answered and hung up. Framing, pipelining, over-long input, permission
@@ -16,9 +16,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "common/log.h"
-#include "service/daemon.h"
-#include "service/loop.h"
+#include "lib/log.h"
+#include "vmd/daemon.h"
+#include "lib/loop.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);

@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "service/ctl_req.h"
+#include "control/ctl_req.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

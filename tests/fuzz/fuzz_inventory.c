@@ -12,9 +12,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "common/diag.h"
-#include "common/log.h"
-#include "service/inventory.h"
+#include "lib/diag.h"
+#include "lib/log.h"
+#include "config/inventory.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);

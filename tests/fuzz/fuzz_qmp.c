@@ -1,5 +1,5 @@
 /*
- * libFuzzer harness for the QMP protocol core (src/emulator/qmp.c): the
+ * libFuzzer harness for the QMP protocol core (src/qemu/qmp.c): the
  * input is what QEMU would send, fed in chunks whose sizes come from the
  * first byte so that line reassembly is exercised too. Once ready, the
  * client sends commands, so that replies find pending ids (1 is
@@ -9,8 +9,8 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "common/log.h"
-#include "emulator/qmp.h"
+#include "lib/log.h"
+#include "qemu/qmp.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);

@@ -1,6 +1,6 @@
 #!/bin/bash
 # A bounded libFuzzer run of whole control connections (tests/fuzz/fuzz_control.c:
-# src/service/control.c on a real daemon struct with no VMs), seeded with
+# src/control/control.c on a real daemon struct with no VMs), seeded with
 # pipelined, half-closed and malformed sessions.
 . "$VMS_TOP/tests/lib/tap.sh"
 . "$VMS_TOP/tests/fuzz/lib.sh"

@@ -1,6 +1,6 @@
 #!/bin/bash
 # A bounded libFuzzer run of the control request parser (tests/fuzz/fuzz_ctl.c,
-# src/service/ctl_req.c), seeded with the requests of PROTOCOL.md.
+# src/control/ctl_req.c), seeded with the requests of PROTOCOL.md.
 . "$VMS_TOP/tests/lib/tap.sh"
 . "$VMS_TOP/tests/fuzz/lib.sh"
 scratch

@@ -1,7 +1,7 @@
 #!/bin/bash
 # A bounded libFuzzer run of the inventory loader (tests/fuzz/fuzz_inventory.c)
 # seeded with every good and bad config of tests/config, and a dictionary of
-# the option names in src/service/inv_schema.c.
+# the option names in src/config/inv_schema.c.
 . "$VMS_TOP/tests/lib/tap.sh"
 . "$VMS_TOP/tests/fuzz/lib.sh"
 scratch
@@ -18,7 +18,7 @@ for c in "$VMS_TOP"/tests/config/good/*.conf "$VMS_TOP"/tests/config/good/inc/* 
 done
 check "seed corpus: $i configs" test "$i" -ge 40
 {
-	sed -n 's/^[[:space:]]*{ "\([a-z_]*\)",.*/"\1"/p' "$VMS_TOP/src/service/inv_schema.c" | sort -u
+	sed -n 's/^[[:space:]]*{ "\([a-z_]*\)",.*/"\1"/p' "$VMS_TOP/src/config/inv_schema.c" | sort -u
 	for t in '"vm"' '"boot"' '"disk"' '"nic"' '"include"' '"{"' '"}"' '"="' '"\""' \
 	    '"#"' '"//"' '"/*"' '"*/"' '"yes"' '"no"' '"none"' '"auto"' '"512M"' '"1G"'; do
 		echo "$t"

@@ -1,6 +1,6 @@
 #!/bin/bash
 # A bounded libFuzzer run of the QMP protocol core (tests/fuzz/fuzz_qmp.c,
-# src/emulator/qmp.c), seeded with sessions shaped like QEMU 7.2's output.
+# src/qemu/qmp.c), seeded with sessions shaped like QEMU 7.2's output.
 # The first byte of an input sets the chunk size the harness feeds.
 . "$VMS_TOP/tests/lib/tap.sh"
 . "$VMS_TOP/tests/fuzz/lib.sh"

@@ -51,7 +51,7 @@ if ! start_daemon; then
 	done_testing; exit
 fi
 ok "daemon starts"
-# The daemon keeps only what it uses (src/service/dcaps.c): chown,
+# The daemon keeps only what it uses (src/vmd/dcaps.c): chown,
 # dac_override, fowner, kill, setgid, setuid, setpcap, net_bind_service,
 # net_admin; no sys_ptrace (adoption reads a QEMU's /proc with setfsuid),
 # no sys_admin, sys_module...

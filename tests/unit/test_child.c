@@ -15,7 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "common/child.h"
+#include "lib/child.h"
 #include "tap.h"
 
 /* In the child: which of fds 0..max are open, as "0 1 2 5 ..." on out. */

@@ -13,11 +13,11 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "common/log.h"
-#include "common/util.h"
-#include "service/console.h"
-#include "service/loop.h"
-#include "service/telnet.h"
+#include "lib/log.h"
+#include "lib/util.h"
+#include "console/console.h"
+#include "lib/loop.h"
+#include "console/telnet.h"
 #include "tap.h"
 
 static char dir[] = "/tmp/vms-console.XXXXXX";

@@ -7,8 +7,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "common/util.h"
-#include "service/console_log.h"
+#include "lib/util.h"
+#include "console/console_log.h"
 #include "tap.h"
 
 static char dir[] = "/tmp/vms-conlog.XXXXXX";

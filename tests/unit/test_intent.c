@@ -7,7 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "service/intent.h"
+#include "vmd/intent.h"
 #include "tap.h"
 
 static char dir[] = "/tmp/vms-intent.XXXXXX";

@@ -10,9 +10,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "common/util.h"
-#include "service/inv_priv.h"
-#include "service/inventory.h"
+#include "lib/util.h"
+#include "config/inv_priv.h"
+#include "config/inventory.h"
 #include "tap.h"
 
 static char *

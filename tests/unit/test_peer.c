@@ -14,7 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "service/peer.h"
+#include "lib/peer.h"
 #include "tap.h"
 
 /* A listener on addr (numeric) port 0; its port in *port. */

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "emulator/qemu_argv.h"
+#include "qemu/qemu_argv.h"
 #include "tap.h"
 
 static char *strs1[] = { "tcp:127.0.0.1:2222-:22", "udp::5353-:53" };

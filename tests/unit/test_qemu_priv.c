@@ -14,7 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "emulator/qemu_priv.h"
+#include "qemu/qemu_priv.h"
 #include "tap.h"
 
 static char top[] = "/tmp/test_qemu_priv.XXXXXX";

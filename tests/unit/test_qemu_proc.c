@@ -10,7 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "emulator/qemu_proc.h"
+#include "qemu/qemu_proc.h"
 #include "tap.h"
 
 static int

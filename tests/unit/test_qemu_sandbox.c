@@ -1,7 +1,7 @@
 /* -sandbox is on unless the service opts out (qemu_env.qe_no_sandbox). */
 #include <string.h>
 
-#include "emulator/qemu_argv.h"
+#include "qemu/qemu_argv.h"
 #include "tap.h"
 
 static int

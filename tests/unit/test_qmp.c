@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "emulator/qmp.h"
+#include "qemu/qmp.h"
 #include "tap.h"
 
 struct rec {

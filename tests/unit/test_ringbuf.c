@@ -2,7 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "service/ringbuf.h"
+#include "lib/ringbuf.h"
 #include "tap.h"
 
 /* What a late client should get: the last cap bytes of hist, cut after the

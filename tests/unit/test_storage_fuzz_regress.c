@@ -12,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "common/util.h"
+#include "lib/util.h"
 #include "storage/img.h"
 #include "../fuzz/qcow2_exercise.h"
 #include "tap.h"

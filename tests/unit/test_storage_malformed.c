@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "common/util.h"
+#include "lib/util.h"
 #include "storage/img.h"
 #include "storage/qcow2.h"
 #include "tap.h"

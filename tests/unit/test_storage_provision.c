@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "common/util.h"
+#include "lib/util.h"
 #include "storage/img.h"
 #include "tap.h"
 

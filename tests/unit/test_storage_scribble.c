@@ -13,7 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "common/util.h"
+#include "lib/util.h"
 #include "storage/img.h"
 #include "storage/ops.h"
 #include "tap.h"

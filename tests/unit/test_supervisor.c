@@ -6,8 +6,8 @@
 #include <string.h>
 #include <sys/wait.h>
 
-#include "common/log.h"
-#include "service/supervisor.h"
+#include "lib/log.h"
+#include "vmd/supervisor.h"
 #include "tap.h"
 
 struct rec {

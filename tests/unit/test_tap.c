@@ -13,7 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "service/tap.h"
+#include "vmd/tap.h"
 #include "tap.h"
 
 /* Run argv, its stdout in out (NUL-terminated); returns the exit status. */
@@ -84,19 +84,19 @@ test_names(void)
 {
 	char a[IF_NAMESIZE], b[IF_NAMESIZE], c[IF_NAMESIZE];
 
-	tap_derive_name("web", 0, a);
+	hw_derive_ifname("web", 0, a);
 	OK_STREQ(a, "vms-web-0", "short name: vms-VM-N");
-	tap_derive_name("abcdefghi", 3, a);
+	hw_derive_ifname("abcdefghi", 3, a);
 	OK_STREQ(a, "vms-abcdefghi-3", "15 characters still fit");
-	tap_derive_name("a-very-long-vm-name", 0, a);
-	tap_derive_name("a-very-long-vm-name", 0, b);
-	tap_derive_name("a-very-long-vm-other", 0, c);
+	hw_derive_ifname("a-very-long-vm-name", 0, a);
+	hw_derive_ifname("a-very-long-vm-name", 0, b);
+	hw_derive_ifname("a-very-long-vm-other", 0, c);
 	OK(strlen(a) == IF_NAMESIZE - 1, "long name shortened to 15 (%s)", a);
 	OK(strncmp(a, "vms-a-ver", 9) == 0 && strcmp(a + strlen(a) - 2, "-0") == 0,
 	    "long name keeps prefix, start and index (%s)", a);
 	OK_STREQ(a, b, "derivation is deterministic");
 	OK(strcmp(a, c) != 0, "same start, different VM: different names (%s %s)", a, c);
-	tap_derive_name("a-very-long-vm-name", 12, b);
+	hw_derive_ifname("a-very-long-vm-name", 12, b);
 	OK(strlen(b) == IF_NAMESIZE - 1 && strcmp(b + strlen(b) - 3, "-12") == 0,
 	    "two-digit index fits (%s)", b);
 }

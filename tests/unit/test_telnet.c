@@ -2,7 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "service/telnet.h"
+#include "console/telnet.h"
 #include "tap.h"
 
 #define IAC	TELNET_IAC

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "service/uidmap.h"
+#include "config/uidmap.h"
 #include "tap.h"
 
 static char dir[] = "/tmp/test_uidmap.XXXXXX";

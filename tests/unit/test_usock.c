@@ -1,5 +1,5 @@
 /*
- * Unit tests for src/common/usock.c (issue 12): the daemon's sockets for
+ * Unit tests for src/lib/usock.c (issue 12): the daemon's sockets for
  * QEMU and the checks on every connect, with real sockets and a forked
  * child standing in for QEMU (it calls listen(2) on the fd it inherited, as
  * QEMU does with -chardev socket,fd=N,server=on).
@@ -14,7 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "common/usock.h"
+#include "lib/usock.h"
 #include "tap.h"
 
 static char dir[] = "/tmp/vms-usock.XXXXXX";

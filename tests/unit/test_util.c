@@ -2,8 +2,8 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#include "common/diag.h"
-#include "common/util.h"
+#include "lib/diag.h"
+#include "lib/util.h"
 #include "hw/hw.h"
 #include "tap.h"
 

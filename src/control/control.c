@@ -1,0 +1,1246 @@
+/*
+ * The control socket (PROTOCOL.md): newline-delimited JSON, one request ->
+ * one response, SO_PEERCRED decides what a peer may do. Requests with
+ * "wait":true are parked on their client until ctl_poll() finds their
+ * condition holds; a client never blocks the loop or another client.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <stdarg.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "lib/log.h"
+#include "lib/util.h"
+#include "qemu/qemu_priv.h"
+#include "qemu/qmp.h"
+#include "lib/acceptor.h"
+#include "console/console.h"
+#include "control/ctl_req.h"
+#include "vmd/daemon.h"
+#include "lib/loop.h"
+#include "vmd/reload.h"
+#include "storage/img.h"
+
+#define CTL_MAX_REQUEST	(64 * 1024)
+#define CTL_MAX_OUTPUT	(4 * 1024 * 1024)
+/* May read status; never a QEMU user's group (issue 12, qemu_priv.h). */
+#define CTL_GROUP	QPRIV_STATUS_GROUP
+#define CTL_QMP_TIMEOUT_MS	10000	/* vmctl monitor / qmp: QEMU must answer by then */
+#define CTL_LINGER_MS	2000
+#define CTL_MAX_TIMEOUT	86400	/* stop "timeout", s: as halt_timeout in the inventory */
+#define CTL_MAX_DRAIN	(1024 * 1024)
+/*
+ * Stalled clients must not pin fds (issues 6, 12): a partial request has
+ * to be completed within CTL_STALL_MS, queued answers must start draining
+ * within CTL_DRAIN_MS (progress deadlines); a silent client is dropped
+ * after CTL_IDLE_MS. Admins (root,
+ * the daemon's own user) and everyone else are two pools of
+ * CTL_MAX_CLIENTS each, so no number of other clients can lock root out;
+ * in the second pool a uid has at most CTL_MAX_PER_UID (every QEMU may
+ * connect). In a full pool the longest silent client makes room for a
+ * newcomer.
+ */
+#define CTL_MAX_CLIENTS	128
+#define CTL_MAX_PER_UID	16
+#define CTL_STALL_MS	5000
+#define CTL_DRAIN_MS	10000	/* answers queued and none read: dropped */
+#define CTL_IDLE_MS	60000
+#define CTL_SWEEP_MS	1000
+#define CTL_LOG_EVERY_MS 10000	/* a repeated complaint, at most this often */
+
+/* W_RELOAD: the reload waits for an emulator's NIC models (nicmodels.h). */
+enum wait_kind { W_NONE, W_START, W_STOP, W_QMP, W_RELOAD };
+
+struct client {
+	struct ctl	*c;
+	struct client	*next;
+	int		 fd;
+	uid_t		 uid;
+	pid_t		 pid;
+	bool		 admin;		/* may change things */
+	bool		 reader;	/* may read status */
+	char		*in;
+	size_t		 in_n, in_cap;
+	char		*out;
+	size_t		 out_n, out_cap;
+	bool		 closing;	/* close once out is flushed */
+	bool		 lingering;	/* answered and shut down: draining until EOF */
+	uint64_t	 linger_timer;
+	size_t		 drained;
+	bool		 eof;		/* peer shut down its side: answer, then close */
+	uint32_t	 events;	/* what we watch for now */
+	uint64_t	 last_rx;	/* now_ms() of its last bytes (or connect) */
+	uint64_t	 last_tx;	/* now_ms() out last shrank (or began) */
+	bool		 told_refused;	/* "refused" logged once per client */
+
+	enum wait_kind	 wait;		/* a deferred request */
+	const char	*wait_cmd;
+	struct vm	**wait_vms;
+	size_t		 wait_n;
+
+	uint64_t	 id;		/* names it to a QMP answer that outlives it */
+	struct console	*handover;	/* `console`: give the fd to it once flushed */
+	unsigned	 handover_flags;
+};
+
+/*
+ * A QMP command sent for a client (vmctl monitor, vmctl qmp). It lives
+ * until QEMU answers or its QMP connection is gone (qmp.c drops pending
+ * replies silently), since the reply callback holds a pointer to it.
+ */
+struct qreq {
+	struct ctl	*q_c;
+	struct qreq	*q_next;
+	struct vm	*q_vm;
+	struct qmp	*q_qmp;		/* the connection asked */
+	uint64_t	 q_client;	/* client id; 0: answered already (timeout) */
+	uint64_t	 q_deadline;	/* now_ms() */
+	bool		 q_hmp;		/* human-monitor-command: answer "output" */
+};
+
+/* One log line per CTL_LOG_EVERY_MS for a complaint a client can repeat. */
+struct ratelog {
+	uint64_t	 rl_last;
+	unsigned	 rl_quiet;	/* not logged since */
+};
+
+struct ctl {
+	struct daemon	*d;
+	int		 fd;
+	struct acceptor	 acc;
+	struct ratelog	 rl_full, rl_evict;
+	char		*path;
+	gid_t		 group;
+	bool		 have_group;
+	struct client	*clients;
+	uint64_t	 next_id;
+	struct qreq	*qreqs;
+	uint64_t	 sweep_timer;	/* closes stalled clients */
+};
+
+static void client_free(struct client *cl);
+static void client_process(struct client *cl);
+static void client_handover(struct client *cl);
+static void qreq_poll(struct ctl *c);
+static void qreq_free(struct qreq *q);
+
+static void
+linger_cb(struct loop *lp, void *arg)
+{
+	struct client *cl = arg;
+
+	cl->linger_timer = 0;
+	client_free(cl);
+}
+
+/*
+ * A refused client may still be writing its (over-long, garbage) request:
+ * closing now would make its write fail before it reads our answer. So
+ * shut our side down, swallow its input until EOF, and give up after
+ * CTL_LINGER_MS or CTL_MAX_DRAIN bytes.
+ */
+static void
+linger(struct client *cl)
+{
+	cl->lingering = true;
+	shutdown(cl->fd, SHUT_WR);
+	cl->linger_timer = loop_add_timer(cl->c->d->lp, CTL_LINGER_MS, linger_cb, cl);
+	if (cl->events != EPOLLIN && loop_mod_fd(cl->c->d->lp, cl->fd, EPOLLIN) == 0)
+		cl->events = EPOLLIN;
+}
+
+/* ---- output ---- */
+
+static void
+client_flush(struct client *cl)
+{
+	ssize_t n;
+	uint32_t want;
+
+	while (cl->out_n) {
+		n = send(cl->fd, cl->out, cl->out_n, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n == -1) {
+			if (errno == EAGAIN || errno == EINTR)
+				break;
+			client_free(cl);
+			return;
+		}
+		memmove(cl->out, cl->out + n, cl->out_n - (size_t)n);
+		cl->out_n -= (size_t)n;
+		if (n > 0)
+			cl->last_tx = now_ms();
+	}
+	if (cl->out_n == 0 && cl->handover && !cl->closing) {
+		client_handover(cl);
+		return;
+	}
+	if (cl->out_n == 0 && cl->closing) {
+		if (cl->eof)
+			client_free(cl);
+		else if (!cl->lingering)
+			linger(cl);
+		return;
+	}
+	/* Level-triggered: a peer at EOF must not keep waking us up. */
+	want = (cl->eof ? 0 : EPOLLIN) | (cl->out_n ? EPOLLOUT : 0);
+	if (want != cl->events && loop_mod_fd(cl->c->d->lp, cl->fd, want) == 0)
+		cl->events = want;
+}
+
+/* Queue one response line; frees o. Never frees the client. */
+static void
+reply(struct client *cl, struct json_object *o)
+{
+	const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+	size_t n = strlen(s);
+
+	if (cl->out_n + n + 1 > CTL_MAX_OUTPUT) {
+		/* It sends requests but never reads answers. */
+		json_object_put(o);
+		cl->closing = true;
+		cl->out_n = 0;
+		return;
+	}
+	if (cl->out_n == 0)
+		cl->last_tx = now_ms();	/* the progress deadline starts */
+	xgrow(&cl->out, &cl->out_cap, cl->out_n + n + 1, 1);
+	memcpy(cl->out + cl->out_n, s, n);
+	cl->out[cl->out_n + n] = '\n';
+	cl->out_n += n + 1;
+	json_object_put(o);
+}
+
+static void
+reply_error(struct client *cl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void
+reply_error(struct client *cl, const char *fmt, ...)
+{
+	struct json_object *o = json_object_new_object();
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	json_object_object_add(o, "ok", json_object_new_boolean(false));
+	json_object_object_add(o, "error", json_object_new_string(msg));
+	reply(cl, o);
+}
+
+static struct json_object *
+vms_array(struct daemon *d, struct vm **vms, size_t n)
+{
+	struct json_object *a = json_object_new_array();
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		json_object_array_add(a, daemon_vm_json(d, vms[i]));
+	return a;
+}
+
+/* ---- deferred requests ---- */
+
+static bool
+wait_done(const struct client *cl)
+{
+	size_t i;
+
+	if (cl->wait == W_QMP)
+		return false;	/* answered by qreq_answer() */
+	if (cl->wait == W_RELOAD)
+		return !reload_pending(cl->c->d);
+	for (i = 0; i < cl->wait_n; i++) {
+		const struct vm *vm = cl->wait_vms[i];
+		if (vm->vm_adopt_wait)
+			return false;	/* a held lock is being sorted out */
+		if (cl->wait == W_START && vm->vm_state != VS_RUNNING && !sup_is_down(vm))
+			return false;
+		if (cl->wait == W_STOP && !sup_is_down(vm))
+			return false;
+	}
+	return true;
+}
+
+/* The answer to a finished request: ok unless some VM missed the goal. */
+static void
+reply_outcome(struct client *cl, enum wait_kind kind, struct vm **vms, size_t n)
+{
+	struct json_object *o = json_object_new_object();
+	char err[2048] = "";
+	size_t i, len = 0;
+	bool ok = true;
+
+	for (i = 0; i < n && kind == W_START; i++) {
+		const struct vm *vm = vms[i];
+		const char *r = sup_reason_name(vm->vm_reason);
+		if (vm->vm_state == VS_RUNNING)
+			continue;
+		ok = false;
+		len += (size_t)snprintf(err + len, len < sizeof(err) ? sizeof(err) - len : 0,
+		    "%svm %s is %s%s%s%s", len ? "; " : "", vm->vm_name,
+		    sup_state_name(vm->vm_state), r ? " (" : "", r ? r : "", r ? ")" : "");
+		if (vm->vm_detail && len < sizeof(err))
+			len += (size_t)snprintf(err + len, sizeof(err) - len, ": %s", vm->vm_detail);
+		if (len >= sizeof(err))
+			len = sizeof(err) - 1;
+	}
+	json_object_object_add(o, "ok", json_object_new_boolean(ok));
+	json_object_object_add(o, "vms", vms_array(cl->c->d, vms, n));
+	if (!ok)
+		json_object_object_add(o, "error", json_object_new_string(err));
+	reply(cl, o);
+}
+
+void
+ctl_poll(struct ctl *c)
+{
+	struct client *cl, *next;
+
+	qreq_poll(c);
+	for (cl = c->clients; cl; cl = next) {
+		next = cl->next;
+		if (cl->wait == W_NONE || !wait_done(cl))
+			continue;
+		if (cl->wait == W_RELOAD)
+			reply(cl, reload_result(c->d));
+		else
+			reply_outcome(cl, cl->wait, cl->wait_vms, cl->wait_n);
+		cl->wait = W_NONE;
+		free(cl->wait_vms);
+		cl->wait_vms = NULL;
+		cl->wait_n = 0;
+		/* Requests queued behind the deferred one, then the answers. */
+		client_process(cl);
+	}
+	/* client_process may have freed clients: flush from the list afresh. */
+	for (cl = c->clients; cl; cl = next) {
+		next = cl->next;
+		if (cl->out_n || cl->closing)
+			client_flush(cl);
+	}
+}
+
+void
+ctl_forget_console(struct ctl *c, struct console *con)
+{
+	struct client *cl;
+
+	if (!con)
+		return;
+	for (cl = c->clients; cl; cl = cl->next)
+		if (cl->handover == con) {
+			/* Told "ok" already, but the console is going: just close. */
+			cl->handover = NULL;
+			cl->closing = true;
+		}
+}
+
+/*
+ * Reload drops vm (down, out of the inventory). ctl_poll() has just run, so
+ * every wait vm alone held up is answered and its QMP requests are gone;
+ * what is left must merely stop pointing at it. No client is processed or
+ * freed here: the caller is in the middle of the VM list.
+ */
+void
+ctl_forget_vm(struct ctl *c, struct vm *vm)
+{
+	struct client *cl;
+	struct qreq *q, *qn;
+	size_t i, j;
+
+	ctl_forget_console(c, vm->vm_con_serial);
+	ctl_forget_console(c, vm->vm_con_monitor);
+	for (q = c->qreqs; q; q = qn) {
+		qn = q->q_next;
+		if (q->q_vm != vm)
+			continue;
+		for (cl = c->clients; q->q_client && cl; cl = cl->next)
+			if (cl->id == q->q_client && cl->wait == W_QMP) {
+				reply_error(cl, "vm %s was removed from the inventory", vm->vm_name);
+				cl->wait = W_NONE;
+			}
+		qreq_free(q);
+	}
+	for (cl = c->clients; cl; cl = cl->next) {
+		if (cl->wait != W_START && cl->wait != W_STOP)
+			continue;
+		for (i = j = 0; i < cl->wait_n; i++)
+			if (cl->wait_vms[i] != vm)
+				cl->wait_vms[j++] = cl->wait_vms[i];
+		cl->wait_n = j;
+	}
+}
+
+/* ---- requests ---- */
+
+/* The VMs a request names: one, or "all" (every enabled VM). */
+static int
+select_vms(struct client *cl, struct json_object *req, bool all_ok, bool need,
+    struct vm ***out, size_t *n)
+{
+	struct daemon *d = cl->c->d;
+	struct json_object *jvm;
+	const char *name;
+	size_t i;
+
+	*out = NULL;
+	*n = 0;
+	if (!json_object_object_get_ex(req, "vm", &jvm) || !jvm) {
+		if (need) {
+			reply_error(cl, "missing \"vm\": name a VM or \"all\"");
+			return -EINVAL;
+		}
+		name = NULL;
+	} else if (!json_object_is_type(jvm, json_type_string)) {
+		reply_error(cl, "\"vm\" must be a string");
+		return -EINVAL;
+	} else {
+		name = json_object_get_string(jvm);
+	}
+	if (!name || strcmp(name, "all") == 0) {
+		*out = xcalloc(d->n_vms, sizeof(**out));
+		for (i = 0; i < d->n_vms; i++)
+			if (all_ok || d->vms[i]->vm_hw->vm_enable)
+				(*out)[(*n)++] = d->vms[i];
+		return 0;
+	}
+	struct vm *vm = daemon_find_vm(d, name);
+	if (!vm) {
+		reply_error(cl, "unknown vm '%s'", name);
+		return -ENOENT;
+	}
+	*out = xcalloc(1, sizeof(**out));
+	(*out)[0] = vm;
+	*n = 1;
+	return 0;
+}
+
+static bool
+get_bool(struct json_object *req, const char *key, bool def)
+{
+	struct json_object *v;
+
+	if (!json_object_object_get_ex(req, key, &v) || !v)
+		return def;
+	return json_object_get_boolean(v);
+}
+
+/* Park the request or answer now, depending on "wait". */
+static void
+finish(struct client *cl, struct json_object *req, enum wait_kind kind,
+    struct vm **vms, size_t n)
+{
+	if (get_bool(req, "wait", false) && !wait_done(&(struct client){ .wait = kind,
+	    .wait_vms = vms, .wait_n = n })) {
+		cl->wait = kind;
+		cl->wait_vms = vms;
+		cl->wait_n = n;
+		return;
+	}
+	if (get_bool(req, "wait", false)) {
+		reply_outcome(cl, kind, vms, n);
+	} else {
+		struct json_object *o = json_object_new_object();
+		json_object_object_add(o, "ok", json_object_new_boolean(true));
+		json_object_object_add(o, "vms", vms_array(cl->c->d, vms, n));
+		reply(cl, o);
+	}
+	free(vms);
+}
+
+static void
+h_status(struct client *cl, struct json_object *req)
+{
+	struct json_object *o;
+	struct vm **vms;
+	size_t n;
+
+	if (select_vms(cl, req, true, false, &vms, &n))
+		return;
+	o = json_object_new_object();
+	json_object_object_add(o, "ok", json_object_new_boolean(true));
+	json_object_object_add(o, "vms", vms_array(cl->c->d, vms, n));
+	reply(cl, o);
+	free(vms);
+}
+
+static void
+h_start(struct client *cl, struct json_object *req)
+{
+	struct daemon *d = cl->c->d;
+	bool restart = strcmp(cl->wait_cmd, "restart") == 0;
+	struct vm **vms;
+	char err[512];
+	size_t n, i;
+
+	if (select_vms(cl, req, false, true, &vms, &n))
+		return;
+	for (i = 0; i < n; i++) {
+		int e = restart ? daemon_restart_vm(d, vms[i], err, sizeof(err)) :
+		    daemon_start_vm(d, vms[i], err, sizeof(err));
+		if (e) {
+			reply_error(cl, "%s", err);
+			free(vms);
+			return;
+		}
+	}
+	finish(cl, req, W_START, vms, n);
+}
+
+static void
+h_stop(struct client *cl, struct json_object *req)
+{
+	struct daemon *d = cl->c->d;
+	struct json_object *jt, *jvm;
+	int timeout = -1;
+	struct vm **vms;
+	size_t n, i;
+	bool all;
+
+	if (json_object_object_get_ex(req, "timeout", &jt) && jt) {
+		/*
+		 * int64 first: json-c clamps get_int, and the supervisor's
+		 * seconds * 1000 must not wrap (4294968 s would be 0.7 s).
+		 */
+		int64_t t = json_object_is_type(jt, json_type_int) ? json_object_get_int64(jt) : -1;
+		if (t < 0 || t > CTL_MAX_TIMEOUT) {
+			reply_error(cl, "\"timeout\" must be a number of seconds from 0 to %d",
+			    CTL_MAX_TIMEOUT);
+			return;
+		}
+		timeout = (int)t;
+	}
+	if (select_vms(cl, req, false, true, &vms, &n))
+		return;
+	all = json_object_object_get_ex(req, "vm", &jvm) &&
+	    strcmp(json_object_get_string(jvm), "all") == 0;
+	if (all)
+		daemon_stop_all(d, timeout);
+	else
+		for (i = 0; i < n; i++)
+			daemon_stop_vm(d, vms[i], timeout);
+	finish(cl, req, W_STOP, vms, n);
+}
+
+static void
+h_kill(struct client *cl, struct json_object *req)
+{
+	struct vm **vms;
+	size_t n, i;
+
+	if (select_vms(cl, req, false, true, &vms, &n))
+		return;
+	for (i = 0; i < n; i++)
+		daemon_kill_vm(cl->c->d, vms[i]);
+	finish(cl, req, W_STOP, vms, n);
+}
+
+/* Every error of an invalid inventory in "errors"; see reload.h. */
+static void
+h_reload(struct client *cl, struct json_object *req)
+{
+	log_info("control: uid %u (pid %d): reload", (unsigned)cl->uid, (int)cl->pid);
+	struct json_object *o = reload_run(cl->c->d);
+
+	/* NULL: it waits for an emulator's answer; ctl_poll() answers then. */
+	if (o)
+		reply(cl, o);
+	else
+		cl->wait = W_RELOAD;
+}
+
+/* ---- console, monitor, qmp (issue 4) ---- */
+
+static struct vm *
+one_vm(struct client *cl, struct json_object *req)
+{
+	struct json_object *jvm;
+	struct vm *vm;
+
+	if (!json_object_object_get_ex(req, "vm", &jvm) ||
+	    !json_object_is_type(jvm, json_type_string)) {
+		reply_error(cl, "missing \"vm\": name one VM");
+		return NULL;
+	}
+	vm = daemon_find_vm(cl->c->d, json_object_get_string(jvm));
+	if (!vm)
+		reply_error(cl, "unknown vm '%s'", json_object_get_string(jvm));
+	return vm;
+}
+
+/*
+ * The connection becomes the console's: after the {"ok":true} line, bytes
+ * both ways are the guest's serial port, raw (vmctl handles Ctrl-]).
+ */
+static void
+h_console(struct client *cl, struct json_object *req)
+{
+	struct vm *vm = one_vm(cl, req);
+	struct json_object *o;
+
+	if (!vm)
+		return;
+	if (!vm->vm_con_serial) {
+		reply_error(cl, "vm %s has no console (see the daemon's log)", vm->vm_name);
+		return;
+	}
+	o = json_object_new_object();
+	json_object_object_add(o, "ok", json_object_new_boolean(true));
+	json_object_object_add(o, "vm", json_object_new_string(vm->vm_name));
+	json_object_object_add(o, "state", json_object_new_string(sup_state_name(vm->vm_state)));
+	reply(cl, o);
+	cl->handover = vm->vm_con_serial;
+	cl->handover_flags = CONSOLE_RAW | (get_bool(req, "readonly", false) ? CONSOLE_READONLY : 0);
+}
+
+static void
+client_handover(struct client *cl)
+{
+	struct client **pp;
+	struct console *con = cl->handover;
+	int fd = cl->fd;
+
+	for (pp = &cl->c->clients; *pp; pp = &(*pp)->next)
+		if (*pp == cl) {
+			*pp = cl->next;
+			break;
+		}
+	if (cl->linger_timer)
+		loop_cancel_timer(cl->c->d->lp, cl->linger_timer);
+	loop_del_fd(cl->c->d->lp, fd);
+	log_info("control: uid %u (pid %d) attached to a console", (unsigned)cl->uid,
+	    (int)cl->pid);
+	free(cl->in);
+	free(cl->out);
+	free(cl->wait_vms);
+	unsigned flags = cl->handover_flags;
+	free(cl);
+	console_attach(con, fd, flags);
+}
+
+static void
+qreq_free(struct qreq *q)
+{
+	struct qreq **pp;
+
+	for (pp = &q->q_c->qreqs; *pp; pp = &(*pp)->q_next)
+		if (*pp == q) {
+			*pp = q->q_next;
+			break;
+		}
+	free(q);
+}
+
+/* Answer the waiting client (if still there); ret or error. */
+static void
+qreq_reply(struct qreq *q, struct json_object *ret, const char *error)
+{
+	struct client *cl;
+	struct json_object *o;
+
+	for (cl = q->q_c->clients; cl && cl->id != q->q_client; cl = cl->next)
+		;
+	q->q_client = 0;
+	if (!cl || cl->wait != W_QMP)
+		return;
+	o = json_object_new_object();
+	json_object_object_add(o, "ok", json_object_new_boolean(!error));
+	if (error)
+		json_object_object_add(o, "error", json_object_new_string(error));
+	else if (q->q_hmp)
+		json_object_object_add(o, "output", json_object_new_string(
+		    ret && json_object_is_type(ret, json_type_string) ?
+		    json_object_get_string(ret) : ""));
+	else
+		json_object_object_add(o, "return", json_object_get(ret));
+	reply(cl, o);
+	cl->wait = W_NONE;
+	client_process(cl);
+	client_flush(cl);
+}
+
+static void
+qreq_answer(void *arg, struct json_object *ret, const char *error)
+{
+	struct qreq *q = arg;
+
+	if (q->q_client)
+		qreq_reply(q, ret, error);
+	qreq_free(q);
+}
+
+/* After every batch of events: dead QMP connections and deadlines. */
+static void
+qreq_poll(struct ctl *c)
+{
+	struct qreq *q, *next;
+	uint64_t now = now_ms();
+
+	for (q = c->qreqs; q; q = next) {
+		next = q->q_next;
+		if (q->q_vm->vm_qmp != q->q_qmp) {
+			/* qmp_free()d: its callback will never come. */
+			if (q->q_client)
+				qreq_reply(q, NULL, "QEMU's QMP connection closed");
+			qreq_free(q);
+		} else if (q->q_client && now >= q->q_deadline) {
+			/* Kept until QEMU answers or goes: the callback points here. */
+			qreq_reply(q, NULL, "QEMU did not answer in time");
+		}
+	}
+}
+
+static void
+qreq_tick(struct loop *lp, void *arg)
+{
+	/* Nothing: waking the loop runs daemon_idle(), hence qreq_poll(). */
+}
+
+static void
+send_qmp(struct client *cl, struct vm *vm, const char *cmd, struct json_object *args,
+    bool hmp)
+{
+	struct qreq *q;
+	int e;
+
+	if (!vm->vm_qmp || !qmp_is_ready(vm->vm_qmp)) {
+		json_object_put(args);
+		reply_error(cl, "vm %s is %s: no QMP connection", vm->vm_name,
+		    sup_state_name(vm->vm_state));
+		return;
+	}
+	q = xcalloc(1, sizeof(*q));
+	q->q_c = cl->c;
+	q->q_vm = vm;
+	q->q_qmp = vm->vm_qmp;
+	q->q_client = cl->id;
+	q->q_hmp = hmp;
+	q->q_deadline = now_ms() + CTL_QMP_TIMEOUT_MS;
+	e = qmp_send(vm->vm_qmp, cmd, args, qreq_answer, q);
+	if (e) {
+		free(q);
+		reply_error(cl, "vm %s: QMP %s not sent: %s", vm->vm_name, cmd, strerror(-e));
+		return;
+	}
+	q->q_next = cl->c->qreqs;
+	cl->c->qreqs = q;
+	cl->wait = W_QMP;
+	loop_add_timer(cl->c->d->lp, CTL_QMP_TIMEOUT_MS, qreq_tick, cl->c);
+	log_info("control: uid %u: vm %s: %s %s", (unsigned)cl->uid, vm->vm_name,
+	    hmp ? "monitor" : "qmp", cmd);
+}
+
+/* {"cmd":"monitor","vm":V,"command":"info status"}: HMP through QMP. */
+static void
+h_monitor(struct client *cl, struct json_object *req)
+{
+	struct vm *vm = one_vm(cl, req);
+	struct json_object *jc, *args;
+
+	if (!vm)
+		return;
+	if (!json_object_object_get_ex(req, "command", &jc) ||
+	    !json_object_is_type(jc, json_type_string)) {
+		reply_error(cl, "missing \"command\": an HMP command line");
+		return;
+	}
+	args = json_object_new_object();
+	json_object_object_add(args, "command-line", json_object_get(jc));
+	send_qmp(cl, vm, "human-monitor-command", args, true);
+}
+
+/* {"cmd":"qmp","vm":V,"execute":C,"arguments":{...}}: one QMP command. */
+static void
+h_qmp(struct client *cl, struct json_object *req)
+{
+	struct vm *vm = one_vm(cl, req);
+	struct json_object *jx, *args = NULL;
+
+	if (!vm)
+		return;
+	if (!json_object_object_get_ex(req, "execute", &jx) ||
+	    !json_object_is_type(jx, json_type_string)) {
+		reply_error(cl, "missing \"execute\": a QMP command name");
+		return;
+	}
+	if (json_object_object_get_ex(req, "arguments", &args) && args &&
+	    !json_object_is_type(args, json_type_object)) {
+		reply_error(cl, "\"arguments\" must be an object");
+		return;
+	}
+	send_qmp(cl, vm, json_object_get_string(jx), args ? json_object_get(args) : NULL, false);
+}
+
+/*
+ * {"cmd":"revert","vm":V}: every disk of a stopped VM that is an overlay
+ * (has a backing) is replaced by a fresh, empty overlay on the same
+ * backing: the classic way back to the base image. Creating an overlay is
+ * a few header writes, so it runs in the loop; img_overlay_fresh() writes
+ * PATH.new and renames it, so a failure leaves the old overlay in place.
+ */
+static void
+h_revert(struct client *cl, struct json_object *req)
+{
+	struct vm *vm = one_vm(cl, req);
+	struct json_object *o, *done;
+	const struct hw_vm *hw;
+	char why[512];
+	size_t i;
+
+	if (!vm)
+		return;
+	hw = vm->vm_hw;
+	if (!sup_is_down(vm)) {
+		reply_error(cl, "vm %s is %s: stop it before reverting its disks",
+		    vm->vm_name, sup_state_name(vm->vm_state));
+		return;
+	}
+	done = json_object_new_array();
+	for (i = 0; i < hw->vm_n_disks; i++) {
+		const struct hw_disk *dk = &hw->vm_disks[i];
+		if (!dk->dk_backing)
+			continue;
+		if (img_overlay_fresh(dk->dk_file, dk->dk_backing, IMG_FMT_AUTO, why,
+		    sizeof(why)) != 0) {
+			json_object_put(done);
+			reply_error(cl, "vm %s: disk %s: %s", vm->vm_name, dk->dk_file, why);
+			return;
+		}
+		log_vm(LOG_INFO, vm->vm_name, "reverted disk %s to its backing %s",
+		    dk->dk_file, dk->dk_backing);
+		json_object_array_add(done, json_object_new_string(dk->dk_file));
+	}
+	if (json_object_array_length(done) == 0) {
+		json_object_put(done);
+		reply_error(cl, "vm %s has no overlay disk (a disk with backing) to revert",
+		    vm->vm_name);
+		return;
+	}
+	o = json_object_new_object();
+	json_object_object_add(o, "ok", json_object_new_boolean(true));
+	json_object_object_add(o, "vm", json_object_new_string(vm->vm_name));
+	json_object_object_add(o, "reverted", done);
+	reply(cl, o);
+}
+
+static const struct ctl_handler {
+	const char	*name;
+	bool		 admin;		/* root (or the daemon's user) only */
+	void		(*fn)(struct client *, struct json_object *);
+} handlers[] = {
+	{ "status",	false,	h_status },
+	{ "start",	true,	h_start },
+	{ "stop",	true,	h_stop },
+	{ "restart",	true,	h_start },
+	{ "kill",	true,	h_kill },
+	{ "reload",	true,	h_reload },
+	{ "revert",	true,	h_revert },
+	{ "console",	true,	h_console },
+	{ "monitor",	true,	h_monitor },
+	{ "qmp",	true,	h_qmp },
+};
+
+/* One request line. Returns false when the client must be dropped. */
+static bool
+handle_line(struct client *cl, const char *line, size_t n)
+{
+	struct json_object *req;
+	const char *cmd;
+	char err[128];
+	size_t i;
+
+	if (ctl_parse_request(line, n, &req, &cmd, err, sizeof(err))) {
+		reply_error(cl, "%s", err);
+		return false;
+	}
+	for (i = 0; i < sizeof(handlers) / sizeof(handlers[0]); i++)
+		if (strcmp(handlers[i].name, cmd) == 0)
+			break;
+	if (i == sizeof(handlers) / sizeof(handlers[0])) {
+		reply_error(cl, "unknown command '%s'", cmd);
+	} else if (!(handlers[i].admin ? cl->admin : cl->reader)) {
+		/* Once per client: a pipeline of refused requests is no log flood. */
+		if (!cl->told_refused)
+			log_info("control: uid %u (pid %d) refused '%s'", (unsigned)cl->uid,
+			    (int)cl->pid, cmd);
+		cl->told_refused = true;
+		reply_error(cl, "permission denied");
+	} else {
+		log_debug("control: uid %u: %s", (unsigned)cl->uid, cmd);
+		cl->wait_cmd = handlers[i].name;
+		handlers[i].fn(cl, req);
+	}
+	json_object_put(req);
+	return true;
+}
+
+/* Handle buffered complete lines, one at a time, until one is deferred. */
+static void
+client_process(struct client *cl)
+{
+	char *nl;
+	size_t n;
+
+	while (cl->wait == W_NONE && !cl->closing && !cl->handover &&
+	    (nl = memchr(cl->in, '\n', cl->in_n)) != NULL) {
+		n = (size_t)(nl - cl->in);
+		if (n && cl->in[n - 1] == '\r')
+			n--;
+		bool keep = n == 0 || handle_line(cl, cl->in, n);
+		n = (size_t)(nl - cl->in) + 1;
+		memmove(cl->in, cl->in + n, cl->in_n - n);
+		cl->in_n -= n;
+		if (!keep)
+			cl->closing = true;
+	}
+	if (cl->wait == W_NONE && !cl->closing && !cl->handover && cl->in_n > CTL_MAX_REQUEST) {
+		reply_error(cl, "request longer than %d bytes", CTL_MAX_REQUEST);
+		cl->closing = true;
+	}
+	if (cl->eof && cl->wait == W_NONE)
+		cl->closing = true;
+}
+
+static void
+client_io(struct loop *lp, int fd, uint32_t events, void *arg)
+{
+	struct client *cl = arg;
+	ssize_t n;
+
+	if (cl->eof && (events & (EPOLLHUP | EPOLLERR))) {
+		client_free(cl);	/* gone both ways: nobody to answer */
+		return;
+	}
+	if (events & EPOLLOUT) {
+		client_flush(cl);
+		return;		/* cl may be gone; input comes on the next wake */
+	}
+	if (cl->closing) {
+		char scratch[4096];
+
+		n = recv(fd, scratch, sizeof(scratch), MSG_DONTWAIT);
+		if (n == -1 && (errno == EAGAIN || errno == EINTR))
+			return;
+		cl->drained += n > 0 ? (size_t)n : 0;
+		if (n <= 0 || cl->drained > CTL_MAX_DRAIN)
+			client_free(cl);
+		return;
+	}
+	/* Bound the buffer: never hold more than one over-long request. */
+	xgrow(&cl->in, &cl->in_cap, cl->in_n + 4096 + 1, 1);
+	n = recv(fd, cl->in + cl->in_n, 4096, MSG_DONTWAIT);
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n < 0) {
+		client_free(cl);
+		return;
+	}
+	if (n == 0) {
+		/* Half-closed (`socat` after its input): still owed its answers. */
+		cl->eof = true;
+		if (cl->wait == W_NONE)
+			client_process(cl);
+		client_flush(cl);
+		return;
+	}
+	cl->in_n += (size_t)n;
+	cl->last_rx = now_ms();
+	if (cl->wait != W_NONE) {
+		/* Parked: keep its next requests, but not without bound. */
+		if (cl->in_n > CTL_MAX_REQUEST * 2)
+			client_free(cl);
+		return;
+	}
+	client_process(cl);
+	client_flush(cl);
+}
+
+static void
+client_free(struct client *cl)
+{
+	struct client **pp;
+
+	for (pp = &cl->c->clients; *pp; pp = &(*pp)->next)
+		if (*pp == cl) {
+			*pp = cl->next;
+			break;
+		}
+	if (cl->linger_timer)
+		loop_cancel_timer(cl->c->d->lp, cl->linger_timer);
+	loop_del_fd(cl->c->d->lp, cl->fd);
+	close(cl->fd);
+	free(cl->in);
+	free(cl->out);
+	free(cl->wait_vms);
+	free(cl);
+}
+
+static bool
+in_group(uid_t uid, gid_t gid, gid_t want)
+{
+	struct passwd *pw;
+	gid_t groups[256];
+	int n = 256, i;
+
+	if (gid == want)
+		return true;
+	pw = getpwuid(uid);
+	if (!pw || getgrouplist(pw->pw_name, pw->pw_gid, groups, &n) == -1)
+		return false;
+	for (i = 0; i < n; i++)
+		if (groups[i] == want)
+			return true;
+	return false;
+}
+
+/* ---- stalled clients ---- */
+
+/* Owed nothing and owing nothing: only its own silence keeps it. */
+static bool
+client_idle(const struct client *cl)
+{
+	return cl->wait == W_NONE && !cl->closing && !cl->lingering && !cl->handover &&
+	    cl->out_n == 0;
+}
+
+static void sweep_arm(struct ctl *c);
+
+static void
+sweep_cb(struct loop *lp, void *arg)
+{
+	struct ctl *c = arg;
+	struct client *cl, *next;
+	uint64_t now = now_ms();
+
+	c->sweep_timer = 0;
+	for (cl = c->clients; cl; cl = next) {
+		next = cl->next;
+		if (cl->out_n && !cl->lingering && now >= cl->last_tx + CTL_DRAIN_MS) {
+			/* The progress deadline: it does not read what it asked for. */
+			log_info("control: uid %u (pid %d): %zu bytes of answers not read "
+			    "for %d s, closing", (unsigned)cl->uid, (int)cl->pid, cl->out_n,
+			    CTL_DRAIN_MS / 1000);
+			client_free(cl);
+			continue;
+		}
+		if (!client_idle(cl) ||
+		    now < cl->last_rx + (cl->in_n ? CTL_STALL_MS : CTL_IDLE_MS))
+			continue;
+		if (cl->in_n == 0) {
+			client_free(cl);
+			continue;
+		}
+		log_info("control: uid %u (pid %d): request incomplete for %d s, closing",
+		    (unsigned)cl->uid, (int)cl->pid, CTL_STALL_MS / 1000);
+		reply_error(cl, "request incomplete after %d s", CTL_STALL_MS / 1000);
+		cl->closing = true;
+		client_flush(cl);	/* frees cl or lingers: only cl */
+	}
+	sweep_arm(c);
+}
+
+static void
+sweep_arm(struct ctl *c)
+{
+	if (!c->sweep_timer && c->clients)
+		c->sweep_timer = loop_add_timer(c->d->lp, CTL_SWEEP_MS, sweep_cb, c);
+}
+
+/* True when a complaint may be logged now; *quiet: how many were not. */
+static bool
+ratelog_ok(struct ratelog *r, unsigned *quiet)
+{
+	uint64_t now = now_ms();
+
+	if (r->rl_last && now < r->rl_last + CTL_LOG_EVERY_MS) {
+		r->rl_quiet++;
+		return false;
+	}
+	*quiet = r->rl_quiet;
+	r->rl_last = now;
+	r->rl_quiet = 0;
+	return true;
+}
+
+static bool
+evictable(const struct client *cl)
+{
+	return client_idle(cl) || cl->lingering;
+}
+
+/*
+ * Room for a newcomer (uid; admin) in its pool: false when the pool, or
+ * for a non-admin its uid's share, is full and none of those clients is
+ * silent. Admins never count against others and others never against them.
+ */
+static bool
+make_room(struct ctl *c, uid_t uid, bool admin)
+{
+	struct client *cl, *oldest = NULL, *oldest_uid = NULL, *victim;
+	size_t n = 0, n_uid = 0;
+	unsigned quiet;
+
+	for (cl = c->clients; cl; cl = cl->next) {
+		if (cl->admin != admin)
+			continue;
+		n++;
+		if (!admin && cl->uid == uid) {
+			n_uid++;
+			if (evictable(cl) && (!oldest_uid || cl->last_rx < oldest_uid->last_rx))
+				oldest_uid = cl;
+		}
+		if (evictable(cl) && (!oldest || cl->last_rx < oldest->last_rx))
+			oldest = cl;
+	}
+	if (!admin && n_uid >= CTL_MAX_PER_UID)
+		victim = oldest_uid;	/* a uid at its share pays for itself */
+	else if (n >= CTL_MAX_CLIENTS)
+		victim = oldest;
+	else
+		return true;
+	if (!victim)
+		return false;
+	if (!ratelog_ok(&c->rl_evict, &quiet))
+		;
+	else if (victim == oldest_uid)
+		log_info("control: uid %u has %zu clients: dropping its longest silent one "
+		    "(pid %d)%s", (unsigned)uid, n_uid, (int)victim->pid,
+		    quiet ? ", and more like it" : "");
+	else
+		log_info("control: %zu %s clients: dropping the longest silent one (uid %u, "
+		    "pid %d)%s", n, admin ? "admin" : "other", (unsigned)victim->uid,
+		    (int)victim->pid, quiet ? ", and more like it" : "");
+	client_free(victim);
+	return true;
+}
+
+static void
+accept_cb(struct loop *lp, int fd, uint32_t events, void *arg)
+{
+	struct ctl *c = arg;
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	struct client *cl;
+	unsigned quiet;
+	bool admin;
+	int cfd;
+
+	cfd = acc_accept(&c->acc);
+	if (cfd == -1)
+		return;
+	if (getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1) {
+		log_warn("control: SO_PEERCRED: %s", strerror(errno));
+		close(cfd);
+		return;
+	}
+	/* root, or whoever runs this daemon (an unprivileged `make demo`). */
+	admin = cred.uid == 0 || cred.uid == geteuid();
+	if (!make_room(c, cred.uid, admin)) {
+		if (ratelog_ok(&c->rl_full, &quiet))
+			log_warn("control: clients of uid %u all busy: refusing pid %d%s",
+			    (unsigned)cred.uid, (int)cred.pid, quiet ? ", and more like it" : "");
+		close(cfd);
+		return;
+	}
+	cl = xcalloc(1, sizeof(*cl));
+	cl->c = c;
+	cl->fd = cfd;
+	cl->uid = cred.uid;
+	cl->pid = cred.pid;
+	cl->admin = admin;
+	cl->reader = cl->admin || (c->have_group && in_group(cred.uid, cred.gid, c->group));
+	cl->events = EPOLLIN;
+	cl->id = ++c->next_id;
+	cl->last_rx = cl->last_tx = now_ms();
+	if (loop_add_fd(c->d->lp, cfd, EPOLLIN, client_io, cl)) {
+		close(cfd);
+		free(cl);
+		return;
+	}
+	cl->next = c->clients;
+	c->clients = cl;
+	sweep_arm(c);
+}
+
+struct ctl *
+ctl_new(struct daemon *d, const char *path, char *err, size_t errlen)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct ctl *c;
+	struct group *gr;
+	struct stat st;
+	int fd, e;
+
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		snprintf(err, errlen, "socket path too long: %s", path);
+		return NULL;
+	}
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd == -1) {
+		snprintf(err, errlen, "socket: %s", strerror(errno));
+		return NULL;
+	}
+	/* We hold the pidfile lock, so a socket left here is a dead daemon's. */
+	if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
+		unlink(path);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == -1) {
+		e = errno;
+		snprintf(err, errlen, "cannot bind %s: %s", path, strerror(e));
+		close(fd);
+		return NULL;
+	}
+	c = xcalloc(1, sizeof(*c));
+	c->d = d;
+	c->fd = fd;
+	c->path = xstrdup(path);
+	gr = getgrnam(CTL_GROUP);
+	if (gr) {
+		c->group = gr->gr_gid;
+		c->have_group = true;
+		if (chown(path, (uid_t)-1, gr->gr_gid) == -1)
+			log_warn("cannot give %s to group %s: %s", path, CTL_GROUP, strerror(errno));
+	}
+	acc_init(&c->acc, d->lp, fd, "control");
+	if (chmod(path, 0660) == -1 || listen(fd, 64) == -1 ||
+	    loop_add_fd(d->lp, fd, EPOLLIN, accept_cb, c) != 0) {
+		snprintf(err, errlen, "cannot listen on %s: %s", path, strerror(errno));
+		ctl_free(c);
+		return NULL;
+	}
+	log_info("control socket %s", path);
+	return c;
+}
+
+void
+ctl_free(struct ctl *c)
+{
+	if (!c)
+		return;
+	while (c->clients)
+		client_free(c->clients);
+	if (c->sweep_timer)
+		loop_cancel_timer(c->d->lp, c->sweep_timer);
+	acc_stop(&c->acc);
+	/* The QMP connections are freed after us (daemon_free_vms): drop callbacks' targets. */
+	while (c->qreqs) {
+		struct qreq *q = c->qreqs;
+		c->qreqs = q->q_next;
+		free(q);
+	}
+	loop_del_fd(c->d->lp, c->fd);
+	close(c->fd);
+	unlink(c->path);
+	free(c->path);
+	free(c);
+}

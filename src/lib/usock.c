@@ -1,0 +1,118 @@
+/* Daemon-bound unix sockets for QEMU, and peer-checked connects to them. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "lib/usock.h"
+
+static int
+fill_addr(struct sockaddr_un *sa, const char *path)
+{
+	memset(sa, 0, sizeof(*sa));
+	sa->sun_family = AF_UNIX;
+	if (strlen(path) >= sizeof(sa->sun_path))
+		return -ENAMETOOLONG;
+	memcpy(sa->sun_path, path, strlen(path) + 1);
+	return 0;
+}
+
+int
+usock_bind(const char *path, int *fd, char *err, size_t errlen)
+{
+	struct sockaddr_un sa;
+	int s, e;
+
+	if ((e = fill_addr(&sa, path)) != 0) {
+		snprintf(err, errlen, "socket path too long: %s", path);
+		return e;
+	}
+	if (unlink(path) == -1 && errno != ENOENT) {
+		e = errno;
+		snprintf(err, errlen, "cannot remove %s: %s", path, strerror(e));
+		return -e;
+	}
+	s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (s == -1) {
+		e = errno;
+		snprintf(err, errlen, "socket for %s: %s", path, strerror(e));
+		return -e;
+	}
+	/*
+	 * bind(2) creates the file with the socket inode's mode minus the
+	 * umask (net/unix/af_unix.c): only the daemon may connect, not the
+	 * QEMU users (who could otherwise reach another VM's monitor).
+	 */
+	if (fchmod(s, 0600) == -1 || bind(s, (struct sockaddr *)&sa, sizeof(sa)) == -1) {
+		e = errno;
+		close(s);
+		snprintf(err, errlen, "cannot bind %s: %s", path, strerror(e));
+		return -e;
+	}
+	*fd = s;
+	return 0;
+}
+
+int
+usock_connect(const char *path, pid_t peer, int *fd, char *err, size_t errlen)
+{
+	struct sockaddr_un sa;
+	struct ucred cr;
+	socklen_t crlen = sizeof(cr);
+	struct stat st;
+	char via[64];
+	int p, s, e;
+
+	if ((e = fill_addr(&sa, path)) != 0) {
+		snprintf(err, errlen, "socket path too long: %s", path);
+		return e;
+	}
+	/* O_PATH | O_NOFOLLOW opens a symlink itself: fstat tells. */
+	p = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (p == -1) {
+		e = errno;
+		snprintf(err, errlen, "%s: %s", path, strerror(e));
+		return -e;
+	}
+	e = fstat(p, &st) == -1 ? -errno : S_ISLNK(st.st_mode) ? -ELOOP :
+	    !S_ISSOCK(st.st_mode) ? -ENOTSOCK : st.st_nlink != 1 ? -EMLINK : 0;
+	if (e) {
+		close(p);
+		snprintf(err, errlen, "%s: %s; not connecting", path, e == -ELOOP ?
+		    "a symlink" : e == -EMLINK ? "a socket with another hard link" :
+		    strerror(-e));
+		return e;
+	}
+	snprintf(via, sizeof(via), "/proc/self/fd/%d", p);
+	fill_addr(&sa, via);
+	s = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	/* A unix connect completes at once or fails at once (EAGAIN: backlog full). */
+	if (s == -1 || connect(s, (struct sockaddr *)&sa, sizeof(sa)) == -1) {
+		e = errno;
+		if (s != -1)
+			close(s);
+		close(p);
+		snprintf(err, errlen, "cannot connect to %s: %s", path, strerror(e));
+		return -e;
+	}
+	close(p);
+	/* The listener's credentials, taken when it called listen(2). */
+	if (getsockopt(s, SOL_SOCKET, SO_PEERCRED, &cr, &crlen) == -1) {
+		e = errno;
+		close(s);
+		snprintf(err, errlen, "%s: SO_PEERCRED: %s", path, strerror(e));
+		return -e;
+	}
+	if (peer > 0 && cr.pid != peer) {
+		close(s);
+		snprintf(err, errlen, "%s is served by pid %d (uid %u), not by QEMU pid %d; "
+		    "not connecting", path, (int)cr.pid, (unsigned)cr.uid, (int)peer);
+		return -EPERM;
+	}
+	*fd = s;
+	return 0;
+}

@@ -1,0 +1,485 @@
+/* QMP client: line-framed JSON over a unix socket, json-c for parsing. */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "lib/log.h"
+#include "lib/usock.h"
+#include "lib/util.h"
+#include "qemu/qmp.h"
+#include "lib/loop.h"
+
+enum qmp_phase { QP_GREETING, QP_CAPS, QP_READY, QP_CLOSED };
+
+struct qmp_pending {
+	uint64_t	 id;
+	qmp_reply_fn	 fn;
+	void		*arg;
+};
+
+struct qmp {
+	char		*name;		/* for log messages: the VM */
+	const struct qmp_cb *cb;
+	void		*arg;
+	enum qmp_phase	 phase;
+
+	char		*in;		/* unparsed input */
+	size_t		 in_n, in_cap;
+	char		*out;		/* unsent output */
+	size_t		 out_n, out_cap;
+
+	struct qmp_pending *pend;
+	size_t		 pend_n, pend_cap;
+	uint64_t	 next_id;
+
+	/* socket side */
+	struct loop	*lp;
+	char		*path;
+	pid_t		 peer;		/* the only listener we talk to; 0: any */
+	int		 fd;
+	unsigned	 attempts_left, interval_ms;
+	uint64_t	 retry_timer;
+	bool		 watching_out;
+
+	int		 depth;		/* inside a callback */
+	bool		 doomed;	/* qmp_free() called from a callback */
+};
+
+struct qmp *
+qmp_new(const char *name, const struct qmp_cb *cb, void *arg)
+{
+	struct qmp *q = xcalloc(1, sizeof(*q));
+
+	q->name = xstrdup(name);
+	q->cb = cb;
+	q->arg = arg;
+	q->fd = -1;
+	q->next_id = 1;
+	return q;
+}
+
+static void
+sock_close(struct qmp *q)
+{
+	if (q->retry_timer) {
+		loop_cancel_timer(q->lp, q->retry_timer);
+		q->retry_timer = 0;
+	}
+	if (q->fd != -1) {
+		loop_del_fd(q->lp, q->fd);
+		close(q->fd);
+		q->fd = -1;
+	}
+}
+
+static void
+destroy(struct qmp *q)
+{
+	sock_close(q);
+	free(q->name);
+	free(q->path);
+	free(q->in);
+	free(q->out);
+	free(q->pend);
+	free(q);
+}
+
+void
+qmp_free(struct qmp *q)
+{
+	if (!q)
+		return;
+	if (q->depth > 0) {
+		/* Freed from one of our callbacks: finish once it returns. */
+		q->doomed = true;
+		sock_close(q);
+		q->phase = QP_CLOSED;
+		return;
+	}
+	destroy(q);
+}
+
+/* Callback bracketing: returns false when q was freed meanwhile. */
+static void
+enter(struct qmp *q)
+{
+	q->depth++;
+}
+
+static bool
+leave(struct qmp *q)
+{
+	if (--q->depth == 0 && q->doomed) {
+		destroy(q);
+		return false;
+	}
+	return !q->doomed;
+}
+
+bool
+qmp_is_ready(const struct qmp *q)
+{
+	return q->phase == QP_READY;
+}
+
+size_t
+qmp_pending(const struct qmp *q)
+{
+	return q->pend_n;
+}
+
+const char *
+qmp_out(const struct qmp *q, size_t *len)
+{
+	*len = q->out_n;
+	return q->out;
+}
+
+void
+qmp_out_consume(struct qmp *q, size_t n)
+{
+	if (n > q->out_n)
+		n = q->out_n;
+	if (n == 0)
+		return;
+	memmove(q->out, q->out + n, q->out_n - n);
+	q->out_n -= n;
+}
+
+static void sock_want_out(struct qmp *q);
+
+static int
+queue(struct qmp *q, const char *cmd, struct json_object *args,
+    qmp_reply_fn fn, void *arg)
+{
+	struct json_object *o = json_object_new_object();
+	const char *s;
+	size_t len;
+	int ret = 0;
+
+	json_object_object_add(o, "execute", json_object_new_string(cmd));
+	if (args)
+		json_object_object_add(o, "arguments", args);
+	json_object_object_add(o, "id", json_object_new_int64((int64_t)q->next_id));
+	s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+	len = strlen(s);
+	if (q->out_n + len + 1 > QMP_MAX_MSG) {
+		ret = -ENOBUFS;
+		goto out;
+	}
+	xgrow(&q->out, &q->out_cap, q->out_n + len + 1, 1);
+	memcpy(q->out + q->out_n, s, len);
+	q->out[q->out_n + len] = '\n';
+	q->out_n += len + 1;
+	xgrow(&q->pend, &q->pend_cap, q->pend_n + 1, sizeof(*q->pend));
+	q->pend[q->pend_n++] = (struct qmp_pending){ q->next_id++, fn, arg };
+	sock_want_out(q);
+out:
+	json_object_put(o);
+	return ret;
+}
+
+int
+qmp_send(struct qmp *q, const char *cmd, struct json_object *args,
+    qmp_reply_fn fn, void *arg)
+{
+	if (q->phase != QP_READY) {
+		json_object_put(args);
+		return -ENOTCONN;
+	}
+	return queue(q, cmd, args, fn, arg);
+}
+
+static void
+caps_reply(void *arg, struct json_object *ret, const char *error)
+{
+	struct qmp *q = arg;
+
+	if (error) {
+		log_vm(LOG_WARNING, q->name, "qmp_capabilities refused: %s", error);
+		return;
+	}
+	q->phase = QP_READY;
+	if (q->cb->ready)
+		q->cb->ready(q->arg);
+}
+
+static int
+on_reply(struct qmp *q, struct json_object *msg, struct json_object *ret,
+    struct json_object *error)
+{
+	struct json_object *jid, *cls, *desc;
+	struct qmp_pending p;
+	char ebuf[512];
+	uint64_t id;
+	size_t i;
+
+	if (!json_object_object_get_ex(msg, "id", &jid) ||
+	    !json_object_is_type(jid, json_type_int)) {
+		/* QEMU answers input it could not parse without an id. */
+		log_vm(LOG_WARNING, q->name, "QMP reply without id: %s",
+		    json_object_to_json_string(msg));
+		return 0;
+	}
+	id = (uint64_t)json_object_get_int64(jid);
+	for (i = 0; i < q->pend_n; i++)
+		if (q->pend[i].id == id)
+			break;
+	if (i == q->pend_n) {
+		log_vm(LOG_DEBUG, q->name, "QMP reply to unknown id %llu",
+		    (unsigned long long)id);
+		return 0;
+	}
+	p = q->pend[i];
+	memmove(q->pend + i, q->pend + i + 1, (q->pend_n - i - 1) * sizeof(*q->pend));
+	q->pend_n--;
+	if (!p.fn)
+		return 0;
+	if (error) {
+		json_object_object_get_ex(error, "class", &cls);
+		json_object_object_get_ex(error, "desc", &desc);
+		snprintf(ebuf, sizeof(ebuf), "%s: %s",
+		    cls ? json_object_get_string(cls) : "Error",
+		    desc ? json_object_get_string(desc) : "(no description)");
+		p.fn(p.arg, NULL, ebuf);
+	} else {
+		p.fn(p.arg, ret, NULL);
+	}
+	return 0;
+}
+
+/* One complete message. Returns 0 or -EPROTO. */
+static int
+on_message(struct qmp *q, struct json_object *msg, char *err, size_t errlen)
+{
+	struct json_object *v, *ret = NULL, *error = NULL, *data;
+
+	if (json_object_object_get_ex(msg, "QMP", &v)) {
+		if (q->phase != QP_GREETING) {
+			snprintf(err, errlen, "unexpected second QMP greeting");
+			return -EPROTO;
+		}
+		q->phase = QP_CAPS;
+		return queue(q, "qmp_capabilities", NULL, caps_reply, q) ? -EPROTO : 0;
+	}
+	if (q->phase == QP_GREETING) {
+		snprintf(err, errlen, "no QMP greeting");
+		return -EPROTO;
+	}
+	if (json_object_object_get_ex(msg, "event", &v)) {
+		if (!json_object_is_type(v, json_type_string)) {
+			snprintf(err, errlen, "QMP event name is not a string");
+			return -EPROTO;
+		}
+		if (!json_object_object_get_ex(msg, "data", &data))
+			data = NULL;
+		if (q->cb->event)
+			q->cb->event(q->arg, json_object_get_string(v), data);
+		return 0;
+	}
+	if (json_object_object_get_ex(msg, "return", &ret) ||
+	    json_object_object_get_ex(msg, "error", &error))
+		return on_reply(q, msg, ret, error);
+	snprintf(err, errlen, "QMP message is neither greeting, reply nor event");
+	return -EPROTO;
+}
+
+static int
+parse_line(struct qmp *q, const char *s, size_t n, char *err, size_t errlen)
+{
+	struct json_tokener *tok;
+	struct json_object *o;
+	size_t end;
+	int ret;
+
+	while (n && (s[n - 1] == '\r' || s[n - 1] == ' ' || s[n - 1] == '\t'))
+		n--;
+	if (n == 0)
+		return 0;
+	tok = json_tokener_new_ex(64);
+	if (!tok)
+		abort();
+	o = json_tokener_parse_ex(tok, s, (int)n);
+	end = json_tokener_get_parse_end(tok);
+	if (!o || json_tokener_get_error(tok) != json_tokener_success || end != n ||
+	    !json_object_is_type(o, json_type_object)) {
+		snprintf(err, errlen, "malformed QMP message: %s",
+		    o ? "not a single JSON object" :
+		    json_tokener_error_desc(json_tokener_get_error(tok)));
+		json_object_put(o);
+		json_tokener_free(tok);
+		return -EPROTO;
+	}
+	json_tokener_free(tok);
+	ret = on_message(q, o, err, errlen);
+	json_object_put(o);
+	return ret;
+}
+
+int
+qmp_feed(struct qmp *q, const char *buf, size_t n, char *err, size_t errlen)
+{
+	size_t start = 0, i;
+	int ret = 0;
+
+	if (q->phase == QP_CLOSED)
+		return 0;
+	xgrow(&q->in, &q->in_cap, q->in_n + n + 1, 1);
+	memcpy(q->in + q->in_n, buf, n);
+	q->in_n += n;
+	enter(q);
+	/* QEMU ends every message with "\r\n" and escapes newlines in strings. */
+	for (i = 0; i < q->in_n && !q->doomed; i++) {
+		if (q->in[i] != '\n')
+			continue;
+		ret = parse_line(q, q->in + start, i - start, err, errlen);
+		start = i + 1;
+		if (ret)
+			break;
+	}
+	if (!leave(q))
+		return 0;
+	if (ret)
+		return ret;
+	memmove(q->in, q->in + start, q->in_n - start);
+	q->in_n -= start;
+	if (q->in_n > QMP_MAX_MSG) {
+		snprintf(err, errlen, "QMP message longer than %d bytes", QMP_MAX_MSG);
+		return -EPROTO;
+	}
+	return 0;
+}
+
+/* ---- socket side ---- */
+
+static void
+fail(struct qmp *q, const char *why)
+{
+	sock_close(q);
+	q->phase = QP_CLOSED;
+	q->pend_n = 0;
+	enter(q);
+	if (q->cb->closed)
+		q->cb->closed(q->arg, why);
+	leave(q);
+}
+
+static void
+sock_want_out(struct qmp *q)
+{
+	bool want = q->out_n > 0;
+
+	if (q->fd == -1 || want == q->watching_out)
+		return;
+	if (loop_mod_fd(q->lp, q->fd, EPOLLIN | (want ? EPOLLOUT : 0)) == 0)
+		q->watching_out = want;
+}
+
+static void
+on_io(struct loop *lp, int fd, uint32_t events, void *arg)
+{
+	struct qmp *q = arg;
+	char buf[65536], err[256], why[300];
+	ssize_t n;
+
+	if (events & EPOLLOUT) {
+		while (q->out_n) {
+			n = send(fd, q->out, q->out_n, MSG_NOSIGNAL | MSG_DONTWAIT);
+			if (n == -1) {
+				if (errno == EAGAIN || errno == EINTR)
+					break;
+				snprintf(why, sizeof(why), "QMP write: %s", strerror(errno));
+				fail(q, why);
+				return;
+			}
+			qmp_out_consume(q, (size_t)n);
+		}
+		sock_want_out(q);
+	}
+	if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
+		n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+		if (n == -1 && (errno == EAGAIN || errno == EINTR))
+			return;
+		if (n <= 0) {
+			snprintf(why, sizeof(why), "QMP connection %s",
+			    n == 0 ? "closed by QEMU" : strerror(errno));
+			fail(q, why);
+			return;
+		}
+		enter(q);
+		if (qmp_feed(q, buf, (size_t)n, err, sizeof(err)) < 0 && !q->doomed)
+			fail(q, err);
+		leave(q);
+	}
+}
+
+static void try_connect(struct loop *lp, void *arg);
+
+static void
+retry_or_fail(struct qmp *q, int e)
+{
+	char why[600];
+
+	if (q->attempts_left == 0) {
+		snprintf(why, sizeof(why), "cannot connect to %s: %s", q->path, strerror(e));
+		fail(q, why);
+		return;
+	}
+	q->retry_timer = loop_add_timer(q->lp, q->interval_ms, try_connect, q);
+}
+
+static void
+try_connect(struct loop *lp, void *arg)
+{
+	struct qmp *q = arg;
+	char err[600];
+	int fd, e;
+
+	q->retry_timer = 0;
+	q->attempts_left--;
+	/* Issue 12: never through a link, only to this VM's QEMU. */
+	e = usock_connect(q->path, q->peer, &fd, err, sizeof(err));
+	if (USOCK_REFUSED(e)) {
+		log_vm(LOG_ERR, q->name, "QMP: %s", err);
+		fail(q, err);
+		return;
+	}
+	if (e) {
+		retry_or_fail(q, -e);
+		return;
+	}
+	q->fd = fd;
+	q->watching_out = false;
+	e = loop_add_fd(q->lp, fd, EPOLLIN, on_io, q);
+	if (e) {
+		close(fd);
+		q->fd = -1;
+		fail(q, "cannot watch the QMP socket");
+		return;
+	}
+	sock_want_out(q);
+	log_vm(LOG_DEBUG, q->name, "QMP connected to %s", q->path);
+}
+
+int
+qmp_connect(struct qmp *q, struct loop *lp, const char *path, pid_t peer,
+    unsigned attempts, unsigned interval_ms)
+{
+	if (strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path))
+		return -ENAMETOOLONG;
+	q->lp = lp;
+	free(q->path);
+	q->path = xstrdup(path);
+	q->peer = peer;
+	q->attempts_left = attempts ? attempts : 1;
+	q->interval_ms = interval_ms;
+	/* First attempt from the loop, so callbacks never run inside our caller. */
+	q->retry_timer = loop_add_timer(lp, 0, try_connect, q);
+	return 0;
+}

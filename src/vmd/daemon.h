@@ -1,0 +1,91 @@
+/*
+ * The daemon's one owner of state: the inventory, the VMs, the loop and the
+ * listening socket. daemon.c drives the VMs (supervisor ops, scheduling,
+ * runtime files); control.c serves vmctl; vmserviced.c is main().
+ */
+#ifndef VMS_DAEMON_H
+#define VMS_DAEMON_H
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <json-c/json.h>
+
+#include "qemu/qemu_argv.h"
+#include "config/inventory.h"
+#include "vmd/supervisor.h"
+
+struct loop;
+struct ctl;
+struct console;
+struct reload;
+struct scripts;
+struct nicm;
+
+struct daemon {
+	struct loop	*lp;
+	char		*conf_path;
+	struct inventory inv;
+	struct vm	**vms;		/* one per inventory VM, same order; each
+				   allocated alone: callbacks hold vm pointers */
+	size_t		 n_vms;
+	struct sup	 sup;
+	struct qemu_env	 env;
+	sigset_t	 child_mask;	/* the mask before we blocked signals */
+
+	int		 sig_fd;
+	int		 pid_fd;	/* run_dir/vmserviced.pid, flocked */
+	int		 ready_fd;	/* -D: readiness pipe to the parent, or -1 */
+	char		*sock_path;
+	struct ctl	*ctl;
+
+	bool		 exiting;	/* SIGTERM: stop all, then exit */
+	bool		 dirty;		/* something changed since the last idle pass */
+	uint64_t	 next_start_ms;	/* start_delay spacing */
+	uint64_t	 sched_timer;
+	uint64_t	 extend_timer;	/* EXTEND_TIMEOUT_USEC while stopping */
+	uint64_t	 adopt_timer;	/* retries adoption of VMs whose lock is held */
+	char		 last_status[128];
+	/*
+	 * KVM failed a guest on this host (QEMU's first words): accel = auto
+	 * means TCG for the daemon's life. "": not seen failing.
+	 */
+	char		 kvm_failed[192];
+	struct reload	*reload;	/* reload.c: superseded inventories */
+	struct scripts	*scripts;	/* downscripts under way (scripts.h) */
+	struct nicm	*nicm;		/* emulators' NIC models (nicmodels.h) */
+};
+
+/* QMP connect: QEMU creates the socket early in its start-up. */
+#define QMP_CONNECT_INTERVAL_MS	100
+#define QMP_CONNECT_ATTEMPTS	300
+
+/* daemon.c */
+int daemon_init_vms(struct daemon *d);
+void daemon_autostart(struct daemon *d);
+struct vm *daemon_find_vm(struct daemon *d, const char *name);
+/* Act on one VM (the request paths of control.c and the signal handler). */
+int daemon_start_vm(struct daemon *d, struct vm *vm, char *err, size_t errlen);
+/* timeout: overrides halt_timeout (seconds); -1: none */
+void daemon_stop_vm(struct daemon *d, struct vm *vm, int timeout);
+void daemon_stop_all(struct daemon *d, int timeout);
+void daemon_kill_vm(struct daemon *d, struct vm *vm);
+int daemon_restart_vm(struct daemon *d, struct vm *vm, char *err, size_t errlen);
+/* run_dir/NAME.intent follows what vm's state says is wanted (intent.h). */
+void daemon_intent_sync(struct daemon *d, struct vm *vm);
+/* vm leaves the daemon (reload removed it): no intent left behind. */
+void daemon_intent_forget(struct daemon *d, struct vm *vm);
+/* Run after every batch of events: scheduling, waiters, notify, exit. */
+void daemon_idle(struct loop *lp, void *arg);
+struct json_object *daemon_vm_json(struct daemon *d, const struct vm *vm);
+const char *daemon_accel_name(struct daemon *d, const struct vm *vm);
+void daemon_free_vms(struct daemon *d);
+
+/* control.c */
+struct ctl *ctl_new(struct daemon *d, const char *path, char *err, size_t errlen);
+void ctl_free(struct ctl *c);
+/* Answer deferred ("wait":true) requests whose condition now holds. */
+void ctl_poll(struct ctl *c);
+/* Reload: vm is about to be freed / con closed; nothing may point at them. */
+void ctl_forget_vm(struct ctl *c, struct vm *vm);
+void ctl_forget_console(struct ctl *c, struct console *con);
+#endif

@@ -1,0 +1,808 @@
+/* The VM life cycle table. See supervisor.h and ARCHITECTURE.md. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lib/log.h"
+#include "lib/util.h"
+#include "qemu/qemu_kvm.h"
+#include "qemu/qemu_proc.h"
+#include "vmd/supervisor.h"
+
+static const char *const state_names[VS_N] = {
+	[VS_STOPPED] = "stopped", [VS_WAITING] = "waiting", [VS_STARTING] = "starting",
+	[VS_RUNNING] = "running", [VS_HALTING] = "halting",
+	[VS_TERMINATING] = "terminating", [VS_KILLING] = "killing",
+	[VS_FAILED] = "failed", [VS_BACKOFF] = "backoff",
+};
+
+static const char *const event_names[VE_N] = {
+	[VE_START] = "start requested", [VE_STOP] = "stop requested",
+	[VE_KILL] = "kill requested", [VE_RESTART] = "restart requested",
+	[VE_DEPS_READY] = "dependencies ready", [VE_QMP_READY] = "QMP ready",
+	[VE_QMP_LOST] = "QMP lost", [VE_SHUTDOWN_GUEST] = "guest shutdown",
+	[VE_SHUTDOWN_HOST] = "host shutdown", [VE_EXITED] = "process exited",
+	[VE_TIMER] = "timer fired", [VE_DEPS_FAILED] = "dependency failed",
+	[VE_ADOPT] = "adopted", [VE_PANICKED] = "guest panicked",
+	[VE_RUN_STATE] = "run state changed",
+};
+
+static const char *const reason_names[SR_N] = {
+	[SR_NONE] = NULL, [SR_GUEST_POWEROFF] = "guest-poweroff",
+	[SR_HOST_POWERDOWN] = "host-powerdown", [SR_SIGTERM] = "sigterm",
+	[SR_SIGKILL] = "sigkill", [SR_CRASHED] = "crashed",
+	[SR_START_FAILED] = "start-failed", [SR_GUEST_PANICKED] = "guest-panicked",
+	[SR_KVM_ERROR] = "kvm-error",
+};
+
+const char *
+sup_state_name(enum vm_state st)
+{
+	return (unsigned)st < VS_N ? state_names[st] : "?";
+}
+
+const char *
+sup_event_name(enum vm_event ev)
+{
+	return (unsigned)ev < VE_N ? event_names[ev] : "?";
+}
+
+const char *
+sup_reason_name(enum stop_reason r)
+{
+	return (unsigned)r < SR_N ? reason_names[r] : NULL;
+}
+
+int
+sup_state_lookup(const char *name)
+{
+	int i;
+
+	for (i = 0; i < VS_N; i++)
+		if (strcmp(state_names[i], name) == 0)
+			return i;
+	return -1;
+}
+
+int
+sup_reason_lookup(const char *name)
+{
+	int i;
+
+	for (i = 1; i < SR_N; i++)
+		if (strcmp(reason_names[i], name) == 0)
+			return i;
+	return -1;
+}
+
+bool
+sup_is_down(const struct vm *vm)
+{
+	return vm->vm_state == VS_STOPPED || vm->vm_state == VS_FAILED;
+}
+
+bool
+sup_has_process(const struct vm *vm)
+{
+	switch (vm->vm_state) {
+	case VS_STARTING: case VS_RUNNING: case VS_HALTING:
+	case VS_TERMINATING: case VS_KILLING:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* QEMU run states (qapi/run-state.json) whose CPUs can never run again. */
+static const char *const dead_states[] = {
+	"internal-error", "shutdown", "postmigrate", "inmigrate", "prelaunch", NULL
+};
+/* Run states a `cont` (or system_wakeup) brings back to running. */
+static const char *const paused_states[] = {
+	"paused", "suspended", "debug", "io-error", "watchdog", NULL
+};
+
+static bool
+in_list(const char *const *l, const char *w)
+{
+	for (; *l; l++)
+		if (strcmp(*l, w) == 0)
+			return true;
+	return false;
+}
+
+bool
+sup_cpus_dead(const struct vm *vm)
+{
+	return sup_has_process(vm) && in_list(dead_states, vm->vm_run_state);
+}
+
+bool
+sup_cpus_paused(const struct vm *vm)
+{
+	return sup_has_process(vm) && in_list(paused_states, vm->vm_run_state);
+}
+
+const char *
+sup_display_state(const struct vm *vm)
+{
+	if (vm->vm_state != VS_RUNNING || !vm->vm_run_state[0] ||
+	    strcmp(vm->vm_run_state, "running") == 0)
+		return state_names[vm->vm_state];
+	return strcmp(vm->vm_run_state, "suspended") == 0 ? "suspended" : "paused";
+}
+
+void
+sup_vm_init(struct vm *vm, const struct hw_vm *hw)
+{
+	memset(vm, 0, sizeof(*vm));
+	vm->vm_hw = hw;
+	vm->vm_name = hw->vm_name;
+	vm->vm_pidfd = -1;
+	vm->vm_lockfd = -1;
+	vm->vm_halt_timeout = -1;
+}
+
+void
+sup_vm_clear(struct vm *vm)
+{
+	free(vm->vm_detail);
+	vm->vm_detail = NULL;
+}
+
+/* How long a QEMU whose QMP went away while starting gets to exit by itself. */
+#define START_GRACE_MS	2000
+/*
+ * How long QEMU may take to answer QMP at all. A unix connect succeeds as
+ * soon as QEMU listens, long before it greets (it does so from its main
+ * loop, after machine set-up): a QEMU stuck before that must not leave
+ * its VM "starting" forever.
+ */
+#define START_TIMEOUT_MS	60000
+/*
+ * accel = auto falls back to TCG when KVM fails a guest this early in its
+ * life (QEMU exits on a KVM error, or the CPUs stop in internal-error): a
+ * later failure is the guest's, not the host's, and is not hidden by a
+ * silent reboot under TCG.
+ */
+#define KVM_EARLY_MS		60000
+
+/* ---- helpers shared by the actions ---- */
+
+static void
+set_state(const struct sup *s, struct vm *vm, enum vm_state to, const char *why)
+{
+	enum vm_state from = vm->vm_state;
+
+	s->ops->disarm(s->ctx, vm);
+	vm->vm_state = to;
+	log_vm(to == VS_FAILED ? LOG_ERR : LOG_INFO, vm->vm_name, "%s -> %s (%s)",
+	    state_names[from], state_names[to], why);
+	s->ops->changed(s->ctx, vm, from, why);
+}
+
+static unsigned
+halt_ms(const struct vm *vm)
+{
+	return (vm->vm_halt_timeout >= 0 ? (unsigned)vm->vm_halt_timeout :
+	    vm->vm_hw->vm_halt_timeout) * 1000u;
+}
+
+/* Reasons a SIGTERM/SIGKILL escalation does not overwrite. */
+static bool
+pending_sticky(const struct vm *vm)
+{
+	return vm->vm_pending == SR_START_FAILED || vm->vm_pending == SR_GUEST_PANICKED ||
+	    vm->vm_pending == SR_KVM_ERROR;
+}
+
+static void
+send_signal(const struct sup *s, struct vm *vm, int sig)
+{
+	int e = s->ops->signal(s->ctx, vm, sig);
+
+	/* ESRCH: it died already; its exit event is on its way. */
+	if (e && e != -ESRCH)
+		log_vm(LOG_ERR, vm->vm_name, "cannot send %s to pid %d: %s",
+		    strsignal(sig), (int)vm->vm_pid, strerror(-e));
+}
+
+static void
+record_exit(struct vm *vm, int status)
+{
+	if (status >= 0)
+		qproc_describe(status, vm->vm_last_exit, sizeof(vm->vm_last_exit));
+	else
+		snprintf(vm->vm_last_exit, sizeof(vm->vm_last_exit), "unknown");
+}
+
+/* ---- restart policy (vmservice.conf(5): restart, on_panic) ---- */
+
+unsigned
+sup_backoff_ms(const struct hw_vm *hw, unsigned streak)
+{
+	uint64_t ms = hw->vm_restart_delay * 1000ull, cap = hw->vm_restart_max_delay * 1000ull;
+
+	while (streak-- && ms < cap)
+		ms *= 2;
+	return (unsigned)(ms < cap ? ms : cap);
+}
+
+/* Does the policy restart a VM whose QEMU stopped for r (unasked)? */
+static bool
+policy_restarts(const struct vm *vm, enum stop_reason r)
+{
+	const struct hw_vm *hw = vm->vm_hw;
+
+	switch (r) {
+	case SR_CRASHED:
+		return hw->vm_restart != HW_RESTART_NO;
+	case SR_GUEST_POWEROFF:
+		return hw->vm_restart == HW_RESTART_ALWAYS;
+	case SR_GUEST_PANICKED:
+		return hw->vm_on_panic == HW_PANIC_RESTART;
+	default:
+		/* asked for (host-powerdown, sigterm, sigkill), or start-failed */
+		return false;
+	}
+}
+
+static void
+reset_backoff(struct vm *vm)
+{
+	vm->vm_streak = 0;
+	vm->vm_burst_n = 0;
+	vm->vm_burst_ms = 0;
+	vm->vm_next_restart_ms = 0;
+}
+
+/*
+ * QEMU is gone and the policy wants it back: wait restart_delay, doubled
+ * for each restart since the VM last ran restart_interval, at most
+ * restart_max_delay; more than restart_burst restarts within one
+ * restart_interval (a window opened by the first) ends in failed.
+ */
+static void
+enter_backoff(const struct sup *s, struct vm *vm)
+{
+	const struct hw_vm *hw = vm->vm_hw;
+	uint64_t now = s->ops->now(s->ctx), ivl = hw->vm_restart_interval * 1000ull;
+	const char *reason = sup_reason_name(vm->vm_reason);
+	const char *why = vm->vm_last_exit[0] ? vm->vm_last_exit : "unknown";
+	unsigned ms;
+	char buf[256];
+
+	if (vm->vm_run_ms && now - vm->vm_run_ms >= ivl)
+		vm->vm_streak = 0;	/* it ran long enough: start over */
+	vm->vm_run_ms = 0;
+	if (!vm->vm_burst_n || now - vm->vm_burst_ms >= ivl) {
+		vm->vm_burst_ms = now;
+		vm->vm_burst_n = 0;
+	}
+	if (hw->vm_restart_burst && vm->vm_burst_n >= hw->vm_restart_burst) {
+		free(vm->vm_detail);
+		vm->vm_detail = xasprintf("%s (%s): restart limit reached, %u restarts within %u s",
+		    reason, why, vm->vm_burst_n, hw->vm_restart_interval);
+		reset_backoff(vm);
+		set_state(s, vm, VS_FAILED, vm->vm_detail);
+		return;
+	}
+	vm->vm_burst_n++;
+	ms = sup_backoff_ms(hw, vm->vm_streak);
+	vm->vm_streak++;
+	vm->vm_restarts++;
+	vm->vm_next_restart_ms = now + ms;
+	snprintf(buf, sizeof(buf), "%s (%s): restart %u of %u in %u ms", reason, why,
+	    vm->vm_burst_n, hw->vm_restart_burst, ms);
+	set_state(s, vm, VS_BACKOFF, buf);
+	s->ops->arm(s->ctx, vm, ms);
+}
+
+static void
+enter_stopped(const struct sup *s, struct vm *vm, enum stop_reason r, const char *why)
+{
+	bool failed;
+
+	vm->vm_reason = r;
+	vm->vm_pending = SR_NONE;
+	vm->vm_halt_timeout = -1;
+	s->ops->gone(s->ctx, vm);
+	if (!vm->vm_restart && !vm->vm_stop_asked && policy_restarts(vm, r) &&
+	    (!s->ops->may_restart || s->ops->may_restart(s->ctx, vm))) {
+		enter_backoff(s, vm);
+		return;
+	}
+	failed = r == SR_START_FAILED || (r == SR_KVM_ERROR && !vm->vm_restart);
+	set_state(s, vm, failed ? VS_FAILED : VS_STOPPED, why);
+	if (vm->vm_restart && !failed) {
+		vm->vm_restart = false;
+		set_state(s, vm, VS_WAITING, "restart");
+	}
+}
+
+/* ---- actions: one per meaningful (state, event) cell ---- */
+
+typedef void (*sup_action)(const struct sup *s, struct vm *vm, int arg);
+
+static void
+a_want_start(const struct sup *s, struct vm *vm, int arg)
+{
+	/* A start asked for is a fresh start: the restart accounting begins anew. */
+	vm->vm_restart = false;
+	vm->vm_restarts = 0;
+	reset_backoff(vm);
+	set_state(s, vm, VS_WAITING, "start requested");
+}
+
+static void
+a_backoff_over(const struct sup *s, struct vm *vm, int arg)
+{
+	vm->vm_next_restart_ms = 0;
+	set_state(s, vm, VS_WAITING, "backoff over: restarting");
+}
+
+static void
+a_cancel(const struct sup *s, struct vm *vm, int arg)
+{
+	vm->vm_restart = false;
+	vm->vm_next_restart_ms = 0;
+	set_state(s, vm, VS_STOPPED, vm->vm_state == VS_BACKOFF ? "restart cancelled" :
+	    "start cancelled");
+}
+
+static void
+a_spawn(const struct sup *s, struct vm *vm, int arg)
+{
+	char err[512];
+	int e;
+
+	vm->vm_shutdown_seen = false;
+	vm->vm_pending = SR_NONE;
+	vm->vm_stop_asked = false;
+	vm->vm_panicked = false;
+	vm->vm_run_ms = 0;
+	free(vm->vm_detail);
+	vm->vm_detail = NULL;
+	vm->vm_last_exit[0] = 0;
+	e = s->ops->spawn(s->ctx, vm, err, sizeof(err));
+	if (e) {
+		vm->vm_detail = xstrdup(err);
+		vm->vm_reason = SR_START_FAILED;
+		log_vm(LOG_ERR, vm->vm_name, "cannot start QEMU: %s", err);
+		set_state(s, vm, VS_FAILED, "spawn failed");
+		return;
+	}
+	set_state(s, vm, VS_STARTING, "QEMU spawned");
+	s->ops->arm(s->ctx, vm, START_TIMEOUT_MS);
+}
+
+static void
+a_ready(const struct sup *s, struct vm *vm, int arg)
+{
+	vm->vm_run_ms = s->ops->now(s->ctx);
+	set_state(s, vm, VS_RUNNING, "QMP ready");
+}
+
+/* Did this run's KVM fail the guest early (see KVM_EARLY_MS)? */
+static bool
+kvm_failed_early(const struct sup *s, const struct vm *vm, const char *qemu_says,
+    bool internal_error)
+{
+	if (vm->vm_accel != HW_ACCEL_KVM)
+		return false;
+	if (vm->vm_run_ms && s->ops->now(s->ctx) - vm->vm_run_ms >= KVM_EARLY_MS)
+		return false;
+	return internal_error || qkvm_says_kvm_failed(qemu_says);
+}
+
+/*
+ * KVM failed the guest: accel = auto starts it again under TCG (once: the
+ * daemon remembers KVM is unusable here); accel = kvm fails with kvm-error.
+ * QEMU is gone (exited) or going (arg: after SIGTERM).
+ */
+static void
+kvm_fallback(const struct sup *s, struct vm *vm, const char *qemu_says)
+{
+	free(vm->vm_detail);
+	vm->vm_detail = xasprintf("KVM failed%s%s", qemu_says ? ": " : "",
+	    qemu_says ? qemu_says : "");
+	log_vm(LOG_ERR, vm->vm_name, "%s", vm->vm_detail);
+	if (vm->vm_hw->vm_accel == HW_ACCEL_AUTO) {
+		s->ops->kvm_failed(s->ctx, vm, qemu_says);
+		vm->vm_restart = true;
+	}
+}
+
+static void
+a_start_failed(const struct sup *s, struct vm *vm, int arg)
+{
+	char *says;
+
+	record_exit(vm, arg);
+	says = s->ops->exit_detail(s->ctx, vm);
+	if (kvm_failed_early(s, vm, says, false)) {
+		kvm_fallback(s, vm, says);
+		free(says);
+		enter_stopped(s, vm, SR_KVM_ERROR, vm->vm_restart ?
+		    "KVM failed: starting again under TCG" : "KVM failed (accel = kvm)");
+		return;
+	}
+	free(vm->vm_detail);
+	vm->vm_detail = says;
+	log_vm(LOG_ERR, vm->vm_name, "QEMU failed to start (%s): %s", vm->vm_last_exit,
+	    vm->vm_detail ? vm->vm_detail : "no output");
+	vm->vm_restart = false;
+	enter_stopped(s, vm, SR_START_FAILED, "QEMU exited before QMP was ready");
+}
+
+
+static void
+a_start_grace(const struct sup *s, struct vm *vm, int arg)
+{
+	/*
+	 * Usually QEMU is exiting on a start-up error: wait for its exit status
+	 * and stderr rather than killing it and losing both.
+	 */
+	log_vm(LOG_WARNING, vm->vm_name, "QMP unavailable while starting; waiting %d ms for QEMU",
+	    START_GRACE_MS);
+	s->ops->arm(s->ctx, vm, START_GRACE_MS);
+}
+
+static void
+a_start_abort(const struct sup *s, struct vm *vm, int arg)
+{
+	/* QEMU runs but its monitor never answered: it is of no use to us. */
+	vm->vm_pending = SR_START_FAILED;
+	send_signal(s, vm, SIGKILL);
+	set_state(s, vm, VS_KILLING, "QMP never ready");
+}
+
+static void
+term_because(const struct sup *s, struct vm *vm, const char *why)
+{
+	if (!pending_sticky(vm))
+		vm->vm_pending = SR_SIGTERM;
+	send_signal(s, vm, SIGTERM);
+	set_state(s, vm, VS_TERMINATING, why);
+	s->ops->arm(s->ctx, vm, vm->vm_hw->vm_term_timeout * 1000u);
+}
+
+static void
+a_term(const struct sup *s, struct vm *vm, int arg)
+{
+	term_because(s, vm, vm->vm_state == VS_HALTING ? "halt_timeout expired" :
+	    "stop requested");
+}
+
+static void
+a_kill(const struct sup *s, struct vm *vm, int arg)
+{
+	const char *why = vm->vm_state == VS_TERMINATING && arg == VE_TIMER ?
+	    "term_timeout expired" : "kill requested";
+
+	if (!pending_sticky(vm))
+		vm->vm_pending = SR_SIGKILL;
+	send_signal(s, vm, SIGKILL);
+	set_state(s, vm, VS_KILLING, why);
+}
+
+static void
+a_halt(const struct sup *s, struct vm *vm, int arg)
+{
+	const struct hw_vm *hw = vm->vm_hw;
+	struct json_object *args = NULL;
+	const char *cmd;
+	int e;
+
+	/*
+	 * CPUs that can never run again see no power button (vmserviced(8),
+	 * "Stopping"): straight to SIGTERM, which QEMU still answers by
+	 * flushing its disks. quit works on any QEMU and is kept.
+	 */
+	if (sup_cpus_dead(vm) && !vm->vm_panicked && hw->vm_halt != HW_HALT_QUIT) {
+		char why[128];
+
+		snprintf(why, sizeof(why), "CPUs cannot run (%s): SIGTERM without a power button",
+		    vm->vm_run_state);
+		free(vm->vm_detail);
+		vm->vm_detail = xstrdup(why);
+		term_because(s, vm, why);
+		return;
+	}
+	/*
+	 * A guest paused by an admin (or suspended) is resumed for the press:
+	 * it then shuts down cleanly, which a frozen guest under SIGTERM
+	 * never does (vmserviced(8)). A guest paused by its panic cannot
+	 * answer a power button: quit.
+	 */
+	if (sup_cpus_paused(vm) && !vm->vm_panicked && hw->vm_halt != HW_HALT_QUIT) {
+		const char *wake = strcmp(vm->vm_run_state, "suspended") == 0 ?
+		    "system_wakeup" : "cont";
+
+		log_vm(LOG_INFO, vm->vm_name, "guest is %s: %s before the halt",
+		    vm->vm_run_state, wake);
+		e = s->ops->qmp(s->ctx, vm, wake, NULL);
+		if (e)
+			log_vm(LOG_WARNING, vm->vm_name, "cannot send %s over QMP (%s)", wake,
+			    strerror(-e));
+	}
+	switch (vm->vm_panicked ? HW_HALT_QUIT : hw->vm_halt) {
+	case HW_HALT_COMMAND:
+		cmd = "human-monitor-command";
+		args = json_object_new_object();
+		json_object_object_add(args, "command-line",
+		    json_object_new_string(hw->vm_halt_command ? hw->vm_halt_command : ""));
+		break;
+	case HW_HALT_QUIT:
+		cmd = "quit";
+		break;
+	case HW_HALT_ACPI:
+	default:
+		cmd = "system_powerdown";
+		break;
+	}
+	e = s->ops->qmp(s->ctx, vm, cmd, args);
+	if (e) {
+		log_vm(LOG_WARNING, vm->vm_name, "cannot send %s over QMP (%s): escalating",
+		    cmd, strerror(-e));
+		a_term(s, vm, arg);
+		return;
+	}
+	vm->vm_pending = SR_HOST_POWERDOWN;
+	set_state(s, vm, VS_HALTING, arg == VE_RESTART ? "restart requested" : "stop requested");
+	s->ops->arm(s->ctx, vm, halt_ms(vm));
+}
+
+static void
+a_restart(const struct sup *s, struct vm *vm, int arg)
+{
+	vm->vm_restart = true;
+	if (vm->vm_state == VS_RUNNING)
+		a_halt(s, vm, VE_RESTART);
+	else
+		a_term(s, vm, VE_RESTART);
+}
+
+static void
+a_set_restart(const struct sup *s, struct vm *vm, int arg)
+{
+	vm->vm_restart = true;
+	log_vm(LOG_INFO, vm->vm_name, "will start again once stopped");
+}
+
+static void
+a_clear_restart(const struct sup *s, struct vm *vm, int arg)
+{
+	if (vm->vm_restart)
+		log_vm(LOG_INFO, vm->vm_name, "restart cancelled");
+	vm->vm_restart = false;
+}
+
+static void
+a_deps_failed(const struct sup *s, struct vm *vm, int arg)
+{
+	vm->vm_reason = SR_START_FAILED;
+	set_state(s, vm, VS_FAILED, vm->vm_detail ? vm->vm_detail : "dependency failed");
+}
+
+static void
+a_adopt(const struct sup *s, struct vm *vm, int arg)
+{
+	vm->vm_adopted = true;
+	vm->vm_shutdown_seen = false;
+	vm->vm_pending = SR_NONE;
+	vm->vm_stop_asked = false;
+	vm->vm_run_ms = s->ops->now(s->ctx);
+	set_state(s, vm, VS_RUNNING, "adopted a running QEMU");
+}
+
+static void
+a_guest_off(const struct sup *s, struct vm *vm, int arg)
+{
+	vm->vm_shutdown_seen = true;
+	vm->vm_pending = SR_GUEST_POWEROFF;
+	set_state(s, vm, VS_HALTING, "guest powered off");
+	/* QEMU exits on its own after SHUTDOWN; escalate if it does not. */
+	s->ops->arm(s->ctx, vm, halt_ms(vm));
+}
+
+static void
+a_host_off(const struct sup *s, struct vm *vm, int arg)
+{
+	/* A host-side shutdown we did not ask for (a signal, quit elsewhere). */
+	vm->vm_shutdown_seen = true;
+	vm->vm_pending = SR_CRASHED;
+	set_state(s, vm, VS_HALTING, "QEMU shutting down unasked");
+	s->ops->arm(s->ctx, vm, halt_ms(vm));
+}
+
+static void
+a_panicked(const struct sup *s, struct vm *vm, int arg)
+{
+	const struct hw_vm *hw = vm->vm_hw;
+	int e;
+
+	vm->vm_panicked = true;
+	if (hw->vm_on_panic == HW_PANIC_PAUSE) {
+		/* Frozen at the panic (-action panic=pause) for the admin to look at. */
+		set_state(s, vm, VS_RUNNING, "guest panicked: left paused (on_panic = pause)");
+		return;
+	}
+	vm->vm_pending = SR_GUEST_PANICKED;
+	e = s->ops->qmp(s->ctx, vm, "quit", NULL);
+	if (e) {
+		log_vm(LOG_WARNING, vm->vm_name, "cannot send quit over QMP (%s): escalating",
+		    strerror(-e));
+		a_term(s, vm, arg);
+		return;
+	}
+	set_state(s, vm, VS_HALTING, hw->vm_on_panic == HW_PANIC_RESTART ?
+	    "guest panicked: stopping QEMU to restart it (on_panic = restart)" :
+	    "guest panicked: stopping QEMU (on_panic = poweroff)");
+	s->ops->arm(s->ctx, vm, halt_ms(vm));
+}
+
+static void
+a_shutdown_seen(const struct sup *s, struct vm *vm, int arg)
+{
+	if (vm->vm_shutdown_seen) {
+		log_vm(LOG_DEBUG, vm->vm_name, "duplicate SHUTDOWN ignored");
+		return;
+	}
+	vm->vm_shutdown_seen = true;
+	log_vm(LOG_INFO, vm->vm_name, "QEMU is shutting down");
+}
+
+static void
+a_exited(const struct sup *s, struct vm *vm, int arg)
+{
+	record_exit(vm, arg);
+	if (vm->vm_pending == SR_START_FAILED) {
+		free(vm->vm_detail);
+		vm->vm_detail = s->ops->exit_detail(s->ctx, vm);
+		if (!vm->vm_detail)
+			vm->vm_detail = xstrdup("QMP never became ready");
+		log_vm(LOG_ERR, vm->vm_name, "QEMU failed to start: %s", vm->vm_detail);
+	}
+	enter_stopped(s, vm, vm->vm_pending ? vm->vm_pending : SR_CRASHED,
+	    vm->vm_last_exit);
+}
+
+static void
+a_crashed(const struct sup *s, struct vm *vm, int arg)
+{
+	char *tail = s->ops->exit_detail(s->ctx, vm);
+
+	record_exit(vm, arg);
+	if (kvm_failed_early(s, vm, tail, false)) {
+		kvm_fallback(s, vm, tail);
+		free(tail);
+		enter_stopped(s, vm, SR_KVM_ERROR, vm->vm_restart ?
+		    "KVM failed: starting again under TCG" : "KVM failed (accel = kvm)");
+		return;
+	}
+	log_vm(LOG_ERR, vm->vm_name, "QEMU exited unexpectedly (%s)%s%s", vm->vm_last_exit,
+	    tail ? ": " : "", tail ? tail : "");
+	free(tail);
+	enter_stopped(s, vm, SR_CRASHED, "crashed");
+}
+
+/* Running, and QEMU's run state changed: only CPUs that died matter here. */
+static void
+a_run_state(const struct sup *s, struct vm *vm, int arg)
+{
+	char *says;
+
+	if (!sup_cpus_dead(vm) || vm->vm_shutdown_seen)
+		return;		/* paused, resumed, suspended: status shows it */
+	if (!kvm_failed_early(s, vm, NULL, strcmp(vm->vm_run_state, "internal-error") == 0)) {
+		log_vm(LOG_ERR, vm->vm_name, "CPUs stopped (%s): the guest cannot run; "
+		    "a stop sends SIGTERM without a power button", vm->vm_run_state);
+		return;
+	}
+	says = s->ops->exit_detail(s->ctx, vm);
+	kvm_fallback(s, vm, says ? says : vm->vm_run_state);
+	free(says);
+	vm->vm_pending = SR_KVM_ERROR;
+	term_because(s, vm, vm->vm_restart ? "KVM failed: restarting under TCG" :
+	    "KVM failed (accel = kvm)");
+}
+
+/* Halting: CPUs that died will not see the power button pressed. */
+static void
+a_halt_run_state(const struct sup *s, struct vm *vm, int arg)
+{
+	char why[128];
+
+	/* A guest that powered off goes to run state shutdown too: not this. */
+	if (!sup_cpus_dead(vm) || vm->vm_pending != SR_HOST_POWERDOWN || vm->vm_shutdown_seen)
+		return;
+	snprintf(why, sizeof(why), "CPUs cannot run (%s): SIGTERM without waiting for the guest",
+	    vm->vm_run_state);
+	free(vm->vm_detail);
+	vm->vm_detail = xstrdup(why);
+	term_because(s, vm, why);
+}
+
+static void
+a_qmp_lost(const struct sup *s, struct vm *vm, int arg)
+{
+	log_vm(LOG_WARNING, vm->vm_name, "QMP connection lost; stop will escalate to SIGTERM");
+}
+
+static void
+a_unexpected(const struct sup *s, struct vm *vm, int arg)
+{
+	log_vm(LOG_WARNING, vm->vm_name, "unexpected event in state %s",
+	    state_names[vm->vm_state]);
+}
+
+/* NULL cells are deliberate no-ops (logged at debug level). */
+static const sup_action table[VS_N][VE_N] = {
+	[VS_STOPPED] = {
+		[VE_START] = a_want_start, [VE_RESTART] = a_want_start,
+		[VE_EXITED] = a_unexpected, [VE_ADOPT] = a_adopt,
+	},
+	[VS_FAILED] = {
+		[VE_START] = a_want_start, [VE_RESTART] = a_want_start,
+		[VE_EXITED] = a_unexpected, [VE_ADOPT] = a_adopt,
+	},
+	[VS_BACKOFF] = {
+		[VE_START] = a_want_start, [VE_RESTART] = a_want_start,
+		[VE_STOP] = a_cancel, [VE_KILL] = a_cancel, [VE_TIMER] = a_backoff_over,
+	},
+	[VS_WAITING] = {
+		[VE_DEPS_READY] = a_spawn, [VE_STOP] = a_cancel, [VE_KILL] = a_cancel,
+		[VE_DEPS_FAILED] = a_deps_failed,
+	},
+	[VS_STARTING] = {
+		[VE_QMP_READY] = a_ready, [VE_QMP_LOST] = a_start_grace,
+		[VE_TIMER] = a_start_abort,
+		[VE_EXITED] = a_start_failed, [VE_STOP] = a_term, [VE_KILL] = a_kill,
+		[VE_RESTART] = a_restart,
+	},
+	[VS_RUNNING] = {
+		[VE_STOP] = a_halt, [VE_RESTART] = a_restart, [VE_KILL] = a_kill,
+		[VE_SHUTDOWN_GUEST] = a_guest_off, [VE_SHUTDOWN_HOST] = a_host_off,
+		[VE_EXITED] = a_crashed, [VE_QMP_LOST] = a_qmp_lost,
+		[VE_PANICKED] = a_panicked, [VE_RUN_STATE] = a_run_state,
+	},
+	[VS_HALTING] = {
+		[VE_SHUTDOWN_GUEST] = a_shutdown_seen, [VE_SHUTDOWN_HOST] = a_shutdown_seen,
+		[VE_EXITED] = a_exited, [VE_TIMER] = a_term, [VE_KILL] = a_kill,
+		[VE_RESTART] = a_set_restart, [VE_START] = a_set_restart,
+		[VE_STOP] = a_clear_restart, [VE_RUN_STATE] = a_halt_run_state,
+	},
+	[VS_TERMINATING] = {
+		[VE_EXITED] = a_exited, [VE_TIMER] = a_kill, [VE_KILL] = a_kill,
+		[VE_RESTART] = a_set_restart, [VE_START] = a_set_restart,
+		[VE_STOP] = a_clear_restart,
+	},
+	[VS_KILLING] = {
+		[VE_EXITED] = a_exited, [VE_RESTART] = a_set_restart,
+		[VE_START] = a_set_restart, [VE_STOP] = a_clear_restart,
+		[VE_KILL] = a_clear_restart,
+	},
+};
+
+void
+sup_event(const struct sup *s, struct vm *vm, enum vm_event ev, int arg)
+{
+	sup_action fn;
+
+	if ((unsigned)vm->vm_state >= VS_N || (unsigned)ev >= VE_N)
+		return;
+	/* Whatever the state: what the admin stopped is never restarted. */
+	if (ev == VE_STOP || ev == VE_KILL)
+		vm->vm_stop_asked = true;
+	fn = table[vm->vm_state][ev];
+	if (!fn) {
+		log_vm(LOG_DEBUG, vm->vm_name, "%s: %s ignored",
+		    state_names[vm->vm_state], event_names[ev]);
+		return;
+	}
+	/* Timer actions get the event as arg so they can name their reason. */
+	fn(s, vm, ev == VE_EXITED ? arg : (int)ev);
+}

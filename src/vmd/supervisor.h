@@ -1,0 +1,182 @@
+/*
+ * The per-VM life cycle as an explicit state x event table of small named
+ * actions (s6-supervise style). The supervisor never touches a process, a
+ * socket or a clock itself: every effect goes through struct sup_ops, so
+ * the table can be driven by a recorder in unit tests.
+ */
+#ifndef VMS_SUPERVISOR_H
+#define VMS_SUPERVISOR_H
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <json-c/json.h>
+#include "hw/hw.h"
+#include "vmd/intent.h"
+
+enum vm_state {
+	VS_STOPPED,
+	VS_WAITING,	/* wants to start: waits for `after` VMs, a slot, a delay */
+	VS_STARTING,	/* spawned, QMP not ready yet */
+	VS_RUNNING,
+	VS_HALTING,	/* halt method sent, halt_timeout armed */
+	VS_TERMINATING,	/* SIGTERM sent, term_timeout armed */
+	VS_KILLING,	/* SIGKILL sent */
+	VS_FAILED,	/* start failed */
+	VS_BACKOFF,	/* waiting to restart (restart policy: issue 6) */
+	VS_N
+};
+
+enum vm_event {
+	VE_START,		/* start requested */
+	VE_STOP,		/* stop requested */
+	VE_KILL,		/* kill requested */
+	VE_RESTART,		/* restart requested */
+	VE_DEPS_READY,		/* the scheduler lets a waiting VM go */
+	VE_QMP_READY,		/* QMP handshake done */
+	VE_QMP_LOST,		/* QMP connect gave up or connection dropped */
+	VE_SHUTDOWN_GUEST,	/* QMP SHUTDOWN, "guest": true */
+	VE_SHUTDOWN_HOST,	/* QMP SHUTDOWN, "guest": false */
+	VE_EXITED,		/* process gone; arg = wait status or -1 */
+	VE_TIMER,		/* the VM's timer fired */
+	VE_DEPS_FAILED,		/* an `after` VM failed: give up (vm_detail set) */
+	VE_ADOPT,		/* a live QEMU found at daemon start (pid, pidfd set) */
+	VE_PANICKED,		/* QMP GUEST_PANICKED (pvpanic): apply on_panic */
+	VE_RUN_STATE,		/* QEMU's run state changed (vm_run_state set) */
+	VE_N
+};
+
+/* Why a VM last stopped (PROTOCOL.md strings). */
+enum stop_reason {
+	SR_NONE,
+	SR_GUEST_POWEROFF,
+	SR_HOST_POWERDOWN,
+	SR_SIGTERM,
+	SR_SIGKILL,
+	SR_CRASHED,
+	SR_START_FAILED,
+	SR_GUEST_PANICKED,
+	SR_KVM_ERROR,		/* KVM could not run the guest */
+	SR_N
+};
+
+struct console;
+struct conguard;
+struct vm_net;
+struct vm_reload;
+
+struct vm {
+	const struct hw_vm *vm_hw;
+	const char	*vm_name;	/* vm_hw->vm_name */
+	enum vm_state	 vm_state;
+	pid_t		 vm_pid;	/* 0: none */
+	int		 vm_pidfd;	/* -1: none */
+	struct qmp	*vm_qmp;
+	uint64_t	 vm_timer;	/* loop timer id, owned by the ops */
+	uint64_t	 vm_started_ms;	/* entered running (now_ms clock) */
+
+	enum stop_reason vm_reason;	/* how the last run ended */
+	enum stop_reason vm_pending;	/* what the stop under way will be called */
+	char		*vm_detail;	/* start-failed: QEMU's stderr or why */
+	char		 vm_last_exit[32];	/* "exit 0", "signal 9", "" */
+	unsigned	 vm_restarts;
+
+	bool		 vm_restart;	/* start again once stopped */
+	bool		 vm_shutdown_seen;	/* SHUTDOWN already handled this run */
+	int		 vm_halt_timeout;	/* per-request override, s; -1: none */
+	bool		 vm_adopted;	/* not our child: no wait status */
+
+	/* restart policy (hw vm_restart, on_panic); times on the ops' clock */
+	bool		 vm_stop_asked;	/* stop/kill requested this run: never restart */
+	bool		 vm_panicked;	/* guest panicked this run (paused: on_panic) */
+	uint64_t	 vm_run_ms;	/* entered running; 0: not this run */
+	unsigned	 vm_streak;	/* restarts since the VM last ran restart_interval */
+	unsigned	 vm_burst_n;	/* restarts in the window that began at: */
+	uint64_t	 vm_burst_ms;
+	uint64_t	 vm_next_restart_ms;	/* backoff: when the timer fires; 0: none */
+
+	/*
+	 * What this run's QEMU was started with (HW_ACCEL_AUTO: no run yet),
+	 * and why TCG when accel = auto ("" otherwise), for status.
+	 */
+	enum hw_accel	 vm_accel;
+	char		 vm_accel_note[192];
+	/* QEMU's run state (query-status, STOP/RESUME...): "" unknown. */
+	char		 vm_run_state[24];
+
+	/* daemon bookkeeping, not used by the table */
+	void		*vm_ctx;	/* the owning daemon */
+	struct console	*vm_con_serial;	/* console proxies (vmcon.c), or NULL */
+	struct console	*vm_con_monitor;
+	struct conguard	*vm_guard_serial;	/* their telnet doors (conguard.c) */
+	struct conguard	*vm_guard_monitor;
+	struct vm_net	*vm_net;	/* taps and scripts (vmnet.c), or NULL */
+	bool		 vm_stop_pending;	/* stop once VMs after it are down */
+	bool		 vm_ready_notified;
+	uint64_t	 vm_spawned_ms;
+	off_t		 vm_log_offset;	/* NAME.qemu.log size at spawn */
+	struct vm_reload *vm_reload;	/* reload.c: restart-pending or removed, or NULL */
+	int		 vm_lockfd;	/* our copy of run_dir/NAME.lock, or -1 */
+	bool		 vm_adopt_wait;	/* lock held, QEMU not identified yet */
+	int		 vm_adopt_want;	/* asked meanwhile: 1 start, -1 stop */
+	uint64_t	 vm_adopt_until;	/* stop waiting then (now_ms clock) */
+	struct vm_intent vm_intent;	/* run_dir/NAME.intent as last written or read */
+};
+
+struct sup_ops {
+	/* Fork QEMU and begin connecting QMP. 0 or -errno with err filled. */
+	int	(*spawn)(void *ctx, struct vm *vm, char *err, size_t errlen);
+	/* Send a QMP command (args owned). -ENOTCONN when QMP is not ready. */
+	int	(*qmp)(void *ctx, struct vm *vm, const char *cmd, struct json_object *args);
+	int	(*signal)(void *ctx, struct vm *vm, int sig);
+	/* Arm the VM's one timer (replacing any) / disarm it. */
+	void	(*arm)(void *ctx, struct vm *vm, unsigned ms);
+	void	(*disarm)(void *ctx, struct vm *vm);
+	/* The process is gone: drop QMP, pidfd, runtime files. */
+	void	(*gone)(void *ctx, struct vm *vm);
+	/* QEMU's last words (its stderr), newly allocated or NULL. */
+	char	*(*exit_detail)(void *ctx, struct vm *vm);
+	/* After every transition: persist, wake waiters, reschedule. */
+	void	(*changed)(void *ctx, struct vm *vm, enum vm_state old, const char *why);
+	/* The clock for backoff and burst accounting, ms (monotonic). */
+	uint64_t (*now)(void *ctx);
+	/* May the policy restart this VM now (not while the daemon exits)? */
+	bool	(*may_restart)(void *ctx, struct vm *vm);
+	/*
+	 * KVM failed this VM's guest under accel = auto (QEMU's words in
+	 * detail): from now on accel = auto means TCG on this host.
+	 */
+	void	(*kvm_failed)(void *ctx, struct vm *vm, const char *detail);
+};
+
+struct sup {
+	const struct sup_ops *ops;
+	void		*ctx;
+};
+
+void sup_vm_init(struct vm *vm, const struct hw_vm *hw);
+void sup_vm_clear(struct vm *vm);
+/* Feed one event; arg is the wait status for VE_EXITED (-1: unknown). */
+void sup_event(const struct sup *s, struct vm *vm, enum vm_event ev, int arg);
+
+const char *sup_state_name(enum vm_state st);
+const char *sup_event_name(enum vm_event ev);
+/* NULL for SR_NONE. */
+const char *sup_reason_name(enum stop_reason r);
+int sup_state_lookup(const char *name);
+int sup_reason_lookup(const char *name);
+/* The backoff before the next automatic restart, ms (exponential, capped). */
+unsigned sup_backoff_ms(const struct hw_vm *hw, unsigned streak);
+/* stopped, failed: nothing runs and nothing is pending. */
+bool sup_is_down(const struct vm *vm);
+/* a QEMU process exists */
+bool sup_has_process(const struct vm *vm);
+/*
+ * QEMU's run state says the CPUs can never run again (internal-error,
+ * shutdown...): no power button can be seen.
+ */
+bool sup_cpus_dead(const struct vm *vm);
+/* Paused (by an admin, a debugger, an I/O error) or suspended, but able to run. */
+bool sup_cpus_paused(const struct vm *vm);
+/* What status calls the VM: its state, or paused/suspended for a running one. */
+const char *sup_display_state(const struct vm *vm);
+#endif
