@@ -261,9 +261,10 @@ wait_done(const struct client *cl)
 		return !reload_pending(cl->c->d);
 	for (i = 0; i < cl->wait_n; i++) {
 		const struct vm *vm = cl->wait_vms[i];
-		if (vm->vm_adopt_wait)
+		if (vm->vm_state == VS_ADOPTING)
 			return false;	/* a held lock is being sorted out */
-		if (cl->wait == W_START && vm->vm_state != VS_RUNNING && !sup_is_down(vm))
+		if (cl->wait == W_START && vm->vm_state != VS_RUNNING &&
+		    vm->vm_state != VS_PANICKED && !sup_is_down(vm))
 			return false;
 		if (cl->wait == W_STOP && !sup_is_down(vm))
 			return false;

@@ -34,8 +34,7 @@
 
 #define LOG_TAIL_BYTES	2000
 /* A locked VM without an identified QEMU: look again this often, this long. */
-#define ADOPT_RETRY_MS	200
-#define ADOPT_WAIT_MS	30000
+#define ADOPT_RETRY_MS	200	/* (how long: SUP_ADOPT_WAIT_MS, the table's timer) */
 
 static void drop_lock(struct vm *vm);
 
@@ -536,7 +535,7 @@ op_changed(void *ctx, struct vm *vm, enum vm_state old, const char *why)
 	struct daemon *d = ctx;
 	int e;
 
-	if (vm->vm_state == VS_RUNNING && old != VS_RUNNING)
+	if (vm->vm_state == VS_RUNNING && old != VS_RUNNING && old != VS_PANICKED)
 		vm->vm_started_ms = now_ms();
 	e = state_write(d->inv.inv_state_dir, vm);
 	if (e)
@@ -552,13 +551,13 @@ op_now(void *ctx)
 	return now_ms();
 }
 
-/* A VM that crashes while the daemon exits, or that waits to be stopped, stays down. */
+/* A VM that crashes while the daemon exits stays down (the table: one wanted down too). */
 static bool
 op_may_restart(void *ctx, struct vm *vm)
 {
 	struct daemon *d = ctx;
 
-	return !d->exiting && !vm->vm_stop_pending;
+	return !d->exiting;
 }
 
 /* KVM cannot run guests here (vmserviced(8), ACCELERATION). */
@@ -605,38 +604,20 @@ intent_of(const struct vm *vm)
 {
 	struct vm_intent it = { INTENT_NONE, 0 };
 
-	if (vm->vm_adopt_wait) {
-		if (vm->vm_adopt_want)
-			it.it_want = vm->vm_adopt_want > 0 ? INTENT_UP : INTENT_DOWN;
-		return it;
-	}
-	switch (vm->vm_state) {
-	case VS_WAITING:
-	case VS_BACKOFF:
+	switch (vm->vm_want) {
+	case WANT_UP:
 		it.it_want = INTENT_UP;
 		break;
-	case VS_STARTING:
-	case VS_RUNNING:
-		it.it_want = vm->vm_stop_pending ? INTENT_DOWN : INTENT_UP;
-		break;
-	case VS_HALTING:
-	case VS_TERMINATING:
-	case VS_KILLING:
-		if (vm->vm_restart) {
-			it.it_want = INTENT_RESTART;
-			it.it_pid = vm->vm_pid;
-		} else if (vm->vm_stop_asked) {
-			it.it_want = INTENT_DOWN;
-		}
-		break;
-	case VS_STOPPED:
-		/* (On its way to waiting when vm_restart is set.) */
-		if (!vm->vm_restart)
-			it.it_want = INTENT_DOWN;
-		break;
-	case VS_FAILED:
-	default:
+	case WANT_DOWN:
+	case WANT_GONE:
 		it.it_want = INTENT_DOWN;
+		break;
+	case WANT_RESTART:
+		/* Restart the QEMU that runs now; once it is gone, plain up. */
+		it.it_want = sup_has_process(vm) ? INTENT_RESTART : INTENT_UP;
+		it.it_pid = sup_has_process(vm) ? vm->vm_pid : 0;
+		break;
+	default:
 		break;
 	}
 	return it;
@@ -690,11 +671,8 @@ intent_resume(struct daemon *d, struct vm *vm, enum adopt_result r,
 		return;
 	log_vm(LOG_INFO, vm->vm_name, "was wanted %s when vmserviced last stopped",
 	    intent_name(it->it_want));
-	if (r == AD_BUSY) {
-		vm->vm_adopt_want = it->it_want == INTENT_DOWN ? -1 : 1;
-	} else if (r == AD_ADOPTED && it->it_want == INTENT_DOWN) {
-		/* sched_stops(): after the VMs that are after it, like stop all. */
-		vm->vm_stop_pending = true;
+	if (r == AD_ADOPTED && it->it_want == INTENT_DOWN) {
+		/* Adopted wanted down: sched_stops() stops it in order, like stop all. */
 		d->dirty = true;
 	} else if (r == AD_ADOPTED && it->it_want == INTENT_RESTART &&
 	    it->it_pid == vm->vm_pid) {
@@ -843,33 +821,21 @@ out:
 	return r;
 }
 
-/* Adoption settled after a wait: do what was asked meanwhile. */
+/* Adoption settled after a wait: what was asked meanwhile is in vm_want. */
 static void
 adopt_settle(struct daemon *d, struct vm *vm, enum adopt_result r)
 {
-	int want = vm->vm_adopt_want;
 	char err[256];
 
-	vm->vm_adopt_wait = false;
-	vm->vm_adopt_want = 0;
-	if (r == AD_BUSY) {
-		free(vm->vm_detail);
-		vm->vm_detail = xasprintf("%s/%s.lock is held by a process that is not "
-		    "recognisably this VM's QEMU", d->inv.inv_run_dir, vm->vm_name);
-		log_vm(LOG_ERR, vm->vm_name, "%s: not adopted, and not started (a second "
-		    "QEMU would share its disks)", vm->vm_detail);
-		d->dirty = true;
-		return;
-	}
-	if (r == AD_ADOPTED)
+	if (r == AD_ADOPTED) {
 		/* As at start-up: its taps are in use, its downscripts due. */
 		vmnet_clean_leftovers(d->vms, d->n_vms);
-	if (r == AD_ADOPTED && want < 0) {
-		/* sched_stops(): once QMP is up and the VMs after it are down. */
-		vm->vm_stop_pending = true;
-		daemon_intent_sync(d, vm);
-	} else if (r == AD_NONE && want > 0 && daemon_start_vm(d, vm, err, sizeof(err)) != 0)
-		log_vm(LOG_ERR, vm->vm_name, "not started: %s", err);
+	} else if (r == AD_NONE) {
+		sup_event(&d->sup, vm, VE_ADOPT_NONE, 0);
+		/* Through the request path: it pulls in the VMs it is after. */
+		if (vm->vm_want == WANT_UP && daemon_start_vm(d, vm, err, sizeof(err)) != 0)
+			log_vm(LOG_ERR, vm->vm_name, "not started: %s", err);
+	}
 	d->dirty = true;
 }
 
@@ -884,11 +850,11 @@ adopt_retry_cb(struct loop *lp, void *arg)
 	d->adopt_timer = 0;
 	for (i = 0; i < d->n_vms; i++) {
 		struct vm *vm = d->vms[i];
-		if (!vm->vm_adopt_wait)
+		if (vm->vm_state != VS_ADOPTING)
 			continue;
 		r = adopt(d, vm, true);
-		if (r == AD_BUSY && now_ms() < vm->vm_adopt_until) {
-			more = true;
+		if (r == AD_BUSY) {
+			more = true;	/* until the table's adopting timer fails it */
 			continue;
 		}
 		adopt_settle(d, vm, r);
@@ -923,14 +889,13 @@ daemon_init_vms(struct daemon *d)
 			    "not a regular file of ours" : strerror(-e));
 		/* (Adoption rewrites vm_intent: "restart" becomes "up" there.) */
 		was = vm->vm_intent;
-		/* Wanted down: adopted as such, never counted as wanted up. */
-		vm->vm_stop_pending = vm->vm_intent.it_want == INTENT_DOWN;
+		/* What was wanted: a VM wanted down is adopted as such (vm_want). */
+		vm->vm_want = was.it_want == INTENT_DOWN ? WANT_DOWN :
+		    was.it_want == INTENT_NONE ? WANT_NONE : WANT_UP;
 		vmcon_open(d, vm);
 		r = adopt(d, vm, false);
-		vm->vm_stop_pending = false;
 		if (r == AD_BUSY) {
-			vm->vm_adopt_wait = true;
-			vm->vm_adopt_until = now_ms() + ADOPT_WAIT_MS;
+			sup_event(&d->sup, vm, VE_ADOPT_WAIT, 0);
 			if (!d->adopt_timer)
 				d->adopt_timer = loop_add_timer(d->lp, ADOPT_RETRY_MS,
 				    adopt_retry_cb, d);
@@ -1022,16 +987,15 @@ pull_deps(struct daemon *d, struct vm *vm, char *err, size_t errlen, int depth)
 			    vm->vm_name, dep->vm_name);
 			return -EPERM;
 		}
-		if (sup_is_down(dep) || dep->vm_stop_pending) {
+		if (sup_is_down(dep) || sup_stop_pending(dep)) {
 			e = pull_deps(d, dep, err, errlen, depth + 1);
 			if (e)
 				return e;
-			dep->vm_stop_pending = false;
-			if (sup_is_down(dep)) {
+			if (sup_is_down(dep))
 				log_vm(LOG_INFO, dep->vm_name, "started because %s is after it",
 				    vm->vm_name);
-				sup_event(&d->sup, dep, VE_START, 0);
-			}
+			/* Down: starts; a stop not sent yet: cancelled (a_keep_up). */
+			sup_event(&d->sup, dep, VE_START, 0);
 			daemon_intent_sync(d, dep);
 		}
 	}
@@ -1041,6 +1005,10 @@ pull_deps(struct daemon *d, struct vm *vm, char *err, size_t errlen, int depth)
 static int
 check_startable(struct daemon *d, struct vm *vm, char *err, size_t errlen)
 {
+	if (vm->vm_want == WANT_GONE) {
+		snprintf(err, errlen, "vm %s was removed from the inventory", vm->vm_name);
+		return -ENOENT;
+	}
 	if (!vm->vm_hw->vm_enable) {
 		snprintf(err, errlen, "vm %s is disabled", vm->vm_name);
 		return -EPERM;
@@ -1052,18 +1020,10 @@ check_startable(struct daemon *d, struct vm *vm, char *err, size_t errlen)
 	return pull_deps(d, vm, err, errlen, 0);
 }
 
-/* A request for a VM whose adoption is still pending waits for it. */
-static bool
-adopt_defer(struct vm *vm, int want)
-{
-	if (!vm->vm_adopt_wait)
-		return false;
-	vm->vm_adopt_want = want;
-	log_vm(LOG_INFO, vm->vm_name, "%s once the QEMU holding its lock is identified or gone",
-	    want > 0 ? "starts" : "stops");
-	return true;
-}
-
+/*
+ * Requests are events: the table decides (a VM being adopted only records
+ * the want, a running one wanted down stays up, and so on).
+ */
 int
 daemon_start_vm(struct daemon *d, struct vm *vm, char *err, size_t errlen)
 {
@@ -1071,10 +1031,7 @@ daemon_start_vm(struct daemon *d, struct vm *vm, char *err, size_t errlen)
 
 	if (e)
 		return e;
-	if (!adopt_defer(vm, 1)) {
-		vm->vm_stop_pending = false;
-		sup_event(&d->sup, vm, VE_START, 0);
-	}
+	sup_event(&d->sup, vm, VE_START, 0);
 	daemon_intent_sync(d, vm);
 	return 0;
 }
@@ -1086,10 +1043,7 @@ daemon_restart_vm(struct daemon *d, struct vm *vm, char *err, size_t errlen)
 
 	if (e)
 		return e;
-	if (!adopt_defer(vm, 1)) {
-		vm->vm_stop_pending = false;
-		sup_event(&d->sup, vm, VE_RESTART, 0);
-	}
+	sup_event(&d->sup, vm, VE_RESTART, 0);
 	daemon_intent_sync(d, vm);
 	return 0;
 }
@@ -1097,15 +1051,13 @@ daemon_restart_vm(struct daemon *d, struct vm *vm, char *err, size_t errlen)
 void
 daemon_stop_vm(struct daemon *d, struct vm *vm, int timeout)
 {
-	if (!adopt_defer(vm, -1)) {
-		vm->vm_stop_pending = false;
-		if (timeout >= 0 && !sup_is_down(vm))
-			vm->vm_halt_timeout = timeout;
-		sup_event(&d->sup, vm, VE_STOP, 0);
-	}
+	if (timeout >= 0 && sup_has_process(vm))
+		vm->vm_halt_timeout = timeout;
+	sup_event(&d->sup, vm, VE_STOP, 0);
 	daemon_intent_sync(d, vm);
 }
 
+/* Every VM down, each after the VMs that are after it (sched_stops). */
 void
 daemon_stop_all(struct daemon *d, int timeout)
 {
@@ -1113,15 +1065,9 @@ daemon_stop_all(struct daemon *d, int timeout)
 
 	for (i = 0; i < d->n_vms; i++) {
 		struct vm *vm = d->vms[i];
-		if (vm->vm_adopt_wait)
-			vm->vm_adopt_want = -1;
-		if (vm->vm_state == VS_WAITING || vm->vm_state == VS_BACKOFF) {
-			sup_event(&d->sup, vm, VE_STOP, 0);
-		} else if (!sup_is_down(vm)) {
-			vm->vm_stop_pending = true;
-			if (timeout >= 0)
-				vm->vm_halt_timeout = timeout;
-		}
+		if (timeout >= 0 && sup_has_process(vm))
+			vm->vm_halt_timeout = timeout;
+		sup_event(&d->sup, vm, VE_WIND_DOWN, 0);
 		daemon_intent_sync(d, vm);
 	}
 	d->dirty = true;
@@ -1130,10 +1076,7 @@ daemon_stop_all(struct daemon *d, int timeout)
 void
 daemon_kill_vm(struct daemon *d, struct vm *vm)
 {
-	if (!adopt_defer(vm, -1)) {
-		vm->vm_stop_pending = false;
-		sup_event(&d->sup, vm, VE_KILL, 0);
-	}
+	sup_event(&d->sup, vm, VE_KILL, 0);
 	daemon_intent_sync(d, vm);
 }
 
@@ -1160,10 +1103,10 @@ sched_stops(struct daemon *d)
 		struct vm *vm = d->vms[i];
 		bool blocked = false;
 
-		if (!vm->vm_stop_pending)
+		if (!sup_stop_pending(vm))
 			continue;
 		/* Adopted, QMP still connecting: the halt method needs it. */
-		if (vm->vm_state == VS_RUNNING && vm->vm_qmp && !qmp_is_ready(vm->vm_qmp))
+		if (vm->vm_state != VS_STARTING && vm->vm_qmp && !qmp_is_ready(vm->vm_qmp))
 			continue;
 		for (j = 0; j < d->n_vms && !blocked; j++)
 			if (j != i && !sup_is_down(d->vms[j]) &&
@@ -1171,7 +1114,6 @@ sched_stops(struct daemon *d)
 				blocked = true;
 		if (blocked)
 			continue;
-		vm->vm_stop_pending = false;
 		sup_event(&d->sup, vm, VE_STOP, 0);
 	}
 }
@@ -1198,9 +1140,9 @@ deps_ready(struct daemon *d, struct vm *vm)
 		struct vm *dep = daemon_find_vm(d, vm->vm_hw->vm_after[i]);
 		if (!dep)
 			continue;	/* the inventory validated names */
-		if (dep->vm_state == VS_RUNNING)
+		if (dep->vm_state == VS_RUNNING || dep->vm_state == VS_PANICKED)
 			continue;
-		if (sup_is_down(dep) || dep->vm_stop_pending) {
+		if (sup_is_down(dep) || sup_stop_pending(dep)) {
 			free(vm->vm_detail);
 			vm->vm_detail = xasprintf("vm %s, which it is after, is %s",
 			    dep->vm_name, sup_state_name(dep->vm_state));
@@ -1310,8 +1252,8 @@ daemon_idle(struct loop *lp, void *arg)
 	if (!d->extend_timer && notify_enabled())
 		extend_cb(lp, d);
 	for (i = 0; i < d->n_vms; i++)
-		if (!sup_is_down(d->vms[i]) || d->vms[i]->vm_adopt_wait)
-			all_down = false;	/* (a QEMU being adopted is stopped next) */
+		if (!sup_is_down(d->vms[i]))
+			all_down = false;	/* (adopting too: a QEMU being adopted is stopped next) */
 	/* Downscripts are waited for: each has a deadline, so the wait is bounded. */
 	if (scripts_running(d->scripts))
 		all_down = false;
@@ -1346,8 +1288,7 @@ daemon_vm_json(struct daemon *d, const struct vm *vm)
 {
 	struct json_object *o = json_object_new_object();
 	const struct hw_vm *hw = vm->vm_hw;
-	bool up = vm->vm_state == VS_RUNNING || vm->vm_state == VS_HALTING ||
-	    vm->vm_state == VS_TERMINATING || vm->vm_state == VS_KILLING;
+	bool up = sup_has_process(vm) && vm->vm_state != VS_STARTING;
 
 	json_object_object_add(o, "name", json_object_new_string(vm->vm_name));
 	json_object_object_add(o, "state", json_object_new_string(sup_display_state(vm)));

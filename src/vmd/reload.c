@@ -316,24 +316,15 @@ consoles_apply(struct daemon *d, struct vm *vm, bool changed)
 	consoles_open(d, vm);
 }
 
-/* The normal way down (halt, SIGTERM, SIGKILL), after the VMs after it. */
+/*
+ * The normal way down (halt, SIGTERM, SIGKILL), after the VMs after it:
+ * the table cancels a wait, forgets a restart, or leaves the stop to
+ * sched_stops(); ev: VE_WIND_DOWN (disabled) or VE_REMOVE (gone).
+ */
 static void
-stop_safely(struct daemon *d, struct vm *vm)
+stop_safely(struct daemon *d, struct vm *vm, enum vm_event ev)
 {
-	switch (vm->vm_state) {
-	case VS_STARTING:
-	case VS_RUNNING:
-		/* sched_stops(): once every VM that is after it is down. */
-		vm->vm_stop_pending = true;
-		break;
-	case VS_STOPPED:
-	case VS_FAILED:
-		break;
-	default:
-		/* waiting, backoff: cancelled; halting...: no restart after. */
-		sup_event(&d->sup, vm, VE_STOP, 0);
-		break;
-	}
+	sup_event(&d->sup, vm, ev, 0);
 	daemon_intent_sync(d, vm);
 	d->dirty = true;
 }
@@ -432,13 +423,13 @@ remove_vm(struct daemon *d, struct vm *vm, const struct inventory *prev,
 	if (rv->rv_mix.vm_on_panic == HW_PANIC_RESTART)
 		rv->rv_mix.vm_on_panic = HW_PANIC_POWEROFF;
 	set_hw(vm, &rv->rv_mix);
-	if (sup_is_down(vm)) {
+	if (sup_is_down(vm))
 		note(chg, LOG_INFO, vm->vm_name, "removed");
-	} else {
+	else
 		note(chg, LOG_INFO, vm->vm_name, "removed: stopping it (%s now)",
 		    sup_state_name(vm->vm_state));
-		stop_safely(d, vm);
-	}
+	/* Down: removed at once; else stopped in order, never restarted. */
+	stop_safely(d, vm, VE_REMOVE);
 	d->dirty = true;
 }
 
@@ -460,7 +451,7 @@ update_down(struct daemon *d, struct vm *vm, const struct inventory *prev,
 	consoles_close(d, vm, con);	/* apply() opens them again */
 	if (!nh->vm_enable && was_enabled && !sup_is_down(vm)) {
 		note(chg, LOG_INFO, vm->vm_name, "disabled: start cancelled");
-		stop_safely(d, vm);
+		stop_safely(d, vm, VE_WIND_DOWN);
 	}
 }
 
@@ -479,7 +470,7 @@ update_running(struct daemon *d, struct vm *vm, const struct inventory *prev,
 
 	benv.qe_emulator_dir = binv->inv_emulator_dir;
 	if (rv && !rv->rv_next)
-		vm->vm_stop_pending = false;	/* back before its stop was sent */
+		sup_event(&d->sup, vm, VE_UNREMOVE, 0);	/* runs on if its stop was not sent */
 	hard_diff(binv, &benv, base, &d->inv, &d->env, nh, why, sizeof(why));
 	if (rv && rv->rv_adopted) {
 		/* rv_base is a guess: the QEMU is known to differ from it. */
@@ -512,7 +503,7 @@ update_running(struct daemon *d, struct vm *vm, const struct inventory *prev,
 	}
 	if (was_enabled && !nh->vm_enable) {
 		note(chg, LOG_INFO, vm->vm_name, "disabled: stopping it");
-		stop_safely(d, vm);
+		stop_safely(d, vm, VE_WIND_DOWN);
 	}
 }
 
@@ -617,7 +608,7 @@ apply(struct daemon *d, struct inventory *ninv, struct json_object *chg,
 	/* After every VM has its new configuration: `after` is the new one. */
 	for (i = 0; i < n_start; i++) {
 		enum vm_state st = start[i]->vm_state;
-		if (st == VS_WAITING || st == VS_STARTING || st == VS_RUNNING)
+		if (st == VS_WAITING || st == VS_STARTING || st == VS_RUNNING || st == VS_PANICKED)
 			continue;	/* pulled in by an earlier one */
 		if (daemon_start_vm(d, start[i], err, sizeof(err)) == 0)
 			note(chg, LOG_INFO, start[i]->vm_name, "starting (autostart)");
@@ -900,14 +891,8 @@ reload_idle(struct daemon *d)
 	while (i < d->n_vms) {
 		struct vm *vm = d->vms[i];
 
-		if (!vm->vm_reload || vm->vm_reload->rv_next) {
-			i++;
-			continue;
-		}
-		/* A restart policy may have queued it again: not any more. */
-		if (vm->vm_state == VS_WAITING || vm->vm_state == VS_BACKOFF)
-			sup_event(&d->sup, vm, VE_STOP, 0);
-		if (!sup_is_down(vm)) {
+		/* The table says when a removed VM is down for good. */
+		if (vm->vm_state != VS_REMOVED) {
 			i++;
 			continue;
 		}

@@ -43,7 +43,8 @@ state_json_restart_fields(struct json_object *o, const struct vm *vm)
 		json_object_object_add(o, "next_restart", NULL);
 	}
 	json_object_object_add(o, "panicked",
-	    json_object_new_boolean(vm->vm_panicked && sup_has_process(vm)));
+	    json_object_new_boolean(vm->vm_state == VS_PANICKED ||
+	    (sup_has_process(vm) && vm->vm_pending == SR_GUEST_PANICKED)));
 }
 
 int

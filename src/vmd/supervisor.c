@@ -16,6 +16,12 @@ static const char *const state_names[VS_N] = {
 	[VS_RUNNING] = "running", [VS_HALTING] = "halting",
 	[VS_TERMINATING] = "terminating", [VS_KILLING] = "killing",
 	[VS_FAILED] = "failed", [VS_BACKOFF] = "backoff",
+	[VS_ADOPTING] = "adopting", [VS_PANICKED] = "panicked", [VS_REMOVED] = "removed",
+};
+
+static const char *const want_names[WANT_N] = {
+	[WANT_NONE] = "none", [WANT_UP] = "up", [WANT_DOWN] = "down",
+	[WANT_RESTART] = "restart", [WANT_GONE] = "gone",
 };
 
 static const char *const event_names[VE_N] = {
@@ -26,7 +32,9 @@ static const char *const event_names[VE_N] = {
 	[VE_SHUTDOWN_HOST] = "host shutdown", [VE_EXITED] = "process exited",
 	[VE_TIMER] = "timer fired", [VE_DEPS_FAILED] = "dependency failed",
 	[VE_ADOPT] = "adopted", [VE_PANICKED] = "guest panicked",
-	[VE_RUN_STATE] = "run state changed",
+	[VE_RUN_STATE] = "run state changed", [VE_WIND_DOWN] = "stop after the VMs after it",
+	[VE_ADOPT_WAIT] = "lock held", [VE_ADOPT_NONE] = "lock free",
+	[VE_REMOVE] = "removed from the inventory", [VE_UNREMOVE] = "back in the inventory",
 };
 
 static const char *const reason_names[SR_N] = {
@@ -41,6 +49,12 @@ const char *
 sup_state_name(enum vm_state st)
 {
 	return (unsigned)st < VS_N ? state_names[st] : "?";
+}
+
+const char *
+sup_want_name(enum vm_want w)
+{
+	return (unsigned)w < WANT_N ? want_names[w] : "?";
 }
 
 const char *
@@ -80,7 +94,21 @@ sup_reason_lookup(const char *name)
 bool
 sup_is_down(const struct vm *vm)
 {
-	return vm->vm_state == VS_STOPPED || vm->vm_state == VS_FAILED;
+	return vm->vm_state == VS_STOPPED || vm->vm_state == VS_FAILED ||
+	    vm->vm_state == VS_REMOVED;
+}
+
+bool
+sup_wants_down(const struct vm *vm)
+{
+	return vm->vm_want == WANT_DOWN || vm->vm_want == WANT_GONE;
+}
+
+bool
+sup_stop_pending(const struct vm *vm)
+{
+	return sup_wants_down(vm) && (vm->vm_state == VS_STARTING ||
+	    vm->vm_state == VS_RUNNING || vm->vm_state == VS_PANICKED);
 }
 
 bool
@@ -88,7 +116,7 @@ sup_has_process(const struct vm *vm)
 {
 	switch (vm->vm_state) {
 	case VS_STARTING: case VS_RUNNING: case VS_HALTING:
-	case VS_TERMINATING: case VS_KILLING:
+	case VS_TERMINATING: case VS_KILLING: case VS_PANICKED:
 		return true;
 	default:
 		return false;
@@ -128,6 +156,8 @@ sup_cpus_paused(const struct vm *vm)
 const char *
 sup_display_state(const struct vm *vm)
 {
+	if (vm->vm_state == VS_PANICKED)
+		return "paused";
 	if (vm->vm_state != VS_RUNNING || !vm->vm_run_state[0] ||
 	    strcmp(vm->vm_run_state, "running") == 0)
 		return state_names[vm->vm_state];
@@ -309,17 +339,27 @@ enter_stopped(const struct sup *s, struct vm *vm, enum stop_reason r, const char
 	vm->vm_pending = SR_NONE;
 	vm->vm_halt_timeout = -1;
 	s->ops->gone(s->ctx, vm);
-	if (!vm->vm_restart && !vm->vm_stop_asked && policy_restarts(vm, r) &&
+	/* The policy judges only what nobody asked about: never a stop. */
+	if ((vm->vm_want == WANT_UP || vm->vm_want == WANT_NONE) && policy_restarts(vm, r) &&
 	    (!s->ops->may_restart || s->ops->may_restart(s->ctx, vm))) {
+		vm->vm_want = WANT_UP;
 		enter_backoff(s, vm);
 		return;
 	}
-	failed = r == SR_START_FAILED || (r == SR_KVM_ERROR && !vm->vm_restart);
-	set_state(s, vm, failed ? VS_FAILED : VS_STOPPED, why);
-	if (vm->vm_restart && !failed) {
-		vm->vm_restart = false;
-		set_state(s, vm, VS_WAITING, "restart");
+	if (vm->vm_want == WANT_GONE) {
+		set_state(s, vm, VS_REMOVED, why);
+		return;
 	}
+	failed = r == SR_START_FAILED || (r == SR_KVM_ERROR && vm->vm_want != WANT_RESTART);
+	if (vm->vm_want == WANT_RESTART && !failed) {
+		vm->vm_want = WANT_UP;
+		set_state(s, vm, VS_STOPPED, why);
+		set_state(s, vm, VS_WAITING, "restart");
+		return;
+	}
+	/* Down, and nothing will start it: what its intent file says too. */
+	vm->vm_want = WANT_DOWN;
+	set_state(s, vm, failed ? VS_FAILED : VS_STOPPED, why);
 }
 
 /* ---- actions: one per meaningful (state, event) cell ---- */
@@ -330,7 +370,7 @@ static void
 a_want_start(const struct sup *s, struct vm *vm, int arg)
 {
 	/* A start asked for is a fresh start: the restart accounting begins anew. */
-	vm->vm_restart = false;
+	vm->vm_want = WANT_UP;
 	vm->vm_restarts = 0;
 	reset_backoff(vm);
 	set_state(s, vm, VS_WAITING, "start requested");
@@ -346,10 +386,9 @@ a_backoff_over(const struct sup *s, struct vm *vm, int arg)
 static void
 a_cancel(const struct sup *s, struct vm *vm, int arg)
 {
-	vm->vm_restart = false;
 	vm->vm_next_restart_ms = 0;
-	set_state(s, vm, VS_STOPPED, vm->vm_state == VS_BACKOFF ? "restart cancelled" :
-	    "start cancelled");
+	set_state(s, vm, vm->vm_want == WANT_GONE ? VS_REMOVED : VS_STOPPED,
+	    vm->vm_state == VS_BACKOFF ? "restart cancelled" : "start cancelled");
 }
 
 static void
@@ -360,8 +399,6 @@ a_spawn(const struct sup *s, struct vm *vm, int arg)
 
 	vm->vm_shutdown_seen = false;
 	vm->vm_pending = SR_NONE;
-	vm->vm_stop_asked = false;
-	vm->vm_panicked = false;
 	vm->vm_run_ms = 0;
 	free(vm->vm_detail);
 	vm->vm_detail = NULL;
@@ -411,7 +448,8 @@ kvm_fallback(const struct sup *s, struct vm *vm, const char *qemu_says)
 	log_vm(LOG_ERR, vm->vm_name, "%s", vm->vm_detail);
 	if (vm->vm_hw->vm_accel == HW_ACCEL_AUTO) {
 		s->ops->kvm_failed(s->ctx, vm, qemu_says);
-		vm->vm_restart = true;
+		if (!sup_wants_down(vm))
+			vm->vm_want = WANT_RESTART;
 	}
 }
 
@@ -425,7 +463,7 @@ a_start_failed(const struct sup *s, struct vm *vm, int arg)
 	if (kvm_failed_early(s, vm, says, false)) {
 		kvm_fallback(s, vm, says);
 		free(says);
-		enter_stopped(s, vm, SR_KVM_ERROR, vm->vm_restart ?
+		enter_stopped(s, vm, SR_KVM_ERROR, vm->vm_want == WANT_RESTART ?
 		    "KVM failed: starting again under TCG" : "KVM failed (accel = kvm)");
 		return;
 	}
@@ -433,7 +471,6 @@ a_start_failed(const struct sup *s, struct vm *vm, int arg)
 	vm->vm_detail = says;
 	log_vm(LOG_ERR, vm->vm_name, "QEMU failed to start (%s): %s", vm->vm_last_exit,
 	    vm->vm_detail ? vm->vm_detail : "no output");
-	vm->vm_restart = false;
 	enter_stopped(s, vm, SR_START_FAILED, "QEMU exited before QMP was ready");
 }
 
@@ -501,7 +538,7 @@ a_halt(const struct sup *s, struct vm *vm, int arg)
 	 * "Stopping"): straight to SIGTERM, which QEMU still answers by
 	 * flushing its disks. quit works on any QEMU and is kept.
 	 */
-	if (sup_cpus_dead(vm) && !vm->vm_panicked && hw->vm_halt != HW_HALT_QUIT) {
+	if (sup_cpus_dead(vm) && hw->vm_halt != HW_HALT_QUIT) {
 		char why[128];
 
 		snprintf(why, sizeof(why), "CPUs cannot run (%s): SIGTERM without a power button",
@@ -514,10 +551,10 @@ a_halt(const struct sup *s, struct vm *vm, int arg)
 	/*
 	 * A guest paused by an admin (or suspended) is resumed for the press:
 	 * it then shuts down cleanly, which a frozen guest under SIGTERM
-	 * never does (vmserviced(8)). A guest paused by its panic cannot
-	 * answer a power button: quit.
+	 * never does (vmserviced(8)). (A guest frozen by its panic is in
+	 * panicked, not here: a_panic_quit.)
 	 */
-	if (sup_cpus_paused(vm) && !vm->vm_panicked && hw->vm_halt != HW_HALT_QUIT) {
+	if (sup_cpus_paused(vm) && hw->vm_halt != HW_HALT_QUIT) {
 		const char *wake = strcmp(vm->vm_run_state, "suspended") == 0 ?
 		    "system_wakeup" : "cont";
 
@@ -528,7 +565,7 @@ a_halt(const struct sup *s, struct vm *vm, int arg)
 			log_vm(LOG_WARNING, vm->vm_name, "cannot send %s over QMP (%s)", wake,
 			    strerror(-e));
 	}
-	switch (vm->vm_panicked ? HW_HALT_QUIT : hw->vm_halt) {
+	switch (hw->vm_halt) {
 	case HW_HALT_COMMAND:
 		cmd = "human-monitor-command";
 		args = json_object_new_object();
@@ -555,12 +592,34 @@ a_halt(const struct sup *s, struct vm *vm, int arg)
 	s->ops->arm(s->ctx, vm, halt_ms(vm));
 }
 
+/* A guest frozen at its panic cannot see a power button: quit, at once. */
+static void
+a_panic_quit(const struct sup *s, struct vm *vm, int arg)
+{
+	int e = s->ops->qmp(s->ctx, vm, "quit", NULL);
+
+	if (e) {
+		log_vm(LOG_WARNING, vm->vm_name, "cannot send quit over QMP (%s): escalating",
+		    strerror(-e));
+		a_term(s, vm, arg);
+		return;
+	}
+	vm->vm_pending = SR_HOST_POWERDOWN;
+	set_state(s, vm, VS_HALTING, arg == VE_RESTART ? "restart requested (panicked: quit)" :
+	    "stop requested (panicked: quit)");
+	s->ops->arm(s->ctx, vm, halt_ms(vm));
+}
+
 static void
 a_restart(const struct sup *s, struct vm *vm, int arg)
 {
-	vm->vm_restart = true;
+	if (vm->vm_want == WANT_GONE)
+		return;		/* removed: stopping for good */
+	vm->vm_want = WANT_RESTART;
 	if (vm->vm_state == VS_RUNNING)
 		a_halt(s, vm, VE_RESTART);
+	else if (vm->vm_state == VS_PANICKED)
+		a_panic_quit(s, vm, VE_RESTART);
 	else
 		a_term(s, vm, VE_RESTART);
 }
@@ -568,16 +627,75 @@ a_restart(const struct sup *s, struct vm *vm, int arg)
 static void
 a_set_restart(const struct sup *s, struct vm *vm, int arg)
 {
-	vm->vm_restart = true;
+	if (vm->vm_want == WANT_GONE)
+		return;
+	vm->vm_want = WANT_RESTART;
 	log_vm(LOG_INFO, vm->vm_name, "will start again once stopped");
 }
 
+/* Started (or pulled in as a dependency) while a stop was pending: it stays up. */
 static void
-a_clear_restart(const struct sup *s, struct vm *vm, int arg)
+a_keep_up(const struct sup *s, struct vm *vm, int arg)
 {
-	if (vm->vm_restart)
-		log_vm(LOG_INFO, vm->vm_name, "restart cancelled");
-	vm->vm_restart = false;
+	if (vm->vm_want == WANT_GONE)
+		return;
+	if (vm->vm_want == WANT_DOWN)
+		log_vm(LOG_INFO, vm->vm_name, "pending stop cancelled: it stays up");
+	vm->vm_want = WANT_UP;
+}
+
+/* Stop all, a reload's removal, an intent: the scheduler sends VE_STOP in order. */
+static void
+a_wind_down(const struct sup *s, struct vm *vm, int arg)
+{
+	log_vm(LOG_DEBUG, vm->vm_name, "stops once no VM that is after it runs");
+}
+
+static void
+a_removed(const struct sup *s, struct vm *vm, int arg)
+{
+	vm->vm_next_restart_ms = 0;
+	set_state(s, vm, VS_REMOVED, "removed from the inventory");
+}
+
+/* ---- adoption (daemon start): a held lock is waited for, never ignored ---- */
+
+static void
+a_adopt_wait(const struct sup *s, struct vm *vm, int arg)
+{
+	set_state(s, vm, VS_ADOPTING, "its lock is held: waiting to identify the QEMU");
+	s->ops->arm(s->ctx, vm, SUP_ADOPT_WAIT_MS);
+}
+
+static void
+a_adopt_defer(const struct sup *s, struct vm *vm, int arg)
+{
+	if (arg == VE_START || arg == VE_RESTART) {
+		if (vm->vm_want == WANT_GONE)
+			return;
+		vm->vm_want = WANT_UP;
+	}
+	log_vm(LOG_INFO, vm->vm_name, "%s once the QEMU holding its lock is identified or gone",
+	    sup_wants_down(vm) ? "stops" : "starts");
+}
+
+static void
+a_adopt_none(const struct sup *s, struct vm *vm, int arg)
+{
+	/* Started by the daemon's request path if wanted up (it pulls `after`). */
+	set_state(s, vm, vm->vm_want == WANT_GONE ? VS_REMOVED : VS_STOPPED,
+	    "lock free: no QEMU of this VM runs");
+}
+
+static void
+a_adopt_timeout(const struct sup *s, struct vm *vm, int arg)
+{
+	free(vm->vm_detail);
+	vm->vm_detail = xasprintf("%s.lock is held by a process that is not recognisably "
+	    "this VM's QEMU", vm->vm_name);
+	log_vm(LOG_ERR, vm->vm_name, "%s: not adopted, and not started (a second QEMU would "
+	    "share its disks)", vm->vm_detail);
+	set_state(s, vm, VS_FAILED, "not adopted");
 }
 
 static void
@@ -593,7 +711,9 @@ a_adopt(const struct sup *s, struct vm *vm, int arg)
 	vm->vm_adopted = true;
 	vm->vm_shutdown_seen = false;
 	vm->vm_pending = SR_NONE;
-	vm->vm_stop_asked = false;
+	/* Wanted down (its intent): adopted as such; otherwise it runs as wanted. */
+	if (vm->vm_want == WANT_NONE || vm->vm_want == WANT_RESTART)
+		vm->vm_want = WANT_UP;
 	vm->vm_run_ms = s->ops->now(s->ctx);
 	set_state(s, vm, VS_RUNNING, "adopted a running QEMU");
 }
@@ -624,10 +744,9 @@ a_panicked(const struct sup *s, struct vm *vm, int arg)
 	const struct hw_vm *hw = vm->vm_hw;
 	int e;
 
-	vm->vm_panicked = true;
 	if (hw->vm_on_panic == HW_PANIC_PAUSE) {
 		/* Frozen at the panic (-action panic=pause) for the admin to look at. */
-		set_state(s, vm, VS_RUNNING, "guest panicked: left paused (on_panic = pause)");
+		set_state(s, vm, VS_PANICKED, "guest panicked: left paused (on_panic = pause)");
 		return;
 	}
 	vm->vm_pending = SR_GUEST_PANICKED;
@@ -679,7 +798,7 @@ a_crashed(const struct sup *s, struct vm *vm, int arg)
 	if (kvm_failed_early(s, vm, tail, false)) {
 		kvm_fallback(s, vm, tail);
 		free(tail);
-		enter_stopped(s, vm, SR_KVM_ERROR, vm->vm_restart ?
+		enter_stopped(s, vm, SR_KVM_ERROR, vm->vm_want == WANT_RESTART ?
 		    "KVM failed: starting again under TCG" : "KVM failed (accel = kvm)");
 		return;
 	}
@@ -706,7 +825,7 @@ a_run_state(const struct sup *s, struct vm *vm, int arg)
 	kvm_fallback(s, vm, says ? says : vm->vm_run_state);
 	free(says);
 	vm->vm_pending = SR_KVM_ERROR;
-	term_because(s, vm, vm->vm_restart ? "KVM failed: restarting under TCG" :
+	term_because(s, vm, vm->vm_want == WANT_RESTART ? "KVM failed: restarting under TCG" :
 	    "KVM failed (accel = kvm)");
 }
 
@@ -724,6 +843,14 @@ a_halt_run_state(const struct sup *s, struct vm *vm, int arg)
 	free(vm->vm_detail);
 	vm->vm_detail = xstrdup(why);
 	term_because(s, vm, why);
+}
+
+/* Panicked: an admin's `cont` lets the guest run again. */
+static void
+a_panic_run_state(const struct sup *s, struct vm *vm, int arg)
+{
+	if (strcmp(vm->vm_run_state, "running") == 0)
+		set_state(s, vm, VS_RUNNING, "resumed after its panic");
 }
 
 static void
@@ -744,59 +871,108 @@ static const sup_action table[VS_N][VE_N] = {
 	[VS_STOPPED] = {
 		[VE_START] = a_want_start, [VE_RESTART] = a_want_start,
 		[VE_EXITED] = a_unexpected, [VE_ADOPT] = a_adopt,
+		[VE_ADOPT_WAIT] = a_adopt_wait, [VE_REMOVE] = a_removed,
 	},
 	[VS_FAILED] = {
 		[VE_START] = a_want_start, [VE_RESTART] = a_want_start,
 		[VE_EXITED] = a_unexpected, [VE_ADOPT] = a_adopt,
+		[VE_ADOPT_WAIT] = a_adopt_wait, [VE_REMOVE] = a_removed,
 	},
 	[VS_BACKOFF] = {
 		[VE_START] = a_want_start, [VE_RESTART] = a_want_start,
-		[VE_STOP] = a_cancel, [VE_KILL] = a_cancel, [VE_TIMER] = a_backoff_over,
+		[VE_STOP] = a_cancel, [VE_KILL] = a_cancel, [VE_WIND_DOWN] = a_cancel,
+		[VE_TIMER] = a_backoff_over, [VE_REMOVE] = a_removed,
 	},
 	[VS_WAITING] = {
 		[VE_DEPS_READY] = a_spawn, [VE_STOP] = a_cancel, [VE_KILL] = a_cancel,
-		[VE_DEPS_FAILED] = a_deps_failed,
+		[VE_WIND_DOWN] = a_cancel, [VE_DEPS_FAILED] = a_deps_failed,
+		[VE_REMOVE] = a_removed,
+	},
+	[VS_ADOPTING] = {
+		[VE_ADOPT] = a_adopt, [VE_ADOPT_NONE] = a_adopt_none,
+		[VE_TIMER] = a_adopt_timeout,
+		[VE_START] = a_adopt_defer, [VE_RESTART] = a_adopt_defer,
+		[VE_STOP] = a_adopt_defer, [VE_KILL] = a_adopt_defer,
+		[VE_WIND_DOWN] = a_adopt_defer, [VE_REMOVE] = a_adopt_defer,
 	},
 	[VS_STARTING] = {
 		[VE_QMP_READY] = a_ready, [VE_QMP_LOST] = a_start_grace,
 		[VE_TIMER] = a_start_abort,
 		[VE_EXITED] = a_start_failed, [VE_STOP] = a_term, [VE_KILL] = a_kill,
-		[VE_RESTART] = a_restart,
+		[VE_RESTART] = a_restart, [VE_START] = a_keep_up,
+		[VE_WIND_DOWN] = a_wind_down, [VE_REMOVE] = a_wind_down,
 	},
 	[VS_RUNNING] = {
 		[VE_STOP] = a_halt, [VE_RESTART] = a_restart, [VE_KILL] = a_kill,
+		[VE_START] = a_keep_up,
 		[VE_SHUTDOWN_GUEST] = a_guest_off, [VE_SHUTDOWN_HOST] = a_host_off,
 		[VE_EXITED] = a_crashed, [VE_QMP_LOST] = a_qmp_lost,
 		[VE_PANICKED] = a_panicked, [VE_RUN_STATE] = a_run_state,
+		[VE_WIND_DOWN] = a_wind_down, [VE_REMOVE] = a_wind_down,
+	},
+	[VS_PANICKED] = {
+		[VE_STOP] = a_panic_quit, [VE_RESTART] = a_restart, [VE_KILL] = a_kill,
+		[VE_START] = a_keep_up,
+		[VE_SHUTDOWN_GUEST] = a_guest_off, [VE_SHUTDOWN_HOST] = a_host_off,
+		[VE_EXITED] = a_crashed, [VE_QMP_LOST] = a_qmp_lost,
+		[VE_RUN_STATE] = a_panic_run_state,
+		[VE_WIND_DOWN] = a_wind_down, [VE_REMOVE] = a_wind_down,
 	},
 	[VS_HALTING] = {
 		[VE_SHUTDOWN_GUEST] = a_shutdown_seen, [VE_SHUTDOWN_HOST] = a_shutdown_seen,
 		[VE_EXITED] = a_exited, [VE_TIMER] = a_term, [VE_KILL] = a_kill,
 		[VE_RESTART] = a_set_restart, [VE_START] = a_set_restart,
-		[VE_STOP] = a_clear_restart, [VE_RUN_STATE] = a_halt_run_state,
+		[VE_RUN_STATE] = a_halt_run_state,
 	},
 	[VS_TERMINATING] = {
 		[VE_EXITED] = a_exited, [VE_TIMER] = a_kill, [VE_KILL] = a_kill,
 		[VE_RESTART] = a_set_restart, [VE_START] = a_set_restart,
-		[VE_STOP] = a_clear_restart,
 	},
 	[VS_KILLING] = {
 		[VE_EXITED] = a_exited, [VE_RESTART] = a_set_restart,
-		[VE_START] = a_set_restart, [VE_STOP] = a_clear_restart,
-		[VE_KILL] = a_clear_restart,
+		[VE_START] = a_set_restart,
 	},
+	/* Terminal: the daemon drops it at its next idle pass. */
+	[VS_REMOVED] = { 0 },
 };
+
+/*
+ * Back in the inventory before it was dropped: whatever its state, it is
+ * no longer going away. A QEMU whose stop was not sent yet runs on; one
+ * being stopped stops; a removed one is merely stopped.
+ */
+static void
+unremove(const struct sup *s, struct vm *vm)
+{
+	if (vm->vm_want != WANT_GONE)
+		return;
+	vm->vm_want = sup_stop_pending(vm) ? WANT_UP : WANT_DOWN;
+	if (vm->vm_state == VS_REMOVED)
+		set_state(s, vm, VS_STOPPED, "back in the inventory");
+}
 
 void
 sup_event(const struct sup *s, struct vm *vm, enum vm_event ev, int arg)
 {
+	enum vm_want was = vm->vm_want;
 	sup_action fn;
 
 	if ((unsigned)vm->vm_state >= VS_N || (unsigned)ev >= VE_N)
 		return;
-	/* Whatever the state: what the admin stopped is never restarted. */
-	if (ev == VE_STOP || ev == VE_KILL)
-		vm->vm_stop_asked = true;
+	if (ev == VE_UNREMOVE) {
+		unremove(s, vm);
+		return;
+	}
+	/*
+	 * Whatever the state: what the admin stopped is never restarted, and
+	 * what a reload removed goes.
+	 */
+	if (ev == VE_REMOVE)
+		vm->vm_want = WANT_GONE;
+	else if ((ev == VE_STOP || ev == VE_KILL || ev == VE_WIND_DOWN) && was != WANT_GONE)
+		vm->vm_want = WANT_DOWN;
+	if (was == WANT_RESTART && sup_wants_down(vm) && sup_has_process(vm))
+		log_vm(LOG_INFO, vm->vm_name, "restart cancelled");
 	fn = table[vm->vm_state][ev];
 	if (!fn) {
 		log_vm(LOG_DEBUG, vm->vm_name, "%s: %s ignored",

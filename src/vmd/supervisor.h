@@ -23,6 +23,9 @@ enum vm_state {
 	VS_KILLING,	/* SIGKILL sent */
 	VS_FAILED,	/* start failed */
 	VS_BACKOFF,	/* waiting to restart (restart policy: issue 6) */
+	VS_ADOPTING,	/* at daemon start: its lock is held, its QEMU not identified yet */
+	VS_PANICKED,	/* the guest panicked and is left frozen (on_panic = pause) */
+	VS_REMOVED,	/* out of the inventory and down: the daemon drops it */
 	VS_N
 };
 
@@ -42,7 +45,26 @@ enum vm_event {
 	VE_ADOPT,		/* a live QEMU found at daemon start (pid, pidfd set) */
 	VE_PANICKED,		/* QMP GUEST_PANICKED (pvpanic): apply on_panic */
 	VE_RUN_STATE,		/* QEMU's run state changed (vm_run_state set) */
+	VE_WIND_DOWN,		/* stop once no VM after it runs (stop all, reload, intent) */
+	VE_ADOPT_WAIT,		/* its lock is held by a QEMU not identified yet */
+	VE_ADOPT_NONE,		/* adopting: the lock came free, no QEMU of it runs */
+	VE_REMOVE,		/* reload: out of the inventory; stop it and drop it */
+	VE_UNREMOVE,		/* reload: back in the inventory before it was dropped */
 	VE_N
+};
+
+/*
+ * What is wanted of a VM: the one field the requests, the scheduler and
+ * the restart policy read, and the one run_dir/NAME.intent mirrors
+ * (intent.h). Only the table writes it (sup_event).
+ */
+enum vm_want {
+	WANT_NONE,	/* nothing asked yet (a fresh VM, no intent file) */
+	WANT_UP,	/* started, adopted, or restarted by the policy */
+	WANT_DOWN,	/* stopped, or stop once the VMs after it are down */
+	WANT_RESTART,	/* stopping, then start again */
+	WANT_GONE,	/* removed by a reload: stop, never restart, drop */
+	WANT_N
 };
 
 /* Why a VM last stopped (PROTOCOL.md strings). */
@@ -80,14 +102,12 @@ struct vm {
 	char		 vm_last_exit[32];	/* "exit 0", "signal 9", "" */
 	unsigned	 vm_restarts;
 
-	bool		 vm_restart;	/* start again once stopped */
+	enum vm_want	 vm_want;
 	bool		 vm_shutdown_seen;	/* SHUTDOWN already handled this run */
 	int		 vm_halt_timeout;	/* per-request override, s; -1: none */
 	bool		 vm_adopted;	/* not our child: no wait status */
 
 	/* restart policy (hw vm_restart, on_panic); times on the ops' clock */
-	bool		 vm_stop_asked;	/* stop/kill requested this run: never restart */
-	bool		 vm_panicked;	/* guest panicked this run (paused: on_panic) */
 	uint64_t	 vm_run_ms;	/* entered running; 0: not this run */
 	unsigned	 vm_streak;	/* restarts since the VM last ran restart_interval */
 	unsigned	 vm_burst_n;	/* restarts in the window that began at: */
@@ -110,15 +130,11 @@ struct vm {
 	struct conguard	*vm_guard_serial;	/* their telnet doors (conguard.c) */
 	struct conguard	*vm_guard_monitor;
 	struct vm_net	*vm_net;	/* taps and scripts (vmnet.c), or NULL */
-	bool		 vm_stop_pending;	/* stop once VMs after it are down */
 	bool		 vm_ready_notified;
 	uint64_t	 vm_spawned_ms;
 	off_t		 vm_log_offset;	/* NAME.qemu.log size at spawn */
 	struct vm_reload *vm_reload;	/* reload.c: restart-pending or removed, or NULL */
 	int		 vm_lockfd;	/* our copy of run_dir/NAME.lock, or -1 */
-	bool		 vm_adopt_wait;	/* lock held, QEMU not identified yet */
-	int		 vm_adopt_want;	/* asked meanwhile: 1 start, -1 stop */
-	uint64_t	 vm_adopt_until;	/* stop waiting then (now_ms clock) */
 	struct vm_intent vm_intent;	/* run_dir/NAME.intent as last written or read */
 };
 
@@ -159,15 +175,25 @@ void sup_vm_clear(struct vm *vm);
 void sup_event(const struct sup *s, struct vm *vm, enum vm_event ev, int arg);
 
 const char *sup_state_name(enum vm_state st);
+const char *sup_want_name(enum vm_want w);
 const char *sup_event_name(enum vm_event ev);
 /* NULL for SR_NONE. */
 const char *sup_reason_name(enum stop_reason r);
 int sup_state_lookup(const char *name);
 int sup_reason_lookup(const char *name);
+/* How long a VM waits in adopting for the QEMU holding its lock. */
+#define SUP_ADOPT_WAIT_MS	30000
 /* The backoff before the next automatic restart, ms (exponential, capped). */
 unsigned sup_backoff_ms(const struct hw_vm *hw, unsigned streak);
-/* stopped, failed: nothing runs and nothing is pending. */
+/* stopped, failed, removed: nothing runs and nothing is pending. */
 bool sup_is_down(const struct vm *vm);
+/* Wanted down (or gone), whatever the state. */
+bool sup_wants_down(const struct vm *vm);
+/*
+ * A stop the scheduler still has to send: wanted down while its QEMU
+ * starts or runs (it waits for the VMs that are after it).
+ */
+bool sup_stop_pending(const struct vm *vm);
 /* a QEMU process exists */
 bool sup_has_process(const struct vm *vm);
 /*

@@ -177,6 +177,7 @@ to_running(void)
 #define STATE(want, ...) OK_STREQ(sup_state_name(vm.vm_state), want, __VA_ARGS__)
 #define REASON(want, ...) OK_STREQ(sup_reason_name(vm.vm_reason), want, __VA_ARGS__)
 #define OPS(want, ...) OK_STREQ(r.log, want, __VA_ARGS__)
+#define WANT(w, ...) OK_STREQ(sup_want_name(vm.vm_want), w, __VA_ARGS__)
 
 int
 main(void)
@@ -638,7 +639,7 @@ main(void)
 	REASON("guest-panicked", "on_panic restart: guest-panicked");
 	OK(vm.vm_restarts == 1, "panic restart counted in the same accounting");
 	backoff_to_running();
-	OK(!vm.vm_panicked, "panicked flag cleared on the new run");
+	STATE("running", "the new run is plain running, not panicked");
 
 	fresh(HW_HALT_ACPI);
 	hw.vm_on_panic = HW_PANIC_POWEROFF;
@@ -654,9 +655,10 @@ main(void)
 	hw.vm_on_panic = HW_PANIC_PAUSE;
 	to_running();
 	sup_event(&s, &vm, VE_PANICKED, 0);
-	STATE("running", "on_panic pause: stays (paused) running");
+	STATE("panicked", "on_panic pause: a state of its own, panicked");
 	OPS("", "on_panic pause: nothing sent");
-	OK(vm.vm_panicked, "on_panic pause: panicked flag set");
+	OK(strcmp(sup_display_state(&vm), "paused") == 0, "on_panic pause: status calls it paused");
+	OK(sup_has_process(&vm), "panicked: its QEMU still runs");
 	sup_event(&s, &vm, VE_STOP, 0);
 	OPS("qmp quit;arm 30000;", "stopping a panicked guest uses quit, not ACPI");
 	sup_event(&s, &vm, VE_EXITED, 0);
@@ -846,6 +848,180 @@ main(void)
 	STATE("failed", "accel = kvm, KVM error at start: failed");
 	REASON("kvm-error", "accel = kvm: kvm-error");
 	OK(strstr(vm.vm_detail, "Permission denied") != NULL, "QEMU's reason kept");
+
+
+	/*
+	 * ---- issue 13: the rules that were flags on struct vm, now states,
+	 * events and the one vm_want field ----
+	 */
+
+	/* want follows the requests; stopped VMs are wanted down. */
+	fresh(HW_HALT_ACPI);
+	WANT("none", "a fresh VM: nothing wanted yet");
+	to_running();
+	WANT("up", "started: wanted up");
+	sup_event(&s, &vm, VE_STOP, 0);
+	WANT("down", "stop: wanted down");
+	sup_event(&s, &vm, VE_EXITED, 0);
+	STATE("stopped", "halted: stopped");
+	WANT("down", "stopped: still wanted down (the intent file says so)");
+
+	/* Stop order (stop all, reload, intent down): wind-down waits for VE_STOP. */
+	fresh(HW_HALT_ACPI);
+	to_running();
+	sup_event(&s, &vm, VE_WIND_DOWN, 0);
+	STATE("running", "wind-down: it keeps running until the VMs after it are down");
+	OPS("", "wind-down: nothing sent yet");
+	OK(sup_stop_pending(&vm), "wind-down: a stop is pending for the scheduler");
+	sup_event(&s, &vm, VE_START, 0);
+	OK(!sup_stop_pending(&vm), "a start (or being pulled in by a dependent) cancels it");
+	WANT("up", "and it is wanted up again");
+	sup_event(&s, &vm, VE_WIND_DOWN, 0);
+	sup_event(&s, &vm, VE_STOP, 0);		/* the scheduler: nothing after it runs */
+	STATE("halting", "the scheduler's stop: halting");
+	OPS("qmp system_powerdown;arm 30000;", "halted the normal way");
+	OK(!sup_stop_pending(&vm), "no stop pending once it was sent");
+	sup_event(&s, &vm, VE_EXITED, 0);
+	STATE("stopped", "wound down: stopped");
+	fresh(HW_HALT_ACPI);
+	sup_event(&s, &vm, VE_START, 0);
+	sup_event(&s, &vm, VE_WIND_DOWN, 0);
+	STATE("stopped", "wind-down of a waiting VM: cancelled at once");
+	fresh(HW_HALT_ACPI);
+	hw.vm_restart = HW_RESTART_ALWAYS;
+	to_running();
+	sup_event(&s, &vm, VE_WIND_DOWN, 0);
+	sup_event(&s, &vm, VE_SHUTDOWN_GUEST, 0);
+	sup_event(&s, &vm, VE_EXITED, 0);
+	STATE("stopped", "wanted down, the guest powers off: restart = always does not apply");
+
+	/* Restart after stop: a start or restart while stopping. */
+	fresh(HW_HALT_ACPI);
+	to_running();
+	sup_event(&s, &vm, VE_STOP, 0);
+	sup_event(&s, &vm, VE_START, 0);
+	WANT("restart", "start while halting: restart once stopped");
+	sup_event(&s, &vm, VE_EXITED, 0);
+	STATE("waiting", "halted: waiting to start again");
+	WANT("up", "and wanted up");
+	fresh(HW_HALT_ACPI);
+	to_running();
+	sup_event(&s, &vm, VE_RESTART, 0);
+	WANT("restart", "restart: wanted restart");
+	sup_event(&s, &vm, VE_STOP, 0);
+	WANT("down", "a stop during the restart: wanted down");
+	sup_event(&s, &vm, VE_EXITED, 0);
+	STATE("stopped", "so it stays stopped");
+	fresh(HW_HALT_ACPI);
+	to_running();
+	sup_event(&s, &vm, VE_KILL, 0);
+	sup_event(&s, &vm, VE_RESTART, 0);
+	sup_event(&s, &vm, VE_EXITED, SIGKILL);
+	STATE("waiting", "restart while killing: starts again");
+
+	/* Adoption: a held lock is its own state, with its own deadline. */
+	fresh(HW_HALT_ACPI);
+	sup_event(&s, &vm, VE_ADOPT_WAIT, 0);
+	STATE("adopting", "lock held: adopting");
+	OPS("arm 30000;", "the adoption deadline is the VM's timer");
+	OK(!sup_is_down(&vm), "adopting is not down (stop all waits for it)");
+	sup_event(&s, &vm, VE_START, 0);
+	STATE("adopting", "a start while adopting waits");
+	WANT("up", "but is remembered");
+	OPS("arm 30000;", "and starts nothing");
+	sup_event(&s, &vm, VE_ADOPT, 0);
+	STATE("running", "identified: adopted, running");
+	WANT("up", "wanted up");
+	fresh(HW_HALT_ACPI);
+	sup_event(&s, &vm, VE_ADOPT_WAIT, 0);
+	sup_event(&s, &vm, VE_STOP, 0);
+	WANT("down", "a stop while adopting is remembered");
+	sup_event(&s, &vm, VE_ADOPT, 0);
+	STATE("running", "adopted wanted down: running");
+	OK(sup_stop_pending(&vm), "and the scheduler stops it in order");
+	fresh(HW_HALT_ACPI);
+	sup_event(&s, &vm, VE_ADOPT_WAIT, 0);
+	sup_event(&s, &vm, VE_START, 0);
+	sup_event(&s, &vm, VE_ADOPT_NONE, 0);
+	STATE("stopped", "the lock came free: stopped");
+	WANT("up", "still wanted up: the daemon starts it through the request path");
+	fresh(HW_HALT_ACPI);
+	sup_event(&s, &vm, VE_ADOPT_WAIT, 0);
+	r.log[0] = 0;
+	sup_event(&s, &vm, VE_TIMER, 0);
+	STATE("failed", "lock still held at the deadline: failed");
+	OK(vm.vm_detail && strstr(vm.vm_detail, "not recognisably this VM's QEMU"),
+	    "and says why");
+	OPS("disarm;", "nothing spawned (a second QEMU would share its disks)");
+
+	/* Removal on reload. */
+	fresh(HW_HALT_ACPI);
+	sup_event(&s, &vm, VE_REMOVE, 0);
+	STATE("removed", "removed while stopped: removed at once");
+	sup_event(&s, &vm, VE_START, 0);
+	STATE("removed", "a removed VM cannot be started");
+	fresh(HW_HALT_ACPI);
+	hw.vm_restart = HW_RESTART_ALWAYS;
+	to_running();
+	sup_event(&s, &vm, VE_REMOVE, 0);
+	STATE("running", "removed while running: stopped in order first");
+	OK(sup_stop_pending(&vm), "its stop is pending for the scheduler");
+	sup_event(&s, &vm, VE_START, 0);
+	WANT("gone", "a start does not bring back a removed VM");
+	sup_event(&s, &vm, VE_STOP, 0);
+	WANT("gone", "the scheduler's stop keeps it gone");
+	sup_event(&s, &vm, VE_SHUTDOWN_GUEST, 0);
+	sup_event(&s, &vm, VE_EXITED, 0);
+	STATE("removed", "down: removed, never restarted (restart = always)");
+	fresh(HW_HALT_ACPI);
+	hw.vm_restart = HW_RESTART_ALWAYS;
+	to_running();
+	sup_event(&s, &vm, VE_EXITED, 1 << 8);
+	STATE("backoff", "crashed: backoff");
+	sup_event(&s, &vm, VE_REMOVE, 0);
+	STATE("removed", "removed in backoff: the restart is cancelled, removed");
+	fresh(HW_HALT_ACPI);
+	to_running();
+	sup_event(&s, &vm, VE_REMOVE, 0);
+	sup_event(&s, &vm, VE_UNREMOVE, 0);
+	STATE("running", "back in the inventory before its stop was sent: runs on");
+	WANT("up", "wanted up");
+	OK(!sup_stop_pending(&vm), "no stop pending");
+	fresh(HW_HALT_ACPI);
+	to_running();
+	sup_event(&s, &vm, VE_REMOVE, 0);
+	sup_event(&s, &vm, VE_STOP, 0);
+	sup_event(&s, &vm, VE_UNREMOVE, 0);
+	sup_event(&s, &vm, VE_EXITED, 0);
+	STATE("stopped", "back in the inventory while halting: stops, stays");
+
+	/* Panic pause: a state; stop quits; an admin's cont resumes it. */
+	fresh(HW_HALT_ACPI);
+	hw.vm_on_panic = HW_PANIC_PAUSE;
+	to_running();
+	sup_event(&s, &vm, VE_PANICKED, 0);
+	STATE("panicked", "paused at its panic");
+	snprintf(vm.vm_run_state, sizeof(vm.vm_run_state), "running");
+	sup_event(&s, &vm, VE_RUN_STATE, 0);
+	STATE("running", "cont by an admin: running again");
+	r.log[0] = 0;
+	sup_event(&s, &vm, VE_STOP, 0);
+	OPS("qmp system_powerdown;arm 30000;", "resumed: a stop presses the power button again");
+	fresh(HW_HALT_ACPI);
+	hw.vm_on_panic = HW_PANIC_PAUSE;
+	to_running();
+	sup_event(&s, &vm, VE_PANICKED, 0);
+	sup_event(&s, &vm, VE_RESTART, 0);
+	OPS("qmp quit;arm 30000;", "restart of a panicked guest: quit");
+	sup_event(&s, &vm, VE_EXITED, 0);
+	STATE("waiting", "then it starts again");
+	fresh(HW_HALT_ACPI);
+	hw.vm_on_panic = HW_PANIC_PAUSE;
+	hw.vm_restart = HW_RESTART_ALWAYS;
+	to_running();
+	sup_event(&s, &vm, VE_PANICKED, 0);
+	sup_event(&s, &vm, VE_EXITED, 9);
+	STATE("backoff", "a panicked QEMU that dies: the policy judges the crash");
 
 	/* Every state/event pair is handled without crashing. */
 	{
