@@ -24,6 +24,7 @@
 #include "qemu/qmp.h"
 #include "lib/acceptor.h"
 #include "console/console.h"
+#include "control/control.h"
 #include "control/ctl_req.h"
 #include "vmd/daemon.h"
 #include "lib/loop.h"
@@ -82,13 +83,17 @@ struct client {
 	uint64_t	 last_tx;	/* now_ms() out last shrank (or began) */
 	bool		 told_refused;	/* "refused" logged once per client */
 
-	enum wait_kind	 wait;		/* a deferred request */
+	/*
+	 * A deferred request. VMs are held by name, never by pointer: a
+	 * reload may drop one meanwhile, and nothing here needs telling.
+	 */
+	enum wait_kind	 wait;
 	const char	*wait_cmd;
-	struct vm	**wait_vms;
+	char		**wait_names;
 	size_t		 wait_n;
 
 	uint64_t	 id;		/* names it to a QMP answer that outlives it */
-	struct console	*handover;	/* `console`: give the fd to it once flushed */
+	char		*handover;	/* `console`: this VM's console gets the fd once flushed */
 	unsigned	 handover_flags;
 };
 
@@ -100,7 +105,7 @@ struct client {
 struct qreq {
 	struct ctl	*q_c;
 	struct qreq	*q_next;
-	struct vm	*q_vm;
+	char		*q_vm;		/* its name: looked up, never held */
 	struct qmp	*q_qmp;		/* the connection asked */
 	uint64_t	 q_client;	/* client id; 0: answered already (timeout) */
 	uint64_t	 q_deadline;	/* now_ms() */
@@ -250,26 +255,74 @@ vms_array(struct daemon *d, struct vm **vms, size_t n)
 
 /* ---- deferred requests ---- */
 
+static char **
+names_of(struct vm **vms, size_t n)
+{
+	char **v = xcalloc(n + 1, sizeof(*v));
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		v[i] = xstrdup(vms[i]->vm_name);
+	return v;
+}
+
+static void
+names_free(char **v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; v && i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* The waited-for VMs still in the daemon (a reload may have dropped some). */
+static struct vm **
+wait_vms(const struct client *cl, size_t *n)
+{
+	struct vm **v = xcalloc(cl->wait_n + 1, sizeof(*v)), *vm;
+	size_t i;
+
+	*n = 0;
+	for (i = 0; i < cl->wait_n; i++)
+		if ((vm = daemon_find_vm(cl->c->d, cl->wait_names[i])) != NULL)
+			v[(*n)++] = vm;
+	return v;
+}
+
+static bool
+vms_done(enum wait_kind kind, struct vm **vms, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		const struct vm *vm = vms[i];
+		if (vm->vm_state == VS_ADOPTING)
+			return false;	/* a held lock is being sorted out */
+		if (kind == W_START && vm->vm_state != VS_RUNNING &&
+		    vm->vm_state != VS_PANICKED && !sup_is_down(vm))
+			return false;
+		if (kind == W_STOP && !sup_is_down(vm))
+			return false;
+	}
+	return true;
+}
+
 static bool
 wait_done(const struct client *cl)
 {
-	size_t i;
+	struct vm **vms;
+	size_t n;
+	bool done;
 
 	if (cl->wait == W_QMP)
 		return false;	/* answered by qreq_answer() */
 	if (cl->wait == W_RELOAD)
 		return !reload_pending(cl->c->d);
-	for (i = 0; i < cl->wait_n; i++) {
-		const struct vm *vm = cl->wait_vms[i];
-		if (vm->vm_state == VS_ADOPTING)
-			return false;	/* a held lock is being sorted out */
-		if (cl->wait == W_START && vm->vm_state != VS_RUNNING &&
-		    vm->vm_state != VS_PANICKED && !sup_is_down(vm))
-			return false;
-		if (cl->wait == W_STOP && !sup_is_down(vm))
-			return false;
-	}
-	return true;
+	vms = wait_vms(cl, &n);
+	done = vms_done(cl->wait, vms, n);
+	free(vms);
+	return done;
 }
 
 /* The answer to a finished request: ok unless some VM missed the goal. */
@@ -302,9 +355,11 @@ reply_outcome(struct client *cl, enum wait_kind kind, struct vm **vms, size_t n)
 	reply(cl, o);
 }
 
-void
-ctl_poll(struct ctl *c)
+/* The daemon's idle hook: answer deferred requests whose condition now holds. */
+static void
+ctl_poll(void *arg)
 {
+	struct ctl *c = arg;
 	struct client *cl, *next;
 
 	qreq_poll(c);
@@ -312,13 +367,17 @@ ctl_poll(struct ctl *c)
 		next = cl->next;
 		if (cl->wait == W_NONE || !wait_done(cl))
 			continue;
-		if (cl->wait == W_RELOAD)
+		if (cl->wait == W_RELOAD) {
 			reply(cl, reload_result(c->d));
-		else
-			reply_outcome(cl, cl->wait, cl->wait_vms, cl->wait_n);
+		} else {
+			size_t n;
+			struct vm **vms = wait_vms(cl, &n);
+			reply_outcome(cl, cl->wait, vms, n);
+			free(vms);
+		}
 		cl->wait = W_NONE;
-		free(cl->wait_vms);
-		cl->wait_vms = NULL;
+		names_free(cl->wait_names, cl->wait_n);
+		cl->wait_names = NULL;
 		cl->wait_n = 0;
 		/* Requests queued behind the deferred one, then the answers. */
 		client_process(cl);
@@ -328,57 +387,6 @@ ctl_poll(struct ctl *c)
 		next = cl->next;
 		if (cl->out_n || cl->closing)
 			client_flush(cl);
-	}
-}
-
-void
-ctl_forget_console(struct ctl *c, struct console *con)
-{
-	struct client *cl;
-
-	if (!con)
-		return;
-	for (cl = c->clients; cl; cl = cl->next)
-		if (cl->handover == con) {
-			/* Told "ok" already, but the console is going: just close. */
-			cl->handover = NULL;
-			cl->closing = true;
-		}
-}
-
-/*
- * Reload drops vm (down, out of the inventory). ctl_poll() has just run, so
- * every wait vm alone held up is answered and its QMP requests are gone;
- * what is left must merely stop pointing at it. No client is processed or
- * freed here: the caller is in the middle of the VM list.
- */
-void
-ctl_forget_vm(struct ctl *c, struct vm *vm)
-{
-	struct client *cl;
-	struct qreq *q, *qn;
-	size_t i, j;
-
-	ctl_forget_console(c, vm->vm_con_serial);
-	ctl_forget_console(c, vm->vm_con_monitor);
-	for (q = c->qreqs; q; q = qn) {
-		qn = q->q_next;
-		if (q->q_vm != vm)
-			continue;
-		for (cl = c->clients; q->q_client && cl; cl = cl->next)
-			if (cl->id == q->q_client && cl->wait == W_QMP) {
-				reply_error(cl, "vm %s was removed from the inventory", vm->vm_name);
-				cl->wait = W_NONE;
-			}
-		qreq_free(q);
-	}
-	for (cl = c->clients; cl; cl = cl->next) {
-		if (cl->wait != W_START && cl->wait != W_STOP)
-			continue;
-		for (i = j = 0; i < cl->wait_n; i++)
-			if (cl->wait_vms[i] != vm)
-				cl->wait_vms[j++] = cl->wait_vms[i];
-		cl->wait_n = j;
 	}
 }
 
@@ -441,11 +449,11 @@ static void
 finish(struct client *cl, struct json_object *req, enum wait_kind kind,
     struct vm **vms, size_t n)
 {
-	if (get_bool(req, "wait", false) && !wait_done(&(struct client){ .wait = kind,
-	    .wait_vms = vms, .wait_n = n })) {
+	if (get_bool(req, "wait", false) && !vms_done(kind, vms, n)) {
 		cl->wait = kind;
-		cl->wait_vms = vms;
+		cl->wait_names = names_of(vms, n);
 		cl->wait_n = n;
+		free(vms);
 		return;
 	}
 	if (get_bool(req, "wait", false)) {
@@ -600,7 +608,8 @@ h_console(struct client *cl, struct json_object *req)
 	json_object_object_add(o, "vm", json_object_new_string(vm->vm_name));
 	json_object_object_add(o, "state", json_object_new_string(sup_state_name(vm->vm_state)));
 	reply(cl, o);
-	cl->handover = vm->vm_con_serial;
+	free(cl->handover);
+	cl->handover = xstrdup(vm->vm_name);
 	cl->handover_flags = CONSOLE_RAW | (get_bool(req, "readonly", false) ? CONSOLE_READONLY : 0);
 }
 
@@ -608,9 +617,15 @@ static void
 client_handover(struct client *cl)
 {
 	struct client **pp;
-	struct console *con = cl->handover;
+	struct vm *vm = daemon_find_vm(cl->c->d, cl->handover);
+	struct console *con = vm ? vm->vm_con_serial : NULL;
 	int fd = cl->fd;
 
+	if (!con) {
+		/* Told "ok" already, but the VM or its console went (reload): just close. */
+		client_free(cl);
+		return;
+	}
 	for (pp = &cl->c->clients; *pp; pp = &(*pp)->next)
 		if (*pp == cl) {
 			*pp = cl->next;
@@ -623,7 +638,8 @@ client_handover(struct client *cl)
 	    (int)cl->pid);
 	free(cl->in);
 	free(cl->out);
-	free(cl->wait_vms);
+	names_free(cl->wait_names, cl->wait_n);
+	free(cl->handover);
 	unsigned flags = cl->handover_flags;
 	free(cl);
 	console_attach(con, fd, flags);
@@ -639,6 +655,7 @@ qreq_free(struct qreq *q)
 			*pp = q->q_next;
 			break;
 		}
+	free(q->q_vm);
 	free(q);
 }
 
@@ -688,11 +705,14 @@ qreq_poll(struct ctl *c)
 	uint64_t now = now_ms();
 
 	for (q = c->qreqs; q; q = next) {
+		struct vm *vm = daemon_find_vm(c->d, q->q_vm);
+
 		next = q->q_next;
-		if (q->q_vm->vm_qmp != q->q_qmp) {
+		if (!vm || vm->vm_qmp != q->q_qmp) {
 			/* qmp_free()d: its callback will never come. */
 			if (q->q_client)
-				qreq_reply(q, NULL, "QEMU's QMP connection closed");
+				qreq_reply(q, NULL, vm ? "QEMU's QMP connection closed" :
+				    "the VM was removed from the inventory");
 			qreq_free(q);
 		} else if (q->q_client && now >= q->q_deadline) {
 			/* Kept until QEMU answers or goes: the callback points here. */
@@ -722,13 +742,14 @@ send_qmp(struct client *cl, struct vm *vm, const char *cmd, struct json_object *
 	}
 	q = xcalloc(1, sizeof(*q));
 	q->q_c = cl->c;
-	q->q_vm = vm;
+	q->q_vm = xstrdup(vm->vm_name);
 	q->q_qmp = vm->vm_qmp;
 	q->q_client = cl->id;
 	q->q_hmp = hmp;
 	q->q_deadline = now_ms() + CTL_QMP_TIMEOUT_MS;
 	e = qmp_send(vm->vm_qmp, cmd, args, qreq_answer, q);
 	if (e) {
+		free(q->q_vm);
 		free(q);
 		reply_error(cl, "vm %s: QMP %s not sent: %s", vm->vm_name, cmd, strerror(-e));
 		return;
@@ -982,7 +1003,8 @@ client_free(struct client *cl)
 	close(cl->fd);
 	free(cl->in);
 	free(cl->out);
-	free(cl->wait_vms);
+	names_free(cl->wait_names, cl->wait_n);
+	free(cl->handover);
 	free(cl);
 }
 
@@ -1219,6 +1241,8 @@ ctl_new(struct daemon *d, const char *path, char *err, size_t errlen)
 		ctl_free(c);
 		return NULL;
 	}
+	d->idle_hook = ctl_poll;
+	d->idle_arg = c;
 	log_info("control socket %s", path);
 	return c;
 }
@@ -1228,6 +1252,10 @@ ctl_free(struct ctl *c)
 {
 	if (!c)
 		return;
+	if (c->d->idle_arg == c) {
+		c->d->idle_hook = NULL;
+		c->d->idle_arg = NULL;
+	}
 	while (c->clients)
 		client_free(c->clients);
 	if (c->sweep_timer)
@@ -1237,6 +1265,7 @@ ctl_free(struct ctl *c)
 	while (c->qreqs) {
 		struct qreq *q = c->qreqs;
 		c->qreqs = q->q_next;
+		free(q->q_vm);
 		free(q);
 	}
 	loop_del_fd(c->d->lp, c->fd);

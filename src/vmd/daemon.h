@@ -15,7 +15,6 @@
 #include "vmd/supervisor.h"
 
 struct loop;
-struct ctl;
 struct console;
 struct reload;
 struct scripts;
@@ -36,7 +35,13 @@ struct daemon {
 	int		 pid_fd;	/* run_dir/vmserviced.pid, flocked */
 	int		 ready_fd;	/* -D: readiness pipe to the parent, or -1 */
 	char		*sock_path;
-	struct ctl	*ctl;
+	/*
+	 * Called at the end of every idle pass, after scheduling: the
+	 * control socket (a layer above) answers its deferred requests
+	 * there. The daemon never names what is above it.
+	 */
+	void		(*idle_hook)(void *arg);
+	void		*idle_arg;
 
 	bool		 exiting;	/* SIGTERM: stop all, then exit */
 	bool		 dirty;		/* something changed since the last idle pass */
@@ -62,6 +67,13 @@ struct daemon {
 /* daemon.c */
 int daemon_init_vms(struct daemon *d);
 void daemon_autostart(struct daemon *d);
+/* Run after every batch of events: scheduling, waiters, notify, exit. */
+void daemon_idle(struct loop *lp, void *arg);
+struct json_object *daemon_vm_json(struct daemon *d, const struct vm *vm);
+const char *daemon_accel_name(struct daemon *d, const struct vm *vm);
+void daemon_free_vms(struct daemon *d);
+
+/* request.c: what is asked of a VM, as events of the table */
 struct vm *daemon_find_vm(struct daemon *d, const char *name);
 /* Act on one VM (the request paths of control.c and the signal handler). */
 int daemon_start_vm(struct daemon *d, struct vm *vm, char *err, size_t errlen);
@@ -74,18 +86,4 @@ int daemon_restart_vm(struct daemon *d, struct vm *vm, char *err, size_t errlen)
 void daemon_intent_sync(struct daemon *d, struct vm *vm);
 /* vm leaves the daemon (reload removed it): no intent left behind. */
 void daemon_intent_forget(struct daemon *d, struct vm *vm);
-/* Run after every batch of events: scheduling, waiters, notify, exit. */
-void daemon_idle(struct loop *lp, void *arg);
-struct json_object *daemon_vm_json(struct daemon *d, const struct vm *vm);
-const char *daemon_accel_name(struct daemon *d, const struct vm *vm);
-void daemon_free_vms(struct daemon *d);
-
-/* control.c */
-struct ctl *ctl_new(struct daemon *d, const char *path, char *err, size_t errlen);
-void ctl_free(struct ctl *c);
-/* Answer deferred ("wait":true) requests whose condition now holds. */
-void ctl_poll(struct ctl *c);
-/* Reload: vm is about to be freed / con closed; nothing may point at them. */
-void ctl_forget_vm(struct ctl *c, struct vm *vm);
-void ctl_forget_console(struct ctl *c, struct console *con);
 #endif

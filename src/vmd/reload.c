@@ -295,10 +295,6 @@ consoles_close(struct daemon *d, struct vm *vm, bool changed)
 		return;
 	if (!changed && vm->vm_hw->vm_enable)
 		return;
-	if (d->ctl) {
-		ctl_forget_console(d->ctl, vm->vm_con_serial);
-		ctl_forget_console(d->ctl, vm->vm_con_monitor);
-	}
 	vmcon_close(vm);
 }
 
@@ -864,8 +860,6 @@ drop(struct daemon *d, struct vm *vm)
 {
 	log_vm(LOG_INFO, vm->vm_name, "removed from the daemon");
 	daemon_intent_forget(d, vm);
-	if (d->ctl)
-		ctl_forget_vm(d->ctl, vm);
 	vmcon_close(vm);
 	vmnet_free(vm);
 	if (vm->vm_timer)

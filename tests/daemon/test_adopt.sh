@@ -85,12 +85,12 @@ check "c: a's QEMU named by c's pidfile is not adopted" test "$(field c pid)" !=
 check_match "c: another VM's QEMU" "$(cat "$TMP/daemon.log")" "c: removing stale pidfile .*-name"
 check_eq "a still has its one QEMU" "$(qemu_pids a)" "$apid"
 check_match "d: held lock reported" "$(cat "$TMP/daemon.log")" "d: .*d.lock is held but no QEMU"
-check_eq "d not started while its lock is held" "$(field d state)" stopped
+check_eq "d not started while its lock is held: adopting" "$(field d state)" adopting
 vmctl start d >"$TMP/start-d.out" 2>&1 &
 vpid=$!
 sleep 1
 check "vmctl start d waits for the lock to be sorted out" kill -0 "$vpid"
-check_eq "d still not started" "$(field d state)" stopped
+check_eq "d still not started (adopting)" "$(field d state)" adopting
 check_eq "no QEMU for d" "$(qemu_pids d)" ""
 kill "$lpid"; wait "$lpid" 2>/dev/null
 check "d starts once the lock is free" wait_state d running 20

@@ -140,7 +140,7 @@ check "g's QEMU is gone" gone "$gpid"
 check_eq "g shut down the safe way: the guest's disk says clean" "$(guest_disk_clean "$TMP/g.img")" 1
 check_match "g's last stop was a host powerdown" "$(cat "$TMP/state/g.json")" '"stop_reason": *"host-powerdown"'
 check_match "h (after g) stopped before g was asked" \
-    "$(grep -E 'h: [a-z]+ -> stopped|g: running -> halting' "$TMP/daemon.log" | head -n 1)" 'h: '
+    "$(grep -E 'h: [a-z]+ -> (stopped|removed)|g: running -> halting' "$TMP/daemon.log" | head -n 1)" 'h: '
 check_match "h was stopped the normal way: halt, then SIGTERM" "$(cat "$TMP/daemon.log")" \
     'h: halting -> terminating \(halt_timeout expired\)'
 V status h >/dev/null 2>&1; check_eq "h is gone from status" $? 1

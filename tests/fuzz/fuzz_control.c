@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "lib/log.h"
+#include "control/control.h"
 #include "vmd/daemon.h"
 #include "lib/loop.h"
 
@@ -24,6 +25,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 
 static struct daemon d;
+static struct ctl *ctl;
 static struct sockaddr_un sa = { .sun_family = AF_UNIX };
 
 struct conn {
@@ -79,8 +81,8 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	}
 	d.lp = loop_new();
 	d.pid_fd = d.sig_fd = d.ready_fd = -1;
-	d.ctl = ctl_new(&d, sa.sun_path, err, sizeof(err));
-	if (!d.lp || !d.ctl) {
+	ctl = ctl_new(&d, sa.sun_path, err, sizeof(err));
+	if (!d.lp || !ctl) {
 		fprintf(stderr, "fuzz_control: %s\n", err);
 		abort();
 	}

@@ -21,6 +21,7 @@
 #include "lib/child.h"
 #include "lib/log.h"
 #include "lib/util.h"
+#include "control/control.h"
 #include "qemu/qemu_kvm.h"
 #include "qemu/qemu_priv.h"
 #include "vmd/daemon.h"
@@ -158,7 +159,7 @@ nicm_done_cb(void *arg)
 	struct daemon *d = arg;
 
 	reload_resume(d);
-	d->dirty = true;	/* (daemon_idle -> ctl_poll answers its clients) */
+	d->dirty = true;	/* (daemon_idle -> the control's idle hook answers its clients) */
 }
 
 /*
@@ -261,6 +262,7 @@ main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct daemon d = { .sig_fd = -1, .pid_fd = -1, .ready_fd = -1 };
+	struct ctl *ctl;
 	struct diag dg = { 0 };
 	bool opt_D = false, opt_v = false;
 	const char *conf = getenv("VMSERVICE_CONF");
@@ -369,8 +371,8 @@ main(int argc, char **argv)
 
 	daemon_init_vms(&d);
 	d.sock_path = xasprintf("%s/vmservice.sock", d.inv.inv_run_dir);
-	d.ctl = ctl_new(&d, d.sock_path, err, sizeof(err));
-	if (!d.ctl)
+	ctl = ctl_new(&d, d.sock_path, err, sizeof(err));
+	if (!ctl)
 		die_ready(d.ready_fd, "%s", err);
 	daemon_autostart(&d);
 	loop_set_idle(d.lp, daemon_idle, &d);
@@ -387,7 +389,7 @@ main(int argc, char **argv)
 	e = loop_run(d.lp);
 	if (e)
 		log_err("event loop: %s", strerror(-e));
-	ctl_free(d.ctl);
+	ctl_free(ctl);
 	daemon_free_vms(&d);
 	reload_free(&d);
 	scripts_free(d.scripts);

@@ -1,0 +1,201 @@
+/*
+ * What is asked of a VM: the requests (start, stop, restart, kill, stop
+ * all) of vmctl, signals, autostart, adoption and reload become events of
+ * the table (supervisor.h), and run_dir/NAME.intent mirrors the vm_want
+ * the table keeps, so a daemon restarted after a crash resumes it.
+ * Below daemon.c and reload.c: both call here, this calls neither.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "lib/log.h"
+#include "vmd/daemon.h"
+#include "vmd/intent.h"
+
+struct vm *
+daemon_find_vm(struct daemon *d, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < d->n_vms; i++)
+		if (strcmp(d->vms[i]->vm_name, name) == 0)
+			return d->vms[i];
+	return NULL;
+}
+
+/* ---- the intent file ---- */
+
+/* vm_want as the intent file says it; INTENT_NONE: nothing asked yet. */
+static struct vm_intent
+intent_of(const struct vm *vm)
+{
+	struct vm_intent it = { INTENT_NONE, 0 };
+
+	switch (vm->vm_want) {
+	case WANT_UP:
+		it.it_want = INTENT_UP;
+		break;
+	case WANT_DOWN:
+	case WANT_GONE:
+		it.it_want = INTENT_DOWN;
+		break;
+	case WANT_RESTART:
+		/* Restart the QEMU that runs now; once it is gone, plain up. */
+		it.it_want = sup_has_process(vm) ? INTENT_RESTART : INTENT_UP;
+		it.it_pid = sup_has_process(vm) ? vm->vm_pid : 0;
+		break;
+	default:
+		break;
+	}
+	return it;
+}
+
+void
+daemon_intent_sync(struct daemon *d, struct vm *vm)
+{
+	struct vm_intent it = intent_of(vm);
+	int e;
+
+	/* Stopping everything to exit is not what the admin wants of a VM. */
+	if (d->exiting || it.it_want == INTENT_NONE ||
+	    (it.it_want == vm->vm_intent.it_want && it.it_pid == vm->vm_intent.it_pid))
+		return;
+	e = intent_write(d->inv.inv_run_dir, vm->vm_name, &it);
+	if (e) {
+		log_vm(LOG_WARNING, vm->vm_name, "cannot write %s/%s.intent: %s",
+		    d->inv.inv_run_dir, vm->vm_name, strerror(-e));
+		return;
+	}
+	vm->vm_intent = it;
+}
+
+void
+daemon_intent_forget(struct daemon *d, struct vm *vm)
+{
+	struct vm_intent none = { INTENT_NONE, 0 };
+	int e = intent_write(d->inv.inv_run_dir, vm->vm_name, &none);
+
+	if (e)
+		log_vm(LOG_WARNING, vm->vm_name, "cannot remove %s/%s.intent: %s",
+		    d->inv.inv_run_dir, vm->vm_name, strerror(-e));
+	vm->vm_intent = none;
+}
+
+/* ---- requests ---- */
+
+static int
+pull_deps(struct daemon *d, struct vm *vm, char *err, size_t errlen, int depth)
+{
+	size_t i;
+	int e;
+
+	if (depth > 64) {
+		snprintf(err, errlen, "vm %s: `after` chain too deep", vm->vm_name);
+		return -ELOOP;
+	}
+	for (i = 0; i < vm->vm_hw->vm_n_after; i++) {
+		struct vm *dep = daemon_find_vm(d, vm->vm_hw->vm_after[i]);
+		if (!dep) {
+			snprintf(err, errlen, "vm %s: after unknown vm %s", vm->vm_name,
+			    vm->vm_hw->vm_after[i]);
+			return -ENOENT;
+		}
+		if (!dep->vm_hw->vm_enable) {
+			snprintf(err, errlen, "vm %s: needs vm %s, which is disabled",
+			    vm->vm_name, dep->vm_name);
+			return -EPERM;
+		}
+		if (sup_is_down(dep) || sup_stop_pending(dep)) {
+			e = pull_deps(d, dep, err, errlen, depth + 1);
+			if (e)
+				return e;
+			if (sup_is_down(dep))
+				log_vm(LOG_INFO, dep->vm_name, "started because %s is after it",
+				    vm->vm_name);
+			/* Down: starts; a stop not sent yet: cancelled (a_keep_up). */
+			sup_event(&d->sup, dep, VE_START, 0);
+			daemon_intent_sync(d, dep);
+		}
+	}
+	return 0;
+}
+
+static int
+check_startable(struct daemon *d, struct vm *vm, char *err, size_t errlen)
+{
+	if (vm->vm_want == WANT_GONE) {
+		snprintf(err, errlen, "vm %s was removed from the inventory", vm->vm_name);
+		return -ENOENT;
+	}
+	if (!vm->vm_hw->vm_enable) {
+		snprintf(err, errlen, "vm %s is disabled", vm->vm_name);
+		return -EPERM;
+	}
+	if (d->exiting) {
+		snprintf(err, errlen, "vm %s: vmserviced is shutting down", vm->vm_name);
+		return -ESHUTDOWN;
+	}
+	return pull_deps(d, vm, err, errlen, 0);
+}
+
+/*
+ * Requests are events: the table decides (a VM being adopted only records
+ * the want, a running one wanted down stays up, and so on).
+ */
+int
+daemon_start_vm(struct daemon *d, struct vm *vm, char *err, size_t errlen)
+{
+	int e = check_startable(d, vm, err, errlen);
+
+	if (e)
+		return e;
+	sup_event(&d->sup, vm, VE_START, 0);
+	daemon_intent_sync(d, vm);
+	return 0;
+}
+
+int
+daemon_restart_vm(struct daemon *d, struct vm *vm, char *err, size_t errlen)
+{
+	int e = check_startable(d, vm, err, errlen);
+
+	if (e)
+		return e;
+	sup_event(&d->sup, vm, VE_RESTART, 0);
+	daemon_intent_sync(d, vm);
+	return 0;
+}
+
+void
+daemon_stop_vm(struct daemon *d, struct vm *vm, int timeout)
+{
+	if (timeout >= 0 && sup_has_process(vm))
+		vm->vm_halt_timeout = timeout;
+	sup_event(&d->sup, vm, VE_STOP, 0);
+	daemon_intent_sync(d, vm);
+}
+
+/* Every VM down, each after the VMs that are after it (sched_stops). */
+void
+daemon_stop_all(struct daemon *d, int timeout)
+{
+	size_t i;
+
+	for (i = 0; i < d->n_vms; i++) {
+		struct vm *vm = d->vms[i];
+		if (timeout >= 0 && sup_has_process(vm))
+			vm->vm_halt_timeout = timeout;
+		sup_event(&d->sup, vm, VE_WIND_DOWN, 0);
+		daemon_intent_sync(d, vm);
+	}
+	d->dirty = true;
+}
+
+void
+daemon_kill_vm(struct daemon *d, struct vm *vm)
+{
+	sup_event(&d->sup, vm, VE_KILL, 0);
+	daemon_intent_sync(d, vm);
+}
+
