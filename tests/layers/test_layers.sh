@@ -43,7 +43,7 @@ void planted(void *d) { daemon_stop_all(d); }
 C
 cc -c -o "$TMP/obj/lib/planted.o" "$TMP/src/lib/planted.c" || exit 2
 out=$(sh scripts/check-layers "$TMP/src" "$TMP/obj" 2>&1); rc=$?
-if [ $rc != 0 ] && echo "$out" | grep -q "lib/planted -> vmd/daemon: calls daemon_stop_all"; then
+if [ $rc != 0 ] && echo "$out" | grep -q "lib/planted -> vmd/[a-z_]*: calls daemon_stop_all"; then
 	ok "a planted upward call (lib object -> vmd) fails"
 else notok "planted upward call not caught (rc $rc)"; echo "$out" | sed 's/^/# /'; fi
 rm -f "$TMP/src/lib/planted.c" "$TMP/obj/lib/planted.o"
