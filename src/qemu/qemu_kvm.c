@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/kvm.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -9,8 +10,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "lib/util.h"
 #include "qemu/qemu_kvm.h"
 #include "qemu/qemu_priv.h"
+#include "qemu/qemu_proc.h"
 
 /* Exit codes of the probe child beyond errno values (all < 128). */
 #define PROBE_BAD_API	200
@@ -55,10 +58,56 @@ explain(int e, const struct qpriv *p, char *why, size_t len)
 	case ECHILD:
 		snprintf(why, len, "cannot become %s to try %s", user, QKVM_DEVICE);
 		break;
+	case ETIMEDOUT:
+		snprintf(why, len, "trying %s as %s took over %d ms (killed)", QKVM_DEVICE, user,
+		    QKVM_PROBE_TIMEOUT_MS);
+		break;
 	default:
 		snprintf(why, len, "%s: %s", QKVM_DEVICE, strerror(-e));
 		break;
 	}
+}
+
+/* SIGKILL pid and reap it: a killed probe ends at once. */
+static void
+kill_reap(pid_t pid)
+{
+	kill(pid, SIGKILL);
+	while (waitpid(pid, NULL, 0) == -1 && errno == EINTR)
+		;
+}
+
+/*
+ * Reap the probe child, at most QKVM_PROBE_TIMEOUT_MS after now: the
+ * daemon's loop waits here, so the wait has a deadline (a child stuck in
+ * a name service lookup or a blocking open is killed). 0 with *st, or
+ * -ETIMEDOUT, or -errno; the child is gone either way.
+ */
+static int
+wait_probe(pid_t pid, int *st)
+{
+	struct pollfd pfd = { .events = POLLIN };
+	uint64_t end = now_ms() + QKVM_PROBE_TIMEOUT_MS, now;
+	int r, e;
+
+	if ((pfd.fd = qproc_pidfd_open(pid)) < 0) {
+		kill_reap(pid);
+		return pfd.fd;
+	}
+	do {
+		now = now_ms();
+		r = poll(&pfd, 1, now >= end ? 0 : (int)(end - now));
+	} while (r == -1 && errno == EINTR);
+	e = r == -1 ? -errno : r == 0 ? -ETIMEDOUT : 0;
+	close(pfd.fd);
+	if (e) {
+		kill_reap(pid);
+		return e;
+	}
+	while (waitpid(pid, st, 0) == -1)
+		if (errno != EINTR)
+			return -errno;
+	return 0;
 }
 
 int
@@ -87,13 +136,14 @@ qkvm_probe(const struct qpriv *p, char *why, size_t len)
 		e = open_kvm();
 		_exit(e == -EPROTO ? PROBE_BAD_API : -e);
 	}
-	while (waitpid(pid, &st, 0) == -1)
-		if (errno != EINTR) {
-			e = -errno;
+	if ((e = wait_probe(pid, &st)) != 0) {
+		if (e == -ETIMEDOUT)
+			explain(e, p, why, len);
+		else
 			snprintf(why, len, "waiting for the %s probe: %s", QKVM_DEVICE,
-			    strerror(errno));
-			return e;
-		}
+			    strerror(-e));
+		return e;
+	}
 	if (!WIFEXITED(st))
 		e = -ECHILD;
 	else if (WEXITSTATUS(st) == PROBE_BAD_API)

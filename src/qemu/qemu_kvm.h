@@ -19,10 +19,17 @@ struct qpriv;
 #define QKVM_DEVICE	"/dev/kvm"
 
 /*
+ * The probe child's deadline: it takes a few milliseconds, and the
+ * daemon's loop waits for it (at each start of an accel = kvm or auto VM).
+ */
+#define QKVM_PROBE_TIMEOUT_MS	2000
+
+/*
  * 0 when p's user can open /dev/kvm read-write and it answers the KVM API
  * version; else -errno with why filled for a status line ("/dev/kvm not
  * accessible to vmservice", "no /dev/kvm"). Forks a child that drops to
- * p's user (a root daemon) or opens it in-process (p == NULL, or no switch).
+ * p's user (a root daemon) or opens it in-process (p == NULL, or no switch);
+ * a child still running after QKVM_PROBE_TIMEOUT_MS is killed: -ETIMEDOUT.
  */
 int qkvm_probe(const struct qpriv *p, char *why, size_t len);
 

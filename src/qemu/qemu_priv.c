@@ -335,14 +335,15 @@ give(const struct qpriv *p, const char *path, bool create, mode_t mode, char *er
 	int fd, e;
 
 	errno = 0;
-	fd = open(path, (create ? O_WRONLY | O_CREAT | O_APPEND : O_RDONLY | O_NONBLOCK) |
+	fd = open(path, (create ? O_WRONLY | O_CREAT | O_APPEND : O_RDONLY) | O_NONBLOCK |
 	    O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, mode);
 	if (fd == -1) {
 		e = errno;
 		if (e == ENOENT && !create)
 			return 0;
 		snprintf(err, errlen, "%s: %s", path, e == ELOOP ?
-		    "is a symlink; refusing to give it to the QEMU user" : strerror(e));
+		    "is a symlink; refusing to give it to the QEMU user" :
+		    e == ENXIO ? "not a regular file" : strerror(e));
 		return -e;
 	}
 	/*

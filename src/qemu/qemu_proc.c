@@ -105,6 +105,41 @@ qproc_spawn(char *const argv[], const char *logpath, const sigset_t *child_mask,
 	return qproc_spawn_vm(argv, logpath, child_mask, NULL, NULL, pid, pidfd, err, errlen);
 }
 
+/*
+ * The log QEMU's stdout and stderr go to: a regular file only, opened
+ * O_NONBLOCK (opening a FIFO for writing waits for a reader, and the
+ * daemon's loop must not), then made blocking again for QEMU.
+ */
+static int
+open_log(const char *path, char *err, size_t errlen)
+{
+	struct stat st;
+	int fd, fl, e;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY |
+	    O_NONBLOCK, 0640);
+	if (fd == -1) {
+		e = errno;
+		/* ENXIO: a FIFO without a reader (or a device without its driver). */
+		snprintf(err, errlen, "cannot open %s: %s", path,
+		    e == ENXIO ? "not a regular file" : strerror(e));
+		return -e;
+	}
+	if (fstat(fd, &st) == -1 || (fl = fcntl(fd, F_GETFL)) == -1 ||
+	    (S_ISREG(st.st_mode) && fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) == -1)) {
+		e = errno;
+		close(fd);
+		snprintf(err, errlen, "cannot open %s: %s", path, strerror(e));
+		return -e;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		close(fd);
+		snprintf(err, errlen, "cannot open %s: not a regular file", path);
+		return -EINVAL;
+	}
+	return fd;
+}
+
 int
 qproc_spawn_vm(char *const argv[], const char *logpath, const sigset_t *child_mask,
     const struct qchild *qc, const struct qpriv *priv, pid_t *pid, int *pidfd,
@@ -113,12 +148,8 @@ qproc_spawn_vm(char *const argv[], const char *logpath, const sigset_t *child_ma
 	int logfd, fd, e;
 	pid_t p;
 
-	logfd = open(logpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0640);
-	if (logfd == -1) {
-		e = errno;
-		snprintf(err, errlen, "cannot open %s: %s", logpath, strerror(e));
-		return -e;
-	}
+	if ((logfd = open_log(logpath, err, errlen)) < 0)
+		return logfd;
 	p = fork();
 	if (p == -1) {
 		e = errno;
@@ -183,10 +214,11 @@ qproc_log_tail(const char *path, off_t from, size_t max)
 	ssize_t n;
 	int fd;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	/* O_NONBLOCK, a regular file only: a FIFO would hold the loop. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
 	if (fd == -1)
 		return NULL;
-	if (fstat(fd, &st) == -1 || st.st_size == 0) {
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) || st.st_size == 0) {
 		close(fd);
 		return NULL;
 	}
@@ -529,15 +561,21 @@ qproc_age_ms(pid_t pid, uint64_t *age)
 int
 qproc_read_pidfile(const char *path, pid_t *pid)
 {
+	struct stat st;
 	char buf[32];
 	ssize_t n;
 	long v;
 	char *end;
 	int fd;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	/* O_NONBLOCK, a regular file only: a FIFO would hold the loop. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
 	if (fd == -1)
 		return -errno;
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return -EINVAL;
+	}
 	n = read(fd, buf, sizeof(buf) - 1);
 	close(fd);
 	if (n <= 0)

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "lib/log.h"
@@ -208,17 +209,26 @@ refuse(struct conguard *g, struct console *c, int fd, const char *peer, const ch
 	say_close(fd, "refused: connections from guests are not served");
 }
 
-/* First line of path; 0, or -errno (-ENODATA: empty, -EMSGSIZE: over PW_MAX). */
+/*
+ * First line of path; 0, or -errno (-ENODATA: empty, -EMSGSIZE: over
+ * PW_MAX, -EINVAL: not a regular file).
+ */
 static int
 read_pw(const char *path, char *pw, size_t len)
 {
+	struct stat st;
 	char buf[PW_MAX + 2];
 	ssize_t n;
 	int fd;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	/* Read in the loop at each login: never a FIFO or device that would hold it. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd == -1)
 		return -errno;
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return -EINVAL;
+	}
 	n = read(fd, buf, sizeof(buf) - 1);
 	close(fd);
 	if (n < 0)
@@ -289,7 +299,7 @@ login_check(struct login *lg)
 		/* Fail closed: no password readable, no login. */
 		log_vm(LOG_ERR, g->g_vm->vm_name, "%s: console_password_file %s: %s; "
 		    "login refused", g->g_what, path ? path : "(unset)",
-		    e == -ENODATA ? "empty" : strerror(-e));
+		    e == -ENODATA ? "empty" : e == -EINVAL ? "not a regular file" : strerror(-e));
 		login_free(lg, false);
 		say_close(fd, "login unavailable");
 		return;

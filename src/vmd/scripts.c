@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -179,6 +180,40 @@ timer_cb(struct loop *lp, void *arg)
 	kill_group(j->j_pid);	/* the pidfd reports the end */
 }
 
+/*
+ * The log the script writes to, or -1 (its output then goes to /dev/null,
+ * as said in the log). A regular file only, opened O_NONBLOCK: opening a
+ * FIFO for writing waits for a reader, and the loop must not.
+ */
+static int
+open_log(const struct job *j, const struct script_cmd *c)
+{
+	const char *why;
+	struct stat st;
+	int fd, fl;
+
+	fd = open(j->j_log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY |
+	    O_NONBLOCK, 0640);
+	if (fd == -1) {
+		/* ENXIO: a FIFO without a reader (or a device without its driver). */
+		log_vm(LOG_WARNING, j->j_vm, "%s: output not logged: %s: %s", c->sc_what, j->j_log,
+		    errno == ENXIO ? "not a regular file" : strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) == -1)
+		why = strerror(errno);
+	else if (!S_ISREG(st.st_mode))
+		why = "not a regular file";
+	/* (The script inherits the file's flags: it writes as to any log.) */
+	else if ((fl = fcntl(fd, F_GETFL)) == -1 || fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) == -1)
+		why = strerror(errno);
+	else
+		return fd;
+	log_vm(LOG_WARNING, j->j_vm, "%s: output not logged: %s: %s", c->sc_what, j->j_log, why);
+	close(fd);
+	return -1;
+}
+
 /* Fork and watch command j_i. 0, or -errno (logged; nothing left running). */
 static int
 job_spawn(struct job *j)
@@ -188,7 +223,7 @@ job_spawn(struct job *j)
 	int logfd, e;
 	pid_t pid;
 
-	logfd = open(j->j_log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW, 0640);
+	logfd = open_log(j, c);
 	pid = fork();
 	if (pid == -1) {
 		e = -errno;

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "vmd/tap.h"
@@ -256,6 +257,8 @@ tap_list(const char *prefix, struct strv *out)
 	return 0;
 }
 
+#define NL_TIMEOUT_S	1
+
 /*
  * Send one rtnetlink request for the link called name (type, flags) and
  * read the first answer into buf. Returns its length or -errno.
@@ -268,6 +271,7 @@ nl_link(const char *name, int type, int flags, char *buf, size_t len)
 		struct ifinfomsg	ifi;
 	} req;
 	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
+	struct timeval tv = { .tv_sec = NL_TIMEOUT_S };
 	ssize_t n;
 	int s, e;
 
@@ -283,7 +287,13 @@ nl_link(const char *name, int type, int flags, char *buf, size_t len)
 	s = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
 	if (s == -1)
 		return -errno;
-	if (sendto(s, &req, sizeof(req), 0, (struct sockaddr *)&sa, sizeof(sa)) == -1) {
+	/*
+	 * The kernel queues its answer before sendto() returns, so recv()
+	 * does not wait; should an answer ever be lost (ENOBUFS), the loop
+	 * waits NL_TIMEOUT_S at most, not forever.
+	 */
+	if (setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) == -1 ||
+	    sendto(s, &req, sizeof(req), 0, (struct sockaddr *)&sa, sizeof(sa)) == -1) {
 		e = -errno;
 		close(s);
 		return e;
