@@ -266,7 +266,7 @@ load_file(struct inv_parse *ip, const char *path, const char *from, int from_lin
 static void
 set_defaults(struct inventory *inv)
 {
-	inv->inv_run_dir = xstrdup("/run/vmservice");
+	inv->inv_run_dir = xstrdup(INV_DEFAULT_RUN_DIR);
 	inv->inv_state_dir = xstrdup("/var/lib/vmservice");
 	inv->inv_log_dir = xstrdup("/var/log/vmservice");
 	inv->inv_emulator_dir = xstrdup("/usr/bin");

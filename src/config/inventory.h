@@ -12,6 +12,13 @@
 #include "hw/hw.h"
 
 #define INV_DEFAULT_PATH	"/etc/vmservice.conf"
+/*
+ * run_dir when the file sets none, and the control socket's name in it:
+ * the daemon listens at run_dir/INV_SOCKET_NAME and vmctl finds it there
+ * (vmctl without loading the inventory, so one definition for both).
+ */
+#define INV_DEFAULT_RUN_DIR	"/run/vmservice"
+#define INV_SOCKET_NAME		"vmservice.sock"
 
 struct inventory {
 	char		*inv_path;	/* the main file */

@@ -9,7 +9,7 @@
 
 #include "config/inventory.h"
 #include "cmd/vmctl/vmctl.h"
-#include "cmd/vmctl/vmctl_ctl.h"
+#include "cmd/vmctl/client.h"
 
 static const struct vmctl_cmd vmctl_commands[] = {
 	{ "check-config", "[-c FILE]",
@@ -21,8 +21,8 @@ static const struct vmctl_cmd vmctl_commands[] = {
 	{ "vnc-password", "NAME [-c FILE]",
 	  "print a VM's VNC password (generated when no vnc_password_file; root)",
 	  vmctl_vnc_password },
-	/* Commands talking to the daemon (vmctl_ctl.c). */
-	VMCTL_CTL_COMMANDS,
+	/* Commands talking to the daemon (client.c). */
+	VMCTL_CLIENT_COMMANDS,
 };
 #define N_COMMANDS	(sizeof(vmctl_commands) / sizeof(vmctl_commands[0]))
 
@@ -32,17 +32,26 @@ vmctl_usage(const struct vmctl_cmd *cmd, FILE *fp)
 	fprintf(fp, "usage: vmctl %s %s\n  %s\n", cmd->name, cmd->usage, cmd->summary);
 	fprintf(fp, "  -c FILE  configuration file (default $VMSERVICE_CONF or %s)\n",
 	    INV_DEFAULT_PATH);
+	if (strstr(cmd->usage, "-s SOCKET"))
+		fprintf(fp, "  -s SOCKET  the daemon's control socket (default $VMSERVICE_SOCKET,\n"
+		    "           else run_dir/%s, run_dir read from FILE as text,\n"
+		    "           else %s/%s)\n", INV_SOCKET_NAME, INV_DEFAULT_RUN_DIR,
+		    INV_SOCKET_NAME);
 }
 
 static void
 help(FILE *fp)
 {
-	fprintf(fp, "usage: vmctl [-c FILE] COMMAND [ARGS]\n\ncommands:\n");
+	fprintf(fp, "usage: vmctl [-c FILE] [-s SOCKET] COMMAND [ARGS]\n\ncommands:\n");
 	for (size_t i = 0; i < N_COMMANDS; i++)
 		fprintf(fp, "  %s %s\n      %s\n", vmctl_commands[i].name,
 		    vmctl_commands[i].usage, vmctl_commands[i].summary);
 	fprintf(fp, "\n-c FILE: configuration file (default $VMSERVICE_CONF, else %s)\n"
-	    "vmctl COMMAND --help: help on one command\n", INV_DEFAULT_PATH);
+	    "-s SOCKET: the daemon's control socket, for the commands that talk to it:\n"
+	    "  default $VMSERVICE_SOCKET, else run_dir/%s with run_dir read from\n"
+	    "  FILE as plain text (FILE need not be valid), else %s/%s\n"
+	    "vmctl COMMAND --help: help on one command\n", INV_DEFAULT_PATH, INV_SOCKET_NAME,
+	    INV_DEFAULT_RUN_DIR, INV_SOCKET_NAME);
 }
 
 const char *
@@ -105,7 +114,7 @@ vmctl_args(struct vmctl *ctl, int argc, char **argv, const char **conf,
 int
 main(int argc, char **argv)
 {
-	struct vmctl ctl = { NULL, NULL };
+	struct vmctl ctl = { NULL, NULL, NULL };
 	int i = 1;
 
 	for (; i < argc && argv[i][0] == '-'; i++) {
@@ -115,6 +124,10 @@ main(int argc, char **argv)
 		}
 		if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
 			ctl.ctl_conf = argv[++i];
+			continue;
+		}
+		if (strcmp(argv[i], "-s") == 0 && i + 1 < argc) {
+			ctl.ctl_sock = argv[++i];
 			continue;
 		}
 		fprintf(stderr, "vmctl: bad option %s\n", argv[i]);

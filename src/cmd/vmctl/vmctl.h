@@ -25,6 +25,7 @@ struct vmctl_cmd {
 struct vmctl {
 	const struct vmctl_cmd	*ctl_cmd;	/* the command running */
 	const char		*ctl_conf;	/* -c before the command, or NULL */
+	const char		*ctl_sock;	/* -s before the command, or NULL */
 };
 
 /*

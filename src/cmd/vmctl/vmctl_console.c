@@ -16,7 +16,7 @@
 
 #include "lib/util.h"
 #include "cmd/vmctl/vmctl.h"
-#include "cmd/vmctl/vmctl_ctl.h"
+#include "cmd/vmctl/client.h"
 
 #define ESCAPE_CHAR	0x1d	/* Ctrl-], as telnet and virsh console */
 #define LINGER_MS	1000	/* stdin not a tty and at EOF: wait for output this long */
@@ -159,8 +159,8 @@ vmctl_console(struct vmctl *ctl, int argc, char **argv)
 
 	if ((rc = parse(ctl, argc, argv, &a, 1)) != 0)
 		return rc < 0 ? 0 : rc;
-	sock = vmctl_ctl_socket(ctl, a.conf, a.sock);
-	fd = vmctl_ctl_connect(sock);
+	sock = vmctl_socket(ctl, a.conf, a.sock);
+	fd = vmctl_connect(sock);
 	free(sock);
 	if (fd == -1)
 		return VMCTL_NO_DAEMON;
@@ -209,8 +209,8 @@ one_shot(struct vmctl *ctl, const struct con_args *a, struct json_object *req, b
 	char *sock;
 	int rc;
 
-	sock = vmctl_ctl_socket(ctl, a->conf, a->sock);
-	resp = vmctl_ctl_request(sock, req, &rc);
+	sock = vmctl_socket(ctl, a->conf, a->sock);
+	resp = vmctl_request(sock, req, &rc);
 	free(sock);
 	json_object_put(req);
 	if (!resp)

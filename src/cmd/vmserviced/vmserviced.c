@@ -31,6 +31,7 @@
 #include "vmd/notify.h"
 #include "vmd/reload.h"
 #include "vmd/scripts.h"
+#include "config/inventory.h"
 #include "config/vmpriv.h"
 
 static const char usage_text[] =
@@ -370,7 +371,7 @@ main(int argc, char **argv)
 	}
 
 	daemon_init_vms(&d);
-	d.sock_path = xasprintf("%s/vmservice.sock", d.inv.inv_run_dir);
+	d.sock_path = xasprintf("%s/" INV_SOCKET_NAME, d.inv.inv_run_dir);
 	ctl = ctl_new(&d, d.sock_path, err, sizeof(err));
 	if (!ctl)
 		die_ready(d.ready_fd, "%s", err);

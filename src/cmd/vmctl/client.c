@@ -1,4 +1,4 @@
-/* The client side of the control protocol: status, start, stop, ... */
+/* The client side of the control protocol (PROTOCOL.md): status, start, stop, ... */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -12,9 +12,8 @@
 #include "lib/util.h"
 #include "config/inventory.h"
 #include "cmd/vmctl/vmctl.h"
-#include "cmd/vmctl/vmctl_ctl.h"
+#include "cmd/vmctl/client.h"
 
-#define DEFAULT_SOCKET	"/run/vmservice/vmservice.sock"
 #define MAX_RESPONSE	(16 * 1024 * 1024)
 
 struct ctl_args {
@@ -79,19 +78,23 @@ parse(struct vmctl *ctl, int argc, char **argv, struct ctl_args *a, int maxpos)
 }
 
 /*
- * run_dir from a plain scan of the main file, for when the inventory does
- * not validate (a half-edited config must not cut vmctl off the daemon).
- * Relative paths are relative to the file's directory, as in the inventory.
+ * run_dir from a plain scan of the main file: the socket is found without
+ * loading the inventory, so a half-edited file does not cut vmctl off the
+ * daemon (which runs the last version that validated) and nothing runs
+ * `qemu -device help` to answer a status. The last assignment wins, as in
+ * the parser; relative paths are relative to the file's directory, as in
+ * the inventory. 0 with *dir (NULL: the file sets none), or -errno.
  */
-static char *
-scan_run_dir(const char *conf)
+static int
+scan_run_dir(const char *conf, char **dir)
 {
-	char line[4096], *p, *e, *dir = NULL;
+	char line[4096], *p, *e;
 	FILE *fp = fopen(conf, "re");
 
+	*dir = NULL;
 	if (!fp)
-		return NULL;
-	while (!dir && fgets(line, sizeof(line), fp)) {
+		return -errno;
+	while (fgets(line, sizeof(line), fp)) {
 		p = line + strspn(line, " \t");
 		if (strncmp(p, "run_dir", 7) != 0)
 			continue;
@@ -106,52 +109,58 @@ scan_run_dir(const char *conf)
 		if (!e || e == p)
 			continue;
 		*e = 0;
+		free(*dir);
 		if (*p == '/') {
-			dir = xstrdup(p);
+			*dir = xstrdup(p);
 		} else {
 			const char *slash = strrchr(conf, '/');
-			dir = slash ? xasprintf("%.*s/%s", (int)(slash - conf), conf, p) : xstrdup(p);
+			*dir = slash ? xasprintf("%.*s/%s", (int)(slash - conf), conf, p) :
+			    xstrdup(p);
 		}
 	}
 	fclose(fp);
-	return dir;
+	return 0;
 }
 
-/* -s, else the inventory's run_dir, else the default. Newly allocated. */
+/*
+ * The control socket, newly allocated: -s (of the command, else the one
+ * before it), else $VMSERVICE_SOCKET, else
+ * run_dir/INV_SOCKET_NAME with run_dir scanned from the configuration
+ * file, else the compiled default. NULL after a message when a file named
+ * by -c or $VMSERVICE_CONF cannot be read (a typo must not silently reach
+ * another daemon); a missing default file just means the default socket.
+ */
 static char *
 socket_path(struct vmctl *ctl, const struct ctl_args *a)
 {
-	/* Only to find the socket: no emulator asked about NIC models. */
-	struct inv_opts opts = { .io_flags = INV_NO_EXEC };
-	struct inventory inv = { 0 };
-	struct diag dg = { 0 };
+	const char *env = getenv("VMSERVICE_SOCKET"), *cenv = getenv("VMSERVICE_CONF");
+	bool named = a->conf || ctl->ctl_conf || (cenv && *cenv);
 	const char *conf;
-	char *p;
+	char *dir, *p;
+	int e;
 
-	if (a->sock)
-		return xstrdup(a->sock);
+	if (a->sock || ctl->ctl_sock)
+		return xstrdup(a->sock ? a->sock : ctl->ctl_sock);
+	if (env && *env)
+		return xstrdup(env);
 	conf = vmctl_conf_path(ctl, a->conf);
-	if (inv_load_opts(conf, &inv, &dg, &opts) != 0) {
-		/* The running daemon may have loaded an older, valid version. */
-		char *dir = scan_run_dir(conf);
-
-		p = dir ? xasprintf("%s/vmservice.sock", dir) : xstrdup(DEFAULT_SOCKET);
-		/* reload prints the daemon's own list of the errors. */
-		if (access(conf, F_OK) == 0 && !(a->cmd && strcmp(a->cmd, "reload") == 0))
-			fprintf(stderr, "vmctl: warning: %s has errors (vmctl check-config "
-			    "shows them); using %s\n", conf, p);
-		free(dir);
-		diag_free(&dg);
-		return p;
+	e = scan_run_dir(conf, &dir);
+	if (e && named) {
+		fprintf(stderr, "vmctl: cannot read %s: %s (vmctl finds the daemon's socket "
+		    "through its run_dir; -s SOCKET or $VMSERVICE_SOCKET name the socket "
+		    "instead)\n", conf, strerror(-e));
+		return NULL;
 	}
-	p = xasprintf("%s/vmservice.sock", inv.inv_run_dir);
-	inv_free(&inv);
-	diag_free(&dg);
+	if (e && e != -ENOENT)
+		fprintf(stderr, "vmctl: warning: cannot read %s (%s): using %s/%s\n", conf,
+		    strerror(-e), INV_DEFAULT_RUN_DIR, INV_SOCKET_NAME);
+	p = xasprintf("%s/" INV_SOCKET_NAME, dir ? dir : INV_DEFAULT_RUN_DIR);
+	free(dir);
 	return p;
 }
 
 char *
-vmctl_ctl_socket(struct vmctl *ctl, const char *conf, const char *sock)
+vmctl_socket(struct vmctl *ctl, const char *conf, const char *sock)
 {
 	struct ctl_args a = { .conf = conf, .sock = sock };
 
@@ -159,11 +168,13 @@ vmctl_ctl_socket(struct vmctl *ctl, const char *conf, const char *sock)
 }
 
 int
-vmctl_ctl_connect(const char *sock)
+vmctl_connect(const char *sock)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	int fd;
 
+	if (!sock)
+		return -1;	/* socket_path() said why */
 	if (strlen(sock) >= sizeof(sa.sun_path)) {
 		fprintf(stderr, "vmctl: socket path too long: %s\n", sock);
 		return -1;
@@ -198,7 +209,7 @@ request(const char *sock, struct json_object *req, int *rc)
 	ssize_t r;
 	int fd;
 
-	fd = vmctl_ctl_connect(sock);
+	fd = vmctl_connect(sock);
 	if (fd == -1) {
 		*rc = VMCTL_NO_DAEMON;
 		return NULL;
@@ -245,7 +256,7 @@ lost:
 }
 
 struct json_object *
-vmctl_ctl_request(const char *sock, struct json_object *req, int *rc)
+vmctl_request(const char *sock, struct json_object *req, int *rc)
 {
 	return request(sock, req, rc);
 }

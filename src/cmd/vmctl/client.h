@@ -1,10 +1,10 @@
 /*
- * vmctl commands that talk to vmserviced over its control socket
- * (PROTOCOL.md). Rows for vmctl.c's command table; each handler gets argv
+ * The client side of the control protocol: vmctl commands that talk to
+ * vmserviced over its control socket (PROTOCOL.md). Rows for vmctl.c's command table; each handler gets argv
  * starting at the command name.
  */
-#ifndef VMS_VMCTL_CTL_H
-#define VMS_VMCTL_CTL_H
+#ifndef VMS_VMCTL_CLIENT_H
+#define VMS_VMCTL_CLIENT_H
 
 #include <json-c/json.h>
 
@@ -23,19 +23,25 @@ int vmctl_lifecycle(struct vmctl *ctl, int argc, char **argv);
 int vmctl_revert(struct vmctl *ctl, int argc, char **argv);
 int vmctl_reload(struct vmctl *ctl, int argc, char **argv);
 
-/* The control socket: sock if given, else run_dir of the inventory. Allocated. */
-char *vmctl_ctl_socket(struct vmctl *ctl, const char *conf, const char *sock);
-/* Connected fd, or -1 after a message saying why (exit VMCTL_NO_DAEMON). */
-int vmctl_ctl_connect(const char *sock);
+/*
+ * The control socket, found without loading the inventory: sock (-s), else
+ * the -s before the command, $VMSERVICE_SOCKET, run_dir/INV_SOCKET_NAME
+ * with run_dir scanned from the file conf (-c, see vmctl_conf_path) as
+ * text, INV_DEFAULT_RUN_DIR/INV_SOCKET_NAME. Allocated; NULL after a
+ * message when a file named by -c or $VMSERVICE_CONF cannot be read.
+ */
+char *vmctl_socket(struct vmctl *ctl, const char *conf, const char *sock);
+/* Connected fd, or -1 after a message saying why (exit VMCTL_NO_DAEMON); sock may be NULL. */
+int vmctl_connect(const char *sock);
 /* One request, one response (NULL with *rc set). */
-struct json_object *vmctl_ctl_request(const char *sock, struct json_object *req, int *rc);
+struct json_object *vmctl_request(const char *sock, struct json_object *req, int *rc);
 
 /* vmctl_console.c */
 int vmctl_console(struct vmctl *ctl, int argc, char **argv);
 int vmctl_monitor(struct vmctl *ctl, int argc, char **argv);
 int vmctl_qmp(struct vmctl *ctl, int argc, char **argv);
 
-#define VMCTL_CTL_COMMANDS \
+#define VMCTL_CLIENT_COMMANDS \
 	{ "status", "[NAME] [--json] [-s SOCKET]", \
 	  "show the VMs the daemon supervises (exit 3: NAME is not running)", \
 	  vmctl_status }, \
