@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "lib/log.h"
+#include "lib/outbuf.h"
 #include "lib/usock.h"
 #include "lib/util.h"
 #include "qemu/qmp.h"
@@ -31,8 +32,7 @@ struct qmp {
 
 	char		*in;		/* unparsed input */
 	size_t		 in_n, in_cap;
-	char		*out;		/* unsent output */
-	size_t		 out_n, out_cap;
+	struct outbuf	 out;		/* unsent output, QMP_MAX_MSG at most */
 
 	struct qmp_pending *pend;
 	size_t		 pend_n, pend_cap;
@@ -61,6 +61,7 @@ qmp_new(const char *name, const struct qmp_cb *cb, void *arg)
 	q->arg = arg;
 	q->fd = -1;
 	q->next_id = 1;
+	outbuf_init(&q->out, QMP_MAX_MSG);
 	return q;
 }
 
@@ -85,7 +86,7 @@ destroy(struct qmp *q)
 	free(q->name);
 	free(q->path);
 	free(q->in);
-	free(q->out);
+	outbuf_free(&q->out);
 	free(q->pend);
 	free(q);
 }
@@ -137,19 +138,13 @@ qmp_pending(const struct qmp *q)
 const char *
 qmp_out(const struct qmp *q, size_t *len)
 {
-	*len = q->out_n;
-	return q->out;
+	return outbuf_data(&q->out, len);
 }
 
 void
 qmp_out_consume(struct qmp *q, size_t n)
 {
-	if (n > q->out_n)
-		n = q->out_n;
-	if (n == 0)
-		return;
-	memmove(q->out, q->out + n, q->out_n - n);
-	q->out_n -= n;
+	outbuf_consume(&q->out, n);
 }
 
 static void sock_want_out(struct qmp *q);
@@ -169,14 +164,10 @@ queue(struct qmp *q, const char *cmd, struct json_object *args,
 	json_object_object_add(o, "id", json_object_new_int64((int64_t)q->next_id));
 	s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
 	len = strlen(s);
-	if (q->out_n + len + 1 > QMP_MAX_MSG) {
+	if (outbuf_add_line(&q->out, s, len) < 0) {
 		ret = -ENOBUFS;
 		goto out;
 	}
-	xgrow(&q->out, &q->out_cap, q->out_n + len + 1, 1);
-	memcpy(q->out + q->out_n, s, len);
-	q->out[q->out_n + len] = '\n';
-	q->out_n += len + 1;
 	xgrow(&q->pend, &q->pend_cap, q->pend_n + 1, sizeof(*q->pend));
 	q->pend[q->pend_n++] = (struct qmp_pending){ q->next_id++, fn, arg };
 	sock_want_out(q);
@@ -373,7 +364,7 @@ fail(struct qmp *q, const char *why)
 static void
 sock_want_out(struct qmp *q)
 {
-	bool want = q->out_n > 0;
+	bool want = !outbuf_empty(&q->out);
 
 	if (q->fd == -1 || want == q->watching_out)
 		return;
@@ -389,16 +380,11 @@ on_io(struct loop *lp, int fd, uint32_t events, void *arg)
 	ssize_t n;
 
 	if (events & EPOLLOUT) {
-		while (q->out_n) {
-			n = send(fd, q->out, q->out_n, MSG_NOSIGNAL | MSG_DONTWAIT);
-			if (n == -1) {
-				if (errno == EAGAIN || errno == EINTR)
-					break;
-				snprintf(why, sizeof(why), "QMP write: %s", strerror(errno));
-				fail(q, why);
-				return;
-			}
-			qmp_out_consume(q, (size_t)n);
+		n = outbuf_flush(&q->out, fd);
+		if (n < 0) {
+			snprintf(why, sizeof(why), "QMP write: %s", strerror((int)-n));
+			fail(q, why);
+			return;
 		}
 		sock_want_out(q);
 	}
