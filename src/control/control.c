@@ -28,6 +28,7 @@
 #include "vmd/daemon.h"
 #include "lib/loop.h"
 #include "lib/outbuf.h"
+#include "lib/usock.h"
 #include "vmd/reload.h"
 #include "storage/img.h"
 
@@ -1164,17 +1165,14 @@ accept_cb(struct loop *lp, int fd, uint32_t events, void *arg)
 struct ctl *
 ctl_new(struct daemon *d, const char *path, char *err, size_t errlen)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sockaddr_un sa;
 	struct ctl *c;
 	struct group *gr;
 	struct stat st;
 	int fd, e;
 
-	if (strlen(path) >= sizeof(sa.sun_path)) {
-		snprintf(err, errlen, "socket path too long: %s", path);
+	if (usock_addr(&sa, path, err, errlen) != 0)
 		return NULL;
-	}
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd == -1) {
 		snprintf(err, errlen, "socket: %s", strerror(errno));

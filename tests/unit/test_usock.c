@@ -31,13 +31,11 @@ path(int i, const char *name)
 static int
 listener(const char *p)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sockaddr_un sa;
+	char err[512];
 	int s = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 
-	if (strlen(p) >= sizeof(sa.sun_path))
-		return -1;
-	memcpy(sa.sun_path, p, strlen(p) + 1);
-	if (s == -1 || bind(s, (struct sockaddr *)&sa, sizeof(sa)) == -1 || listen(s, 8) == -1)
+	if (usock_addr(&sa, p, err, sizeof(err)) != 0 || s == -1 || bind(s, (struct sockaddr *)&sa, sizeof(sa)) == -1 || listen(s, 8) == -1)
 		return -1;
 	return s;
 }
@@ -78,6 +76,53 @@ fake_qemu(int fd)
 		pid = -1;
 	close(p[0]);
 	return pid;
+}
+
+/* Over-long paths never reach the socket at their truncated name. */
+static void
+too_long(void)
+{
+	char trunc[sizeof(((struct sockaddr_un *)0)->sun_path)], lp[300], err[512], want[400];
+	size_t n = sizeof(trunc) - 1;	/* 107: the longest name that fits */
+	struct stat st0, st1;
+	ino_t ino;
+	int svc, fd = -1, e;
+
+	snprintf(trunc, sizeof(trunc), "%s/", dir);
+	memset(trunc + strlen(trunc), 't', n - strlen(trunc));
+	trunc[n] = '\0';
+	snprintf(lp, sizeof(lp), "%s%s", trunc, "-and-more");
+	svc = listener(trunc);
+	OK(svc >= 0 && strlen(trunc) == n, "a listener at a %zu-byte path (the most sun_path holds)",
+	    strlen(trunc));
+	/* Reachable by its own name: so a truncated fill would reach it too. */
+	e = usock_dial(trunc, &fd, err, sizeof(err));
+	OK(e == 0 && pending(svc) == 1, "usock_dial reaches it by its name (%s)", e ? err : "ok");
+	if (e == 0)
+		close(fd);
+	snprintf(want, sizeof(want), "socket path too long (%zu bytes, at most %zu): %s",
+	    strlen(lp), n, lp);
+
+	e = usock_dial(lp, &fd, err, sizeof(err));
+	OK(e == -ENAMETOOLONG, "usock_dial of its name + \"-and-more\": ENAMETOOLONG (%d)", e);
+	OK_STREQ(err, want, "... the message names the whole path");
+	e = usock_connect(lp, 0, &fd, err, sizeof(err));
+	OK(e == -ENAMETOOLONG && USOCK_REFUSED(e), "usock_connect: ENAMETOOLONG, not retried");
+	OK_STREQ(err, want, "... named");
+	OK(lstat(trunc, &st0) == 0, "the socket at the truncated name is there");
+	ino = st0.st_ino;
+	e = usock_bind(lp, &fd, err, sizeof(err));
+	OK(e == -ENAMETOOLONG, "usock_bind: ENAMETOOLONG (%d)", e);
+	OK_STREQ(err, want, "... named");
+	OK(lstat(trunc, &st1) == 0 && st1.st_ino == ino && S_ISSOCK(st1.st_mode),
+	    "... and the socket at the truncated name was not unlinked or replaced");
+	OK(pending(svc) == 0, "the listener at the truncated name saw no connection");
+	close(svc);
+	unlink(trunc);
+	/* Nothing is created at a truncated name either. */
+	e = usock_bind(lp, &fd, err, sizeof(err));
+	OK(e == -ENAMETOOLONG && lstat(trunc, &st1) == -1 && errno == ENOENT,
+	    "usock_bind creates nothing at the truncated name");
 }
 
 int
@@ -150,6 +195,13 @@ main(void)
 	longp[0] = '/';
 	OK(usock_connect(longp, 0, &c, err, sizeof(err)) == -ENAMETOOLONG &&
 	    usock_bind(longp, &fd, err, sizeof(err)) == -ENAMETOOLONG, "too long: ENAMETOOLONG");
+
+	/*
+	 * A path one byte too long for sun_path, whose first 107 bytes name a
+	 * live socket: a truncating fill would reach that socket. Every entry
+	 * point must refuse with ENAMETOOLONG naming the whole path instead.
+	 */
+	too_long();
 
 	/* Binding over a planted link removes the link, never its target. */
 	OK(symlink(buf[5], path(7, "w.qmp")) == 0, "plant w.qmp -> a file");
