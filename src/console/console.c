@@ -11,7 +11,6 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "lib/log.h"
@@ -217,12 +216,12 @@ client_flushed(struct client *cl)
 {
 	uint64_t skipped = cl->cl_skipped;
 
-	if (!outbuf_len(&cl->cl_out) && skipped) {
+	if (outbuf_empty(&cl->cl_out) && skipped) {
 		cl->cl_skipped = 0;
 		return client_notice(cl, "%llu bytes of output skipped: this client "
 		    "did not keep up", (unsigned long long)skipped);
 	}
-	client_set_pollout(cl, outbuf_len(&cl->cl_out) != 0);
+	client_set_pollout(cl, !outbuf_empty(&cl->cl_out));
 	return true;
 }
 
@@ -352,7 +351,7 @@ sweep(struct loop *lp, void *arg)
 	c->c_sweep_timer = 0;
 	for (cl = c->c_clients; cl; cl = next) {
 		next = cl->cl_next;
-		if (!outbuf_len(&cl->cl_out) || cl->cl_out.ob_sent != cl->cl_sent_seen) {
+		if (outbuf_empty(&cl->cl_out) || cl->cl_out.ob_sent != cl->cl_sent_seen) {
 			cl->cl_last_tx = now;
 			cl->cl_sent_seen = cl->cl_out.ob_sent;
 		} else if (now >= cl->cl_last_tx + CONSOLE_STALL_MS) {
@@ -643,7 +642,7 @@ upstream_send(struct console *c, const uint8_t *p, size_t n)
 		upstream_close(c, strerror((int)-rc), true);
 		return;
 	}
-	upstream_set_pollout(c, outbuf_len(&c->c_up_in) != 0);
+	upstream_set_pollout(c, !outbuf_empty(&c->c_up_in));
 }
 
 static void
@@ -659,7 +658,7 @@ upstream_event(struct loop *lp, int fd, uint32_t events, void *arg)
 			upstream_close(c, strerror((int)-r), true);
 			return;
 		}
-		upstream_set_pollout(c, outbuf_len(&c->c_up_in) != 0);
+		upstream_set_pollout(c, !outbuf_empty(&c->c_up_in));
 	}
 	if (!(events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
 		return;
