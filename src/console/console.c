@@ -15,6 +15,7 @@
 
 #include "lib/log.h"
 #include "lib/usock.h"
+#include "lib/usock_retry.h"
 #include "lib/util.h"
 #include "lib/acceptor.h"
 #include "console/console.h"
@@ -87,8 +88,7 @@ struct console {
 	bool		 c_up_pollout;
 	bool		 c_up_paused;	/* not reading for BATCH_MS */
 	uint64_t	 c_batch_timer;
-	uint64_t	 c_up_timer;
-	unsigned	 c_up_attempts;
+	struct usock_retry c_up_conn;	/* connecting, while QEMU starts */
 	struct outbuf	 c_up_in;	/* client input waiting for the guest */
 	int		 c_spool_fd;
 	size_t		 c_spool_max;	/* read at most its last bytes */
@@ -595,7 +595,7 @@ spool_trim(struct console *c)
 }
 
 static void upstream_close(struct console *c, const char *why, bool retry);
-static void upstream_try(struct loop *lp, void *arg);
+static void upstream_connect(struct console *c, unsigned first_ms);
 
 static void
 upstream_watch(struct console *c)
@@ -698,70 +698,47 @@ upstream_close(struct console *c, const char *why, bool retry)
 		close(c->c_spool_fd);
 		c->c_spool_fd = -1;
 	}
-	if (c->c_up_timer) {
-		loop_cancel_timer(c->c_lp, c->c_up_timer);
-		c->c_up_timer = 0;
-	}
+	usock_retry_stop(&c->c_up_conn);
 	if (c->c_batch_timer) {
 		loop_cancel_timer(c->c_lp, c->c_batch_timer);
 		c->c_batch_timer = 0;
 	}
-	if (retry && c->c_up_wanted) {
-		/* QEMU may be restarting (system_reset keeps it, a crash does not). */
-		c->c_up_attempts = CONSOLE_CONNECT_ATTEMPTS;
-		c->c_up_timer = loop_add_timer(c->c_lp, CONSOLE_CONNECT_INTERVAL_MS,
-		    upstream_try, c);
-	}
-}
-
-static int
-upstream_connect(struct console *c, char *err, size_t errlen)
-{
-	int fd, rc;
-
-	/* Issue 12: never through a link, only to this VM's QEMU. */
-	rc = usock_connect(c->c_upstream, c->c_up_peer, &fd, err, errlen);
-	if (rc)
-		return rc;
-	rc = loop_add_fd(c->c_lp, fd, EPOLLIN, upstream_event, c);
-	if (rc) {
-		close(fd);
-		return rc;
-	}
-	c->c_up_fd = fd;
-	return 0;
+	/* QEMU may be restarting (system_reset keeps it, a crash does not). */
+	if (retry && c->c_up_wanted)
+		upstream_connect(c, CONSOLE_CONNECT_INTERVAL_MS);
 }
 
 static void
-upstream_try(struct loop *lp, void *arg)
+upstream_connected(void *arg, int fd, int e, const char *err)
 {
 	struct console *c = arg;
-	char err[600];
-	int rc;
 
-	c->c_up_timer = 0;
-	if (!c->c_up_wanted || c->c_up_fd != -1)
-		return;
-	rc = upstream_connect(c, err, sizeof(err));
-	if (rc == 0) {
-		log_vm(LOG_INFO, c->c_vm, "%s upstream connected (%s)", c->c_what,
-		    c->c_upstream);
-		spool_drain(c);
-		notice_all(c, "connected", NULL);
-		return;
-	}
-	if (USOCK_REFUSED(rc)) {
+	if (fd < 0 && USOCK_REFUSED(e)) {
 		/* Not QEMU's socket: no retry would make it so. */
 		log_vm(LOG_ERR, c->c_vm, "%s upstream refused: %s", c->c_what, err);
 		notice_all(c, "not connected", "its socket is not the VM's QEMU (see the log)");
 		return;
 	}
-	if (c->c_up_attempts-- == 0) {
+	if (fd >= 0 && (e = loop_add_fd(c->c_lp, fd, EPOLLIN, upstream_event, c)) != 0)
+		close(fd);
+	if (fd < 0 || e) {
 		log_vm(LOG_WARNING, c->c_vm, "%s: gave up connecting to %s: %s", c->c_what,
-		    c->c_upstream, strerror(-rc));
+		    c->c_upstream, strerror(-e));
 		return;
 	}
-	c->c_up_timer = loop_add_timer(c->c_lp, CONSOLE_CONNECT_INTERVAL_MS, upstream_try, c);
+	c->c_up_fd = fd;
+	log_vm(LOG_INFO, c->c_vm, "%s upstream connected (%s)", c->c_what, c->c_upstream);
+	spool_drain(c);
+	notice_all(c, "connected", NULL);
+}
+
+/* Issue 12: never through a link, only to this VM's QEMU. */
+static void
+upstream_connect(struct console *c, unsigned first_ms)
+{
+	usock_retry_start(&c->c_up_conn, c->c_lp, c->c_upstream, c->c_up_peer,
+	    CONSOLE_CONNECT_ATTEMPTS, first_ms, CONSOLE_CONNECT_INTERVAL_MS,
+	    upstream_connected, c);
 }
 
 void
@@ -769,14 +746,8 @@ console_upstream_start(struct console *c, pid_t peer)
 {
 	c->c_up_wanted = true;
 	c->c_up_peer = peer;
-	if (c->c_up_fd != -1)
-		return;
-	if (c->c_up_timer) {
-		loop_cancel_timer(c->c_lp, c->c_up_timer);
-		c->c_up_timer = 0;
-	}
-	c->c_up_attempts = CONSOLE_CONNECT_ATTEMPTS;
-	upstream_try(c->c_lp, c);
+	if (c->c_up_fd == -1)
+		upstream_connect(c, 0);
 }
 
 void

@@ -11,6 +11,7 @@
 #include "lib/log.h"
 #include "lib/outbuf.h"
 #include "lib/usock.h"
+#include "lib/usock_retry.h"
 #include "lib/util.h"
 #include "qemu/qmp.h"
 #include "lib/loop.h"
@@ -40,10 +41,8 @@ struct qmp {
 	/* socket side */
 	struct loop	*lp;
 	char		*path;
-	pid_t		 peer;		/* the only listener we talk to; 0: any */
 	int		 fd;
-	unsigned	 attempts_left, interval_ms;
-	uint64_t	 retry_timer;
+	struct usock_retry conn;	/* connecting, until QEMU listens */
 	bool		 watching_out;
 
 	int		 depth;		/* inside a callback */
@@ -67,10 +66,7 @@ qmp_new(const char *name, const struct qmp_cb *cb, void *arg)
 static void
 sock_close(struct qmp *q)
 {
-	if (q->retry_timer) {
-		loop_cancel_timer(q->lp, q->retry_timer);
-		q->retry_timer = 0;
-	}
+	usock_retry_stop(&q->conn);
 	if (q->fd != -1) {
 		loop_del_fd(q->lp, q->fd);
 		close(q->fd);
@@ -404,39 +400,15 @@ on_io(struct loop *lp, int fd, uint32_t events, void *arg)
 	}
 }
 
-static void try_connect(struct loop *lp, void *arg);
-
 static void
-retry_or_fail(struct qmp *q, int e)
-{
-	char why[600];
-
-	if (q->attempts_left == 0) {
-		snprintf(why, sizeof(why), "cannot connect to %s: %s", q->path, strerror(e));
-		fail(q, why);
-		return;
-	}
-	q->retry_timer = loop_add_timer(q->lp, q->interval_ms, try_connect, q);
-}
-
-static void
-try_connect(struct loop *lp, void *arg)
+connected(void *arg, int fd, int e, const char *err)
 {
 	struct qmp *q = arg;
-	char err[600];
-	int fd, e;
 
-	q->retry_timer = 0;
-	q->attempts_left--;
-	/* Issue 12: never through a link, only to this VM's QEMU. */
-	e = usock_connect(q->path, q->peer, &fd, err, sizeof(err));
-	if (USOCK_REFUSED(e)) {
-		log_vm(LOG_ERR, q->name, "QMP: %s", err);
+	if (fd < 0) {
+		if (USOCK_REFUSED(e))
+			log_vm(LOG_ERR, q->name, "QMP: %s", err);
 		fail(q, err);
-		return;
-	}
-	if (e) {
-		retry_or_fail(q, -e);
 		return;
 	}
 	q->fd = fd;
@@ -456,13 +428,14 @@ int
 qmp_connect(struct qmp *q, struct loop *lp, const char *path, pid_t peer,
     unsigned attempts, unsigned interval_ms)
 {
+	usock_retry_stop(&q->conn);
 	q->lp = lp;
 	free(q->path);
 	q->path = xstrdup(path);
-	q->peer = peer;
-	q->attempts_left = attempts ? attempts : 1;
-	q->interval_ms = interval_ms;
-	/* First attempt from the loop, so callbacks never run inside our caller. */
-	q->retry_timer = loop_add_timer(lp, 0, try_connect, q);
+	/*
+	 * Issue 12: never through a link, only to this VM's QEMU. The first
+	 * try from the loop, so callbacks never run inside our caller.
+	 */
+	usock_retry_start(&q->conn, lp, q->path, peer, attempts, 0, interval_ms, connected, q);
 	return 0;
 }

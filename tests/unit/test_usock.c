@@ -14,7 +14,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "lib/loop.h"
 #include "lib/usock.h"
+#include "lib/usock_retry.h"
+#include "lib/util.h"
 #include "tap.h"
 
 static char dir[] = "/tmp/vms-usock.XXXXXX";
@@ -125,6 +128,130 @@ too_long(void)
 	    "usock_bind creates nothing at the truncated name");
 }
 
+/* ---- usock_retry: connecting from the loop while a server starts ---- */
+
+struct outcome {
+	struct loop	*lp;
+	int		 calls, fd, e;
+	char		 err[600];
+	uint64_t	 at;
+};
+
+static void
+got(void *arg, int fd, int e, const char *err)
+{
+	struct outcome *o = arg;
+
+	o->calls++;
+	o->fd = fd;
+	o->e = e;
+	snprintf(o->err, sizeof(o->err), "%s", err ? err : "");
+	o->at = now_ms();
+	loop_stop(o->lp);
+}
+
+static void
+stop_cb(struct loop *lp, void *arg)
+{
+	loop_stop(lp);
+}
+
+/* Run the loop until an outcome, or ms at most. */
+static void
+run(struct loop *lp, uint64_t ms)
+{
+	uint64_t t = loop_add_timer(lp, ms, stop_cb, NULL);
+
+	loop_run(lp);
+	loop_cancel_timer(lp, t);
+}
+
+struct late {
+	const char	*path;
+	int		 fd;
+};
+
+static void
+listen_late(struct loop *lp, void *arg)
+{
+	struct late *l = arg;
+
+	l->fd = listener(l->path);
+}
+
+/* symlink: a link to a live listener, svc. */
+static void
+retries(const char *symlink_path, int svc)
+{
+	struct loop *lp = loop_new();
+	struct usock_retry ur = { 0 };
+	struct outcome o = { .lp = lp };
+	struct late l = { .fd = -1 };
+	char p1[256], p2[256], want[600];
+	uint64_t t0;
+
+	snprintf(p1, sizeof(p1), "%s/late.sock", dir);
+	snprintf(p2, sizeof(p2), "%s/never.sock", dir);
+
+	/* QEMU listens only after a while: tries until then, then connects. */
+	l.path = p1;
+	loop_add_timer(lp, 120, listen_late, &l);
+	t0 = now_ms();
+	usock_retry_start(&ur, lp, p1, 0, 100, 0, 20, got, &o);
+	OK(o.calls == 0 && usock_retry_busy(&ur), "busy until an outcome");
+	run(lp, 5000);
+	OK(o.calls == 1 && o.fd >= 0 && l.fd >= 0, "connected once the server listens (%s)",
+	    !o.calls ? "no outcome" : o.fd >= 0 ? "ok" : o.err);
+	OK(o.at >= t0 + 120 && pending(l.fd) == 1 && !usock_retry_busy(&ur),
+	    "... after it appeared (%llu ms), one connection made",
+	    (unsigned long long)(o.at - t0));
+	if (o.fd >= 0)
+		close(o.fd);
+
+	/* Nobody ever listens: attempts tries, interval apart, then the outcome. */
+	o.calls = 0;
+	t0 = now_ms();
+	usock_retry_start(&ur, lp, p2, 0, 4, 0, 40, got, &o);
+	run(lp, 5000);
+	snprintf(want, sizeof(want), "cannot connect to %s: %s", p2, strerror(ENOENT));
+	OK(o.calls == 1 && o.fd == -1 && o.e == -ENOENT, "4 tries, none listening: ENOENT (%d)", o.e);
+	OK(o.at >= t0 + 3 * 40, "... given up after 3 intervals, not before (%llu ms)",
+	    (unsigned long long)(o.at - t0));
+	OK_STREQ(o.err, want, "... the message names the path");
+
+	/* A refusal ends it at the first try: a symlink is never retried. */
+	o.calls = 0;
+	t0 = now_ms();
+	usock_retry_start(&ur, lp, symlink_path, 0, 100, 0, 1000, got, &o);
+	run(lp, 5000);
+	OK(o.calls == 1 && o.e == -ELOOP && o.at < t0 + 1000,
+	    "a symlink: ELOOP at the first try, no retry (%d after %llu ms)", o.e,
+	    (unsigned long long)(o.at - t0));
+	OK(pending(svc) == 0, "... and its target saw no connection");
+
+	/* Stopped: no outcome, nothing left in the loop. */
+	o.calls = 0;
+	usock_retry_start(&ur, lp, p2, 0, 100, 0, 10, got, &o);
+	usock_retry_stop(&ur);
+	run(lp, 150);
+	OK(o.calls == 0 && !usock_retry_busy(&ur), "stopped: no outcome");
+
+	/* Started again: the earlier attempt is abandoned, one outcome only. */
+	usock_retry_start(&ur, lp, p2, 0, 100, 0, 10, got, &o);
+	usock_retry_start(&ur, lp, p1, 0, 100, 0, 10, got, &o);
+	OK(o.calls == 0 && pending(l.fd) == 0,
+	    "no try inside the caller, even with the server listening: the first is from the loop");
+	run(lp, 5000);
+	OK(o.calls == 1 && o.fd >= 0 && pending(l.fd) == 1, "restarted: one outcome, the new path");
+	run(lp, 150);
+	OK(o.calls == 1, "... and nothing from the abandoned one");
+	if (o.fd >= 0)
+		close(o.fd);
+	close(l.fd);
+	unlink(p1);
+	loop_free(lp);
+}
+
 int
 main(void)
 {
@@ -178,6 +305,7 @@ main(void)
 	e = usock_connect(buf[4], 0, &c, err, sizeof(err));
 	OK(e == -EMLINK && USOCK_REFUSED(e), "the second link is refused: EMLINK (%d)", e);
 	OK(pending(svc) == 0, "the service never saw a connection");
+	retries(buf[3], svc);
 	/* (The daemon's connect with the pid check, through the same links, as well.) */
 	OK(usock_connect(buf[3], q, &c, err, sizeof(err)) == -ELOOP &&
 	    usock_connect(buf[4], q, &c, err, sizeof(err)) == -EMLINK && pending(svc) == 0,
