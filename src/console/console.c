@@ -11,16 +11,17 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "lib/log.h"
 #include "lib/usock.h"
+#include "lib/usock_retry.h"
 #include "lib/util.h"
 #include "lib/acceptor.h"
 #include "console/console.h"
 #include "console/console_log.h"
 #include "lib/loop.h"
+#include "lib/outbuf.h"
 #include "lib/ringbuf.h"
 #include "console/telnet.h"
 
@@ -44,19 +45,13 @@
 #define SPOOL_READ_MAX	(1024 * 1024)
 #define SWEEP_MS	1000	/* idle and stalled clients are looked for this often */
 
-struct obuf {
-	uint8_t		*ob_buf;
-	size_t		 ob_off, ob_len, ob_cap;	/* pending: [off, len) */
-	uint64_t	 ob_sent;	/* ever: progress, for the stall check */
-};
-
 struct client {
 	struct console	*cl_con;
 	struct client	*cl_next;
 	int		 cl_fd;
 	unsigned	 cl_flags;
 	struct telnet	 cl_tn;
-	struct obuf	 cl_out;
+	struct outbuf	 cl_out;
 	uint64_t	 cl_skipped;	/* output dropped since the last notice */
 	bool		 cl_pollout;
 	bool		 cl_eof;	/* peer sent FIN: output only, until the timer */
@@ -93,9 +88,8 @@ struct console {
 	bool		 c_up_pollout;
 	bool		 c_up_paused;	/* not reading for BATCH_MS */
 	uint64_t	 c_batch_timer;
-	uint64_t	 c_up_timer;
-	unsigned	 c_up_attempts;
-	struct obuf	 c_up_in;	/* client input waiting for the guest */
+	struct usock_retry c_up_conn;	/* connecting, while QEMU starts */
+	struct outbuf	 c_up_in;	/* client input waiting for the guest */
 	int		 c_spool_fd;
 	size_t		 c_spool_max;	/* read at most its last bytes */
 
@@ -108,71 +102,13 @@ struct console {
 
 static void client_drop(struct client *cl, const char *why);
 
-/* --- output buffers -------------------------------------------------- */
-
-static size_t
-ob_pending(const struct obuf *ob)
-{
-	return ob->ob_len - ob->ob_off;
-}
-
-static void
-ob_append(struct obuf *ob, const void *p, size_t n)
-{
-	if (ob->ob_off && ob->ob_off == ob->ob_len)
-		ob->ob_off = ob->ob_len = 0;
-	if (ob->ob_len + n > ob->ob_cap && ob->ob_off) {
-		memmove(ob->ob_buf, ob->ob_buf + ob->ob_off, ob_pending(ob));
-		ob->ob_len -= ob->ob_off;
-		ob->ob_off = 0;
-	}
-	xgrow(&ob->ob_buf, &ob->ob_cap, ob->ob_len + n, 1);
-	memcpy(ob->ob_buf + ob->ob_len, p, n);
-	ob->ob_len += n;
-}
-
-/* Write what we can. Returns 0 (maybe some left) or -errno (peer gone). */
-static int
-ob_flush(struct obuf *ob, int fd)
-{
-	ssize_t w;
-
-	while (ob_pending(ob)) {
-		w = send(fd, ob->ob_buf + ob->ob_off, ob_pending(ob), MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (w == -1) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				return 0;
-			return -errno;
-		}
-		ob->ob_off += (size_t)w;
-		ob->ob_sent += (uint64_t)w;
-	}
-	ob->ob_off = ob->ob_len = 0;
-	/* Don't keep a burst's worth of memory per idle client. */
-	if (ob->ob_cap > 65536) {
-		free(ob->ob_buf);
-		ob->ob_buf = NULL;
-		ob->ob_cap = 0;
-	}
-	return 0;
-}
-
-static void
-ob_free(struct obuf *ob)
-{
-	free(ob->ob_buf);
-	memset(ob, 0, sizeof(*ob));
-}
-
 /* --- clients --------------------------------------------------------- */
 
 /* c_queued follows every change of a client's backlog. */
 static void
 client_account(struct client *cl)
 {
-	size_t pend = ob_pending(&cl->cl_out);
+	size_t pend = outbuf_len(&cl->cl_out);
 
 	cl->cl_con->c_queued = cl->cl_con->c_queued - cl->cl_counted + pend;
 	cl->cl_counted = pend;
@@ -209,8 +145,8 @@ static bool
 client_queue(struct client *cl, const void *p, size_t n, bool force)
 {
 	struct console *c = cl->cl_con;
-	size_t pend = ob_pending(&cl->cl_out);
-	int rc;
+	size_t pend = outbuf_len(&cl->cl_out);
+	ssize_t rc;
 
 	/*
 	 * A client with a backlog also skips when all clients together hold
@@ -223,15 +159,14 @@ client_queue(struct client *cl, const void *p, size_t n, bool force)
 		cl->cl_skipped += n;
 		return true;
 	}
-	if (pend + n > 2 * c->c_client_max) {
+	if (outbuf_add(&cl->cl_out, p, n) < 0) {
 		client_drop(cl, "output buffer overflow");
 		return false;
 	}
-	ob_append(&cl->cl_out, p, n);
-	rc = ob_flush(&cl->cl_out, cl->cl_fd);
+	rc = outbuf_flush(&cl->cl_out, cl->cl_fd);
 	client_account(cl);
-	if (rc) {
-		client_drop(cl, strerror(-rc));
+	if (rc < 0) {
+		client_drop(cl, strerror((int)-rc));
 		return false;
 	}
 	return client_flushed(cl);
@@ -281,12 +216,12 @@ client_flushed(struct client *cl)
 {
 	uint64_t skipped = cl->cl_skipped;
 
-	if (!ob_pending(&cl->cl_out) && skipped) {
+	if (outbuf_empty(&cl->cl_out) && skipped) {
 		cl->cl_skipped = 0;
 		return client_notice(cl, "%llu bytes of output skipped: this client "
 		    "did not keep up", (unsigned long long)skipped);
 	}
-	client_set_pollout(cl, ob_pending(&cl->cl_out) != 0);
+	client_set_pollout(cl, !outbuf_empty(&cl->cl_out));
 	return true;
 }
 
@@ -312,7 +247,7 @@ client_drop(struct client *cl, const char *why)
 		loop_cancel_timer(c->c_lp, cl->cl_timer);
 	loop_del_fd(c->c_lp, cl->cl_fd);
 	close(cl->cl_fd);
-	ob_free(&cl->cl_out);
+	outbuf_free(&cl->cl_out);
 	free(cl);
 }
 
@@ -365,13 +300,13 @@ static void
 client_event(struct loop *lp, int fd, uint32_t events, void *arg)
 {
 	struct client *cl = arg;
-	int rc;
+	ssize_t rc;
 
 	if (events & EPOLLOUT) {
-		rc = ob_flush(&cl->cl_out, fd);
+		rc = outbuf_flush(&cl->cl_out, fd);
 		client_account(cl);
-		if (rc) {
-			client_drop(cl, strerror(-rc));
+		if (rc < 0) {
+			client_drop(cl, strerror((int)-rc));
 			return;
 		}
 		if (!client_flushed(cl))
@@ -416,7 +351,7 @@ sweep(struct loop *lp, void *arg)
 	c->c_sweep_timer = 0;
 	for (cl = c->c_clients; cl; cl = next) {
 		next = cl->cl_next;
-		if (!ob_pending(&cl->cl_out) || cl->cl_out.ob_sent != cl->cl_sent_seen) {
+		if (outbuf_empty(&cl->cl_out) || cl->cl_out.ob_sent != cl->cl_sent_seen) {
 			cl->cl_last_tx = now;
 			cl->cl_sent_seen = cl->cl_out.ob_sent;
 		} else if (now >= cl->cl_last_tx + CONSOLE_STALL_MS) {
@@ -466,6 +401,8 @@ console_attach(struct console *c, int fd, unsigned flags)
 	cl->cl_con = c;
 	cl->cl_fd = fd;
 	cl->cl_flags = flags;
+	/* Guest output stops at c_client_max (client_queue); replies and notices may go on. */
+	outbuf_init(&cl->cl_out, 2 * c->c_client_max);
 	peer_name(fd, cl->cl_peer, sizeof(cl->cl_peer));
 	rc = loop_add_fd(c->c_lp, fd, EPOLLIN, client_event, cl);
 	if (rc) {
@@ -658,7 +595,7 @@ spool_trim(struct console *c)
 }
 
 static void upstream_close(struct console *c, const char *why, bool retry);
-static void upstream_try(struct loop *lp, void *arg);
+static void upstream_connect(struct console *c, unsigned first_ms);
 
 static void
 upstream_watch(struct console *c)
@@ -691,22 +628,21 @@ batch_done(struct loop *lp, void *arg)
 static void
 upstream_send(struct console *c, const uint8_t *p, size_t n)
 {
-	int rc;
+	ssize_t rc;
 
 	if (c->c_up_fd == -1)
 		return;
-	if (ob_pending(&c->c_up_in) + n > UP_IN_MAX) {
+	if (outbuf_add(&c->c_up_in, p, n) < 0) {
 		log_vm(LOG_DEBUG, c->c_vm, "%s: guest not reading, %zu input bytes dropped",
 		    c->c_what, n);
 		return;
 	}
-	ob_append(&c->c_up_in, p, n);
-	rc = ob_flush(&c->c_up_in, c->c_up_fd);
-	if (rc) {
-		upstream_close(c, strerror(-rc), true);
+	rc = outbuf_flush(&c->c_up_in, c->c_up_fd);
+	if (rc < 0) {
+		upstream_close(c, strerror((int)-rc), true);
 		return;
 	}
-	upstream_set_pollout(c, ob_pending(&c->c_up_in) != 0);
+	upstream_set_pollout(c, !outbuf_empty(&c->c_up_in));
 }
 
 static void
@@ -715,15 +651,14 @@ upstream_event(struct loop *lp, int fd, uint32_t events, void *arg)
 	struct console *c = arg;
 	uint8_t buf[CHUNK];
 	ssize_t r;
-	int rc;
 
 	if (events & EPOLLOUT) {
-		rc = ob_flush(&c->c_up_in, fd);
-		if (rc) {
-			upstream_close(c, strerror(-rc), true);
+		r = outbuf_flush(&c->c_up_in, fd);
+		if (r < 0) {
+			upstream_close(c, strerror((int)-r), true);
 			return;
 		}
-		upstream_set_pollout(c, ob_pending(&c->c_up_in) != 0);
+		upstream_set_pollout(c, !outbuf_empty(&c->c_up_in));
 	}
 	if (!(events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
 		return;
@@ -752,7 +687,7 @@ upstream_close(struct console *c, const char *why, bool retry)
 		c->c_up_fd = -1;
 		c->c_up_pollout = false;
 		c->c_up_paused = false;
-		ob_free(&c->c_up_in);
+		outbuf_free(&c->c_up_in);
 		/* QEMU logs a chunk after sending it: by EOF the spool holds only copies. */
 		spool_trim(c);
 		log_vm(LOG_INFO, c->c_vm, "%s upstream disconnected: %s", c->c_what, why);
@@ -763,70 +698,47 @@ upstream_close(struct console *c, const char *why, bool retry)
 		close(c->c_spool_fd);
 		c->c_spool_fd = -1;
 	}
-	if (c->c_up_timer) {
-		loop_cancel_timer(c->c_lp, c->c_up_timer);
-		c->c_up_timer = 0;
-	}
+	usock_retry_stop(&c->c_up_conn);
 	if (c->c_batch_timer) {
 		loop_cancel_timer(c->c_lp, c->c_batch_timer);
 		c->c_batch_timer = 0;
 	}
-	if (retry && c->c_up_wanted) {
-		/* QEMU may be restarting (system_reset keeps it, a crash does not). */
-		c->c_up_attempts = CONSOLE_CONNECT_ATTEMPTS;
-		c->c_up_timer = loop_add_timer(c->c_lp, CONSOLE_CONNECT_INTERVAL_MS,
-		    upstream_try, c);
-	}
-}
-
-static int
-upstream_connect(struct console *c, char *err, size_t errlen)
-{
-	int fd, rc;
-
-	/* Issue 12: never through a link, only to this VM's QEMU. */
-	rc = usock_connect(c->c_upstream, c->c_up_peer, &fd, err, errlen);
-	if (rc)
-		return rc;
-	rc = loop_add_fd(c->c_lp, fd, EPOLLIN, upstream_event, c);
-	if (rc) {
-		close(fd);
-		return rc;
-	}
-	c->c_up_fd = fd;
-	return 0;
+	/* QEMU may be restarting (system_reset keeps it, a crash does not). */
+	if (retry && c->c_up_wanted)
+		upstream_connect(c, CONSOLE_CONNECT_INTERVAL_MS);
 }
 
 static void
-upstream_try(struct loop *lp, void *arg)
+upstream_connected(void *arg, int fd, int e, const char *err)
 {
 	struct console *c = arg;
-	char err[600];
-	int rc;
 
-	c->c_up_timer = 0;
-	if (!c->c_up_wanted || c->c_up_fd != -1)
-		return;
-	rc = upstream_connect(c, err, sizeof(err));
-	if (rc == 0) {
-		log_vm(LOG_INFO, c->c_vm, "%s upstream connected (%s)", c->c_what,
-		    c->c_upstream);
-		spool_drain(c);
-		notice_all(c, "connected", NULL);
-		return;
-	}
-	if (USOCK_REFUSED(rc)) {
+	if (fd < 0 && USOCK_REFUSED(e)) {
 		/* Not QEMU's socket: no retry would make it so. */
 		log_vm(LOG_ERR, c->c_vm, "%s upstream refused: %s", c->c_what, err);
 		notice_all(c, "not connected", "its socket is not the VM's QEMU (see the log)");
 		return;
 	}
-	if (c->c_up_attempts-- == 0) {
+	if (fd >= 0 && (e = loop_add_fd(c->c_lp, fd, EPOLLIN, upstream_event, c)) != 0)
+		close(fd);
+	if (fd < 0 || e) {
 		log_vm(LOG_WARNING, c->c_vm, "%s: gave up connecting to %s: %s", c->c_what,
-		    c->c_upstream, strerror(-rc));
+		    c->c_upstream, strerror(-e));
 		return;
 	}
-	c->c_up_timer = loop_add_timer(c->c_lp, CONSOLE_CONNECT_INTERVAL_MS, upstream_try, c);
+	c->c_up_fd = fd;
+	log_vm(LOG_INFO, c->c_vm, "%s upstream connected (%s)", c->c_what, c->c_upstream);
+	spool_drain(c);
+	notice_all(c, "connected", NULL);
+}
+
+/* Issue 12: never through a link, only to this VM's QEMU. */
+static void
+upstream_connect(struct console *c, unsigned first_ms)
+{
+	usock_retry_start(&c->c_up_conn, c->c_lp, c->c_upstream, c->c_up_peer,
+	    CONSOLE_CONNECT_ATTEMPTS, first_ms, CONSOLE_CONNECT_INTERVAL_MS,
+	    upstream_connected, c);
 }
 
 void
@@ -834,14 +746,8 @@ console_upstream_start(struct console *c, pid_t peer)
 {
 	c->c_up_wanted = true;
 	c->c_up_peer = peer;
-	if (c->c_up_fd != -1)
-		return;
-	if (c->c_up_timer) {
-		loop_cancel_timer(c->c_lp, c->c_up_timer);
-		c->c_up_timer = 0;
-	}
-	c->c_up_attempts = CONSOLE_CONNECT_ATTEMPTS;
-	upstream_try(c->c_lp, c);
+	if (c->c_up_fd == -1)
+		upstream_connect(c, 0);
 }
 
 void
@@ -884,6 +790,7 @@ console_new(struct loop *lp, const struct console_cfg *cfg, char *err, size_t er
 	c->c_queue_max = CONSOLE_QUEUE_CLIENTS * c->c_client_max;
 	c->c_spool_max = cfg->cc_scrollback > SPOOL_READ_MAX ? cfg->cc_scrollback : SPOOL_READ_MAX;
 	c->c_idle_ms = cfg->cc_idle_timeout * 1000u;
+	outbuf_init(&c->c_up_in, UP_IN_MAX);
 	ringbuf_init(&c->c_ring, cfg->cc_scrollback);
 	c->c_log.cl_fd = -1;
 	if (cfg->cc_log) {

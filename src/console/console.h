@@ -86,10 +86,11 @@ struct console *console_new(struct loop *lp, const struct console_cfg *cfg,
 void console_free(struct console *c);
 
 /*
- * QEMU was (re)started or adopted: connect, retrying while it comes up,
- * then again after every disconnection. Only to a socket whose listener is
- * process peer (SO_PEERCRED; 0: any), never through a symlink
- * (usock_connect): a refusal is logged and ends the retries.
+ * QEMU was (re)started or adopted: connect from the loop, retrying while
+ * it comes up (usock_retry), then again after every disconnection. Only to
+ * a socket whose listener is process peer (SO_PEERCRED; 0: any), never
+ * through a symlink (usock_connect): a refusal is logged and ends the
+ * retries.
  */
 void console_upstream_start(struct console *c, pid_t peer);
 /* QEMU is gone: drop the upstream, stop retrying; clients stay. */

@@ -28,6 +28,8 @@
 #include "control/ctl_req.h"
 #include "vmd/daemon.h"
 #include "lib/loop.h"
+#include "lib/outbuf.h"
+#include "lib/usock.h"
 #include "vmd/reload.h"
 #include "storage/img.h"
 
@@ -71,8 +73,7 @@ struct client {
 	bool		 reader;	/* may read status */
 	char		*in;
 	size_t		 in_n, in_cap;
-	char		*out;
-	size_t		 out_n, out_cap;
+	struct outbuf	 out;		/* CTL_MAX_OUTPUT at most */
 	bool		 closing;	/* close once out is flushed */
 	bool		 lingering;	/* answered and shut down: draining until EOF */
 	uint64_t	 linger_timer;
@@ -171,24 +172,18 @@ client_flush(struct client *cl)
 	ssize_t n;
 	uint32_t want;
 
-	while (cl->out_n) {
-		n = send(cl->fd, cl->out, cl->out_n, MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (n == -1) {
-			if (errno == EAGAIN || errno == EINTR)
-				break;
-			client_free(cl);
-			return;
-		}
-		memmove(cl->out, cl->out + n, cl->out_n - (size_t)n);
-		cl->out_n -= (size_t)n;
-		if (n > 0)
-			cl->last_tx = now_ms();
+	n = outbuf_flush(&cl->out, cl->fd);
+	if (n < 0) {
+		client_free(cl);
+		return;
 	}
-	if (cl->out_n == 0 && cl->handover && !cl->closing) {
+	if (n > 0)
+		cl->last_tx = now_ms();
+	if (outbuf_empty(&cl->out) && cl->handover && !cl->closing) {
 		client_handover(cl);
 		return;
 	}
-	if (cl->out_n == 0 && cl->closing) {
+	if (outbuf_empty(&cl->out) && cl->closing) {
 		if (cl->eof)
 			client_free(cl);
 		else if (!cl->lingering)
@@ -196,7 +191,7 @@ client_flush(struct client *cl)
 		return;
 	}
 	/* Level-triggered: a peer at EOF must not keep waking us up. */
-	want = (cl->eof ? 0 : EPOLLIN) | (cl->out_n ? EPOLLOUT : 0);
+	want = (cl->eof ? 0 : EPOLLIN) | (outbuf_empty(&cl->out) ? 0 : EPOLLOUT);
 	if (want != cl->events && loop_mod_fd(cl->c->d->lp, cl->fd, want) == 0)
 		cl->events = want;
 }
@@ -208,19 +203,13 @@ reply(struct client *cl, struct json_object *o)
 	const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
 	size_t n = strlen(s);
 
-	if (cl->out_n + n + 1 > CTL_MAX_OUTPUT) {
-		/* It sends requests but never reads answers. */
-		json_object_put(o);
-		cl->closing = true;
-		cl->out_n = 0;
-		return;
-	}
-	if (cl->out_n == 0)
+	if (outbuf_empty(&cl->out))
 		cl->last_tx = now_ms();	/* the progress deadline starts */
-	xgrow(&cl->out, &cl->out_cap, cl->out_n + n + 1, 1);
-	memcpy(cl->out + cl->out_n, s, n);
-	cl->out[cl->out_n + n] = '\n';
-	cl->out_n += n + 1;
+	if (outbuf_add_line(&cl->out, s, n) < 0) {
+		/* It sends requests but never reads answers. */
+		cl->closing = true;
+		outbuf_free(&cl->out);
+	}
 	json_object_put(o);
 }
 
@@ -385,7 +374,7 @@ ctl_poll(void *arg)
 	/* client_process may have freed clients: flush from the list afresh. */
 	for (cl = c->clients; cl; cl = next) {
 		next = cl->next;
-		if (cl->out_n || cl->closing)
+		if (!outbuf_empty(&cl->out) || cl->closing)
 			client_flush(cl);
 	}
 }
@@ -637,7 +626,7 @@ client_handover(struct client *cl)
 	log_info("control: uid %u (pid %d) attached to a console", (unsigned)cl->uid,
 	    (int)cl->pid);
 	free(cl->in);
-	free(cl->out);
+	outbuf_free(&cl->out);
 	names_free(cl->wait_names, cl->wait_n);
 	free(cl->handover);
 	unsigned flags = cl->handover_flags;
@@ -1002,7 +991,7 @@ client_free(struct client *cl)
 	loop_del_fd(cl->c->d->lp, cl->fd);
 	close(cl->fd);
 	free(cl->in);
-	free(cl->out);
+	outbuf_free(&cl->out);
 	names_free(cl->wait_names, cl->wait_n);
 	free(cl->handover);
 	free(cl);
@@ -1033,7 +1022,7 @@ static bool
 client_idle(const struct client *cl)
 {
 	return cl->wait == W_NONE && !cl->closing && !cl->lingering && !cl->handover &&
-	    cl->out_n == 0;
+	    outbuf_empty(&cl->out);
 }
 
 static void sweep_arm(struct ctl *c);
@@ -1048,10 +1037,10 @@ sweep_cb(struct loop *lp, void *arg)
 	c->sweep_timer = 0;
 	for (cl = c->clients; cl; cl = next) {
 		next = cl->next;
-		if (cl->out_n && !cl->lingering && now >= cl->last_tx + CTL_DRAIN_MS) {
+		if (!outbuf_empty(&cl->out) && !cl->lingering && now >= cl->last_tx + CTL_DRAIN_MS) {
 			/* The progress deadline: it does not read what it asked for. */
 			log_info("control: uid %u (pid %d): %zu bytes of answers not read "
-			    "for %d s, closing", (unsigned)cl->uid, (int)cl->pid, cl->out_n,
+			    "for %d s, closing", (unsigned)cl->uid, (int)cl->pid, outbuf_len(&cl->out),
 			    CTL_DRAIN_MS / 1000);
 			client_free(cl);
 			continue;
@@ -1183,6 +1172,7 @@ accept_cb(struct loop *lp, int fd, uint32_t events, void *arg)
 	cl->admin = admin;
 	cl->reader = cl->admin || (c->have_group && in_group(cred.uid, cred.gid, c->group));
 	cl->events = EPOLLIN;
+	outbuf_init(&cl->out, CTL_MAX_OUTPUT);
 	cl->id = ++c->next_id;
 	cl->last_rx = cl->last_tx = now_ms();
 	if (loop_add_fd(c->d->lp, cfd, EPOLLIN, client_io, cl)) {
@@ -1198,17 +1188,14 @@ accept_cb(struct loop *lp, int fd, uint32_t events, void *arg)
 struct ctl *
 ctl_new(struct daemon *d, const char *path, char *err, size_t errlen)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sockaddr_un sa;
 	struct ctl *c;
 	struct group *gr;
 	struct stat st;
 	int fd, e;
 
-	if (strlen(path) >= sizeof(sa.sun_path)) {
-		snprintf(err, errlen, "socket path too long: %s", path);
+	if (usock_addr(&sa, path, err, errlen) != 0)
 		return NULL;
-	}
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd == -1) {
 		snprintf(err, errlen, "socket: %s", strerror(errno));

@@ -10,14 +10,39 @@
 
 #include "lib/usock.h"
 
-static int
-fill_addr(struct sockaddr_un *sa, const char *path)
+int
+usock_addr(struct sockaddr_un *sa, const char *path, char *err, size_t errlen)
 {
+	size_t n = strlen(path);
+
 	memset(sa, 0, sizeof(*sa));
 	sa->sun_family = AF_UNIX;
-	if (strlen(path) >= sizeof(sa->sun_path))
+	if (n >= sizeof(sa->sun_path)) {
+		snprintf(err, errlen, "socket path too long (%zu bytes, at most %zu): %s", n,
+		    sizeof(sa->sun_path) - 1, path);
 		return -ENAMETOOLONG;
-	memcpy(sa->sun_path, path, strlen(path) + 1);
+	}
+	memcpy(sa->sun_path, path, n + 1);
+	return 0;
+}
+
+int
+usock_dial(const char *path, int *fd, char *err, size_t errlen)
+{
+	struct sockaddr_un sa;
+	int s, e;
+
+	if ((e = usock_addr(&sa, path, err, errlen)) != 0)
+		return e;
+	s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (s == -1 || connect(s, (struct sockaddr *)&sa, sizeof(sa)) == -1) {
+		e = errno;
+		if (s != -1)
+			close(s);
+		snprintf(err, errlen, "cannot connect to %s: %s", path, strerror(e));
+		return -e;
+	}
+	*fd = s;
 	return 0;
 }
 
@@ -27,10 +52,8 @@ usock_bind(const char *path, int *fd, char *err, size_t errlen)
 	struct sockaddr_un sa;
 	int s, e;
 
-	if ((e = fill_addr(&sa, path)) != 0) {
-		snprintf(err, errlen, "socket path too long: %s", path);
+	if ((e = usock_addr(&sa, path, err, errlen)) != 0)
 		return e;
-	}
 	if (unlink(path) == -1 && errno != ENOENT) {
 		e = errno;
 		snprintf(err, errlen, "cannot remove %s: %s", path, strerror(e));
@@ -67,10 +90,8 @@ usock_connect(const char *path, pid_t peer, int *fd, char *err, size_t errlen)
 	char via[64];
 	int p, s, e;
 
-	if ((e = fill_addr(&sa, path)) != 0) {
-		snprintf(err, errlen, "socket path too long: %s", path);
+	if ((e = usock_addr(&sa, path, err, errlen)) != 0)
 		return e;
-	}
 	/* O_PATH | O_NOFOLLOW opens a symlink itself: fstat tells. */
 	p = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	if (p == -1) {
@@ -88,7 +109,7 @@ usock_connect(const char *path, pid_t peer, int *fd, char *err, size_t errlen)
 		return e;
 	}
 	snprintf(via, sizeof(via), "/proc/self/fd/%d", p);
-	fill_addr(&sa, via);
+	usock_addr(&sa, via, err, errlen);	/* fits: "/proc/self/fd/" and an int */
 	s = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	/* A unix connect completes at once or fails at once (EAGAIN: backlog full). */
 	if (s == -1 || connect(s, (struct sockaddr *)&sa, sizeof(sa)) == -1) {

@@ -1,5 +1,9 @@
 /*
- * The unix sockets between the daemon and QEMU (issue 12): the daemon binds
+ * Unix stream sockets by path: every sockaddr_un in the tree is filled
+ * here, so an over-long path is an error naming it, never a truncated
+ * name that reaches another socket.
+ *
+ * The sockets between the daemon and QEMU (issue 12): the daemon binds
  * the listening sockets itself, in a directory only it may write, and hands
  * QEMU the fds (-chardev socket,fd=N); it then connects by path, never
  * through a symlink or a second link, and only to a listener whose
@@ -10,6 +14,22 @@
 #include <errno.h>
 #include <stddef.h>
 #include <sys/types.h>
+
+struct sockaddr_un;
+
+/*
+ * Fill sa (AF_UNIX) with path. 0, or -ENAMETOOLONG with err naming path
+ * when it does not fit sun_path with its NUL (107 bytes on Linux).
+ */
+int usock_addr(struct sockaddr_un *sa, const char *path, char *err, size_t errlen);
+
+/*
+ * A client's connect to a server's socket (vmctl to the control socket):
+ * blocking, close-on-exec, symlinks followed, no peer check; the server
+ * decides who may talk to it (SO_PEERCRED). 0 with *fd set, or -errno with
+ * err naming path.
+ */
+int usock_dial(const char *path, int *fd, char *err, size_t errlen);
 
 /*
  * Bind a unix stream socket at path, mode 0600, without listening: QEMU

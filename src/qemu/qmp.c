@@ -6,11 +6,12 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "lib/log.h"
+#include "lib/outbuf.h"
 #include "lib/usock.h"
+#include "lib/usock_retry.h"
 #include "lib/util.h"
 #include "qemu/qmp.h"
 #include "lib/loop.h"
@@ -31,8 +32,7 @@ struct qmp {
 
 	char		*in;		/* unparsed input */
 	size_t		 in_n, in_cap;
-	char		*out;		/* unsent output */
-	size_t		 out_n, out_cap;
+	struct outbuf	 out;		/* unsent output, QMP_MAX_MSG at most */
 
 	struct qmp_pending *pend;
 	size_t		 pend_n, pend_cap;
@@ -41,10 +41,8 @@ struct qmp {
 	/* socket side */
 	struct loop	*lp;
 	char		*path;
-	pid_t		 peer;		/* the only listener we talk to; 0: any */
 	int		 fd;
-	unsigned	 attempts_left, interval_ms;
-	uint64_t	 retry_timer;
+	struct usock_retry conn;	/* connecting, until QEMU listens */
 	bool		 watching_out;
 
 	int		 depth;		/* inside a callback */
@@ -61,16 +59,14 @@ qmp_new(const char *name, const struct qmp_cb *cb, void *arg)
 	q->arg = arg;
 	q->fd = -1;
 	q->next_id = 1;
+	outbuf_init(&q->out, QMP_MAX_MSG);
 	return q;
 }
 
 static void
 sock_close(struct qmp *q)
 {
-	if (q->retry_timer) {
-		loop_cancel_timer(q->lp, q->retry_timer);
-		q->retry_timer = 0;
-	}
+	usock_retry_stop(&q->conn);
 	if (q->fd != -1) {
 		loop_del_fd(q->lp, q->fd);
 		close(q->fd);
@@ -85,7 +81,7 @@ destroy(struct qmp *q)
 	free(q->name);
 	free(q->path);
 	free(q->in);
-	free(q->out);
+	outbuf_free(&q->out);
 	free(q->pend);
 	free(q);
 }
@@ -137,19 +133,13 @@ qmp_pending(const struct qmp *q)
 const char *
 qmp_out(const struct qmp *q, size_t *len)
 {
-	*len = q->out_n;
-	return q->out;
+	return outbuf_data(&q->out, len);
 }
 
 void
 qmp_out_consume(struct qmp *q, size_t n)
 {
-	if (n > q->out_n)
-		n = q->out_n;
-	if (n == 0)
-		return;
-	memmove(q->out, q->out + n, q->out_n - n);
-	q->out_n -= n;
+	outbuf_consume(&q->out, n);
 }
 
 static void sock_want_out(struct qmp *q);
@@ -169,14 +159,10 @@ queue(struct qmp *q, const char *cmd, struct json_object *args,
 	json_object_object_add(o, "id", json_object_new_int64((int64_t)q->next_id));
 	s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
 	len = strlen(s);
-	if (q->out_n + len + 1 > QMP_MAX_MSG) {
+	if (outbuf_add_line(&q->out, s, len) < 0) {
 		ret = -ENOBUFS;
 		goto out;
 	}
-	xgrow(&q->out, &q->out_cap, q->out_n + len + 1, 1);
-	memcpy(q->out + q->out_n, s, len);
-	q->out[q->out_n + len] = '\n';
-	q->out_n += len + 1;
 	xgrow(&q->pend, &q->pend_cap, q->pend_n + 1, sizeof(*q->pend));
 	q->pend[q->pend_n++] = (struct qmp_pending){ q->next_id++, fn, arg };
 	sock_want_out(q);
@@ -373,7 +359,7 @@ fail(struct qmp *q, const char *why)
 static void
 sock_want_out(struct qmp *q)
 {
-	bool want = q->out_n > 0;
+	bool want = !outbuf_empty(&q->out);
 
 	if (q->fd == -1 || want == q->watching_out)
 		return;
@@ -389,16 +375,11 @@ on_io(struct loop *lp, int fd, uint32_t events, void *arg)
 	ssize_t n;
 
 	if (events & EPOLLOUT) {
-		while (q->out_n) {
-			n = send(fd, q->out, q->out_n, MSG_NOSIGNAL | MSG_DONTWAIT);
-			if (n == -1) {
-				if (errno == EAGAIN || errno == EINTR)
-					break;
-				snprintf(why, sizeof(why), "QMP write: %s", strerror(errno));
-				fail(q, why);
-				return;
-			}
-			qmp_out_consume(q, (size_t)n);
+		n = outbuf_flush(&q->out, fd);
+		if (n < 0) {
+			snprintf(why, sizeof(why), "QMP write: %s", strerror((int)-n));
+			fail(q, why);
+			return;
 		}
 		sock_want_out(q);
 	}
@@ -419,39 +400,15 @@ on_io(struct loop *lp, int fd, uint32_t events, void *arg)
 	}
 }
 
-static void try_connect(struct loop *lp, void *arg);
-
 static void
-retry_or_fail(struct qmp *q, int e)
-{
-	char why[600];
-
-	if (q->attempts_left == 0) {
-		snprintf(why, sizeof(why), "cannot connect to %s: %s", q->path, strerror(e));
-		fail(q, why);
-		return;
-	}
-	q->retry_timer = loop_add_timer(q->lp, q->interval_ms, try_connect, q);
-}
-
-static void
-try_connect(struct loop *lp, void *arg)
+connected(void *arg, int fd, int e, const char *err)
 {
 	struct qmp *q = arg;
-	char err[600];
-	int fd, e;
 
-	q->retry_timer = 0;
-	q->attempts_left--;
-	/* Issue 12: never through a link, only to this VM's QEMU. */
-	e = usock_connect(q->path, q->peer, &fd, err, sizeof(err));
-	if (USOCK_REFUSED(e)) {
-		log_vm(LOG_ERR, q->name, "QMP: %s", err);
+	if (fd < 0) {
+		if (USOCK_REFUSED(e))
+			log_vm(LOG_ERR, q->name, "QMP: %s", err);
 		fail(q, err);
-		return;
-	}
-	if (e) {
-		retry_or_fail(q, -e);
 		return;
 	}
 	q->fd = fd;
@@ -471,15 +428,14 @@ int
 qmp_connect(struct qmp *q, struct loop *lp, const char *path, pid_t peer,
     unsigned attempts, unsigned interval_ms)
 {
-	if (strlen(path) >= sizeof(((struct sockaddr_un *)0)->sun_path))
-		return -ENAMETOOLONG;
+	usock_retry_stop(&q->conn);
 	q->lp = lp;
 	free(q->path);
 	q->path = xstrdup(path);
-	q->peer = peer;
-	q->attempts_left = attempts ? attempts : 1;
-	q->interval_ms = interval_ms;
-	/* First attempt from the loop, so callbacks never run inside our caller. */
-	q->retry_timer = loop_add_timer(lp, 0, try_connect, q);
+	/*
+	 * Issue 12: never through a link, only to this VM's QEMU. The first
+	 * try from the loop, so callbacks never run inside our caller.
+	 */
+	usock_retry_start(&q->conn, lp, q->path, peer, attempts, 0, interval_ms, connected, q);
 	return 0;
 }

@@ -64,8 +64,9 @@ size_t qmp_pending(const struct qmp *q);
  * interval_ms up to attempts times while the socket does not exist yet or
  * refuses (QEMU still starting). Only a socket whose listener is process
  * peer (SO_PEERCRED; 0: any) is talked to, never one reached through a
- * symlink (usock_connect): a refusal closes at once, logged. Returns 0
- * (progress reported through the callbacks) or -errno.
+ * symlink (usock_connect): a refusal, or a path too long for sun_path,
+ * closes at once, logged. Returns 0: progress and failure are reported
+ * through the callbacks, from the loop.
  */
 int qmp_connect(struct qmp *q, struct loop *lp, const char *path, pid_t peer,
     unsigned attempts, unsigned interval_ms);

@@ -14,7 +14,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "lib/loop.h"
 #include "lib/usock.h"
+#include "lib/usock_retry.h"
+#include "lib/util.h"
 #include "tap.h"
 
 static char dir[] = "/tmp/vms-usock.XXXXXX";
@@ -31,13 +34,11 @@ path(int i, const char *name)
 static int
 listener(const char *p)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sockaddr_un sa;
+	char err[512];
 	int s = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 
-	if (strlen(p) >= sizeof(sa.sun_path))
-		return -1;
-	memcpy(sa.sun_path, p, strlen(p) + 1);
-	if (s == -1 || bind(s, (struct sockaddr *)&sa, sizeof(sa)) == -1 || listen(s, 8) == -1)
+	if (usock_addr(&sa, p, err, sizeof(err)) != 0 || s == -1 || bind(s, (struct sockaddr *)&sa, sizeof(sa)) == -1 || listen(s, 8) == -1)
 		return -1;
 	return s;
 }
@@ -78,6 +79,177 @@ fake_qemu(int fd)
 		pid = -1;
 	close(p[0]);
 	return pid;
+}
+
+/* Over-long paths never reach the socket at their truncated name. */
+static void
+too_long(void)
+{
+	char trunc[sizeof(((struct sockaddr_un *)0)->sun_path)], lp[300], err[512], want[400];
+	size_t n = sizeof(trunc) - 1;	/* 107: the longest name that fits */
+	struct stat st0, st1;
+	ino_t ino;
+	int svc, fd = -1, e;
+
+	snprintf(trunc, sizeof(trunc), "%s/", dir);
+	memset(trunc + strlen(trunc), 't', n - strlen(trunc));
+	trunc[n] = '\0';
+	snprintf(lp, sizeof(lp), "%s%s", trunc, "-and-more");
+	svc = listener(trunc);
+	OK(svc >= 0 && strlen(trunc) == n, "a listener at a %zu-byte path (the most sun_path holds)",
+	    strlen(trunc));
+	/* Reachable by its own name: so a truncated fill would reach it too. */
+	e = usock_dial(trunc, &fd, err, sizeof(err));
+	OK(e == 0 && pending(svc) == 1, "usock_dial reaches it by its name (%s)", e ? err : "ok");
+	if (e == 0)
+		close(fd);
+	snprintf(want, sizeof(want), "socket path too long (%zu bytes, at most %zu): %s",
+	    strlen(lp), n, lp);
+
+	e = usock_dial(lp, &fd, err, sizeof(err));
+	OK(e == -ENAMETOOLONG, "usock_dial of its name + \"-and-more\": ENAMETOOLONG (%d)", e);
+	OK_STREQ(err, want, "... the message names the whole path");
+	e = usock_connect(lp, 0, &fd, err, sizeof(err));
+	OK(e == -ENAMETOOLONG && USOCK_REFUSED(e), "usock_connect: ENAMETOOLONG, not retried");
+	OK_STREQ(err, want, "... named");
+	OK(lstat(trunc, &st0) == 0, "the socket at the truncated name is there");
+	ino = st0.st_ino;
+	e = usock_bind(lp, &fd, err, sizeof(err));
+	OK(e == -ENAMETOOLONG, "usock_bind: ENAMETOOLONG (%d)", e);
+	OK_STREQ(err, want, "... named");
+	OK(lstat(trunc, &st1) == 0 && st1.st_ino == ino && S_ISSOCK(st1.st_mode),
+	    "... and the socket at the truncated name was not unlinked or replaced");
+	OK(pending(svc) == 0, "the listener at the truncated name saw no connection");
+	close(svc);
+	unlink(trunc);
+	/* Nothing is created at a truncated name either. */
+	e = usock_bind(lp, &fd, err, sizeof(err));
+	OK(e == -ENAMETOOLONG && lstat(trunc, &st1) == -1 && errno == ENOENT,
+	    "usock_bind creates nothing at the truncated name");
+}
+
+/* ---- usock_retry: connecting from the loop while a server starts ---- */
+
+struct outcome {
+	struct loop	*lp;
+	int		 calls, fd, e;
+	char		 err[600];
+	uint64_t	 at;
+};
+
+static void
+got(void *arg, int fd, int e, const char *err)
+{
+	struct outcome *o = arg;
+
+	o->calls++;
+	o->fd = fd;
+	o->e = e;
+	snprintf(o->err, sizeof(o->err), "%s", err ? err : "");
+	o->at = now_ms();
+	loop_stop(o->lp);
+}
+
+static void
+stop_cb(struct loop *lp, void *arg)
+{
+	loop_stop(lp);
+}
+
+/* Run the loop until an outcome, or ms at most. */
+static void
+run(struct loop *lp, uint64_t ms)
+{
+	uint64_t t = loop_add_timer(lp, ms, stop_cb, NULL);
+
+	loop_run(lp);
+	loop_cancel_timer(lp, t);
+}
+
+struct late {
+	const char	*path;
+	int		 fd;
+};
+
+static void
+listen_late(struct loop *lp, void *arg)
+{
+	struct late *l = arg;
+
+	l->fd = listener(l->path);
+}
+
+/* symlink: a link to a live listener, svc. */
+static void
+retries(const char *symlink_path, int svc)
+{
+	struct loop *lp = loop_new();
+	struct usock_retry ur = { 0 };
+	struct outcome o = { .lp = lp };
+	struct late l = { .fd = -1 };
+	char p1[256], p2[256], want[600];
+	uint64_t t0;
+
+	snprintf(p1, sizeof(p1), "%s/late.sock", dir);
+	snprintf(p2, sizeof(p2), "%s/never.sock", dir);
+
+	/* QEMU listens only after a while: tries until then, then connects. */
+	l.path = p1;
+	loop_add_timer(lp, 120, listen_late, &l);
+	t0 = now_ms();
+	usock_retry_start(&ur, lp, p1, 0, 100, 0, 20, got, &o);
+	OK(o.calls == 0 && usock_retry_busy(&ur), "busy until an outcome");
+	run(lp, 5000);
+	OK(o.calls == 1 && o.fd >= 0 && l.fd >= 0, "connected once the server listens (%s)",
+	    !o.calls ? "no outcome" : o.fd >= 0 ? "ok" : o.err);
+	OK(o.at >= t0 + 120 && pending(l.fd) == 1 && !usock_retry_busy(&ur),
+	    "... after it appeared (%llu ms), one connection made",
+	    (unsigned long long)(o.at - t0));
+	if (o.fd >= 0)
+		close(o.fd);
+
+	/* Nobody ever listens: attempts tries, interval apart, then the outcome. */
+	o.calls = 0;
+	t0 = now_ms();
+	usock_retry_start(&ur, lp, p2, 0, 4, 0, 40, got, &o);
+	run(lp, 5000);
+	snprintf(want, sizeof(want), "cannot connect to %s: %s", p2, strerror(ENOENT));
+	OK(o.calls == 1 && o.fd == -1 && o.e == -ENOENT, "4 tries, none listening: ENOENT (%d)", o.e);
+	OK(o.at >= t0 + 3 * 40, "... given up after 3 intervals, not before (%llu ms)",
+	    (unsigned long long)(o.at - t0));
+	OK_STREQ(o.err, want, "... the message names the path");
+
+	/* A refusal ends it at the first try: a symlink is never retried. */
+	o.calls = 0;
+	t0 = now_ms();
+	usock_retry_start(&ur, lp, symlink_path, 0, 100, 0, 1000, got, &o);
+	run(lp, 5000);
+	OK(o.calls == 1 && o.e == -ELOOP && o.at < t0 + 1000,
+	    "a symlink: ELOOP at the first try, no retry (%d after %llu ms)", o.e,
+	    (unsigned long long)(o.at - t0));
+	OK(pending(svc) == 0, "... and its target saw no connection");
+
+	/* Stopped: no outcome, nothing left in the loop. */
+	o.calls = 0;
+	usock_retry_start(&ur, lp, p2, 0, 100, 0, 10, got, &o);
+	usock_retry_stop(&ur);
+	run(lp, 150);
+	OK(o.calls == 0 && !usock_retry_busy(&ur), "stopped: no outcome");
+
+	/* Started again: the earlier attempt is abandoned, one outcome only. */
+	usock_retry_start(&ur, lp, p2, 0, 100, 0, 10, got, &o);
+	usock_retry_start(&ur, lp, p1, 0, 100, 0, 10, got, &o);
+	OK(o.calls == 0 && pending(l.fd) == 0,
+	    "no try inside the caller, even with the server listening: the first is from the loop");
+	run(lp, 5000);
+	OK(o.calls == 1 && o.fd >= 0 && pending(l.fd) == 1, "restarted: one outcome, the new path");
+	run(lp, 150);
+	OK(o.calls == 1, "... and nothing from the abandoned one");
+	if (o.fd >= 0)
+		close(o.fd);
+	close(l.fd);
+	unlink(p1);
+	loop_free(lp);
 }
 
 int
@@ -133,6 +305,7 @@ main(void)
 	e = usock_connect(buf[4], 0, &c, err, sizeof(err));
 	OK(e == -EMLINK && USOCK_REFUSED(e), "the second link is refused: EMLINK (%d)", e);
 	OK(pending(svc) == 0, "the service never saw a connection");
+	retries(buf[3], svc);
 	/* (The daemon's connect with the pid check, through the same links, as well.) */
 	OK(usock_connect(buf[3], q, &c, err, sizeof(err)) == -ELOOP &&
 	    usock_connect(buf[4], q, &c, err, sizeof(err)) == -EMLINK && pending(svc) == 0,
@@ -150,6 +323,13 @@ main(void)
 	longp[0] = '/';
 	OK(usock_connect(longp, 0, &c, err, sizeof(err)) == -ENAMETOOLONG &&
 	    usock_bind(longp, &fd, err, sizeof(err)) == -ENAMETOOLONG, "too long: ENAMETOOLONG");
+
+	/*
+	 * A path one byte too long for sun_path, whose first 107 bytes name a
+	 * live socket: a truncating fill would reach that socket. Every entry
+	 * point must refuse with ENAMETOOLONG naming the whole path instead.
+	 */
+	too_long();
 
 	/* Binding over a planted link removes the link, never its target. */
 	OK(symlink(buf[5], path(7, "w.qmp")) == 0, "plant w.qmp -> a file");

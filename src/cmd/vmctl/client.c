@@ -5,10 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 #include <json-c/json.h>
 
+#include "lib/usock.h"
 #include "lib/util.h"
 #include "config/inventory.h"
 #include "cmd/vmctl/vmctl.h"
@@ -170,29 +170,19 @@ vmctl_socket(struct vmctl *ctl, const char *conf, const char *sock)
 int
 vmctl_connect(const char *sock)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd;
+	char err[600];
+	int fd, e;
 
 	if (!sock)
-		return -1;	/* socket_path() said why */
-	if (strlen(sock) >= sizeof(sa.sun_path)) {
-		fprintf(stderr, "vmctl: socket path too long: %s\n", sock);
-		return -1;
-	}
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", sock);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd == -1 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == -1) {
-		int e = errno;
-		if (e == EACCES)
-			fprintf(stderr, "vmctl: permission denied on %s\n", sock);
-		else
-			fprintf(stderr, "vmctl: vmserviced is not running (cannot connect to %s: %s)\n",
-			    sock, strerror(e));
-		if (fd != -1)
-			close(fd);
-		return -1;
-	}
-	return fd;
+		return -1;	/* vmctl_socket() said why */
+	e = usock_dial(sock, &fd, err, sizeof(err));
+	if (e == -EACCES)
+		fprintf(stderr, "vmctl: permission denied on %s\n", sock);
+	else if (e == -ENAMETOOLONG)
+		fprintf(stderr, "vmctl: %s\n", err);
+	else if (e)
+		fprintf(stderr, "vmctl: vmserviced is not running (%s)\n", err);
+	return e ? -1 : fd;
 }
 
 /*
