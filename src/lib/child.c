@@ -3,6 +3,8 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdio.h>
+#include <sys/wait.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -113,4 +115,15 @@ child_pass(const int *keep, size_t n_keep)
 		if (keep[i] > 2 && fcntl(keep[i], F_SETFD, 0) == -1)
 			return -errno;
 	return 0;
+}
+
+void
+child_describe(int status, char *buf, size_t len)
+{
+	if (WIFEXITED(status))
+		snprintf(buf, len, "exit %d", WEXITSTATUS(status));
+	else if (WIFSIGNALED(status))
+		snprintf(buf, len, "signal %d", WTERMSIG(status));
+	else
+		snprintf(buf, len, "status %#x", status);
 }

@@ -41,4 +41,6 @@ int child_pass(const int *keep, size_t n_keep);
  * on in a root daemon, nor reach its children by some path). 0 or -errno.
  */
 int child_close_inherited(void);
+/* "exit 0", "signal 9" for a wait status. */
+void child_describe(int status, char *buf, size_t len);
 #endif

@@ -186,17 +186,6 @@ qproc_reap(pid_t pid, int *status)
 	return r == pid ? 1 : 0;
 }
 
-void
-qproc_describe(int status, char *buf, size_t len)
-{
-	if (WIFEXITED(status))
-		snprintf(buf, len, "exit %d", WEXITSTATUS(status));
-	else if (WIFSIGNALED(status))
-		snprintf(buf, len, "signal %d", WTERMSIG(status));
-	else
-		snprintf(buf, len, "status %#x", status);
-}
-
 off_t
 qproc_log_size(const char *path)
 {

@@ -45,8 +45,6 @@ int qproc_signal(pid_t pid, int pidfd, int sig);
  * running, -ECHILD if not our child (an adopted QEMU).
  */
 int qproc_reap(pid_t pid, int *status);
-/* "exit 0", "signal 9" for a wait status. */
-void qproc_describe(int status, char *buf, size_t len);
 
 /*
  * The last max bytes of path written at or after offset from (the log

@@ -134,7 +134,7 @@ ask_finish(struct ask *a)
 	drain(a);
 	if (a->a_buf)
 		a->a_buf[a->a_len] = '\0';
-	qproc_describe(a->a_status, how, sizeof(how));
+	child_describe(a->a_status, how, sizeof(how));
 	if (a->a_killed) {
 		a->a_rc = -ETIMEDOUT;
 		log_warn("%s -device help: no answer in %d s, killed: NIC models not checked",

@@ -160,7 +160,7 @@ pidfd_cb(struct loop *lp, int fd, uint32_t events, void *arg)
 	else if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
 		log_vm(LOG_INFO, j->j_vm, "%s: exit 0 after %.1f s", c->sc_what, secs);
 	else {
-		qproc_describe(st, how, sizeof(how));
+		child_describe(st, how, sizeof(how));
 		log_vm(LOG_WARNING, j->j_vm, "%s failed (%s%s) after %.1f s", c->sc_what, how,
 		    WIFEXITED(st) && WEXITSTATUS(st) == 127 ? ": cannot execute" : "", secs);
 	}

@@ -5,10 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/child.h"
 #include "lib/log.h"
 #include "lib/util.h"
 #include "qemu/qemu_kvm.h"
-#include "qemu/qemu_proc.h"
 #include "vmd/supervisor.h"
 
 static const char *const state_names[VS_N] = {
@@ -243,7 +243,7 @@ static void
 record_exit(struct vm *vm, int status)
 {
 	if (status >= 0)
-		qproc_describe(status, vm->vm_last_exit, sizeof(vm->vm_last_exit));
+		child_describe(status, vm->vm_last_exit, sizeof(vm->vm_last_exit));
 	else
 		snprintf(vm->vm_last_exit, sizeof(vm->vm_last_exit), "unknown");
 }

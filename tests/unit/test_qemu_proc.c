@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "lib/child.h"
 #include "qemu/qemu_proc.h"
 #include "tap.h"
 
@@ -241,7 +242,7 @@ main(void)
 	close(pidfd);
 	{
 		char b[32];
-		qproc_describe(status, b, sizeof(b));
+		child_describe(status, b, sizeof(b));
 		OK_STREQ(b, "signal 15", "wait status described");
 	}
 
