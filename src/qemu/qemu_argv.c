@@ -622,3 +622,51 @@ qemu_argv(const struct hw_vm *vm, const struct qemu_env *env, struct strv *out,
 		strv_push(out, vm->vm_extra_args[i]);
 	return 0;
 }
+
+/*
+ * What a running QEMU's argv (ours, read back from /proc) says about the
+ * fds it was given: reload compares argvs with the fd numbers the running
+ * QEMU got, since those are not configuration.
+ */
+void
+qemu_argv_nic_fds(const struct strv *run, unsigned i, struct qemu_nic_fds *f)
+{
+	char id[32];
+	const char *p;
+	size_t k;
+
+	f->qn_tap_fd = f->qn_vhost_fd = -1;
+	snprintf(id, sizeof(id), ",id=net%u,", i);
+	for (k = 0; k + 1 < run->sv_n; k++) {
+		const char *v = run->sv_v[k + 1];
+		if (strcmp(run->sv_v[k], "-netdev") != 0 || strncmp(v, "tap,", 4) != 0 ||
+		    !strstr(v + 3, id))
+			continue;
+		if ((p = strstr(v, ",fd=")) != NULL)
+			f->qn_tap_fd = atoi(p + 4);
+		if ((p = strstr(v, ",vhostfd=")) != NULL)
+			f->qn_vhost_fd = atoi(p + 9);
+	}
+}
+
+static int
+chr_fd(const struct strv *run, const char *id)
+{
+	char pre[64];
+	size_t k;
+
+	snprintf(pre, sizeof(pre), "socket,id=%s,fd=", id);
+	for (k = 0; k + 1 < run->sv_n; k++)
+		if (strcmp(run->sv_v[k], "-chardev") == 0 &&
+		    strncmp(run->sv_v[k + 1], pre, strlen(pre)) == 0)
+			return atoi(run->sv_v[k + 1] + strlen(pre));
+	return -1;
+}
+
+void
+qemu_argv_chr_fds(const struct strv *run, struct qemu_chr_fds *c)
+{
+	c->qs_qmp = chr_fd(run, "qmp");
+	c->qs_serial = chr_fd(run, "serial0");
+	c->qs_hmp = chr_fd(run, "hmp");
+}

@@ -61,4 +61,7 @@ bool qemu_has_pvpanic(const struct hw_vm *vm);
  */
 int qemu_argv(const struct hw_vm *vm, const struct qemu_env *env,
     struct strv *out, char *err, size_t errlen);
+/* From a running QEMU's argv: the tap/vhost fds of NIC i, the chardev socket fds (-1: none). */
+void qemu_argv_nic_fds(const struct strv *run, unsigned i, struct qemu_nic_fds *f);
+void qemu_argv_chr_fds(const struct strv *run, struct qemu_chr_fds *c);
 #endif

@@ -16,6 +16,7 @@
 
 #include "lib/log.h"
 #include "lib/util.h"
+#include "qemu/qemu_argv.h"
 #include "qemu/qemu_proc.h"
 #include "qemu/qmp.h"
 #include "vmd/daemon.h"
@@ -735,42 +736,6 @@ reload_resume(struct daemon *d)
 
 /* ---- the VM's side ---- */
 
-/* The fd= and vhostfd= of netdev id=netI in a QEMU command line, or -1. */
-static void
-running_nic_fds(const struct strv *run, unsigned i, struct qemu_nic_fds *f)
-{
-	char id[32];
-	const char *p;
-	size_t k;
-
-	f->qn_tap_fd = f->qn_vhost_fd = -1;
-	snprintf(id, sizeof(id), ",id=net%u,", i);
-	for (k = 0; k + 1 < run->sv_n; k++) {
-		const char *v = run->sv_v[k + 1];
-		if (strcmp(run->sv_v[k], "-netdev") != 0 || strncmp(v, "tap,", 4) != 0 ||
-		    !strstr(v + 3, id))
-			continue;
-		if ((p = strstr(v, ",fd=")) != NULL)
-			f->qn_tap_fd = atoi(p + 4);
-		if ((p = strstr(v, ",vhostfd=")) != NULL)
-			f->qn_vhost_fd = atoi(p + 9);
-	}
-}
-
-/* The fd= of -chardev socket,id=ID in a QEMU command line, or -1 (path=). */
-static int
-running_chr_fd(const struct strv *run, const char *id)
-{
-	char pre[64];
-	size_t k;
-
-	snprintf(pre, sizeof(pre), "socket,id=%s,fd=", id);
-	for (k = 0; k + 1 < run->sv_n; k++)
-		if (strcmp(run->sv_v[k], "-chardev") == 0 &&
-		    strncmp(run->sv_v[k + 1], pre, strlen(pre)) == 0)
-			return atoi(run->sv_v[k + 1] + strlen(pre));
-	return -1;
-}
 
 void
 reload_check_adopted(struct daemon *d, struct vm *vm)
@@ -798,13 +763,11 @@ reload_check_adopted(struct daemon *d, struct vm *vm)
 	 */
 	fds = xcalloc(n + 1, sizeof(*fds));
 	for (i = 0; i < n; i++)
-		running_nic_fds(&run, i, &fds[i]);
+		qemu_argv_nic_fds(&run, i, &fds[i]);
 	env.qe_nic_fds = fds;
 	env.qe_n_nic_fds = n;
 	/* Likewise the daemon-bound chardev sockets (issue 12). */
-	chr.qs_qmp = running_chr_fd(&run, "qmp");
-	chr.qs_serial = running_chr_fd(&run, "serial0");
-	chr.qs_hmp = running_chr_fd(&run, "hmp");
+	qemu_argv_chr_fds(&run, &chr);
 	env.qe_chr_fds = &chr;
 	e = qemu_argv(vm->vm_hw, &env, &cur, err, sizeof(err));
 	/*

@@ -328,5 +328,25 @@ main(int argc, char **argv)
 		vm.vm_type = "system-aarch64";
 		OK(!qemu_has_pvpanic(&vm), "no ISA pvpanic on other targets");
 	}
+	{
+		/* Reload reads the fds back from a running QEMU's argv (ours). */
+		struct strv sv = { 0 };
+		struct qemu_nic_fds f[2];
+		struct qemu_chr_fds c;
+		char err[256];
+
+		OK(build("kernelboot-fds", "/run/x", &sv, err, sizeof(err)) == 0, "argv with fds");
+		qemu_argv_nic_fds(&sv, 0, &f[0]);
+		qemu_argv_nic_fds(&sv, 1, &f[1]);
+		qemu_argv_chr_fds(&sv, &c);
+		OK(f[0].qn_tap_fd == kb_fds[0].qn_tap_fd && f[0].qn_vhost_fd == kb_fds[0].qn_vhost_fd &&
+		    f[1].qn_tap_fd == kb_fds[1].qn_tap_fd && f[1].qn_vhost_fd == kb_fds[1].qn_vhost_fd,
+		    "tap and vhost fds of both NICs read back");
+		OK(c.qs_qmp == kb_chr.qs_qmp && c.qs_serial == kb_chr.qs_serial &&
+		    c.qs_hmp == kb_chr.qs_hmp, "chardev fds read back");
+		qemu_argv_nic_fds(&sv, 7, &f[0]);
+		OK(f[0].qn_tap_fd == -1 && f[0].qn_vhost_fd == -1, "no NIC 7: -1");
+		strv_free(&sv);
+	}
 	return TAP_DONE();
 }
