@@ -252,7 +252,7 @@ check_models(struct inv_parse *ip)
 	for (size_t a = 0; a < inv->inv_n_vms; a++) {
 		const struct hw_vm *vm = &inv->inv_vms[a];
 
-		for (size_t i = 0; vm->vm_enable && i < vm->vm_n_nics; i++) {
+		for (size_t i = 0; vm->vm_policy.po_enable && i < vm->vm_n_nics; i++) {
 			const char *model = vm->vm_nics[i].nic_model;
 			const struct emu_models *em;
 			char *emu, *all, key[32], *m;
@@ -302,8 +302,8 @@ visit(struct inv_parse *ip, size_t v, int *color, size_t *stack, size_t depth)
 
 	color[v] = GREY;
 	stack[depth] = v;
-	for (size_t i = 0; i < vm->vm_n_after; i++) {
-		size_t t = first_named(inv, vm->vm_after[i]);
+	for (size_t i = 0; i < vm->vm_policy.po_n_after; i++) {
+		size_t t = first_named(inv, vm->vm_policy.po_after[i]);
 		char key[32];
 
 		if (t == (size_t)-1)
@@ -341,13 +341,13 @@ check_after(struct inv_parse *ip)
 	for (size_t v = 0; v < inv->inv_n_vms; v++) {
 		const struct hw_vm *vm = &inv->inv_vms[v];
 
-		for (size_t i = 0; i < vm->vm_n_after; i++) {
+		for (size_t i = 0; i < vm->vm_policy.po_n_after; i++) {
 			char key[32], *m;
 
-			if (first_named(inv, vm->vm_after[i]) != (size_t)-1)
+			if (first_named(inv, vm->vm_policy.po_after[i]) != (size_t)-1)
 				continue;
 			snprintf(key, sizeof(key), "after.%zu", i);
-			m = xasprintf("after names unknown VM '%s'", vm->vm_after[i]);
+			m = xasprintf("after names unknown VM '%s'", vm->vm_policy.po_after[i]);
 			report(ip, vm, key, DC_AFTER, m);
 			free(m);
 		}

@@ -500,23 +500,23 @@ inv_conv_vm(struct inv_parse *ip, cfg_t *sec)
 		    vm->vm_name, DC_VALUE, "bad VM name (letters, digits, '.', '_', "
 		    "'-', starting with a letter or digit, at most 64)");
 	vm->vm_type = xstrdup("system-x86_64");
-	vm->vm_enable = true;
-	vm->vm_autostart = true;
+	vm->vm_policy.po_enable = true;
+	vm->vm_policy.po_autostart = true;
 	vm->vm_memory = 512 * 1024 * 1024;
 	vm->vm_accel = INV_ACCEL_INHERIT;
 	vm->vm_serial = HW_PORT_NONE;
 	vm->vm_monitor = HW_PORT_NONE;
 	vm->vm_vnc = HW_VNC_NONE;
-	vm->vm_halt = HW_HALT_ACPI;
-	vm->vm_halt_timeout = INV_INHERIT;
-	vm->vm_term_timeout = INV_INHERIT;
-	vm->vm_start_delay = INV_INHERIT;
-	vm->vm_restart = HW_RESTART_NO;
-	vm->vm_restart_delay = INV_INHERIT;
-	vm->vm_restart_max_delay = INV_INHERIT;
-	vm->vm_restart_burst = INV_INHERIT;
-	vm->vm_restart_interval = INV_INHERIT;
-	vm->vm_on_panic = HW_PANIC_RESTART;
+	vm->vm_policy.po_halt = HW_HALT_ACPI;
+	vm->vm_policy.po_halt_timeout = INV_INHERIT;
+	vm->vm_policy.po_term_timeout = INV_INHERIT;
+	vm->vm_policy.po_start_delay = INV_INHERIT;
+	vm->vm_policy.po_restart = HW_RESTART_NO;
+	vm->vm_policy.po_restart_delay = INV_INHERIT;
+	vm->vm_policy.po_restart_max_delay = INV_INHERIT;
+	vm->vm_policy.po_restart_burst = INV_INHERIT;
+	vm->vm_policy.po_restart_interval = INV_INHERIT;
+	vm->vm_policy.po_on_panic = HW_PANIC_RESTART;
 	inv_conv_options(ip, sec, inv_vm_opts, vm, vm, "");
 	boot = cfg_getsec(sec, "boot");
 	if (boot)

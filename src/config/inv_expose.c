@@ -20,7 +20,7 @@ one(const struct hw_vm *vm, const char *key, int port, const char *listen, struc
 {
 	struct hw_loc loc;
 
-	if (port == HW_PORT_NONE || inv_addr_loopback(listen) || vm->vm_console_password_file)
+	if (port == HW_PORT_NONE || inv_addr_loopback(listen) || vm->vm_policy.po_console_password_file)
 		return 0;
 	loc = hw_vm_optloc(vm, key);
 	diag_add(d, DIAG_WARNING, loc.file, loc.line, vm->vm_name, DC_EXPOSED,
@@ -40,7 +40,7 @@ inv_expose_check(const struct inventory *inv, struct diag *d)
 	for (i = 0; i < inv->inv_n_vms; i++) {
 		const struct hw_vm *vm = &inv->inv_vms[i];
 
-		if (!vm->vm_enable)
+		if (!vm->vm_policy.po_enable)
 			continue;
 		n += one(vm, "serial", vm->vm_serial, l, d);
 		n += one(vm, "monitor", vm->vm_monitor, ml, d);

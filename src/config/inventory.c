@@ -294,26 +294,26 @@ inherit(struct inventory *inv)
 	for (size_t i = 0; i < inv->inv_n_vms; i++) {
 		struct hw_vm *vm = &inv->inv_vms[i];
 
-		if (vm->vm_halt_timeout == INV_INHERIT)
-			vm->vm_halt_timeout = inv->inv_halt_timeout;
-		if (vm->vm_term_timeout == INV_INHERIT)
-			vm->vm_term_timeout = inv->inv_term_timeout;
-		if (vm->vm_start_delay == INV_INHERIT)
-			vm->vm_start_delay = inv->inv_start_delay;
-		if (vm->vm_restart_delay == INV_INHERIT)
-			vm->vm_restart_delay = inv->inv_restart_delay;
-		if (vm->vm_restart_max_delay == INV_INHERIT)
-			vm->vm_restart_max_delay = inv->inv_restart_max_delay;
-		if (vm->vm_restart_burst == INV_INHERIT)
-			vm->vm_restart_burst = inv->inv_restart_burst;
-		if (vm->vm_restart_interval == INV_INHERIT)
-			vm->vm_restart_interval = inv->inv_restart_interval;
+		if (vm->vm_policy.po_halt_timeout == INV_INHERIT)
+			vm->vm_policy.po_halt_timeout = inv->inv_halt_timeout;
+		if (vm->vm_policy.po_term_timeout == INV_INHERIT)
+			vm->vm_policy.po_term_timeout = inv->inv_term_timeout;
+		if (vm->vm_policy.po_start_delay == INV_INHERIT)
+			vm->vm_policy.po_start_delay = inv->inv_start_delay;
+		if (vm->vm_policy.po_restart_delay == INV_INHERIT)
+			vm->vm_policy.po_restart_delay = inv->inv_restart_delay;
+		if (vm->vm_policy.po_restart_max_delay == INV_INHERIT)
+			vm->vm_policy.po_restart_max_delay = inv->inv_restart_max_delay;
+		if (vm->vm_policy.po_restart_burst == INV_INHERIT)
+			vm->vm_policy.po_restart_burst = inv->inv_restart_burst;
+		if (vm->vm_policy.po_restart_interval == INV_INHERIT)
+			vm->vm_policy.po_restart_interval = inv->inv_restart_interval;
 		if (vm->vm_accel == INV_ACCEL_INHERIT)
 			vm->vm_accel = (enum hw_accel)inv->inv_accel;
 		if (!vm->vm_runas && inv->inv_runas)
 			vm->vm_runas = xstrdup(inv->inv_runas);
-		if (!vm->vm_console_password_file && inv->inv_console_password_file)
-			vm->vm_console_password_file = xstrdup(inv->inv_console_password_file);
+		if (!vm->vm_policy.po_console_password_file && inv->inv_console_password_file)
+			vm->vm_policy.po_console_password_file = xstrdup(inv->inv_console_password_file);
 	}
 }
 

@@ -408,7 +408,7 @@ select_vms(struct client *cl, struct json_object *req, bool all_ok, bool need,
 	if (!name || strcmp(name, "all") == 0) {
 		*out = xcalloc(d->n_vms, sizeof(**out));
 		for (i = 0; i < d->n_vms; i++)
-			if (all_ok || d->vms[i]->vm_hw->vm_enable)
+			if (all_ok || d->vms[i]->vm_hw->vm_policy.po_enable)
 				(*out)[(*n)++] = d->vms[i];
 		return 0;
 	}

@@ -192,10 +192,10 @@ hw_vm_free(struct hw_vm *vm)
 	free(vm->vm_vga);
 	free(vm->vm_keymap);
 	free(vm->vm_vnc_password_file);
-	free(vm->vm_console_password_file);
+	free(vm->vm_policy.po_console_password_file);
 	free(vm->vm_runas);
-	free(vm->vm_halt_command);
-	free_strs(vm->vm_after, vm->vm_n_after);
+	free(vm->vm_policy.po_halt_command);
+	free_strs(vm->vm_policy.po_after, vm->vm_policy.po_n_after);
 	free_strs(vm->vm_extra_args, vm->vm_n_extra_args);
 	for (size_t i = 0; i < vm->vm_n_optlocs; i++)
 		free(vm->vm_optlocs[i].ol_key);
@@ -232,4 +232,33 @@ hw_nic_ifname(const struct hw_vm *hw, unsigned i, char name[IF_NAMESIZE])
 		snprintf(name, IF_NAMESIZE, "%.*s", IF_NAMESIZE - 1, nic->nic_ifname);
 	else
 		hw_derive_ifname(hw->vm_name, i, name);
+}
+
+static bool
+str_differs(const char *a, const char *b)
+{
+	return (a || b) && (!a || !b || strcmp(a, b) != 0);
+}
+
+bool
+vm_policy_differs(const struct vm_policy *a, const struct vm_policy *b)
+{
+	size_t i;
+
+	if (a->po_enable != b->po_enable || a->po_autostart != b->po_autostart ||
+	    a->po_halt != b->po_halt || str_differs(a->po_halt_command, b->po_halt_command) ||
+	    a->po_halt_timeout != b->po_halt_timeout ||
+	    a->po_term_timeout != b->po_term_timeout ||
+	    a->po_start_delay != b->po_start_delay || a->po_n_after != b->po_n_after ||
+	    a->po_restart != b->po_restart || a->po_restart_delay != b->po_restart_delay ||
+	    a->po_restart_max_delay != b->po_restart_max_delay ||
+	    a->po_restart_burst != b->po_restart_burst ||
+	    a->po_restart_interval != b->po_restart_interval ||
+	    a->po_on_panic != b->po_on_panic ||
+	    str_differs(a->po_console_password_file, b->po_console_password_file))
+		return true;
+	for (i = 0; i < a->po_n_after; i++)
+		if (strcmp(a->po_after[i], b->po_after[i]) != 0)
+			return true;
+	return false;
 }

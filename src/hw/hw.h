@@ -86,12 +86,35 @@ struct hw_boot {
 	bool		 menu;
 };
 
+/*
+ * How the service treats the machine, not the machine itself: read by the
+ * daemon's table and scheduler, never by the QEMU driver. A reload applies
+ * it to a running QEMU at once (the whole section: vm_policy_differs and a
+ * struct copy, no hand-kept field lists).
+ */
+struct vm_policy {
+	bool		 po_enable;	/* false: ignored by the service */
+	bool		 po_autostart;	/* started when the daemon starts */
+	char		*po_console_password_file; /* telnet login (conguard.c); NULL: none */
+	enum hw_halt	 po_halt;
+	char		*po_halt_command;	/* for HW_HALT_COMMAND: HMP command */
+	unsigned	 po_halt_timeout;	/* seconds */
+	unsigned	 po_term_timeout;	/* seconds */
+	char		**po_after;	/* names of VMs that must run first */
+	size_t		 po_n_after;
+	unsigned	 po_start_delay;	/* seconds to wait after starting */
+	enum hw_restart	 po_restart;	/* when QEMU stops unasked */
+	unsigned	 po_restart_delay;	/* s, first backoff delay */
+	unsigned	 po_restart_max_delay;	/* s, backoff cap */
+	unsigned	 po_restart_burst;	/* restarts allowed per interval */
+	unsigned	 po_restart_interval;	/* s, burst window; resets the backoff */
+	enum hw_panic	 po_on_panic;	/* what a guest panic (pvpanic) leads to */
+};
+
 struct hw_vm {
 	struct hw_loc	 vm_loc;
 	char		*vm_name;
 	char		*vm_type;	/* "system-x86_64" -> qemu-system-x86_64 */
-	bool		 vm_enable;	/* false: ignored by the service */
-	bool		 vm_autostart;	/* started when the daemon starts */
 	char		*vm_machine;	/* "pc", "q35", NULL: QEMU default */
 	char		*vm_cpu;	/* "host", "max", NULL: default */
 	struct hw_smp	 vm_smp;
@@ -108,27 +131,14 @@ struct hw_vm {
 	int		 vm_monitor;	/* telnet port, HW_PORT_NONE */
 	int		 vm_vnc;	/* display number, HW_VNC_NONE */
 	char		*vm_vnc_password_file;	/* set via QMP, never in argv */
-	char		*vm_console_password_file; /* telnet login (conguard.c); NULL: none */
 	char		*vm_vga;	/* "std", "virtio", "qxl", "cirrus", "none" */
 	bool		 vm_balloon;
 	bool		 vm_usb_tablet;
 	char		*vm_keymap;
 	char		*vm_runas;	/* user QEMU runs as; NULL: default */
-	enum hw_halt	 vm_halt;
-	char		*vm_halt_command;	/* for HW_HALT_COMMAND: HMP command */
-	unsigned	 vm_halt_timeout;	/* seconds */
-	unsigned	 vm_term_timeout;	/* seconds */
-	char		**vm_after;	/* names of VMs that must run first */
-	size_t		 vm_n_after;
-	unsigned	 vm_start_delay;	/* seconds to wait after starting */
-	enum hw_restart	 vm_restart;	/* when QEMU stops unasked */
-	unsigned	 vm_restart_delay;	/* s, first backoff delay */
-	unsigned	 vm_restart_max_delay;	/* s, backoff cap */
-	unsigned	 vm_restart_burst;	/* restarts allowed per interval */
-	unsigned	 vm_restart_interval;	/* s, burst window; resets the backoff */
-	enum hw_panic	 vm_on_panic;	/* what a guest panic (pvpanic) leads to */
 	char		**vm_extra_args;	/* already split, never via a shell */
 	size_t		 vm_n_extra_args;
+	struct vm_policy vm_policy;	/* the service's, see above */
 	uint8_t		 vm_uuid[16];	/* derived from the name */
 	struct hw_optloc *vm_optlocs;	/* options as given, see hw_optloc */
 	size_t		 vm_n_optlocs, vm_cap_optlocs;
@@ -169,6 +179,8 @@ void hw_vm_set_optloc(struct hw_vm *vm, const char *key, struct hw_loc loc);
 /* Where key was set, or the VM section itself when it was not given. */
 struct hw_loc hw_vm_optloc(const struct hw_vm *vm, const char *key);
 
+/* Does any field of the policy section differ (strings and lists by value)? */
+bool vm_policy_differs(const struct vm_policy *a, const struct vm_policy *b);
 void hw_vm_free(struct hw_vm *vm);
 
 #endif

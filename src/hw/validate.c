@@ -81,9 +81,9 @@ check_boot(const struct vctx *v)
 {
 	const struct hw_vm *vm = v->vm;
 
-	if (vm->vm_halt == HW_HALT_COMMAND && !vm->vm_halt_command)
+	if (vm->vm_policy.po_halt == HW_HALT_COMMAND && !vm->vm_policy.po_halt_command)
 		bad(v, "halt", DC_MISSING, "halt = command needs halt_command");
-	if (vm->vm_halt != HW_HALT_COMMAND && vm->vm_halt_command)
+	if (vm->vm_policy.po_halt != HW_HALT_COMMAND && vm->vm_policy.po_halt_command)
 		bad(v, "halt_command", DC_CONFLICT, "halt_command is only used with halt = command");
 	if (vm->vm_initrd && !vm->vm_kernel)
 		bad(v, "initrd", DC_CONFLICT, "initrd needs kernel");
@@ -91,10 +91,10 @@ check_boot(const struct vctx *v)
 		bad(v, "append", DC_CONFLICT, "append needs kernel");
 	if (vm->vm_memory % (1024 * 1024))
 		bad(v, "memory", DC_VALUE, "memory must be a whole number of megabytes");
-	if (vm->vm_restart_max_delay < vm->vm_restart_delay)
+	if (vm->vm_policy.po_restart_max_delay < vm->vm_policy.po_restart_delay)
 		bad(v, "restart_max_delay", DC_CONFLICT,
 		    "restart_max_delay %u is less than restart_delay %u",
-		    vm->vm_restart_max_delay, vm->vm_restart_delay);
+		    vm->vm_policy.po_restart_max_delay, vm->vm_policy.po_restart_delay);
 }
 
 static void
@@ -175,7 +175,7 @@ void
 hw_validate_vm(const struct hw_vm *vm, const char *emulator, struct diag *d)
 {
 	struct vctx v = { vm, d };
-	bool fs = vm->vm_enable;
+	bool fs = vm->vm_policy.po_enable;
 
 	check_smp(&v);
 	check_boot(&v);

@@ -11,7 +11,7 @@
 
 /*
  * emulator: the full path of the binary to check, or NULL to skip that
- * check. A disabled VM (vm_enable false) is not checked against the file
+ * check. A disabled VM (vm_policy.po_enable false) is not checked against the file
  * system: its files may legitimately not exist yet.
  */
 void hw_validate_vm(const struct hw_vm *vm, const char *emulator, struct diag *d);

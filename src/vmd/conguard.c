@@ -289,7 +289,7 @@ static void
 login_check(struct login *lg)
 {
 	struct conguard *g = lg->lg_g;
-	const char *path = g->g_vm->vm_hw->vm_console_password_file;
+	const char *path = g->g_vm->vm_hw->vm_policy.po_console_password_file;
 	char pw[PW_MAX + 1];
 	bool ok;
 	int e, fd = lg->lg_fd;
@@ -427,7 +427,7 @@ conguard_admit(void *arg, struct console *c, int fd)
 		refuse(g, c, fd, pi.pi_addr, why);
 		return false;
 	}
-	if (!g->g_vm->vm_hw->vm_console_password_file)
+	if (!g->g_vm->vm_hw->vm_policy.po_console_password_file)
 		return true;
 	login_start(g, c, fd, pi.pi_addr);
 	return false;

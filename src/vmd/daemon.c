@@ -819,7 +819,7 @@ daemon_init_vms(struct daemon *d)
 		sup_vm_init(vm, &d->inv.inv_vms[i]);
 		vm->vm_ctx = d;
 		state_read(d->inv.inv_state_dir, vm);
-		if (!vm->vm_hw->vm_enable)
+		if (!vm->vm_hw->vm_policy.po_enable)
 			continue;
 		e = intent_read(d->inv.inv_run_dir, vm->vm_name, &vm->vm_intent);
 		if (e)
@@ -883,9 +883,9 @@ daemon_autostart(struct daemon *d)
 		struct vm *vm = d->vms[i];
 		enum intent w = vm->vm_intent.it_want;
 		/* After a crash, what was asked; at boot (no intent), autostart. */
-		bool up = w == INTENT_NONE ? vm->vm_hw->vm_autostart : w != INTENT_DOWN;
+		bool up = w == INTENT_NONE ? vm->vm_hw->vm_policy.po_autostart : w != INTENT_DOWN;
 
-		if (vm->vm_hw->vm_enable && up && sup_is_down(vm) &&
+		if (vm->vm_hw->vm_policy.po_enable && up && sup_is_down(vm) &&
 		    daemon_start_vm(d, vm, err, sizeof(err)) != 0)
 			log_vm(LOG_ERR, vm->vm_name, "not started: %s", err);
 	}
@@ -898,8 +898,8 @@ is_after(const struct vm *vm, const char *name)
 {
 	size_t i;
 
-	for (i = 0; i < vm->vm_hw->vm_n_after; i++)
-		if (strcmp(vm->vm_hw->vm_after[i], name) == 0)
+	for (i = 0; i < vm->vm_hw->vm_policy.po_n_after; i++)
+		if (strcmp(vm->vm_hw->vm_policy.po_after[i], name) == 0)
 			return true;
 	return false;
 }
@@ -947,8 +947,8 @@ deps_ready(struct daemon *d, struct vm *vm)
 	/* Its last run's downscripts first: they still hold its taps' names. */
 	if (scripts_busy(d->scripts, vm->vm_name))
 		return 0;
-	for (i = 0; i < vm->vm_hw->vm_n_after; i++) {
-		struct vm *dep = daemon_find_vm(d, vm->vm_hw->vm_after[i]);
+	for (i = 0; i < vm->vm_hw->vm_policy.po_n_after; i++) {
+		struct vm *dep = daemon_find_vm(d, vm->vm_hw->vm_policy.po_after[i]);
 		if (!dep)
 			continue;	/* the inventory validated names */
 		if (dep->vm_state == VS_RUNNING || dep->vm_state == VS_PANICKED)
@@ -999,8 +999,8 @@ sched_starts(struct daemon *d)
 		if (vm->vm_state == VS_STARTING) {
 			starting++;
 			delay = d->inv.inv_start_delay;
-			if (vm->vm_hw->vm_start_delay > delay)
-				delay = vm->vm_hw->vm_start_delay;
+			if (vm->vm_hw->vm_policy.po_start_delay > delay)
+				delay = vm->vm_hw->vm_policy.po_start_delay;
 			d->next_start_ms = now + delay * 1000ull;
 		}
 	}
@@ -1024,7 +1024,7 @@ update_status(struct daemon *d)
 	size_t i;
 
 	for (i = 0; i < d->n_vms; i++) {
-		if (!d->vms[i]->vm_hw->vm_enable)
+		if (!d->vms[i]->vm_hw->vm_policy.po_enable)
 			continue;
 		enabled++;
 		running += d->vms[i]->vm_state == VS_RUNNING;
@@ -1111,8 +1111,8 @@ daemon_vm_json(struct daemon *d, const struct vm *vm)
 	json_object_object_add(o, "accel", json_object_new_string(daemon_accel_name(d, vm)));
 	json_object_object_add(o, "accel_note", vm->vm_accel_note[0] ?
 	    json_object_new_string(vm->vm_accel_note) : NULL);
-	json_object_object_add(o, "enabled", json_object_new_boolean(hw->vm_enable));
-	json_object_object_add(o, "autostart", json_object_new_boolean(hw->vm_autostart));
+	json_object_object_add(o, "enabled", json_object_new_boolean(hw->vm_policy.po_enable));
+	json_object_object_add(o, "autostart", json_object_new_boolean(hw->vm_policy.po_autostart));
 	json_object_object_add(o, "serial", port_or_null(hw->vm_serial));
 	json_object_object_add(o, "monitor", port_or_null(hw->vm_monitor));
 	if (hw->vm_vnc < 0) {

@@ -183,53 +183,20 @@ hard_diff(const struct inventory *ia, const struct qemu_env *ea, const struct hw
 /*
  * The changes a running VM takes at once (vmservice.conf(5), RELOAD):
  * nothing here reaches QEMU (on_panic is the daemon's answer to a paused
- * guest: QEMU always runs with panic=pause). A new option of that kind
- * belongs in both functions.
+ * guest: QEMU always runs with panic=pause): the policy section of
+ * struct hw_vm (hw.h), whole. A new option of that kind goes there.
  */
 static void
 mix_soft(struct hw_vm *m, const struct hw_vm *base, const struct hw_vm *soft)
 {
 	*m = *base;
-	m->vm_enable = soft->vm_enable;
-	m->vm_autostart = soft->vm_autostart;
-	m->vm_halt = soft->vm_halt;
-	m->vm_halt_command = soft->vm_halt_command;
-	m->vm_halt_timeout = soft->vm_halt_timeout;
-	m->vm_term_timeout = soft->vm_term_timeout;
-	m->vm_after = soft->vm_after;
-	m->vm_n_after = soft->vm_n_after;
-	m->vm_start_delay = soft->vm_start_delay;
-	m->vm_restart = soft->vm_restart;
-	m->vm_restart_delay = soft->vm_restart_delay;
-	m->vm_restart_max_delay = soft->vm_restart_max_delay;
-	m->vm_restart_burst = soft->vm_restart_burst;
-	m->vm_restart_interval = soft->vm_restart_interval;
-	m->vm_on_panic = soft->vm_on_panic;
-	/* Read at each telnet login (conguard.c). */
-	m->vm_console_password_file = soft->vm_console_password_file;
+	m->vm_policy = soft->vm_policy;
 }
 
 static bool
 soft_differs(const struct hw_vm *a, const struct hw_vm *b)
 {
-	size_t i;
-
-	if (a->vm_enable != b->vm_enable || a->vm_autostart != b->vm_autostart ||
-	    a->vm_halt != b->vm_halt || !str_eq(a->vm_halt_command, b->vm_halt_command) ||
-	    a->vm_halt_timeout != b->vm_halt_timeout ||
-	    a->vm_term_timeout != b->vm_term_timeout ||
-	    a->vm_start_delay != b->vm_start_delay || a->vm_n_after != b->vm_n_after ||
-	    a->vm_restart != b->vm_restart || a->vm_restart_delay != b->vm_restart_delay ||
-	    a->vm_restart_max_delay != b->vm_restart_max_delay ||
-	    a->vm_restart_burst != b->vm_restart_burst ||
-	    a->vm_restart_interval != b->vm_restart_interval ||
-	    a->vm_on_panic != b->vm_on_panic ||
-	    !str_eq(a->vm_console_password_file, b->vm_console_password_file))
-		return true;
-	for (i = 0; i < a->vm_n_after; i++)
-		if (strcmp(a->vm_after[i], b->vm_after[i]) != 0)
-			return true;
-	return false;
+	return vm_policy_differs(&a->vm_policy, &b->vm_policy);
 }
 
 /* ---- per-VM state ---- */
@@ -294,7 +261,7 @@ consoles_close(struct daemon *d, struct vm *vm, bool changed)
 {
 	if (!vm->vm_con_serial && !vm->vm_con_monitor)
 		return;
-	if (!changed && vm->vm_hw->vm_enable)
+	if (!changed && vm->vm_hw->vm_policy.po_enable)
 		return;
 	vmcon_close(vm);
 }
@@ -302,7 +269,7 @@ consoles_close(struct daemon *d, struct vm *vm, bool changed)
 static void
 consoles_open(struct daemon *d, struct vm *vm)
 {
-	if (vm->vm_hw->vm_enable && !vm->vm_con_serial && !vm->vm_con_monitor)
+	if (vm->vm_hw->vm_policy.po_enable && !vm->vm_con_serial && !vm->vm_con_monitor)
 		vmcon_open(d, vm);
 }
 
@@ -414,11 +381,11 @@ remove_vm(struct daemon *d, struct vm *vm, const struct inventory *prev,
 	free(rv->rv_why);
 	rv->rv_why = xstrdup("removed from the inventory");
 	mix_soft(&rv->rv_mix, rv->rv_base, rv->rv_soft);
-	rv->rv_mix.vm_enable = false;
-	rv->rv_mix.vm_autostart = false;
-	rv->rv_mix.vm_restart = HW_RESTART_NO;	/* going, whatever happens */
-	if (rv->rv_mix.vm_on_panic == HW_PANIC_RESTART)
-		rv->rv_mix.vm_on_panic = HW_PANIC_POWEROFF;
+	rv->rv_mix.vm_policy.po_enable = false;
+	rv->rv_mix.vm_policy.po_autostart = false;
+	rv->rv_mix.vm_policy.po_restart = HW_RESTART_NO;	/* going, whatever happens */
+	if (rv->rv_mix.vm_policy.po_on_panic == HW_PANIC_RESTART)
+		rv->rv_mix.vm_policy.po_on_panic = HW_PANIC_POWEROFF;
 	set_hw(vm, &rv->rv_mix);
 	if (sup_is_down(vm))
 		note(chg, LOG_INFO, vm->vm_name, "removed");
@@ -436,7 +403,7 @@ update_down(struct daemon *d, struct vm *vm, const struct inventory *prev,
     const struct qemu_env *oenv, struct hw_vm *nh, struct json_object *chg)
 {
 	const struct hw_vm *cur = vm->vm_hw;
-	bool was_enabled = cur->vm_enable, con;
+	bool was_enabled = cur->vm_policy.po_enable, con;
 	char why[256];
 
 	hard_diff(prev, oenv, cur, &d->inv, &d->env, nh, why, sizeof(why));
@@ -446,7 +413,7 @@ update_down(struct daemon *d, struct vm *vm, const struct inventory *prev,
 	rv_retire(d, vm);
 	set_hw(vm, nh);
 	consoles_close(d, vm, con);	/* apply() opens them again */
-	if (!nh->vm_enable && was_enabled && !sup_is_down(vm)) {
+	if (!nh->vm_policy.po_enable && was_enabled && !sup_is_down(vm)) {
 		note(chg, LOG_INFO, vm->vm_name, "disabled: start cancelled");
 		stop_safely(d, vm, VE_WIND_DOWN);
 	}
@@ -460,7 +427,7 @@ update_running(struct daemon *d, struct vm *vm, const struct inventory *prev,
 	struct vm_reload *rv = vm->vm_reload;
 	const struct hw_vm *base = rv ? rv->rv_base : vm->vm_hw;
 	const struct hw_vm *soft = rv ? rv->rv_soft : vm->vm_hw;
-	bool was_enabled = rv && !rv->rv_next ? false : vm->vm_hw->vm_enable, con;
+	bool was_enabled = rv && !rv->rv_next ? false : vm->vm_hw->vm_policy.po_enable, con;
 	const struct inventory *binv = rv ? rv->rv_inv : prev;
 	struct qemu_env benv = *oenv;
 	char why[256];
@@ -498,7 +465,7 @@ update_running(struct daemon *d, struct vm *vm, const struct inventory *prev,
 		mix_soft(&rv->rv_mix, rv->rv_base, nh);
 		set_hw(vm, &rv->rv_mix);
 	}
-	if (was_enabled && !nh->vm_enable) {
+	if (was_enabled && !nh->vm_policy.po_enable) {
 		note(chg, LOG_INFO, vm->vm_name, "disabled: stopping it");
 		stop_safely(d, vm, VE_WIND_DOWN);
 	}
@@ -514,9 +481,9 @@ add_vm(struct daemon *d, struct hw_vm *nh, struct json_object *chg)
 	state_read(d->inv.inv_state_dir, vm);
 	d->vms = xrealloc(d->vms, (d->n_vms + 1) * sizeof(*d->vms));
 	d->vms[d->n_vms++] = vm;
-	if (nh->vm_enable)
+	if (nh->vm_policy.po_enable)
 		vmcon_open(d, vm);
-	note(chg, LOG_INFO, vm->vm_name, "added%s", nh->vm_enable ? "" : " (disabled)");
+	note(chg, LOG_INFO, vm->vm_name, "added%s", nh->vm_policy.po_enable ? "" : " (disabled)");
 }
 
 /* d->vms in the new inventory's order; removed VMs last. */
@@ -578,7 +545,7 @@ apply(struct daemon *d, struct inventory *ninv, struct json_object *chg,
 	for (i = 0; i < n_old; i++) {
 		struct vm *vm = d->vms[i];
 		struct hw_vm *nh = inv_find_vm(&d->inv, vm->vm_name);
-		bool was_on = vm->vm_hw->vm_enable;
+		bool was_on = vm->vm_hw->vm_policy.po_enable;
 
 		if (!nh)
 			remove_vm(d, vm, prev, chg);
@@ -587,7 +554,7 @@ apply(struct daemon *d, struct inventory *ninv, struct json_object *chg,
 		else
 			update_down(d, vm, prev, &oenv, nh, chg);
 		/* Enabled by this reload: as if new. */
-		if (nh && !was_on && nh->vm_enable && nh->vm_autostart)
+		if (nh && !was_on && nh->vm_policy.po_enable && nh->vm_policy.po_autostart)
 			start[n_start++] = vm;
 	}
 	for (i = 0; i < d->inv.inv_n_vms; i++) {
@@ -595,7 +562,7 @@ apply(struct daemon *d, struct inventory *ninv, struct json_object *chg,
 		if (daemon_find_vm(d, nh->vm_name))
 			continue;
 		add_vm(d, nh, chg);
-		if (nh->vm_enable && nh->vm_autostart)
+		if (nh->vm_policy.po_enable && nh->vm_policy.po_autostart)
 			start[n_start++] = d->vms[d->n_vms - 1];
 	}
 	for (i = 0; i < n_old; i++)
@@ -801,7 +768,7 @@ reload_vm_gone(struct daemon *d, struct vm *vm)
 	bool con;
 
 	if (!rv) {
-		if (!vm->vm_hw->vm_enable)
+		if (!vm->vm_hw->vm_policy.po_enable)
 			consoles_apply(d, vm, false);
 		return;
 	}

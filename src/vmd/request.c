@@ -94,14 +94,14 @@ pull_deps(struct daemon *d, struct vm *vm, char *err, size_t errlen, int depth)
 		snprintf(err, errlen, "vm %s: `after` chain too deep", vm->vm_name);
 		return -ELOOP;
 	}
-	for (i = 0; i < vm->vm_hw->vm_n_after; i++) {
-		struct vm *dep = daemon_find_vm(d, vm->vm_hw->vm_after[i]);
+	for (i = 0; i < vm->vm_hw->vm_policy.po_n_after; i++) {
+		struct vm *dep = daemon_find_vm(d, vm->vm_hw->vm_policy.po_after[i]);
 		if (!dep) {
 			snprintf(err, errlen, "vm %s: after unknown vm %s", vm->vm_name,
-			    vm->vm_hw->vm_after[i]);
+			    vm->vm_hw->vm_policy.po_after[i]);
 			return -ENOENT;
 		}
-		if (!dep->vm_hw->vm_enable) {
+		if (!dep->vm_hw->vm_policy.po_enable) {
 			snprintf(err, errlen, "vm %s: needs vm %s, which is disabled",
 			    vm->vm_name, dep->vm_name);
 			return -EPERM;
@@ -128,7 +128,7 @@ check_startable(struct daemon *d, struct vm *vm, char *err, size_t errlen)
 		snprintf(err, errlen, "vm %s was removed from the inventory", vm->vm_name);
 		return -ENOENT;
 	}
-	if (!vm->vm_hw->vm_enable) {
+	if (!vm->vm_hw->vm_policy.po_enable) {
 		snprintf(err, errlen, "vm %s is disabled", vm->vm_name);
 		return -EPERM;
 	}
@@ -171,7 +171,7 @@ void
 daemon_stop_vm(struct daemon *d, struct vm *vm, int timeout)
 {
 	if (timeout >= 0 && sup_has_process(vm))
-		vm->vm_halt_timeout = timeout;
+		vm->vm_halt_override = timeout;
 	sup_event(&d->sup, vm, VE_STOP, 0);
 	daemon_intent_sync(d, vm);
 }
@@ -185,7 +185,7 @@ daemon_stop_all(struct daemon *d, int timeout)
 	for (i = 0; i < d->n_vms; i++) {
 		struct vm *vm = d->vms[i];
 		if (timeout >= 0 && sup_has_process(vm))
-			vm->vm_halt_timeout = timeout;
+			vm->vm_halt_override = timeout;
 		sup_event(&d->sup, vm, VE_WIND_DOWN, 0);
 		daemon_intent_sync(d, vm);
 	}

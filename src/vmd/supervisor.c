@@ -172,7 +172,7 @@ sup_vm_init(struct vm *vm, const struct hw_vm *hw)
 	vm->vm_name = hw->vm_name;
 	vm->vm_pidfd = -1;
 	vm->vm_lockfd = -1;
-	vm->vm_halt_timeout = -1;
+	vm->vm_halt_override = -1;
 }
 
 void
@@ -216,8 +216,8 @@ set_state(const struct sup *s, struct vm *vm, enum vm_state to, const char *why)
 static unsigned
 halt_ms(const struct vm *vm)
 {
-	return (vm->vm_halt_timeout >= 0 ? (unsigned)vm->vm_halt_timeout :
-	    vm->vm_hw->vm_halt_timeout) * 1000u;
+	return (vm->vm_halt_override >= 0 ? (unsigned)vm->vm_halt_override :
+	    vm->vm_hw->vm_policy.po_halt_timeout) * 1000u;
 }
 
 /* Reasons a SIGTERM/SIGKILL escalation does not overwrite. */
@@ -253,7 +253,7 @@ record_exit(struct vm *vm, int status)
 unsigned
 sup_backoff_ms(const struct hw_vm *hw, unsigned streak)
 {
-	uint64_t ms = hw->vm_restart_delay * 1000ull, cap = hw->vm_restart_max_delay * 1000ull;
+	uint64_t ms = hw->vm_policy.po_restart_delay * 1000ull, cap = hw->vm_policy.po_restart_max_delay * 1000ull;
 
 	while (streak-- && ms < cap)
 		ms *= 2;
@@ -268,11 +268,11 @@ policy_restarts(const struct vm *vm, enum stop_reason r)
 
 	switch (r) {
 	case SR_CRASHED:
-		return hw->vm_restart != HW_RESTART_NO;
+		return hw->vm_policy.po_restart != HW_RESTART_NO;
 	case SR_GUEST_POWEROFF:
-		return hw->vm_restart == HW_RESTART_ALWAYS;
+		return hw->vm_policy.po_restart == HW_RESTART_ALWAYS;
 	case SR_GUEST_PANICKED:
-		return hw->vm_on_panic == HW_PANIC_RESTART;
+		return hw->vm_policy.po_on_panic == HW_PANIC_RESTART;
 	default:
 		/* asked for (host-powerdown, sigterm, sigkill), or start-failed */
 		return false;
@@ -298,7 +298,7 @@ static void
 enter_backoff(const struct sup *s, struct vm *vm)
 {
 	const struct hw_vm *hw = vm->vm_hw;
-	uint64_t now = s->ops->now(s->ctx), ivl = hw->vm_restart_interval * 1000ull;
+	uint64_t now = s->ops->now(s->ctx), ivl = hw->vm_policy.po_restart_interval * 1000ull;
 	const char *reason = sup_reason_name(vm->vm_reason);
 	const char *why = vm->vm_last_exit[0] ? vm->vm_last_exit : "unknown";
 	unsigned ms;
@@ -311,10 +311,10 @@ enter_backoff(const struct sup *s, struct vm *vm)
 		vm->vm_burst_ms = now;
 		vm->vm_burst_n = 0;
 	}
-	if (hw->vm_restart_burst && vm->vm_burst_n >= hw->vm_restart_burst) {
+	if (hw->vm_policy.po_restart_burst && vm->vm_burst_n >= hw->vm_policy.po_restart_burst) {
 		free(vm->vm_detail);
 		vm->vm_detail = xasprintf("%s (%s): restart limit reached, %u restarts within %u s",
-		    reason, why, vm->vm_burst_n, hw->vm_restart_interval);
+		    reason, why, vm->vm_burst_n, hw->vm_policy.po_restart_interval);
 		reset_backoff(vm);
 		set_state(s, vm, VS_FAILED, vm->vm_detail);
 		return;
@@ -325,7 +325,7 @@ enter_backoff(const struct sup *s, struct vm *vm)
 	vm->vm_restarts++;
 	vm->vm_next_restart_ms = now + ms;
 	snprintf(buf, sizeof(buf), "%s (%s): restart %u of %u in %u ms", reason, why,
-	    vm->vm_burst_n, hw->vm_restart_burst, ms);
+	    vm->vm_burst_n, hw->vm_policy.po_restart_burst, ms);
 	set_state(s, vm, VS_BACKOFF, buf);
 	s->ops->arm(s->ctx, vm, ms);
 }
@@ -337,7 +337,7 @@ enter_stopped(const struct sup *s, struct vm *vm, enum stop_reason r, const char
 
 	vm->vm_reason = r;
 	vm->vm_pending = SR_NONE;
-	vm->vm_halt_timeout = -1;
+	vm->vm_halt_override = -1;
 	s->ops->gone(s->ctx, vm);
 	/* The policy judges only what nobody asked about: never a stop. */
 	if ((vm->vm_want == WANT_UP || vm->vm_want == WANT_NONE) && policy_restarts(vm, r) &&
@@ -503,7 +503,7 @@ term_because(const struct sup *s, struct vm *vm, const char *why)
 		vm->vm_pending = SR_SIGTERM;
 	send_signal(s, vm, SIGTERM);
 	set_state(s, vm, VS_TERMINATING, why);
-	s->ops->arm(s->ctx, vm, vm->vm_hw->vm_term_timeout * 1000u);
+	s->ops->arm(s->ctx, vm, vm->vm_hw->vm_policy.po_term_timeout * 1000u);
 }
 
 static void
@@ -538,7 +538,7 @@ a_halt(const struct sup *s, struct vm *vm, int arg)
 	 * "Stopping"): straight to SIGTERM, which QEMU still answers by
 	 * flushing its disks. quit works on any QEMU and is kept.
 	 */
-	if (sup_cpus_dead(vm) && hw->vm_halt != HW_HALT_QUIT) {
+	if (sup_cpus_dead(vm) && hw->vm_policy.po_halt != HW_HALT_QUIT) {
 		char why[128];
 
 		snprintf(why, sizeof(why), "CPUs cannot run (%s): SIGTERM without a power button",
@@ -554,7 +554,7 @@ a_halt(const struct sup *s, struct vm *vm, int arg)
 	 * never does (vmserviced(8)). (A guest frozen by its panic is in
 	 * panicked, not here: a_panic_quit.)
 	 */
-	if (sup_cpus_paused(vm) && hw->vm_halt != HW_HALT_QUIT) {
+	if (sup_cpus_paused(vm) && hw->vm_policy.po_halt != HW_HALT_QUIT) {
 		const char *wake = strcmp(vm->vm_run_state, "suspended") == 0 ?
 		    "system_wakeup" : "cont";
 
@@ -565,12 +565,12 @@ a_halt(const struct sup *s, struct vm *vm, int arg)
 			log_vm(LOG_WARNING, vm->vm_name, "cannot send %s over QMP (%s)", wake,
 			    strerror(-e));
 	}
-	switch (hw->vm_halt) {
+	switch (hw->vm_policy.po_halt) {
 	case HW_HALT_COMMAND:
 		cmd = "human-monitor-command";
 		args = json_object_new_object();
 		json_object_object_add(args, "command-line",
-		    json_object_new_string(hw->vm_halt_command ? hw->vm_halt_command : ""));
+		    json_object_new_string(hw->vm_policy.po_halt_command ? hw->vm_policy.po_halt_command : ""));
 		break;
 	case HW_HALT_QUIT:
 		cmd = "quit";
@@ -744,7 +744,7 @@ a_panicked(const struct sup *s, struct vm *vm, int arg)
 	const struct hw_vm *hw = vm->vm_hw;
 	int e;
 
-	if (hw->vm_on_panic == HW_PANIC_PAUSE) {
+	if (hw->vm_policy.po_on_panic == HW_PANIC_PAUSE) {
 		/* Frozen at the panic (-action panic=pause) for the admin to look at. */
 		set_state(s, vm, VS_PANICKED, "guest panicked: left paused (on_panic = pause)");
 		return;
@@ -757,7 +757,7 @@ a_panicked(const struct sup *s, struct vm *vm, int arg)
 		a_term(s, vm, arg);
 		return;
 	}
-	set_state(s, vm, VS_HALTING, hw->vm_on_panic == HW_PANIC_RESTART ?
+	set_state(s, vm, VS_HALTING, hw->vm_policy.po_on_panic == HW_PANIC_RESTART ?
 	    "guest panicked: stopping QEMU to restart it (on_panic = restart)" :
 	    "guest panicked: stopping QEMU (on_panic = poweroff)");
 	s->ops->arm(s->ctx, vm, halt_ms(vm));

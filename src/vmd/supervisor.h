@@ -104,10 +104,10 @@ struct vm {
 
 	enum vm_want	 vm_want;
 	bool		 vm_shutdown_seen;	/* SHUTDOWN already handled this run */
-	int		 vm_halt_timeout;	/* per-request override, s; -1: none */
+	int		 vm_halt_override;	/* stop --timeout, s, instead of halt_timeout; -1: none */
 	bool		 vm_adopted;	/* not our child: no wait status */
 
-	/* restart policy (hw vm_restart, on_panic); times on the ops' clock */
+	/* restart policy (hw vm_policy.po_restart, on_panic); times on the ops' clock */
 	uint64_t	 vm_run_ms;	/* entered running; 0: not this run */
 	unsigned	 vm_streak;	/* restarts since the VM last ran restart_interval */
 	unsigned	 vm_burst_n;	/* restarts in the window that began at: */

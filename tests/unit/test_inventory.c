@@ -54,15 +54,15 @@ test_good(const char *top)
 	if (!full || !base || !extra)
 		goto out;
 	OK(inv.inv_halt_timeout == 45 && inv.inv_start_parallel == 2, "globals set");
-	OK(base->vm_halt_timeout == 45 && base->vm_term_timeout == 15 &&
-	    base->vm_start_delay == 3, "per-VM timeouts and delay inherit the globals");
-	OK(full->vm_halt_timeout == 60 && full->vm_term_timeout == 20 &&
-	    full->vm_start_delay == 5, "per-VM timeouts and delay override");
+	OK(base->vm_policy.po_halt_timeout == 45 && base->vm_policy.po_term_timeout == 15 &&
+	    base->vm_policy.po_start_delay == 3, "per-VM timeouts and delay inherit the globals");
+	OK(full->vm_policy.po_halt_timeout == 60 && full->vm_policy.po_term_timeout == 20 &&
+	    full->vm_policy.po_start_delay == 5, "per-VM timeouts and delay override");
 	OK(full->vm_n_extra_args == 4 &&
 	    strcmp(full->vm_extra_args[1], "virtio-rng-pci,id=rng0") == 0 &&
 	    strcmp(full->vm_extra_args[3], "kvm-pit.lost_tick_policy=delay") == 0,
 	    "extra_args split like a shell, quotes removed");
-	OK(full->vm_n_after == 2 && strcmp(full->vm_after[1], "extra") == 0, "after list");
+	OK(full->vm_policy.po_n_after == 2 && strcmp(full->vm_policy.po_after[1], "extra") == 0, "after list");
 	OK(full->vm_n_nics == 4 && full->vm_nics[0].nic_mac_set &&
 	    full->vm_nics[0].nic_n_hostfwd == 2, "nic 0: given MAC, two hostfwd");
 	hw_derive_mac("full", 1, mac);
@@ -76,7 +76,7 @@ test_good(const char *top)
 	    "sections remember their opening line (40, 60)");
 	OK(hw_vm_optloc(full, "nic0.hostfwd.1").line == 64, "each list element has its line");
 	OK(base->vm_memory == 512ULL << 20 && base->vm_serial == HW_PORT_NONE &&
-	    base->vm_enable && base->vm_autostart && strcmp(base->vm_type, "system-x86_64") == 0,
+	    base->vm_policy.po_enable && base->vm_policy.po_autostart && strcmp(base->vm_type, "system-x86_64") == 0,
 	    "defaults");
 	OK(extra->vm_disks[0].dk_file[0] == '/' &&
 	    strstr(extra->vm_disks[0].dk_file, "/good/inc/../../files/disk.img"),

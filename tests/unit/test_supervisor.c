@@ -139,16 +139,16 @@ fresh(enum hw_halt halt)
 {
 	memset(&hw, 0, sizeof(hw));
 	hw.vm_name = "web";
-	hw.vm_halt = halt;
-	hw.vm_halt_command = "sendkey ctrl-alt-delete";
-	hw.vm_halt_timeout = 30;
-	hw.vm_term_timeout = 10;
-	hw.vm_restart = HW_RESTART_NO;
-	hw.vm_restart_delay = 1;
-	hw.vm_restart_max_delay = 60;
-	hw.vm_restart_burst = 5;
-	hw.vm_restart_interval = 60;
-	hw.vm_on_panic = HW_PANIC_RESTART;
+	hw.vm_policy.po_halt = halt;
+	hw.vm_policy.po_halt_command = "sendkey ctrl-alt-delete";
+	hw.vm_policy.po_halt_timeout = 30;
+	hw.vm_policy.po_term_timeout = 10;
+	hw.vm_policy.po_restart = HW_RESTART_NO;
+	hw.vm_policy.po_restart_delay = 1;
+	hw.vm_policy.po_restart_max_delay = 60;
+	hw.vm_policy.po_restart_burst = 5;
+	hw.vm_policy.po_restart_interval = 60;
+	hw.vm_policy.po_on_panic = HW_PANIC_RESTART;
 	sup_vm_clear(&vm);
 	sup_vm_init(&vm, &hw);
 	memset(&r, 0, sizeof(r));
@@ -375,16 +375,16 @@ main(void)
 	/* A per-request halt timeout. */
 	fresh(HW_HALT_ACPI);
 	to_running();
-	vm.vm_halt_timeout = 2;
+	vm.vm_halt_override = 2;
 	sup_event(&s, &vm, VE_STOP, 0);
 	OPS("qmp system_powerdown;arm 2000;", "stop --timeout overrides halt_timeout");
 	sup_event(&s, &vm, VE_EXITED, 0);
-	OK(vm.vm_halt_timeout == -1, "override forgotten after the stop");
+	OK(vm.vm_halt_override == -1, "override forgotten after the stop");
 
 	/* --timeout 0: escalate at once. */
 	fresh(HW_HALT_ACPI);
 	to_running();
-	vm.vm_halt_timeout = 0;
+	vm.vm_halt_override = 0;
 	sup_event(&s, &vm, VE_STOP, 0);
 	OPS("qmp system_powerdown;arm 0;", "stop --timeout 0 arms a zero halt timer");
 
@@ -439,7 +439,7 @@ main(void)
 
 	/* restart = on-failure: a crash (SIGKILL from outside) goes to backoff. */
 	fresh(HW_HALT_ACPI);
-	hw.vm_restart = HW_RESTART_ON_FAILURE;
+	hw.vm_policy.po_restart = HW_RESTART_ON_FAILURE;
 	to_running();
 	sup_event(&s, &vm, VE_EXITED, SIGKILL);
 	STATE("backoff", "on-failure: crash -> backoff");
@@ -461,7 +461,7 @@ main(void)
 		int i;
 
 		fresh(HW_HALT_ACPI);
-		hw.vm_restart = HW_RESTART_ON_FAILURE;
+		hw.vm_policy.po_restart = HW_RESTART_ON_FAILURE;
 		to_running();
 		for (i = 0; i < 5; i++) {
 			r.clock += 500;
@@ -487,17 +487,17 @@ main(void)
 	}
 
 	/* The cap: restart_max_delay. */
-	hw.vm_restart_delay = 5;
-	hw.vm_restart_max_delay = 30;
+	hw.vm_policy.po_restart_delay = 5;
+	hw.vm_policy.po_restart_max_delay = 30;
 	OK(sup_backoff_ms(&hw, 0) == 5000 && sup_backoff_ms(&hw, 1) == 10000 &&
 	    sup_backoff_ms(&hw, 2) == 20000 && sup_backoff_ms(&hw, 3) == 30000 &&
 	    sup_backoff_ms(&hw, 40) == 30000, "backoff doubles and is capped");
-	hw.vm_restart_delay = 0;
+	hw.vm_policy.po_restart_delay = 0;
 	OK(sup_backoff_ms(&hw, 3) == 0, "restart_delay 0: immediate restarts");
 
 	/* Running longer than restart_interval resets the backoff and the window. */
 	fresh(HW_HALT_ACPI);
-	hw.vm_restart = HW_RESTART_ON_FAILURE;
+	hw.vm_policy.po_restart = HW_RESTART_ON_FAILURE;
 	to_running();
 	sup_event(&s, &vm, VE_EXITED, SIGKILL);
 	r.clock += 1000;
@@ -517,8 +517,8 @@ main(void)
 		int i;
 
 		fresh(HW_HALT_ACPI);
-		hw.vm_restart = HW_RESTART_ON_FAILURE;
-		hw.vm_restart_burst = 0;
+		hw.vm_policy.po_restart = HW_RESTART_ON_FAILURE;
+		hw.vm_policy.po_restart_burst = 0;
 		to_running();
 		for (i = 0; i < 20; i++) {
 			sup_event(&s, &vm, VE_EXITED, SIGKILL);
@@ -535,7 +535,7 @@ main(void)
 
 	/* An unasked host shutdown (SIGTERM from outside) is a failure. */
 	fresh(HW_HALT_ACPI);
-	hw.vm_restart = HW_RESTART_ON_FAILURE;
+	hw.vm_policy.po_restart = HW_RESTART_ON_FAILURE;
 	to_running();
 	sup_event(&s, &vm, VE_SHUTDOWN_HOST, 0);
 	sup_event(&s, &vm, VE_EXITED, 0);
@@ -543,14 +543,14 @@ main(void)
 
 	/* The guest powers itself off: not a failure. */
 	fresh(HW_HALT_ACPI);
-	hw.vm_restart = HW_RESTART_ON_FAILURE;
+	hw.vm_policy.po_restart = HW_RESTART_ON_FAILURE;
 	to_running();
 	sup_event(&s, &vm, VE_SHUTDOWN_GUEST, 0);
 	sup_event(&s, &vm, VE_EXITED, 0);
 	STATE("stopped", "on-failure: guest poweroff stays stopped");
 	REASON("guest-poweroff", "on-failure: guest-poweroff");
 	fresh(HW_HALT_ACPI);
-	hw.vm_restart = HW_RESTART_ALWAYS;
+	hw.vm_policy.po_restart = HW_RESTART_ALWAYS;
 	to_running();
 	sup_event(&s, &vm, VE_SHUTDOWN_GUEST, 0);
 	sup_event(&s, &vm, VE_EXITED, 0);
@@ -559,21 +559,21 @@ main(void)
 
 	/* What the admin stops is never restarted, whatever the policy. */
 	fresh(HW_HALT_ACPI);
-	hw.vm_restart = HW_RESTART_ALWAYS;
+	hw.vm_policy.po_restart = HW_RESTART_ALWAYS;
 	to_running();
 	sup_event(&s, &vm, VE_STOP, 0);
 	sup_event(&s, &vm, VE_SHUTDOWN_GUEST, 0);
 	sup_event(&s, &vm, VE_EXITED, 0);
 	STATE("stopped", "always: stop request stays stopped");
 	fresh(HW_HALT_ACPI);
-	hw.vm_restart = HW_RESTART_ALWAYS;
+	hw.vm_policy.po_restart = HW_RESTART_ALWAYS;
 	to_running();
 	sup_event(&s, &vm, VE_KILL, 0);
 	sup_event(&s, &vm, VE_EXITED, SIGKILL);
 	STATE("stopped", "always: kill request stays stopped");
 	REASON("sigkill", "always: kill is sigkill");
 	fresh(HW_HALT_ACPI);
-	hw.vm_restart = HW_RESTART_ALWAYS;
+	hw.vm_policy.po_restart = HW_RESTART_ALWAYS;
 	to_running();
 	sup_event(&s, &vm, VE_SHUTDOWN_GUEST, 0);
 	sup_event(&s, &vm, VE_STOP, 0);
@@ -581,7 +581,7 @@ main(void)
 	STATE("stopped", "always: stop while the guest powers off stays stopped");
 	/* ... also during the backoff. */
 	fresh(HW_HALT_ACPI);
-	hw.vm_restart = HW_RESTART_ON_FAILURE;
+	hw.vm_policy.po_restart = HW_RESTART_ON_FAILURE;
 	to_running();
 	sup_event(&s, &vm, VE_EXITED, SIGKILL);
 	r.log[0] = 0;
@@ -592,14 +592,14 @@ main(void)
 	STATE("stopped", "stray timer after the stop: still stopped");
 	/* A start request during the backoff starts at once. */
 	fresh(HW_HALT_ACPI);
-	hw.vm_restart = HW_RESTART_ON_FAILURE;
+	hw.vm_policy.po_restart = HW_RESTART_ON_FAILURE;
 	to_running();
 	sup_event(&s, &vm, VE_EXITED, SIGKILL);
 	sup_event(&s, &vm, VE_START, 0);
 	STATE("waiting", "start during backoff: waiting at once");
 	/* An admin restart is not counted as a failure. */
 	fresh(HW_HALT_ACPI);
-	hw.vm_restart = HW_RESTART_ON_FAILURE;
+	hw.vm_policy.po_restart = HW_RESTART_ON_FAILURE;
 	to_running();
 	sup_event(&s, &vm, VE_RESTART, 0);
 	sup_event(&s, &vm, VE_EXITED, 0);
@@ -607,21 +607,21 @@ main(void)
 	OK(vm.vm_restarts == 0, "requested restart not counted");
 	/* The daemon is exiting: no restart. */
 	fresh(HW_HALT_ACPI);
-	hw.vm_restart = HW_RESTART_ON_FAILURE;
+	hw.vm_policy.po_restart = HW_RESTART_ON_FAILURE;
 	to_running();
 	r.no_restart = 1;
 	sup_event(&s, &vm, VE_EXITED, SIGKILL);
 	STATE("stopped", "crash while the daemon exits: stopped");
 	/* A start failure is not restarted (the cause is in the config or host). */
 	fresh(HW_HALT_ACPI);
-	hw.vm_restart = HW_RESTART_ALWAYS;
+	hw.vm_policy.po_restart = HW_RESTART_ALWAYS;
 	sup_event(&s, &vm, VE_START, 0);
 	sup_event(&s, &vm, VE_DEPS_READY, 0);
 	sup_event(&s, &vm, VE_EXITED, 1 << 8);
 	STATE("failed", "always: start failure stays failed");
 	/* Adopted QEMU crashing: restarted by the policy too. */
 	fresh(HW_HALT_ACPI);
-	hw.vm_restart = HW_RESTART_ON_FAILURE;
+	hw.vm_policy.po_restart = HW_RESTART_ON_FAILURE;
 	vm.vm_pid = 777;
 	sup_event(&s, &vm, VE_ADOPT, 0);
 	sup_event(&s, &vm, VE_EXITED, -1);
@@ -642,8 +642,8 @@ main(void)
 	STATE("running", "the new run is plain running, not panicked");
 
 	fresh(HW_HALT_ACPI);
-	hw.vm_on_panic = HW_PANIC_POWEROFF;
-	hw.vm_restart = HW_RESTART_ALWAYS;
+	hw.vm_policy.po_on_panic = HW_PANIC_POWEROFF;
+	hw.vm_policy.po_restart = HW_RESTART_ALWAYS;
 	to_running();
 	sup_event(&s, &vm, VE_PANICKED, 0);
 	OPS("qmp quit;arm 30000;", "on_panic poweroff: quit");
@@ -652,7 +652,7 @@ main(void)
 	REASON("guest-panicked", "on_panic poweroff: guest-panicked");
 
 	fresh(HW_HALT_ACPI);
-	hw.vm_on_panic = HW_PANIC_PAUSE;
+	hw.vm_policy.po_on_panic = HW_PANIC_PAUSE;
 	to_running();
 	sup_event(&s, &vm, VE_PANICKED, 0);
 	STATE("panicked", "on_panic pause: a state of its own, panicked");
@@ -666,7 +666,7 @@ main(void)
 
 	/* on_panic restart when QMP is gone: SIGTERM, reason still guest-panicked. */
 	fresh(HW_HALT_ACPI);
-	hw.vm_on_panic = HW_PANIC_POWEROFF;
+	hw.vm_policy.po_on_panic = HW_PANIC_POWEROFF;
 	to_running();
 	r.qmp_fail = 1;
 	sup_event(&s, &vm, VE_PANICKED, 0);
@@ -679,7 +679,7 @@ main(void)
 		int i;
 
 		fresh(HW_HALT_ACPI);
-		hw.vm_restart_burst = 2;
+		hw.vm_policy.po_restart_burst = 2;
 		to_running();
 		for (i = 0; i < 3; i++) {
 			sup_event(&s, &vm, VE_PANICKED, 0);
@@ -888,7 +888,7 @@ main(void)
 	sup_event(&s, &vm, VE_WIND_DOWN, 0);
 	STATE("stopped", "wind-down of a waiting VM: cancelled at once");
 	fresh(HW_HALT_ACPI);
-	hw.vm_restart = HW_RESTART_ALWAYS;
+	hw.vm_policy.po_restart = HW_RESTART_ALWAYS;
 	to_running();
 	sup_event(&s, &vm, VE_WIND_DOWN, 0);
 	sup_event(&s, &vm, VE_SHUTDOWN_GUEST, 0);
@@ -961,7 +961,7 @@ main(void)
 	sup_event(&s, &vm, VE_START, 0);
 	STATE("removed", "a removed VM cannot be started");
 	fresh(HW_HALT_ACPI);
-	hw.vm_restart = HW_RESTART_ALWAYS;
+	hw.vm_policy.po_restart = HW_RESTART_ALWAYS;
 	to_running();
 	sup_event(&s, &vm, VE_REMOVE, 0);
 	STATE("running", "removed while running: stopped in order first");
@@ -974,7 +974,7 @@ main(void)
 	sup_event(&s, &vm, VE_EXITED, 0);
 	STATE("removed", "down: removed, never restarted (restart = always)");
 	fresh(HW_HALT_ACPI);
-	hw.vm_restart = HW_RESTART_ALWAYS;
+	hw.vm_policy.po_restart = HW_RESTART_ALWAYS;
 	to_running();
 	sup_event(&s, &vm, VE_EXITED, 1 << 8);
 	STATE("backoff", "crashed: backoff");
@@ -997,7 +997,7 @@ main(void)
 
 	/* Panic pause: a state; stop quits; an admin's cont resumes it. */
 	fresh(HW_HALT_ACPI);
-	hw.vm_on_panic = HW_PANIC_PAUSE;
+	hw.vm_policy.po_on_panic = HW_PANIC_PAUSE;
 	to_running();
 	sup_event(&s, &vm, VE_PANICKED, 0);
 	STATE("panicked", "paused at its panic");
@@ -1008,7 +1008,7 @@ main(void)
 	sup_event(&s, &vm, VE_STOP, 0);
 	OPS("qmp system_powerdown;arm 30000;", "resumed: a stop presses the power button again");
 	fresh(HW_HALT_ACPI);
-	hw.vm_on_panic = HW_PANIC_PAUSE;
+	hw.vm_policy.po_on_panic = HW_PANIC_PAUSE;
 	to_running();
 	sup_event(&s, &vm, VE_PANICKED, 0);
 	sup_event(&s, &vm, VE_RESTART, 0);
@@ -1016,8 +1016,8 @@ main(void)
 	sup_event(&s, &vm, VE_EXITED, 0);
 	STATE("waiting", "then it starts again");
 	fresh(HW_HALT_ACPI);
-	hw.vm_on_panic = HW_PANIC_PAUSE;
-	hw.vm_restart = HW_RESTART_ALWAYS;
+	hw.vm_policy.po_on_panic = HW_PANIC_PAUSE;
+	hw.vm_policy.po_restart = HW_RESTART_ALWAYS;
 	to_running();
 	sup_event(&s, &vm, VE_PANICKED, 0);
 	sup_event(&s, &vm, VE_EXITED, 9);

@@ -45,7 +45,7 @@ explain_accel(const struct inventory *inv)
 		const char *runas = vm->vm_runas ? vm->vm_runas : "";
 		size_t j;
 
-		if (vm->vm_accel == HW_ACCEL_TCG || !vm->vm_enable)
+		if (vm->vm_accel == HW_ACCEL_TCG || !vm->vm_policy.po_enable)
 			continue;
 		for (j = 0; j < n_seen; j++)
 			if (strcmp(seen[j].runas, runas) == 0)
@@ -199,8 +199,8 @@ show_vm(const struct inventory *inv, const struct hw_vm *vm, const struct qemu_e
 	printf("uuid: %s\n", uuid);
 	printf("type: %s\n", vm->vm_type);
 	printf("emulator: %s\n", emu);
-	printf("enable: %s\n", yesno(vm->vm_enable));
-	printf("autostart: %s\n", yesno(vm->vm_autostart));
+	printf("enable: %s\n", yesno(vm->vm_policy.po_enable));
+	printf("autostart: %s\n", yesno(vm->vm_policy.po_autostart));
 	printf("machine: %s\n", str(vm->vm_machine));
 	printf("cpu: %s\n", str(vm->vm_cpu));
 	put_num("smp", vm->vm_smp.cpus);
@@ -230,18 +230,18 @@ show_vm(const struct inventory *inv, const struct hw_vm *vm, const struct qemu_e
 	printf("usb_tablet: %s\n", yesno(vm->vm_usb_tablet));
 	printf("keymap: %s\n", str(vm->vm_keymap));
 	printf("runas: %s\n", vm->vm_runas ? vm->vm_runas : "dynamic");
-	printf("halt: %s\n", hw_name_of(hw_halt_names, vm->vm_halt));
-	printf("halt_command: %s\n", str(vm->vm_halt_command));
-	printf("halt_timeout: %u\n", vm->vm_halt_timeout);
-	printf("term_timeout: %u\n", vm->vm_term_timeout);
-	put_words("after", vm->vm_after, vm->vm_n_after);
-	printf("start_delay: %u\n", vm->vm_start_delay);
-	printf("restart: %s\n", hw_name_of(hw_restart_names, vm->vm_restart));
-	printf("restart_delay: %u\n", vm->vm_restart_delay);
-	printf("restart_max_delay: %u\n", vm->vm_restart_max_delay);
-	printf("restart_burst: %u\n", vm->vm_restart_burst);
-	printf("restart_interval: %u\n", vm->vm_restart_interval);
-	printf("on_panic: %s\n", hw_name_of(hw_panic_names, vm->vm_on_panic));
+	printf("halt: %s\n", hw_name_of(hw_halt_names, vm->vm_policy.po_halt));
+	printf("halt_command: %s\n", str(vm->vm_policy.po_halt_command));
+	printf("halt_timeout: %u\n", vm->vm_policy.po_halt_timeout);
+	printf("term_timeout: %u\n", vm->vm_policy.po_term_timeout);
+	put_words("after", vm->vm_policy.po_after, vm->vm_policy.po_n_after);
+	printf("start_delay: %u\n", vm->vm_policy.po_start_delay);
+	printf("restart: %s\n", hw_name_of(hw_restart_names, vm->vm_policy.po_restart));
+	printf("restart_delay: %u\n", vm->vm_policy.po_restart_delay);
+	printf("restart_max_delay: %u\n", vm->vm_policy.po_restart_max_delay);
+	printf("restart_burst: %u\n", vm->vm_policy.po_restart_burst);
+	printf("restart_interval: %u\n", vm->vm_policy.po_restart_interval);
+	printf("on_panic: %s\n", hw_name_of(hw_panic_names, vm->vm_policy.po_on_panic));
 	put_words("extra_args", vm->vm_extra_args, vm->vm_n_extra_args);
 	free(emu);
 }
