@@ -36,7 +36,6 @@
 /* A locked VM without an identified QEMU: look again this often, this long. */
 #define ADOPT_RETRY_MS	200	/* (how long: SUP_ADOPT_WAIT_MS, the table's timer) */
 
-static void drop_lock(struct vm *vm);
 
 static char *
 run_path(struct daemon *d, const struct vm *vm, const char *suffix)
@@ -272,7 +271,7 @@ take_lock(struct daemon *d, struct vm *vm, char *err, size_t errlen)
 	char *lp = run_path(d, vm, "lock");
 	int e;
 
-	drop_lock(vm);
+	vm_drop_lock(vm);
 	e = qproc_lock(lp, &vm->vm_lockfd);
 	if (e == -EWOULDBLOCK) {
 		snprintf(err, errlen, "%s is held: a QEMU for this VM already runs "
@@ -283,14 +282,6 @@ take_lock(struct daemon *d, struct vm *vm, char *err, size_t errlen)
 	}
 	free(lp);
 	return e;
-}
-
-static void
-drop_lock(struct vm *vm)
-{
-	if (vm->vm_lockfd != -1)
-		close(vm->vm_lockfd);
-	vm->vm_lockfd = -1;
 }
 
 /*
@@ -346,7 +337,7 @@ op_spawn(void *ctx, struct vm *vm, char *err, size_t errlen)
 	/* Who QEMU runs as (its own uid by default): KVM is decided for it. */
 	e = vmpriv_resolve(&d->inv, vm->vm_hw, true, &priv, err, errlen);
 	if (e) {
-		drop_lock(vm);
+		vm_drop_lock(vm);
 		return e;
 	}
 	e = choose_accel(d, vm, &priv, err, errlen);
@@ -354,7 +345,7 @@ op_spawn(void *ctx, struct vm *vm, char *err, size_t errlen)
 		e = prepare_disks(vm, err, errlen);
 	if (e) {
 		qpriv_free(&priv);
-		drop_lock(vm);
+		vm_drop_lock(vm);
 		return e;
 	}
 	env.qe_kvm_usable = vm->vm_accel == HW_ACCEL_KVM;
@@ -362,7 +353,7 @@ op_spawn(void *ctx, struct vm *vm, char *err, size_t errlen)
 	e = vmnet_up(vm, err, errlen);
 	if (e) {
 		qpriv_free(&priv);
-		drop_lock(vm);
+		vm_drop_lock(vm);
 		return e;
 	}
 	/* Issue 12: QEMU gets listening fds, and never a file in run_dir to replace. */
@@ -370,7 +361,7 @@ op_spawn(void *ctx, struct vm *vm, char *err, size_t errlen)
 	if (e) {
 		qpriv_free(&priv);
 		vmnet_free(vm);
-		drop_lock(vm);
+		vm_drop_lock(vm);
 		return e;
 	}
 	env.qe_nic_fds = vm->vm_net->vn_fds;
@@ -381,7 +372,7 @@ op_spawn(void *ctx, struct vm *vm, char *err, size_t errlen)
 		qpriv_free(&priv);
 		vmsock_close(&chr);
 		vmnet_free(vm);
-		drop_lock(vm);
+		vm_drop_lock(vm);
 		strv_free(&argv);
 		return e;
 	}
@@ -421,7 +412,7 @@ op_spawn(void *ctx, struct vm *vm, char *err, size_t errlen)
 	strv_free(&argv);
 	if (e) {
 		vmnet_free(vm);
-		drop_lock(vm);
+		vm_drop_lock(vm);
 		return e;
 	}
 	vm->vm_adopted = false;
@@ -500,7 +491,7 @@ op_gone(void *ctx, struct vm *vm)
 	vm->vm_adopted = false;
 	vm->vm_run_state[0] = 0;
 	/* QEMU's copy went with it; ours goes now, so the lock is free. */
-	drop_lock(vm);
+	vm_drop_lock(vm);
 	if (vm->vm_net) {
 		/* Downscripts, then the taps go with the daemon's last fd copy. */
 		p = xasprintf("%s/%s.qemu.log", d->inv.inv_log_dir, vm->vm_name);
@@ -853,17 +844,8 @@ daemon_free_vms(struct daemon *d)
 	size_t i;
 
 	for (i = 0; i < d->n_vms; i++) {
-		qmp_free(d->vms[i]->vm_qmp);
-		vmcon_close(d->vms[i]);
-		vmnet_free(d->vms[i]);
-		if (d->vms[i]->vm_pidfd != -1)
-			close(d->vms[i]->vm_pidfd);
-		if (d->vms[i]->vm_timer)
-			loop_cancel_timer(d->lp, d->vms[i]->vm_timer);
-		drop_lock(d->vms[i]);
-		sup_vm_clear(d->vms[i]);
 		reload_vm_free(d->vms[i]);
-		free(d->vms[i]);
+		vm_release(d, d->vms[i]);
 	}
 	free(d->vms);
 	d->vms = NULL;

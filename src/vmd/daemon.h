@@ -73,6 +73,10 @@ struct json_object *daemon_vm_json(struct daemon *d, const struct vm *vm);
 const char *daemon_accel_name(struct daemon *d, const struct vm *vm);
 void daemon_free_vms(struct daemon *d);
 
+/* vmfree.c: the one teardown (exit, reload's drop); the QEMU is left running */
+void vm_release(struct daemon *d, struct vm *vm);
+void vm_drop_lock(struct vm *vm);
+
 /* request.c: what is asked of a VM, as events of the table */
 struct vm *daemon_find_vm(struct daemon *d, const char *name);
 /* Act on one VM (the request paths of control.c and the signal handler). */

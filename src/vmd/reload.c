@@ -790,18 +790,9 @@ drop(struct daemon *d, struct vm *vm)
 {
 	log_vm(LOG_INFO, vm->vm_name, "removed from the daemon");
 	daemon_intent_forget(d, vm);
-	vmcon_close(vm);
-	vmnet_free(vm);
-	if (vm->vm_timer)
-		loop_cancel_timer(d->lp, vm->vm_timer);
-	qmp_free(vm->vm_qmp);
-	if (vm->vm_pidfd != -1) {
-		loop_del_fd(d->lp, vm->vm_pidfd);
-		close(vm->vm_pidfd);
-	}
-	sup_vm_clear(vm);
 	rv_free(vm->vm_reload);
-	free(vm);
+	vm->vm_reload = NULL;
+	vm_release(d, vm);
 }
 
 void
