@@ -31,7 +31,6 @@
 #include "lib/outbuf.h"
 #include "lib/usock.h"
 #include "vmd/reload.h"
-#include "storage/img.h"
 
 #define CTL_MAX_REQUEST	(64 * 1024)
 #define CTL_MAX_OUTPUT	(4 * 1024 * 1024)
@@ -804,39 +803,21 @@ h_revert(struct client *cl, struct json_object *req)
 {
 	struct vm *vm = one_vm(cl, req);
 	struct json_object *o, *done;
-	const struct hw_vm *hw;
-	char why[512];
+	struct strv files = { 0 };
+	char why[768];
 	size_t i;
 
 	if (!vm)
 		return;
-	hw = vm->vm_hw;
-	if (!sup_is_down(vm)) {
-		reply_error(cl, "vm %s is %s: stop it before reverting its disks",
-		    vm->vm_name, sup_state_name(vm->vm_state));
+	if (daemon_revert_vm(cl->c->d, vm, &files, why, sizeof(why)) != 0) {
+		strv_free(&files);
+		reply_error(cl, "%s", why);
 		return;
 	}
 	done = json_object_new_array();
-	for (i = 0; i < hw->vm_n_disks; i++) {
-		const struct hw_disk *dk = &hw->vm_disks[i];
-		if (!dk->dk_backing)
-			continue;
-		if (img_overlay_fresh(dk->dk_file, dk->dk_backing, IMG_FMT_AUTO, why,
-		    sizeof(why)) != 0) {
-			json_object_put(done);
-			reply_error(cl, "vm %s: disk %s: %s", vm->vm_name, dk->dk_file, why);
-			return;
-		}
-		log_vm(LOG_INFO, vm->vm_name, "reverted disk %s to its backing %s",
-		    dk->dk_file, dk->dk_backing);
-		json_object_array_add(done, json_object_new_string(dk->dk_file));
-	}
-	if (json_object_array_length(done) == 0) {
-		json_object_put(done);
-		reply_error(cl, "vm %s has no overlay disk (a disk with backing) to revert",
-		    vm->vm_name);
-		return;
-	}
+	for (i = 0; i < files.sv_n; i++)
+		json_object_array_add(done, json_object_new_string(files.sv_v[i]));
+	strv_free(&files);
 	o = json_object_new_object();
 	json_object_object_add(o, "ok", json_object_new_boolean(true));
 	json_object_object_add(o, "vm", json_object_new_string(vm->vm_name));

@@ -85,6 +85,9 @@ int daemon_start_vm(struct daemon *d, struct vm *vm, char *err, size_t errlen);
 void daemon_stop_vm(struct daemon *d, struct vm *vm, int timeout);
 void daemon_stop_all(struct daemon *d, int timeout);
 void daemon_kill_vm(struct daemon *d, struct vm *vm);
+/* vmctl revert: fresh overlays for a VM that is down; their files in done. */
+int daemon_revert_vm(struct daemon *d, struct vm *vm, struct strv *done, char *err,
+    size_t errlen);
 int daemon_restart_vm(struct daemon *d, struct vm *vm, char *err, size_t errlen);
 /* run_dir/NAME.intent follows what vm's state says is wanted (intent.h). */
 void daemon_intent_sync(struct daemon *d, struct vm *vm);

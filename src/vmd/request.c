@@ -10,6 +10,8 @@
 #include <string.h>
 
 #include "lib/log.h"
+#include "lib/util.h"
+#include "storage/img.h"
 #include "vmd/daemon.h"
 #include "vmd/intent.h"
 
@@ -199,3 +201,40 @@ daemon_kill_vm(struct daemon *d, struct vm *vm)
 	daemon_intent_sync(d, vm);
 }
 
+/*
+ * vmctl revert: every overlay disk (a disk with a backing file) of a VM
+ * that is down becomes an empty overlay again; the names go to done.
+ * Synchronous: an overlay is a header and two tables, not the image.
+ */
+int
+daemon_revert_vm(struct daemon *d, struct vm *vm, struct strv *done, char *err, size_t errlen)
+{
+	const struct hw_vm *hw = vm->vm_hw;
+	char why[512];
+	size_t i;
+
+	if (!sup_is_down(vm)) {
+		snprintf(err, errlen, "vm %s is %s: stop it before reverting its disks",
+		    vm->vm_name, sup_state_name(vm->vm_state));
+		return -EBUSY;
+	}
+	for (i = 0; i < hw->vm_n_disks; i++) {
+		const struct hw_disk *dk = &hw->vm_disks[i];
+		if (!dk->dk_backing)
+			continue;
+		if (img_overlay_fresh(dk->dk_file, dk->dk_backing, IMG_FMT_AUTO, why,
+		    sizeof(why)) != 0) {
+			snprintf(err, errlen, "vm %s: disk %s: %s", vm->vm_name, dk->dk_file, why);
+			return -EIO;
+		}
+		log_vm(LOG_INFO, vm->vm_name, "reverted disk %s to its backing %s",
+		    dk->dk_file, dk->dk_backing);
+		strv_push(done, dk->dk_file);
+	}
+	if (done->sv_n == 0) {
+		snprintf(err, errlen, "vm %s has no overlay disk (a disk with backing) to revert",
+		    vm->vm_name);
+		return -ENOENT;
+	}
+	return 0;
+}
