@@ -64,11 +64,21 @@ struct daemon {
 #define QMP_CONNECT_INTERVAL_MS	100
 #define QMP_CONNECT_ATTEMPTS	300
 
-/* daemon.c */
+/* adopt.c */
 int daemon_init_vms(struct daemon *d);
+/* effects.c */
+extern const struct sup_ops daemon_sup_ops;
+/* run_dir/NAME.SUFFIX, newly allocated */
+char *daemon_run_path(struct daemon *d, const struct vm *vm, const char *suffix);
+/* Watch vm's pidfd and connect QMP. */
+int daemon_watch_process(struct daemon *d, struct vm *vm);
+/* sched.c: emits the events scheduling decides, until nothing changes */
+void sched_run(struct daemon *d);
+/* daemon.c */
 void daemon_autostart(struct daemon *d);
 /* Run after every batch of events: scheduling, waiters, notify, exit. */
 void daemon_idle(struct loop *lp, void *arg);
+/* status.c */
 struct json_object *daemon_vm_json(struct daemon *d, const struct vm *vm);
 const char *daemon_accel_name(struct daemon *d, const struct vm *vm);
 void daemon_free_vms(struct daemon *d);

@@ -6,14 +6,11 @@
  * Below daemon.c and reload.c: both call here, this calls neither.
  */
 #include <errno.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "lib/log.h"
-#include "lib/util.h"
 #include "storage/img.h"
 #include "vmd/daemon.h"
-#include "vmd/intent.h"
 
 struct vm *
 daemon_find_vm(struct daemon *d, const char *name)

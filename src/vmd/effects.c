@@ -1,0 +1,565 @@
+/*
+ * The table's effects (struct sup_ops): spawn QEMU, talk QMP, signal,
+ * arm timers, clean up after a process, persist state and intent. Also
+ * the QMP and pidfd callbacks that turn what QEMU does into events.
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/epoll.h>
+
+#include "lib/log.h"
+#include "qemu/qemu_kvm.h"
+#include "qemu/qemu_proc.h"
+#include "qemu/qmp.h"
+#include "vmd/daemon.h"
+#include "lib/loop.h"
+#include "vmd/reload.h"
+#include "vmd/state.h"
+#include "vmd/vmcon.h"
+#include "vmd/vmnet.h"
+#include "config/vmpriv.h"
+#include "vmd/vmsock.h"
+#include "storage/img.h"
+
+#define LOG_TAIL_BYTES	2000
+
+char *
+daemon_run_path(struct daemon *d, const struct vm *vm, const char *suffix)
+{
+	return xasprintf("%s/%s.%s", d->inv.inv_run_dir, vm->vm_name, suffix);
+}
+
+/* ---- QMP and process watchers ---- */
+
+static void
+set_run_state(struct vm *vm, const char *rs)
+{
+	struct daemon *d = vm->vm_ctx;
+
+	if (strcmp(vm->vm_run_state, rs) == 0)
+		return;
+	log_vm(LOG_INFO, vm->vm_name, "run state %s -> %s",
+	    vm->vm_run_state[0] ? vm->vm_run_state : "unknown", rs);
+	snprintf(vm->vm_run_state, sizeof(vm->vm_run_state), "%s", rs);
+	d->dirty = true;
+	sup_event(&d->sup, vm, VE_RUN_STATE, 0);
+}
+
+/* query-status: {"status": RUN_STATE, "running": bool, ...} */
+static void
+run_state_reply_cb(void *arg, struct json_object *ret, const char *error)
+{
+	struct vm *vm = arg;
+	struct json_object *st;
+
+	if (error || !ret || !json_object_object_get_ex(ret, "status", &st) ||
+	    !json_object_is_type(st, json_type_string)) {
+		log_vm(LOG_WARNING, vm->vm_name, "query-status: %s", error ? error : "no status");
+		return;
+	}
+	set_run_state(vm, json_object_get_string(st));
+}
+
+/* query-kvm: {"enabled": bool, "present": bool}: what QEMU really runs with. */
+static void
+kvm_reply_cb(void *arg, struct json_object *ret, const char *error)
+{
+	struct vm *vm = arg;
+	struct json_object *en;
+
+	if (error || !ret || !json_object_object_get_ex(ret, "enabled", &en))
+		return;
+	vm->vm_accel = json_object_get_boolean(en) ? HW_ACCEL_KVM : HW_ACCEL_TCG;
+}
+
+static void
+ask_run_state(struct vm *vm)
+{
+	int e;
+
+	if (!vm->vm_qmp || !qmp_is_ready(vm->vm_qmp))
+		return;
+	e = qmp_send(vm->vm_qmp, "query-status", NULL, run_state_reply_cb, vm);
+	if (e)
+		log_vm(LOG_WARNING, vm->vm_name, "cannot send query-status: %s", strerror(-e));
+}
+
+static void
+qmp_ready_cb(void *arg)
+{
+	struct vm *vm = arg;
+	struct daemon *d = vm->vm_ctx;
+
+	vmcon_qmp_ready(d, vm);
+	vm->vm_run_state[0] = 0;
+	sup_event(&d->sup, vm, VE_QMP_READY, 0);
+	d->dirty = true;	/* an adopted VM's pending stop may go now */
+	/* The run state and accelerator from QEMU itself (adopted VMs too). */
+	if (vm->vm_qmp && qmp_is_ready(vm->vm_qmp) &&
+	    qmp_send(vm->vm_qmp, "query-kvm", NULL, kvm_reply_cb, vm) == 0)
+		ask_run_state(vm);
+}
+
+static void
+qmp_event_cb(void *arg, const char *name, struct json_object *data)
+{
+	struct vm *vm = arg;
+	struct daemon *d = vm->vm_ctx;
+	struct json_object *g = NULL, *r = NULL;
+
+	if (strcmp(name, "SHUTDOWN") == 0) {
+		bool guest = data && json_object_object_get_ex(data, "guest", &g) &&
+		    json_object_get_boolean(g);
+		if (data)
+			json_object_object_get_ex(data, "reason", &r);
+		log_vm(LOG_INFO, vm->vm_name, "QMP SHUTDOWN (%s%s%s)", guest ? "guest" : "host",
+		    r ? ", " : "", r ? json_object_get_string(r) : "");
+		sup_event(&d->sup, vm, guest ? VE_SHUTDOWN_GUEST : VE_SHUTDOWN_HOST, 0);
+	} else if (strcmp(name, "GUEST_PANICKED") == 0) {
+		log_vm(LOG_ERR, vm->vm_name, "guest panicked: %s",
+		    data ? json_object_to_json_string(data) : "");
+		/* QEMU paused it (-action panic=pause): on_panic decides. */
+		snprintf(vm->vm_run_state, sizeof(vm->vm_run_state), "guest-panicked");
+		sup_event(&d->sup, vm, VE_PANICKED, 0);
+	} else if (strcmp(name, "STOP") == 0) {
+		/* STOP says nothing of why: internal-error, paused, io-error... */
+		log_vm(LOG_INFO, vm->vm_name, "QMP %s", name);
+		ask_run_state(vm);
+	} else if (strcmp(name, "RESUME") == 0 || strcmp(name, "WAKEUP") == 0) {
+		log_vm(LOG_INFO, vm->vm_name, "QMP %s", name);
+		set_run_state(vm, "running");
+	} else if (strcmp(name, "SUSPEND") == 0) {
+		log_vm(LOG_INFO, vm->vm_name, "QMP %s", name);
+		set_run_state(vm, "suspended");
+	} else if (strcmp(name, "POWERDOWN") == 0 || strcmp(name, "RESET") == 0) {
+		log_vm(LOG_INFO, vm->vm_name, "QMP %s", name);
+	} else {
+		log_vm(LOG_DEBUG, vm->vm_name, "QMP event %s", name);
+	}
+}
+
+static void
+qmp_closed_cb(void *arg, const char *why)
+{
+	struct vm *vm = arg;
+	struct daemon *d = vm->vm_ctx;
+
+	log_vm(vm->vm_state == VS_RUNNING || vm->vm_state == VS_STARTING ?
+	    LOG_WARNING : LOG_DEBUG, vm->vm_name, "%s", why);
+	qmp_free(vm->vm_qmp);
+	vm->vm_qmp = NULL;
+	sup_event(&d->sup, vm, VE_QMP_LOST, 0);
+}
+
+static const struct qmp_cb qmp_callbacks = { qmp_ready_cb, qmp_event_cb, qmp_closed_cb };
+
+static void
+qmp_reply_cb(void *arg, struct json_object *ret, const char *error)
+{
+	struct vm *vm = arg;
+
+	if (error)
+		log_vm(LOG_WARNING, vm->vm_name, "QMP command failed: %s", error);
+	else if (ret && json_object_is_type(ret, json_type_string) &&
+	    json_object_get_string_len(ret) > 0)
+		/* human-monitor-command answers errors as plain text. */
+		log_vm(LOG_WARNING, vm->vm_name, "monitor: %s", json_object_get_string(ret));
+}
+
+static void
+pidfd_cb(struct loop *lp, int fd, uint32_t events, void *arg)
+{
+	struct vm *vm = arg;
+	struct daemon *d = vm->vm_ctx;
+	int status = -1, r;
+
+	r = qproc_reap(vm->vm_pid, &status);
+	if (r == 0)
+		return;		/* readable before the zombie is reapable: wait */
+	if (r < 0)
+		status = -1;	/* adopted: not our child, no status */
+	loop_del_fd(d->lp, fd);
+	sup_event(&d->sup, vm, VE_EXITED, status);
+	if (vm->vm_pidfd == fd) {
+		/* The table had no use for the exit (cannot happen): still tidy up. */
+		close(fd);
+		vm->vm_pidfd = -1;
+		vm->vm_pid = 0;
+	}
+}
+
+int
+daemon_watch_process(struct daemon *d, struct vm *vm)
+{
+	char *qp = daemon_run_path(d, vm, "qmp");
+	int e;
+
+	e = loop_add_fd(d->lp, vm->vm_pidfd, EPOLLIN, pidfd_cb, vm);
+	if (e) {
+		free(qp);
+		return e;
+	}
+	vm->vm_qmp = qmp_new(vm->vm_name, &qmp_callbacks, vm);
+	e = qmp_connect(vm->vm_qmp, d->lp, qp, vm->vm_pid, QMP_CONNECT_ATTEMPTS,
+	    QMP_CONNECT_INTERVAL_MS);
+	if (e)
+		log_vm(LOG_ERR, vm->vm_name, "cannot connect QMP at %s: %s", qp, strerror(-e));
+	free(qp);
+	vmcon_up(d, vm);
+	return 0;
+}
+
+/* ---- supervisor ops ---- */
+
+/*
+ * Disks with a size or a backing file are created at first start
+ * (vmservice.conf(5)). An automatic format becomes qcow2: QEMU then probes
+ * it without the raw-probing restrictions. An existing disk is only checked
+ * to open, with its configured backing file; never the backing files its
+ * header names, which its QEMU user may have rewritten (a FIFO there
+ * blocked the loop, issue 12): QEMU opens those itself, as that user.
+ * img_ensure() opens nothing through a symlink another user planted.
+ */
+static int
+prepare_disks(struct vm *vm, char *err, size_t errlen)
+{
+	const struct hw_vm *hw = vm->vm_hw;
+	size_t i;
+	int created, e;
+
+	for (i = 0; i < hw->vm_n_disks; i++) {
+		const struct hw_disk *dk = &hw->vm_disks[i];
+		enum img_fmt fmt = dk->dk_format == HW_FMT_RAW ? IMG_FMT_RAW :
+		    dk->dk_format == HW_FMT_QCOW2 ? IMG_FMT_QCOW2 : IMG_FMT_AUTO;
+		char why[512];
+
+		if (!dk->dk_size && !dk->dk_backing)
+			continue;
+		e = img_ensure(dk->dk_file, fmt, dk->dk_size, dk->dk_backing, IMG_FMT_AUTO,
+		    &created, why, sizeof(why));
+		if (e) {
+			snprintf(err, errlen, "disk %s: %s", dk->dk_file, why);
+			return e;
+		}
+		if (created)
+			log_vm(LOG_INFO, vm->vm_name, "created disk %s (%s%s%s)", dk->dk_file,
+			    img_fmt_name(fmt == IMG_FMT_RAW ? fmt : IMG_FMT_QCOW2),
+			    dk->dk_backing ? ", overlay of " : "",
+			    dk->dk_backing ? dk->dk_backing : "");
+	}
+	return 0;
+}
+
+/* run_dir/NAME.lock, flocked: held by the QEMU of this VM while it lives. */
+static int
+take_lock(struct daemon *d, struct vm *vm, char *err, size_t errlen)
+{
+	char *lp = daemon_run_path(d, vm, "lock");
+	int e;
+
+	vm_drop_lock(vm);
+	e = qproc_lock(lp, &vm->vm_lockfd);
+	if (e == -EWOULDBLOCK) {
+		snprintf(err, errlen, "%s is held: a QEMU for this VM already runs "
+		    "(vmserviced did not adopt it), not starting a second one", lp);
+		e = -EBUSY;
+	} else if (e) {
+		snprintf(err, errlen, "cannot lock %s: %s", lp, strerror(-e));
+	}
+	free(lp);
+	return e;
+}
+
+/*
+ * accel for this run: tcg as asked; kvm when the user QEMU runs as can use
+ * /dev/kvm (else accel = kvm fails, accel = auto says why and uses TCG);
+ * auto is TCG at once on a host where KVM already failed a guest.
+ */
+static int
+choose_accel(struct daemon *d, struct vm *vm, const struct qpriv *priv, char *err,
+    size_t errlen)
+{
+	enum hw_accel want = vm->vm_hw->vm_accel;
+	char why[160];
+
+	vm->vm_accel_note[0] = 0;
+	vm->vm_accel = HW_ACCEL_TCG;
+	if (want == HW_ACCEL_TCG)
+		return 0;
+	if (want == HW_ACCEL_AUTO && d->kvm_failed[0]) {
+		snprintf(vm->vm_accel_note, sizeof(vm->vm_accel_note),
+		    "kvm failed on this host: %.160s", d->kvm_failed);
+		return 0;
+	}
+	if (qkvm_probe(priv, why, sizeof(why)) == 0) {
+		vm->vm_accel = HW_ACCEL_KVM;
+		return 0;
+	}
+	if (want == HW_ACCEL_KVM) {
+		snprintf(err, errlen, "accel = kvm: %s", why);
+		return -ENODEV;
+	}
+	snprintf(vm->vm_accel_note, sizeof(vm->vm_accel_note), "%s", why);
+	log_vm(LOG_INFO, vm->vm_name, "accel = auto: %s; using TCG", why);
+	return 0;
+}
+
+static int
+op_spawn(void *ctx, struct vm *vm, char *err, size_t errlen)
+{
+	struct daemon *d = ctx;
+	struct strv argv = { 0 };
+	struct qemu_env env = d->env;
+	struct qpriv priv;
+	struct qemu_chr_fds chr;
+	char *logp, *line;
+	size_t i;
+	int e;
+
+	/* Never two QEMUs for one VM (issue 6): the lock first, kept by QEMU. */
+	e = take_lock(d, vm, err, errlen);
+	if (e)
+		return e;
+	/* Who QEMU runs as (its own uid by default): KVM is decided for it. */
+	e = vmpriv_resolve(&d->inv, vm->vm_hw, true, &priv, err, errlen);
+	if (e) {
+		vm_drop_lock(vm);
+		return e;
+	}
+	e = choose_accel(d, vm, &priv, err, errlen);
+	if (!e)
+		e = prepare_disks(vm, err, errlen);
+	if (e) {
+		qpriv_free(&priv);
+		vm_drop_lock(vm);
+		return e;
+	}
+	env.qe_kvm_usable = vm->vm_accel == HW_ACCEL_KVM;
+	/* Taps are opened here and inherited: QEMU needs no CAP_NET_ADMIN. */
+	e = vmnet_up(vm, err, errlen);
+	if (e) {
+		qpriv_free(&priv);
+		vm_drop_lock(vm);
+		return e;
+	}
+	/* Issue 12: QEMU gets listening fds, and never a file in run_dir to replace. */
+	e = vmsock_bind(d->inv.inv_run_dir, vm->vm_hw, &chr, err, errlen);
+	if (e) {
+		qpriv_free(&priv);
+		vmnet_free(vm);
+		vm_drop_lock(vm);
+		return e;
+	}
+	env.qe_nic_fds = vm->vm_net->vn_fds;
+	env.qe_n_nic_fds = vm->vm_net->vn_n;
+	env.qe_chr_fds = &chr;
+	e = qemu_argv(vm->vm_hw, &env, &argv, err, errlen);
+	if (e) {
+		qpriv_free(&priv);
+		vmsock_close(&chr);
+		vmnet_free(vm);
+		vm_drop_lock(vm);
+		strv_free(&argv);
+		return e;
+	}
+	line = xstrdup("");
+	for (i = 0; i < argv.sv_n; i++) {
+		char *q = shell_quote(argv.sv_v[i]), *t = xasprintf("%s%s%s", line, i ? " " : "", q);
+		free(q);
+		free(line);
+		line = t;
+	}
+	log_vm(LOG_DEBUG, vm->vm_name, "exec %s", line);
+	free(line);
+	logp = xasprintf("%s/%s.qemu.log", d->inv.inv_log_dir, vm->vm_name);
+	vm->vm_log_offset = qproc_log_size(logp);
+	/*
+	 * Least privilege (issue 6): the runas user, its files, no
+	 * capabilities. The child first runs the ifup scripts and keeps the
+	 * tap fds (issue 7), then sheds privileges and execs QEMU.
+	 */
+	struct qchild qc = vm->vm_net->vn_child;
+	int *keep = xcalloc(qc.qc_n_keep + 4, sizeof(*keep));
+	/* QEMU inherits the locked file: the lock lives exactly as long as it. */
+	if (qc.qc_n_keep)
+		memcpy(keep, qc.qc_keep, qc.qc_n_keep * sizeof(*keep));
+	keep[qc.qc_n_keep++] = vm->vm_lockfd;
+	qc.qc_n_keep = vmsock_keep(&chr, keep, qc.qc_n_keep);
+	qc.qc_keep = keep;
+	if (!(e = qpriv_prepare(&priv, vm->vm_hw, argv.sv_v, d->inv.inv_run_dir,
+	    d->inv.inv_log_dir, err, errlen)))
+		e = qproc_spawn_vm(argv.sv_v, logp, &d->child_mask, &qc,
+		    &priv, &vm->vm_pid, &vm->vm_pidfd, err, errlen);
+	qpriv_free(&priv);
+	/* QEMU has its own: ours would keep the listener alive after QEMU died. */
+	vmsock_close(&chr);
+	free(keep);
+	free(logp);
+	strv_free(&argv);
+	if (e) {
+		vmnet_free(vm);
+		vm_drop_lock(vm);
+		return e;
+	}
+	vm->vm_adopted = false;
+	vm->vm_spawned_ms = now_ms();
+	log_vm(LOG_INFO, vm->vm_name, "QEMU started, pid %d", (int)vm->vm_pid);
+	e = daemon_watch_process(d, vm);
+	if (e) {
+		snprintf(err, errlen, "cannot watch pid %d: %s", (int)vm->vm_pid, strerror(-e));
+		qproc_signal(vm->vm_pid, vm->vm_pidfd, SIGKILL);
+		return e;
+	}
+	return 0;
+}
+
+static int
+op_qmp(void *ctx, struct vm *vm, const char *cmd, struct json_object *args)
+{
+	if (!vm->vm_qmp || !qmp_is_ready(vm->vm_qmp)) {
+		json_object_put(args);
+		return -ENOTCONN;
+	}
+	log_vm(LOG_DEBUG, vm->vm_name, "QMP %s", cmd);
+	return qmp_send(vm->vm_qmp, cmd, args, qmp_reply_cb, vm);
+}
+
+static int
+op_signal(void *ctx, struct vm *vm, int sig)
+{
+	log_vm(LOG_DEBUG, vm->vm_name, "sending %s to pid %d", strsignal(sig), (int)vm->vm_pid);
+	return qproc_signal(vm->vm_pid, vm->vm_pidfd, sig);
+}
+
+static void
+vm_timer_cb(struct loop *lp, void *arg)
+{
+	struct vm *vm = arg;
+	struct daemon *d = vm->vm_ctx;
+
+	vm->vm_timer = 0;
+	sup_event(&d->sup, vm, VE_TIMER, 0);
+}
+
+static void
+op_disarm(void *ctx, struct vm *vm)
+{
+	struct daemon *d = ctx;
+
+	if (vm->vm_timer)
+		loop_cancel_timer(d->lp, vm->vm_timer);
+	vm->vm_timer = 0;
+}
+
+static void
+op_arm(void *ctx, struct vm *vm, unsigned ms)
+{
+	struct daemon *d = ctx;
+
+	op_disarm(ctx, vm);
+	vm->vm_timer = loop_add_timer(d->lp, ms, vm_timer_cb, vm);
+}
+
+static void
+op_gone(void *ctx, struct vm *vm)
+{
+	struct daemon *d = ctx;
+	char *p;
+
+	qmp_free(vm->vm_qmp);
+	vm->vm_qmp = NULL;
+	if (vm->vm_pidfd != -1) {
+		loop_del_fd(d->lp, vm->vm_pidfd);
+		close(vm->vm_pidfd);
+		vm->vm_pidfd = -1;
+	}
+	vm->vm_pid = 0;
+	vm->vm_adopted = false;
+	vm->vm_run_state[0] = 0;
+	/* QEMU's copy went with it; ours goes now, so the lock is free. */
+	vm_drop_lock(vm);
+	if (vm->vm_net) {
+		/* Downscripts, then the taps go with the daemon's last fd copy. */
+		p = xasprintf("%s/%s.qemu.log", d->inv.inv_log_dir, vm->vm_name);
+		vmnet_down(vm, d->scripts, p);
+		free(p);
+	}
+	vmcon_down(vm, "the VM stopped");
+	/* QEMU removes its pidfile on a clean exit, not after SIGKILL. */
+	p = daemon_run_path(d, vm, "pid");
+	unlink(p);
+	free(p);
+	p = daemon_run_path(d, vm, "qmp");
+	unlink(p);
+	free(p);
+	reload_vm_gone(d, vm);
+}
+
+static char *
+op_exit_detail(void *ctx, struct vm *vm)
+{
+	struct daemon *d = ctx;
+	char *p = xasprintf("%s/%s.qemu.log", d->inv.inv_log_dir, vm->vm_name);
+	char *tail = qproc_log_tail(p, vm->vm_log_offset, LOG_TAIL_BYTES);
+
+	free(p);
+	return tail;
+}
+
+static void
+op_changed(void *ctx, struct vm *vm, enum vm_state old, const char *why)
+{
+	struct daemon *d = ctx;
+	int e;
+
+	if (vm->vm_state == VS_RUNNING && old != VS_RUNNING && old != VS_PANICKED)
+		vm->vm_started_ms = now_ms();
+	e = state_write(d->inv.inv_state_dir, vm);
+	if (e)
+		log_vm(LOG_WARNING, vm->vm_name, "cannot write state file in %s: %s",
+		    d->inv.inv_state_dir, strerror(-e));
+	daemon_intent_sync(d, vm);
+	d->dirty = true;
+}
+
+static uint64_t
+op_now(void *ctx)
+{
+	return now_ms();
+}
+
+/* A VM that crashes while the daemon exits stays down (the table: one wanted down too). */
+static bool
+op_may_restart(void *ctx, struct vm *vm)
+{
+	struct daemon *d = ctx;
+
+	return !d->exiting;
+}
+
+/* KVM cannot run guests here (vmserviced(8), ACCELERATION). */
+static void
+op_kvm_failed(void *ctx, struct vm *vm, const char *detail)
+{
+	struct daemon *d = ctx;
+	const char *nl;
+	size_t n;
+
+	if (d->kvm_failed[0])
+		return;
+	if (!detail || !*detail)
+		detail = "QEMU said nothing";
+	nl = strchr(detail, '\n');
+	n = nl ? (size_t)(nl - detail) : strlen(detail);
+	if (n >= sizeof(d->kvm_failed))
+		n = sizeof(d->kvm_failed) - 1;
+	memcpy(d->kvm_failed, detail, n);
+	d->kvm_failed[n] = 0;
+	log_err("KVM cannot run guests on this host (%s, seen on %s): VMs with accel = auto "
+	    "run under TCG until the daemon restarts", d->kvm_failed, vm->vm_name);
+}
+
+const struct sup_ops daemon_sup_ops = {
+	op_spawn, op_qmp, op_signal, op_arm, op_disarm, op_gone, op_exit_detail, op_changed,
+	op_now, op_may_restart, op_kvm_failed,
+};
