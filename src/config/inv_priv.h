@@ -1,6 +1,6 @@
 /*
  * Inside the inventory loader (inventory.c, inv_schema.c, inv_conv.c,
- * inv_text.c, inv_check.c). Nothing outside src/service/inv_* includes this.
+ * inv_text.c, inv_check.c). Nothing outside src/config/inv* includes this.
  *
  * How a file is read: inv_text cleans the text (comments become blanks, see
  * there why), libconfuse parses it into a tree whose every leaf value is a

@@ -1,7 +1,8 @@
 /*
  * The daemon's one owner of state: the inventory, the VMs, the loop and the
- * listening socket. daemon.c drives the VMs (supervisor ops, scheduling,
- * runtime files); control.c serves vmctl; vmserviced.c is main().
+ * listening socket. The vmd files drive the VMs (ARCHITECTURE.md: effects,
+ * adoption, requests, scheduling, status, reload); control/ serves vmctl
+ * above it; cmd/vmserviced is main().
  */
 #ifndef VMS_DAEMON_H
 #define VMS_DAEMON_H

@@ -3,7 +3,7 @@
  * all) of vmctl, signals, autostart, adoption and reload become events of
  * the table (supervisor.h), and run_dir/NAME.intent mirrors the vm_want
  * the table keeps, so a daemon restarted after a crash resumes it.
- * Below daemon.c and reload.c: both call here, this calls neither.
+ * Below daemon.c, adopt.c, effects.c and reload.c: they call here, this calls none.
  */
 #include <errno.h>
 #include <string.h>

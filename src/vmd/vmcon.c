@@ -1,4 +1,4 @@
-/* Per-VM console endpoints and VNC password: glue between daemon.c and console.c. */
+/* Per-VM console endpoints and VNC password: glue between the daemon (vmd/) and console/. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>

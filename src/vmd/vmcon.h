@@ -2,7 +2,7 @@
  * A VM's consoles inside the daemon: the serial console (always, for the
  * log, the scrollback and `vmctl console`; a telnet endpoint when `serial`
  * is set), the HMP monitor endpoint (when `monitor` is set), and the VNC
- * password. daemon.c calls these at the matching points of a VM's life.
+ * password. effects.c and adopt.c call these at the matching points of a VM's life.
  */
 #ifndef VMS_VMCON_H
 #define VMS_VMCON_H

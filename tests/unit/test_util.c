@@ -1,4 +1,4 @@
-/* Unit tests for src/common: splitting, quoting, sizes, diagnostics. */
+/* Unit tests for src/lib: splitting, quoting, sizes, diagnostics. */
 #include <errno.h>
 #include <stdlib.h>
 
