@@ -95,3 +95,23 @@ log_vm(int prio, const char *vm, const char *fmt, ...)
 	log_emit(prio, vm, fmt, ap);
 	va_end(ap);
 }
+
+void
+log_burst(struct log_burst *b, int prio, const char *vm, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (b->lb_n++ >= LOG_BURST)
+		return;
+	va_start(ap, fmt);
+	log_emit(prio, vm, fmt, ap);
+	va_end(ap);
+}
+
+void
+log_burst_end(struct log_burst *b, int prio, const char *what)
+{
+	if (b->lb_n > LOG_BURST)
+		log_msg(prio, "%u more %s not logged", b->lb_n - LOG_BURST, what);
+	b->lb_n = 0;
+}

@@ -18,6 +18,20 @@ void log_msg(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)
 void log_vm(int prio, const char *vm, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/*
+ * A complaint that can repeat for many VMs or many wake-ups (out of file
+ * descriptors, say): the first LOG_BURST of an episode are logged, the
+ * rest counted; log_burst_end() says how many were not, and starts anew.
+ * The caller owns the struct (no global state).
+ */
+#define LOG_BURST	3
+struct log_burst {
+	unsigned	 lb_n;
+};
+void log_burst(struct log_burst *b, int prio, const char *vm, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+void log_burst_end(struct log_burst *b, int prio, const char *what);
+
 #define log_err(...)	log_msg(LOG_ERR, __VA_ARGS__)
 #define log_warn(...)	log_msg(LOG_WARNING, __VA_ARGS__)
 #define log_info(...)	log_msg(LOG_INFO, __VA_ARGS__)

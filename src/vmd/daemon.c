@@ -93,6 +93,8 @@ daemon_idle(struct loop *lp, void *arg)
 	bool all_down = true;
 
 	sched_run(d);
+	log_burst_end(&d->fd_refused, LOG_ERR, "VMs without a telnet console (out of file descriptors)");
+	log_burst_end(&d->fd_refused_start, LOG_ERR, "VMs not started (out of file descriptors)");
 	if (d->idle_hook)
 		d->idle_hook(d->idle_arg);
 	reload_idle(d);

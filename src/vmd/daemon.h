@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <json-c/json.h>
 
+#include "lib/log.h"
 #include "qemu/qemu_argv.h"
 #include "config/inventory.h"
 #include "vmd/supervisor.h"
@@ -59,6 +60,8 @@ struct daemon {
 	struct reload	*reload;	/* reload.c: superseded inventories */
 	struct scripts	*scripts;	/* downscripts under way (scripts.h) */
 	struct nicm	*nicm;		/* emulators' NIC models (nicmodels.h) */
+	struct log_burst fd_refused;	/* consoles refused for descriptors, this pass */
+	struct log_burst fd_refused_start;	/* starts refused for descriptors, this pass */
 };
 
 /* QMP connect: QEMU creates the socket early in its start-up. */

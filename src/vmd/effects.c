@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 
+#include "lib/fdbudget.h"
 #include "lib/log.h"
 #include "qemu/qemu_kvm.h"
 #include "qemu/qemu_proc.h"
@@ -316,6 +317,15 @@ op_spawn(void *ctx, struct vm *vm, char *err, size_t errlen)
 	size_t i;
 	int e;
 
+	/*
+	 * Refused whole, never failing half-way (issue 20): the descriptors it
+	 * will hold must fit first (sched.c holds VMs back while others start).
+	 */
+	e = fdb_room(FDB_PER_VM + FDB_PER_NIC * (unsigned)vm->vm_hw->vm_n_nics, err, errlen);
+	if (e) {
+		log_burst(&d->fd_refused_start, LOG_ERR, vm->vm_name, "not started: %s", err);
+		return e;
+	}
 	/* Never two QEMUs for one VM (issue 6): the lock first, kept by QEMU. */
 	e = take_lock(d, vm, err, errlen);
 	if (e)

@@ -5,6 +5,7 @@
  */
 #include <string.h>
 
+#include "lib/fdbudget.h"
 #include "lib/loop.h"
 #include "qemu/qmp.h"
 #include "vmd/daemon.h"
@@ -86,6 +87,7 @@ sched_starts(struct daemon *d)
 {
 	unsigned starting = 0, limit = d->inv.inv_start_parallel, delay;
 	uint64_t now = now_ms();
+	char why[200];
 	size_t i;
 	int r;
 
@@ -112,6 +114,14 @@ sched_starts(struct daemon *d)
 				    sched_timer_cb, d);
 			break;
 		}
+		/*
+		 * Descriptors (issue 20): VMs still starting take theirs after
+		 * their spawn. If this one would not fit beside them, it waits
+		 * for them; with none starting, its spawn judges it alone (and
+		 * refuses it with the reason: start-failed).
+		 */
+		if (starting && fdb_room(FDB_PER_VM * (starting + 1), why, sizeof(why)) != 0)
+			break;
 		sup_event(&d->sup, vm, VE_DEPS_READY, 0);
 		if (vm->vm_state == VS_STARTING) {
 			starting++;

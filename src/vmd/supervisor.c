@@ -407,7 +407,9 @@ a_spawn(const struct sup *s, struct vm *vm, int arg)
 	if (e) {
 		vm->vm_detail = xstrdup(err);
 		vm->vm_reason = SR_START_FAILED;
-		log_vm(LOG_ERR, vm->vm_name, "cannot start QEMU: %s", err);
+		/* (Out of descriptors: the daemon logs that once per episode.) */
+		if (e != -EMFILE)
+			log_vm(LOG_ERR, vm->vm_name, "cannot start QEMU: %s", err);
 		set_state(s, vm, VS_FAILED, "spawn failed");
 		return;
 	}

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lib/fdbudget.h"
 #include "lib/log.h"
 #include "lib/util.h"
 #include "qemu/qmp.h"
@@ -55,7 +56,14 @@ vmcon_open(struct daemon *d, struct vm *vm)
 	const struct inventory *inv = &d->inv;
 	const struct hw_vm *hw = vm->vm_hw;
 	struct console_cfg cfg = { 0 };
-	char *up, *logp, *spool;
+	char *up, *logp, *spool, why[200];
+
+	/* A listener and a log per console (issue 20): never past the reserve. */
+	if (fdb_room(2 * ((hw->vm_serial != HW_PORT_NONE) + (hw->vm_monitor != HW_PORT_NONE)),
+	    why, sizeof(why)) != 0) {
+		log_burst(&d->fd_refused, LOG_ERR, vm->vm_name, "no telnet console: %s", why);
+		return;
+	}
 
 	up = xasprintf("%s/%s.serial", inv->inv_run_dir, vm->vm_name);
 	logp = xasprintf("%s/%s.console.log", inv->inv_log_dir, vm->vm_name);

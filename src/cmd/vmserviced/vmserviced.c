@@ -370,11 +370,15 @@ main(int argc, char **argv)
 		    kvm ? "" : " (accel = auto runs VMs under TCG)");
 	}
 
-	daemon_init_vms(&d);
+	/*
+	 * The control socket before the VMs' consoles and adoption: whatever
+	 * the VMs take of the descriptor budget, vmctl can reach the daemon.
+	 */
 	d.sock_path = xasprintf("%s/" INV_SOCKET_NAME, d.inv.inv_run_dir);
 	ctl = ctl_new(&d, d.sock_path, err, sizeof(err));
 	if (!ctl)
 		die_ready(d.ready_fd, "%s", err);
+	daemon_init_vms(&d);
 	daemon_autostart(&d);
 	loop_set_idle(d.lp, daemon_idle, &d);
 
