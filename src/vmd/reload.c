@@ -14,6 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lib/json_add.h"
 #include "lib/log.h"
 #include "lib/util.h"
 #include "qemu/qemu_argv.h"
@@ -831,10 +832,10 @@ reload_vm_json(const struct vm *vm, struct json_object *o)
 	const struct vm_reload *rv = vm->vm_reload;
 	bool pending = rv && rv->rv_next;
 
-	json_object_object_add(o, "restart_pending", json_object_new_boolean(pending));
-	json_object_object_add(o, "pending_change",
+	json_add_new(o, "restart_pending", json_object_new_boolean(pending));
+	json_add_new(o, "pending_change",
 	    pending ? json_object_new_string(rv->rv_why) : NULL);
-	json_object_object_add(o, "removed", json_object_new_boolean(rv && !rv->rv_next));
+	json_add_new(o, "removed", json_object_new_boolean(rv && !rv->rv_next));
 }
 
 void

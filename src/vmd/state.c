@@ -8,6 +8,7 @@
 #include <unistd.h>
 #include <json-c/json.h>
 
+#include "lib/json_add.h"
 #include "lib/util.h"
 #include "vmd/state.h"
 
@@ -16,12 +17,12 @@ state_json_stop_fields(struct json_object *o, const struct vm *vm)
 {
 	const char *reason = sup_reason_name(vm->vm_reason);
 
-	json_object_object_add(o, "stop_reason", reason ? json_object_new_string(reason) : NULL);
-	json_object_object_add(o, "stop_detail",
+	json_add_new(o, "stop_reason", reason ? json_object_new_string(reason) : NULL);
+	json_add_new(o, "stop_detail",
 	    vm->vm_detail ? json_object_new_string(vm->vm_detail) : NULL);
-	json_object_object_add(o, "last_exit",
+	json_add_new(o, "last_exit",
 	    vm->vm_last_exit[0] ? json_object_new_string(vm->vm_last_exit) : NULL);
-	json_object_object_add(o, "restarts", json_object_new_int((int)vm->vm_restarts));
+	json_add_new(o, "restarts", json_object_new_int((int)vm->vm_restarts));
 	state_json_restart_fields(o, vm);
 }
 

@@ -1,5 +1,6 @@
 /* One VM as JSON: what `vmctl status` and waiting requests answer. */
 
+#include "lib/json_add.h"
 #include "vmd/daemon.h"
 #include "vmd/reload.h"
 #include "vmd/state.h"
@@ -26,26 +27,26 @@ daemon_vm_json(struct daemon *d, const struct vm *vm)
 	const struct hw_vm *hw = vm->vm_hw;
 	bool up = sup_has_process(vm) && vm->vm_state != VS_STARTING;
 
-	json_object_object_add(o, "name", json_object_new_string(vm->vm_name));
-	json_object_object_add(o, "state", json_object_new_string(sup_display_state(vm)));
-	json_object_object_add(o, "run_state", vm->vm_run_state[0] && sup_has_process(vm) ?
+	json_add_new(o, "name", json_object_new_string(vm->vm_name));
+	json_add_new(o, "state", json_object_new_string(sup_display_state(vm)));
+	json_add_new(o, "run_state", vm->vm_run_state[0] && sup_has_process(vm) ?
 	    json_object_new_string(vm->vm_run_state) : NULL);
-	json_object_object_add(o, "pid", vm->vm_pid ? json_object_new_int(vm->vm_pid) : NULL);
-	json_object_object_add(o, "uptime", up && vm->vm_started_ms ?
+	json_add_new(o, "pid", vm->vm_pid ? json_object_new_int(vm->vm_pid) : NULL);
+	json_add_new(o, "uptime", up && vm->vm_started_ms ?
 	    json_object_new_double((double)(now_ms() - vm->vm_started_ms) / 1000.0) : NULL);
-	json_object_object_add(o, "accel", json_object_new_string(daemon_accel_name(d, vm)));
-	json_object_object_add(o, "accel_note", vm->vm_accel_note[0] ?
+	json_add_new(o, "accel", json_object_new_string(daemon_accel_name(d, vm)));
+	json_add_new(o, "accel_note", vm->vm_accel_note[0] ?
 	    json_object_new_string(vm->vm_accel_note) : NULL);
-	json_object_object_add(o, "enabled", json_object_new_boolean(hw->vm_policy.po_enable));
-	json_object_object_add(o, "autostart", json_object_new_boolean(hw->vm_policy.po_autostart));
-	json_object_object_add(o, "serial", port_or_null(hw->vm_serial));
-	json_object_object_add(o, "monitor", port_or_null(hw->vm_monitor));
+	json_add_new(o, "enabled", json_object_new_boolean(hw->vm_policy.po_enable));
+	json_add_new(o, "autostart", json_object_new_boolean(hw->vm_policy.po_autostart));
+	json_add_new(o, "serial", port_or_null(hw->vm_serial));
+	json_add_new(o, "monitor", port_or_null(hw->vm_monitor));
 	if (hw->vm_vnc < 0) {
-		json_object_object_add(o, "vnc", NULL);
+		json_add_new(o, "vnc", NULL);
 	} else {
 		char *v = xasprintf("%s:%d", d->inv.inv_listen ? d->inv.inv_listen : "127.0.0.1",
 		    5900 + hw->vm_vnc);
-		json_object_object_add(o, "vnc", json_object_new_string(v));
+		json_add_new(o, "vnc", json_object_new_string(v));
 		free(v);
 	}
 	state_json_stop_fields(o, vm);
