@@ -106,8 +106,8 @@ struct console {
 	bool		 c_log_failing;	/* warned once; quiet until it works again */
 	/*
 	 * Telnet encoding space, 2 * CHUNK: allocated for the first telnet
-	 * client, not per console (a thousand consoles nobody uses would hold
-	 * 32 MB), and given back with the ring.
+	 * client's output, freed when the last client goes. Inside every
+	 * console it cost a thousand idle VMs 64 MB (calloc touches it).
 	 */
 	uint8_t		*c_enc;
 };
@@ -263,6 +263,11 @@ client_drop(struct client *cl, const char *why)
 	close(cl->cl_fd);
 	outbuf_free(&cl->cl_out);
 	free(cl);
+	if (!c->c_clients) {
+		/* Nobody to encode for: the next client allocates it again. */
+		free(c->c_enc);
+		c->c_enc = NULL;
+	}
 }
 
 static void
@@ -797,8 +802,7 @@ upstream_connect(struct console *c, unsigned first_ms)
 }
 
 /*
- * The VM has been stopped c_release_ms: give back the ring (and the
- * encoding space if no telnet client uses it). The ring's bytes are in the
+ * The VM has been stopped c_release_ms: give back the ring. Its bytes are in the
  * log, which late clients get instead (replay_log). Without a log the
  * caller chose to lose them (a monitor's last prompt is of no use once its
  * QEMU is gone); with a log that failed they are kept.
@@ -814,10 +818,6 @@ release_done(struct loop *lp, void *arg)
 		return;
 	ringbuf_release(&c->c_ring);
 	c->c_from_log = c->c_log_on;
-	if (!c->c_clients) {
-		free(c->c_enc);
-		c->c_enc = NULL;
-	}
 	if (held)
 		log_vm(LOG_DEBUG, c->c_vm, "%s: %zu bytes of scrollback released (stopped %u s)%s",
 		    c->c_what, held, c->c_release_ms / 1000, c->c_log_on ? "; the log has them" : "");
@@ -848,7 +848,7 @@ console_upstream_stop(struct console *c, const char *why)
 	c->c_up_wanted = false;
 	upstream_close(c, why, false);
 	release_cancel(c);
-	if (c->c_release_ms && (ringbuf_mem(&c->c_ring) || c->c_enc))
+	if (c->c_release_ms && ringbuf_mem(&c->c_ring))
 		c->c_release_timer = loop_add_timer(c->c_lp, c->c_release_ms, release_done, c);
 }
 
