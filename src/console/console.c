@@ -371,6 +371,8 @@ replay_log(struct console *c, struct client *cl)
 	ssize_t n;
 	bool alive;
 
+	if (c->c_from_log && c->c_ring.rb_len >= cap)
+		c->c_from_log = false;	/* full again: the ring has it all */
 	if (!c->c_from_log || !c->c_log_on || c->c_log_failing || cap == 0 ||
 	    c->c_log.cl_size <= c->c_ring.rb_len)
 		return 0;
@@ -802,10 +804,10 @@ upstream_connect(struct console *c, unsigned first_ms)
 }
 
 /*
- * The VM has been stopped c_release_ms: give back the ring. Its bytes are in the
- * log, which late clients get instead (replay_log). Without a log the
- * caller chose to lose them (a monitor's last prompt is of no use once its
- * QEMU is gone); with a log that failed they are kept.
+ * The VM has been stopped c_release_ms: give back the ring. Its bytes are
+ * in the log, which late clients get instead (replay_log). Without a log
+ * the caller chose to lose them (a monitor's last prompt is of no use once
+ * its QEMU is gone); with a log that is failing they are kept.
  */
 static void
 release_done(struct loop *lp, void *arg)
