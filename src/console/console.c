@@ -93,11 +93,23 @@ struct console {
 	int		 c_spool_fd;
 	size_t		 c_spool_max;	/* read at most its last bytes */
 
-	struct ringbuf	 c_ring;
+	struct ringbuf	 c_ring;	/* storage from the first output (ringbuf.h) */
+	unsigned	 c_release_ms;	/* 0: the ring is kept while stopped */
+	uint64_t	 c_release_timer;
+	/*
+	 * The ring was released and every byte since is in the log too: a
+	 * late client gets the log's tail while that holds more than the ring.
+	 */
+	bool		 c_from_log;
 	struct console_log c_log;
 	bool		 c_log_on;
 	bool		 c_log_failing;	/* warned once; quiet until it works again */
-	uint8_t		 c_enc[2 * CHUNK];
+	/*
+	 * Telnet encoding space, 2 * CHUNK: allocated for the first telnet
+	 * client's output, freed when the last client goes. Inside every
+	 * console it cost a thousand idle VMs 64 MB (calloc touches it).
+	 */
+	uint8_t		*c_enc;
 };
 
 static void client_drop(struct client *cl, const char *why);
@@ -202,6 +214,8 @@ client_output(struct client *cl, const uint8_t *p, size_t n)
 
 	if (cl->cl_flags & CONSOLE_RAW)
 		return client_queue(cl, p, n, false);
+	if (!c->c_enc)
+		c->c_enc = xmalloc(2 * CHUNK);
 	for (off = 0; off < n; off += len) {
 		len = n - off < CHUNK ? n - off : CHUNK;
 		if (!client_queue(cl, c->c_enc, telnet_encode(p + off, len, c->c_enc), false))
@@ -249,6 +263,11 @@ client_drop(struct client *cl, const char *why)
 	close(cl->cl_fd);
 	outbuf_free(&cl->cl_out);
 	free(cl);
+	if (!c->c_clients) {
+		/* Nobody to encode for: the next client allocates it again. */
+		free(c->c_enc);
+		c->c_enc = NULL;
+	}
 }
 
 static void
@@ -335,6 +354,43 @@ peer_name(int fd, char *buf, size_t len)
 }
 
 static void sweep_arm(struct console *c);
+
+/*
+ * After a release (console_upstream_stop) the scrollback is the log's tail:
+ * the last rb_cap bytes of the current file, cut after the first newline
+ * as the ring does once it wrapped. Used while the file holds more than
+ * the refilling ring. Returns 1 if it replayed, 0 to use the ring, -1 if
+ * the client was dropped.
+ */
+static int
+replay_log(struct console *c, struct client *cl)
+{
+	size_t cap = c->c_ring.rb_cap, skip = 0;
+	uint64_t before;
+	uint8_t *buf, *nl;
+	ssize_t n;
+	bool alive;
+
+	if (c->c_from_log && c->c_ring.rb_len >= cap)
+		c->c_from_log = false;	/* full again: the ring has it all */
+	if (!c->c_from_log || !c->c_log_on || c->c_log_failing || cap == 0 ||
+	    c->c_log.cl_size <= c->c_ring.rb_len)
+		return 0;
+	buf = xmalloc(cap);
+	n = console_log_tail(&c->c_log, buf, cap, &before);
+	if (n <= 0 || (size_t)n <= c->c_ring.rb_len) {
+		if (n < 0)
+			log_vm(LOG_WARNING, c->c_vm, "%s: scrollback from %s: %s", c->c_what,
+			    c->c_log.cl_path, strerror((int)-n));
+		free(buf);
+		return 0;
+	}
+	if (before && (nl = memchr(buf, '\n', (size_t)n)) != NULL)
+		skip = (size_t)(nl - buf) + 1;
+	alive = client_output(cl, buf + skip, (size_t)n - skip);
+	free(buf);
+	return alive ? 1 : -1;
+}
 
 /*
  * Once a second while there are clients: telnet clients silent for the
@@ -426,7 +482,10 @@ console_attach(struct console *c, int fd, unsigned flags)
 			return 0;
 	}
 	/* The scrollback first, so boot messages and the prompt are there. */
-	n = ringbuf_spans(&c->c_ring, iov);
+	rc = replay_log(c, cl);
+	if (rc < 0)
+		return 0;
+	n = rc ? 0 : ringbuf_spans(&c->c_ring, iov);
 	for (i = 0; i < n; i++)
 		if (!client_output(cl, iov[i].iov_base, iov[i].iov_len))
 			return 0;
@@ -519,6 +578,9 @@ deliver(struct console *c, const uint8_t *p, size_t n)
 		else if (!rc && c->c_log_failing)
 			log_vm(LOG_INFO, c->c_vm, "console log writable again");
 		c->c_log_failing = rc != 0;
+		/* The log misses bytes now: the ring has the newest ones. */
+		if (rc)
+			c->c_from_log = false;
 	}
 	for (cl = c->c_clients; cl; cl = next) {
 		next = cl->cl_next;
@@ -741,9 +803,41 @@ upstream_connect(struct console *c, unsigned first_ms)
 	    upstream_connected, c);
 }
 
+/*
+ * The VM has been stopped c_release_ms: give back the ring. Its bytes are
+ * in the log, which late clients get instead (replay_log). Without a log
+ * the caller chose to lose them (a monitor's last prompt is of no use once
+ * its QEMU is gone); with a log that is failing they are kept.
+ */
+static void
+release_done(struct loop *lp, void *arg)
+{
+	struct console *c = arg;
+	size_t held = ringbuf_mem(&c->c_ring);
+
+	c->c_release_timer = 0;
+	if (c->c_log_on && c->c_log_failing)
+		return;
+	ringbuf_release(&c->c_ring);
+	c->c_from_log = c->c_log_on;
+	if (held)
+		log_vm(LOG_DEBUG, c->c_vm, "%s: %zu bytes of scrollback released (stopped %u s)%s",
+		    c->c_what, held, c->c_release_ms / 1000, c->c_log_on ? "; the log has them" : "");
+}
+
+static void
+release_cancel(struct console *c)
+{
+	if (c->c_release_timer) {
+		loop_cancel_timer(c->c_lp, c->c_release_timer);
+		c->c_release_timer = 0;
+	}
+}
+
 void
 console_upstream_start(struct console *c, pid_t peer)
 {
+	release_cancel(c);
 	c->c_up_wanted = true;
 	c->c_up_peer = peer;
 	if (c->c_up_fd == -1)
@@ -755,6 +849,15 @@ console_upstream_stop(struct console *c, const char *why)
 {
 	c->c_up_wanted = false;
 	upstream_close(c, why, false);
+	release_cancel(c);
+	if (c->c_release_ms && ringbuf_mem(&c->c_ring))
+		c->c_release_timer = loop_add_timer(c->c_lp, c->c_release_ms, release_done, c);
+}
+
+size_t
+console_mem(const struct console *c)
+{
+	return ringbuf_mem(&c->c_ring) + (c->c_enc ? 2 * CHUNK : 0);
 }
 
 bool
@@ -792,6 +895,7 @@ console_new(struct loop *lp, const struct console_cfg *cfg, char *err, size_t er
 	c->c_idle_ms = cfg->cc_idle_timeout * 1000u;
 	outbuf_init(&c->c_up_in, UP_IN_MAX);
 	ringbuf_init(&c->c_ring, cfg->cc_scrollback);
+	c->c_release_ms = cfg->cc_release_ms;
 	c->c_log.cl_fd = -1;
 	if (cfg->cc_log) {
 		rc = console_log_open(&c->c_log, cfg->cc_log, cfg->cc_log_size, cfg->cc_log_keep,
@@ -829,6 +933,7 @@ console_free(struct console *c)
 		client_drop(c->c_clients, "console closed");
 	if (c->c_sweep_timer)
 		loop_cancel_timer(c->c_lp, c->c_sweep_timer);
+	release_cancel(c);
 	acc_stop(&c->c_acc);
 	c->c_up_wanted = false;
 	upstream_close(c, "console closed", false);
@@ -839,6 +944,7 @@ console_free(struct console *c)
 	if (c->c_log_on)
 		console_log_close(&c->c_log);
 	ringbuf_free(&c->c_ring);
+	free(c->c_enc);
 	free(c->c_vm);
 	free(c->c_what);
 	free(c->c_upstream);

@@ -35,6 +35,12 @@ struct console_cfg {
 	const char	*cc_listen;	/* TCP bind address (numeric); NULL: 127.0.0.1 */
 	int		 cc_port;	/* TCP port, 0: any free one, < 0: no TCP endpoint */
 	size_t		 cc_scrollback;	/* ring size; 0: none */
+	/*
+	 * The ring is allocated on the first output and given back this long
+	 * after console_upstream_stop() (a restart cancels it); 0: kept. See
+	 * CONSOLE_RELEASE_MS.
+	 */
+	unsigned	 cc_release_ms;
 	const char	*cc_log;	/* rotated log; NULL: none */
 	uint64_t	 cc_log_size;	/* rotate at; 0: never */
 	unsigned	 cc_log_keep;
@@ -68,6 +74,13 @@ struct console_cfg {
 #define CONSOLE_MAX_RAW_CLIENTS		16
 #define CONSOLE_QUEUE_CLIENTS		4
 #define CONSOLE_STALL_MS		60000
+/*
+ * How long a stopped VM keeps its scrollback in memory: long enough for a
+ * restart or a quick look at why it stopped, short enough that a host with
+ * hundreds of stopped VMs holds only their logs (issue 20). After it, a
+ * client that connects gets the tail of the console log instead.
+ */
+#define CONSOLE_RELEASE_MS		60000
 #define CONSOLE_CONNECT_INTERVAL_MS	100
 #define CONSOLE_CONNECT_ATTEMPTS	300
 
@@ -106,6 +119,8 @@ bool console_upstream_connected(const struct console *c);
 int console_attach(struct console *c, int fd, unsigned flags);
 
 unsigned console_n_clients(const struct console *c);
+/* Bytes of buffers held for output now (scrollback, encoding): 0 until used. */
+size_t console_mem(const struct console *c);
 /* The bound TCP port, or -1. */
 int console_port(const struct console *c);
 #endif

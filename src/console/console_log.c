@@ -16,7 +16,8 @@ open_file(struct console_log *cl, int extra, char *err, size_t errlen)
 	struct stat st;
 	int fd, rc;
 
-	fd = open(cl->cl_path, O_WRONLY | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC | extra,
+	/* Read too: console_log_tail() serves a stopped VM's scrollback from it. */
+	fd = open(cl->cl_path, O_RDWR | O_CREAT | O_APPEND | O_NOFOLLOW | O_CLOEXEC | extra,
 	    0640);
 	if (fd == -1) {
 		rc = -errno;
@@ -137,6 +138,34 @@ console_log_write(struct console_log *cl, const void *buf, size_t n,
 		n -= chunk;
 	}
 	return 0;
+}
+
+ssize_t
+console_log_tail(struct console_log *cl, void *buf, size_t max, uint64_t *before)
+{
+	struct stat st;
+	size_t want, got = 0;
+	ssize_t r;
+
+	*before = 0;
+	if (cl->cl_fd == -1)
+		return -EBADF;
+	/* The file's size, not cl_size: someone may have truncated it. */
+	if (fstat(cl->cl_fd, &st) == -1)
+		return -errno;
+	want = (uint64_t)st.st_size < max ? (size_t)st.st_size : max;
+	*before = (uint64_t)st.st_size - want;
+	while (got < want) {
+		r = pread(cl->cl_fd, (uint8_t *)buf + got, want - got, (off_t)(*before + got));
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r == -1)
+			return -errno;
+		if (r == 0)
+			break;
+		got += (size_t)r;
+	}
+	return (ssize_t)got;
 }
 
 int

@@ -7,6 +7,7 @@
 #define VMS_CONSOLE_LOG_H
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 struct console_log {
 	int		 cl_fd;		/* -1: not open */
@@ -27,6 +28,13 @@ int console_log_open(struct console_log *cl, const char *path, uint64_t max_size
 int console_log_write(struct console_log *cl, const void *buf, size_t n,
     char *err, size_t errlen);
 void console_log_close(struct console_log *cl);
+/*
+ * The last (at most) max bytes of the current file into buf, from the fd
+ * written to (no path lookup: the directory may be shared). Returns the
+ * count and the bytes before them in *before, or -errno. A regular file
+ * the daemon writes: the read does not block on a guest.
+ */
+ssize_t console_log_tail(struct console_log *cl, void *buf, size_t max, uint64_t *before);
 
 /*
  * The chardev spool (console.h cc_spool) is a file the QEMU user writes:

@@ -10,7 +10,6 @@ ringbuf_init(struct ringbuf *rb, size_t cap)
 {
 	memset(rb, 0, sizeof(*rb));
 	rb->rb_cap = cap;
-	rb->rb_buf = cap ? xmalloc(cap) : NULL;
 }
 
 void
@@ -18,6 +17,21 @@ ringbuf_free(struct ringbuf *rb)
 {
 	free(rb->rb_buf);
 	memset(rb, 0, sizeof(*rb));
+}
+
+void
+ringbuf_release(struct ringbuf *rb)
+{
+	free(rb->rb_buf);
+	rb->rb_buf = NULL;
+	rb->rb_head = rb->rb_len = 0;
+	rb->rb_total = 0;
+}
+
+size_t
+ringbuf_mem(const struct ringbuf *rb)
+{
+	return rb->rb_buf ? rb->rb_cap : 0;
 }
 
 void
@@ -34,8 +48,10 @@ ringbuf_write(struct ringbuf *rb, const void *p, size_t n)
 	size_t chunk;
 
 	rb->rb_total += n;
-	if (rb->rb_cap == 0)
+	if (rb->rb_cap == 0 || n == 0)
 		return;
+	if (!rb->rb_buf)
+		rb->rb_buf = xmalloc(rb->rb_cap);
 	if (n >= rb->rb_cap) {
 		/* Only the last rb_cap bytes survive. */
 		memcpy(rb->rb_buf, s + n - rb->rb_cap, rb->rb_cap);

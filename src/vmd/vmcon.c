@@ -38,6 +38,8 @@ open_one(struct daemon *d, struct vm *vm, struct console_cfg *cfg, struct congua
 		/* An unwritable log must not cost the admin the console. */
 		log_vm(LOG_ERR, vm->vm_name, "console log: %s; console without a log", err);
 		cfg->cc_log = NULL;
+		/* Its output is kept nowhere else: the ring stays while stopped. */
+		cfg->cc_release_ms = 0;
 		c = console_new(d->lp, cfg, err, sizeof(err));
 	}
 	if (!c) {
@@ -74,6 +76,8 @@ vmcon_open(struct daemon *d, struct vm *vm)
 	cfg.cc_listen = inv->inv_listen ? inv->inv_listen : "127.0.0.1";
 	cfg.cc_port = hw->vm_serial == HW_PORT_NONE ? -1 : hw->vm_serial;
 	cfg.cc_scrollback = (size_t)inv->inv_console_scrollback;
+	/* A stopped VM's scrollback is in its log: memory only while it runs. */
+	cfg.cc_release_ms = CONSOLE_RELEASE_MS;
 	cfg.cc_log = logp;
 	cfg.cc_log_size = inv->inv_console_log_size;
 	cfg.cc_log_keep = inv->inv_console_log_keep;
@@ -95,6 +99,8 @@ vmcon_open(struct daemon *d, struct vm *vm)
 	cfg.cc_listen = inv->inv_monitor_listen ? inv->inv_monitor_listen : "127.0.0.1";
 	cfg.cc_port = hw->vm_monitor;
 	cfg.cc_scrollback = MONITOR_SCROLLBACK;
+	/* The prompt of a QEMU that is gone helps nobody: not kept either. */
+	cfg.cc_release_ms = CONSOLE_RELEASE_MS;
 	cfg.cc_idle_timeout = inv->inv_console_idle_timeout;
 	if (!inv_addr_loopback(cfg.cc_listen))
 		log_vm(LOG_WARNING, vm->vm_name, "WARNING: the QEMU monitor listens on %s port %d, "

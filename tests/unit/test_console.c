@@ -157,6 +157,136 @@ fsize(const char *path)
 	return stat(path, &st) == 0 ? (long)st.st_size : -1;
 }
 
+/*
+ * Memory only while used (issue 20): no buffers before the first output;
+ * the ring given back cc_release_ms after the upstream stops, a late client
+ * then served from the log; a restart before that keeps it.
+ */
+static void
+test_release(void)
+{
+	struct console_cfg cfg = { 0 };
+	struct console *c;
+	struct peer a = { 0 }, b = { 0 }, m = { 0 };
+	char err[256], line[64], lpath[300], *gr;
+	int lfd, qfd, i;
+	uint64_t t0;
+
+	snprintf(lpath, sizeof(lpath), "%s/rel.console.log", dir);
+	cfg.cc_vm = "rel";
+	cfg.cc_what = "serial";
+	cfg.cc_upstream = sock_path;
+	cfg.cc_port = 0;
+	cfg.cc_scrollback = 1024;
+	cfg.cc_log = lpath;
+	cfg.cc_release_ms = 300;
+	c = console_new(lp, &cfg, err, sizeof(err));
+	if (!c) {
+		OK(0, "release console: %s", err);
+		return;
+	}
+	a.fd = tcp_connect(console_port(c));
+	OK(wait_for(&(struct peer *){ &a }, 1, "is not running"), "a client of a never-started VM is told");
+	OK(console_mem(c) == 0, "a console that never had output holds no buffers (%zu bytes)",
+	    console_mem(c));
+	close(a.fd);
+	reset(&a);
+
+	lfd = fake_qemu_listen();
+	console_upstream_start(c, 0);
+	qfd = fake_qemu_accept(lfd);
+	/* 30 lines of 50 bytes: more than the 1024-byte scrollback. */
+	for (i = 0; i < 30; i++) {
+		snprintf(line, sizeof(line), "line %02d %-40s\r\n", i, "of the first run");
+		qwrite(qfd, line);
+	}
+	qwrite(qfd, "last words\r\n");
+	for (i = 0; i < 100 && !strstr(slurp(lpath), "last words"); i++)
+		spin(10);
+	OK(console_mem(c) >= 1024, "output allocates the ring (%zu bytes)", console_mem(c));
+
+	close(qfd);
+	console_upstream_stop(c, "stopped");
+	spin(50);
+	OK(console_mem(c) >= 1024, "just stopped: the ring is still there");
+	t0 = now_ms();
+	while (console_mem(c) && now_ms() - t0 < 3000)
+		spin(20);
+	OK(console_mem(c) == 0 && now_ms() - t0 >= 200,
+	    "released %llu ms after the stop", (unsigned long long)(now_ms() - t0 + 50));
+
+	/* A late client of the stopped VM: the log's tail, from a line's start. */
+	a.fd = tcp_connect(console_port(c));
+	OK(wait_for(&(struct peer *){ &a }, 1, "is not running") && has(&a, "last words\r\n") &&
+	    has(&a, "line 29 ") && !has(&a, "line 00 "),
+	    "after release a late client still gets the last output, from the log");
+	gr = a.buf + TELNET_GREETING_LEN;
+	OK(a.len > TELNET_GREETING_LEN + 5 && strncmp(gr, "line ", 5) == 0,
+	    "and it starts at a line, as the ring's did: \"%.12s\"", gr);
+	OK(console_mem(c) == 2 * 16384, "serving it held only the telnet encoding space (%zu)",
+	    console_mem(c));
+	close(a.fd);	/* a FIN: the client goes after HALF_CLOSED_MS */
+	for (i = 0; i < 400 && console_n_clients(c); i++)
+		spin(10);
+	OK(console_mem(c) == 0, "and gave it back when the client left (%zu)", console_mem(c));
+
+	/* The VM starts again: new output in a new ring, old output from the log. */
+	console_upstream_start(c, 0);
+	qfd = fake_qemu_accept(lfd);
+	qwrite(qfd, "second boot\r\n");
+	for (i = 0; i < 100 && !strstr(slurp(lpath), "second boot"); i++)
+		spin(10);
+	OK(console_mem(c) >= 1024, "new output allocates the ring again");
+	b.fd = tcp_connect(console_port(c));
+	OK(wait_for(&(struct peer *){ &b }, 1, "second boot\r\n") && has(&b, "last words\r\n") &&
+	    !has(&b, "not running"),
+	    "a client after the restart gets the previous run's end and the new output");
+
+	/* Stopped, then started again within the delay: the ring stays. */
+	console_upstream_stop(c, "stopped");
+	spin(100);
+	console_upstream_start(c, 0);
+	close(qfd);
+	qfd = fake_qemu_accept(lfd);
+	spin(500);
+	OK(console_mem(c) >= 1024, "a restart within the delay cancels the release");
+	qwrite(qfd, "third\r\n");
+	OK(wait_for(&(struct peer *){ &b }, 1, "third"), "and output flows");
+	close(b.fd);
+	close(qfd);
+	console_upstream_stop(c, "test over");
+	console_free(c);
+
+	/* No log (the monitor): released all the same; a late client gets the notice only. */
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.cc_vm = "mon";
+	cfg.cc_what = "monitor";
+	cfg.cc_upstream = sock_path;
+	cfg.cc_port = 0;
+	cfg.cc_scrollback = 1024;
+	cfg.cc_release_ms = 100;
+	c = console_new(lp, &cfg, err, sizeof(err));
+	if (!c)
+		abort();
+	console_upstream_start(c, 0);
+	qfd = fake_qemu_accept(lfd);
+	qwrite(qfd, "(qemu) ");
+	for (i = 0; i < 100 && !console_mem(c); i++)
+		spin(10);
+	close(qfd);
+	console_upstream_stop(c, "stopped");
+	spin(400);
+	m.fd = tcp_connect(console_port(c));
+	OK(console_mem(c) == 0 && wait_for(&(struct peer *){ &m }, 1, "is not running") &&
+	    !has(&m, "(qemu)"), "a console without a log forgets its scrollback when released");
+	close(m.fd);
+	console_free(c);
+	close(lfd);
+	free(a.buf);
+	free(b.buf);
+	free(m.buf);
+}
+
 int
 main(void)
 {
@@ -387,6 +517,9 @@ main(void)
 	console_free(c);
 	pull(&a);
 	OK(recv(a.fd, big, 1, MSG_DONTWAIT) == 0, "clients closed with the console");
+	close(qfd);
+	close(lfd);
+	test_release();
 
 	loop_free(lp);
 	free(a.buf);
@@ -395,8 +528,6 @@ main(void)
 	free(r.buf);
 	free(q.buf);
 	free(h.buf);
-	close(qfd);
-	close(lfd);
 	if (fork() == 0) {
 		execlp("rm", "rm", "-rf", dir, (char *)NULL);
 		_exit(127);

@@ -103,10 +103,44 @@ test_random(void)
 	    checks, bad);
 }
 
+/* Storage only while there is output to keep (issue 20). */
+static void
+test_lazy(void)
+{
+	struct ringbuf rb;
+	uint8_t buf[64];
+	size_t n;
+
+	ringbuf_init(&rb, 32);
+	OK(rb.rb_buf == NULL && ringbuf_mem(&rb) == 0, "a new ring holds no storage");
+	ringbuf_write(&rb, "", 0);
+	OK(ringbuf_mem(&rb) == 0, "an empty write allocates nothing");
+	ringbuf_write(&rb, "first run\n", 10);
+	n = flatten(&rb, buf);
+	OK(ringbuf_mem(&rb) == 32 && n == 10 && memcmp(buf, "first run\n", 10) == 0,
+	    "the first write allocates the capacity and keeps the bytes");
+	ringbuf_release(&rb);
+	OK(rb.rb_buf == NULL && ringbuf_mem(&rb) == 0 && rb.rb_cap == 32 &&
+	    flatten(&rb, buf) == 0, "release frees the storage, keeps the capacity, empties it");
+	ringbuf_release(&rb);
+	OK(ringbuf_mem(&rb) == 0, "releasing a released ring is harmless");
+	ringbuf_write(&rb, "second run: a longer line than the ring\nok\n", 43);
+	n = flatten(&rb, buf);
+	OK(ringbuf_mem(&rb) == 32 && n == 3 && memcmp(buf, "ok\n", 3) == 0,
+	    "after release the ring is reused: allocated again, wraps as before (got %zu)", n);
+	ringbuf_free(&rb);
+
+	ringbuf_init(&rb, 0);
+	ringbuf_write(&rb, "x", 1);
+	OK(ringbuf_mem(&rb) == 0 && rb.rb_buf == NULL, "a size-0 ring never allocates");
+	ringbuf_free(&rb);
+}
+
 int
 main(void)
 {
 	test_basic();
 	test_random();
+	test_lazy();
 	return TAP_DONE();
 }
