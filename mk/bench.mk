@@ -1,5 +1,10 @@
 # Benchmarks: run by hand, never by `make check`.
 #   make bench-lifecycle [BENCH_ARGS="-n 6 -t 10 --idle-secs 60"]
+#   make bench-scale [BENCH_ARGS="-n 1000 -m 300 -r 3"]   (needs root, socat, jq)
 .PHONY: bench-lifecycle
 bench-lifecycle: all
 	bench/lifecycle $(BENCH_ARGS)
+
+.PHONY: bench-scale
+bench-scale: all
+	bench/scale $(BENCH_ARGS)
