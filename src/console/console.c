@@ -368,16 +368,24 @@ replay_log(struct console *c, struct client *cl)
 	size_t cap = c->c_ring.rb_cap, skip = 0;
 	uint64_t before;
 	uint8_t *buf, *nl;
+	char err[256];
 	ssize_t n;
-	bool alive;
+	bool alive, asleep;
 
 	if (c->c_from_log && c->c_ring.rb_len >= cap)
 		c->c_from_log = false;	/* full again: the ring has it all */
 	if (!c->c_from_log || !c->c_log_on || c->c_log_failing || cap == 0 ||
 	    c->c_log.cl_size <= c->c_ring.rb_len)
 		return 0;
+	asleep = c->c_log.cl_fd == -1;
+	if (console_log_wake(&c->c_log, err, sizeof(err)) != 0) {
+		log_vm(LOG_WARNING, c->c_vm, "%s: scrollback: %s", c->c_what, err);
+		return 0;
+	}
 	buf = xmalloc(cap);
 	n = console_log_tail(&c->c_log, buf, cap, &before);
+	if (asleep)
+		console_log_sleep(&c->c_log);
 	if (n <= 0 || (size_t)n <= c->c_ring.rb_len) {
 		if (n < 0)
 			log_vm(LOG_WARNING, c->c_vm, "%s: scrollback from %s: %s", c->c_what,
@@ -571,7 +579,9 @@ deliver(struct console *c, const uint8_t *p, size_t n)
 
 	ringbuf_write(&c->c_ring, p, n);
 	if (c->c_log_on) {
-		rc = console_log_write(&c->c_log, p, n, err, sizeof(err));
+		rc = console_log_wake(&c->c_log, err, sizeof(err));
+		if (!rc)
+			rc = console_log_write(&c->c_log, p, n, err, sizeof(err));
 		if (rc && !c->c_log_failing)
 			log_vm(LOG_WARNING, c->c_vm, "console log: %s (output still "
 			    "reaches clients)", err);
@@ -820,6 +830,9 @@ release_done(struct loop *lp, void *arg)
 		return;
 	ringbuf_release(&c->c_ring);
 	c->c_from_log = c->c_log_on;
+	/* Nor a descriptor: the log opens again for a replay or new output. */
+	if (c->c_log_on)
+		console_log_sleep(&c->c_log);
 	if (held)
 		log_vm(LOG_DEBUG, c->c_vm, "%s: %zu bytes of scrollback released (stopped %u s)%s",
 		    c->c_what, held, c->c_release_ms / 1000, c->c_log_on ? "; the log has them" : "");
@@ -903,6 +916,8 @@ console_new(struct loop *lp, const struct console_cfg *cfg, char *err, size_t er
 		if (rc)
 			goto fail;
 		c->c_log_on = true;
+		/* Checked and created now; held open only once there is output. */
+		console_log_sleep(&c->c_log);
 	}
 	if (cfg->cc_port >= 0) {
 		rc = listen_tcp(c, cfg->cc_listen ? cfg->cc_listen : "127.0.0.1", cfg->cc_port,

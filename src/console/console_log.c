@@ -216,3 +216,23 @@ console_log_close(struct console_log *cl)
 	free(cl->cl_path);
 	cl->cl_path = NULL;
 }
+
+void
+console_log_sleep(struct console_log *cl)
+{
+	if (cl->cl_fd != -1)
+		close(cl->cl_fd);
+	cl->cl_fd = -1;
+}
+
+int
+console_log_wake(struct console_log *cl, char *err, size_t errlen)
+{
+	if (cl->cl_fd != -1)
+		return 0;
+	if (!cl->cl_path) {
+		snprintf(err, errlen, "console log closed");
+		return -EBADF;
+	}
+	return open_file(cl, 0, err, errlen);
+}

@@ -29,6 +29,14 @@ int console_log_write(struct console_log *cl, const void *buf, size_t n,
     char *err, size_t errlen);
 void console_log_close(struct console_log *cl);
 /*
+ * A console whose VM is down holds no descriptor for its log (issue 20:
+ * 1,000 declared VMs, 1,000 fds otherwise): sleep closes the file and
+ * keeps the path; wake opens it again, with open's checks (O_NOFOLLOW, a
+ * regular file). Wake is a no-op on an open log. 0 or -errno (+ err).
+ */
+void console_log_sleep(struct console_log *cl);
+int console_log_wake(struct console_log *cl, char *err, size_t errlen);
+/*
  * The last (at most) max bytes of the current file into buf, from the fd
  * written to (no path lookup: the directory may be shared). Returns the
  * count and the bytes before them in *before, or -errno. A regular file

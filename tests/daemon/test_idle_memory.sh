@@ -44,6 +44,7 @@ t1=$(date +%s%N)
 rss=$(awk '/^VmRSS:/ { print $2 }' "/proc/$DPID/status")
 fds=$(ls "/proc/$DPID/fd" | wc -l)
 check "each VM holds its 2 listeners ($fds descriptors)" test "$fds" -ge $((2 * N))
+check "and no console log descriptor while it has had no output" test "$fds" -le $((2 * N + 50))
 limit=$((16 * 1024 + 16 * N))
 diag "$N declared stopped VMs: VmRSS ${rss} kB, $fds descriptors, up in $(( (t1 - t0) / 1000000 )) ms"
 if [ "${rss:-999999999}" -le "$limit" ]; then

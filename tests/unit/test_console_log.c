@@ -123,6 +123,33 @@ test_refusals(void)
 	free(sub);
 }
 
+/* A sleeping log holds no descriptor; it wakes with open's checks. */
+static void
+test_sleep(void)
+{
+	struct console_log cl;
+	char err[256], *path = xasprintf("%s/sl.console.log", dir);
+	char *target = xasprintf("%s/sl-target", dir);
+
+	OK(console_log_open(&cl, path, 0, 3, err, sizeof(err)) == 0 &&
+	    console_log_write(&cl, "abc", 3, err, sizeof(err)) == 0, "open and write");
+	console_log_sleep(&cl);
+	OK(cl.cl_fd == -1 && cl.cl_path != NULL, "asleep: no descriptor, path kept");
+	OK(console_log_wake(&cl, err, sizeof(err)) == 0 && cl.cl_fd != -1 && cl.cl_size == 3,
+	    "awake again, its size read back");
+	OK(console_log_write(&cl, "de", 2, err, sizeof(err)) == 0 &&
+	    fsize("sl.console.log") == 5, "appends where it was");
+	OK(console_log_wake(&cl, err, sizeof(err)) == 0, "waking an open log is a no-op");
+	console_log_sleep(&cl);
+	/* Replaced by a symlink while asleep: not followed. */
+	OK(unlink(path) == 0 && symlink(target, path) == 0, "log replaced by a symlink");
+	OK(console_log_wake(&cl, err, sizeof(err)) == -ELOOP && fsize("sl-target") == -1,
+	    "waking does not follow it: %s", err);
+	console_log_close(&cl);
+	free(path);
+	free(target);
+}
+
 int
 main(void)
 {
@@ -134,6 +161,7 @@ main(void)
 	}
 	test_rotation();
 	test_refusals();
+	test_sleep();
 	if (fork() == 0) {
 		execvp(cmd[0], cmd);
 		_exit(127);
