@@ -344,3 +344,26 @@ file_replace(const char *path, const void *p, size_t n, unsigned mode)
 	}
 	return sync_dir(path);
 }
+
+ssize_t
+file_read_small(const char *path, int extra, char *buf, size_t len)
+{
+	struct stat st;
+	ssize_t n;
+	int fd, e;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK | extra);
+	if (fd == -1)
+		return -errno;
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return -EINVAL;
+	}
+	n = read(fd, buf, len - 1);
+	e = errno;
+	close(fd);
+	if (n < 0)
+		return -e;
+	buf[n] = 0;
+	return n;
+}

@@ -2,6 +2,7 @@
 #ifndef VMS_UTIL_H
 #define VMS_UTIL_H
 #include <stddef.h>
+#include <sys/types.h>
 #include <stdint.h>
 #include <stdarg.h>
 
@@ -64,5 +65,11 @@ int fd_write_all(int fd, const void *p, size_t n);
  * leaves the old contents or the new, never an empty file. 0 or -errno.
  */
 int file_replace(const char *path, const void *p, size_t n, unsigned mode);
+/*
+ * Read at most len - 1 bytes of a small regular file into buf (NUL-ended),
+ * opened O_NONBLOCK | O_NOCTTY | extra (e.g. O_NOFOLLOW): a FIFO or a
+ * device in its place never holds the loop (-EINVAL). Bytes read, or -errno.
+ */
+ssize_t file_read_small(const char *path, int extra, char *buf, size_t len);
 
 #endif

@@ -550,26 +550,17 @@ qproc_age_ms(pid_t pid, uint64_t *age)
 int
 qproc_read_pidfile(const char *path, pid_t *pid)
 {
-	struct stat st;
 	char buf[32];
 	ssize_t n;
 	long v;
 	char *end;
-	int fd;
 
-	/* O_NONBLOCK, a regular file only: a FIFO would hold the loop. */
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
-	if (fd == -1)
-		return -errno;
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return -EINVAL;
-	}
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
+	/* A regular file only: a FIFO would hold the loop. */
+	n = file_read_small(path, O_NOFOLLOW, buf, sizeof(buf));
+	if (n < 0 && n != -EINVAL)
+		return (int)n;
 	if (n <= 0)
 		return -EINVAL;
-	buf[n] = 0;
 	v = strtol(buf, &end, 10);
 	if (v <= 1 || (*end && *end != '\n'))
 		return -EINVAL;

@@ -216,24 +216,13 @@ refuse(struct conguard *g, struct console *c, int fd, const char *peer, const ch
 static int
 read_pw(const char *path, char *pw, size_t len)
 {
-	struct stat st;
 	char buf[PW_MAX + 2];
 	ssize_t n;
-	int fd;
 
 	/* Read in the loop at each login: never a FIFO or device that would hold it. */
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd == -1)
-		return -errno;
-	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
-		close(fd);
-		return -EINVAL;
-	}
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
+	n = file_read_small(path, 0, buf, sizeof(buf));
 	if (n < 0)
-		return -errno;
-	buf[n] = '\0';
+		return (int)n;
 	buf[strcspn(buf, "\r\n")] = '\0';
 	if (!buf[0])
 		return -ENODATA;
