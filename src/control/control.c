@@ -455,18 +455,43 @@ finish(struct client *cl, struct json_object *req, enum wait_kind kind,
 	free(vms);
 }
 
+/*
+ * "compact": leave out the members that are null or false. vmctl's table
+ * asks for it: 1,000 stopped VMs are 90 KB instead of 370 KB to write, read
+ * and parse (issue 20). The foreach macro keeps the next entry, so deleting
+ * the current one is safe.
+ */
+static void
+compact_vms(struct json_object *a)
+{
+	size_t i;
+
+	for (i = 0; i < json_object_array_length(a); i++) {
+		struct json_object *vm = json_object_array_get_idx(a, i);
+
+		json_object_object_foreach(vm, key, val) {
+			if (!val || (json_object_is_type(val, json_type_boolean) &&
+			    !json_object_get_boolean(val)))
+				json_object_object_del(vm, key);
+		}
+	}
+}
+
 static void
 h_status(struct client *cl, struct json_object *req)
 {
-	struct json_object *o;
+	struct json_object *o, *a;
 	struct vm **vms;
 	size_t n;
 
 	if (select_vms(cl, req, true, false, &vms, &n))
 		return;
+	a = vms_array(cl->c->d, vms, n);
+	if (get_bool(req, "compact", false))
+		compact_vms(a);
 	o = json_object_new_object();
 	json_object_object_add(o, "ok", json_object_new_boolean(true));
-	json_object_object_add(o, "vms", vms_array(cl->c->d, vms, n));
+	json_object_object_add(o, "vms", a);
 	reply(cl, o);
 	free(vms);
 }

@@ -415,6 +415,9 @@ vmctl_status(struct vmctl *ctl, int argc, char **argv)
 	json_object_object_add(req, "cmd", json_object_new_string("status"));
 	if (a.npos)
 		json_object_object_add(req, "vm", json_object_new_string(a.pos[0]));
+	/* The table reads a missing member as null or false: a smaller answer. */
+	if (!a.json)
+		json_object_object_add(req, "compact", json_object_new_boolean(true));
 	resp = request(sock, req, &rc);
 	json_object_put(req);
 	free(sock);
