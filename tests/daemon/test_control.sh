@@ -25,6 +25,15 @@ check_match "bad timeout type" "$(ask '{"cmd":"stop","vm":"a","timeout":"x"}')" 
 big=$(head -c 70000 /dev/zero | tr '\0' x)
 check_match "over-long request refused" "$(ask "$big")" 'request longer than 65536 bytes'
 check_match "still serving others" "$(ask '{"cmd":"status"}')" '^\{"ok":true,"vms":\[\{"name":"a"'
+# "compact" leaves out null and false members; without it every member is there.
+full=$(ask '{"cmd":"status","vm":"a"}')
+small=$(ask '{"cmd":"status","vm":"a","compact":true}')
+check_match "full status has null members" "$full" '"stop_detail":null'
+check_match "full status has false members" "$full" '"removed":false'
+check_eq "compact status: no null, no false" "$(echo "$small" | grep -c ':null\|:false')" 0
+check_eq "compact status: the same non-empty members" \
+    "$(echo "$small" | jq -S '.vms[0] | del(.uptime)')" \
+    "$(echo "$full" | jq -S '.vms[0] | with_entries(select(.value != null and .value != false)) | del(.uptime)')"
 # Two requests on one connection, answered in order.
 two=$(printf '{"cmd":"status","vm":"a"}\n{"cmd":"status","vm":"b"}\n' |
     timeout 5 socat -t 3 - "UNIX-CONNECT:$(SOCK)")
