@@ -4,17 +4,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include "lib/log.h"
 #include "lib/outbuf.h"
-#include "lib/usock.h"
-#include "lib/usock_retry.h"
+#include "lib/uconn.h"
 #include "lib/util.h"
+#include "qemu/qapi_wire.h"
 #include "qemu/qmp.h"
-#include "lib/loop.h"
 
 enum qmp_phase { QP_GREETING, QP_CAPS, QP_READY, QP_CLOSED };
 
@@ -38,16 +34,13 @@ struct qmp {
 	size_t		 pend_n, pend_cap;
 	uint64_t	 next_id;
 
-	/* socket side */
-	struct loop	*lp;
-	char		*path;
-	int		 fd;
-	struct usock_retry conn;	/* connecting, until QEMU listens */
-	bool		 watching_out;
+	struct uconn	 uc;		/* socket side */
 
 	int		 depth;		/* inside a callback */
 	bool		 doomed;	/* qmp_free() called from a callback */
 };
+
+static const struct uconn_cb qmp_uconn_cb;
 
 struct qmp *
 qmp_new(const char *name, const struct qmp_cb *cb, void *arg)
@@ -57,29 +50,17 @@ qmp_new(const char *name, const struct qmp_cb *cb, void *arg)
 	q->name = xstrdup(name);
 	q->cb = cb;
 	q->arg = arg;
-	q->fd = -1;
 	q->next_id = 1;
 	outbuf_init(&q->out, QMP_MAX_MSG);
+	uconn_init(&q->uc, "QMP", q->name, &q->out, &qmp_uconn_cb, q);
 	return q;
-}
-
-static void
-sock_close(struct qmp *q)
-{
-	usock_retry_stop(&q->conn);
-	if (q->fd != -1) {
-		loop_del_fd(q->lp, q->fd);
-		close(q->fd);
-		q->fd = -1;
-	}
 }
 
 static void
 destroy(struct qmp *q)
 {
-	sock_close(q);
+	uconn_free(&q->uc);
 	free(q->name);
-	free(q->path);
 	free(q->in);
 	outbuf_free(&q->out);
 	free(q->pend);
@@ -94,7 +75,7 @@ qmp_free(struct qmp *q)
 	if (q->depth > 0) {
 		/* Freed from one of our callbacks: finish once it returns. */
 		q->doomed = true;
-		sock_close(q);
+		uconn_close(&q->uc);
 		q->phase = QP_CLOSED;
 		return;
 	}
@@ -142,20 +123,15 @@ qmp_out_consume(struct qmp *q, size_t n)
 	outbuf_consume(&q->out, n);
 }
 
-static void sock_want_out(struct qmp *q);
-
 static int
 queue(struct qmp *q, const char *cmd, struct json_object *args,
     qmp_reply_fn fn, void *arg)
 {
-	struct json_object *o = json_object_new_object();
+	struct json_object *o = qapi_command(cmd, args);
 	const char *s;
 	size_t len;
 	int ret = 0;
 
-	json_object_object_add(o, "execute", json_object_new_string(cmd));
-	if (args)
-		json_object_object_add(o, "arguments", args);
 	json_object_object_add(o, "id", json_object_new_int64((int64_t)q->next_id));
 	s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
 	len = strlen(s);
@@ -165,7 +141,7 @@ queue(struct qmp *q, const char *cmd, struct json_object *args,
 	}
 	xgrow(&q->pend, &q->pend_cap, q->pend_n + 1, sizeof(*q->pend));
 	q->pend[q->pend_n++] = (struct qmp_pending){ q->next_id++, fn, arg };
-	sock_want_out(q);
+	uconn_want_out(&q->uc);
 out:
 	json_object_put(o);
 	return ret;
@@ -200,7 +176,7 @@ static int
 on_reply(struct qmp *q, struct json_object *msg, struct json_object *ret,
     struct json_object *error)
 {
-	struct json_object *jid, *cls, *desc;
+	struct json_object *jid;
 	struct qmp_pending p;
 	char ebuf[512];
 	uint64_t id;
@@ -228,11 +204,7 @@ on_reply(struct qmp *q, struct json_object *msg, struct json_object *ret,
 	if (!p.fn)
 		return 0;
 	if (error) {
-		json_object_object_get_ex(error, "class", &cls);
-		json_object_object_get_ex(error, "desc", &desc);
-		snprintf(ebuf, sizeof(ebuf), "%s: %s",
-		    cls ? json_object_get_string(cls) : "Error",
-		    desc ? json_object_get_string(desc) : "(no description)");
+		qapi_error_str(error, ebuf, sizeof(ebuf));
 		p.fn(p.arg, NULL, ebuf);
 	} else {
 		p.fn(p.arg, ret, NULL);
@@ -279,30 +251,12 @@ on_message(struct qmp *q, struct json_object *msg, char *err, size_t errlen)
 static int
 parse_line(struct qmp *q, const char *s, size_t n, char *err, size_t errlen)
 {
-	struct json_tokener *tok;
 	struct json_object *o;
-	size_t end;
 	int ret;
 
-	while (n && (s[n - 1] == '\r' || s[n - 1] == ' ' || s[n - 1] == '\t'))
-		n--;
-	if (n == 0)
-		return 0;
-	tok = json_tokener_new_ex(64);
-	if (!tok)
-		abort();
-	o = json_tokener_parse_ex(tok, s, (int)n);
-	end = json_tokener_get_parse_end(tok);
-	if (!o || json_tokener_get_error(tok) != json_tokener_success || end != n ||
-	    !json_object_is_type(o, json_type_object)) {
-		snprintf(err, errlen, "malformed QMP message: %s",
-		    o ? "not a single JSON object" :
-		    json_tokener_error_desc(json_tokener_get_error(tok)));
-		json_object_put(o);
-		json_tokener_free(tok);
-		return -EPROTO;
-	}
-	json_tokener_free(tok);
+	ret = qapi_parse_line(s, n, "QMP", &o, err, errlen);
+	if (ret || !o)
+		return ret;
 	ret = on_message(q, o, err, errlen);
 	json_object_put(o);
 	return ret;
@@ -344,10 +298,13 @@ qmp_feed(struct qmp *q, const char *buf, size_t n, char *err, size_t errlen)
 
 /* ---- socket side ---- */
 
+/* The end: EOF, an I/O error, a failed connect or a protocol error. */
 static void
-fail(struct qmp *q, const char *why)
+fail(void *arg, const char *why)
 {
-	sock_close(q);
+	struct qmp *q = arg;
+
+	uconn_close(&q->uc);
 	q->phase = QP_CLOSED;
 	q->pend_n = 0;
 	enter(q);
@@ -357,85 +314,23 @@ fail(struct qmp *q, const char *why)
 }
 
 static void
-sock_want_out(struct qmp *q)
-{
-	bool want = !outbuf_empty(&q->out);
-
-	if (q->fd == -1 || want == q->watching_out)
-		return;
-	if (loop_mod_fd(q->lp, q->fd, EPOLLIN | (want ? EPOLLOUT : 0)) == 0)
-		q->watching_out = want;
-}
-
-static void
-on_io(struct loop *lp, int fd, uint32_t events, void *arg)
+on_io(void *arg, const char *in, size_t n)
 {
 	struct qmp *q = arg;
-	char buf[65536], err[256], why[300];
-	ssize_t n;
+	char err[256];
 
-	if (events & EPOLLOUT) {
-		n = outbuf_flush(&q->out, fd);
-		if (n < 0) {
-			snprintf(why, sizeof(why), "QMP write: %s", strerror((int)-n));
-			fail(q, why);
-			return;
-		}
-		sock_want_out(q);
-	}
-	if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) {
-		n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
-		if (n == -1 && (errno == EAGAIN || errno == EINTR))
-			return;
-		if (n <= 0) {
-			snprintf(why, sizeof(why), "QMP connection %s",
-			    n == 0 ? "closed by QEMU" : strerror(errno));
-			fail(q, why);
-			return;
-		}
-		enter(q);
-		if (qmp_feed(q, buf, (size_t)n, err, sizeof(err)) < 0 && !q->doomed)
-			fail(q, err);
-		leave(q);
-	}
-}
-
-static void
-connected(void *arg, int fd, int e, const char *err)
-{
-	struct qmp *q = arg;
-
-	if (fd < 0) {
-		if (USOCK_REFUSED(e))
-			log_vm(LOG_ERR, q->name, "QMP: %s", err);
+	enter(q);
+	if (qmp_feed(q, in, n, err, sizeof(err)) < 0 && !q->doomed)
 		fail(q, err);
-		return;
-	}
-	q->fd = fd;
-	q->watching_out = false;
-	e = loop_add_fd(q->lp, fd, EPOLLIN, on_io, q);
-	if (e) {
-		close(fd);
-		q->fd = -1;
-		fail(q, "cannot watch the QMP socket");
-		return;
-	}
-	sock_want_out(q);
-	log_vm(LOG_DEBUG, q->name, "QMP connected to %s", q->path);
+	leave(q);
 }
+
+static const struct uconn_cb qmp_uconn_cb = { NULL, on_io, fail };
 
 int
 qmp_connect(struct qmp *q, struct loop *lp, const char *path, pid_t peer,
     unsigned attempts, unsigned interval_ms)
 {
-	usock_retry_stop(&q->conn);
-	q->lp = lp;
-	free(q->path);
-	q->path = xstrdup(path);
-	/*
-	 * Issue 12: never through a link, only to this VM's QEMU. The first
-	 * try from the loop, so callbacks never run inside our caller.
-	 */
-	usock_retry_start(&q->conn, lp, q->path, peer, attempts, 0, interval_ms, connected, q);
+	uconn_connect(&q->uc, lp, path, peer, attempts, interval_ms);
 	return 0;
 }
