@@ -5,6 +5,7 @@
  */
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <regex.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -208,6 +209,56 @@ set_str(char **field, char *s)
 	*field = s;
 }
 
+/*
+ * ready = qmp | agent | "serial:REGEX" (POSIX extended, matched against each
+ * line of the serial console) | "tcp:HOST:PORT" (a numeric address).
+ */
+static bool
+conv_ready(const struct conv *c, void *base)
+{
+	const struct inv_opt *o = c->o;
+	const char *s = c->v->iv_str;
+	char **arg = (char **)((char *)base + o->io_noff);
+	enum hw_ready r;
+	char why[256], host[64];
+	int port;
+
+	if (strcmp(s, "qmp") == 0) {
+		r = HW_READY_QMP;
+	} else if (strcmp(s, "agent") == 0) {
+		r = HW_READY_AGENT;
+	} else if (strncmp(s, "serial:", 7) == 0) {
+		regex_t re;
+		int e = regcomp(&re, s + 7, REG_EXTENDED | REG_NOSUB);
+
+		if (e) {
+			regerror(e, &re, why, sizeof(why));
+			err(c, DC_VALUE, "bad regular expression '%s': %s", s + 7, why);
+			return false;
+		}
+		regfree(&re);
+		if (!s[7]) {
+			err(c, DC_VALUE, "ready = serial: needs a regular expression");
+			return false;
+		}
+		r = HW_READY_SERIAL;
+	} else if (strncmp(s, "tcp:", 4) == 0) {
+		if (hw_ready_tcp_parse(s + 4, host, sizeof(host), &port, why, sizeof(why))) {
+			err(c, DC_VALUE, "bad ready = tcp:%s", why);
+			return false;
+		}
+		r = HW_READY_TCP;
+	} else {
+		err(c, DC_VALUE, "bad value '%s' (one of: qmp, agent, serial:REGEX, "
+		    "tcp:HOST:PORT)", s);
+		return false;
+	}
+	*FIELD(base, o, enum hw_ready) = r;
+	set_str(arg, r == HW_READY_SERIAL ? xstrdup(s + 7) : r == HW_READY_TCP ?
+	    xstrdup(s + 4) : NULL);
+	return true;
+}
+
 /* One scalar value; false when it was rejected. */
 static bool
 conv_scalar(const struct conv *c, void *base)
@@ -369,12 +420,56 @@ conv_scalar(const struct conv *c, void *base)
 		*(size_t *)((char *)base + o->io_noff) = sv.sv_n;
 		return true;
 	}
+	case IK_READY:
+		return conv_ready(c, base);
 	case IK_NAMES:
 	case IK_HOSTFWD:
 	case IK_INCLUDE:
+	case IK_HALT:
 		break;
 	}
 	return false;
+}
+
+/* halt = acpi, or a ladder: halt = { agent, acpi }. Each step once. */
+static void
+conv_halt(struct conv *c, cfg_t *sec, void *base)
+{
+	const struct inv_opt *o = c->o;
+	cfg_opt_t *opt = cfg_getopt(sec, o->io_name);
+	unsigned n = cfg_opt_size(opt), *count = (unsigned *)((char *)base + o->io_noff);
+	enum hw_halt *steps = FIELD(base, o, enum hw_halt), got[HW_HALT_MAX];
+	unsigned k = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		int v;
+
+		c->v = cfg_opt_getnptr(opt, i);
+		v = hw_lookup(o->io_names, c->v->iv_str);
+		if (v < 0) {
+			char *all = join_names(o->io_names);
+			err(c, DC_VALUE, "bad halt step '%s' (one of: %s)", c->v->iv_str, all);
+			free(all);
+			return;
+		}
+		for (unsigned j = 0; j < k; j++)
+			if (got[j] == (enum hw_halt)v) {
+				err(c, DC_VALUE, "halt step '%s' given twice", c->v->iv_str);
+				return;
+			}
+		if (k == HW_HALT_MAX) {
+			err(c, DC_VALUE, "more than %d halt steps", HW_HALT_MAX);
+			return;
+		}
+		got[k++] = (enum hw_halt)v;
+	}
+	if (!k) {
+		err(c, DC_VALUE, "empty halt list");
+		return;
+	}
+	memset(steps, 0, sizeof(got));
+	memcpy(steps, got, k * sizeof(got[0]));
+	*count = k;
 }
 
 static void
@@ -420,7 +515,9 @@ inv_conv_options(struct inv_parse *ip, cfg_t *sec, const struct inv_opt *tab,
 		snprintf(k, sizeof(k), "%s%s", key, o->io_name);
 		if (vm)
 			hw_vm_set_optloc(vm, k, (struct hw_loc){ ip->ip_file, c.v->iv_line });
-		if (o->io_kind == IK_NAMES || o->io_kind == IK_HOSTFWD)
+		if (o->io_kind == IK_HALT)
+			conv_halt(&c, sec, base);
+		else if (o->io_kind == IK_NAMES || o->io_kind == IK_HOSTFWD)
 			conv_list(&c, sec, base, vm, key);
 		else
 			conv_scalar(&c, base);
@@ -507,7 +604,10 @@ inv_conv_vm(struct inv_parse *ip, cfg_t *sec)
 	vm->vm_serial = HW_PORT_NONE;
 	vm->vm_monitor = HW_PORT_NONE;
 	vm->vm_vnc = HW_VNC_NONE;
-	vm->vm_policy.po_halt = HW_HALT_ACPI;
+	vm->vm_policy.po_halt[0] = HW_HALT_ACPI;
+	vm->vm_policy.po_n_halt = 1;
+	vm->vm_policy.po_acpi_repeat = 3;
+	vm->vm_policy.po_ready_timeout = 300;
 	vm->vm_policy.po_halt_timeout = INV_INHERIT;
 	vm->vm_policy.po_term_timeout = INV_INHERIT;
 	vm->vm_policy.po_start_delay = INV_INHERIT;

@@ -47,6 +47,8 @@ enum inv_kind {
 	IK_MAC,		/* uint8_t[6] at io_off, bool "given" at io_noff */
 	IK_INCLUDE,	/* a glob of further files, read after this one */
 	IK_UIDS,	/* "LO-HI": uid_t at io_off and io_noff (uid_range) */
+	IK_HALT,	/* list of halt steps: enum hw_halt[] at io_off, unsigned count at io_noff */
+	IK_READY,	/* qmp, agent, serial:REGEX, tcp:HOST:PORT: enum at io_off, char * at io_noff */
 };
 
 struct inv_opt {

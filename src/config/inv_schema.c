@@ -86,7 +86,15 @@ const struct inv_opt inv_vm_opts[] = {
 	{ "usb_tablet",	IK_BOOL, F(hw_vm, vm_usb_tablet), 0, 0, 0, NULL, NULL },
 	{ "keymap",	IK_WORD, F(hw_vm, vm_keymap), 0, 0, 0, NULL, NULL },
 	{ "runas",	IK_WORD, F(hw_vm, vm_runas), 0, 0, 0, NULL, NULL },
-	{ "halt",	IK_ENUM, F(hw_vm, vm_policy.po_halt), 0, 0, 0, hw_halt_names, NULL },
+	{ "halt",	IK_HALT, F(hw_vm, vm_policy.po_halt), F(hw_vm, vm_policy.po_n_halt), 0, 0,
+	    hw_halt_names, NULL },
+	{ "acpi_repeat", IK_UINT, F(hw_vm, vm_policy.po_acpi_repeat), 0, 0, 3600, NULL, NULL },
+	{ "agent",	IK_BOOL, F(hw_vm, vm_agent), 0, 0, 0, NULL, NULL },
+	{ "ready",	IK_READY, F(hw_vm, vm_policy.po_ready), F(hw_vm, vm_policy.po_ready_arg),
+	    0, 0, NULL, NULL },
+	{ "ready_timeout", IK_UINT, F(hw_vm, vm_policy.po_ready_timeout), 0, 0, 86400, NULL, NULL },
+	{ "on_ready_timeout", IK_ENUM, F(hw_vm, vm_policy.po_on_ready_timeout), 0, 0, 0,
+	    hw_ready_fail_names, NULL },
 	{ "halt_command", IK_STR, F(hw_vm, vm_policy.po_halt_command), 0, 0, 0, NULL, NULL },
 	{ "halt_timeout", IK_UINT, F(hw_vm, vm_policy.po_halt_timeout), 0, 0, 86400, NULL, NULL },
 	{ "term_timeout", IK_UINT, F(hw_vm, vm_policy.po_term_timeout), 0, 0, 86400, NULL, NULL },
@@ -312,7 +320,8 @@ build(struct inv_parse *ip, const struct inv_opt *tab, bool includes_only,
 	size_t n = 0;
 
 	for (; tab->io_name; tab++) {
-		bool list = tab->io_kind == IK_NAMES || tab->io_kind == IK_HOSTFWD;
+		bool list = tab->io_kind == IK_NAMES || tab->io_kind == IK_HOSTFWD ||
+		    tab->io_kind == IK_HALT;
 		cfg_opt_t leaf = CFG_PTR_CB(tab->io_name, 0, CFGF_NONE, val_parse, free);
 
 		if (includes_only && tab->io_kind != IK_INCLUDE)

@@ -74,6 +74,8 @@ struct console {
 	unsigned	 c_idle_ms;	/* telnet; 0: no idle timeout */
 	console_admit_fn c_admit;
 	void		*c_admit_arg;
+	void		(*c_output)(void *arg, const uint8_t *p, size_t n);
+	void		*c_output_arg;
 
 	struct client	*c_clients;
 	unsigned	 c_n_clients;
@@ -578,6 +580,8 @@ deliver(struct console *c, const uint8_t *p, size_t n)
 	int rc;
 
 	ringbuf_write(&c->c_ring, p, n);
+	if (c->c_output)
+		c->c_output(c->c_output_arg, p, n);
 	if (c->c_log_on) {
 		rc = console_log_wake(&c->c_log, err, sizeof(err));
 		if (!rc)
@@ -903,6 +907,8 @@ console_new(struct loop *lp, const struct console_cfg *cfg, char *err, size_t er
 	    : CONSOLE_MAX_CLIENTS_DEFAULT;
 	c->c_admit = cfg->cc_admit;
 	c->c_admit_arg = cfg->cc_admit_arg;
+	c->c_output = cfg->cc_output;
+	c->c_output_arg = cfg->cc_output_arg;
 	c->c_queue_max = CONSOLE_QUEUE_CLIENTS * c->c_client_max;
 	c->c_spool_max = cfg->cc_scrollback > SPOOL_READ_MAX ? cfg->cc_scrollback : SPOOL_READ_MAX;
 	c->c_idle_ms = cfg->cc_idle_timeout * 1000u;

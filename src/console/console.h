@@ -55,6 +55,9 @@ struct console_cfg {
 	unsigned	 cc_idle_timeout; /* s without input: a telnet client goes; 0: never */
 	console_admit_fn cc_admit;	/* NULL: every TCP client is served */
 	void		*cc_admit_arg;
+	/* Every chunk of guest output, as it arrives (readiness probes); NULL: none. */
+	void		(*cc_output)(void *arg, const uint8_t *p, size_t n);
+	void		*cc_output_arg;
 };
 
 /*

@@ -22,6 +22,7 @@
 #include "lib/util.h"
 #include "qemu/qemu_priv.h"
 #include "qemu/qmp.h"
+#include "vmd/agent.h"
 #include "lib/acceptor.h"
 #include "console/console.h"
 #include "control/control.h"
@@ -98,18 +99,19 @@ struct client {
 };
 
 /*
- * A QMP command sent for a client (vmctl monitor, vmctl qmp). It lives
- * until QEMU answers or its QMP connection is gone (qmp.c drops pending
- * replies silently), since the reply callback holds a pointer to it.
+ * A QMP or guest agent command sent for a client (vmctl monitor, qmp,
+ * agent). It lives until QEMU (the agent) answers or its connection is
+ * gone (qmp.c and qga.c drop pending replies silently), since the reply
+ * callback holds a pointer to it.
  */
 struct qreq {
 	struct ctl	*q_c;
 	struct qreq	*q_next;
 	char		*q_vm;		/* its name: looked up, never held */
-	struct qmp	*q_qmp;		/* the connection asked */
+	const void	*q_conn;	/* the connection asked (its QMP or agent) */
 	uint64_t	 q_client;	/* client id; 0: answered already (timeout) */
 	uint64_t	 q_deadline;	/* now_ms() */
-	bool		 q_hmp;		/* human-monitor-command: answer "output" */
+	enum { QR_QMP, QR_HMP, QR_AGENT } q_kind;	/* HMP: answer "output" */
 };
 
 /* One log line per CTL_LOG_EVERY_MS for a complaint a client can repeat. */
@@ -288,7 +290,8 @@ vms_done(enum wait_kind kind, struct vm **vms, size_t n)
 		if (vm->vm_state == VS_ADOPTING)
 			return false;	/* a held lock is being sorted out */
 		if (kind == W_START && vm->vm_state != VS_RUNNING &&
-		    vm->vm_state != VS_PANICKED && !sup_is_down(vm))
+		    vm->vm_state != VS_PANICKED && vm->vm_state != VS_NOT_READY &&
+		    !sup_is_down(vm))
 			return false;
 		if (kind == W_STOP && !sup_is_down(vm))
 			return false;
@@ -688,7 +691,7 @@ qreq_reply(struct qreq *q, struct json_object *ret, const char *error)
 	json_object_object_add(o, "ok", json_object_new_boolean(!error));
 	if (error)
 		json_object_object_add(o, "error", json_object_new_string(error));
-	else if (q->q_hmp)
+	else if (q->q_kind == QR_HMP)
 		json_object_object_add(o, "output", json_object_new_string(
 		    ret && json_object_is_type(ret, json_type_string) ?
 		    json_object_get_string(ret) : ""));
@@ -710,6 +713,12 @@ qreq_answer(void *arg, struct json_object *ret, const char *error)
 	qreq_free(q);
 }
 
+static const void *
+conn_of(const struct vm *vm, int kind)
+{
+	return kind == QR_AGENT ? agent_conn(vm) : (const void *)vm->vm_qmp;
+}
+
 /* After every batch of events: dead QMP connections and deadlines. */
 static void
 qreq_poll(struct ctl *c)
@@ -721,15 +730,17 @@ qreq_poll(struct ctl *c)
 		struct vm *vm = daemon_find_vm(c->d, q->q_vm);
 
 		next = q->q_next;
-		if (!vm || vm->vm_qmp != q->q_qmp) {
-			/* qmp_free()d: its callback will never come. */
+		if (!vm || conn_of(vm, q->q_kind) != q->q_conn) {
+			/* qmp_free()d or qga_free()d: its callback will never come. */
 			if (q->q_client)
-				qreq_reply(q, NULL, vm ? "QEMU's QMP connection closed" :
-				    "the VM was removed from the inventory");
+				qreq_reply(q, NULL, !vm ? "the VM was removed from the inventory" :
+				    q->q_kind == QR_AGENT ? "the guest agent connection closed" :
+				    "QEMU's QMP connection closed");
 			qreq_free(q);
 		} else if (q->q_client && now >= q->q_deadline) {
-			/* Kept until QEMU answers or goes: the callback points here. */
-			qreq_reply(q, NULL, "QEMU did not answer in time");
+			/* Kept until it answers or goes: the callback points here. */
+			qreq_reply(q, NULL, q->q_kind == QR_AGENT ?
+			    "the guest agent did not answer in time" : "QEMU did not answer in time");
 		}
 	}
 }
@@ -742,29 +753,33 @@ qreq_tick(struct loop *lp, void *arg)
 
 static void
 send_qmp(struct client *cl, struct vm *vm, const char *cmd, struct json_object *args,
-    bool hmp)
+    int kind)
 {
+	const char *what = kind == QR_AGENT ? "guest agent" : "QMP";
 	struct qreq *q;
 	int e;
 
-	if (!vm->vm_qmp || !qmp_is_ready(vm->vm_qmp)) {
+	if (kind == QR_AGENT ? !agent_conn(vm) : (!vm->vm_qmp || !qmp_is_ready(vm->vm_qmp))) {
 		json_object_put(args);
-		reply_error(cl, "vm %s is %s: no QMP connection", vm->vm_name,
-		    sup_state_name(vm->vm_state));
+		reply_error(cl, "vm %s is %s: no %s connection", vm->vm_name,
+		    sup_state_name(vm->vm_state), what);
 		return;
 	}
 	q = xcalloc(1, sizeof(*q));
 	q->q_c = cl->c;
 	q->q_vm = xstrdup(vm->vm_name);
-	q->q_qmp = vm->vm_qmp;
+	q->q_conn = conn_of(vm, kind);
 	q->q_client = cl->id;
-	q->q_hmp = hmp;
+	q->q_kind = kind;
 	q->q_deadline = now_ms() + CTL_QMP_TIMEOUT_MS;
-	e = qmp_send(vm->vm_qmp, cmd, args, qreq_answer, q);
+	e = kind == QR_AGENT ? agent_command(cl->c->d, vm, cmd, args, CTL_QMP_TIMEOUT_MS,
+	    qreq_answer, q) : qmp_send(vm->vm_qmp, cmd, args, qreq_answer, q);
 	if (e) {
 		free(q->q_vm);
 		free(q);
-		reply_error(cl, "vm %s: QMP %s not sent: %s", vm->vm_name, cmd, strerror(-e));
+		reply_error(cl, "vm %s: %s %s not sent: %s", vm->vm_name, what, cmd,
+		    e == -ENOTCONN && kind == QR_AGENT ? "the guest agent does not answer "
+		    "(not running in the guest?)" : strerror(-e));
 		return;
 	}
 	q->q_next = cl->c->qreqs;
@@ -772,7 +787,7 @@ send_qmp(struct client *cl, struct vm *vm, const char *cmd, struct json_object *
 	cl->wait = W_QMP;
 	loop_add_timer(cl->c->d->lp, CTL_QMP_TIMEOUT_MS, qreq_tick, cl->c);
 	log_info("control: uid %u: vm %s: %s %s", (unsigned)cl->uid, vm->vm_name,
-	    hmp ? "monitor" : "qmp", cmd);
+	    kind == QR_HMP ? "monitor" : kind == QR_AGENT ? "agent" : "qmp", cmd);
 }
 
 /* {"cmd":"monitor","vm":V,"command":"info status"}: HMP through QMP. */
@@ -791,13 +806,17 @@ h_monitor(struct client *cl, struct json_object *req)
 	}
 	args = json_object_new_object();
 	json_object_object_add(args, "command-line", json_object_get(jc));
-	send_qmp(cl, vm, "human-monitor-command", args, true);
+	send_qmp(cl, vm, "human-monitor-command", args, QR_HMP);
 }
 
-/* {"cmd":"qmp","vm":V,"execute":C,"arguments":{...}}: one QMP command. */
+/*
+ * {"cmd":"qmp","vm":V,"execute":C,"arguments":{...}}: one QMP command;
+ * {"cmd":"agent",...}: the same to the guest agent.
+ */
 static void
 h_qmp(struct client *cl, struct json_object *req)
 {
+	bool agent = strcmp(cl->wait_cmd, "agent") == 0;
 	struct vm *vm = one_vm(cl, req);
 	struct json_object *jx, *args = NULL;
 
@@ -805,7 +824,8 @@ h_qmp(struct client *cl, struct json_object *req)
 		return;
 	if (!json_object_object_get_ex(req, "execute", &jx) ||
 	    !json_object_is_type(jx, json_type_string)) {
-		reply_error(cl, "missing \"execute\": a QMP command name");
+		reply_error(cl, "missing \"execute\": a %s command name",
+		    agent ? "guest agent" : "QMP");
 		return;
 	}
 	if (json_object_object_get_ex(req, "arguments", &args) && args &&
@@ -813,7 +833,21 @@ h_qmp(struct client *cl, struct json_object *req)
 		reply_error(cl, "\"arguments\" must be an object");
 		return;
 	}
-	send_qmp(cl, vm, json_object_get_string(jx), args ? json_object_get(args) : NULL, false);
+	send_qmp(cl, vm, json_object_get_string(jx), args ? json_object_get(args) : NULL,
+	    agent ? QR_AGENT : QR_QMP);
+}
+
+/* {"cmd":"wait","vm":V}: answered once V is running (ready), or cannot be. */
+static void
+h_wait(struct client *cl, struct json_object *req)
+{
+	struct vm **vms;
+	size_t n;
+
+	if (select_vms(cl, req, false, true, &vms, &n))
+		return;
+	json_object_object_add(req, "wait", json_object_new_boolean(true));
+	finish(cl, req, W_START, vms, n);
 }
 
 /*
@@ -865,6 +899,8 @@ static const struct ctl_handler {
 	{ "console",	true,	h_console },
 	{ "monitor",	true,	h_monitor },
 	{ "qmp",	true,	h_qmp },
+	{ "agent",	true,	h_qmp },
+	{ "wait",	false,	h_wait },
 };
 
 /* One request line. Returns false when the client must be dropped. */

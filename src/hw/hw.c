@@ -1,4 +1,6 @@
 /* Names of the model's closed sets, derived identities, and freeing. */
+#include <arpa/inet.h>
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,7 +14,9 @@ const struct hw_name hw_accel_names[] = {
 	{ NULL, -1 } };
 const struct hw_name hw_halt_names[] = {
 	{ "acpi", HW_HALT_ACPI }, { "command", HW_HALT_COMMAND }, { "quit", HW_HALT_QUIT },
-	{ NULL, -1 } };
+	{ "agent", HW_HALT_AGENT }, { NULL, -1 } };
+const struct hw_name hw_ready_fail_names[] = {
+	{ "proceed", HW_READY_PROCEED }, { "hold", HW_READY_HOLD }, { NULL, -1 } };
 const struct hw_name hw_fmt_names[] = {
 	{ "auto", HW_FMT_AUTO }, { "raw", HW_FMT_RAW }, { "qcow2", HW_FMT_QCOW2 },
 	{ NULL, -1 } };
@@ -195,6 +199,7 @@ hw_vm_free(struct hw_vm *vm)
 	free(vm->vm_policy.po_console_password_file);
 	free(vm->vm_runas);
 	free(vm->vm_policy.po_halt_command);
+	free(vm->vm_policy.po_ready_arg);
 	free_strs(vm->vm_policy.po_after, vm->vm_policy.po_n_after);
 	free_strs(vm->vm_extra_args, vm->vm_n_extra_args);
 	for (size_t i = 0; i < vm->vm_n_optlocs; i++)
@@ -241,12 +246,67 @@ str_differs(const char *a, const char *b)
 }
 
 bool
+hw_halt_has(const struct vm_policy *po, enum hw_halt step)
+{
+	for (unsigned i = 0; i < po->po_n_halt; i++)
+		if (po->po_halt[i] == step)
+			return true;
+	return false;
+}
+
+int
+hw_ready_tcp_parse(const char *arg, char *host, size_t hostlen, int *port,
+    char *why, size_t whylen)
+{
+	const char *colon = strrchr(arg, ':'), *h = arg;
+	size_t hl;
+	unsigned char a[16];
+	char *end;
+	long p;
+
+	if (!colon || colon == arg) {
+		snprintf(why, whylen, "'%s': want HOST:PORT", arg);
+		return -EINVAL;
+	}
+	hl = (size_t)(colon - arg);
+	if (*h == '[' && hl >= 2 && h[hl - 1] == ']') {
+		h++;
+		hl -= 2;
+	}
+	if (hl >= hostlen) {
+		snprintf(why, whylen, "'%s': host too long", arg);
+		return -EINVAL;
+	}
+	memcpy(host, h, hl);
+	host[hl] = 0;
+	if (inet_pton(AF_INET, host, a) != 1 && inet_pton(AF_INET6, host, a) != 1) {
+		snprintf(why, whylen, "'%s': the host must be a numeric IP address "
+		    "(no name lookups in the daemon)", arg);
+		return -EINVAL;
+	}
+	errno = 0;
+	p = strtol(colon + 1, &end, 10);
+	if (errno || *end || end == colon + 1 || p < 1 || p > 65535) {
+		snprintf(why, whylen, "'%s': the port must be 1..65535", arg);
+		return -EINVAL;
+	}
+	*port = (int)p;
+	return 0;
+}
+
+bool
 vm_policy_differs(const struct vm_policy *a, const struct vm_policy *b)
 {
 	size_t i;
 
 	if (a->po_enable != b->po_enable || a->po_autostart != b->po_autostart ||
-	    a->po_halt != b->po_halt || str_differs(a->po_halt_command, b->po_halt_command) ||
+	    a->po_n_halt != b->po_n_halt ||
+	    memcmp(a->po_halt, b->po_halt, sizeof(a->po_halt)) != 0 ||
+	    str_differs(a->po_halt_command, b->po_halt_command) ||
+	    a->po_acpi_repeat != b->po_acpi_repeat || a->po_ready != b->po_ready ||
+	    str_differs(a->po_ready_arg, b->po_ready_arg) ||
+	    a->po_ready_timeout != b->po_ready_timeout ||
+	    a->po_on_ready_timeout != b->po_on_ready_timeout ||
 	    a->po_halt_timeout != b->po_halt_timeout ||
 	    a->po_term_timeout != b->po_term_timeout ||
 	    a->po_start_delay != b->po_start_delay || a->po_n_after != b->po_n_after ||

@@ -20,7 +20,10 @@ struct hw_loc {
 };
 
 enum hw_accel	{ HW_ACCEL_AUTO, HW_ACCEL_KVM, HW_ACCEL_TCG };
-enum hw_halt	{ HW_HALT_ACPI, HW_HALT_COMMAND, HW_HALT_QUIT };
+enum hw_halt	{ HW_HALT_ACPI, HW_HALT_COMMAND, HW_HALT_QUIT, HW_HALT_AGENT };
+/* What makes a started VM "running" (issue 14): see vm_policy.po_ready. */
+enum hw_ready	{ HW_READY_QMP, HW_READY_AGENT, HW_READY_SERIAL, HW_READY_TCP };
+enum hw_ready_fail { HW_READY_PROCEED, HW_READY_HOLD };
 enum hw_disk_fmt { HW_FMT_AUTO, HW_FMT_RAW, HW_FMT_QCOW2 };
 enum hw_disk_if	{ HW_IF_VIRTIO, HW_IF_IDE, HW_IF_SCSI, HW_IF_NVME };
 enum hw_cache	{ HW_CACHE_WRITEBACK, HW_CACHE_NONE, HW_CACHE_WRITETHROUGH,
@@ -30,6 +33,7 @@ enum hw_net	{ HW_NET_USER, HW_NET_TAP, HW_NET_BRIDGE, HW_NET_NONE };
 enum hw_restart	{ HW_RESTART_NO, HW_RESTART_ON_FAILURE, HW_RESTART_ALWAYS };
 enum hw_panic	{ HW_PANIC_RESTART, HW_PANIC_POWEROFF, HW_PANIC_PAUSE };
 
+#define HW_HALT_MAX	4	/* steps in a halt ladder: agent, acpi, command, quit */
 #define HW_PORT_NONE	(-1)	/* serial/monitor: no telnet endpoint */
 #define HW_VNC_NONE	(-1)
 #define HW_INDEX_AUTO	(-1)
@@ -96,8 +100,15 @@ struct vm_policy {
 	bool		 po_enable;	/* false: ignored by the service */
 	bool		 po_autostart;	/* started when the daemon starts */
 	char		*po_console_password_file; /* telnet login (conguard.c); NULL: none */
-	enum hw_halt	 po_halt;
+	/* The halt ladder: steps tried in order within halt_timeout. */
+	enum hw_halt	 po_halt[HW_HALT_MAX];
+	unsigned	 po_n_halt;
 	char		*po_halt_command;	/* for HW_HALT_COMMAND: HMP command */
+	unsigned	 po_acpi_repeat;	/* s between ACPI presses while halting; 0: once */
+	enum hw_ready	 po_ready;
+	char		*po_ready_arg;	/* serial: the regex; tcp: "HOST:PORT" */
+	unsigned	 po_ready_timeout;	/* s; 0: wait for ever */
+	enum hw_ready_fail po_on_ready_timeout;
 	unsigned	 po_halt_timeout;	/* seconds */
 	unsigned	 po_term_timeout;	/* seconds */
 	char		**po_after;	/* names of VMs that must run first */
@@ -133,6 +144,7 @@ struct hw_vm {
 	char		*vm_vnc_password_file;	/* set via QMP, never in argv */
 	char		*vm_vga;	/* "std", "virtio", "qxl", "cirrus", "none" */
 	bool		 vm_balloon;
+	bool		 vm_agent;	/* QEMU guest agent port org.qemu.guest_agent.0 */
 	bool		 vm_usb_tablet;
 	char		*vm_keymap;
 	char		*vm_runas;	/* user QEMU runs as; NULL: default */
@@ -151,7 +163,7 @@ struct hw_name {
 };
 extern const struct hw_name hw_accel_names[], hw_halt_names[], hw_fmt_names[],
     hw_if_names[], hw_cache_names[], hw_media_names[], hw_net_names[],
-    hw_restart_names[], hw_panic_names[];
+    hw_restart_names[], hw_panic_names[], hw_ready_fail_names[];
 /* Returns the value for name, or -1. */
 int hw_lookup(const struct hw_name *tab, const char *name);
 /* Returns the name for value, or "?". */
@@ -178,6 +190,15 @@ void hw_format_uuid(const uint8_t uuid[16], char buf[37]);
 void hw_vm_set_optloc(struct hw_vm *vm, const char *key, struct hw_loc loc);
 /* Where key was set, or the VM section itself when it was not given. */
 struct hw_loc hw_vm_optloc(const struct hw_vm *vm, const char *key);
+
+/* Is step a step of the VM's halt ladder? */
+bool hw_halt_has(const struct vm_policy *po, enum hw_halt step);
+/*
+ * ready = "tcp:HOST:PORT" split: HOST a numeric IPv4 address or an IPv6 one
+ * in brackets, PORT 1..65535. 0, or -EINVAL with why filled.
+ */
+int hw_ready_tcp_parse(const char *arg, char *host, size_t hostlen, int *port,
+    char *why, size_t whylen);
 
 /* Does any field of the policy section differ (strings and lists by value)? */
 bool vm_policy_differs(const struct vm_policy *a, const struct vm_policy *b);

@@ -81,10 +81,16 @@ check_boot(const struct vctx *v)
 {
 	const struct hw_vm *vm = v->vm;
 
-	if (vm->vm_policy.po_halt == HW_HALT_COMMAND && !vm->vm_policy.po_halt_command)
+	const struct vm_policy *po = &vm->vm_policy;
+
+	if (hw_halt_has(po, HW_HALT_COMMAND) && !po->po_halt_command)
 		bad(v, "halt", DC_MISSING, "halt = command needs halt_command");
-	if (vm->vm_policy.po_halt != HW_HALT_COMMAND && vm->vm_policy.po_halt_command)
+	if (!hw_halt_has(po, HW_HALT_COMMAND) && po->po_halt_command)
 		bad(v, "halt_command", DC_CONFLICT, "halt_command is only used with halt = command");
+	if (hw_halt_has(po, HW_HALT_AGENT) && !vm->vm_agent)
+		bad(v, "halt", DC_CONFLICT, "halt step agent needs agent = yes");
+	if (po->po_ready == HW_READY_AGENT && !vm->vm_agent)
+		bad(v, "ready", DC_CONFLICT, "ready = agent needs agent = yes");
 	if (vm->vm_initrd && !vm->vm_kernel)
 		bad(v, "initrd", DC_CONFLICT, "initrd needs kernel");
 	if (vm->vm_append && !vm->vm_kernel)

@@ -473,7 +473,7 @@ static int
 add_chardevs(const struct hw_vm *vm, const struct qemu_env *env, struct strv *out,
     char *err, size_t errlen)
 {
-	const struct qemu_chr_fds none = { -1, -1, -1 };
+	const struct qemu_chr_fds none = { -1, -1, -1, -1 };
 	const struct qemu_chr_fds *fds = env->qe_chr_fds ? env->qe_chr_fds : &none;
 	char *path, *log;
 	int rc;
@@ -512,6 +512,19 @@ add_chardevs(const struct hw_vm *vm, const struct qemu_env *env, struct strv *ou
 			return rc;
 		strv_push(out, "-mon");
 		strv_push(out, "chardev=hmp,mode=readline");
+	}
+
+	/* The guest agent: the port name its qemu-ga looks for (qemu-ga(8)). */
+	if (vm->vm_agent) {
+		path = run_path(env, vm->vm_name, "qga");
+		rc = add_socket_chardev(out, "qga0", path, fds->qs_qga, NULL, err, errlen);
+		free(path);
+		if (rc)
+			return rc;
+		strv_push(out, "-device");
+		strv_push(out, "virtio-serial-pci,id=vser0");
+		strv_push(out, "-device");
+		strv_push(out, "virtserialport,bus=vser0.0,chardev=qga0,name=org.qemu.guest_agent.0");
 	}
 	return 0;
 }
@@ -669,4 +682,5 @@ qemu_argv_chr_fds(const struct strv *run, struct qemu_chr_fds *c)
 	c->qs_qmp = chr_fd(run, "qmp");
 	c->qs_serial = chr_fd(run, "serial0");
 	c->qs_hmp = chr_fd(run, "hmp");
+	c->qs_qga = chr_fd(run, "qga0");
 }

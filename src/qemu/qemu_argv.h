@@ -27,6 +27,7 @@ struct qemu_chr_fds {
 	int		 qs_qmp;
 	int		 qs_serial;
 	int		 qs_hmp;
+	int		 qs_qga;	/* agent = yes */
 };
 
 /* What the command line needs from the service around the VM. */

@@ -20,6 +20,8 @@
 #include "vmd/vmnet.h"
 #include "config/vmpriv.h"
 #include "vmd/vmsock.h"
+#include "vmd/probe.h"
+#include "vmd/agent.h"
 #include "storage/img.h"
 
 #define LOG_TAIL_BYTES	2000
@@ -92,6 +94,7 @@ qmp_ready_cb(void *arg)
 	struct daemon *d = vm->vm_ctx;
 
 	vmcon_qmp_ready(d, vm);
+	agent_open(d, vm);
 	vm->vm_run_state[0] = 0;
 	sup_event(&d->sup, vm, VE_QMP_READY, 0);
 	d->dirty = true;	/* an adopted VM's pending stop may go now */
@@ -129,6 +132,7 @@ qmp_event_cb(void *arg, const char *name, struct json_object *data)
 	} else if (strcmp(name, "RESUME") == 0 || strcmp(name, "WAKEUP") == 0) {
 		log_vm(LOG_INFO, vm->vm_name, "QMP %s", name);
 		set_run_state(vm, "running");
+		agent_resumed(d, vm);
 	} else if (strcmp(name, "SUSPEND") == 0) {
 		log_vm(LOG_INFO, vm->vm_name, "QMP %s", name);
 		set_run_state(vm, "suspended");
@@ -389,7 +393,7 @@ op_spawn(void *ctx, struct vm *vm, char *err, size_t errlen)
 	 * tap fds (issue 7), then sheds privileges and execs QEMU.
 	 */
 	struct qchild qc = vm->vm_net->vn_child;
-	int *keep = xcalloc(qc.qc_n_keep + 4, sizeof(*keep));
+	int *keep = xcalloc(qc.qc_n_keep + 5, sizeof(*keep));
 	/* QEMU inherits the locked file: the lock lives exactly as long as it. */
 	if (qc.qc_n_keep)
 		memcpy(keep, qc.qc_keep, qc.qc_n_keep * sizeof(*keep));
@@ -478,6 +482,8 @@ op_gone(void *ctx, struct vm *vm)
 
 	qmp_free(vm->vm_qmp);
 	vm->vm_qmp = NULL;
+	probe_stop(d, vm);
+	agent_close(d, vm);
 	if (vm->vm_pidfd != -1) {
 		loop_del_fd(d->lp, vm->vm_pidfd);
 		close(vm->vm_pidfd);
@@ -502,6 +508,9 @@ op_gone(void *ctx, struct vm *vm)
 	p = daemon_run_path(d, vm, "qmp");
 	unlink(p);
 	free(p);
+	p = daemon_run_path(d, vm, "qga");
+	unlink(p);
+	free(p);
 	reload_vm_gone(d, vm);
 }
 
@@ -522,8 +531,12 @@ op_changed(void *ctx, struct vm *vm, enum vm_state old, const char *why)
 	struct daemon *d = ctx;
 	int e;
 
-	if (vm->vm_state == VS_RUNNING && old != VS_RUNNING && old != VS_PANICKED)
+	/* Uptime counts from QMP ready (booting), not from readiness. */
+	if ((vm->vm_state == VS_RUNNING || vm->vm_state == VS_BOOTING) &&
+	    old != VS_RUNNING && old != VS_PANICKED && old != VS_BOOTING && old != VS_NOT_READY)
 		vm->vm_started_ms = now_ms();
+	if (vm->vm_probe && !probe_wanted(vm))
+		probe_stop(d, vm);
 	e = state_write(d->inv.inv_state_dir, vm);
 	if (e)
 		log_vm(LOG_WARNING, vm->vm_name, "cannot write state file in %s: %s",
@@ -545,6 +558,18 @@ op_may_restart(void *ctx, struct vm *vm)
 	struct daemon *d = ctx;
 
 	return !d->exiting;
+}
+
+static int
+op_agent_halt(void *ctx, struct vm *vm)
+{
+	return agent_halt(ctx, vm);
+}
+
+static void
+op_probe(void *ctx, struct vm *vm)
+{
+	probe_start(ctx, vm);
 }
 
 /* KVM cannot run guests here (vmserviced(8), ACCELERATION). */
@@ -571,5 +596,5 @@ op_kvm_failed(void *ctx, struct vm *vm, const char *detail)
 
 const struct sup_ops daemon_sup_ops = {
 	op_spawn, op_qmp, op_signal, op_arm, op_disarm, op_gone, op_exit_detail, op_changed,
-	op_now, op_may_restart, op_kvm_failed,
+	op_now, op_may_restart, op_kvm_failed, op_agent_halt, op_probe,
 };

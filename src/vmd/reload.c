@@ -573,7 +573,8 @@ apply(struct daemon *d, struct inventory *ninv, struct json_object *chg,
 	/* After every VM has its new configuration: `after` is the new one. */
 	for (i = 0; i < n_start; i++) {
 		enum vm_state st = start[i]->vm_state;
-		if (st == VS_WAITING || st == VS_STARTING || st == VS_RUNNING || st == VS_PANICKED)
+		if (st == VS_WAITING || st == VS_STARTING || st == VS_RUNNING || st == VS_PANICKED ||
+		    st == VS_BOOTING || st == VS_NOT_READY)
 			continue;	/* pulled in by an earlier one */
 		if (daemon_start_vm(d, start[i], err, sizeof(err)) == 0)
 			note(chg, LOG_INFO, start[i]->vm_name, "starting (autostart)");

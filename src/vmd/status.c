@@ -1,6 +1,7 @@
 /* One VM as JSON: what `vmctl status` and waiting requests answer. */
 
 #include "lib/json_add.h"
+#include "vmd/agent.h"
 #include "vmd/daemon.h"
 #include "vmd/reload.h"
 #include "vmd/state.h"
@@ -50,6 +51,7 @@ daemon_vm_json(struct daemon *d, const struct vm *vm)
 		free(v);
 	}
 	state_json_stop_fields(o, vm);
+	agent_json(vm, o);
 	reload_vm_json(vm, o);
 	return o;
 }

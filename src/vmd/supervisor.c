@@ -1,6 +1,7 @@
 /* The VM life cycle table. See supervisor.h and ARCHITECTURE.md. */
 #include <errno.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +18,7 @@ static const char *const state_names[VS_N] = {
 	[VS_TERMINATING] = "terminating", [VS_KILLING] = "killing",
 	[VS_FAILED] = "failed", [VS_BACKOFF] = "backoff",
 	[VS_ADOPTING] = "adopting", [VS_PANICKED] = "panicked", [VS_REMOVED] = "removed",
+	[VS_BOOTING] = "booting", [VS_NOT_READY] = "not-ready",
 };
 
 static const char *const want_names[WANT_N] = {
@@ -35,6 +37,7 @@ static const char *const event_names[VE_N] = {
 	[VE_RUN_STATE] = "run state changed", [VE_WIND_DOWN] = "stop after the VMs after it",
 	[VE_ADOPT_WAIT] = "lock held", [VE_ADOPT_NONE] = "lock free",
 	[VE_REMOVE] = "removed from the inventory", [VE_UNREMOVE] = "back in the inventory",
+	[VE_GUEST_READY] = "guest ready", [VE_AGENT_FAILED] = "agent did not answer",
 };
 
 static const char *const reason_names[SR_N] = {
@@ -108,7 +111,8 @@ bool
 sup_stop_pending(const struct vm *vm)
 {
 	return sup_wants_down(vm) && (vm->vm_state == VS_STARTING ||
-	    vm->vm_state == VS_RUNNING || vm->vm_state == VS_PANICKED);
+	    vm->vm_state == VS_RUNNING || vm->vm_state == VS_PANICKED ||
+	    vm->vm_state == VS_BOOTING || vm->vm_state == VS_NOT_READY);
 }
 
 bool
@@ -117,6 +121,7 @@ sup_has_process(const struct vm *vm)
 	switch (vm->vm_state) {
 	case VS_STARTING: case VS_RUNNING: case VS_HALTING:
 	case VS_TERMINATING: case VS_KILLING: case VS_PANICKED:
+	case VS_BOOTING: case VS_NOT_READY:
 		return true;
 	default:
 		return false;
@@ -173,6 +178,7 @@ sup_vm_init(struct vm *vm, const struct hw_vm *hw)
 	vm->vm_pidfd = -1;
 	vm->vm_lockfd = -1;
 	vm->vm_halt_override = -1;
+	vm->vm_halt_step = -1;
 }
 
 void
@@ -338,6 +344,7 @@ enter_stopped(const struct sup *s, struct vm *vm, enum stop_reason r, const char
 	vm->vm_reason = r;
 	vm->vm_pending = SR_NONE;
 	vm->vm_halt_override = -1;
+	vm->vm_halt_step = -1;
 	s->ops->gone(s->ctx, vm);
 	/* The policy judges only what nobody asked about: never a stop. */
 	if ((vm->vm_want == WANT_UP || vm->vm_want == WANT_NONE) && policy_restarts(vm, r) &&
@@ -417,11 +424,55 @@ a_spawn(const struct sup *s, struct vm *vm, int arg)
 	s->ops->arm(s->ctx, vm, START_TIMEOUT_MS);
 }
 
+static const char *const ready_names[] = {
+	[HW_READY_QMP] = "qmp", [HW_READY_AGENT] = "agent",
+	[HW_READY_SERIAL] = "serial", [HW_READY_TCP] = "tcp",
+};
+
 static void
 a_ready(const struct sup *s, struct vm *vm, int arg)
 {
+	const struct vm_policy *po = &vm->vm_hw->vm_policy;
+	char why[160];
+
 	vm->vm_run_ms = s->ops->now(s->ctx);
-	set_state(s, vm, VS_RUNNING, "QMP ready");
+	if (po->po_ready == HW_READY_QMP || !s->ops->probe) {
+		set_state(s, vm, VS_RUNNING, "QMP ready");
+		return;
+	}
+	snprintf(why, sizeof(why), "QMP ready; waiting for ready = %s%s%s",
+	    ready_names[po->po_ready], po->po_ready_arg ? ":" : "",
+	    po->po_ready_arg ? po->po_ready_arg : "");
+	set_state(s, vm, VS_BOOTING, why);
+	if (po->po_ready_timeout)
+		s->ops->arm(s->ctx, vm, po->po_ready_timeout * 1000u);
+	s->ops->probe(s->ctx, vm);
+}
+
+/* Booting or not-ready: the probe saw the guest ready. */
+static void
+a_booted(const struct sup *s, struct vm *vm, int arg)
+{
+	char why[96];
+
+	snprintf(why, sizeof(why), "guest ready (ready = %s)",
+	    ready_names[vm->vm_hw->vm_policy.po_ready]);
+	set_state(s, vm, VS_RUNNING, why);
+}
+
+static void
+a_ready_timeout(const struct sup *s, struct vm *vm, int arg)
+{
+	const struct vm_policy *po = &vm->vm_hw->vm_policy;
+	char why[160];
+
+	snprintf(why, sizeof(why), "not ready after ready_timeout %u s: %s", po->po_ready_timeout,
+	    po->po_on_ready_timeout == HW_READY_HOLD ?
+	    "the VMs after it wait (on_ready_timeout = hold)" :
+	    "running anyway (on_ready_timeout = proceed)");
+	log_vm(LOG_WARNING, vm->vm_name, "%s", why);
+	set_state(s, vm, po->po_on_ready_timeout == HW_READY_HOLD ? VS_NOT_READY : VS_RUNNING,
+	    why);
 }
 
 /* Did this run's KVM fail the guest early (see KVM_EARLY_MS)? */
@@ -527,38 +578,174 @@ a_kill(const struct sup *s, struct vm *vm, int arg)
 	set_state(s, vm, VS_KILLING, why);
 }
 
+/* ---- the halt ladder (vmservice.conf(5): halt, halt_timeout, acpi_repeat) ---- */
+
+static const char *const step_names[] = {
+	[HW_HALT_ACPI] = "acpi", [HW_HALT_COMMAND] = "command", [HW_HALT_QUIT] = "quit",
+	[HW_HALT_AGENT] = "agent",
+};
+
+/* Append to the record of this stop's steps ("; "-separated, truncated). */
+static void
+halt_note(struct vm *vm, const char *fmt, ...)
+{
+	size_t len = strlen(vm->vm_halt_log);
+	va_list ap;
+
+	if (len + 3 >= sizeof(vm->vm_halt_log))
+		return;
+	if (len) {
+		memcpy(vm->vm_halt_log + len, "; ", 3);
+		len += 2;
+	}
+	va_start(ap, fmt);
+	vsnprintf(vm->vm_halt_log + len, sizeof(vm->vm_halt_log) - len, fmt, ap);
+	va_end(ap);
+}
+
+/* The step under way ends (its effect noted once, with the presses). */
+static void
+halt_close_step(struct vm *vm)
+{
+	const struct vm_policy *po = &vm->vm_hw->vm_policy;
+	enum hw_halt step;
+
+	if (vm->vm_halt_step < 0 || vm->vm_halt_step >= (int)po->po_n_halt || !vm->vm_presses)
+		return;
+	step = po->po_halt[vm->vm_halt_step];
+	if (step == HW_HALT_ACPI)
+		halt_note(vm, "acpi pressed %u time%s", vm->vm_presses, vm->vm_presses == 1 ? "" : "s");
+	else
+		halt_note(vm, "%s sent", step_names[step]);
+	vm->vm_presses = 0;
+}
+
+/* The ladder's record becomes the stop detail (status: stop_detail). */
+static void
+halt_detail(struct vm *vm, const char *then)
+{
+	if (vm->vm_halt_step < 0 || pending_sticky(vm))
+		return;
+	halt_close_step(vm);
+	free(vm->vm_detail);
+	vm->vm_detail = xasprintf("halt: %s%s%s", vm->vm_halt_log[0] ? vm->vm_halt_log : "no step",
+	    then ? "; " : "", then ? then : "");
+}
+
+/* Arm the VM's timer: the step's end, or the next ACPI press before it. */
+static void
+halt_arm(const struct sup *s, struct vm *vm, uint64_t now)
+{
+	const struct vm_policy *po = &vm->vm_hw->vm_policy;
+	uint64_t ms = vm->vm_step_end_ms > now ? vm->vm_step_end_ms - now : 0;
+
+	if (po->po_halt[vm->vm_halt_step] == HW_HALT_ACPI && po->po_acpi_repeat &&
+	    ms > po->po_acpi_repeat * 1000ull)
+		ms = po->po_acpi_repeat * 1000ull;
+	s->ops->arm(s->ctx, vm, (unsigned)ms);
+}
+
+static int
+send_qmp(const struct sup *s, struct vm *vm, const char *cmd, struct json_object *args,
+    char *why, size_t whylen)
+{
+	int e = s->ops->qmp(s->ctx, vm, cmd, args);
+
+	if (e)
+		snprintf(why, whylen, "cannot send %s over QMP (%s)", cmd, strerror(-e));
+	return e;
+}
+
+/* Send one step; 0, or -1 with why (the step is skipped). */
+static int
+halt_send(const struct sup *s, struct vm *vm, enum hw_halt step, char *why, size_t whylen)
+{
+	const struct vm_policy *po = &vm->vm_hw->vm_policy;
+	struct json_object *args;
+
+	/*
+	 * CPUs that can never run again see no power button, no HMP key and
+	 * run no agent (vmserviced(8), "Stopping"); quit works on any QEMU.
+	 */
+	if (step != HW_HALT_QUIT && sup_cpus_dead(vm)) {
+		snprintf(why, whylen, "CPUs cannot run (%s)", vm->vm_run_state);
+		return -1;
+	}
+	switch (step) {
+	case HW_HALT_AGENT:
+		if (!s->ops->agent_halt || s->ops->agent_halt(s->ctx, vm)) {
+			snprintf(why, whylen, "no guest agent answering");
+			return -1;
+		}
+		return 0;
+	case HW_HALT_COMMAND:
+		args = json_object_new_object();
+		json_object_object_add(args, "command-line",
+		    json_object_new_string(po->po_halt_command ? po->po_halt_command : ""));
+		return send_qmp(s, vm, "human-monitor-command", args, why, whylen) ? -1 : 0;
+	case HW_HALT_QUIT:
+		return send_qmp(s, vm, "quit", NULL, why, whylen) ? -1 : 0;
+	case HW_HALT_ACPI:
+	default:
+		return send_qmp(s, vm, "system_powerdown", NULL, why, whylen) ? -1 : 0;
+	}
+}
+
+/*
+ * From vm_halt_step on, the first step that can be sent gets an even share
+ * of what is left of halt_timeout (the last one all of it); a step that
+ * cannot work is skipped at once. None left: SIGTERM.
+ */
+static void
+halt_from(const struct sup *s, struct vm *vm, const char *state_why)
+{
+	const struct vm_policy *po = &vm->vm_hw->vm_policy;
+	uint64_t now = s->ops->now(s->ctx);
+	char why[160] = "";
+
+	for (; vm->vm_halt_step < (int)po->po_n_halt; vm->vm_halt_step++) {
+		enum hw_halt step = po->po_halt[vm->vm_halt_step];
+		unsigned left = po->po_n_halt - (unsigned)vm->vm_halt_step;
+
+		if (halt_send(s, vm, step, why, sizeof(why))) {
+			log_vm(LOG_INFO, vm->vm_name, "halt step %s skipped: %s", step_names[step], why);
+			halt_note(vm, "%s skipped (%s)", step_names[step], why);
+			continue;
+		}
+		vm->vm_presses = 1;
+		vm->vm_pending = SR_HOST_POWERDOWN;
+		vm->vm_step_end_ms = now + (vm->vm_halt_end_ms > now ?
+		    (vm->vm_halt_end_ms - now) / left : 0);
+		if (vm->vm_state != VS_HALTING)
+			set_state(s, vm, VS_HALTING, state_why);
+		else
+			log_vm(LOG_INFO, vm->vm_name, "halt step %s", step_names[step]);
+		halt_arm(s, vm, now);
+		return;
+	}
+	halt_detail(vm, NULL);
+	term_because(s, vm, po->po_n_halt == 1 && why[0] ? why : "no halt step left");
+}
+
 static void
 a_halt(const struct sup *s, struct vm *vm, int arg)
 {
-	const struct hw_vm *hw = vm->vm_hw;
-	struct json_object *args = NULL;
-	const char *cmd;
-	int e;
+	const struct vm_policy *po = &vm->vm_hw->vm_policy;
 
-	/*
-	 * CPUs that can never run again see no power button (vmserviced(8),
-	 * "Stopping"): straight to SIGTERM, which QEMU still answers by
-	 * flushing its disks. quit works on any QEMU and is kept.
-	 */
-	if (sup_cpus_dead(vm) && hw->vm_policy.po_halt != HW_HALT_QUIT) {
-		char why[128];
-
-		snprintf(why, sizeof(why), "CPUs cannot run (%s): SIGTERM without a power button",
-		    vm->vm_run_state);
-		free(vm->vm_detail);
-		vm->vm_detail = xstrdup(why);
-		term_because(s, vm, why);
-		return;
-	}
+	vm->vm_halt_log[0] = 0;
+	vm->vm_presses = 0;
+	vm->vm_halt_step = 0;
+	vm->vm_halt_end_ms = s->ops->now(s->ctx) + halt_ms(vm);
 	/*
 	 * A guest paused by an admin (or suspended) is resumed for the press:
 	 * it then shuts down cleanly, which a frozen guest under SIGTERM
 	 * never does (vmserviced(8)). (A guest frozen by its panic is in
 	 * panicked, not here: a_panic_quit.)
 	 */
-	if (sup_cpus_paused(vm) && hw->vm_policy.po_halt != HW_HALT_QUIT) {
+	if (sup_cpus_paused(vm) && !(po->po_n_halt == 1 && po->po_halt[0] == HW_HALT_QUIT)) {
 		const char *wake = strcmp(vm->vm_run_state, "suspended") == 0 ?
 		    "system_wakeup" : "cont";
+		int e;
 
 		log_vm(LOG_INFO, vm->vm_name, "guest is %s: %s before the halt",
 		    vm->vm_run_state, wake);
@@ -567,31 +754,64 @@ a_halt(const struct sup *s, struct vm *vm, int arg)
 			log_vm(LOG_WARNING, vm->vm_name, "cannot send %s over QMP (%s)", wake,
 			    strerror(-e));
 	}
-	switch (hw->vm_policy.po_halt) {
-	case HW_HALT_COMMAND:
-		cmd = "human-monitor-command";
-		args = json_object_new_object();
-		json_object_object_add(args, "command-line",
-		    json_object_new_string(hw->vm_policy.po_halt_command ? hw->vm_policy.po_halt_command : ""));
-		break;
-	case HW_HALT_QUIT:
-		cmd = "quit";
-		break;
-	case HW_HALT_ACPI:
-	default:
-		cmd = "system_powerdown";
-		break;
-	}
-	e = s->ops->qmp(s->ctx, vm, cmd, args);
-	if (e) {
-		log_vm(LOG_WARNING, vm->vm_name, "cannot send %s over QMP (%s): escalating",
-		    cmd, strerror(-e));
+	halt_from(s, vm, arg == VE_RESTART ? "restart requested" : "stop requested");
+}
+
+/* Halting, and the VM's timer fired: press again, next step, or SIGTERM. */
+static void
+a_halt_timer(const struct sup *s, struct vm *vm, int arg)
+{
+	const struct vm_policy *po = &vm->vm_hw->vm_policy;
+	uint64_t now = s->ops->now(s->ctx);
+	char why[160];
+
+	/* Not a ladder (the guest or QEMU began it), or QEMU is on its way out. */
+	if (vm->vm_halt_step < 0 || vm->vm_shutdown_seen) {
+		if (vm->vm_halt_step >= 0 && now < vm->vm_halt_end_ms) {
+			s->ops->arm(s->ctx, vm, (unsigned)(vm->vm_halt_end_ms - now));
+			return;
+		}
+		halt_detail(vm, NULL);
 		a_term(s, vm, arg);
 		return;
 	}
-	vm->vm_pending = SR_HOST_POWERDOWN;
-	set_state(s, vm, VS_HALTING, arg == VE_RESTART ? "restart requested" : "stop requested");
-	s->ops->arm(s->ctx, vm, halt_ms(vm));
+	/* Only an ACPI step with acpi_repeat arms a timer before its end. */
+	if (po->po_halt[vm->vm_halt_step] == HW_HALT_ACPI && po->po_acpi_repeat &&
+	    now < vm->vm_step_end_ms) {
+		/* A press the guest missed (not listening yet) is lost: press again. */
+		if (send_qmp(s, vm, "system_powerdown", NULL, why, sizeof(why)) == 0)
+			vm->vm_presses++;
+		else
+			log_vm(LOG_WARNING, vm->vm_name, "%s", why);
+		halt_arm(s, vm, now);
+		return;
+	}
+	halt_close_step(vm);
+	if (vm->vm_halt_step + 1 >= (int)po->po_n_halt) {
+		halt_detail(vm, NULL);
+		a_term(s, vm, arg);
+		return;
+	}
+	log_vm(LOG_INFO, vm->vm_name, "halt step %s had no effect in its time",
+	    step_names[po->po_halt[vm->vm_halt_step]]);
+	vm->vm_halt_step++;
+	halt_from(s, vm, "next halt step");
+}
+
+/* Halting on the agent step, and guest-ping went unanswered: next step now. */
+static void
+a_agent_failed(const struct sup *s, struct vm *vm, int arg)
+{
+	const struct vm_policy *po = &vm->vm_hw->vm_policy;
+
+	if (vm->vm_halt_step < 0 || vm->vm_halt_step >= (int)po->po_n_halt ||
+	    po->po_halt[vm->vm_halt_step] != HW_HALT_AGENT || vm->vm_shutdown_seen)
+		return;
+	vm->vm_presses = 0;
+	halt_note(vm, "agent skipped (no answer to guest-ping)");
+	log_vm(LOG_INFO, vm->vm_name, "halt step agent skipped: no answer to guest-ping");
+	vm->vm_halt_step++;
+	halt_from(s, vm, "next halt step");
 }
 
 /* A guest frozen at its panic cannot see a power button: quit, at once. */
@@ -618,7 +838,8 @@ a_restart(const struct sup *s, struct vm *vm, int arg)
 	if (vm->vm_want == WANT_GONE)
 		return;		/* removed: stopping for good */
 	vm->vm_want = WANT_RESTART;
-	if (vm->vm_state == VS_RUNNING)
+	if (vm->vm_state == VS_RUNNING || vm->vm_state == VS_BOOTING ||
+	    vm->vm_state == VS_NOT_READY)
 		a_halt(s, vm, VE_RESTART);
 	else if (vm->vm_state == VS_PANICKED)
 		a_panic_quit(s, vm, VE_RESTART);
@@ -780,6 +1001,8 @@ static void
 a_exited(const struct sup *s, struct vm *vm, int arg)
 {
 	record_exit(vm, arg);
+	if (vm->vm_pending == SR_HOST_POWERDOWN)
+		halt_detail(vm, NULL);
 	if (vm->vm_pending == SR_START_FAILED) {
 		free(vm->vm_detail);
 		vm->vm_detail = s->ops->exit_detail(s->ctx, vm);
@@ -920,9 +1143,28 @@ static const sup_action table[VS_N][VE_N] = {
 		[VE_RUN_STATE] = a_panic_run_state,
 		[VE_WIND_DOWN] = a_wind_down, [VE_REMOVE] = a_wind_down,
 	},
+	[VS_BOOTING] = {
+		[VE_GUEST_READY] = a_booted, [VE_TIMER] = a_ready_timeout,
+		[VE_STOP] = a_halt, [VE_RESTART] = a_restart, [VE_KILL] = a_kill,
+		[VE_START] = a_keep_up,
+		[VE_SHUTDOWN_GUEST] = a_guest_off, [VE_SHUTDOWN_HOST] = a_host_off,
+		[VE_EXITED] = a_crashed, [VE_QMP_LOST] = a_qmp_lost,
+		[VE_PANICKED] = a_panicked, [VE_RUN_STATE] = a_run_state,
+		[VE_WIND_DOWN] = a_wind_down, [VE_REMOVE] = a_wind_down,
+	},
+	[VS_NOT_READY] = {
+		[VE_GUEST_READY] = a_booted,
+		[VE_STOP] = a_halt, [VE_RESTART] = a_restart, [VE_KILL] = a_kill,
+		[VE_START] = a_keep_up,
+		[VE_SHUTDOWN_GUEST] = a_guest_off, [VE_SHUTDOWN_HOST] = a_host_off,
+		[VE_EXITED] = a_crashed, [VE_QMP_LOST] = a_qmp_lost,
+		[VE_PANICKED] = a_panicked, [VE_RUN_STATE] = a_run_state,
+		[VE_WIND_DOWN] = a_wind_down, [VE_REMOVE] = a_wind_down,
+	},
 	[VS_HALTING] = {
 		[VE_SHUTDOWN_GUEST] = a_shutdown_seen, [VE_SHUTDOWN_HOST] = a_shutdown_seen,
-		[VE_EXITED] = a_exited, [VE_TIMER] = a_term, [VE_KILL] = a_kill,
+		[VE_AGENT_FAILED] = a_agent_failed,
+		[VE_EXITED] = a_exited, [VE_TIMER] = a_halt_timer, [VE_KILL] = a_kill,
 		[VE_RESTART] = a_set_restart, [VE_START] = a_set_restart,
 		[VE_RUN_STATE] = a_halt_run_state,
 	},

@@ -26,6 +26,8 @@ enum vm_state {
 	VS_ADOPTING,	/* at daemon start: its lock is held, its QEMU not identified yet */
 	VS_PANICKED,	/* the guest panicked and is left frozen (on_panic = pause) */
 	VS_REMOVED,	/* out of the inventory and down: the daemon drops it */
+	VS_BOOTING,	/* QMP ready; waits for the guest's readiness (ready = ...) */
+	VS_NOT_READY,	/* ready_timeout expired under on_ready_timeout = hold */
 	VS_N
 };
 
@@ -50,6 +52,8 @@ enum vm_event {
 	VE_ADOPT_NONE,		/* adopting: the lock came free, no QEMU of it runs */
 	VE_REMOVE,		/* reload: out of the inventory; stop it and drop it */
 	VE_UNREMOVE,		/* reload: back in the inventory before it was dropped */
+	VE_GUEST_READY,		/* the readiness probe succeeded (ready = agent, serial, tcp) */
+	VE_AGENT_FAILED,	/* the agent halt step got no answer to guest-ping */
 	VE_N
 };
 
@@ -85,6 +89,8 @@ struct console;
 struct conguard;
 struct vm_net;
 struct vm_reload;
+struct vm_agent;
+struct vm_probe;
 
 struct vm {
 	const struct hw_vm *vm_hw;
@@ -136,6 +142,15 @@ struct vm {
 	struct vm_reload *vm_reload;	/* reload.c: restart-pending or removed, or NULL */
 	int		 vm_lockfd;	/* our copy of run_dir/NAME.lock, or -1 */
 	struct vm_intent vm_intent;	/* run_dir/NAME.intent as last written or read */
+	struct vm_agent	*vm_agent;	/* agent.c: the guest agent connection, or NULL */
+	struct vm_probe	*vm_probe;	/* probe.c: the readiness probe under way, or NULL */
+
+	/* The halt ladder (po_halt) of the stop under way; times on the ops' clock. */
+	int		 vm_halt_step;	/* index into po_halt; -1: not a ladder stop */
+	uint64_t	 vm_halt_end_ms;	/* halt_timeout runs out */
+	uint64_t	 vm_step_end_ms;	/* the current step's share runs out */
+	unsigned	 vm_presses;	/* ACPI presses in the current step */
+	char		 vm_halt_log[200];	/* the steps taken, for the stop detail */
 };
 
 struct sup_ops {
@@ -162,6 +177,14 @@ struct sup_ops {
 	 * detail): from now on accel = auto means TCG on this host.
 	 */
 	void	(*kvm_failed)(void *ctx, struct vm *vm, const char *detail);
+	/*
+	 * The agent halt step: guest-ping, then guest-shutdown once it answers
+	 * (a later VE_AGENT_FAILED if it does not). -ENOTCONN when no agent is
+	 * synchronised: the step is skipped at once.
+	 */
+	int	(*agent_halt)(void *ctx, struct vm *vm);
+	/* QMP is ready and the VM's ready = is not qmp: watch for readiness. */
+	void	(*probe)(void *ctx, struct vm *vm);
 };
 
 struct sup {

@@ -16,6 +16,7 @@
 #include "console/console.h"
 #include "vmd/daemon.h"
 #include "config/inv_expose.h"
+#include "vmd/probe.h"
 #include "vmd/vmcon.h"
 
 /* The (qemu) prompt and the last answer are enough for a late monitor client. */
@@ -83,6 +84,9 @@ vmcon_open(struct daemon *d, struct vm *vm)
 	cfg.cc_log_keep = inv->inv_console_log_keep;
 	cfg.cc_idle_timeout = inv->inv_console_idle_timeout;
 	cfg.cc_spool = spool;
+	/* ready = "serial:REGEX" reads the lines as they come. */
+	cfg.cc_output = probe_output;
+	cfg.cc_output_arg = vm;
 	vm->vm_con_serial = open_one(d, vm, &cfg, &vm->vm_guard_serial);
 	free(up);
 	free(logp);

@@ -23,12 +23,13 @@ vmsock_bind(const char *run_dir, const struct hw_vm *hw, struct qemu_chr_fds *fd
 {
 	int e;
 
-	fds->qs_qmp = fds->qs_serial = fds->qs_hmp = -1;
+	fds->qs_qmp = fds->qs_serial = fds->qs_hmp = fds->qs_qga = -1;
 	/* The same sockets qemu_argv() names (add_chardevs). */
 	if ((e = bind_one(run_dir, hw, "qmp", &fds->qs_qmp, err, errlen)) ||
 	    (e = bind_one(run_dir, hw, "serial", &fds->qs_serial, err, errlen)) ||
 	    (hw->vm_monitor != HW_PORT_NONE &&
-	    (e = bind_one(run_dir, hw, "hmp", &fds->qs_hmp, err, errlen))))
+	    (e = bind_one(run_dir, hw, "hmp", &fds->qs_hmp, err, errlen))) ||
+	    (hw->vm_agent && (e = bind_one(run_dir, hw, "qga", &fds->qs_qga, err, errlen))))
 		vmsock_close(fds);
 	return e;
 }
@@ -36,7 +37,7 @@ vmsock_bind(const char *run_dir, const struct hw_vm *hw, struct qemu_chr_fds *fd
 size_t
 vmsock_keep(const struct qemu_chr_fds *fds, int *keep, size_t n)
 {
-	const int all[] = { fds->qs_qmp, fds->qs_serial, fds->qs_hmp };
+	const int all[] = { fds->qs_qmp, fds->qs_serial, fds->qs_hmp, fds->qs_qga };
 
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++)
 		if (all[i] >= 0)
@@ -47,7 +48,7 @@ vmsock_keep(const struct qemu_chr_fds *fds, int *keep, size_t n)
 void
 vmsock_close(struct qemu_chr_fds *fds)
 {
-	int *all[] = { &fds->qs_qmp, &fds->qs_serial, &fds->qs_hmp };
+	int *all[] = { &fds->qs_qmp, &fds->qs_serial, &fds->qs_hmp, &fds->qs_qga };
 
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
 		if (*all[i] >= 0)

@@ -144,7 +144,7 @@ model_full(struct hw_vm *vm, const char *dir)
  */
 static const struct qemu_nic_fds kb_fds[2] = { { 20, -1 }, { 22, 23 } };
 /* ... and bound its QMP and serial sockets (issue 12; no monitor here). */
-static const struct qemu_chr_fds kb_chr = { 24, 25, -1 };
+static const struct qemu_chr_fds kb_chr = { 24, 25, -1, -1 };
 /* A daemon without /dev/vhost-net: vhost = on, but no vhost fd. */
 static const struct qemu_nic_fds kb_novhost_fds[2] = { { 20, -1 }, { 22, -1 } };
 

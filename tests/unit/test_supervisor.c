@@ -19,6 +19,8 @@ struct rec {
 	int	 no_restart;	/* may_restart says no (daemon exiting) */
 	const char *detail;	/* what exit_detail says; NULL: an option error */
 	int	 kvm_failed;	/* times kvm_failed was called */
+	int	 agent_fail;	/* agent_halt: no synced agent */
+	int	 no_probe;	/* the ops have no probe (readiness off) */
 };
 
 static void
@@ -124,9 +126,24 @@ o_may_restart(void *ctx, struct vm *vm)
 	return !((struct rec *)ctx)->no_restart;
 }
 
+static int
+o_agent_halt(void *ctx, struct vm *vm)
+{
+	struct rec *r = ctx;
+
+	add(r, "agent_halt");
+	return r->agent_fail ? -ENOTCONN : 0;
+}
+
+static void
+o_probe(void *ctx, struct vm *vm)
+{
+	add(ctx, "probe");
+}
+
 static const struct sup_ops ops = {
 	o_spawn, o_qmp, o_signal, o_arm, o_disarm, o_gone, o_detail, o_changed,
-	o_now, o_may_restart, o_kvm_failed,
+	o_now, o_may_restart, o_kvm_failed, o_agent_halt, o_probe,
 };
 
 static struct hw_vm hw;
@@ -139,7 +156,8 @@ fresh(enum hw_halt halt)
 {
 	memset(&hw, 0, sizeof(hw));
 	hw.vm_name = "web";
-	hw.vm_policy.po_halt = halt;
+	hw.vm_policy.po_halt[0] = halt;
+	hw.vm_policy.po_n_halt = 1;
 	hw.vm_policy.po_halt_command = "sendkey ctrl-alt-delete";
 	hw.vm_policy.po_halt_timeout = 30;
 	hw.vm_policy.po_term_timeout = 10;
@@ -1022,6 +1040,193 @@ main(void)
 	sup_event(&s, &vm, VE_PANICKED, 0);
 	sup_event(&s, &vm, VE_EXITED, 9);
 	STATE("backoff", "a panicked QEMU that dies: the policy judges the crash");
+
+	/* ---- issue 14: the halt ladder ---- */
+
+	/* acpi_repeat: the button is pressed again until the step's time is up. */
+	fresh(HW_HALT_ACPI);
+	hw.vm_policy.po_acpi_repeat = 3;
+	to_running();
+	r.log[0] = 0;
+	sup_event(&s, &vm, VE_STOP, 0);
+	OPS("qmp system_powerdown;arm 3000;", "acpi_repeat 3: first press, timer at 3 s");
+	r.clock += 3000;
+	r.log[0] = 0;
+	sup_event(&s, &vm, VE_TIMER, 0);
+	STATE("halting", "still halting after the first repeat");
+	OPS("qmp system_powerdown;arm 3000;", "pressed again, timer again");
+	r.clock += 26000;
+	r.log[0] = 0;
+	sup_event(&s, &vm, VE_TIMER, 0);
+	OPS("qmp system_powerdown;arm 1000;", "the last repeat is cut to what is left");
+	r.clock += 1000;
+	r.log[0] = 0;
+	sup_event(&s, &vm, VE_TIMER, 0);
+	STATE("terminating", "halt_timeout over: SIGTERM");
+	OPS("signal 15;disarm;arm 10000;", "SIGTERM at 30 s, not before");
+	OK(vm.vm_detail && strstr(vm.vm_detail, "acpi pressed 3 times"),
+	    "the detail counts the presses: %s", vm.vm_detail ? vm.vm_detail : "(null)");
+	sup_event(&s, &vm, VE_EXITED, 0);
+	REASON("sigterm", "a stubborn guest still ends in sigterm");
+
+	/* A re-press the guest hears: it stops, the detail says how. */
+	fresh(HW_HALT_ACPI);
+	hw.vm_policy.po_acpi_repeat = 3;
+	to_running();
+	sup_event(&s, &vm, VE_STOP, 0);
+	r.clock += 3000;
+	sup_event(&s, &vm, VE_TIMER, 0);
+	sup_event(&s, &vm, VE_SHUTDOWN_GUEST, 0);
+	r.log[0] = 0;
+	r.clock += 3000;
+	sup_event(&s, &vm, VE_TIMER, 0);
+	OPS("arm 24000;", "shutting down: no more presses, the timer waits for halt_timeout");
+	sup_event(&s, &vm, VE_EXITED, 0);
+	REASON("host-powerdown", "the second press stopped it");
+	OK(vm.vm_detail && strcmp(vm.vm_detail, "halt: acpi pressed 2 times") == 0,
+	    "detail: %s", vm.vm_detail ? vm.vm_detail : "(null)");
+
+	/* halt = { agent, acpi }: the agent answers; half the time is its. */
+	fresh(HW_HALT_AGENT);
+	hw.vm_policy.po_halt[1] = HW_HALT_ACPI;
+	hw.vm_policy.po_n_halt = 2;
+	to_running();
+	r.log[0] = 0;
+	sup_event(&s, &vm, VE_STOP, 0);
+	STATE("halting", "agent step: halting");
+	OPS("agent_halt;arm 15000;", "agent first, with half of halt_timeout");
+	sup_event(&s, &vm, VE_SHUTDOWN_GUEST, 0);
+	sup_event(&s, &vm, VE_EXITED, 0);
+	REASON("host-powerdown", "stopped through the agent");
+	OK(vm.vm_detail && strcmp(vm.vm_detail, "halt: agent sent") == 0,
+	    "detail: %s", vm.vm_detail ? vm.vm_detail : "(null)");
+
+	/* No synced agent: skipped at once, ACPI gets the whole time. */
+	fresh(HW_HALT_AGENT);
+	hw.vm_policy.po_halt[1] = HW_HALT_ACPI;
+	hw.vm_policy.po_n_halt = 2;
+	r.agent_fail = 1;
+	to_running();
+	r.log[0] = 0;
+	sup_event(&s, &vm, VE_STOP, 0);
+	OPS("agent_halt;qmp system_powerdown;arm 30000;", "no agent: acpi at once, all 30 s");
+	sup_event(&s, &vm, VE_EXITED, 0);
+	OK(vm.vm_detail && strstr(vm.vm_detail, "agent skipped") &&
+	    strstr(vm.vm_detail, "acpi pressed 1 time"), "detail: %s",
+	    vm.vm_detail ? vm.vm_detail : "(null)");
+	r.agent_fail = 0;
+
+	/* The agent is synced but guest-ping goes unanswered: next step then. */
+	fresh(HW_HALT_AGENT);
+	hw.vm_policy.po_halt[1] = HW_HALT_ACPI;
+	hw.vm_policy.po_n_halt = 2;
+	to_running();
+	sup_event(&s, &vm, VE_STOP, 0);
+	r.clock += 1500;
+	r.log[0] = 0;
+	sup_event(&s, &vm, VE_AGENT_FAILED, 0);
+	STATE("halting", "still halting");
+	OPS("qmp system_powerdown;arm 28500;", "acpi after 1.5 s, with the rest of the time");
+	sup_event(&s, &vm, VE_AGENT_FAILED, 0);
+	STATE("halting", "a late agent failure on the acpi step changes nothing");
+
+	/* The agent took guest-shutdown but the guest did nothing: acpi at half time. */
+	fresh(HW_HALT_AGENT);
+	hw.vm_policy.po_halt[1] = HW_HALT_ACPI;
+	hw.vm_policy.po_n_halt = 2;
+	to_running();
+	sup_event(&s, &vm, VE_STOP, 0);
+	r.clock += 15000;
+	r.log[0] = 0;
+	sup_event(&s, &vm, VE_TIMER, 0);
+	OPS("qmp system_powerdown;arm 15000;", "agent's share over: acpi for the rest");
+	r.clock += 15000;
+	sup_event(&s, &vm, VE_TIMER, 0);
+	STATE("terminating", "then SIGTERM");
+
+	/* CPUs dead: every step but quit is skipped; { acpi, quit } quits. */
+	fresh(HW_HALT_ACPI);
+	hw.vm_policy.po_halt[1] = HW_HALT_QUIT;
+	hw.vm_policy.po_n_halt = 2;
+	to_running();
+	snprintf(vm.vm_run_state, sizeof(vm.vm_run_state), "internal-error");
+	r.log[0] = 0;
+	sup_event(&s, &vm, VE_STOP, 0);
+	OPS("qmp quit;arm 30000;", "acpi skipped (CPUs dead), quit sent");
+	STATE("halting", "halting on quit");
+
+	/* QMP down: every QMP step is skipped, SIGTERM at once. */
+	fresh(HW_HALT_ACPI);
+	hw.vm_policy.po_halt[1] = HW_HALT_COMMAND;
+	hw.vm_policy.po_n_halt = 2;
+	to_running();
+	r.qmp_fail = 1;
+	r.log[0] = 0;
+	sup_event(&s, &vm, VE_STOP, 0);
+	STATE("terminating", "no step could be sent: SIGTERM");
+	OPS("qmp system_powerdown;qmp human-monitor-command {\"command-line\":\"sendkey "
+	    "ctrl-alt-delete\"};signal 15;arm 10000;", "both tried, then straight to SIGTERM");
+	r.qmp_fail = 0;
+
+	/* ---- issue 14: readiness ---- */
+
+	fresh(HW_HALT_ACPI);
+	hw.vm_policy.po_ready = HW_READY_SERIAL;
+	hw.vm_policy.po_ready_arg = "READY";
+	hw.vm_policy.po_ready_timeout = 60;
+	sup_event(&s, &vm, VE_START, 0);
+	sup_event(&s, &vm, VE_DEPS_READY, 0);
+	r.log[0] = 0;
+	sup_event(&s, &vm, VE_QMP_READY, 0);
+	STATE("booting", "QMP ready, ready = serial: booting");
+	OPS("disarm;arm 60000;probe;", "ready_timeout armed, probe started");
+	OK(sup_has_process(&vm), "booting has a process");
+	sup_event(&s, &vm, VE_GUEST_READY, 0);
+	STATE("running", "the probe saw it: running");
+	sup_event(&s, &vm, VE_GUEST_READY, 0);
+	STATE("running", "a second readiness changes nothing");
+
+	fresh(HW_HALT_ACPI);
+	hw.vm_policy.po_ready = HW_READY_TCP;
+	hw.vm_policy.po_ready_arg = "127.0.0.1:22";
+	hw.vm_policy.po_ready_timeout = 60;
+	sup_event(&s, &vm, VE_START, 0);
+	sup_event(&s, &vm, VE_DEPS_READY, 0);
+	sup_event(&s, &vm, VE_QMP_READY, 0);
+	sup_event(&s, &vm, VE_TIMER, 0);
+	STATE("running", "not ready in time, on_ready_timeout = proceed: running");
+
+	fresh(HW_HALT_ACPI);
+	hw.vm_policy.po_ready = HW_READY_AGENT;
+	hw.vm_policy.po_ready_timeout = 60;
+	hw.vm_policy.po_on_ready_timeout = HW_READY_HOLD;
+	sup_event(&s, &vm, VE_START, 0);
+	sup_event(&s, &vm, VE_DEPS_READY, 0);
+	sup_event(&s, &vm, VE_QMP_READY, 0);
+	sup_event(&s, &vm, VE_TIMER, 0);
+	STATE("not-ready", "on_ready_timeout = hold: not-ready");
+	sup_event(&s, &vm, VE_GUEST_READY, 0);
+	STATE("running", "ready later: running");
+
+	fresh(HW_HALT_ACPI);
+	hw.vm_policy.po_ready = HW_READY_SERIAL;
+	hw.vm_policy.po_ready_arg = "READY";
+	sup_event(&s, &vm, VE_START, 0);
+	sup_event(&s, &vm, VE_DEPS_READY, 0);
+	sup_event(&s, &vm, VE_QMP_READY, 0);
+	r.log[0] = 0;
+	sup_event(&s, &vm, VE_STOP, 0);
+	STATE("halting", "a booting VM stops like a running one");
+	OPS("qmp system_powerdown;arm 30000;", "power button");
+	fresh(HW_HALT_ACPI);
+	hw.vm_policy.po_ready = HW_READY_SERIAL;
+	hw.vm_policy.po_ready_arg = "READY";
+	sup_event(&s, &vm, VE_START, 0);
+	sup_event(&s, &vm, VE_DEPS_READY, 0);
+	sup_event(&s, &vm, VE_QMP_READY, 0);
+	sup_event(&s, &vm, VE_EXITED, 9);
+	STATE("stopped", "a booting QEMU that dies: crashed");
+	REASON("crashed", "reason crashed");
 
 	/* Every state/event pair is handled without crashing. */
 	{

@@ -1,5 +1,6 @@
 /* The client side of the control protocol (PROTOCOL.md): status, start, stop, ... */
 #include <errno.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,13 +54,14 @@ parse(struct vmctl *ctl, int argc, char **argv, struct ctl_args *a, int maxpos)
 			a->json = true;
 		} else if (strcmp(s, "--no-wait") == 0 && strcmp(a->cmd, "status") != 0) {
 			a->no_wait = true;
-		} else if (strcmp(s, "--timeout") == 0 && strcmp(a->cmd, "stop") == 0) {
+		} else if (strcmp(s, "--timeout") == 0 && (strcmp(a->cmd, "stop") == 0 ||
+		    strcmp(a->cmd, "wait") == 0)) {
 			errno = 0;
 			a->timeout = strtol(argv[++i], &end, 10);
 			if (errno || *end || end == argv[i] || a->timeout < 0 ||
 			    a->timeout > 86400) {
-				fprintf(stderr, "vmctl stop: bad --timeout '%s': a number of "
-				    "seconds from 0 to 86400\n", argv[i]);
+				fprintf(stderr, "vmctl %s: bad --timeout '%s': a number of "
+				    "seconds from 0 to 86400\n", a->cmd, argv[i]);
 				return 2;
 			}
 		} else if (s[0] == '-' && s[1]) {
@@ -322,16 +324,33 @@ fmt_accel(struct json_object *vm, char *buf, size_t len)
 		    strncmp(note, "kvm failed", 10) == 0 ? "kvm failed" : "no kvm");
 }
 
+/* The GUEST-IP column: what the guest agent reports, first address. */
+static const char *
+guest_ip(struct json_object *vm)
+{
+	struct json_object *ips, *ip;
+
+	if (!json_object_object_get_ex(vm, "guest_ips", &ips) ||
+	    !json_object_is_type(ips, json_type_array) || !json_object_array_length(ips))
+		return "-";
+	ip = json_object_array_get_idx(ips, 0);
+	return json_object_is_type(ip, json_type_string) ? json_object_get_string(ip) : "-";
+}
+
 static void
 print_table(struct json_object *vms)
 {
 	size_t i, n = json_object_array_length(vms);
 	char up[32], stop[96], state[64], accel[48];
-	int ws = 12, wa = 5;
+	int ws = 12, wa = 5, wi = 0;
 
 	for (i = 0; i < n; i++) {
-		struct json_object *vm = json_object_array_get_idx(vms, i);
+		struct json_object *vm = json_object_array_get_idx(vms, i), *ag;
 
+		/* Only with an agent somewhere: the table others parse stays as it was. */
+		if (json_object_object_get_ex(vm, "agent", &ag) && ag &&
+		    (int)strlen(guest_ip(vm)) + 1 > wi)
+			wi = (int)strlen(guest_ip(vm)) + 1 < 9 ? 9 : (int)strlen(guest_ip(vm)) + 1;
 		fmt_state(vm, state, sizeof(state));
 		fmt_accel(vm, accel, sizeof(accel));
 		if ((int)strlen(state) > ws)
@@ -339,8 +358,9 @@ print_table(struct json_object *vms)
 		if ((int)strlen(accel) > wa)
 			wa = (int)strlen(accel);
 	}
-	printf("%-16s %-*s %-8s %-8s %-*s %-7s %-7s %-15s %s\n", "NAME", ws, "STATE", "PID",
-	    "UPTIME", wa, "ACCEL", "SERIAL", "MONITOR", "VNC", "LAST-STOP");
+	printf("%-16s %-*s %-8s %-8s %-*s %-7s %-7s %-15s %*s%s\n", "NAME", ws, "STATE", "PID",
+	    "UPTIME", wa, "ACCEL", "SERIAL", "MONITOR", "VNC", -wi, wi ? "GUEST-IP" : "",
+	    "LAST-STOP");
 	for (i = 0; i < n; i++) {
 		struct json_object *vm = json_object_array_get_idx(vms, i);
 		const char *reason = str_or(vm, "stop_reason", NULL);
@@ -353,10 +373,11 @@ print_table(struct json_object *vms)
 			snprintf(stop, sizeof(stop), "%s (%s)", reason, exit_);
 		else
 			snprintf(stop, sizeof(stop), "%s", reason ? reason : "-");
-		printf("%-16s %-*s %-8s %-8s %-*s %-7s %-7s %-15s %s\n",
+		printf("%-16s %-*s %-8s %-8s %-*s %-7s %-7s %-15s %*s%s\n",
 		    str_or(vm, "name", "?"), ws, state, str_or(vm, "pid", "-"),
 		    up, wa, accel, str_or(vm, "serial", "-"),
-		    str_or(vm, "monitor", "-"), str_or(vm, "vnc", "-"), stop);
+		    str_or(vm, "monitor", "-"), str_or(vm, "vnc", "-"), -wi,
+		    wi ? guest_ip(vm) : "", stop);
 	}
 	/* Why a VM runs under TCG although accel = auto: the full reason. */
 	for (i = 0; i < n; i++) {
@@ -366,6 +387,15 @@ print_table(struct json_object *vms)
 		if (note)
 			printf("%s: %s: %s\n", str_or(vm, "name", "?"), str_or(vm, "accel", "?"),
 			    note);
+	}
+	/* What a guest agent says of its guest. */
+	for (i = 0; i < n; i++) {
+		struct json_object *vm = json_object_array_get_idx(vms, i);
+		const char *os = str_or(vm, "guest_os", NULL), *ag = str_or(vm, "agent", NULL);
+
+		if (os || (ag && strcmp(ag, "answering") != 0 && str_or(vm, "pid", NULL)))
+			printf("%s: guest agent %s%s%s\n", str_or(vm, "name", "?"), ag ? ag : "?",
+			    os ? ", guest OS: " : "", os ? os : "");
 	}
 	/* Why a VM failed to start (QEMU's own words) is worth a line. */
 	for (i = 0; i < n; i++) {
@@ -587,4 +617,54 @@ vmctl_revert(struct vmctl *ctl, int argc, char **argv)
 			    json_object_get_string(json_object_array_get_idx(done, i)));
 	json_object_put(resp);
 	return 0;
+}
+
+/* vmctl wait: SIGALRM ends the wait with the timeout's exit status. */
+static void
+wait_alarm(int sig)
+{
+	static const char msg[] = "vmctl wait: timed out\n";
+
+	(void)sig;
+	(void)!write(2, msg, sizeof(msg) - 1);
+	_exit(VMCTL_TIMED_OUT);
+}
+
+int
+vmctl_wait(struct vmctl *ctl, int argc, char **argv)
+{
+	struct json_object *req, *resp;
+	struct ctl_args a;
+	char *sock;
+	int rc;
+
+	if ((rc = parse(ctl, argc, argv, &a, 1)) != 0)
+		return rc < 0 ? 0 : rc;
+	if (a.npos != 1) {
+		fprintf(stderr, "vmctl wait: name a VM, or all\n");
+		vmctl_usage(ctl->ctl_cmd, stderr);
+		return 2;
+	}
+	if (a.timeout >= 0) {
+		if (a.timeout == 0)
+			wait_alarm(SIGALRM);
+		signal(SIGALRM, wait_alarm);
+		alarm((unsigned)a.timeout);
+	}
+	sock = socket_path(ctl, &a);
+	req = json_object_new_object();
+	json_object_object_add(req, "cmd", json_object_new_string("wait"));
+	json_object_object_add(req, "vm", json_object_new_string(a.pos[0]));
+	resp = request(sock, req, &rc);
+	json_object_put(req);
+	free(sock);
+	if (!resp)
+		return rc;
+	rc = 0;
+	if (!ok_of(resp)) {
+		fprintf(stderr, "vmctl wait: %s\n", str_or(resp, "error", "request failed"));
+		rc = 1;
+	}
+	json_object_put(resp);
+	return rc;
 }

@@ -13,6 +13,7 @@ struct vmctl;
 /* Exit statuses beyond vmctl.h's 0/1/2 (LSB-style, for scripts). */
 #define VMCTL_NOT_RUNNING	3	/* status NAME: the VM is not running */
 #define VMCTL_NO_DAEMON		4	/* the daemon is not running / unreachable */
+#define VMCTL_TIMED_OUT		124	/* wait --timeout ran out (as timeout(1)) */
 
 /* From vmctl.c: -c of the command, else the global -c, $VMSERVICE_CONF, default. */
 const char *vmctl_conf_path(const struct vmctl *ctl, const char *opt);
@@ -40,6 +41,7 @@ struct json_object *vmctl_request(const char *sock, struct json_object *req, int
 int vmctl_console(struct vmctl *ctl, int argc, char **argv);
 int vmctl_monitor(struct vmctl *ctl, int argc, char **argv);
 int vmctl_qmp(struct vmctl *ctl, int argc, char **argv);
+int vmctl_wait(struct vmctl *ctl, int argc, char **argv);
 
 #define VMCTL_CLIENT_COMMANDS \
 	{ "status", "[NAME] [--json] [-s SOCKET]", \
@@ -67,5 +69,11 @@ int vmctl_qmp(struct vmctl *ctl, int argc, char **argv);
 	{ "monitor", "NAME 'HMP COMMAND' [-s SOCKET]", \
 	  "run one QEMU monitor (HMP) command, e.g. 'info status'", vmctl_monitor }, \
 	{ "qmp", "NAME '{\"execute\":...}' [-s SOCKET]", \
-	  "send one QMP command; prints its return value as JSON", vmctl_qmp }
+	  "send one QMP command; prints its return value as JSON", vmctl_qmp }, \
+	{ "agent", "NAME '{\"execute\":...}' [-s SOCKET]", \
+	  "send one command to the guest agent (agent = yes); prints its return value", \
+	  vmctl_qmp }, \
+	{ "wait", "NAME|all [--timeout S] [-s SOCKET]", \
+	  "wait until VMs are running (ready = ...); exit 0 ready, 1 failed or down, " \
+	  "124 timed out", vmctl_wait }
 #endif

@@ -230,9 +230,21 @@ show_vm(const struct inventory *inv, const struct hw_vm *vm, const struct qemu_e
 	printf("usb_tablet: %s\n", yesno(vm->vm_usb_tablet));
 	printf("keymap: %s\n", str(vm->vm_keymap));
 	printf("runas: %s\n", vm->vm_runas ? vm->vm_runas : "dynamic");
-	printf("halt: %s\n", hw_name_of(hw_halt_names, vm->vm_policy.po_halt));
+	printf("halt:");
+	for (unsigned i = 0; i < vm->vm_policy.po_n_halt; i++)
+		printf(" %s", hw_name_of(hw_halt_names, vm->vm_policy.po_halt[i]));
+	printf("\n");
 	printf("halt_command: %s\n", str(vm->vm_policy.po_halt_command));
 	printf("halt_timeout: %u\n", vm->vm_policy.po_halt_timeout);
+	printf("acpi_repeat: %u\n", vm->vm_policy.po_acpi_repeat);
+	printf("agent: %s\n", yesno(vm->vm_agent));
+	printf("ready: %s%s\n", vm->vm_policy.po_ready == HW_READY_QMP ? "qmp" :
+	    vm->vm_policy.po_ready == HW_READY_AGENT ? "agent" :
+	    vm->vm_policy.po_ready == HW_READY_SERIAL ? "serial:" : "tcp:",
+	    vm->vm_policy.po_ready_arg ? vm->vm_policy.po_ready_arg : "");
+	printf("ready_timeout: %u\n", vm->vm_policy.po_ready_timeout);
+	printf("on_ready_timeout: %s\n", hw_name_of(hw_ready_fail_names,
+	    vm->vm_policy.po_on_ready_timeout));
 	printf("term_timeout: %u\n", vm->vm_policy.po_term_timeout);
 	put_words("after", vm->vm_policy.po_after, vm->vm_policy.po_n_after);
 	printf("start_delay: %u\n", vm->vm_policy.po_start_delay);

@@ -264,13 +264,14 @@ vmctl_qmp(struct vmctl *ctl, int argc, char **argv)
 	if (!cmd || !json_object_is_type(cmd, json_type_object) ||
 	    !json_object_object_get_ex(cmd, "execute", &x) ||
 	    !json_object_is_type(x, json_type_string)) {
-		fprintf(stderr, "vmctl qmp: expected a JSON object like "
-		    "'{\"execute\":\"query-status\"}', got: %s\n", a.pos[1]);
+		fprintf(stderr, "vmctl %s: expected a JSON object like "
+		    "'{\"execute\":\"%s\"}', got: %s\n", argv[0],
+		    strcmp(argv[0], "agent") == 0 ? "guest-ping" : "query-status", a.pos[1]);
 		json_object_put(cmd);
 		return VMCTL_USAGE;
 	}
 	req = json_object_new_object();
-	json_object_object_add(req, "cmd", json_object_new_string("qmp"));
+	json_object_object_add(req, "cmd", json_object_new_string(argv[0]));
 	json_object_object_add(req, "vm", json_object_new_string(a.pos[0]));
 	json_object_object_add(req, "execute", json_object_get(x));
 	if (json_object_object_get_ex(cmd, "arguments", &args) && args)
