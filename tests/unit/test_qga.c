@@ -5,70 +5,8 @@
 #include <string.h>
 
 #include "qemu/qga.h"
+#include "qga_rec.h"
 #include "tap.h"
-
-struct rec {
-	int	 ready;
-	int	 unsynced;
-	char	 why[256];
-	int	 closed;
-	int	 replies;
-	char	 last_reply[256];
-	char	 last_error[256];
-	bool	 last_null;	/* (NULL, NULL) */
-	struct qga *free_in_ready, *free_in_unsynced, *free_in_reply;
-	struct qga *send_in_reply;
-};
-
-static void
-r_ready(void *arg)
-{
-	struct rec *r = arg;
-
-	r->ready++;
-	if (r->free_in_ready)
-		qga_free(r->free_in_ready);
-}
-
-static void
-r_unsynced(void *arg, const char *why)
-{
-	struct rec *r = arg;
-
-	r->unsynced++;
-	snprintf(r->why, sizeof(r->why), "%s", why);
-	if (r->free_in_unsynced)
-		qga_free(r->free_in_unsynced);
-}
-
-static void
-r_closed(void *arg, const char *why)
-{
-	((struct rec *)arg)->closed++;
-}
-
-static void
-r_reply(void *arg, struct json_object *ret, const char *error)
-{
-	struct rec *r = arg;
-
-	r->replies++;
-	snprintf(r->last_reply, sizeof(r->last_reply), "%s",
-	    ret ? json_object_to_json_string_ext(ret, JSON_C_TO_STRING_PLAIN) : "");
-	snprintf(r->last_error, sizeof(r->last_error), "%s", error ? error : "");
-	r->last_null = !ret && !error;
-	if (r->free_in_reply) {
-		qga_free(r->free_in_reply);
-		r->free_in_reply = NULL;
-	}
-	if (r->send_in_reply) {
-		struct qga *g = r->send_in_reply;
-		r->send_in_reply = NULL;
-		qga_send(g, "guest-get-osinfo", NULL, 1000, false, r_reply, r);
-	}
-}
-
-static const struct qga_cb cb = { r_ready, r_unsynced, r_closed };
 
 static void
 feedn(struct qga *g, const char *s, size_t n)

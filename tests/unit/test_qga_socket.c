@@ -25,68 +25,11 @@
 #include "lib/loop.h"
 #include "lib/util.h"
 #include "qemu/qga.h"
+#include "qga_rec.h"
 #include "tap.h"
 
 #define QEMU	"/usr/bin/qemu-system-x86_64"
 #define QGA	"/usr/sbin/qemu-ga"
-
-struct rec {
-	struct loop	*lp;
-	int		 ready, unsynced, closed, replies;
-	uint64_t	 t_unsynced, t_closed;
-	char		 why[256];
-	char		 reply[4096];
-	char		 error[256];
-	bool		 null_reply;
-	/* the loop's heartbeat: the longest gap between 10 ms timers */
-	uint64_t	 beat, max_gap;
-};
-
-static void
-r_ready(void *arg)
-{
-	struct rec *r = arg;
-
-	r->ready++;
-	loop_stop(r->lp);
-}
-
-static void
-r_unsynced(void *arg, const char *why)
-{
-	struct rec *r = arg;
-
-	r->unsynced++;
-	r->t_unsynced = now_ms();
-	snprintf(r->why, sizeof(r->why), "%s", why);
-	loop_stop(r->lp);
-}
-
-static void
-r_closed(void *arg, const char *why)
-{
-	struct rec *r = arg;
-
-	r->closed++;
-	r->t_closed = now_ms();
-	snprintf(r->why, sizeof(r->why), "%s", why);
-	loop_stop(r->lp);
-}
-
-static void
-r_reply(void *arg, struct json_object *ret, const char *error)
-{
-	struct rec *r = arg;
-
-	r->replies++;
-	snprintf(r->reply, sizeof(r->reply), "%s",
-	    ret ? json_object_to_json_string_ext(ret, JSON_C_TO_STRING_PLAIN) : "");
-	snprintf(r->error, sizeof(r->error), "%s", error ? error : "");
-	r->null_reply = !ret && !error;
-	loop_stop(r->lp);
-}
-
-static const struct qga_cb cb = { r_ready, r_unsynced, r_closed };
 
 static void
 heartbeat(struct loop *lp, void *arg)
@@ -285,35 +228,35 @@ real_agent(struct rec *r, const char *dir)
 
 	want = r->replies + 1;
 	qga_send(g, "guest-info", NULL, 2000, false, r_reply, r);
-	OK(run_until(r, &r->replies, want, 3000) && strstr(r->reply, "\"version\":\"7."),
-	    "guest-info answered (%zu bytes)", strlen(r->reply));
-	if (!disabled(r->reply, "guest-shutdown") || !disabled(r->reply, "guest-exec")) {
+	OK(run_until(r, &r->replies, want, 3000) && strstr(r->last_reply, "\"version\":\"7."),
+	    "guest-info answered (%zu bytes)", strlen(r->last_reply));
+	if (!disabled(r->last_reply, "guest-shutdown") || !disabled(r->last_reply, "guest-exec")) {
 		OK(0, "guest-info says guest-shutdown and guest-exec are disabled");
 		goto out;
 	}
 	want = r->replies + 1;
 	qga_send(g, "guest-ping", NULL, 2000, false, r_reply, r);
-	OK(run_until(r, &r->replies, want, 3000) && strcmp(r->reply, "{}") == 0 && !r->error[0],
+	OK(run_until(r, &r->replies, want, 3000) && strcmp(r->last_reply, "{}") == 0 && !r->last_error[0],
 	    "guest-ping: {}");
 	want = r->replies + 1;
 	qga_send(g, "guest-no-such-command", NULL, 2000, false, r_reply, r);
-	OK(run_until(r, &r->replies, want, 3000) && strncmp(r->error, "CommandNotFound: ", 17) == 0,
-	    "unknown command: %s", r->error);
+	OK(run_until(r, &r->replies, want, 3000) && strncmp(r->last_error, "CommandNotFound: ", 17) == 0,
+	    "unknown command: %s", r->last_error);
 	want = r->replies + 1;
 	qga_send(g, "guest-network-get-interfaces", NULL, 2000, false, r_reply, r);
-	OK(run_until(r, &r->replies, want, 3000) && strstr(r->reply, "\"127.0.0.1\""),
+	OK(run_until(r, &r->replies, want, 3000) && strstr(r->last_reply, "\"127.0.0.1\""),
 	    "guest-network-get-interfaces lists 127.0.0.1");
 
 	/* Blocked, so qemu-ga answers it with an error although it is no_reply. */
 	want = r->replies + 1;
 	qga_send(g, "guest-shutdown", NULL, 2000, true, r_reply, r);
-	OK(run_until(r, &r->replies, want, 3000) && r->null_reply,
+	OK(run_until(r, &r->replies, want, 3000) && r->last_null,
 	    "guest-shutdown (no_reply): done once written");
 	want = r->replies + 1;
 	qga_send(g, "guest-ping", NULL, 2000, false, r_reply, r);
-	OK(run_until(r, &r->replies, want, 3000) && strcmp(r->reply, "{}") == 0 && !r->error[0],
+	OK(run_until(r, &r->replies, want, 3000) && strcmp(r->last_reply, "{}") == 0 && !r->last_error[0],
 	    "the next command gets its own reply, not the late refusal: '%s' '%s'",
-	    r->reply, r->error);
+	    r->last_reply, r->last_error);
 
 	qga_sync(g);
 	OK(run_until(r, &r->ready, 2, 3000), "qga_sync: ready again");
