@@ -356,8 +356,11 @@ on_sync_reply(struct qga *g, const char *s, size_t n)
 		sync_ok(g);
 		return;
 	}
-	/* An answer to an earlier sync, or an agent too old for guest-sync-delimited. */
-	log_vm(LOG_DEBUG, g->name, "guest agent: stale sync reply dropped");
+	/*
+	 * An answer to an earlier sync, or an agent too old for
+	 * guest-sync-delimited: dropped without a word (a guest could send
+	 * these as fast as we read).
+	 */
 	json_object_put(o);
 }
 
@@ -376,10 +379,10 @@ on_reply(struct qga *g, const char *s, size_t n)
 		return;
 	if (!json_object_object_get_ex(o, "return", &ret) &&
 	    !json_object_object_get_ex(o, "error", &error)) {
-		log_vm(LOG_DEBUG, g->name, "guest agent: message that is no reply dropped");
+		/* qemu-ga sends nothing unasked: this is not the agent. */
+		lose_sync(g, "guest agent message is neither return nor error");
 	} else if (!in_flight(g)) {
 		/* Nothing asked (a late error of a no_reply command): nothing waits for it. */
-		log_vm(LOG_DEBUG, g->name, "guest agent: unexpected reply dropped");
 	} else {
 		c = take(g, 0);
 		if (error)

@@ -178,6 +178,13 @@ main(void)
 	OK(!qga_is_ready(g) && r.unsynced == 2, "malformed line unsyncs: %s", r.why);
 	OK(r.replies == 5 && strncmp(r.last_error, "AgentUnsynced: ", 15) == 0,
 	    "the command in flight learns it: %s", r.last_error);
+	qga_tick(g, t + QGA_RESYNC_MS);
+	out = take_out(g);
+	answer_sync(g, sync_id(out));
+	free(out);
+	OK(qga_is_ready(g), "resynced");
+	feed(g, "{\"QMP\": {}}\n");
+	OK(!qga_is_ready(g) && r.unsynced == 3, "a message that is no reply unsyncs: %s", r.why);
 	qga_free(g);
 
 	/* ---- an agent that never answers: reported once, resynced forever ---- */
