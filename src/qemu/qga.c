@@ -50,6 +50,7 @@ struct qga {
 	bool		 told_unsynced;	/* unsynced reported since the last ready/qga_sync */
 
 	int64_t		 sync_id;	/* the N of the guest-sync-delimited awaited */
+	char		 sync_idstr[24];	/* N in decimal */
 	uint64_t	 seed;
 	uint64_t	 sync_deadline;	/* SYNCING */
 	uint64_t	 resync_at;	/* UNSYNCED */
@@ -239,6 +240,7 @@ start_sync(struct qga *g)
 	g->seed = (g->seed ^ now(g)) * 6364136223846793005ULL + 1442695040888963407ULL;
 	id = (int64_t)(g->seed >> 33) + 1;
 	g->sync_id = id == g->sync_id ? id + 1 : id;
+	snprintf(g->sync_idstr, sizeof(g->sync_idstr), "%lld", (long long)g->sync_id);
 	json_object_object_add(args, "id", json_object_new_int64(g->sync_id));
 	o = qapi_command("guest-sync-delimited", args);
 	s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
@@ -348,6 +350,9 @@ on_sync_reply(struct qga *g, const char *s, size_t n)
 	struct json_object *o, *v;
 	char err[256];
 
+	/* Without our N it cannot be ours: not worth a parse (a guest may flood these). */
+	if (n == 0 || !memmem(s, n, g->sync_idstr, strlen(g->sync_idstr)))
+		return;
 	if (qapi_parse_line(s, n, "guest agent", &o, err, sizeof(err)) || !o)
 		return;
 	if (json_object_object_get_ex(o, "return", &v) && json_object_is_type(v, json_type_int) &&
@@ -381,8 +386,6 @@ on_reply(struct qga *g, const char *s, size_t n)
 	    !json_object_object_get_ex(o, "error", &error)) {
 		/* qemu-ga sends nothing unasked: this is not the agent. */
 		lose_sync(g, "guest agent message is neither return nor error");
-	} else if (!in_flight(g)) {
-		/* Nothing asked (a late error of a no_reply command): nothing waits for it. */
 	} else {
 		c = take(g, 0);
 		if (error)
@@ -400,9 +403,14 @@ on_line(struct qga *g, const char *s, size_t n, bool delimited)
 {
 	if (g->phase == QG_SYNCING && delimited)
 		on_sync_reply(g, s, n);
-	else if (g->phase == QG_READY && !delimited)
+	else if (g->phase == QG_READY && !delimited && in_flight(g))
 		on_reply(g, s, n);
-	/* else: output of a command we gave up on, or a stray sync reply. */
+	/*
+	 * else dropped unparsed: a stray sync reply, output of a command we
+	 * gave up on, the late error of a no_reply command, or a guest's
+	 * flood; with nothing in flight nothing waits for it, and what we
+	 * parse is bounded by what we asked.
+	 */
 }
 
 static bool

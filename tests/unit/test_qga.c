@@ -128,8 +128,8 @@ main(void)
 	OK(r.replies == 2 && strcmp(r.last_error, "GenericError: Invalid parameter 'pid'") == 0,
 	    "error reply as 'Class: desc': %s", r.last_error);
 	OK(qga_is_ready(g) && qga_pending(g) == 0, "still ready, nothing pending");
-	feed(g, "{\"return\": 5}\n");
-	OK(r.replies == 2 && qga_is_ready(g), "a reply nobody asked for is dropped");
+	feed(g, "{\"return\": 5}\nnot json\n{\"neither\": 1}\n");
+	OK(r.replies == 2 && qga_is_ready(g), "with nothing in flight, any line is dropped");
 	feed(g, "\r\n  \n");
 	OK(qga_is_ready(g), "blank lines ignored");
 
@@ -183,6 +183,8 @@ main(void)
 	answer_sync(g, sync_id(out));
 	free(out);
 	OK(qga_is_ready(g), "resynced");
+	qga_send(g, "guest-ping", NULL, 1000, false, r_reply, &r);
+	free(take_out(g));
 	feed(g, "{\"QMP\": {}}\n");
 	OK(!qga_is_ready(g) && r.unsynced == 3, "a message that is no reply unsyncs: %s", r.why);
 	qga_free(g);
