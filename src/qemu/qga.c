@@ -298,7 +298,8 @@ lose_sync(struct qga *g, const char *why)
 		snprintf(msg, sizeof(msg), "AgentUnsynced: %s", why);
 		deliver(g, &c, NULL, msg);
 	}
-	if (g->doomed)
+	/* Freed, or its callback called qga_sync: nothing to tell. */
+	if (g->doomed || g->phase != QG_UNSYNCED)
 		return;
 	if (g->told_unsynced) {
 		log_vm(LOG_DEBUG, g->name, "guest agent still unsynced: %s", why);

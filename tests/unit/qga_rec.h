@@ -21,7 +21,7 @@ struct rec {
 	char		 last_error[256];
 	bool		 last_null;	/* (NULL, NULL) */
 	struct qga	*free_in_ready, *free_in_unsynced, *free_in_reply;
-	struct qga	*send_in_reply;
+	struct qga	*send_in_reply, *sync_in_reply;
 	uint64_t	 beat, max_gap;	/* the loop's heartbeat */
 };
 
@@ -80,6 +80,10 @@ r_reply(void *arg, struct json_object *ret, const char *error)
 	if (g) {
 		r->send_in_reply = NULL;
 		qga_send(g, "guest-get-osinfo", NULL, 1000, false, r_reply, r);
+	}
+	if ((g = r->sync_in_reply)) {
+		r->sync_in_reply = NULL;
+		qga_sync(g);
 	}
 }
 

@@ -378,6 +378,22 @@ main(void)
 	    "a command sent from a reply gets the next reply");
 	qga_free(g);
 
+	/* A reply callback that resyncs at once: no unsynced after it. */
+	memset(&r, 0, sizeof(r));
+	g = ready_qga(&r, t);
+	qga_send(g, "guest-ping", NULL, 1000, false, r_reply, &r);
+	free(take_out(g));
+	r.sync_in_reply = g;
+	feed(g, "not json\n");
+	OK(r.replies == 1 && strncmp(r.last_error, "AgentUnsynced: ", 15) == 0 && r.unsynced == 0,
+	    "qga_sync from the failed command's callback: no unsynced told after it");
+	out = take_out(g);
+	OK(sync_id(out) > 0, "and its sync goes out");
+	answer_sync(g, sync_id(out));
+	free(out);
+	OK(qga_is_ready(g) && r.ready == 2, "ready");
+	qga_free(g);
+
 	/* ---- random input (fixed seed): never a crash, bounded (run under ASan) ---- */
 	{
 		static const char alpha[] = "{}[]\":,\n\r 0123456789.eE+-truefalsnreturnerror\\u\xff";
