@@ -70,6 +70,19 @@ ready_qga(struct rec *r, uint64_t t)
 	return g;
 }
 
+/* A fresh recorder and a synced client with a guest-ping in flight. */
+static struct qga *
+pinging(struct rec *r, uint64_t t)
+{
+	struct qga *g;
+
+	memset(r, 0, sizeof(*r));
+	g = ready_qga(r, t);
+	qga_send(g, "guest-ping", NULL, 1000, false, r_reply, r);
+	free(take_out(g));
+	return g;
+}
+
 int
 main(void)
 {
@@ -368,10 +381,7 @@ main(void)
 	OK(r.replies == 1 && r.last_null, "freed in a no_reply outcome: no crash");
 
 	/* A reply callback may send the next command. */
-	memset(&r, 0, sizeof(r));
-	g = ready_qga(&r, t);
-	qga_send(g, "guest-ping", NULL, 1000, false, r_reply, &r);
-	free(take_out(g));
+	g = pinging(&r, t);
 	r.send_in_reply = g;
 	feed(g, "{\"return\": {}}\n{\"return\": {\"id\": \"debian\"}}\n");
 	OK(r.replies == 2 && strcmp(r.last_reply, "{\"id\":\"debian\"}") == 0,
@@ -379,10 +389,7 @@ main(void)
 	qga_free(g);
 
 	/* A reply callback that resyncs at once: no unsynced after it. */
-	memset(&r, 0, sizeof(r));
-	g = ready_qga(&r, t);
-	qga_send(g, "guest-ping", NULL, 1000, false, r_reply, &r);
-	free(take_out(g));
+	g = pinging(&r, t);
 	r.sync_in_reply = g;
 	feed(g, "not json\n");
 	OK(r.replies == 1 && strncmp(r.last_error, "AgentUnsynced: ", 15) == 0 && r.unsynced == 0,
