@@ -1,6 +1,6 @@
 # Fuzz targets for the daemon's parsers (issue 6): the inventory, QMP
 # messages and control requests. libFuzzer + ASan/UBSan via clang.
-#   make fuzz-harden    build build/fuzz/fuzz_{inventory,qmp,ctl,control}
+#   make fuzz-harden    build build/fuzz/fuzz_{inventory,qmp,qga,ctl,control}
 # The tests/fuzz/test_fuzz_*.sh scripts build them and run each for a bounded
 # time (FUZZ_SECONDS). FUZZ_CC and FUZZ_CFLAGS are shared with mk/storage.mk
 # (same values, so whichever file make reads last changes nothing).
@@ -14,7 +14,7 @@ FUZZ_OBJ_CFLAGS = $(filter-out -fsanitize=fuzzer%,$(FUZZ_CFLAGS)) \
                -fsanitize=fuzzer-no-link,address,undefined
 FUZZ_LIB    = $(B)/fuzz/libvmservice-fuzz.a
 FUZZ_OBJS   = $(LIB_SRCS:%.c=$(B)/fuzz/obj/%.o)
-FUZZ_HARDEN = $(B)/fuzz/fuzz_inventory $(B)/fuzz/fuzz_qmp $(B)/fuzz/fuzz_ctl \
+FUZZ_HARDEN = $(B)/fuzz/fuzz_inventory $(B)/fuzz/fuzz_qmp $(B)/fuzz/fuzz_qga $(B)/fuzz/fuzz_ctl \
               $(B)/fuzz/fuzz_control
 
 .PHONY: fuzz-harden

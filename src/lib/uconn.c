@@ -18,13 +18,8 @@ void
 uconn_init(struct uconn *uc, const char *what, const char *name, struct outbuf *out,
     const struct uconn_cb *cb, void *arg)
 {
-	memset(uc, 0, sizeof(*uc));
-	uc->uc_what = what;
-	uc->uc_name = name;
-	uc->uc_out = out;
-	uc->uc_cb = cb;
-	uc->uc_arg = arg;
-	uc->uc_fd = -1;
+	*uc = (struct uconn){ .uc_what = what, .uc_name = name, .uc_out = out, .uc_cb = cb,
+	    .uc_arg = arg, .uc_fd = -1 };
 }
 
 void

@@ -12,6 +12,7 @@
 #include "lib/log.h"
 #include "lib/loop.h"
 #include "lib/outbuf.h"
+#include "lib/reent.h"
 #include "lib/uconn.h"
 #include "lib/util.h"
 #include "qemu/qapi_wire.h"
@@ -50,6 +51,7 @@ struct qga {
 	bool		 told_unsynced;	/* unsynced reported since the last ready/qga_sync */
 
 	int64_t		 sync_id;	/* the N of the guest-sync-delimited awaited */
+	char		 sync_idstr[24];	/* N in decimal */
 	uint64_t	 seed;
 	uint64_t	 sync_deadline;	/* SYNCING */
 	uint64_t	 resync_at;	/* UNSYNCED */
@@ -69,8 +71,7 @@ struct qga {
 	uint64_t	 timer;		/* loop timer for next_deadline */
 	uint64_t	 timer_at;
 
-	int		 depth;		/* inside a callback */
-	bool		 doomed;	/* qga_free() called from a callback */
+	struct reent	 re;		/* qga_free() from inside a callback */
 };
 
 static const struct uconn_cb qga_uconn_cb;
@@ -106,8 +107,10 @@ timer_stop(struct qga *g)
 }
 
 static void
-destroy(struct qga *g)
+destroy(void *arg)
 {
+	struct qga *g = arg;
+
 	timer_stop(g);
 	uconn_free(&g->uc);
 	while (g->q_n)
@@ -123,32 +126,14 @@ qga_free(struct qga *g)
 {
 	if (!g)
 		return;
-	if (g->depth > 0) {
+	if (reent_defer(&g->re)) {
 		/* Freed from one of our callbacks: finish once it returns. */
-		g->doomed = true;
 		timer_stop(g);
 		uconn_close(&g->uc);
 		g->phase = QG_CLOSED;
 		return;
 	}
 	destroy(g);
-}
-
-/* Callback bracketing: leave() is false when g was freed meanwhile. */
-static void
-enter(struct qga *g)
-{
-	g->depth++;
-}
-
-static bool
-leave(struct qga *g)
-{
-	if (--g->depth == 0 && g->doomed) {
-		destroy(g);
-		return false;
-	}
-	return !g->doomed;
 }
 
 static uint64_t
@@ -200,7 +185,7 @@ take(struct qga *g, size_t i)
 static void
 deliver(struct qga *g, struct qga_cmd *c, struct json_object *ret, const char *error)
 {
-	if (!g->doomed && c->c_fn)
+	if (!reent_doomed(&g->re) && c->c_fn)
 		c->c_fn(c->c_arg, ret, error);
 	cmd_free(c);
 }
@@ -239,6 +224,7 @@ start_sync(struct qga *g)
 	g->seed = (g->seed ^ now(g)) * 6364136223846793005ULL + 1442695040888963407ULL;
 	id = (int64_t)(g->seed >> 33) + 1;
 	g->sync_id = id == g->sync_id ? id + 1 : id;
+	snprintf(g->sync_idstr, sizeof(g->sync_idstr), "%lld", (long long)g->sync_id);
 	json_object_object_add(args, "id", json_object_new_int64(g->sync_id));
 	o = qapi_command("guest-sync-delimited", args);
 	s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
@@ -296,7 +282,8 @@ lose_sync(struct qga *g, const char *why)
 		snprintf(msg, sizeof(msg), "AgentUnsynced: %s", why);
 		deliver(g, &c, NULL, msg);
 	}
-	if (g->doomed)
+	/* Freed, or its callback called qga_sync: nothing to tell. */
+	if (reent_doomed(&g->re) || g->phase != QG_UNSYNCED)
 		return;
 	if (g->told_unsynced) {
 		log_vm(LOG_DEBUG, g->name, "guest agent still unsynced: %s", why);
@@ -319,7 +306,7 @@ sync_ok(struct qga *g)
 		g->told_unsynced = false;
 		if (g->cb->ready)
 			g->cb->ready(g->arg);
-		if (g->doomed)
+		if (reent_doomed(&g->re))
 			return;
 	}
 	pump(g);
@@ -336,7 +323,7 @@ check_written(struct qga *g)
 	c = take(g, 0);
 	g->need_sync = true;
 	deliver(g, &c, NULL, NULL);
-	if (!g->doomed)
+	if (!reent_doomed(&g->re))
 		pump(g);
 }
 
@@ -348,6 +335,9 @@ on_sync_reply(struct qga *g, const char *s, size_t n)
 	struct json_object *o, *v;
 	char err[256];
 
+	/* Without our N it cannot be ours: not worth a parse (a guest may flood these). */
+	if (n == 0 || !memmem(s, n, g->sync_idstr, strlen(g->sync_idstr)))
+		return;
 	if (qapi_parse_line(s, n, "guest agent", &o, err, sizeof(err)) || !o)
 		return;
 	if (json_object_object_get_ex(o, "return", &v) && json_object_is_type(v, json_type_int) &&
@@ -356,8 +346,11 @@ on_sync_reply(struct qga *g, const char *s, size_t n)
 		sync_ok(g);
 		return;
 	}
-	/* An answer to an earlier sync, or an agent too old for guest-sync-delimited. */
-	log_vm(LOG_DEBUG, g->name, "guest agent: stale sync reply dropped");
+	/*
+	 * An answer to an earlier sync, or an agent too old for
+	 * guest-sync-delimited: dropped without a word (a guest could send
+	 * these as fast as we read).
+	 */
 	json_object_put(o);
 }
 
@@ -376,16 +369,14 @@ on_reply(struct qga *g, const char *s, size_t n)
 		return;
 	if (!json_object_object_get_ex(o, "return", &ret) &&
 	    !json_object_object_get_ex(o, "error", &error)) {
-		log_vm(LOG_DEBUG, g->name, "guest agent: message that is no reply dropped");
-	} else if (!in_flight(g)) {
-		/* Nothing asked (a late error of a no_reply command): nothing waits for it. */
-		log_vm(LOG_DEBUG, g->name, "guest agent: unexpected reply dropped");
+		/* qemu-ga sends nothing unasked: this is not the agent. */
+		lose_sync(g, "guest agent message is neither return nor error");
 	} else {
 		c = take(g, 0);
 		if (error)
 			qapi_error_str(error, err, sizeof(err));
 		deliver(g, &c, error ? NULL : ret, error ? err : NULL);
-		if (!g->doomed)
+		if (!reent_doomed(&g->re))
 			pump(g);
 	}
 	json_object_put(o);
@@ -397,9 +388,14 @@ on_line(struct qga *g, const char *s, size_t n, bool delimited)
 {
 	if (g->phase == QG_SYNCING && delimited)
 		on_sync_reply(g, s, n);
-	else if (g->phase == QG_READY && !delimited)
+	else if (g->phase == QG_READY && !delimited && in_flight(g))
 		on_reply(g, s, n);
-	/* else: output of a command we gave up on, or a stray sync reply. */
+	/*
+	 * else dropped unparsed: a stray sync reply, output of a command we
+	 * gave up on, the late error of a no_reply command, or a guest's
+	 * flood; with nothing in flight nothing waits for it, and what we
+	 * parse is bounded by what we asked.
+	 */
 }
 
 static bool
@@ -422,7 +418,7 @@ feed_bytes(struct qga *g, const char *p, size_t n)
 	size_t i;
 	bool d;
 
-	while (n > 0 && !g->doomed && g->phase != QG_CLOSED) {
+	while (n > 0 && !reent_doomed(&g->re) && g->phase != QG_CLOSED) {
 		if (!g->delimited && g->phase != QG_READY) {
 			/* Only a sync reply matters now: skip to its 0xFF. */
 			g->in_n = 0;
@@ -454,7 +450,7 @@ feed_bytes(struct qga *g, const char *p, size_t n)
 			d = g->delimited;
 			g->delimited = false;
 			on_line(g, g->in, g->in_n, d);
-			if (!g->doomed)
+			if (!reent_doomed(&g->re))
 				g->in_n = 0;
 		}
 		p += i + 1, n -= i + 1;
@@ -499,7 +495,7 @@ expire(struct qga *g)
 			lose_sync(g, why);
 		}
 		deliver(g, &c, NULL, "timeout");
-		if (g->doomed)
+		if (reent_doomed(&g->re))
 			return;
 	}
 	if (g->phase == QG_SYNCING && g->now >= g->sync_deadline) {
@@ -520,9 +516,9 @@ qga_feed(struct qga *g, const char *buf, size_t n, char *err, size_t errlen)
 {
 	if (g->phase == QG_CLOSED)
 		return 0;
-	enter(g);
+	reent_enter(&g->re);
 	feed_bytes(g, buf, n);
-	if (leave(g))
+	if (reent_leave(&g->re, destroy, g))
 		changed(g);
 	return 0;
 }
@@ -533,9 +529,9 @@ qga_tick(struct qga *g, uint64_t now_ms)
 	g->now = now_ms;
 	if (g->phase == QG_CLOSED)
 		return;
-	enter(g);
+	reent_enter(&g->re);
 	expire(g);
-	if (leave(g))
+	if (reent_leave(&g->re, destroy, g))
 		changed(g);
 }
 
@@ -543,9 +539,9 @@ void
 qga_out_consume(struct qga *g, size_t n)
 {
 	outbuf_consume(&g->out, n);
-	enter(g);
+	reent_enter(&g->re);
 	check_written(g);
-	if (leave(g))
+	if (reent_leave(&g->re, destroy, g))
 		changed(g);
 }
 
@@ -596,10 +592,10 @@ qga_sync(struct qga *g)
 	g->quiet = g->need_sync = false;
 	g->told_unsynced = false;
 	start_sync(g);
-	enter(g);
+	reent_enter(&g->re);
 	if (had)
 		deliver(g, &c, NULL, "AgentUnsynced: resynchronising");
-	if (leave(g))
+	if (reent_leave(&g->re, destroy, g))
 		changed(g);
 }
 
@@ -639,11 +635,11 @@ on_io(void *arg, const char *in, size_t n)
 {
 	struct qga *g = arg;
 
-	enter(g);
+	reent_enter(&g->re);
 	feed_bytes(g, in, n);
-	if (!g->doomed)
+	if (!reent_doomed(&g->re))
 		check_written(g);
-	if (leave(g))
+	if (reent_leave(&g->re, destroy, g))
 		changed(g);
 }
 
@@ -667,14 +663,14 @@ on_failed(void *arg, const char *why)
 	in_reset(g);
 	outbuf_free(&g->out);
 	snprintf(msg, sizeof(msg), "AgentClosed: %s", why);
-	enter(g);
-	while (g->q_n && !g->doomed) {
+	reent_enter(&g->re);
+	while (g->q_n && !reent_doomed(&g->re)) {
 		c = take(g, 0);
 		deliver(g, &c, NULL, msg);
 	}
-	if (!g->doomed && g->cb->closed)
+	if (!reent_doomed(&g->re) && g->cb->closed)
 		g->cb->closed(g->arg, why);
-	leave(g);
+	reent_leave(&g->re, destroy, g);
 }
 
 static const struct uconn_cb qga_uconn_cb = { on_connected, on_io, on_failed };

@@ -7,6 +7,7 @@
 
 #include "lib/log.h"
 #include "lib/outbuf.h"
+#include "lib/reent.h"
 #include "lib/uconn.h"
 #include "lib/util.h"
 #include "qemu/qapi_wire.h"
@@ -36,8 +37,7 @@ struct qmp {
 
 	struct uconn	 uc;		/* socket side */
 
-	int		 depth;		/* inside a callback */
-	bool		 doomed;	/* qmp_free() called from a callback */
+	struct reent	 re;		/* qmp_free() from inside a callback */
 };
 
 static const struct uconn_cb qmp_uconn_cb;
@@ -57,8 +57,10 @@ qmp_new(const char *name, const struct qmp_cb *cb, void *arg)
 }
 
 static void
-destroy(struct qmp *q)
+destroy(void *arg)
 {
+	struct qmp *q = arg;
+
 	uconn_free(&q->uc);
 	free(q->name);
 	free(q->in);
@@ -72,31 +74,13 @@ qmp_free(struct qmp *q)
 {
 	if (!q)
 		return;
-	if (q->depth > 0) {
+	if (reent_defer(&q->re)) {
 		/* Freed from one of our callbacks: finish once it returns. */
-		q->doomed = true;
 		uconn_close(&q->uc);
 		q->phase = QP_CLOSED;
 		return;
 	}
 	destroy(q);
-}
-
-/* Callback bracketing: returns false when q was freed meanwhile. */
-static void
-enter(struct qmp *q)
-{
-	q->depth++;
-}
-
-static bool
-leave(struct qmp *q)
-{
-	if (--q->depth == 0 && q->doomed) {
-		destroy(q);
-		return false;
-	}
-	return !q->doomed;
 }
 
 bool
@@ -273,9 +257,9 @@ qmp_feed(struct qmp *q, const char *buf, size_t n, char *err, size_t errlen)
 	xgrow(&q->in, &q->in_cap, q->in_n + n + 1, 1);
 	memcpy(q->in + q->in_n, buf, n);
 	q->in_n += n;
-	enter(q);
+	reent_enter(&q->re);
 	/* QEMU ends every message with "\r\n" and escapes newlines in strings. */
-	for (i = 0; i < q->in_n && !q->doomed; i++) {
+	for (i = 0; i < q->in_n && !reent_doomed(&q->re); i++) {
 		if (q->in[i] != '\n')
 			continue;
 		ret = parse_line(q, q->in + start, i - start, err, errlen);
@@ -283,7 +267,7 @@ qmp_feed(struct qmp *q, const char *buf, size_t n, char *err, size_t errlen)
 		if (ret)
 			break;
 	}
-	if (!leave(q))
+	if (!reent_leave(&q->re, destroy, q))
 		return 0;
 	if (ret)
 		return ret;
@@ -307,10 +291,10 @@ fail(void *arg, const char *why)
 	uconn_close(&q->uc);
 	q->phase = QP_CLOSED;
 	q->pend_n = 0;
-	enter(q);
+	reent_enter(&q->re);
 	if (q->cb->closed)
 		q->cb->closed(q->arg, why);
-	leave(q);
+	reent_leave(&q->re, destroy, q);
 }
 
 static void
@@ -319,10 +303,10 @@ on_io(void *arg, const char *in, size_t n)
 	struct qmp *q = arg;
 	char err[256];
 
-	enter(q);
-	if (qmp_feed(q, in, n, err, sizeof(err)) < 0 && !q->doomed)
+	reent_enter(&q->re);
+	if (qmp_feed(q, in, n, err, sizeof(err)) < 0 && !reent_doomed(&q->re))
 		fail(q, err);
-	leave(q);
+	reent_leave(&q->re, destroy, q);
 }
 
 static const struct uconn_cb qmp_uconn_cb = { NULL, on_io, fail };

@@ -5,70 +5,8 @@
 #include <string.h>
 
 #include "qemu/qga.h"
+#include "qga_rec.h"
 #include "tap.h"
-
-struct rec {
-	int	 ready;
-	int	 unsynced;
-	char	 why[256];
-	int	 closed;
-	int	 replies;
-	char	 last_reply[256];
-	char	 last_error[256];
-	bool	 last_null;	/* (NULL, NULL) */
-	struct qga *free_in_ready, *free_in_unsynced, *free_in_reply;
-	struct qga *send_in_reply;
-};
-
-static void
-r_ready(void *arg)
-{
-	struct rec *r = arg;
-
-	r->ready++;
-	if (r->free_in_ready)
-		qga_free(r->free_in_ready);
-}
-
-static void
-r_unsynced(void *arg, const char *why)
-{
-	struct rec *r = arg;
-
-	r->unsynced++;
-	snprintf(r->why, sizeof(r->why), "%s", why);
-	if (r->free_in_unsynced)
-		qga_free(r->free_in_unsynced);
-}
-
-static void
-r_closed(void *arg, const char *why)
-{
-	((struct rec *)arg)->closed++;
-}
-
-static void
-r_reply(void *arg, struct json_object *ret, const char *error)
-{
-	struct rec *r = arg;
-
-	r->replies++;
-	snprintf(r->last_reply, sizeof(r->last_reply), "%s",
-	    ret ? json_object_to_json_string_ext(ret, JSON_C_TO_STRING_PLAIN) : "");
-	snprintf(r->last_error, sizeof(r->last_error), "%s", error ? error : "");
-	r->last_null = !ret && !error;
-	if (r->free_in_reply) {
-		qga_free(r->free_in_reply);
-		r->free_in_reply = NULL;
-	}
-	if (r->send_in_reply) {
-		struct qga *g = r->send_in_reply;
-		r->send_in_reply = NULL;
-		qga_send(g, "guest-get-osinfo", NULL, 1000, false, r_reply, r);
-	}
-}
-
-static const struct qga_cb cb = { r_ready, r_unsynced, r_closed };
 
 static void
 feedn(struct qga *g, const char *s, size_t n)
@@ -132,6 +70,19 @@ ready_qga(struct rec *r, uint64_t t)
 	return g;
 }
 
+/* A fresh recorder and a synced client with a guest-ping in flight. */
+static struct qga *
+pinging(struct rec *r, uint64_t t)
+{
+	struct qga *g;
+
+	memset(r, 0, sizeof(*r));
+	g = ready_qga(r, t);
+	qga_send(g, "guest-ping", NULL, 1000, false, r_reply, r);
+	free(take_out(g));
+	return g;
+}
+
 int
 main(void)
 {
@@ -190,8 +141,8 @@ main(void)
 	OK(r.replies == 2 && strcmp(r.last_error, "GenericError: Invalid parameter 'pid'") == 0,
 	    "error reply as 'Class: desc': %s", r.last_error);
 	OK(qga_is_ready(g) && qga_pending(g) == 0, "still ready, nothing pending");
-	feed(g, "{\"return\": 5}\n");
-	OK(r.replies == 2 && qga_is_ready(g), "a reply nobody asked for is dropped");
+	feed(g, "{\"return\": 5}\nnot json\n{\"neither\": 1}\n");
+	OK(r.replies == 2 && qga_is_ready(g), "with nothing in flight, any line is dropped");
 	feed(g, "\r\n  \n");
 	OK(qga_is_ready(g), "blank lines ignored");
 
@@ -240,6 +191,15 @@ main(void)
 	OK(!qga_is_ready(g) && r.unsynced == 2, "malformed line unsyncs: %s", r.why);
 	OK(r.replies == 5 && strncmp(r.last_error, "AgentUnsynced: ", 15) == 0,
 	    "the command in flight learns it: %s", r.last_error);
+	qga_tick(g, t + QGA_RESYNC_MS);
+	out = take_out(g);
+	answer_sync(g, sync_id(out));
+	free(out);
+	OK(qga_is_ready(g), "resynced");
+	qga_send(g, "guest-ping", NULL, 1000, false, r_reply, &r);
+	free(take_out(g));
+	feed(g, "{\"QMP\": {}}\n");
+	OK(!qga_is_ready(g) && r.unsynced == 3, "a message that is no reply unsyncs: %s", r.why);
 	qga_free(g);
 
 	/* ---- an agent that never answers: reported once, resynced forever ---- */
@@ -421,14 +381,24 @@ main(void)
 	OK(r.replies == 1 && r.last_null, "freed in a no_reply outcome: no crash");
 
 	/* A reply callback may send the next command. */
-	memset(&r, 0, sizeof(r));
-	g = ready_qga(&r, t);
-	qga_send(g, "guest-ping", NULL, 1000, false, r_reply, &r);
-	free(take_out(g));
+	g = pinging(&r, t);
 	r.send_in_reply = g;
 	feed(g, "{\"return\": {}}\n{\"return\": {\"id\": \"debian\"}}\n");
 	OK(r.replies == 2 && strcmp(r.last_reply, "{\"id\":\"debian\"}") == 0,
 	    "a command sent from a reply gets the next reply");
+	qga_free(g);
+
+	/* A reply callback that resyncs at once: no unsynced after it. */
+	g = pinging(&r, t);
+	r.sync_in_reply = g;
+	feed(g, "not json\n");
+	OK(r.replies == 1 && strncmp(r.last_error, "AgentUnsynced: ", 15) == 0 && r.unsynced == 0,
+	    "qga_sync from the failed command's callback: no unsynced told after it");
+	out = take_out(g);
+	OK(sync_id(out) > 0, "and its sync goes out");
+	answer_sync(g, sync_id(out));
+	free(out);
+	OK(qga_is_ready(g) && r.ready == 2, "ready");
 	qga_free(g);
 
 	/* ---- random input (fixed seed): never a crash, bounded (run under ASan) ---- */
