@@ -469,19 +469,29 @@ add_nic(const struct hw_vm *vm, const struct qemu_env *env, const struct hw_nic 
  * Serial, HMP and QMP: unix sockets in run_dir, QEMU the server, on the
  * daemon's listening fds when it passes them.
  */
+/* The chardev socket run_dir/VM.SFX (or the daemon's fd for it) as id. */
+static int
+add_run_chardev(struct strv *out, const struct qemu_env *env, const char *vm,
+    const char *sfx, const char *id, int fd, const char *log, char *err, size_t errlen)
+{
+	char *path = run_path(env, vm, sfx);
+	int rc = add_socket_chardev(out, id, path, fd, log, err, errlen);
+
+	free(path);
+	return rc;
+}
+
 static int
 add_chardevs(const struct hw_vm *vm, const struct qemu_env *env, struct strv *out,
     char *err, size_t errlen)
 {
 	const struct qemu_chr_fds none = { -1, -1, -1, -1 };
 	const struct qemu_chr_fds *fds = env->qe_chr_fds ? env->qe_chr_fds : &none;
-	char *path, *log;
+	char *log;
 	int rc;
 
-	path = run_path(env, vm->vm_name, "qmp");
-	rc = add_socket_chardev(out, "qmp", path, fds->qs_qmp, NULL, err, errlen);
-	free(path);
-	if (rc)
+	if ((rc = add_run_chardev(out, env, vm->vm_name, "qmp", "qmp", fds->qs_qmp, NULL,
+	    err, errlen)))
 		return rc;
 	strv_push(out, "-mon");
 	strv_push(out, "chardev=qmp,mode=control");
@@ -493,10 +503,9 @@ add_chardevs(const struct hw_vm *vm, const struct qemu_env *env, struct strv *ou
 	 * the daemon is down is kept and later moved into the log (console.c).
 	 * Two writers on one file would duplicate every line.
 	 */
-	path = run_path(env, vm->vm_name, "serial");
 	log = xasprintf("%s/%s.console.spool", env->qe_log_dir, vm->vm_name);
-	rc = add_socket_chardev(out, "serial0", path, fds->qs_serial, log, err, errlen);
-	free(path);
+	rc = add_run_chardev(out, env, vm->vm_name, "serial", "serial0", fds->qs_serial, log,
+	    err, errlen);
 	free(log);
 	if (rc)
 		return rc;
@@ -505,10 +514,8 @@ add_chardevs(const struct hw_vm *vm, const struct qemu_env *env, struct strv *ou
 
 	/* HMP is root on the host in disguise: only when asked for. */
 	if (vm->vm_monitor != HW_PORT_NONE) {
-		path = run_path(env, vm->vm_name, "hmp");
-		rc = add_socket_chardev(out, "hmp", path, fds->qs_hmp, NULL, err, errlen);
-		free(path);
-		if (rc)
+		if ((rc = add_run_chardev(out, env, vm->vm_name, "hmp", "hmp", fds->qs_hmp, NULL,
+		    err, errlen)))
 			return rc;
 		strv_push(out, "-mon");
 		strv_push(out, "chardev=hmp,mode=readline");
@@ -516,10 +523,8 @@ add_chardevs(const struct hw_vm *vm, const struct qemu_env *env, struct strv *ou
 
 	/* The guest agent: the port name its qemu-ga looks for (qemu-ga(8)). */
 	if (vm->vm_agent) {
-		path = run_path(env, vm->vm_name, "qga");
-		rc = add_socket_chardev(out, "qga0", path, fds->qs_qga, NULL, err, errlen);
-		free(path);
-		if (rc)
+		if ((rc = add_run_chardev(out, env, vm->vm_name, "qga", "qga0", fds->qs_qga, NULL,
+		    err, errlen)))
 			return rc;
 		strv_push(out, "-device");
 		strv_push(out, "virtio-serial-pci,id=vser0");

@@ -1091,6 +1091,15 @@ a_unexpected(const struct sup *s, struct vm *vm, int arg)
 	    state_names[vm->vm_state]);
 }
 
+/* A QEMU whose guest may run: running, booting and not-ready share these. */
+#define GUEST_UP_CELLS \
+	[VE_STOP] = a_halt, [VE_RESTART] = a_restart, [VE_KILL] = a_kill, \
+	[VE_START] = a_keep_up, \
+	[VE_SHUTDOWN_GUEST] = a_guest_off, [VE_SHUTDOWN_HOST] = a_host_off, \
+	[VE_EXITED] = a_crashed, [VE_QMP_LOST] = a_qmp_lost, \
+	[VE_PANICKED] = a_panicked, [VE_RUN_STATE] = a_run_state, \
+	[VE_WIND_DOWN] = a_wind_down, [VE_REMOVE] = a_wind_down
+
 /* NULL cells are deliberate no-ops (logged at debug level). */
 static const sup_action table[VS_N][VE_N] = {
 	[VS_STOPPED] = {
@@ -1128,12 +1137,7 @@ static const sup_action table[VS_N][VE_N] = {
 		[VE_WIND_DOWN] = a_wind_down, [VE_REMOVE] = a_wind_down,
 	},
 	[VS_RUNNING] = {
-		[VE_STOP] = a_halt, [VE_RESTART] = a_restart, [VE_KILL] = a_kill,
-		[VE_START] = a_keep_up,
-		[VE_SHUTDOWN_GUEST] = a_guest_off, [VE_SHUTDOWN_HOST] = a_host_off,
-		[VE_EXITED] = a_crashed, [VE_QMP_LOST] = a_qmp_lost,
-		[VE_PANICKED] = a_panicked, [VE_RUN_STATE] = a_run_state,
-		[VE_WIND_DOWN] = a_wind_down, [VE_REMOVE] = a_wind_down,
+		GUEST_UP_CELLS,
 	},
 	[VS_PANICKED] = {
 		[VE_STOP] = a_panic_quit, [VE_RESTART] = a_restart, [VE_KILL] = a_kill,
@@ -1145,21 +1149,11 @@ static const sup_action table[VS_N][VE_N] = {
 	},
 	[VS_BOOTING] = {
 		[VE_GUEST_READY] = a_booted, [VE_TIMER] = a_ready_timeout,
-		[VE_STOP] = a_halt, [VE_RESTART] = a_restart, [VE_KILL] = a_kill,
-		[VE_START] = a_keep_up,
-		[VE_SHUTDOWN_GUEST] = a_guest_off, [VE_SHUTDOWN_HOST] = a_host_off,
-		[VE_EXITED] = a_crashed, [VE_QMP_LOST] = a_qmp_lost,
-		[VE_PANICKED] = a_panicked, [VE_RUN_STATE] = a_run_state,
-		[VE_WIND_DOWN] = a_wind_down, [VE_REMOVE] = a_wind_down,
+		GUEST_UP_CELLS,
 	},
 	[VS_NOT_READY] = {
 		[VE_GUEST_READY] = a_booted,
-		[VE_STOP] = a_halt, [VE_RESTART] = a_restart, [VE_KILL] = a_kill,
-		[VE_START] = a_keep_up,
-		[VE_SHUTDOWN_GUEST] = a_guest_off, [VE_SHUTDOWN_HOST] = a_host_off,
-		[VE_EXITED] = a_crashed, [VE_QMP_LOST] = a_qmp_lost,
-		[VE_PANICKED] = a_panicked, [VE_RUN_STATE] = a_run_state,
-		[VE_WIND_DOWN] = a_wind_down, [VE_REMOVE] = a_wind_down,
+		GUEST_UP_CELLS,
 	},
 	[VS_HALTING] = {
 		[VE_SHUTDOWN_GUEST] = a_shutdown_seen, [VE_SHUTDOWN_HOST] = a_shutdown_seen,

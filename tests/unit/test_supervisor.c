@@ -192,6 +192,33 @@ to_running(void)
 	r.log[0] = 0;
 }
 
+/* halt = { a, b } (fresh() otherwise), then started and running. */
+static void
+ladder_running(enum hw_halt a, enum hw_halt b)
+{
+	fresh(a);
+	hw.vm_policy.po_halt[1] = b;
+	hw.vm_policy.po_n_halt = 2;
+	to_running();
+}
+
+/* ready = ..., started until QMP is ready (clear: the ops log is emptied before that). */
+static void
+booting(enum hw_ready ready, const char *arg, unsigned timeout, enum hw_ready_fail fail,
+    bool clear)
+{
+	fresh(HW_HALT_ACPI);
+	hw.vm_policy.po_ready = ready;
+	hw.vm_policy.po_ready_arg = (char *)arg;
+	hw.vm_policy.po_ready_timeout = timeout;
+	hw.vm_policy.po_on_ready_timeout = fail;
+	sup_event(&s, &vm, VE_START, 0);
+	sup_event(&s, &vm, VE_DEPS_READY, 0);
+	if (clear)
+		r.log[0] = 0;
+	sup_event(&s, &vm, VE_QMP_READY, 0);
+}
+
 #define STATE(want, ...) OK_STREQ(sup_state_name(vm.vm_state), want, __VA_ARGS__)
 #define REASON(want, ...) OK_STREQ(sup_reason_name(vm.vm_reason), want, __VA_ARGS__)
 #define OPS(want, ...) OK_STREQ(r.log, want, __VA_ARGS__)
@@ -1087,10 +1114,7 @@ main(void)
 	    "detail: %s", vm.vm_detail ? vm.vm_detail : "(null)");
 
 	/* halt = { agent, acpi }: the agent answers; half the time is its. */
-	fresh(HW_HALT_AGENT);
-	hw.vm_policy.po_halt[1] = HW_HALT_ACPI;
-	hw.vm_policy.po_n_halt = 2;
-	to_running();
+	ladder_running(HW_HALT_AGENT, HW_HALT_ACPI);
 	r.log[0] = 0;
 	sup_event(&s, &vm, VE_STOP, 0);
 	STATE("halting", "agent step: halting");
@@ -1102,12 +1126,8 @@ main(void)
 	    "detail: %s", vm.vm_detail ? vm.vm_detail : "(null)");
 
 	/* No synced agent: skipped at once, ACPI gets the whole time. */
-	fresh(HW_HALT_AGENT);
-	hw.vm_policy.po_halt[1] = HW_HALT_ACPI;
-	hw.vm_policy.po_n_halt = 2;
+	ladder_running(HW_HALT_AGENT, HW_HALT_ACPI);
 	r.agent_fail = 1;
-	to_running();
-	r.log[0] = 0;
 	sup_event(&s, &vm, VE_STOP, 0);
 	OPS("agent_halt;qmp system_powerdown;arm 30000;", "no agent: acpi at once, all 30 s");
 	sup_event(&s, &vm, VE_EXITED, 0);
@@ -1117,10 +1137,7 @@ main(void)
 	r.agent_fail = 0;
 
 	/* The agent is synced but guest-ping goes unanswered: next step then. */
-	fresh(HW_HALT_AGENT);
-	hw.vm_policy.po_halt[1] = HW_HALT_ACPI;
-	hw.vm_policy.po_n_halt = 2;
-	to_running();
+	ladder_running(HW_HALT_AGENT, HW_HALT_ACPI);
 	sup_event(&s, &vm, VE_STOP, 0);
 	r.clock += 1500;
 	r.log[0] = 0;
@@ -1131,10 +1148,7 @@ main(void)
 	STATE("halting", "a late agent failure on the acpi step changes nothing");
 
 	/* The agent took guest-shutdown but the guest did nothing: acpi at half time. */
-	fresh(HW_HALT_AGENT);
-	hw.vm_policy.po_halt[1] = HW_HALT_ACPI;
-	hw.vm_policy.po_n_halt = 2;
-	to_running();
+	ladder_running(HW_HALT_AGENT, HW_HALT_ACPI);
 	sup_event(&s, &vm, VE_STOP, 0);
 	r.clock += 15000;
 	r.log[0] = 0;
@@ -1145,10 +1159,7 @@ main(void)
 	STATE("terminating", "then SIGTERM");
 
 	/* CPUs dead: every step but quit is skipped; { acpi, quit } quits. */
-	fresh(HW_HALT_ACPI);
-	hw.vm_policy.po_halt[1] = HW_HALT_QUIT;
-	hw.vm_policy.po_n_halt = 2;
-	to_running();
+	ladder_running(HW_HALT_ACPI, HW_HALT_QUIT);
 	snprintf(vm.vm_run_state, sizeof(vm.vm_run_state), "internal-error");
 	r.log[0] = 0;
 	sup_event(&s, &vm, VE_STOP, 0);
@@ -1156,10 +1167,7 @@ main(void)
 	STATE("halting", "halting on quit");
 
 	/* QMP down: every QMP step is skipped, SIGTERM at once. */
-	fresh(HW_HALT_ACPI);
-	hw.vm_policy.po_halt[1] = HW_HALT_COMMAND;
-	hw.vm_policy.po_n_halt = 2;
-	to_running();
+	ladder_running(HW_HALT_ACPI, HW_HALT_COMMAND);
 	r.qmp_fail = 1;
 	r.log[0] = 0;
 	sup_event(&s, &vm, VE_STOP, 0);
@@ -1170,14 +1178,7 @@ main(void)
 
 	/* ---- issue 14: readiness ---- */
 
-	fresh(HW_HALT_ACPI);
-	hw.vm_policy.po_ready = HW_READY_SERIAL;
-	hw.vm_policy.po_ready_arg = "READY";
-	hw.vm_policy.po_ready_timeout = 60;
-	sup_event(&s, &vm, VE_START, 0);
-	sup_event(&s, &vm, VE_DEPS_READY, 0);
-	r.log[0] = 0;
-	sup_event(&s, &vm, VE_QMP_READY, 0);
+	booting(HW_READY_SERIAL, "READY", 60, HW_READY_PROCEED, true);
 	STATE("booting", "QMP ready, ready = serial: booting");
 	OPS("disarm;arm 60000;probe;", "ready_timeout armed, probe started");
 	OK(sup_has_process(&vm), "booting has a process");
@@ -1186,44 +1187,22 @@ main(void)
 	sup_event(&s, &vm, VE_GUEST_READY, 0);
 	STATE("running", "a second readiness changes nothing");
 
-	fresh(HW_HALT_ACPI);
-	hw.vm_policy.po_ready = HW_READY_TCP;
-	hw.vm_policy.po_ready_arg = "127.0.0.1:22";
-	hw.vm_policy.po_ready_timeout = 60;
-	sup_event(&s, &vm, VE_START, 0);
-	sup_event(&s, &vm, VE_DEPS_READY, 0);
-	sup_event(&s, &vm, VE_QMP_READY, 0);
+	booting(HW_READY_TCP, "127.0.0.1:22", 60, HW_READY_PROCEED, false);
 	sup_event(&s, &vm, VE_TIMER, 0);
 	STATE("running", "not ready in time, on_ready_timeout = proceed: running");
 
-	fresh(HW_HALT_ACPI);
-	hw.vm_policy.po_ready = HW_READY_AGENT;
-	hw.vm_policy.po_ready_timeout = 60;
-	hw.vm_policy.po_on_ready_timeout = HW_READY_HOLD;
-	sup_event(&s, &vm, VE_START, 0);
-	sup_event(&s, &vm, VE_DEPS_READY, 0);
-	sup_event(&s, &vm, VE_QMP_READY, 0);
+	booting(HW_READY_AGENT, NULL, 60, HW_READY_HOLD, false);
 	sup_event(&s, &vm, VE_TIMER, 0);
 	STATE("not-ready", "on_ready_timeout = hold: not-ready");
 	sup_event(&s, &vm, VE_GUEST_READY, 0);
 	STATE("running", "ready later: running");
 
-	fresh(HW_HALT_ACPI);
-	hw.vm_policy.po_ready = HW_READY_SERIAL;
-	hw.vm_policy.po_ready_arg = "READY";
-	sup_event(&s, &vm, VE_START, 0);
-	sup_event(&s, &vm, VE_DEPS_READY, 0);
-	sup_event(&s, &vm, VE_QMP_READY, 0);
+	booting(HW_READY_SERIAL, "READY", 0, HW_READY_PROCEED, false);
 	r.log[0] = 0;
 	sup_event(&s, &vm, VE_STOP, 0);
 	STATE("halting", "a booting VM stops like a running one");
 	OPS("qmp system_powerdown;arm 30000;", "power button");
-	fresh(HW_HALT_ACPI);
-	hw.vm_policy.po_ready = HW_READY_SERIAL;
-	hw.vm_policy.po_ready_arg = "READY";
-	sup_event(&s, &vm, VE_START, 0);
-	sup_event(&s, &vm, VE_DEPS_READY, 0);
-	sup_event(&s, &vm, VE_QMP_READY, 0);
+	booting(HW_READY_SERIAL, "READY", 0, HW_READY_PROCEED, false);
 	sup_event(&s, &vm, VE_EXITED, 9);
 	STATE("stopped", "a booting QEMU that dies: crashed");
 	REASON("crashed", "reason crashed");
