@@ -124,7 +124,11 @@ disk=$qcow
 mapfile -t args < <(guest_qemu_args stubborn "$disk" 10.0.0.2/24)
 check_match "guest_qemu_args adds vmsguest.ip" "${args[*]}" 'vmsguest=stubborn vmsguest\.ip=10\.0\.0\.2/24'
 NET_ARGS=(-netdev user,id=n0,restrict=on -device virtio-net-pci,netdev=n0)
+# with the agent's port but without vmsguest.agent: a VM configured for an agent that
+# does not run (nothing answers; the ready line has no agent=)
+AGENT=1
 guest_start stub stubborn "$disk" 10.0.0.2/24
+AGENT=0
 if line=$(guest_wait_ready "$LOG" 60 "$QEMU_PID"); then
 	diag "stubborn boot to ready: $(elapsed "$T_START" "$(now)") s"
 	check_eq "second boot counts boot=2 (stubborn)" "$line" \
@@ -139,6 +143,14 @@ check_match "QMP system_powerdown is answered (stubborn)" "$qmp_out" '"event": *
 check_match "vmsguest.ip configures eth0 (virtio-net)" \
 	"$(guest_console "UNIX-CONNECT:$SER" 'ip -o -4 addr show dev eth0 | sed "s/^/addr-/"' '^addr-' 4)" \
 	'^addr-.*eth0 +inet 10\.0\.0\.2/24'
+check_match "the port's /dev/virtio-ports link exists without vmsguest.agent" \
+	"$(guest_console "UNIX-CONNECT:$SER" 'ls /dev/virtio-ports/ | sed "s/^/port-/"' '^port-' 4)" \
+	'^port-org\.qemu\.guest_agent\.0'
+t_qga=$(now)
+out=$(guest_qga "$QGA" '{"execute":"guest-ping"}' 1 2>&1)
+check_eq "no qemu-ga: guest_qga gets no answer" "$?:$out" \
+	"1:guest_qga: no answer to guest-sync-delimited (within 1 s, or $QGA closed)"
+diag "guest_qga giving up on a silent port: $(elapsed "$t_qga" "$(now)") s"
 left=$(awk -v a="$t_off" -v b="$(now)" 'BEGIN { d = 5 - (b - a); printf "%.1f", (d > 0 ? d : 0) }')
 if guest_wait_exit "$QEMU_PID" "$left"; then
 	notok "stubborn guest ignores the power button"; show_log; guest_end

@@ -27,6 +27,8 @@
 #                            (/sbin/hwclock is busybox's).
 #   vmsguest.agent=flood     a hostile guest: no qemu-ga, endless random bytes written to
 #                            that port instead
+#   (none)                   with guest_agent_args: the port exists, nothing answers (an
+#                            agent configured for the VM but not running in the guest)
 #   vmsguest.acpid_delay=S   cooperative/panic: acpid starts S seconds after the ready
 #                            line instead of before it, so a power button pressed in
 #                            between is lost; "vmservice-guest: acpid up" when it listens
@@ -296,14 +298,17 @@ guest_agent_args() {
 # not come within TIMEOUT_S (default 10) in all, or the socket closed first (QEMU
 # exited: guest-shutdown never answers on success), 2 on a connect failure.
 guest_qga() {
-	local LC_ALL=C sock=$1 json=$2 t=${3:-10} id line rest end pid rfd wfd rc=1 synced=0
+	local LC_ALL=C sock=$1 json=$2 t=${3:-10} id line rest end pid rfd wfd rc=1 synced=0 pipetrap
 	id=$(( (RANDOM << 15 | RANDOM) + 1 ))
 	[ -S "$sock" ] || { echo "guest_qga: no socket $sock" >&2; return 2; }
 	coproc GUEST_QGA { exec timeout "$((t + 2))" socat -t 0.5 - "UNIX-CONNECT:$sock" 2>/dev/null; }
 	# bash closes a coprocess's descriptors once it has exited: keep our own copies
 	pid=$GUEST_QGA_PID
 	exec {rfd}<&"${GUEST_QGA[0]}" {wfd}>&"${GUEST_QGA[1]}"
-	printf '\377{"execute":"guest-sync-delimited","arguments":{"id":%d}}\n' "$id" >&"$wfd"
+	# socat may be gone already (nothing listens): a write error, not a SIGPIPE
+	pipetrap=$(trap -p PIPE)
+	trap '' PIPE
+	printf '\377{"execute":"guest-sync-delimited","arguments":{"id":%d}}\n' "$id" 2>/dev/null 1>&"$wfd"
 	end=$((SECONDS + t))
 	while rest=$((end - SECONDS)); [ "$rest" -gt 0 ]; do
 		IFS= read -r -t "$rest" line <&"$rfd" || break
@@ -312,7 +317,7 @@ guest_qga() {
 			line=${line##*$'\377'}
 			if [[ $line =~ ^\{\ *\"return\"\ *:\ *$id\ *\} ]]; then
 				synced=1
-				printf '%s\n' "$json" >&"$wfd"
+				printf '%s\n' "$json" 2>/dev/null 1>&"$wfd"
 			fi
 		elif [ -n "${line//[[:space:]]/}" ]; then
 			printf '%s\n' "${line%$'\r'}"
@@ -320,7 +325,9 @@ guest_qga() {
 			break
 		fi
 	done
-	[ $synced = 1 ] || echo "guest_qga: no answer to guest-sync-delimited within $t s" >&2
+	[ $synced = 1 ] ||
+		echo "guest_qga: no answer to guest-sync-delimited (within $t s, or $sock closed)" >&2
+	eval "${pipetrap:-trap - PIPE}"
 	exec {rfd}<&- {wfd}>&-
 	kill "$pid" 2>/dev/null
 	wait "$pid" 2>/dev/null
