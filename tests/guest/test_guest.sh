@@ -71,6 +71,27 @@ show_log() {
 	diag "serial log:"; tr -d '\r' <"$LOG" | tail -n 15 | sed 's/^/#   /'
 	diag "QEMU stderr:"; sed 's/^/#   /' "${LOG%.serial.log}.stderr"
 }
+# expect_ready DESC WANT [LABEL]: the guest's ready line is WANT; with LABEL, reports
+# the time from QEMU's start.
+expect_ready() {
+	local line
+	if line=$(guest_wait_ready "$LOG" 60 "$QEMU_PID"); then
+		[ -n "${3:-}" ] && diag "$3 boot to ready: $(elapsed "$T_START" "$(now)") s"
+		check_eq "$1" "$line" "$2"
+	else
+		notok "$1"; show_log
+	fi
+}
+# expect_exit DESC: QEMU exits by itself within 10 s (sets QEMU_RC); else it is
+# shown, quit, and the status is 1.
+expect_exit() {
+	if guest_wait_exit "$QEMU_PID" 10; then
+		ok "$1"; guest_end; return 0
+	fi
+	notok "$1"; show_log
+	guest_qmp "$QMP" quit >/dev/null; guest_wait_exit "$QEMU_PID" 5; guest_end
+	return 1
+}
 
 # --- 1: cooperative guest, fresh disk -------------------------------------------
 disk=$TMP/disk.img
@@ -78,13 +99,8 @@ guest_disk_new "$disk"
 check_eq "new disk has an empty record" "$(guest_disk_record "$disk")" "0 0"
 
 guest_start coop1 cooperative "$disk"
-if line=$(guest_wait_ready "$LOG" 60 "$QEMU_PID"); then
-	diag "cooperative boot to ready: $(elapsed "$T_START" "$(now)") s"
-	check_eq "cooperative guest is ready on its serial console" "$line" \
-		"vmservice-guest: ready boot=1 flavour=cooperative disk=vda pvpanic=no"
-else
-	notok "cooperative guest is ready on its serial console"; show_log
-fi
+expect_ready "cooperative guest is ready on its serial console" \
+	"vmservice-guest: ready boot=1 flavour=cooperative disk=vda pvpanic=no" "cooperative"
 check_eq "running guest has marked its disk unclean (boots clean)" "$(guest_disk_record "$disk")" "1 0"
 
 # --- 4: the console shell answers -------------------------------------------------
@@ -103,14 +119,9 @@ check_match "the console shell has job control" \
 t_off=$(now)
 qmp_out=$(guest_qmp "$QMP" system_powerdown)
 check_match "QMP system_powerdown is answered" "$qmp_out" '"event": *"POWERDOWN"'
-if guest_wait_exit "$QEMU_PID" 10; then
-	ok "cooperative guest powers off on the ACPI power button"
+if expect_exit "cooperative guest powers off on the ACPI power button"; then
 	diag "power button to QEMU exit: $(elapsed "$t_off" "$(now)") s"
-	guest_end
 	check_eq "QEMU exit status after guest poweroff" "$QEMU_RC" 0
-else
-	notok "cooperative guest powers off on the ACPI power button"; show_log
-	guest_qmp "$QMP" quit >/dev/null; guest_wait_exit "$QEMU_PID" 5; guest_end
 fi
 check "serial log shows the handler ran" grep -q 'vmservice-guest: powerbutton, clean shutdown' "$LOG"
 check_eq "disk after ACPI shutdown: boots=1 clean=1" \
@@ -129,13 +140,8 @@ NET_ARGS=(-netdev user,id=n0,restrict=on -device virtio-net-pci,netdev=n0)
 AGENT=1
 guest_start stub stubborn "$disk" 10.0.0.2/24
 AGENT=0
-if line=$(guest_wait_ready "$LOG" 60 "$QEMU_PID"); then
-	diag "stubborn boot to ready: $(elapsed "$T_START" "$(now)") s"
-	check_eq "second boot counts boot=2 (stubborn)" "$line" \
-		"vmservice-guest: ready boot=2 flavour=stubborn disk=vda pvpanic=no"
-else
-	notok "second boot counts boot=2 (stubborn)"; show_log
-fi
+expect_ready "second boot counts boot=2 (stubborn)" \
+	"vmservice-guest: ready boot=2 flavour=stubborn disk=vda pvpanic=no" "stubborn"
 t_off=$(now)
 qmp_out=$(guest_qmp "$QMP" system_powerdown)
 check_match "QMP system_powerdown is answered (stubborn)" "$qmp_out" '"event": *"POWERDOWN"'
@@ -171,21 +177,11 @@ saved_kernel=$GUEST_KERNEL
 GUEST_KERNEL=$GUEST_VMLINUZ
 guest_start nodisk cooperative
 GUEST_KERNEL=$saved_kernel
-if line=$(guest_wait_ready "$LOG" 60 "$QEMU_PID"); then
-	diag "bzImage (vmlinuz) boot to ready: $(elapsed "$T_START" "$(now)") s"
-	check_eq "disk-less guest is ready" "$line" \
-		"vmservice-guest: ready boot=0 flavour=cooperative disk=none pvpanic=no"
-else
-	notok "disk-less guest is ready"; show_log
-fi
+expect_ready "disk-less guest is ready" \
+	"vmservice-guest: ready boot=0 flavour=cooperative disk=none pvpanic=no" "bzImage (vmlinuz)"
 # "ready" promises the button is handled from then on
 guest_qmp "$QMP" system_powerdown >/dev/null
-if guest_wait_exit "$QEMU_PID" 10; then
-	ok "power button right after the ready line powers the guest off"; guest_end
-else
-	notok "power button right after the ready line powers the guest off"; show_log
-	guest_qmp "$QMP" quit >/dev/null; guest_wait_exit "$QEMU_PID" 5; guest_end
-fi
+expect_exit "power button right after the ready line powers the guest off"
 
 # --- the real guest agent: stubborn (ACPI ignored), so only the agent can stop it cleanly
 disk=$TMP/agent.img
@@ -194,13 +190,9 @@ AGENT=1
 NET_ARGS=(-netdev user,id=n0,restrict=on -device virtio-net-pci,netdev=n0)
 guest_start agent stubborn "$disk" 10.0.0.7/24 agent=on
 AGENT=0
-if line=$(guest_wait_ready "$LOG" 60 "$QEMU_PID"); then
-	diag "agent guest boot to ready (qemu-ga holds its port): $(elapsed "$T_START" "$(now)") s"
-	check_eq "agent guest is ready with qemu-ga running" "$line" \
-		"vmservice-guest: ready boot=1 flavour=stubborn disk=vda pvpanic=no agent=yes"
-else
-	notok "agent guest is ready with qemu-ga running"; show_log
-fi
+expect_ready "agent guest is ready with qemu-ga running" \
+	"vmservice-guest: ready boot=1 flavour=stubborn disk=vda pvpanic=no agent=yes" \
+	"agent guest (qemu-ga holding its port)"
 # the protocol by hand: 0xFF resets the agent's parser, the sync reply is 0xFF-delimited
 : >"$TMP/sync.out"
 {
@@ -228,14 +220,11 @@ out=$(guest_qga "$QGA" '{"execute":"guest-no-such-command"}' 10)
 check_match "an unknown command gets an error reply" "$out" '^\{"error": \{"class": "CommandNotFound"'
 t_off=$(now)
 guest_qga "$QGA" '{"execute":"guest-shutdown"}' 10 >"$TMP/shutdown.out" 2>&1
-if guest_wait_exit "$QEMU_PID" 10; then
-	ok "guest-shutdown powers the guest off"
+if expect_exit "guest-shutdown powers the guest off"; then
 	diag "guest-shutdown to QEMU exit: $(elapsed "$t_off" "$(now)") s"
-	guest_end
 	check_eq "QEMU exit status after guest-shutdown" "$QEMU_RC" 0
 else
-	notok "guest-shutdown powers the guest off"; show_log; sed 's/^/#   /' "$TMP/shutdown.out"
-	guest_qmp "$QMP" quit >/dev/null; guest_wait_exit "$QEMU_PID" 5; guest_end
+	sed 's/^/#   /' "$TMP/shutdown.out"
 fi
 check "serial log shows /sbin/shutdown ran" grep -q '^vmservice-guest: shutdown by agent' "$LOG"
 check_eq "disk after guest-shutdown: boots=1 clean=1" "$(guest_disk_record "$disk")" "1 1"
@@ -244,12 +233,8 @@ check_eq "disk after guest-shutdown: boots=1 clean=1" "$(guest_disk_record "$dis
 AGENT=1
 guest_start flood stubborn "" "" agent=flood
 AGENT=0
-if line=$(guest_wait_ready "$LOG" 60 "$QEMU_PID"); then
-	check_eq "flood guest is ready" "$line" \
-		"vmservice-guest: ready boot=0 flavour=stubborn disk=none pvpanic=no agent=flood"
-else
-	notok "flood guest is ready"; show_log
-fi
+expect_ready "flood guest is ready" \
+	"vmservice-guest: ready boot=0 flavour=stubborn disk=none pvpanic=no agent=flood"
 bytes=$(timeout 2 socat -u "UNIX-CONNECT:$QGA" - 2>/dev/null | wc -c)
 if [ "$bytes" -ge 4096 ]; then
 	ok "flood guest sends garbage on the agent socket ($bytes bytes in 2 s)"
@@ -265,12 +250,8 @@ guest_end
 disk=$TMP/late.img
 guest_disk_new "$disk"
 guest_start late cooperative "$disk" "" agent=on acpid_delay=5
-if line=$(guest_wait_ready "$LOG" 60 "$QEMU_PID"); then
-	check_eq "late-acpid guest is ready, agent port missing" "$line" \
-		"vmservice-guest: ready boot=1 flavour=cooperative disk=vda pvpanic=no agent=noport"
-else
-	notok "late-acpid guest is ready, agent port missing"; show_log
-fi
+expect_ready "late-acpid guest is ready, agent port missing" \
+	"vmservice-guest: ready boot=1 flavour=cooperative disk=vda pvpanic=no agent=noport"
 guest_qmp "$QMP" system_powerdown >/dev/null
 if grep -q 'vmservice-guest: acpid up' "$LOG"; then
 	notok "power button pressed before acpid is up (it was up already: test too slow)"
@@ -279,7 +260,7 @@ else
 fi
 if guest_wait_line "$LOG" '^vmservice-guest: acpid up' 30 "$QEMU_PID" >/dev/null; then
 	ok "acpid comes up after vmsguest.acpid_delay"
-	diag "ready to acpid up: $(elapsed "$T_START" "$(now)") s after QEMU start"
+	diag "QEMU start to acpid up: $(elapsed "$T_START" "$(now)") s (acpid_delay=5)"
 else
 	notok "acpid comes up after vmsguest.acpid_delay"; show_log
 fi
@@ -290,12 +271,7 @@ else
 	notok "the early press was lost (guest still running)"; show_log
 fi
 guest_qmp "$QMP" system_powerdown >/dev/null
-if guest_wait_exit "$QEMU_PID" 10; then
-	ok "a press after acpid up powers the guest off"; guest_end
-else
-	notok "a press after acpid up powers the guest off"; show_log
-	guest_qmp "$QMP" quit >/dev/null; guest_wait_exit "$QEMU_PID" 5; guest_end
-fi
+expect_exit "a press after acpid up powers the guest off"
 check_eq "disk after the late press: boots=1 clean=1" "$(guest_disk_record "$disk")" "1 1"
 
 # --- helpers on a disk without a record --------------------------------------------
