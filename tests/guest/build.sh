@@ -11,11 +11,12 @@
 #   GUEST_VMLINUZ=...         the packaged bzImage
 #   GUEST_INITRD=...          the initramfs of this builder version
 #   GUEST_KERNEL_PACKAGE=...  the Debian package the kernel came from
+#   GUEST_AGENT_VERSION=...   the version of Debian's qemu-guest-agent in the initramfs
 # Cache, $VMS_CACHE/guest (VMS_CACHE defaults to ${XDG_CACHE_HOME:-$HOME/.cache}/vmservice):
 #   vmlinuz, vmlinux, initrd.img, kernel-package, stamp
 #                    the latest build, for use by hand (hard links / copies)
-#   initrd-STAMP.img one initramfs for both flavours, per builder version (STAMP =
-#                    hash of build.sh, init and busybox), so worktrees at different
+#   initrd-STAMP.img one initramfs for all flavours, per builder version (STAMP =
+#                    hash of build.sh, init, busybox and qemu-ga), so worktrees at different
 #                    versions sharing the cache never boot each other's initramfs;
 #                    the kernel command line picks the flavour (see tests/lib/guest.sh)
 #   build-STAMP.env  the KEY=VALUE lines above for that version; its presence (with
@@ -25,7 +26,15 @@
 #                    an ELF that QEMU boots through its PVH entry (made when the kernel
 #                    has CONFIG_PVH=y; boots ~2.5 s faster under TCG because the
 #                    bzImage spends that long decompressing itself); modules/*.ko
-# Needs: apt-get, dpkg-deb, busybox-static, cpio, gzip, xz, sha256sum, flock (root for
+#   qga/             the guest agent: qemu-guest-agent_*.deb and its usr/sbin/qemu-ga
+#                    (Debian's current candidate, asked for only on --force or an empty
+#                    qga/). Kept outside pkg/ and debs/, which builders of earlier
+#                    versions prune to the kernel. The initramfs gets qemu-ga, every
+#                    library `ldd` resolves for it on this host and the dynamic loader,
+#                    copied at pack time (the initramfs carries its own copies, so a
+#                    later host upgrade does not break a cached one).
+# Needs: apt-get, dpkg-deb, busybox-static, cpio, gzip, xz, sha256sum, flock, ldd, and
+# qemu-ga's libraries on the host (libglib2.0-0 libnuma1 liburing2 libudev1; root for
 # `apt-get update` on a machine whose apt lists are empty).
 set -eu
 
@@ -41,8 +50,11 @@ drivers/virtio/virtio.ko drivers/virtio/virtio_ring.ko drivers/virtio/virtio_pci
 drivers/virtio/virtio_pci_modern_dev.ko drivers/virtio/virtio_pci_legacy_dev.ko
 drivers/block/virtio_blk.ko
 net/core/failover.ko drivers/net/net_failover.ko drivers/net/virtio_net.ko
-drivers/misc/pvpanic/pvpanic.ko drivers/misc/pvpanic/pvpanic-mmio.ko"
+drivers/misc/pvpanic/pvpanic.ko drivers/misc/pvpanic/pvpanic-mmio.ko
+drivers/char/virtio_console.ko"
 BUSYBOX=/bin/busybox
+# Bump when what is taken from the qemu-guest-agent package changes, to redo qga/.
+QGA_RECIPE=1
 
 # extract_vmlinux BZIMAGE OUT: the compressed payload of a bzImage, decompressed
 # (boot protocol 2.08+: setup_sects at 0x1f1, payload_offset/length at 0x248/0x24c,
@@ -75,7 +87,44 @@ exec 9>"$out/.lock"
 flock -w 600 9 || die "timed out waiting for $out/.lock"
 
 [ -x $BUSYBOX ] || die "$BUSYBOX missing (install busybox-static: make deps)"
-stamp=$(cat "$here/build.sh" "$here/init" $BUSYBOX | sha256sum | cut -c1-16)
+
+# The guest agent, first: its binary is part of the stamp. Only --force or a missing
+# qga/ asks apt (seconds on a loaded machine) which version is current.
+qga=$out/qga
+fetch_qga() {
+	qver=$(apt-cache policy qemu-guest-agent 2>/dev/null | sed -n 's/^ *Candidate: //p')
+	if [ -z "$qver" ] || [ "$qver" = "(none)" ]; then
+		log "apt knows no qemu-guest-agent, running apt-get update"
+		apt-get update -qq || die "apt-get update failed"
+		qver=$(apt-cache policy qemu-guest-agent 2>/dev/null | sed -n 's/^ *Candidate: //p')
+		case "$qver" in "" | "(none)") die "apt has no qemu-guest-agent package" ;; esac
+	fi
+	mkdir -p "$qga"
+	qdeb=
+	for d in "$qga"/qemu-guest-agent_*.deb; do
+		[ -f "$d" ] || continue
+		# a truncated download fails dpkg-deb; another version is dead weight
+		if [ "$(dpkg-deb -f "$d" Version 2>/dev/null)" = "$qver" ]; then qdeb=$d; else rm -f "$d"; fi
+	done
+	if [ -z "$qdeb" ]; then
+		log "downloading qemu-guest-agent $qver"
+		(cd "$qga" && apt-get download -q "qemu-guest-agent=$qver" 2>&1 |
+			grep -v '^W: Download is performed unsandboxed' >&2) || true
+		qdeb=$(ls "$qga"/qemu-guest-agent_*.deb 2>/dev/null | head -n1 || true)
+		[ -n "$qdeb" ] || die "apt-get download qemu-guest-agent=$qver failed"
+	fi
+	dpkg-deb --fsys-tarfile "$qdeb" | tar -xO ./usr/sbin/qemu-ga >"$qga/qemu-ga.tmp" ||
+		die "no usr/sbin/qemu-ga in $qdeb"
+	chmod 755 "$qga/qemu-ga.tmp"
+	mv "$qga/qemu-ga.tmp" "$qga/qemu-ga"
+	echo "$qver" >"$qga/version"
+	echo $QGA_RECIPE >"$qga/done"
+}
+if [ $force = 1 ] || [ "$(cat "$qga/done" 2>/dev/null)" != $QGA_RECIPE ] || [ ! -x "$qga/qemu-ga" ]; then
+	fetch_qga
+fi
+
+stamp=$(cat "$here/build.sh" "$here/init" $BUSYBOX "$qga/qemu-ga" | sha256sum | cut -c1-16)
 envf=$out/build-$stamp.env
 if [ $force = 0 ] && [ -f "$envf" ]; then
 	complete=1
@@ -192,11 +241,29 @@ log "packing initramfs"
 root=$(mktemp -d "$out/root.XXXXXX")
 trap 'rm -rf "$root"' EXIT
 mkdir -p "$root/bin" "$root/sbin" "$root/lib/modules" "$root/proc" "$root/sys" "$root/dev" \
-	"$root/etc" "$root/tmp" "$root/run" "$root/root"
+	"$root/etc" "$root/tmp" "$root/run" "$root/root" "$root/usr/sbin" "$root/var"
 cp $BUSYBOX "$root/bin/busybox"
 # Only /bin/sh for the kernel to run /init; init installs the other applet links
 # itself (400 ln processes here take seconds on a loaded machine).
 ln -s busybox "$root/bin/sh"
+# qemu-ga's guest-set-time execs /sbin/hwclock (and fails if it is missing); its
+# state file goes to /var/run (Debian's --localstatedir).
+ln -s ../bin/busybox "$root/sbin/hwclock"
+ln -s ../run "$root/var/run"
+# qemu-ga with what the dynamic loader needs to run it: the libraries ldd resolves
+# on this host (Debian's, the versions the package was built against or newer) and
+# the loader itself, at the paths ldd names (all on the loader's default path).
+cp "$qga/qemu-ga" "$root/usr/sbin/qemu-ga"
+qlibs=$(ldd "$qga/qemu-ga") || die "ldd $qga/qemu-ga failed"
+if printf '%s\n' "$qlibs" | grep -q 'not found'; then
+	die "qemu-ga needs libraries this host lacks (apt-get install libglib2.0-0 libnuma1 liburing2 libudev1):
+$(printf '%s\n' "$qlibs" | grep 'not found')"
+fi
+for lib in $(printf '%s\n' "$qlibs" | awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }'); do
+	mkdir -p "$root${lib%/*}"
+	cp -L "$lib" "$root$lib"
+done
+[ -n "$(ls "$root"/lib64/ld-linux-* 2>/dev/null)" ] || die "ldd named no dynamic loader for qemu-ga"
 cp "$pkgdir"/modules/*.ko "$root/lib/modules/"
 cp "$here/init" "$root/init"
 chmod 755 "$root/init"
@@ -216,6 +283,7 @@ kernel=$pkgdir/vmlinuz
 	echo "GUEST_VMLINUZ=$pkgdir/vmlinuz"
 	echo "GUEST_INITRD=$initrd"
 	echo "GUEST_KERNEL_PACKAGE=$kpkg"
+	echo "GUEST_AGENT_VERSION=$(cat "$qga/version")"
 } >"$envf.tmp"
 mv "$envf.tmp" "$envf"
 
