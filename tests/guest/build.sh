@@ -34,8 +34,9 @@
 #                    copied at pack time (the initramfs carries its own copies, so a
 #                    later host upgrade does not break a cached one).
 # Needs: apt-get, dpkg-deb, busybox-static, cpio, gzip, xz, sha256sum, flock, ldd, and
-# qemu-ga's libraries on the host (libglib2.0-0 libnuma1 liburing2 libudev1; root for
-# `apt-get update` on a machine whose apt lists are empty).
+# qemu-ga's libraries on the host (libglib2.0-0 libnuma1 liburing2 libudev1, which
+# qemu-system-x86 depends on anyway); root for `apt-get update` on a machine whose apt
+# lists are empty.
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -113,8 +114,10 @@ fetch_qga() {
 		qdeb=$(ls "$qga"/qemu-guest-agent_*.deb 2>/dev/null | head -n1 || true)
 		[ -n "$qdeb" ] || die "apt-get download qemu-guest-agent=$qver failed"
 	fi
+	# a download cut short passes the control check above but not this: fetch it again
+	# next time
 	dpkg-deb --fsys-tarfile "$qdeb" | tar -xO ./usr/sbin/qemu-ga >"$qga/qemu-ga.tmp" ||
-		die "no usr/sbin/qemu-ga in $qdeb"
+		{ rm -f "$qdeb" "$qga/qemu-ga.tmp"; die "no usr/sbin/qemu-ga in $qdeb (removed it)"; }
 	chmod 755 "$qga/qemu-ga.tmp"
 	mv "$qga/qemu-ga.tmp" "$qga/qemu-ga"
 	echo "$qver" >"$qga/version"
