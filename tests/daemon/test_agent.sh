@@ -1,6 +1,8 @@
 #!/bin/bash
 # The QEMU guest agent and the halt ladder (issue 14), with the real guest
 # (TCG) running Debian's qemu-ga (tests/guest: vmsguest.agent=on):
+# - ready = agent: `vmctl start` returns once the agent answers (booting
+#   until then);
 # - halt = { agent, acpi }: the agent answers, status shows its IP and OS,
 #   `vmctl agent` passes a command through (fsfreeze status too), the
 #   guest's clock is set after a 5 s pause, a stop goes through
@@ -42,7 +44,7 @@ guest_vm() {
 	} >>"$TMP/vms.conf"
 }
 guest_vm ag "$(guest_append cooperative 10.0.2.15/24 agent=on)" 'agent = yes' \
-    'halt = { agent, acpi }' 'nic { net = user  model = virtio-net-pci }'
+    'halt = { agent, acpi }' 'nic { net = user  model = virtio-net-pci }' 'ready = agent'
 guest_vm na "$(guest_append cooperative)" 'agent = yes' 'halt = { agent, acpi }'
 guest_vm rp "$(guest_append cooperative "" acpid_delay=8)" 'acpi_repeat = 2'
 guest_vm fl "$(guest_append cooperative "" agent=flood)" 'agent = yes' \
@@ -81,8 +83,12 @@ wait_field() {
 }
 
 # --- the agent answers -------------------------------------------------
-vmctl start ag >/dev/null
-check "ag running" wait_state ag running 20
+vmctl start ag >/dev/null; rc=$?
+check_eq "vmctl start ag (ready = agent) returns 0" "$rc" 0
+check_eq "... once the guest's agent answers" "$(field ag agent)" answering
+check_eq "ag running" "$(field ag state)" running
+check_match "it was booting until then" "$(cat "$TMP/daemon.log")" 'ag: starting -> booting'
+check_match "... and ready through the agent" "$(cat "$TMP/daemon.log")" 'ag: ready: the guest agent answered'
 check "the agent answers" wait_field ag agent answering 60
 # Its addresses are asked right after its first answer.
 for ((i = 0; i < 100; i++)); do
