@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "lib/log.h"
@@ -68,10 +69,12 @@ osinfo_cb(void *arg, struct json_object *ret, const char *error)
 		copy_text(ag->ag_os, sizeof(ag->ag_os), json_object_get_string(v));
 }
 
+/* Loopback and link-local addresses reach nobody from outside the guest. */
 static bool
-loopback(const char *ip)
+local_only(const char *ip)
 {
-	return strncmp(ip, "127.", 4) == 0 || strcmp(ip, "::1") == 0;
+	return strncmp(ip, "127.", 4) == 0 || strcmp(ip, "::1") == 0 ||
+	    strncmp(ip, "169.254.", 8) == 0 || strncasecmp(ip, "fe80:", 5) == 0;
 }
 
 static void
@@ -95,7 +98,7 @@ ifaces_cb(void *arg, struct json_object *ret, const char *error)
 			if (!json_object_is_type(a, json_type_object) ||
 			    !json_object_object_get_ex(a, "ip-address", &ip) ||
 			    !json_object_is_type(ip, json_type_string) ||
-			    loopback(json_object_get_string(ip)))
+			    local_only(json_object_get_string(ip)))
 				continue;
 			copy_text(ag->ag_ips[ag->ag_n_ips], sizeof(ag->ag_ips[0]),
 			    json_object_get_string(ip));
