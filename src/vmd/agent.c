@@ -35,6 +35,7 @@ struct vm_agent {
 	char		 ag_ips[AGENT_MAX_IPS][48];
 	unsigned	 ag_n_ips;
 	uint64_t	 ag_timer;	/* the next info refresh */
+	bool		 ag_clock_stale;	/* resumed before the agent answered: set it then */
 };
 
 /* Copy guest text: printable ASCII only, at most len - 1 bytes. */
@@ -144,6 +145,8 @@ ping_cb(void *arg, struct json_object *ret, const char *error)
 		log_vm(LOG_INFO, ag->ag_vm->vm_name, "guest agent answers");
 	ag->ag_answering = true;
 	ask_info(ag);
+	if (ag->ag_clock_stale)
+		agent_resumed(ag->ag_d, ag->ag_vm);
 	/* Last: the probe's event may change the VM's state. */
 	probe_agent_up(ag->ag_d, ag->ag_vm);
 }
@@ -268,10 +271,15 @@ agent_resumed(struct daemon *d, struct vm *vm)
 	struct json_object *args;
 	struct timespec ts;
 
-	if (!ag || !ag->ag_qga || !qga_is_ready(ag->ag_qga) || !ag->ag_answering)
+	if (!ag)
+		return;
+	/* Restored, or its agent not back yet: at its first answer. */
+	ag->ag_clock_stale = true;
+	if (!ag->ag_qga || !qga_is_ready(ag->ag_qga) || !ag->ag_answering)
 		return;
 	if (clock_gettime(CLOCK_REALTIME, &ts) < 0)
 		return;
+	ag->ag_clock_stale = false;
 	/* The guest's clock stood still while paused: the host's time, in ns. */
 	args = json_object_new_object();
 	json_object_object_add(args, "time",

@@ -33,14 +33,14 @@ guest_vm() {
 		echo "	memory = ${MEM:-128M}"
 		echo "	kernel = \"$GUEST_KERNEL\""
 		echo "	initrd = \"$GUEST_INITRD\""
-		echo "	append = \"$(guest_append cooperative)\""
+		echo "	append = \"$(guest_append cooperative "" ${AGENT:+agent=on})\""
 		echo "	extra_args = \"-no-reboot\""
 		echo "	disk { file = \"$TMP/$name.img\"  format = raw }"
 		local l; for l in "$@"; do echo "	$l"; done
 		echo "}"
 	} >>"$TMP/vms.conf"
 }
-guest_vm s1 'on_host_shutdown = save' "serial = $P1"
+AGENT=1 guest_vm s1 'on_host_shutdown = save' "serial = $P1" 'agent = yes'
 guest_vm s2
 guest_vm sn 'on_host_shutdown = save' 'autostart = no'
 sed -i '/^vm sn {/,/^}/s/format = raw }/format = raw  snapshot = yes }/' "$TMP/vms.conf"
@@ -83,6 +83,7 @@ check "... and its binding" test -s "$TMP/state/s1.vmstate.json"
 check_match "s1 stopped as saved" "$(cat "$TMP/state/s1.json")" '"stop_reason": *"saved"'
 check_match "s2 powered off" "$(cat "$TMP/state/s2.json")" '"stop_reason": *"host-powerdown"'
 check_eq "s1's guest did not shut down (disk record not clean)" "$(guest_disk_clean "$TMP/s1.img")" 0
+sleep 5		# the "host reboot": the guest's clock stands still
 diag "state file: $(stat -c %s "$TMP/state/s1.vmstate") bytes"
 
 # --- the next start restores ------------------------------------------
@@ -98,6 +99,15 @@ check "the guest's uptime continues ($u1 -> $u2)" lt "$u1" "$u2"
 check "... no reboot: not a fresh boot's few seconds" lt "$(sub "$u2" "$u1")" 30
 check_eq "its disk record: still one boot" "$(guest_disk_boots "$TMP/s1.img")" 1
 check "the state file is gone once it runs" test ! -e "$TMP/state/s1.vmstate"
+# Its agent answers again; the daemon then sets the guest's clock.
+for ((i = 0; i < 100; i++)); do
+	grep -q 's1: guest agent: guest-set-time after the pause' "$TMP/daemon.log" && break
+	sleep 0.1
+done
+g=$("$VMS_BIN/vmctl" -s "$(SOCK)" agent s1 '{"execute":"guest-get-time"}')
+skew=$(awk -v g="$g" -v h="$EPOCHREALTIME" 'BEGIN { d = h - g / 1e9; printf "%.3f", d < 0 ? -d : d }')
+diag "guest clock after the restore: $skew s off"
+check "the guest's clock is set after the restore ($skew s off, 5 s frozen)" lt "$skew" 1.5
 
 # --- vmctl save / start -------------------------------------------------
 vmctl save s2 >/dev/null; rc=$?
