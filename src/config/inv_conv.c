@@ -608,6 +608,8 @@ inv_conv_vm(struct inv_parse *ip, cfg_t *sec)
 	vm->vm_policy.po_n_halt = 1;
 	vm->vm_policy.po_acpi_repeat = 3;
 	vm->vm_policy.po_ready_timeout = 300;
+	vm->vm_policy.po_save_timeout = INV_INHERIT;
+	vm->vm_policy.po_on_host_shutdown = (enum hw_host_shutdown)INV_SHUTDOWN_INHERIT;
 	vm->vm_policy.po_halt_timeout = INV_INHERIT;
 	vm->vm_policy.po_term_timeout = INV_INHERIT;
 	vm->vm_policy.po_start_delay = INV_INHERIT;

@@ -68,6 +68,8 @@ extern const struct inv_opt inv_global_opts[], inv_vm_opts[], inv_boot_opts[],
 #define INV_ACCEL_INHERIT	((enum hw_accel)-1)
 /* Per-VM timeouts and delays left at this take the global value. */
 #define INV_INHERIT	(~0u)
+/* on_host_shutdown not set for the VM: the global one. */
+#define INV_SHUTDOWN_INHERIT	(-1)
 
 struct inv_include {
 	char	*inc_pattern;

@@ -273,6 +273,8 @@ set_defaults(struct inventory *inv)
 	inv->inv_listen = xstrdup("127.0.0.1");
 	inv->inv_halt_timeout = 30;
 	inv->inv_term_timeout = 10;
+	inv->inv_save_timeout = 300;
+	inv->inv_on_host_shutdown = HW_SHUTDOWN_POWEROFF;
 	inv->inv_start_parallel = 0;
 	inv->inv_start_delay = 0;
 	inv->inv_restart_delay = 1;
@@ -296,6 +298,10 @@ inherit(struct inventory *inv)
 
 		if (vm->vm_policy.po_halt_timeout == INV_INHERIT)
 			vm->vm_policy.po_halt_timeout = inv->inv_halt_timeout;
+		if (vm->vm_policy.po_save_timeout == INV_INHERIT)
+			vm->vm_policy.po_save_timeout = inv->inv_save_timeout;
+		if ((int)vm->vm_policy.po_on_host_shutdown == INV_SHUTDOWN_INHERIT)
+			vm->vm_policy.po_on_host_shutdown = inv->inv_on_host_shutdown;
 		if (vm->vm_policy.po_term_timeout == INV_INHERIT)
 			vm->vm_policy.po_term_timeout = inv->inv_term_timeout;
 		if (vm->vm_policy.po_start_delay == INV_INHERIT)

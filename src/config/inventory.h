@@ -32,6 +32,8 @@ struct inventory {
 	char		*inv_listen;		/* 127.0.0.1 */
 	unsigned	 inv_halt_timeout;	/* 30 s */
 	unsigned	 inv_term_timeout;	/* 10 s */
+	int		 inv_on_host_shutdown;	/* enum hw_host_shutdown, poweroff */
+	unsigned	 inv_save_timeout;	/* 300 s */
 	unsigned	 inv_start_parallel;	/* 0: unlimited */
 	unsigned	 inv_start_delay;	/* s between starts */
 	unsigned	 inv_restart_delay;	/* 1 s: first restart backoff */

@@ -557,16 +557,21 @@ h_stop(struct client *cl, struct json_object *req)
 	finish(cl, req, W_STOP, vms, n);
 }
 
+/* kill, and save (on_host_shutdown = save's stop, asked for now). */
 static void
 h_kill(struct client *cl, struct json_object *req)
 {
+	bool save = strcmp(cl->wait_cmd, "save") == 0;
 	struct vm **vms;
 	size_t n, i;
 
 	if (select_vms(cl, req, false, true, &vms, &n))
 		return;
 	for (i = 0; i < n; i++)
-		daemon_kill_vm(cl->c->d, vms[i]);
+		if (save)
+			daemon_save_vm(cl->c->d, vms[i]);
+		else
+			daemon_kill_vm(cl->c->d, vms[i]);
 	finish(cl, req, W_STOP, vms, n);
 }
 
@@ -900,6 +905,7 @@ static const struct ctl_handler {
 	{ "monitor",	true,	h_monitor },
 	{ "qmp",	true,	h_qmp },
 	{ "agent",	true,	h_qmp },
+	{ "save",	true,	h_kill },
 	{ "wait",	false,	h_wait },
 };
 

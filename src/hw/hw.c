@@ -15,6 +15,8 @@ const struct hw_name hw_accel_names[] = {
 const struct hw_name hw_halt_names[] = {
 	{ "acpi", HW_HALT_ACPI }, { "command", HW_HALT_COMMAND }, { "quit", HW_HALT_QUIT },
 	{ "agent", HW_HALT_AGENT }, { NULL, -1 } };
+const struct hw_name hw_host_shutdown_names[] = {
+	{ "poweroff", HW_SHUTDOWN_POWEROFF }, { "save", HW_SHUTDOWN_SAVE }, { NULL, -1 } };
 const struct hw_name hw_ready_fail_names[] = {
 	{ "proceed", HW_READY_PROCEED }, { "hold", HW_READY_HOLD }, { NULL, -1 } };
 const struct hw_name hw_fmt_names[] = {
@@ -307,6 +309,8 @@ vm_policy_differs(const struct vm_policy *a, const struct vm_policy *b)
 	    str_differs(a->po_ready_arg, b->po_ready_arg) ||
 	    a->po_ready_timeout != b->po_ready_timeout ||
 	    a->po_on_ready_timeout != b->po_on_ready_timeout ||
+	    a->po_on_host_shutdown != b->po_on_host_shutdown ||
+	    a->po_save_timeout != b->po_save_timeout ||
 	    a->po_halt_timeout != b->po_halt_timeout ||
 	    a->po_term_timeout != b->po_term_timeout ||
 	    a->po_start_delay != b->po_start_delay || a->po_n_after != b->po_n_after ||

@@ -24,6 +24,8 @@ enum hw_halt	{ HW_HALT_ACPI, HW_HALT_COMMAND, HW_HALT_QUIT, HW_HALT_AGENT };
 /* What makes a started VM "running" (issue 14): see vm_policy.po_ready. */
 enum hw_ready	{ HW_READY_QMP, HW_READY_AGENT, HW_READY_SERIAL, HW_READY_TCP };
 enum hw_ready_fail { HW_READY_PROCEED, HW_READY_HOLD };
+/* What stopping the service does to a VM (issue 15). */
+enum hw_host_shutdown { HW_SHUTDOWN_POWEROFF, HW_SHUTDOWN_SAVE };
 enum hw_disk_fmt { HW_FMT_AUTO, HW_FMT_RAW, HW_FMT_QCOW2 };
 enum hw_disk_if	{ HW_IF_VIRTIO, HW_IF_IDE, HW_IF_SCSI, HW_IF_NVME };
 enum hw_cache	{ HW_CACHE_WRITEBACK, HW_CACHE_NONE, HW_CACHE_WRITETHROUGH,
@@ -109,6 +111,8 @@ struct vm_policy {
 	char		*po_ready_arg;	/* serial: the regex; tcp: "HOST:PORT" */
 	unsigned	 po_ready_timeout;	/* s; 0: wait for ever */
 	enum hw_ready_fail po_on_ready_timeout;
+	enum hw_host_shutdown po_on_host_shutdown;	/* poweroff, or save its state */
+	unsigned	 po_save_timeout;	/* s a save may take before the halt ladder */
 	unsigned	 po_halt_timeout;	/* seconds */
 	unsigned	 po_term_timeout;	/* seconds */
 	char		**po_after;	/* names of VMs that must run first */
@@ -163,7 +167,7 @@ struct hw_name {
 };
 extern const struct hw_name hw_accel_names[], hw_halt_names[], hw_fmt_names[],
     hw_if_names[], hw_cache_names[], hw_media_names[], hw_net_names[],
-    hw_restart_names[], hw_panic_names[], hw_ready_fail_names[];
+    hw_restart_names[], hw_panic_names[], hw_ready_fail_names[], hw_host_shutdown_names[];
 /* Returns the value for name, or -1. */
 int hw_lookup(const struct hw_name *tab, const char *name);
 /* Returns the name for value, or "?". */

@@ -177,12 +177,38 @@ check_nic(const struct vctx *v, size_t i, const struct hw_nic *n, bool fs)
 #undef KEY
 }
 
+/*
+ * on_host_shutdown = save, told in advance what will be powered off
+ * instead: a snapshot = yes disk loses its writes with QEMU (a restore
+ * would resume against the base), and devices from extra_args may refuse
+ * to migrate.
+ */
+static void
+check_save(const struct vctx *v)
+{
+	const struct hw_vm *vm = v->vm;
+	struct hw_loc loc = hw_vm_optloc(vm, "on_host_shutdown");
+
+	if (vm->vm_policy.po_on_host_shutdown != HW_SHUTDOWN_SAVE)
+		return;
+	for (size_t i = 0; i < vm->vm_n_disks; i++)
+		if (vm->vm_disks[i].dk_snapshot)
+			diag_add(v->d, DIAG_WARNING, loc.file, loc.line, vm->vm_name, DC_NOSAVE,
+			    "on_host_shutdown = save: disk %zu has snapshot = yes (its writes go "
+			    "with QEMU): this VM is powered off, not saved", i);
+	if (vm->vm_n_extra_args)
+		diag_add(v->d, DIAG_WARNING, loc.file, loc.line, vm->vm_name, DC_NOSAVE,
+		    "on_host_shutdown = save: devices from extra_args may not migrate; if "
+		    "QEMU refuses, the VM is powered off instead");
+}
+
 void
 hw_validate_vm(const struct hw_vm *vm, const char *emulator, struct diag *d)
 {
 	struct vctx v = { vm, d };
 	bool fs = vm->vm_policy.po_enable;
 
+	check_save(&v);
 	check_smp(&v);
 	check_boot(&v);
 	check_disks(&v, fs);

@@ -26,6 +26,7 @@ enum diag_sev { DIAG_ERROR, DIAG_WARNING };
 #define DC_NOFILE	"missing-file"
 #define DC_EMULATOR	"missing-emulator"
 #define DC_INCLUDE	"include"
+#define DC_NOSAVE	"not-saved"	/* warning: on_host_shutdown = save cannot hold */
 
 struct diag_item {
 	enum diag_sev	 di_sev;

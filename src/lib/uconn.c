@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/types.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -47,6 +48,40 @@ uconn_is_open(const struct uconn *uc)
 	return uc->uc_fd != -1;
 }
 
+ssize_t
+uconn_send_fd(struct uconn *uc, const char *buf, size_t len, int fd)
+{
+	union {
+		struct cmsghdr	hdr;
+		char		buf[CMSG_SPACE(sizeof(int))];
+	} ctl;
+	struct iovec iov = { (void *)buf, len };
+	struct msghdr msg = { 0 };
+	struct cmsghdr *c;
+	ssize_t n;
+
+	if (uc->uc_fd == -1)
+		return -ENOTCONN;
+	if (!outbuf_empty(uc->uc_out))
+		return -EBUSY;
+	memset(&ctl, 0, sizeof(ctl));
+	msg.msg_iov = &iov;
+	msg.msg_iovlen = 1;
+	msg.msg_control = ctl.buf;
+	msg.msg_controllen = sizeof(ctl.buf);
+	c = CMSG_FIRSTHDR(&msg);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	do
+		n = sendmsg(uc->uc_fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	return n;
+}
+
 static void
 fail(struct uconn *uc, const char *why)
 {
@@ -54,15 +89,27 @@ fail(struct uconn *uc, const char *why)
 	uc->uc_cb->failed(uc->uc_arg, why);
 }
 
+static void
+watch(struct uconn *uc, bool out, bool paused)
+{
+	if (uc->uc_fd == -1 || (out == uc->uc_watching_out && paused == uc->uc_in_paused))
+		return;
+	if (loop_mod_fd(uc->uc_lp, uc->uc_fd, (paused ? 0 : EPOLLIN) | (out ? EPOLLOUT : 0)) == 0) {
+		uc->uc_watching_out = out;
+		uc->uc_in_paused = paused;
+	}
+}
+
 void
 uconn_want_out(struct uconn *uc)
 {
-	bool want = !outbuf_empty(uc->uc_out);
+	watch(uc, !outbuf_empty(uc->uc_out), uc->uc_in_paused);
+}
 
-	if (uc->uc_fd == -1 || want == uc->uc_watching_out)
-		return;
-	if (loop_mod_fd(uc->uc_lp, uc->uc_fd, EPOLLIN | (want ? EPOLLOUT : 0)) == 0)
-		uc->uc_watching_out = want;
+void
+uconn_pause_in(struct uconn *uc, bool pause)
+{
+	watch(uc, uc->uc_watching_out, pause);
 }
 
 static void
@@ -113,6 +160,7 @@ connected(void *arg, int fd, int e, const char *err)
 	}
 	uc->uc_fd = fd;
 	uc->uc_watching_out = false;
+	uc->uc_in_paused = false;
 	e = loop_add_fd(uc->uc_lp, fd, EPOLLIN, on_io, uc);
 	if (e) {
 		close(fd);

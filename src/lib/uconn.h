@@ -44,6 +44,7 @@ struct uconn {
 	char		*uc_path;
 	int		 uc_fd;		/* -1: not connected */
 	bool		 uc_watching_out;
+	bool		 uc_in_paused;	/* not reading: the server's end fills up and waits */
 	struct usock_retry uc_retry;	/* connecting, until the server listens */
 };
 
@@ -60,7 +61,21 @@ void uconn_connect(struct uconn *uc, struct loop *lp, const char *path, pid_t pe
     unsigned attempts, unsigned interval_ms);
 /* After the protocol queued output: watch for EPOLLOUT while some is pending. */
 void uconn_want_out(struct uconn *uc);
+/*
+ * Stop (or resume) reading: a peer sending what the protocol only throws
+ * away (a guest flooding its agent channel) then waits on a full socket
+ * instead of costing the daemon a core. EOF and errors are still seen.
+ */
+void uconn_pause_in(struct uconn *uc, bool pause);
 bool uconn_is_open(const struct uconn *uc);
+/*
+ * Write buf now with fd attached (SCM_RIGHTS), for a command that takes a
+ * descriptor (QMP getfd): only when no other output is pending, so the fd
+ * travels with the first byte of that command. Returns the bytes written
+ * (the caller queues the rest), or -EBUSY (output pending), -ENOTCONN,
+ * -EAGAIN (the socket is full), -errno.
+ */
+ssize_t uconn_send_fd(struct uconn *uc, const char *buf, size_t len, int fd);
 /* Stop connecting, close the fd; no callback. The struct stays usable. */
 void uconn_close(struct uconn *uc);
 /* uconn_close and the memory it holds. */

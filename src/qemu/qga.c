@@ -617,6 +617,12 @@ changed(struct qga *g)
 	uint64_t d, t;
 
 	uconn_want_out(&g->uc);
+	/*
+	 * Waiting to resync, whatever comes is thrown away: leave it in the
+	 * socket. A guest flooding the channel then blocks on its own port
+	 * (QEMU throttles it) instead of costing the daemon a core.
+	 */
+	uconn_pause_in(&g->uc, g->phase == QG_UNSYNCED);
 	if (!g->uc.uc_lp)
 		return;		/* the core alone: the caller ticks */
 	d = g->phase == QG_CLOSED ? 0 : qga_next_deadline(g);

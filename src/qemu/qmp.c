@@ -132,6 +132,42 @@ out:
 }
 
 int
+qmp_send_fd(struct qmp *q, const char *cmd, struct json_object *args, int fd,
+    qmp_reply_fn fn, void *arg)
+{
+	struct json_object *o;
+	const char *s;
+	char *line;
+	size_t len;
+	ssize_t n;
+	int ret = 0;
+
+	if (q->phase != QP_READY) {
+		json_object_put(args);
+		return -ENOTCONN;
+	}
+	o = qapi_command(cmd, args);
+	json_object_object_add(o, "id", json_object_new_int64((int64_t)q->next_id));
+	s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
+	line = xasprintf("%s\n", s);
+	len = strlen(line);
+	n = uconn_send_fd(&q->uc, line, len, fd);
+	if (n < 0) {
+		ret = (int)n;
+	} else {
+		/* The fd went with the first bytes; the rest is plain output. */
+		if ((size_t)n < len && outbuf_add(&q->out, line + n, len - (size_t)n) < 0)
+			ret = -ENOBUFS;	/* cannot happen: the queue was empty */
+		xgrow(&q->pend, &q->pend_cap, q->pend_n + 1, sizeof(*q->pend));
+		q->pend[q->pend_n++] = (struct qmp_pending){ q->next_id++, fn, arg };
+		uconn_want_out(&q->uc);
+	}
+	free(line);
+	json_object_put(o);
+	return ret;
+}
+
+int
 qmp_send(struct qmp *q, const char *cmd, struct json_object *args,
     qmp_reply_fn fn, void *arg)
 {

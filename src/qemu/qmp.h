@@ -54,6 +54,15 @@ bool qmp_is_ready(const struct qmp *q);
  */
 int qmp_send(struct qmp *q, const char *cmd, struct json_object *args,
     qmp_reply_fn fn, void *arg);
+/*
+ * Queue cmd with descriptor fd passed along (SCM_RIGHTS), e.g. getfd with
+ * {"fdname": NAME}: QEMU keeps its own copy, the caller closes fd when it
+ * likes. Only on a connected socket with no output pending (else -EBUSY:
+ * try again from a timer), -EAGAIN when the socket is full; args owned.
+ */
+int qmp_send_fd(struct qmp *q, const char *cmd, struct json_object *args, int fd,
+    qmp_reply_fn fn, void *arg);
+
 /* Bytes waiting to be written, and marking some of them written. */
 const char *qmp_out(const struct qmp *q, size_t *len);
 void qmp_out_consume(struct qmp *q, size_t n);

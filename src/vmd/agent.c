@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "lib/log.h"
@@ -34,6 +35,7 @@ struct vm_agent {
 	char		 ag_ips[AGENT_MAX_IPS][48];
 	unsigned	 ag_n_ips;
 	uint64_t	 ag_timer;	/* the next info refresh */
+	bool		 ag_clock_stale;	/* resumed before the agent answered: set it then */
 };
 
 /* Copy guest text: printable ASCII only, at most len - 1 bytes. */
@@ -68,10 +70,12 @@ osinfo_cb(void *arg, struct json_object *ret, const char *error)
 		copy_text(ag->ag_os, sizeof(ag->ag_os), json_object_get_string(v));
 }
 
+/* Loopback and link-local addresses reach nobody from outside the guest. */
 static bool
-loopback(const char *ip)
+local_only(const char *ip)
 {
-	return strncmp(ip, "127.", 4) == 0 || strcmp(ip, "::1") == 0;
+	return strncmp(ip, "127.", 4) == 0 || strcmp(ip, "::1") == 0 ||
+	    strncmp(ip, "169.254.", 8) == 0 || strncasecmp(ip, "fe80:", 5) == 0;
 }
 
 static void
@@ -95,7 +99,7 @@ ifaces_cb(void *arg, struct json_object *ret, const char *error)
 			if (!json_object_is_type(a, json_type_object) ||
 			    !json_object_object_get_ex(a, "ip-address", &ip) ||
 			    !json_object_is_type(ip, json_type_string) ||
-			    loopback(json_object_get_string(ip)))
+			    local_only(json_object_get_string(ip)))
 				continue;
 			copy_text(ag->ag_ips[ag->ag_n_ips], sizeof(ag->ag_ips[0]),
 			    json_object_get_string(ip));
@@ -141,6 +145,8 @@ ping_cb(void *arg, struct json_object *ret, const char *error)
 		log_vm(LOG_INFO, ag->ag_vm->vm_name, "guest agent answers");
 	ag->ag_answering = true;
 	ask_info(ag);
+	if (ag->ag_clock_stale)
+		agent_resumed(ag->ag_d, ag->ag_vm);
 	/* Last: the probe's event may change the VM's state. */
 	probe_agent_up(ag->ag_d, ag->ag_vm);
 }
@@ -265,10 +271,15 @@ agent_resumed(struct daemon *d, struct vm *vm)
 	struct json_object *args;
 	struct timespec ts;
 
-	if (!ag || !ag->ag_qga || !qga_is_ready(ag->ag_qga) || !ag->ag_answering)
+	if (!ag)
+		return;
+	/* Restored, or its agent not back yet: at its first answer. */
+	ag->ag_clock_stale = true;
+	if (!ag->ag_qga || !qga_is_ready(ag->ag_qga) || !ag->ag_answering)
 		return;
 	if (clock_gettime(CLOCK_REALTIME, &ts) < 0)
 		return;
+	ag->ag_clock_stale = false;
 	/* The guest's clock stood still while paused: the host's time, in ns. */
 	args = json_object_new_object();
 	json_object_object_add(args, "time",

@@ -99,6 +99,7 @@ int daemon_start_vm(struct daemon *d, struct vm *vm, char *err, size_t errlen);
 void daemon_stop_vm(struct daemon *d, struct vm *vm, int timeout);
 void daemon_stop_all(struct daemon *d, int timeout);
 void daemon_kill_vm(struct daemon *d, struct vm *vm);
+void daemon_save_vm(struct daemon *d, struct vm *vm);
 /* vmctl revert: fresh overlays for a VM that is down; their files in done. */
 int daemon_revert_vm(struct daemon *d, struct vm *vm, struct strv *done, char *err,
     size_t errlen);

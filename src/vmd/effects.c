@@ -22,6 +22,7 @@
 #include "vmd/vmsock.h"
 #include "vmd/probe.h"
 #include "vmd/agent.h"
+#include "vmd/savestate.h"
 #include "storage/img.h"
 
 #define LOG_TAIL_BYTES	2000
@@ -136,6 +137,21 @@ qmp_event_cb(void *arg, const char *name, struct json_object *data)
 	} else if (strcmp(name, "SUSPEND") == 0) {
 		log_vm(LOG_INFO, vm->vm_name, "QMP %s", name);
 		set_run_state(vm, "suspended");
+	} else if (strcmp(name, "MIGRATION") == 0) {
+		/* Our own save or restore (savestate.c): completed or failed. */
+		const char *st = data && json_object_object_get_ex(data, "status", &r) ?
+		    json_object_get_string(r) : "";
+		log_vm(LOG_INFO, vm->vm_name, "QMP MIGRATION %s", st);
+		if (strcmp(st, "completed") == 0)
+			sup_event(&d->sup, vm, vm->vm_state == VS_RESTORING ? VE_RESTORED : VE_SAVED, 0);
+		else if (strcmp(st, "failed") == 0 || strcmp(st, "cancelled") == 0) {
+			free(vm->vm_detail);
+			vm->vm_detail = xasprintf(vm->vm_state == VS_RESTORING ?
+			    "QEMU refused the saved state (migration %s)" :
+			    "QEMU could not save the state (migration %s)", st);
+			sup_event(&d->sup, vm, vm->vm_state == VS_RESTORING ? VE_RESTORE_FAILED :
+			    VE_SAVE_FAILED, 0);
+		}
 	} else if (strcmp(name, "POWERDOWN") == 0 || strcmp(name, "RESET") == 0) {
 		log_vm(LOG_INFO, vm->vm_name, "QMP %s", name);
 	} else {
@@ -318,6 +334,7 @@ op_spawn(void *ctx, struct vm *vm, char *err, size_t errlen)
 	struct qpriv priv;
 	struct qemu_chr_fds chr;
 	char *logp, *line;
+	bool restoring;
 	size_t i;
 	int e;
 
@@ -368,6 +385,14 @@ op_spawn(void *ctx, struct vm *vm, char *err, size_t errlen)
 	env.qe_n_nic_fds = vm->vm_net->vn_n;
 	env.qe_chr_fds = &chr;
 	e = qemu_argv(vm->vm_hw, &env, &argv, err, errlen);
+	/* A saved state that still fits: QEMU waits to load it (issue 15). */
+	restoring = !e && savestate_check(d, vm) == 1;
+	if (restoring) {
+		strv_push(&argv, "-incoming");
+		strv_push(&argv, "defer");
+	} else if (!e && vm->vm_detail && strncmp(vm->vm_detail, "restore-failed", 14) == 0) {
+		vm->vm_reason = SR_RESTORE_FAILED;
+	}
 	if (e) {
 		qpriv_free(&priv);
 		vmsock_close(&chr);
@@ -424,7 +449,7 @@ op_spawn(void *ctx, struct vm *vm, char *err, size_t errlen)
 		qproc_signal(vm->vm_pid, vm->vm_pidfd, SIGKILL);
 		return e;
 	}
-	return 0;
+	return restoring ? 1 : 0;
 }
 
 static int
@@ -484,6 +509,9 @@ op_gone(void *ctx, struct vm *vm)
 	vm->vm_qmp = NULL;
 	probe_stop(d, vm);
 	agent_close(d, vm);
+	/* QEMU is gone, its disks flushed: the save counts now. */
+	if (vm->vm_reason == SR_SAVED)
+		savestate_commit(d, vm);
 	if (vm->vm_pidfd != -1) {
 		loop_del_fd(d->lp, vm->vm_pidfd);
 		close(vm->vm_pidfd);
@@ -537,6 +565,8 @@ op_changed(void *ctx, struct vm *vm, enum vm_state old, const char *why)
 		vm->vm_started_ms = now_ms();
 	if (vm->vm_probe && !probe_wanted(vm))
 		probe_stop(d, vm);
+	if (old == VS_RESTORING && vm->vm_state == VS_RUNNING)
+		savestate_done(d, vm);
 	e = state_write(d->inv.inv_state_dir, vm);
 	if (e)
 		log_vm(LOG_WARNING, vm->vm_name, "cannot write state file in %s: %s",
@@ -558,6 +588,24 @@ op_may_restart(void *ctx, struct vm *vm)
 	struct daemon *d = ctx;
 
 	return !d->exiting;
+}
+
+static int
+op_save(void *ctx, struct vm *vm, char *err, size_t errlen)
+{
+	return savestate_begin(ctx, vm, err, errlen);
+}
+
+static int
+op_restore(void *ctx, struct vm *vm, char *err, size_t errlen)
+{
+	return savestate_restore(ctx, vm, err, errlen);
+}
+
+static void
+op_restore_failed(void *ctx, struct vm *vm, const char *why)
+{
+	savestate_reject(ctx, vm, why);
 }
 
 static int
@@ -596,5 +644,6 @@ op_kvm_failed(void *ctx, struct vm *vm, const char *detail)
 
 const struct sup_ops daemon_sup_ops = {
 	op_spawn, op_qmp, op_signal, op_arm, op_disarm, op_gone, op_exit_detail, op_changed,
-	op_now, op_may_restart, op_kvm_failed, op_agent_halt, op_probe,
+	op_now, op_may_restart, op_kvm_failed, op_agent_halt, op_probe, op_save, op_restore,
+	op_restore_failed,
 };

@@ -191,6 +191,14 @@ daemon_stop_all(struct daemon *d, int timeout)
 	d->dirty = true;
 }
 
+/* vmctl save: pause, stream the state to state_dir, QEMU quits (savestate.h). */
+void
+daemon_save_vm(struct daemon *d, struct vm *vm)
+{
+	sup_event(&d->sup, vm, VE_SAVE, 0);
+	daemon_intent_sync(d, vm);
+}
+
 void
 daemon_kill_vm(struct daemon *d, struct vm *vm)
 {

@@ -43,7 +43,10 @@ sched_stops(struct daemon *d)
 				blocked = true;
 		if (blocked)
 			continue;
-		sup_event(&d->sup, vm, VE_STOP, 0);
+		/* Stopping the service: on_host_shutdown = save keeps the guest's state. */
+		sup_event(&d->sup, vm, d->exiting &&
+		    vm->vm_hw->vm_policy.po_on_host_shutdown == HW_SHUTDOWN_SAVE ?
+		    VE_SAVE : VE_STOP, 0);
 	}
 }
 

@@ -2,6 +2,7 @@
 
 #include "lib/json_add.h"
 #include "vmd/agent.h"
+#include "vmd/savestate.h"
 #include "vmd/daemon.h"
 #include "vmd/reload.h"
 #include "vmd/state.h"
@@ -29,7 +30,10 @@ daemon_vm_json(struct daemon *d, const struct vm *vm)
 	bool up = sup_has_process(vm) && vm->vm_state != VS_STARTING;
 
 	json_add_new(o, "name", json_object_new_string(vm->vm_name));
-	json_add_new(o, "state", json_object_new_string(sup_display_state(vm)));
+	/* Down with a state to restore at its next start: "saved". */
+	json_add_new(o, "state", json_object_new_string(vm->vm_state == VS_STOPPED &&
+	    vm->vm_reason == SR_SAVED && savestate_exists(d, vm) ? "saved" :
+	    sup_display_state(vm)));
 	json_add_new(o, "run_state", vm->vm_run_state[0] && sup_has_process(vm) ?
 	    json_object_new_string(vm->vm_run_state) : NULL);
 	json_add_new(o, "pid", vm->vm_pid ? json_object_new_int(vm->vm_pid) : NULL);

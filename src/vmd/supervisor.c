@@ -19,6 +19,7 @@ static const char *const state_names[VS_N] = {
 	[VS_FAILED] = "failed", [VS_BACKOFF] = "backoff",
 	[VS_ADOPTING] = "adopting", [VS_PANICKED] = "panicked", [VS_REMOVED] = "removed",
 	[VS_BOOTING] = "booting", [VS_NOT_READY] = "not-ready",
+	[VS_SAVING] = "saving", [VS_RESTORING] = "restoring",
 };
 
 static const char *const want_names[WANT_N] = {
@@ -38,6 +39,9 @@ static const char *const event_names[VE_N] = {
 	[VE_ADOPT_WAIT] = "lock held", [VE_ADOPT_NONE] = "lock free",
 	[VE_REMOVE] = "removed from the inventory", [VE_UNREMOVE] = "back in the inventory",
 	[VE_GUEST_READY] = "guest ready", [VE_AGENT_FAILED] = "agent did not answer",
+	[VE_SAVE] = "save requested", [VE_SAVED] = "state saved",
+	[VE_SAVE_FAILED] = "save failed", [VE_RESTORED] = "state restored",
+	[VE_RESTORE_FAILED] = "restore failed",
 };
 
 static const char *const reason_names[SR_N] = {
@@ -45,7 +49,8 @@ static const char *const reason_names[SR_N] = {
 	[SR_HOST_POWERDOWN] = "host-powerdown", [SR_SIGTERM] = "sigterm",
 	[SR_SIGKILL] = "sigkill", [SR_CRASHED] = "crashed",
 	[SR_START_FAILED] = "start-failed", [SR_GUEST_PANICKED] = "guest-panicked",
-	[SR_KVM_ERROR] = "kvm-error",
+	[SR_KVM_ERROR] = "kvm-error", [SR_SAVED] = "saved",
+	[SR_RESTORE_FAILED] = "restore-failed",
 };
 
 const char *
@@ -121,7 +126,7 @@ sup_has_process(const struct vm *vm)
 	switch (vm->vm_state) {
 	case VS_STARTING: case VS_RUNNING: case VS_HALTING:
 	case VS_TERMINATING: case VS_KILLING: case VS_PANICKED:
-	case VS_BOOTING: case VS_NOT_READY:
+	case VS_BOOTING: case VS_NOT_READY: case VS_SAVING: case VS_RESTORING:
 		return true;
 	default:
 		return false;
@@ -231,7 +236,7 @@ static bool
 pending_sticky(const struct vm *vm)
 {
 	return vm->vm_pending == SR_START_FAILED || vm->vm_pending == SR_GUEST_PANICKED ||
-	    vm->vm_pending == SR_KVM_ERROR;
+	    vm->vm_pending == SR_KVM_ERROR || vm->vm_pending == SR_RESTORE_FAILED;
 }
 
 static void
@@ -407,11 +412,14 @@ a_spawn(const struct sup *s, struct vm *vm, int arg)
 	vm->vm_shutdown_seen = false;
 	vm->vm_pending = SR_NONE;
 	vm->vm_run_ms = 0;
-	free(vm->vm_detail);
-	vm->vm_detail = NULL;
+	/* A refused saved state says why while the VM boots cold. */
+	if (vm->vm_reason != SR_RESTORE_FAILED) {
+		free(vm->vm_detail);
+		vm->vm_detail = NULL;
+	}
 	vm->vm_last_exit[0] = 0;
 	e = s->ops->spawn(s->ctx, vm, err, sizeof(err));
-	if (e) {
+	if (e < 0) {
 		vm->vm_detail = xstrdup(err);
 		vm->vm_reason = SR_START_FAILED;
 		/* (Out of descriptors: the daemon logs that once per episode.) */
@@ -420,7 +428,8 @@ a_spawn(const struct sup *s, struct vm *vm, int arg)
 		set_state(s, vm, VS_FAILED, "spawn failed");
 		return;
 	}
-	set_state(s, vm, VS_STARTING, "QEMU spawned");
+	set_state(s, vm, e == 1 ? VS_RESTORING : VS_STARTING, e == 1 ?
+	    "QEMU spawned to load its saved state" : "QEMU spawned");
 	s->ops->arm(s->ctx, vm, START_TIMEOUT_MS);
 }
 
@@ -814,6 +823,131 @@ a_agent_failed(const struct sup *s, struct vm *vm, int arg)
 	halt_from(s, vm, "next halt step");
 }
 
+/* ---- save and restore (vmservice.conf(5): on_host_shutdown) ---- */
+
+static void a_save_failed(const struct sup *s, struct vm *vm, int arg);
+
+static void
+a_save(const struct sup *s, struct vm *vm, int arg)
+{
+	char err[512];
+
+	if (!s->ops->save || s->ops->save(s->ctx, vm, err, sizeof(err))) {
+		free(vm->vm_detail);
+		vm->vm_detail = xasprintf("save failed: %s", s->ops->save ? err : "not supported");
+		a_save_failed(s, vm, VE_SAVE_FAILED);
+		return;
+	}
+	vm->vm_pending = SR_SAVED;
+	set_state(s, vm, VS_SAVING, "save requested: guest paused, state streaming");
+	s->ops->arm(s->ctx, vm, vm->vm_hw->vm_policy.po_save_timeout * 1000u);
+}
+
+static void
+a_saved(const struct sup *s, struct vm *vm, int arg)
+{
+	int e = s->ops->qmp(s->ctx, vm, "quit", NULL);
+
+	if (e) {
+		term_because(s, vm, "state saved, QMP gone: SIGTERM");
+		return;
+	}
+	set_state(s, vm, VS_HALTING, "state saved: QEMU quits");
+	s->ops->arm(s->ctx, vm, halt_ms(vm));
+}
+
+/* The save failed or took longer than save_timeout: the guest runs on, then halts. */
+static void
+a_save_failed(const struct sup *s, struct vm *vm, int arg)
+{
+	char why[160], log[sizeof(vm->vm_halt_log) + sizeof(why) + 2];
+	size_t n;
+
+	snprintf(why, sizeof(why), "%s", arg == VE_TIMER ? "save failed: save_timeout expired" :
+	    vm->vm_detail ? vm->vm_detail : "save failed");
+	log_vm(LOG_ERR, vm->vm_name, "%s: halting instead", why);
+	if (arg == VE_TIMER)
+		(void)s->ops->qmp(s->ctx, vm, "migrate_cancel", NULL);
+	(void)s->ops->qmp(s->ctx, vm, "cont", NULL);
+	vm->vm_pending = SR_NONE;
+	a_halt(s, vm, VE_STOP);
+	/* The stop detail starts with why it was not a save. */
+	snprintf(log, sizeof(log), "%s%s%s", why, vm->vm_halt_log[0] ? "; " : "",
+	    vm->vm_halt_log);
+	n = strlen(log);
+	if (n >= sizeof(vm->vm_halt_log))
+		n = sizeof(vm->vm_halt_log) - 1;
+	memcpy(vm->vm_halt_log, log, n);
+	vm->vm_halt_log[n] = 0;
+}
+
+static void a_restore_failed(const struct sup *s, struct vm *vm, int arg);
+
+static void
+a_restore(const struct sup *s, struct vm *vm, int arg)
+{
+	char err[512];
+
+	if (s->ops->restore && s->ops->restore(s->ctx, vm, err, sizeof(err)) == 0) {
+		log_vm(LOG_INFO, vm->vm_name, "loading its saved state");
+		s->ops->arm(s->ctx, vm, vm->vm_hw->vm_policy.po_save_timeout * 1000u);
+		return;
+	}
+	free(vm->vm_detail);
+	vm->vm_detail = xasprintf("restore-failed: %s", s->ops->restore ? err : "not supported");
+	a_restore_failed(s, vm, VE_RESTORE_FAILED);
+}
+
+static void
+a_restored(const struct sup *s, struct vm *vm, int arg)
+{
+	int e = s->ops->qmp(s->ctx, vm, "cont", NULL);
+
+	if (e)
+		log_vm(LOG_WARNING, vm->vm_name, "cannot send cont (%s)", strerror(-e));
+	vm->vm_run_ms = s->ops->now(s->ctx);
+	set_state(s, vm, VS_RUNNING, "restored from its saved state");
+}
+
+/*
+ * QEMU refused the saved state (or took too long, or exited): the state
+ * file is moved aside (ops restore_failed) and the VM boots cold.
+ */
+static void
+a_restore_failed(const struct sup *s, struct vm *vm, int arg)
+{
+	if (!vm->vm_detail || strncmp(vm->vm_detail, "restore-failed", 14) != 0) {
+		char *why = xasprintf("restore-failed: %s", arg == VE_TIMER ?
+		    "loading took longer than save_timeout" :
+		    vm->vm_detail ? vm->vm_detail : "QEMU refused the saved state");
+		free(vm->vm_detail);
+		vm->vm_detail = why;
+	}
+	s->ops->restore_failed(s->ctx, vm, vm->vm_detail);
+	vm->vm_pending = SR_RESTORE_FAILED;
+	if (!sup_wants_down(vm))
+		vm->vm_want = WANT_RESTART;
+	/* Its CPUs never ran: nothing to flush. */
+	send_signal(s, vm, SIGKILL);
+	set_state(s, vm, VS_KILLING, "restore failed: booting cold");
+}
+
+static void
+a_restore_exit(const struct sup *s, struct vm *vm, int arg)
+{
+	char *says = s->ops->exit_detail(s->ctx, vm);
+
+	record_exit(vm, arg);
+	free(vm->vm_detail);
+	vm->vm_detail = xasprintf("restore-failed: QEMU exited loading the saved state (%s)%s%s",
+	    vm->vm_last_exit, says ? ": " : "", says ? says : "");
+	free(says);
+	s->ops->restore_failed(s->ctx, vm, vm->vm_detail);
+	if (!sup_wants_down(vm))
+		vm->vm_want = WANT_RESTART;
+	enter_stopped(s, vm, SR_RESTORE_FAILED, "restore failed: booting cold");
+}
+
 /* A guest frozen at its panic cannot see a power button: quit, at once. */
 static void
 a_panic_quit(const struct sup *s, struct vm *vm, int arg)
@@ -1098,7 +1232,7 @@ a_unexpected(const struct sup *s, struct vm *vm, int arg)
 	[VE_SHUTDOWN_GUEST] = a_guest_off, [VE_SHUTDOWN_HOST] = a_host_off, \
 	[VE_EXITED] = a_crashed, [VE_QMP_LOST] = a_qmp_lost, \
 	[VE_PANICKED] = a_panicked, [VE_RUN_STATE] = a_run_state, \
-	[VE_WIND_DOWN] = a_wind_down, [VE_REMOVE] = a_wind_down
+	[VE_WIND_DOWN] = a_wind_down, [VE_REMOVE] = a_wind_down, [VE_SAVE] = a_save
 
 /* NULL cells are deliberate no-ops (logged at debug level). */
 static const sup_action table[VS_N][VE_N] = {
@@ -1155,6 +1289,18 @@ static const sup_action table[VS_N][VE_N] = {
 		[VE_GUEST_READY] = a_booted,
 		GUEST_UP_CELLS,
 	},
+	[VS_SAVING] = {
+		[VE_SAVED] = a_saved, [VE_SAVE_FAILED] = a_save_failed,
+		[VE_TIMER] = a_save_failed, [VE_KILL] = a_kill, [VE_EXITED] = a_crashed,
+		[VE_RESTART] = a_set_restart, [VE_START] = a_set_restart,
+	},
+	[VS_RESTORING] = {
+		[VE_QMP_READY] = a_restore, [VE_RESTORED] = a_restored,
+		[VE_RESTORE_FAILED] = a_restore_failed, [VE_TIMER] = a_restore_failed,
+		[VE_EXITED] = a_restore_exit, [VE_STOP] = a_term, [VE_KILL] = a_kill,
+		[VE_RESTART] = a_restart, [VE_START] = a_keep_up,
+		[VE_WIND_DOWN] = a_wind_down, [VE_REMOVE] = a_wind_down,
+	},
 	[VS_HALTING] = {
 		[VE_SHUTDOWN_GUEST] = a_shutdown_seen, [VE_SHUTDOWN_HOST] = a_shutdown_seen,
 		[VE_AGENT_FAILED] = a_agent_failed,
@@ -1207,7 +1353,8 @@ sup_event(const struct sup *s, struct vm *vm, enum vm_event ev, int arg)
 	 */
 	if (ev == VE_REMOVE)
 		vm->vm_want = WANT_GONE;
-	else if ((ev == VE_STOP || ev == VE_KILL || ev == VE_WIND_DOWN) && was != WANT_GONE)
+	else if ((ev == VE_STOP || ev == VE_KILL || ev == VE_WIND_DOWN || ev == VE_SAVE) &&
+	    was != WANT_GONE)
 		vm->vm_want = WANT_DOWN;
 	if (was == WANT_RESTART && sup_wants_down(vm) && sup_has_process(vm))
 		log_vm(LOG_INFO, vm->vm_name, "restart cancelled");

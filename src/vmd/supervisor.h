@@ -28,6 +28,8 @@ enum vm_state {
 	VS_REMOVED,	/* out of the inventory and down: the daemon drops it */
 	VS_BOOTING,	/* QMP ready; waits for the guest's readiness (ready = ...) */
 	VS_NOT_READY,	/* ready_timeout expired under on_ready_timeout = hold */
+	VS_SAVING,	/* paused, its state streaming to state_dir/NAME.vmstate */
+	VS_RESTORING,	/* spawned with -incoming: loading its saved state */
 	VS_N
 };
 
@@ -54,6 +56,11 @@ enum vm_event {
 	VE_UNREMOVE,		/* reload: back in the inventory before it was dropped */
 	VE_GUEST_READY,		/* the readiness probe succeeded (ready = agent, serial, tcp) */
 	VE_AGENT_FAILED,	/* the agent halt step got no answer to guest-ping */
+	VE_SAVE,		/* save requested (vmctl save, or stop with on_host_shutdown = save) */
+	VE_SAVED,		/* QMP MIGRATION completed while saving */
+	VE_SAVE_FAILED,		/* the save could not finish (vm_detail set) */
+	VE_RESTORED,		/* the saved state is loaded (MIGRATION completed, incoming) */
+	VE_RESTORE_FAILED,	/* QEMU refused the saved state (vm_detail set) */
 	VE_N
 };
 
@@ -82,6 +89,8 @@ enum stop_reason {
 	SR_START_FAILED,
 	SR_GUEST_PANICKED,
 	SR_KVM_ERROR,		/* KVM could not run the guest */
+	SR_SAVED,		/* its state is in state_dir/NAME.vmstate */
+	SR_RESTORE_FAILED,	/* its saved state was refused: it boots cold */
 	SR_N
 };
 
@@ -154,7 +163,10 @@ struct vm {
 };
 
 struct sup_ops {
-	/* Fork QEMU and begin connecting QMP. 0 or -errno with err filled. */
+	/*
+	 * Fork QEMU and begin connecting QMP. 0, 1 when it was started to load
+	 * a saved state (-incoming), or -errno with err filled.
+	 */
 	int	(*spawn)(void *ctx, struct vm *vm, char *err, size_t errlen);
 	/* Send a QMP command (args owned). -ENOTCONN when QMP is not ready. */
 	int	(*qmp)(void *ctx, struct vm *vm, const char *cmd, struct json_object *args);
@@ -185,6 +197,15 @@ struct sup_ops {
 	int	(*agent_halt)(void *ctx, struct vm *vm);
 	/* QMP is ready and the VM's ready = is not qmp: watch for readiness. */
 	void	(*probe)(void *ctx, struct vm *vm);
+	/*
+	 * Pause the guest and stream its state to state_dir (MIGRATION
+	 * events then feed VE_SAVED / VE_SAVE_FAILED). 0 or -errno with err.
+	 */
+	int	(*save)(void *ctx, struct vm *vm, char *err, size_t errlen);
+	/* Spawned with -incoming and QMP ready: load the saved state. */
+	int	(*restore)(void *ctx, struct vm *vm, char *err, size_t errlen);
+	/* The saved state was refused (why): keep it aside, never delete it. */
+	void	(*restore_failed)(void *ctx, struct vm *vm, const char *why);
 };
 
 struct sup {

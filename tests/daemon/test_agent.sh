@@ -185,6 +185,13 @@ done
 med=$(printf '%s\n' "${lat[@]}" | sort -n | sed -n 5p)
 diag "status during the flood: ${lat[*]} s (median $med)"
 check "status answers in under 50 ms during the flood (median $med s)" lt "$med" 0.050
+# CPU ticks (utime + stime) of the daemon over 3 s of flood.
+ticks() { awk '{ print $14 + $15 }' "/proc/$DPID/stat"; }
+c0=$(ticks); sleep 3; c1=$(ticks)
+hz=$(getconf CLK_TCK)
+diag "daemon CPU during 3 s of flood: $((c1 - c0)) ticks of 1/$hz s"
+check "the flood costs the daemon under 2% of a core ($((c1 - c0)) ticks in 3 s)" \
+    test $((c1 - c0)) -lt $((hz * 3 / 50))
 rss1=$(rss)
 diag "daemon RSS: $rss0 kB before, $rss1 kB during the flood"
 check "daemon RSS bounded (grew $((rss1 - rss0)) kB)" test $((rss1 - rss0)) -lt 8192

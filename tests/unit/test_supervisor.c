@@ -21,6 +21,8 @@ struct rec {
 	int	 kvm_failed;	/* times kvm_failed was called */
 	int	 agent_fail;	/* agent_halt: no synced agent */
 	int	 no_probe;	/* the ops have no probe (readiness off) */
+	int	 save_fail;	/* save cannot begin */
+	int	 restoring;	/* spawn says: started to load a saved state */
 };
 
 static void
@@ -47,7 +49,7 @@ o_spawn(void *ctx, struct vm *vm, char *err, size_t errlen)
 		return -ENOENT;
 	}
 	vm->vm_pid = 4242;
-	return 0;
+	return r->restoring ? 1 : 0;
 }
 
 static int
@@ -141,9 +143,33 @@ o_probe(void *ctx, struct vm *vm)
 	add(ctx, "probe");
 }
 
+static int
+o_save(void *ctx, struct vm *vm, char *err, size_t errlen)
+{
+	struct rec *r = ctx;
+
+	add(r, "save");
+	snprintf(err, errlen, "no room");
+	return r->save_fail ? -ENOSPC : 0;
+}
+
+static int
+o_restore(void *ctx, struct vm *vm, char *err, size_t errlen)
+{
+	add(ctx, "restore");
+	return 0;
+}
+
+static void
+o_restore_failed(void *ctx, struct vm *vm, const char *why)
+{
+	add(ctx, "restore_failed");
+}
+
 static const struct sup_ops ops = {
 	o_spawn, o_qmp, o_signal, o_arm, o_disarm, o_gone, o_detail, o_changed,
-	o_now, o_may_restart, o_kvm_failed, o_agent_halt, o_probe,
+	o_now, o_may_restart, o_kvm_failed, o_agent_halt, o_probe, o_save, o_restore,
+	o_restore_failed,
 };
 
 static struct hw_vm hw;
@@ -1206,6 +1232,74 @@ main(void)
 	sup_event(&s, &vm, VE_EXITED, 9);
 	STATE("stopped", "a booting QEMU that dies: crashed");
 	REASON("crashed", "reason crashed");
+
+	/* ---- issue 15: save and restore ---- */
+
+	fresh(HW_HALT_ACPI);
+	hw.vm_policy.po_save_timeout = 120;
+	to_running();
+	sup_event(&s, &vm, VE_SAVE, 0);
+	STATE("saving", "save: saving");
+	OPS("save;arm 120000;", "save begun, save_timeout armed");
+	WANT("down", "a saved VM is wanted down");
+	r.log[0] = 0;
+	sup_event(&s, &vm, VE_SAVED, 0);
+	STATE("halting", "saved: QEMU quits");
+	OPS("qmp quit;disarm;arm 30000;", "quit, halt_timeout as the bound");
+	sup_event(&s, &vm, VE_EXITED, 0);
+	STATE("stopped", "then stopped");
+	REASON("saved", "stop reason saved");
+
+	fresh(HW_HALT_ACPI);
+	hw.vm_policy.po_save_timeout = 120;
+	to_running();
+	r.save_fail = 1;
+	sup_event(&s, &vm, VE_SAVE, 0);
+	STATE("halting", "a save that cannot begin: the halt ladder");
+	OK(vm.vm_detail && strstr(vm.vm_detail, "save failed: no room"), "detail: %s",
+	    vm.vm_detail ? vm.vm_detail : "(null)");
+
+	fresh(HW_HALT_ACPI);
+	hw.vm_policy.po_save_timeout = 120;
+	to_running();
+	sup_event(&s, &vm, VE_SAVE, 0);
+	r.log[0] = 0;
+	sup_event(&s, &vm, VE_TIMER, 0);
+	STATE("halting", "save_timeout: the halt ladder instead");
+	OPS("qmp migrate_cancel;qmp cont;qmp system_powerdown;disarm;arm 30000;",
+	    "migration cancelled, guest resumed, power button");
+	sup_event(&s, &vm, VE_EXITED, 0);
+	REASON("host-powerdown", "then powered off");
+	OK(vm.vm_detail && strstr(vm.vm_detail, "save_timeout expired"), "detail: %s",
+	    vm.vm_detail ? vm.vm_detail : "(null)");
+
+	fresh(HW_HALT_ACPI);
+	r.restoring = 1;
+	hw.vm_policy.po_save_timeout = 300;
+	sup_event(&s, &vm, VE_START, 0);
+	sup_event(&s, &vm, VE_DEPS_READY, 0);
+	STATE("restoring", "spawned with -incoming: restoring");
+	r.log[0] = 0;
+	sup_event(&s, &vm, VE_QMP_READY, 0);
+	OPS("restore;arm 300000;", "QMP ready: load it");
+	sup_event(&s, &vm, VE_RESTORED, 0);
+	STATE("running", "restored: running");
+
+	fresh(HW_HALT_ACPI);
+	r.restoring = 1;
+	sup_event(&s, &vm, VE_START, 0);
+	sup_event(&s, &vm, VE_DEPS_READY, 0);
+	sup_event(&s, &vm, VE_QMP_READY, 0);
+	r.log[0] = 0;
+	sup_event(&s, &vm, VE_RESTORE_FAILED, 0);
+	STATE("killing", "refused: SIGKILL (its CPUs never ran)");
+	OPS("restore_failed;signal 9;disarm;", "state set aside, SIGKILL");
+	r.restoring = 0;
+	sup_event(&s, &vm, VE_EXITED, 9);
+	STATE("waiting", "then a cold boot");
+	REASON("restore-failed", "reason restore-failed");
+	OK(vm.vm_detail && strncmp(vm.vm_detail, "restore-failed", 14) == 0,
+	    "the detail survives the cold boot: %s", vm.vm_detail ? vm.vm_detail : "(null)");
 
 	/* Every state/event pair is handled without crashing. */
 	{

@@ -57,6 +57,9 @@ int vmctl_wait(struct vmctl *ctl, int argc, char **argv);
 	  "stop then start VMs", vmctl_lifecycle }, \
 	{ "kill", "NAME|all [--no-wait] [-s SOCKET]", \
 	  "SIGKILL VMs now", vmctl_lifecycle }, \
+	{ "save", "NAME|all [--no-wait] [-s SOCKET]", \
+	  "pause VMs and save their state to state_dir; the next start restores it", \
+	  vmctl_lifecycle }, \
 	{ "reload", "[-s SOCKET]", \
 	  "re-read the inventory; prints the changes, or every error " \
 	  "(exit 1)", vmctl_reload }, \

@@ -245,6 +245,9 @@ show_vm(const struct inventory *inv, const struct hw_vm *vm, const struct qemu_e
 	printf("ready_timeout: %u\n", vm->vm_policy.po_ready_timeout);
 	printf("on_ready_timeout: %s\n", hw_name_of(hw_ready_fail_names,
 	    vm->vm_policy.po_on_ready_timeout));
+	printf("on_host_shutdown: %s\n", hw_name_of(hw_host_shutdown_names,
+	    vm->vm_policy.po_on_host_shutdown));
+	printf("save_timeout: %u\n", vm->vm_policy.po_save_timeout);
 	printf("term_timeout: %u\n", vm->vm_policy.po_term_timeout);
 	put_words("after", vm->vm_policy.po_after, vm->vm_policy.po_n_after);
 	printf("start_delay: %u\n", vm->vm_policy.po_start_delay);
