@@ -54,6 +54,7 @@ struct qga {
 	char		 sync_idstr[24];	/* N in decimal */
 	uint64_t	 seed;
 	uint64_t	 sync_deadline;	/* SYNCING */
+	size_t		 sync_bytes;	/* read while SYNCING, QGA_SYNC_BUDGET at most */
 	uint64_t	 resync_at;	/* UNSYNCED */
 
 	char		*in;		/* the line being read, QGA_MAX_MSG at most */
@@ -235,6 +236,7 @@ start_sync(struct qga *g)
 	json_object_put(o);
 	g->phase = QG_SYNCING;
 	g->sync_deadline = now(g) + QGA_SYNC_TIMEOUT_MS;
+	g->sync_bytes = 0;
 	in_reset(g);
 }
 
@@ -418,6 +420,18 @@ feed_bytes(struct qga *g, const char *p, size_t n)
 	size_t i;
 	bool d;
 
+	/*
+	 * An agent answers a sync within what the socket held before it (a few
+	 * hundred KiB of stale output at most): more is a flood, and waiting
+	 * for the resync (not reading) costs less than reading it.
+	 */
+	if (g->phase == QG_SYNCING) {
+		g->sync_bytes += n;
+		if (g->sync_bytes > QGA_SYNC_BUDGET) {
+			lose_sync(g, "the guest agent channel sends more than it is asked");
+			return;
+		}
+	}
 	while (n > 0 && !reent_doomed(&g->re) && g->phase != QG_CLOSED) {
 		if (!g->delimited && g->phase != QG_READY) {
 			/* Only a sync reply matters now: skip to its 0xFF. */

@@ -37,6 +37,11 @@ struct qga;
 #define QGA_MAX_MSG		(256 * 1024)
 /* How long guest-sync-delimited may take: a running agent answers in ms. */
 #define QGA_SYNC_TIMEOUT_MS	1500
+/*
+ * What may arrive while a sync is awaited (stale output the socket held,
+ * then the answer): more and the sync fails at once (a flooding guest).
+ */
+#define QGA_SYNC_BUDGET		(1024 * 1024)
 /* While unsynced, a new guest-sync-delimited this long after the last failed. */
 #define QGA_RESYNC_MS		3000
 /* Commands queued (one in flight, the rest waiting) at most. */

@@ -95,7 +95,7 @@ for ((i = 0; i < 100; i++)); do
 	vmctl status ag --json | grep -q '"guest_ips":\[' && break
 	sleep 0.1
 done
-check_match "status --json: the guest's address" "$(vmctl status ag --json)" '"guest_ips":\["10\.0\.2\.15"\]'
+check_match "status --json: the guest's address" "$(vmctl status ag --json)" '"guest_ips":\["10\.0\.2\.15"[],]'
 check_match "status --json: the guest's OS" "$(vmctl status ag --json)" '"guest_os":"[^"]+"'
 check_match "status table: GUEST-IP column" "$(vmctl status ag)" '^ag .* 10\.0\.2\.15 '
 check_eq "the socket is the daemon's (0600)" "$(stat -c %a "$TMP/run/ag.qga")" 600
@@ -171,20 +171,28 @@ check "well before halt_timeout 60 ($(sub "$t1" "$t0") s)" lt "$(sub "$t1" "$t0"
 
 # --- a guest flooding the agent channel ---------------------------------
 rss() { awk '/^VmRSS:/ { print $2 }' "/proc/$DPID/status"; }
+# status_median: of 9 `vmctl status` round trips, seconds.
+status_median() {
+	local lat=() a i
+	for i in 1 2 3 4 5 6 7 8 9; do
+		a=$EPOCHREALTIME
+		"$VMS_BIN/vmctl" -s "$(SOCK)" status >/dev/null
+		lat+=("$(sub "$EPOCHREALTIME" "$a")")
+	done
+	printf '%s\n' "${lat[@]}" | sort -n | sed -n 5p
+}
 rss0=$(rss)
+base=$(status_median)
 vmctl start fl >/dev/null
 check "fl running" wait_state fl running 20
 guest_wait_line "$TMP/log/fl.console.log" 'agent=flood' 60 >/dev/null
 sleep 3
-lat=()
-for i in 1 2 3 4 5 6 7 8 9; do
-	a=$EPOCHREALTIME
-	"$VMS_BIN/vmctl" -s "$(SOCK)" status >/dev/null
-	lat+=("$(sub "$EPOCHREALTIME" "$a")")
-done
-med=$(printf '%s\n' "${lat[@]}" | sort -n | sed -n 5p)
-diag "status during the flood: ${lat[*]} s (median $med)"
-check "status answers in under 50 ms during the flood (median $med s)" lt "$med" 0.050
+med=$(status_median)
+# Under 50 ms (issue 14); on a host busy with other work, no slower than
+# 1.5 times the same round trip measured just before the flood, plus 10 ms.
+limit=$(awk -v b="$base" 'BEGIN { l = b * 1.5 + 0.010; printf "%.3f", (l > 0.050 ? l : 0.050) }')
+diag "status: median $base s before the flood, $med s during it (limit $limit s)"
+check "status answers during the flood within 50 ms or its no-flood time (median $med s, limit $limit)" lt "$med" "$limit"
 # CPU ticks (utime + stime) of the daemon over 3 s of flood.
 ticks() { awk '{ print $14 + $15 }' "/proc/$DPID/stat"; }
 c0=$(ticks); sleep 3; c1=$(ticks)
