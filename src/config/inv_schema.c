@@ -88,6 +88,7 @@ const struct inv_opt inv_vm_opts[] = {
 	{ "balloon",	IK_BOOL, F(hw_vm, vm_balloon), 0, 0, 0, NULL, NULL },
 	{ "usb_tablet",	IK_BOOL, F(hw_vm, vm_usb_tablet), 0, 0, 0, NULL, NULL },
 	{ "keymap",	IK_WORD, F(hw_vm, vm_keymap), 0, 0, 0, NULL, NULL },
+	{ "loadvm",	IK_STR, F(hw_vm, vm_loadvm), 0, 0, 0, NULL, NULL },
 	{ "runas",	IK_WORD, F(hw_vm, vm_runas), 0, 0, 0, NULL, NULL },
 	{ "halt",	IK_HALT, F(hw_vm, vm_policy.po_halt), F(hw_vm, vm_policy.po_n_halt), 0, 0,
 	    hw_halt_names, NULL },

@@ -23,6 +23,7 @@
 #include "qemu/qemu_priv.h"
 #include "qemu/qmp.h"
 #include "vmd/agent.h"
+#include "vmd/snapshot.h"
 #include "lib/acceptor.h"
 #include "console/console.h"
 #include "control/control.h"
@@ -38,6 +39,7 @@
 /* May read status; never a QEMU user's group (issue 12, qemu_priv.h). */
 #define CTL_GROUP	QPRIV_STATUS_GROUP
 #define CTL_QMP_TIMEOUT_MS	10000	/* vmctl monitor / qmp: QEMU must answer by then */
+#define CTL_SNAP_TIMEOUT_MS	600000	/* vmctl snapshot: a job writing the guest's RAM */
 #define CTL_LINGER_MS	2000
 #define CTL_MAX_TIMEOUT	86400	/* stop "timeout", s: as halt_timeout in the inventory */
 #define CTL_MAX_DRAIN	(1024 * 1024)
@@ -111,7 +113,7 @@ struct qreq {
 	const void	*q_conn;	/* the connection asked (its QMP or agent) */
 	uint64_t	 q_client;	/* client id; 0: answered already (timeout) */
 	uint64_t	 q_deadline;	/* now_ms() */
-	enum { QR_QMP, QR_HMP, QR_AGENT } q_kind;	/* HMP: answer "output" */
+	enum { QR_QMP, QR_HMP, QR_AGENT, QR_SNAP } q_kind;	/* HMP: answer "output" */
 };
 
 /* One log line per CTL_LOG_EVERY_MS for a complaint a client can repeat. */
@@ -842,6 +844,53 @@ h_qmp(struct client *cl, struct json_object *req)
 	    agent ? QR_AGENT : QR_QMP);
 }
 
+/*
+ * {"cmd":"snapshot","vm":V,"op":"create|list|revert|delete","tag":T}: a
+ * running VM's internal snapshots (vmd/snapshot.c), answered when QEMU's
+ * job is done: {"ok":true,"return":{}} or, for list, the snapshots.
+ */
+static void
+h_snapshot(struct client *cl, struct json_object *req)
+{
+	struct vm *vm = one_vm(cl, req);
+	struct json_object *jo, *jt;
+	struct qreq *q;
+	char err[512];
+
+	if (!vm)
+		return;
+	if (!json_object_object_get_ex(req, "op", &jo) ||
+	    !json_object_is_type(jo, json_type_string)) {
+		reply_error(cl, "missing \"op\": create, list, revert or delete");
+		return;
+	}
+	if (json_object_object_get_ex(req, "tag", &jt) && jt &&
+	    !json_object_is_type(jt, json_type_string)) {
+		reply_error(cl, "\"tag\" must be a string");
+		return;
+	}
+	q = xcalloc(1, sizeof(*q));
+	q->q_c = cl->c;
+	q->q_vm = xstrdup(vm->vm_name);
+	q->q_conn = vm->vm_qmp;
+	q->q_client = cl->id;
+	q->q_kind = QR_SNAP;
+	q->q_deadline = now_ms() + CTL_SNAP_TIMEOUT_MS;
+	if (snapshot_run(cl->c->d, vm, json_object_get_string(jo),
+	    jt ? json_object_get_string(jt) : NULL, qreq_answer, q, err, sizeof(err))) {
+		free(q->q_vm);
+		free(q);
+		reply_error(cl, "%s", err);
+		return;
+	}
+	q->q_next = cl->c->qreqs;
+	cl->c->qreqs = q;
+	cl->wait = W_QMP;
+	loop_add_timer(cl->c->d->lp, CTL_SNAP_TIMEOUT_MS, qreq_tick, cl->c);
+	log_info("control: uid %u: vm %s: snapshot %s %s", (unsigned)cl->uid, vm->vm_name,
+	    json_object_get_string(jo), jt ? json_object_get_string(jt) : "");
+}
+
 /* {"cmd":"wait","vm":V}: answered once V is running (ready), or cannot be. */
 static void
 h_wait(struct client *cl, struct json_object *req)
@@ -906,6 +955,7 @@ static const struct ctl_handler {
 	{ "qmp",	true,	h_qmp },
 	{ "agent",	true,	h_qmp },
 	{ "save",	true,	h_kill },
+	{ "snapshot",	true,	h_snapshot },
 	{ "wait",	false,	h_wait },
 };
 

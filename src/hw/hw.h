@@ -151,6 +151,7 @@ struct hw_vm {
 	bool		 vm_agent;	/* QEMU guest agent port org.qemu.guest_agent.0 */
 	bool		 vm_usb_tablet;
 	char		*vm_keymap;
+	char		*vm_loadvm;	/* start from this internal snapshot (-loadvm) */
 	char		*vm_runas;	/* user QEMU runs as; NULL: default */
 	char		**vm_extra_args;	/* already split, never via a shell */
 	size_t		 vm_n_extra_args;

@@ -636,6 +636,11 @@ qemu_argv(const struct hw_vm *vm, const struct qemu_env *env, struct strv *out,
 	add_panic(vm, out);
 	add_misc(vm, out);
 	/* The escape hatch goes last, so it can add to what we declared. */
+	/* An internal snapshot of the qcow2 disks to start from (vmctl snapshot). */
+	if (vm->vm_loadvm) {
+		strv_push(out, "-loadvm");
+		strv_push(out, vm->vm_loadvm);
+	}
 	for (size_t i = 0; i < vm->vm_n_extra_args; i++)
 		strv_push(out, vm->vm_extra_args[i]);
 	return 0;

@@ -315,6 +315,12 @@ agent_json(const struct vm *vm, struct json_object *o)
 	json_object_object_add(o, "guest_ips", ips);
 }
 
+bool
+agent_answering(const struct vm *vm)
+{
+	return vm->vm_agent && vm->vm_agent->ag_qga && vm->vm_agent->ag_answering;
+}
+
 const void *
 agent_conn(const struct vm *vm)
 {

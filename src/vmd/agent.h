@@ -25,6 +25,8 @@ void agent_resumed(struct daemon *d, struct vm *vm);
 /* status: "agent", "guest_os", "guest_ips" members. */
 void agent_json(const struct vm *vm, struct json_object *o);
 
+/* Its agent answered its last guest-ping or command. */
+bool agent_answering(const struct vm *vm);
 /* The agent connection's identity (never dereferenced by callers), or NULL. */
 const void *agent_conn(const struct vm *vm);
 

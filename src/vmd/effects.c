@@ -23,6 +23,7 @@
 #include "vmd/probe.h"
 #include "vmd/agent.h"
 #include "vmd/savestate.h"
+#include "vmd/snapshot.h"
 #include "storage/img.h"
 
 #define LOG_TAIL_BYTES	2000
@@ -137,6 +138,13 @@ qmp_event_cb(void *arg, const char *name, struct json_object *data)
 	} else if (strcmp(name, "SUSPEND") == 0) {
 		log_vm(LOG_INFO, vm->vm_name, "QMP %s", name);
 		set_run_state(vm, "suspended");
+	} else if (strcmp(name, "JOB_STATUS_CHANGE") == 0) {
+		struct json_object *id = NULL, *st = NULL;
+
+		if (data && json_object_object_get_ex(data, "id", &id) &&
+		    json_object_object_get_ex(data, "status", &st))
+			snapshot_job_event(d, vm, json_object_get_string(id),
+			    json_object_get_string(st));
 	} else if (strcmp(name, "MIGRATION") == 0) {
 		/* Our own save or restore (savestate.c): completed or failed. */
 		const char *st = data && json_object_object_get_ex(data, "status", &r) ?
@@ -169,6 +177,7 @@ qmp_closed_cb(void *arg, const char *why)
 	    LOG_WARNING : LOG_DEBUG, vm->vm_name, "%s", why);
 	qmp_free(vm->vm_qmp);
 	vm->vm_qmp = NULL;
+	snapshot_abort(vm);
 	sup_event(&d->sup, vm, VE_QMP_LOST, 0);
 }
 
@@ -508,6 +517,7 @@ op_gone(void *ctx, struct vm *vm)
 	qmp_free(vm->vm_qmp);
 	vm->vm_qmp = NULL;
 	probe_stop(d, vm);
+	snapshot_abort(vm);
 	agent_close(d, vm);
 	/* QEMU is gone, its disks flushed: the save counts now. */
 	if (vm->vm_reason == SR_SAVED)

@@ -100,6 +100,7 @@ struct vm_net;
 struct vm_reload;
 struct vm_agent;
 struct vm_probe;
+struct vm_snap;
 
 struct vm {
 	const struct hw_vm *vm_hw;
@@ -153,6 +154,7 @@ struct vm {
 	struct vm_intent vm_intent;	/* run_dir/NAME.intent as last written or read */
 	struct vm_agent	*vm_agent;	/* agent.c: the guest agent connection, or NULL */
 	struct vm_probe	*vm_probe;	/* probe.c: the readiness probe under way, or NULL */
+	struct vm_snap	*vm_snap;	/* snapshot.c: the snapshot operation under way, or NULL */
 
 	/* The halt ladder (po_halt) of the stop under way; times on the ops' clock. */
 	int		 vm_halt_step;	/* index into po_halt; -1: not a ladder stop */

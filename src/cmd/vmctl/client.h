@@ -42,6 +42,7 @@ int vmctl_console(struct vmctl *ctl, int argc, char **argv);
 int vmctl_monitor(struct vmctl *ctl, int argc, char **argv);
 int vmctl_qmp(struct vmctl *ctl, int argc, char **argv);
 int vmctl_wait(struct vmctl *ctl, int argc, char **argv);
+int vmctl_snapshot(struct vmctl *ctl, int argc, char **argv);
 
 #define VMCTL_CLIENT_COMMANDS \
 	{ "status", "[NAME] [--json] [-s SOCKET]", \
@@ -76,6 +77,9 @@ int vmctl_wait(struct vmctl *ctl, int argc, char **argv);
 	{ "agent", "NAME '{\"execute\":...}' [-s SOCKET]", \
 	  "send one command to the guest agent (agent = yes); prints its return value", \
 	  vmctl_qmp }, \
+	{ "snapshot", "NAME create|revert|delete TAG | NAME list [-s SOCKET]", \
+	  "internal snapshots of a running VM's qcow2 disks and state (QMP jobs; " \
+	  "file systems frozen through its agent)", vmctl_snapshot }, \
 	{ "wait", "NAME|all [--timeout S] [-s SOCKET]", \
 	  "wait until VMs are running (ready = ...); exit 0 ready, 1 failed or down, " \
 	  "124 timed out", vmctl_wait }

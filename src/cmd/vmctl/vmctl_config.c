@@ -229,6 +229,7 @@ show_vm(const struct inventory *inv, const struct hw_vm *vm, const struct qemu_e
 	printf("balloon: %s\n", yesno(vm->vm_balloon));
 	printf("usb_tablet: %s\n", yesno(vm->vm_usb_tablet));
 	printf("keymap: %s\n", str(vm->vm_keymap));
+	printf("loadvm: %s\n", str(vm->vm_loadvm));
 	printf("runas: %s\n", vm->vm_runas ? vm->vm_runas : "dynamic");
 	printf("halt:");
 	for (unsigned i = 0; i < vm->vm_policy.po_n_halt; i++)

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 #include <json-c/json.h>
 
@@ -23,7 +24,7 @@
 
 struct con_args {
 	const char	*conf, *sock;
-	const char	*pos[2];
+	const char	*pos[3];
 	int		 npos;
 	bool		 readonly;
 };
@@ -278,4 +279,83 @@ vmctl_qmp(struct vmctl *ctl, int argc, char **argv)
 		json_object_object_add(req, "arguments", json_object_get(args));
 	json_object_put(cmd);
 	return one_shot(ctl, &a, req, false);
+}
+
+/* Positional arguments (options and their values left out). */
+static int
+count_pos(int argc, char **argv)
+{
+	int i, n = 0;
+
+	for (i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "-s") == 0)
+			i++;
+		else if (argv[i][0] != '-' || !argv[i][1])
+			n++;
+	}
+	return n;
+}
+
+/* vmctl snapshot NAME create|revert|delete TAG, or NAME list. */
+int
+vmctl_snapshot(struct vmctl *ctl, int argc, char **argv)
+{
+	struct json_object *req, *resp, *ret = NULL;
+	struct con_args a;
+	char *sock;
+	size_t i;
+	int rc, want = count_pos(argc, argv) == 2 ? 2 : 3;
+
+	if ((rc = parse(ctl, argc, argv, &a, want)) != 0)
+		return rc < 0 ? 0 : rc;
+	if ((want == 2) != (strcmp(a.pos[1], "list") == 0)) {
+		fprintf(stderr, "vmctl snapshot: %s\n", want == 2 ?
+		    "create, revert and delete need a TAG" : "list takes no TAG");
+		vmctl_usage(ctl->ctl_cmd, stderr);
+		return VMCTL_USAGE;
+	}
+	req = json_object_new_object();
+	json_object_object_add(req, "cmd", json_object_new_string("snapshot"));
+	json_object_object_add(req, "vm", json_object_new_string(a.pos[0]));
+	json_object_object_add(req, "op", json_object_new_string(a.pos[1]));
+	if (want == 3)
+		json_object_object_add(req, "tag", json_object_new_string(a.pos[2]));
+	sock = vmctl_socket(ctl, a.conf, a.sock);
+	resp = vmctl_request(sock, req, &rc);
+	free(sock);
+	json_object_put(req);
+	if (!resp)
+		return rc;
+	if (!ok_of(resp)) {
+		fprintf(stderr, "vmctl snapshot: %s\n", str_of(resp, "error", "request failed"));
+		json_object_put(resp);
+		return VMCTL_FAIL;
+	}
+	json_object_object_get_ex(resp, "return", &ret);
+	if (want == 2 && ret && json_object_is_type(ret, json_type_array)) {
+		/* As qemu-img snapshot -l and HMP info snapshots. */
+		printf("%-4s %-20s %12s %-19s %s\n", "ID", "TAG", "VM SIZE", "DATE", "VM CLOCK");
+		for (i = 0; i < json_object_array_length(ret); i++) {
+			struct json_object *s = json_object_array_get_idx(ret, i), *v;
+			long long size = 0, sec = 0, vsec = 0, vns = 0;
+			char date[32] = "-";
+			time_t t;
+
+			if (json_object_object_get_ex(s, "vm-state-size", &v))
+				size = json_object_get_int64(v);
+			if (json_object_object_get_ex(s, "date-sec", &v))
+				sec = json_object_get_int64(v);
+			if (json_object_object_get_ex(s, "vm-clock-sec", &v))
+				vsec = json_object_get_int64(v);
+			if (json_object_object_get_ex(s, "vm-clock-nsec", &v))
+				vns = json_object_get_int64(v);
+			t = (time_t)sec;
+			strftime(date, sizeof(date), "%Y-%m-%d %H:%M:%S", localtime(&t));
+			printf("%-4s %-20s %12lld %-19s %02lld:%02lld:%02lld.%03lld\n",
+			    str_of(s, "id", "?"), str_of(s, "name", "?"), size, date, vsec / 3600,
+			    vsec / 60 % 60, vsec % 60, vns / 1000000);
+		}
+	}
+	json_object_put(resp);
+	return fflush(stdout) == 0 ? VMCTL_OK : VMCTL_FAIL;
 }
