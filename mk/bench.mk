@@ -1,6 +1,7 @@
 # Benchmarks: run by hand, never by `make check`.
 #   make bench-lifecycle [BENCH_ARGS="-n 6 -t 10 --idle-secs 60"]
 #   make bench-scale [BENCH_ARGS="-n 1000 -m 300 -r 3"]   (needs root, socat, jq)
+#   make bench-saverestore [BENCH_ARGS="-n 4"]              (save/restore against poweroff/boot)
 .PHONY: bench-lifecycle
 bench-lifecycle: all
 	bench/lifecycle $(BENCH_ARGS)
@@ -8,3 +9,6 @@ bench-lifecycle: all
 .PHONY: bench-scale
 bench-scale: all
 	bench/scale $(BENCH_ARGS)
+.PHONY: bench-saverestore
+bench-saverestore: all
+	bench/saverestore $(BENCH_ARGS)
