@@ -518,6 +518,7 @@ op_gone(void *ctx, struct vm *vm)
 	vm->vm_qmp = NULL;
 	probe_stop(d, vm);
 	snapshot_abort(vm);
+	savestate_forget(d, vm);
 	agent_close(d, vm);
 	/* QEMU is gone, its disks flushed: the save counts now. */
 	if (vm->vm_reason == SR_SAVED)
@@ -577,6 +578,8 @@ op_changed(void *ctx, struct vm *vm, enum vm_state old, const char *why)
 		probe_stop(d, vm);
 	if (old == VS_RESTORING && vm->vm_state == VS_RUNNING)
 		savestate_done(d, vm);
+	if (old == VS_SAVING && vm->vm_state != VS_SAVING)
+		savestate_forget(d, vm);
 	e = state_write(d->inv.inv_state_dir, vm);
 	if (e)
 		log_vm(LOG_WARNING, vm->vm_name, "cannot write state file in %s: %s",

@@ -10,6 +10,7 @@
 #include <json-c/json.h>
 
 #include "lib/log.h"
+#include "lib/loop.h"
 #include "lib/util.h"
 #include "qemu/qemu_argv.h"
 #include "qemu/qmp.h"
@@ -134,6 +135,48 @@ migrate_reply(void *arg, struct json_object *ret, const char *error)
 	sup_event(&d->sup, vm, saving ? VE_SAVE_FAILED : VE_RESTORE_FAILED, 0);
 }
 
+/* How often a save's progress is asked (query-migrate), for status. */
+#define SAVE_POLL_MS	500
+
+static void poll_cb(struct loop *lp, void *arg);
+
+static void
+progress_reply(void *arg, struct json_object *ret, const char *error)
+{
+	struct vm *vm = arg;
+	struct json_object *ram, *t, *r;
+
+	if (error || vm->vm_state != VS_SAVING || !ret ||
+	    !json_object_object_get_ex(ret, "ram", &ram) ||
+	    !json_object_object_get_ex(ram, "total", &t) ||
+	    !json_object_object_get_ex(ram, "transferred", &r) || json_object_get_int64(t) <= 0)
+		return;
+	vm->vm_save_pct = (int)(100 * json_object_get_int64(r) / json_object_get_int64(t));
+	if (vm->vm_save_pct > 99)
+		vm->vm_save_pct = 99;	/* until QEMU says completed */
+}
+
+static void
+poll_cb(struct loop *lp, void *arg)
+{
+	struct vm *vm = arg;
+
+	vm->vm_save_timer = 0;
+	if (vm->vm_state != VS_SAVING || !vm->vm_qmp || !qmp_is_ready(vm->vm_qmp))
+		return;
+	(void)qmp_send(vm->vm_qmp, "query-migrate", NULL, progress_reply, vm);
+	vm->vm_save_timer = loop_add_timer(lp, SAVE_POLL_MS, poll_cb, vm);
+}
+
+void
+savestate_forget(struct daemon *d, struct vm *vm)
+{
+	if (vm->vm_save_timer)
+		loop_cancel_timer(d->lp, vm->vm_save_timer);
+	vm->vm_save_timer = 0;
+	vm->vm_save_pct = -1;
+}
+
 int
 savestate_begin(struct daemon *d, struct vm *vm, char *err, size_t errlen)
 {
@@ -171,9 +214,14 @@ savestate_begin(struct daemon *d, struct vm *vm, char *err, size_t errlen)
 	args = json_object_new_object();
 	json_object_object_add(args, "uri", json_object_new_string("fd:vmstate"));
 	e = qmp_send(vm->vm_qmp, "migrate", args, migrate_reply, vm);
-	if (e)
+	if (e) {
 		snprintf(err, errlen, "QMP migrate: %s", strerror(-e));
-	return e;
+		return e;
+	}
+	savestate_forget(d, vm);
+	vm->vm_save_pct = 0;
+	vm->vm_save_timer = loop_add_timer(d->lp, SAVE_POLL_MS, poll_cb, vm);
+	return 0;
 }
 
 void

@@ -31,6 +31,8 @@ void savestate_commit(struct daemon *d, struct vm *vm);
 int savestate_check(struct daemon *d, struct vm *vm);
 /* QMP ready on a QEMU spawned with -incoming: load it. 0 or -errno with err. */
 int savestate_restore(struct daemon *d, struct vm *vm, char *err, size_t errlen);
+/* No save under way any more (QEMU gone, save over): its progress timer goes. */
+void savestate_forget(struct daemon *d, struct vm *vm);
 /* The guest runs again: the state is spent. */
 void savestate_done(struct daemon *d, struct vm *vm);
 /* QEMU refused it: move it aside (why goes into the log). */

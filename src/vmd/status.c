@@ -54,6 +54,8 @@ daemon_vm_json(struct daemon *d, const struct vm *vm)
 		json_add_new(o, "vnc", json_object_new_string(v));
 		free(v);
 	}
+	json_add_new(o, "progress", vm->vm_state == VS_SAVING && vm->vm_save_pct >= 0 ?
+	    json_object_new_int(vm->vm_save_pct) : NULL);
 	state_json_stop_fields(o, vm);
 	agent_json(vm, o);
 	reload_vm_json(vm, o);

@@ -184,6 +184,7 @@ sup_vm_init(struct vm *vm, const struct hw_vm *hw)
 	vm->vm_lockfd = -1;
 	vm->vm_halt_override = -1;
 	vm->vm_halt_step = -1;
+	vm->vm_save_pct = -1;
 }
 
 void

@@ -155,6 +155,8 @@ struct vm {
 	struct vm_agent	*vm_agent;	/* agent.c: the guest agent connection, or NULL */
 	struct vm_probe	*vm_probe;	/* probe.c: the readiness probe under way, or NULL */
 	struct vm_snap	*vm_snap;	/* snapshot.c: the snapshot operation under way, or NULL */
+	int		 vm_save_pct;	/* savestate.c: a save's progress, percent; -1: none */
+	uint64_t	 vm_save_timer;	/* savestate.c: the next query-migrate */
 
 	/* The halt ladder (po_halt) of the stop under way; times on the ops' clock. */
 	int		 vm_halt_step;	/* index into po_halt; -1: not a ladder stop */

@@ -110,6 +110,14 @@ diag "guest clock after the restore: $skew s off"
 check "the guest's clock is set after the restore ($skew s off, 5 s frozen)" lt "$skew" 1.5
 
 # --- vmctl save / start -------------------------------------------------
+vmctl save s2 --no-wait >/dev/null
+seen=
+for ((i = 0; i < 200; i++)); do
+	j=$(vmctl status s2 --json)
+	case $j in *'"state":"saving"'*) seen=$j; break ;; esac
+	sleep 0.02
+done
+check_match "while saving, status has its progress" "$seen" '"progress":[0-9]+'
 vmctl save s2 >/dev/null; rc=$?
 check_eq "vmctl save s2: exit 0" "$rc" 0
 check_eq "status: saved" "$(field s2 state)" saved

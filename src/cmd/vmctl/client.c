@@ -307,6 +307,9 @@ fmt_state(struct json_object *vm, char *buf, size_t len)
 		snprintf(buf, len, "paused (panicked)");
 	else if (strcmp(state, "paused") == 0 && rs && strcmp(rs, "paused") != 0)
 		snprintf(buf, len, "paused (%s)", rs);
+	else if (strcmp(state, "saving") == 0 && json_object_object_get_ex(vm, "progress", &pv) &&
+	    pv)
+		snprintf(buf, len, "saving (%d%%)", json_object_get_int(pv));
 	else
 		snprintf(buf, len, "%s", state);
 }
