@@ -191,6 +191,7 @@ struct img_info {
 	int		 ii_corrupt;
 	int		 ii_dirty;
 	uint32_t	 ii_nb_snapshots;
+	int		 ii_zstd;		/* qcow2: compression_type zstd */
 };
 int img_get_info(struct img *im, struct img_info *ii);
 void img_info_free(struct img_info *ii);

@@ -151,14 +151,22 @@ parse_fixed(struct qcow2 *q, const uint8_t *h, size_t hlen)
 		ERR(q, "extended L2 entries are not supported");
 		return -ENOTSUP;
 	}
-	if (q->q_incompat & QCOW2_INCOMPAT_COMPTYPE) {
-		if (q->q_header_len <= 104 || h[104] != 0) {
-			ERR(q, "compression_type %u is not supported (only zlib)",
-			    q->q_header_len > 104 ? h[104] : 0);
-			return -ENOTSUP;
-		}
-		known |= QCOW2_INCOMPAT_COMPTYPE;
+	/* The field counts only with its feature bit (spec: a zero without
+	 * the bit, a non-zero value with it; QEMU refuses the other mixes). */
+	q->q_ctype = q->q_header_len > 104 ? h[104] : QCOW2_COMP_ZLIB;
+	if (!!(q->q_incompat & QCOW2_INCOMPAT_COMPTYPE) !=
+	    (q->q_ctype != QCOW2_COMP_ZLIB)) {
+		ERR(q, "compression_type %u does not match the compression type "
+		    "feature bit (%s)", q->q_ctype,
+		    q->q_incompat & QCOW2_INCOMPAT_COMPTYPE ? "set" : "clear");
+		return -EINVAL;
 	}
+	if (q->q_ctype != QCOW2_COMP_ZLIB && q->q_ctype != QCOW2_COMP_ZSTD) {
+		ERR(q, "compression_type %u is not supported (zlib or zstd)",
+		    q->q_ctype);
+		return -ENOTSUP;
+	}
+	known |= QCOW2_INCOMPAT_COMPTYPE;
 	if (q->q_incompat & ~known) {
 		ERR(q, "unsupported incompatible_features 0x%llx",
 		    (unsigned long long)(q->q_incompat & ~known));
@@ -368,6 +376,7 @@ qcow2_write_header(struct qcow2 *q)
 		qcow2_put64(h + 88, q->q_autoclear);
 		qcow2_put32(h + 96, q->q_refcount_order);
 		qcow2_put32(h + 100, (uint32_t)hl);
+		h[104] = q->q_ctype;
 		q->q_header_len = (uint32_t)hl;
 	}
 	/* Each piece must fit with the 8-byte end marker still after it: a
@@ -471,6 +480,7 @@ qcow2_free(struct qcow2 *q)
 	free(q->q_rt);
 	free(q->q_cbuf);
 	free(q->q_dbuf);
+	qcow2_zstd_free(q);
 	free(q);
 }
 
@@ -517,6 +527,7 @@ qcow2_info(struct img *im, struct img_info *ii)
 	ii->ii_corrupt = !!(q->q_incompat & QCOW2_INCOMPAT_CORRUPT);
 	ii->ii_dirty = !!(q->q_incompat & QCOW2_INCOMPAT_DIRTY);
 	ii->ii_nb_snapshots = q->q_nb_snapshots;
+	ii->ii_zstd = q->q_ctype == QCOW2_COMP_ZSTD;
 }
 
 static const struct img_ops qcow2_ops = {

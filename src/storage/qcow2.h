@@ -41,6 +41,10 @@
 #define QCOW2_INCOMPAT_EXTL2	(1ULL << 4)
 #define QCOW2_COMPAT_LAZY	(1ULL << 0)
 
+/* compression_type, header byte 104 (version 3, header_length > 104) */
+#define QCOW2_COMP_ZLIB		0
+#define QCOW2_COMP_ZSTD		1
+
 /* header extension types */
 #define QCOW2_EXT_END		0x00000000U
 #define QCOW2_EXT_BACKING_FMT	0xe2792acaU
@@ -79,6 +83,7 @@ struct qcow2 {
 	uint32_t	 q_header_len;
 	uint32_t	 q_refcount_order;
 	uint32_t	 q_rb_bits;		/* log2 of refcounts per block */
+	uint8_t		 q_ctype;		/* QCOW2_COMP_* */
 	uint32_t	 q_csize_shift;		/* compressed descriptor layout */
 	uint64_t	 q_csize_mask;
 	uint64_t	 q_coff_mask;
@@ -110,6 +115,7 @@ struct qcow2 {
 	uint8_t		*q_cbuf;		/* compressed input, 2 clusters */
 	uint8_t		*q_dbuf;		/* one decompressed cluster */
 	uint64_t	 q_dbuf_entry;		/* L2 entry held in q_dbuf, 0: none */
+	void		*q_zdctx;		/* zstd decoder, made on first use */
 	int		 q_rw;
 	int		 q_rc_depth;		/* refcount block recursion guard */
 	int		 q_rt_growing;
@@ -178,6 +184,11 @@ int qcow2_inflate(const uint8_t *in, size_t inlen, uint8_t *out, size_t outlen);
 #define QCOW2_Z_RAW	(-2)
 int qcow2_deflate_batch(const uint8_t *in, uint8_t *out, ssize_t *lens, size_t n,
     size_t cs);
+
+/* qcow2_zstd.c: compression_type zstd, one frame per cluster */
+int qcow2_zstd_decompress(struct qcow2 *q, const uint8_t *in, size_t inlen,
+    uint8_t *out, size_t outlen);
+void qcow2_zstd_free(struct qcow2 *q);
 
 /* Big-endian helpers. */
 static inline uint64_t

@@ -188,9 +188,13 @@ qcow2_read_compressed(struct qcow2 *q, uint64_t e, uint64_t voff)
 		    strerror(-r));
 		return r;
 	}
-	if (qcow2_inflate(q->q_cbuf, csize, q->q_dbuf, q->q_cs) < 0) {
+	r = q->q_ctype == QCOW2_COMP_ZSTD ?
+	    qcow2_zstd_decompress(q, q->q_cbuf, csize, q->q_dbuf, q->q_cs) :
+	    qcow2_inflate(q->q_cbuf, csize, q->q_dbuf, q->q_cs);
+	if (r < 0) {
 		ERR(q, "compressed cluster at guest offset %llu (host 0x%llx, "
-		    "%zu bytes): bad deflate data", ULL(voff), ULL(host), csize);
+		    "%zu bytes): bad %s data", ULL(voff), ULL(host), csize,
+		    q->q_ctype == QCOW2_COMP_ZSTD ? "zstd" : "deflate");
 		return -EIO;
 	}
 	q->q_dbuf_entry = e;
@@ -547,6 +551,10 @@ qcow2_pwrite_compressed(struct img *im, const void *buf, size_t len, uint64_t of
 	ssize_t *lens;
 	int r = 0;
 
+	if (q->q_ctype != QCOW2_COMP_ZLIB) {
+		ERR(q, "writing zstd-compressed clusters is not supported");
+		return -ENOTSUP;
+	}
 	if ((off & (cs - 1)) || ((len & (cs - 1)) && off + len != im->im_size)) {
 		ERR(q, "compressed write of %zu bytes at %llu: not whole clusters",
 		    len, ULL(off));

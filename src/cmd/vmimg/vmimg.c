@@ -224,7 +224,8 @@ info_json(const struct img *im, const struct img_info *ii)
 		/* The fields and their order as qemu-img 7.2 prints them. */
 		json_object_object_add(d, "compat",
 		    json_object_new_string(ii->ii_compat == 2 ? "0.10" : "1.1"));
-		json_object_object_add(d, "compression-type", json_object_new_string("zlib"));
+		json_object_object_add(d, "compression-type",
+		    json_object_new_string(ii->ii_zstd ? "zstd" : "zlib"));
 		if (ii->ii_compat >= 3)
 			json_object_object_add(d, "lazy-refcounts",
 			    json_object_new_boolean(ii->ii_lazy_refcounts));
@@ -274,7 +275,8 @@ info_human(const struct img *im, const struct img_info *ii)
 		printf("snapshots: %u (internal; read-only support)\n", ii->ii_nb_snapshots);
 	if (ii->ii_fmt == IMG_FMT_QCOW2) {
 		printf("Format specific information:\n    compat: %s\n"
-		    "    compression type: zlib\n", ii->ii_compat == 2 ? "0.10" : "1.1");
+		    "    compression type: %s\n", ii->ii_compat == 2 ? "0.10" : "1.1",
+		    ii->ii_zstd ? "zstd" : "zlib");
 		if (ii->ii_compat >= 3)
 			printf("    lazy refcounts: %s\n",
 			    ii->ii_lazy_refcounts ? "true" : "false");
