@@ -141,6 +141,7 @@ struct img_create_opts {
 	uint32_t	 co_cluster_size;	/* 0: 64 KiB */
 	int		 co_compat;		/* qcow2 version 2 or 3 (0: 3) */
 	int		 co_refcount_bits;	/* 0: 16 */
+	int		 co_zstd;		/* compression_type=zstd */
 	int		 co_excl;		/* fail with -EEXIST if path exists */
 	/* IMG_SAFE_PATH, IMG_DEVICES for the file and the backing file's
 	 * open; IMG_NO_BACKING: open the backing file only, not its chain */

@@ -17,6 +17,7 @@ struct img_convert_opts {
 	int		 cv_compress;
 	uint32_t	 cv_cluster_size;
 	int		 cv_compat;
+	int		 cv_zstd;	/* compression_type=zstd */
 	img_progress_fn	 cv_progress;
 	void		*cv_arg;
 	int		 cv_flags;	/* IMG_DEVICES: devices in src's chain */

@@ -177,18 +177,24 @@ int qcow2_check_data_off(struct qcow2 *q, uint64_t host, uint64_t voff);
 int qcow2_inflate(const uint8_t *in, size_t inlen, uint8_t *out, size_t outlen);
 /*
  * Compress n clusters of in (cs bytes each) into out (same layout) on up to
- * 4 threads; lens[i] is the compressed length, QCOW2_Z_ZERO for an all-zero
- * cluster, or QCOW2_Z_RAW when it does not shrink below cs - 1 bytes.
+ * 4 threads, with ctype (QCOW2_COMP_*); lens[i] is the compressed length,
+ * QCOW2_Z_ZERO for an all-zero cluster, or QCOW2_Z_RAW when it does not
+ * shrink below cs - 1 bytes.
  */
 #define QCOW2_Z_ZERO	(-1)
 #define QCOW2_Z_RAW	(-2)
-int qcow2_deflate_batch(const uint8_t *in, uint8_t *out, ssize_t *lens, size_t n,
-    size_t cs);
+int qcow2_compress_batch(int ctype, const uint8_t *in, uint8_t *out,
+    ssize_t *lens, size_t n, size_t cs);
 
 /* qcow2_zstd.c: compression_type zstd, one frame per cluster */
 int qcow2_zstd_decompress(struct qcow2 *q, const uint8_t *in, size_t inlen,
     uint8_t *out, size_t outlen);
 void qcow2_zstd_free(struct qcow2 *q);
+void *qcow2_zstd_cctx_new(void);
+void qcow2_zstd_cctx_free(void *cctx);
+/* A frame's length, QCOW2_Z_RAW if it does not shrink, or -errno. */
+ssize_t qcow2_zstd_compress(void *cctx, const uint8_t *in, size_t cs,
+    uint8_t *out);
 
 /* Big-endian helpers. */
 static inline uint64_t

@@ -551,10 +551,6 @@ qcow2_pwrite_compressed(struct img *im, const void *buf, size_t len, uint64_t of
 	ssize_t *lens;
 	int r = 0;
 
-	if (q->q_ctype != QCOW2_COMP_ZLIB) {
-		ERR(q, "writing zstd-compressed clusters is not supported");
-		return -ENOTSUP;
-	}
 	if ((off & (cs - 1)) || ((len & (cs - 1)) && off + len != im->im_size)) {
 		ERR(q, "compressed write of %zu bytes at %llu: not whole clusters",
 		    len, ULL(off));
@@ -567,7 +563,7 @@ qcow2_pwrite_compressed(struct img *im, const void *buf, size_t len, uint64_t of
 	}
 	out = xmalloc(n * cs);
 	lens = xmalloc(n * sizeof(*lens));
-	if ((r = qcow2_deflate_batch(in, out, lens, n, cs)) < 0) {
+	if ((r = qcow2_compress_batch(q->q_ctype, in, out, lens, n, cs)) < 0) {
 		ERR(q, "compressing: %s", strerror(-r));
 		goto out;
 	}

@@ -32,6 +32,10 @@ build(struct qcow2 *q, const struct img_create_opts *o, const char *backing_fmt)
 	q->q_rb_bits = q->q_cluster_bits + 3 - q->q_refcount_order;
 	q->q_size = o->co_size;
 	q->q_header_len = q->q_version == 2 ? QCOW2_V2_HDR_LEN : 112;
+	if (o->co_zstd) {
+		q->q_ctype = QCOW2_COMP_ZSTD;
+		q->q_incompat |= QCOW2_INCOMPAT_COMPTYPE;
+	}
 	q->q_rw = 1;
 	q->q_rt_entries = q->q_cs / 8;
 	q->q_rt = xcalloc(q->q_rt_entries, sizeof(*q->q_rt));
@@ -92,6 +96,11 @@ qcow2_create(const struct img_create_opts *o, const char *backing_fmt,
 	if (o->co_compat && o->co_compat != 2 && o->co_compat != 3) {
 		xsnprintf(err, errlen, "compat %d: must be 2 (0.10) or 3 (1.1)",
 		    o->co_compat);
+		return -EINVAL;
+	}
+	if (o->co_zstd && o->co_compat == 2) {
+		xsnprintf(err, errlen, "compression_type=zstd needs compat=1.1 "
+		    "(the field is in the version 3 header)");
 		return -EINVAL;
 	}
 	if (o->co_size & 511) {

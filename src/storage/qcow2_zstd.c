@@ -5,7 +5,9 @@
  * a 512-byte sector, so what follows the frame belongs to the next cluster.
  */
 #include <errno.h>
+#include <sys/types.h>
 #include <zstd.h>
+#include <zstd_errors.h>
 
 #include "storage/qcow2.h"
 
@@ -37,4 +39,34 @@ qcow2_zstd_free(struct qcow2 *q)
 {
 	ZSTD_freeDCtx(q->q_zdctx);
 	q->q_zdctx = NULL;
+}
+
+void *
+qcow2_zstd_cctx_new(void)
+{
+	return ZSTD_createCCtx();
+}
+
+void
+qcow2_zstd_cctx_free(void *cctx)
+{
+	ZSTD_freeCCtx(cctx);
+}
+
+/*
+ * One cluster into one frame at zstd's default level, as QEMU does; the
+ * frame must save at least a byte (out holds cs - 1), else QCOW2_Z_RAW.
+ */
+ssize_t
+qcow2_zstd_compress(void *cctx, const uint8_t *in, size_t cs, uint8_t *out)
+{
+	size_t n;
+
+	ZSTD_CCtx_reset(cctx, ZSTD_reset_session_only);
+	n = ZSTD_compress2(cctx, out, cs - 1, in, cs);
+	if (!ZSTD_isError(n))
+		return (ssize_t)n;
+	if (ZSTD_getErrorCode(n) == ZSTD_error_dstSize_tooSmall)
+		return QCOW2_Z_RAW;
+	return -EIO;
 }

@@ -62,6 +62,51 @@ check "qemu-img reads what we wrote" qemu-img compare -q want.raw w.qcow2
 check "qemu-img check is clean" qemu-img check -q w.qcow2
 check_match "still a zstd image" "$(qemu-img info w.qcow2)" 'compression type: zstd'
 
+# --- vmimg writes zstd images: convert -c -o compression_type=zstd, create -o ------
+for o in "" ",cluster_size=4K" ",cluster_size=2M" ",refcount_bits=1"; do
+	check "vmimg convert -c -o compression_type=zstd$o" \
+	    "$V" convert -c -O qcow2 -o "compression_type=zstd$o" src.raw ours.qcow2
+	check "qemu-img check is clean ($o)" qemu-img check -q ours.qcow2
+	check "qemu-img compare: equal to the source ($o)" qemu-img compare -q src.raw ours.qcow2
+	check_match "qemu-img info: compression type zstd ($o)" "$(qemu-img info ours.qcow2)" \
+	    'compression type: zstd'
+	n=$(ncompressed ours.qcow2)
+	check "qemu-img counts zstd clusters ($n)" test "${n:-0}" -gt 0
+	reads_same "and we read our own image as qemu-img does ($o)" ours.qcow2
+done
+# Size on a compressible source (8 MiB of numbers as text): the same frames
+# as qemu-img's within a cluster of layout, and smaller than zlib's.
+seq 1 1500000 | head -c 8M > txt.raw
+"$V" convert -c -O qcow2 -o compression_type=zstd txt.raw zs.qcow2
+"$V" convert -c -O qcow2 txt.raw zl.qcow2
+qemu-img convert -c -O qcow2 -o compression_type=zstd txt.raw qzs.qcow2
+sz() { stat -c %s "$1"; }
+diag "8 MiB of text: vmimg zstd $(sz zs.qcow2) B, vmimg zlib $(sz zl.qcow2) B," \
+    "qemu-img zstd $(sz qzs.qcow2) B"
+check "zstd output no bigger than qemu-img's plus one cluster" \
+    test "$(sz zs.qcow2)" -le $(( $(sz qzs.qcow2) + 65536 ))
+check "zstd output smaller than zlib's" test "$(sz zs.qcow2)" -lt "$(sz zl.qcow2)"
+check "vmimg create -o compression_type=zstd" \
+    "$V" create -f qcow2 -o compression_type=zstd new.qcow2 16M
+check_match "qemu-img sees a zstd image" "$(qemu-img info new.qcow2)" 'compression type: zstd'
+qemu-io -c 'write -c -P 0x61 0 1M' -c 'write -P 0x62 2M 100k' new.qcow2 >/dev/null
+reads_same "QEMU's zstd writes into our new image read identically" new.qcow2
+check "qemu-img check is clean" qemu-img check -q new.qcow2
+"$V" convert -c -O qcow2 -o compression_type=zstd,compat=0.10 src.raw v2.qcow2 2>err
+check_eq "zstd with compat=0.10: refused" "$?" 1
+check_match "... saying it needs compat=1.1" "$(cat err)" 'needs compat=1.1'
+"$V" convert -O raw -o compression_type=zstd src.raw r.raw 2>err
+check_eq "compression_type for raw output: refused" "$?" 1
+check_match "... as a qcow2 option" "$(cat err)" 'compression_type is a qcow2 option'
+"$V" create -f qcow2 -o compression_type=lz4 x.qcow2 1M 2>err
+check_eq "compression_type=lz4: refused" "$?" 1
+# Emptying an overlay after commit recreates it: still zstd.
+"$V" create -f qcow2 -o compression_type=zstd -b zs.qcow2 -F qcow2 ov.qcow2
+qemu-io -c 'write -P 0x63 0 64k' ov.qcow2 >/dev/null
+check "commit from a zstd overlay" quiet "$V" commit ov.qcow2
+check_match "the emptied overlay keeps compression_type=zstd" "$(qemu-img info ov.qcow2)" \
+    'compression type: zstd'
+
 # --- damage and nonsense are refused, without a crash ------------------------------
 cp z64K.qcow2 bad.qcow2
 # The first zstd frame magic (28 b5 2f fd) after the metadata, overwritten.

@@ -32,7 +32,7 @@ static int cmd_commit(int, char **);
 static const struct cmd cmds[] = {
 	{ "create", cmd_create,
 	  "[--force] [-f raw|qcow2] [-b BACKING [-F FMT]] [-o cluster_size=N,"
-	  "compat=0.10|1.1,refcount_bits=N] FILE [SIZE]",
+	  "compat=0.10|1.1,refcount_bits=N,compression_type=zlib|zstd] FILE [SIZE]",
 	  "create an image; an overlay (-b) takes its size from the backing file" },
 	{ "info", cmd_info, "[--force] [-f FMT] [--output=human|json] [--backing-chain] "
 	  "FILE",
@@ -42,8 +42,8 @@ static const struct cmd cmds[] = {
 	  "check a qcow2 image's refcounts; exit 0 clean, 1 check failed, "
 	  "2 corrupt, 3 leaks only, 63 format not checkable" },
 	{ "convert", cmd_convert,
-	  "[--force] [-c] [-p] [-f FMT] -O raw|qcow2 [-o cluster_size=N,compat=...] "
-	  "SRC DST",
+	  "[--force] [-c] [-p] [-f FMT] -O raw|qcow2 [-o cluster_size=N,compat=...,"
+	  "compression_type=zlib|zstd] SRC DST",
 	  "copy an image's content into a new image (sparse; -c compresses)" },
 	{ "resize", cmd_resize, "[--force] [-f FMT] [--shrink] FILE [+|-]SIZE",
 	  "change the virtual size; shrinking needs --shrink" },
@@ -132,6 +132,9 @@ parse_create_opts(char *s, struct img_create_opts *co)
 		else if (strcmp(tok, "refcount_bits") == 0 && parse_size(v, &n) == 0 &&
 		    n <= 64)
 			co->co_refcount_bits = (int)n;
+		else if (strcmp(tok, "compression_type") == 0 &&
+		    (!strcmp(v, "zlib") || !strcmp(v, "zstd")))
+			co->co_zstd = !strcmp(v, "zstd");
 		else
 			goto bad;
 		continue;
@@ -519,6 +522,7 @@ cmd_convert(int argc, char **argv)
 	o.cv_dst = argv[optind + 1];
 	o.cv_cluster_size = co.co_cluster_size;
 	o.cv_compat = co.co_compat;
+	o.cv_zstd = co.co_zstd;
 	if (show) {
 		o.cv_progress = progress_bar;
 		o.cv_arg = &last;
@@ -653,6 +657,7 @@ cmd_commit(int argc, char **argv)
 		co.co_cluster_size = ii.ii_cluster;
 		co.co_compat = ii.ii_compat;
 		co.co_refcount_bits = ii.ii_refcount_bits;
+		co.co_zstd = ii.ii_zstd;
 		co.co_flags = force;
 		r = img_create_opts(&co, err, sizeof(err));
 		img_info_free(&ii);
