@@ -108,7 +108,7 @@ img_convert(const struct img_convert_opts *o, char *err, size_t errlen)
 	struct img_create_opts co = {
 		.co_path = o->cv_dst, .co_fmt = o->cv_dst_fmt,
 		.co_cluster_size = o->cv_cluster_size, .co_compat = o->cv_compat,
-		.co_zstd = o->cv_zstd,
+		.co_zstd = o->cv_zstd, .co_extl2 = o->cv_extl2,
 	};
 	struct img *src, *dst;
 	int r;

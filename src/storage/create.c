@@ -22,9 +22,9 @@ img_create_opts(const struct img_create_opts *o, char *err, size_t errlen)
 		xsnprintf(err, errlen, "%s: format must be raw or qcow2", c.co_path);
 		return -EINVAL;
 	}
-	if (c.co_fmt == IMG_FMT_RAW && c.co_zstd) {
-		xsnprintf(err, errlen, "%s: compression_type is a qcow2 option",
-		    c.co_path);
+	if (c.co_fmt == IMG_FMT_RAW && (c.co_zstd || c.co_extl2)) {
+		xsnprintf(err, errlen, "%s: %s is a qcow2 option", c.co_path,
+		    c.co_zstd ? "compression_type" : "extended_l2");
 		return -EINVAL;
 	}
 	if (c.co_backing && !*c.co_backing)

@@ -142,6 +142,7 @@ struct img_create_opts {
 	int		 co_compat;		/* qcow2 version 2 or 3 (0: 3) */
 	int		 co_refcount_bits;	/* 0: 16 */
 	int		 co_zstd;		/* compression_type=zstd */
+	int		 co_extl2;		/* extended_l2=on */
 	int		 co_excl;		/* fail with -EEXIST if path exists */
 	/* IMG_SAFE_PATH, IMG_DEVICES for the file and the backing file's
 	 * open; IMG_NO_BACKING: open the backing file only, not its chain */
@@ -193,6 +194,7 @@ struct img_info {
 	int		 ii_dirty;
 	uint32_t	 ii_nb_snapshots;
 	int		 ii_zstd;		/* qcow2: compression_type zstd */
+	int		 ii_extl2;		/* qcow2: extended L2 entries */
 };
 int img_get_info(struct img *im, struct img_info *ii);
 void img_info_free(struct img_info *ii);

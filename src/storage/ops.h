@@ -18,6 +18,7 @@ struct img_convert_opts {
 	uint32_t	 cv_cluster_size;
 	int		 cv_compat;
 	int		 cv_zstd;	/* compression_type=zstd */
+	int		 cv_extl2;	/* extended_l2=on */
 	img_progress_fn	 cv_progress;
 	void		*cv_arg;
 	int		 cv_flags;	/* IMG_DEVICES: devices in src's chain */

@@ -148,8 +148,15 @@ parse_fixed(struct qcow2 *q, const uint8_t *h, size_t hlen)
 		return -ENOTSUP;
 	}
 	if (q->q_incompat & QCOW2_INCOMPAT_EXTL2) {
-		ERR(q, "extended L2 entries are not supported");
-		return -ENOTSUP;
+		if (q->q_cluster_bits < QCOW2_EXTL2_MIN_BITS) {
+			ERR(q, "extended L2 entries with cluster_bits %u (needs at "
+			    "least %d)", q->q_cluster_bits, QCOW2_EXTL2_MIN_BITS);
+			return -EINVAL;
+		}
+		/* 128-bit entries: half as many per table. */
+		q->q_extl2 = 1;
+		q->q_l2_bits = q->q_cluster_bits - 4;
+		known |= QCOW2_INCOMPAT_EXTL2;
 	}
 	/* The field counts only with its feature bit (spec: a zero without
 	 * the bit, a non-zero value with it; QEMU refuses the other mixes). */
@@ -528,6 +535,7 @@ qcow2_info(struct img *im, struct img_info *ii)
 	ii->ii_dirty = !!(q->q_incompat & QCOW2_INCOMPAT_DIRTY);
 	ii->ii_nb_snapshots = q->q_nb_snapshots;
 	ii->ii_zstd = q->q_ctype == QCOW2_COMP_ZSTD;
+	ii->ii_extl2 = q->q_extl2;
 }
 
 static const struct img_ops qcow2_ops = {

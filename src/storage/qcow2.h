@@ -78,6 +78,7 @@ struct qcow2 {
 	uint32_t	 q_cluster_bits;
 	uint32_t	 q_cs;			/* cluster size */
 	uint32_t	 q_l2_bits;		/* log2 of L2 entries */
+	int		 q_extl2;		/* 128-bit L2 entries, subclusters */
 	uint64_t	 q_size;
 	uint64_t	 q_incompat, q_compat, q_autoclear;
 	uint32_t	 q_header_len;
@@ -163,6 +164,14 @@ int qcow2_flush_rt(struct qcow2 *q);
 
 /* qcow2_cluster.c */
 int qcow2_get_entry(struct qcow2 *q, uint64_t voff, uint64_t *entry);
+/* ... and the subcluster bitmap (0 without extended L2 entries). */
+int qcow2_get_entry2(struct qcow2 *q, uint64_t voff, uint64_t *entry,
+    uint64_t *bitmap);
+/* The L2 slot for voff, allocating the L2 table if needed (writers only);
+ * valid until the next L2 cache access. */
+int qcow2_get_slot(struct qcow2 *q, uint64_t voff, uint8_t **slot);
+/* n bytes at guest offset off from the backing file (zeros past its end). */
+int qcow2_read_backing(struct qcow2 *q, void *buf, size_t n, uint64_t off);
 int qcow2_pread(struct img *im, void *buf, size_t len, uint64_t off);
 int qcow2_pwrite(struct img *im, const void *buf, size_t len, uint64_t off);
 int qcow2_pwrite_zeroes(struct img *im, uint64_t off, uint64_t len);
@@ -172,6 +181,20 @@ int qcow2_status(struct img *im, uint64_t off, uint64_t len, uint64_t *pnum);
 int qcow2_truncate(struct img *im, uint64_t size, int shrink);
 int qcow2_read_compressed(struct qcow2 *q, uint64_t entry, uint64_t voff);
 int qcow2_check_data_off(struct qcow2 *q, uint64_t host, uint64_t voff);
+int qcow2_check_write_off(struct qcow2 *q, uint64_t host, uint64_t len,
+    uint64_t voff);
+
+/*
+ * qcow2_extl2.c: guest I/O for images with extended L2 entries (incompatible
+ * bit 4): 32 subclusters per cluster, each allocated, zero or unallocated.
+ */
+#define QCOW2_SC_ALLOC_ALL	0x00000000ffffffffULL
+#define QCOW2_SC_ZERO_ALL	0xffffffff00000000ULL
+#define QCOW2_EXTL2_MIN_BITS	14	/* subclusters of at least 512 bytes */
+int qcow2_ext_pread(struct qcow2 *q, void *buf, size_t len, uint64_t off);
+int qcow2_ext_pwrite(struct qcow2 *q, const void *buf, size_t len, uint64_t off);
+int qcow2_ext_pwrite_zeroes(struct qcow2 *q, uint64_t off, uint64_t len);
+int qcow2_ext_status(struct qcow2 *q, uint64_t off, uint64_t len, uint64_t *pnum);
 
 /* qcow2_zlib.c: raw deflate, as QEMU's qcow2 uses (window 2^12) */
 int qcow2_inflate(const uint8_t *in, size_t inlen, uint8_t *out, size_t outlen);

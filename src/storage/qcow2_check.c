@@ -126,7 +126,7 @@ walk_l1(struct ck *k, const uint64_t *l1, uint32_t l1_size, int active)
 		if ((l2o >> q->q_cluster_bits) >= k->ncl || read_l2(k, l2o) < 0)
 			continue;
 		for (uint64_t j = 0; j < (1ULL << q->q_l2_bits); j++) {
-			uint64_t e = qcow2_be64(k->l2 + j * 8), host;
+			uint64_t e = qcow2_be64(k->l2 + (j << (3 + q->q_extl2))), host;
 
 			if (e & QCOW2_OFLAG_COMPRESSED) {
 				uint64_t co = e & q->q_coff_mask;
@@ -422,7 +422,7 @@ check_copied(struct ck *k)
 		if (read_l2(k, l2o) < 0)
 			continue;
 		for (uint64_t j = 0; j < (1ULL << q->q_l2_bits); j++) {
-			uint64_t e = qcow2_be64(k->l2 + j * 8);
+			uint64_t e = qcow2_be64(k->l2 + (j << (3 + q->q_extl2)));
 			uint64_t host = e & QCOW2_OFFSET_MASK;
 
 			if ((e & QCOW2_OFLAG_COMPRESSED) || !host ||
@@ -436,7 +436,8 @@ check_copied(struct ck *k)
 			    "refcount=%llu", ULL(e), ULL(v));
 			k->res->cr_corruptions++;
 			if (k->fix & IMG_FIX_ERRORS) {
-				qcow2_put64(k->l2 + j * 8, e ^ QCOW2_OFLAG_COPIED);
+				qcow2_put64(k->l2 + (j << (3 + q->q_extl2)),
+				    e ^ QCOW2_OFLAG_COPIED);
 				dirty = 1;
 				k->res->cr_corruptions_fixed++;
 			}

@@ -43,7 +43,7 @@ l2_offset(struct qcow2 *q, uint64_t l1i, uint64_t *off)
 }
 
 int
-qcow2_get_entry(struct qcow2 *q, uint64_t voff, uint64_t *entry)
+qcow2_get_entry2(struct qcow2 *q, uint64_t voff, uint64_t *entry, uint64_t *bitmap)
 {
 	uint64_t l1i = voff >> (q->q_cluster_bits + q->q_l2_bits), l2o;
 	uint64_t l2i = (voff >> q->q_cluster_bits) & ((1ULL << q->q_l2_bits) - 1);
@@ -51,19 +51,28 @@ qcow2_get_entry(struct qcow2 *q, uint64_t voff, uint64_t *entry)
 	int r;
 
 	*entry = 0;
+	if (bitmap)
+		*bitmap = 0;
 	if (l1i >= q->q_l1_size)
 		return 0;
 	if ((r = l2_offset(q, l1i, &l2o)) < 0 || !l2o)
 		return r;
 	if ((r = qcow2_cache_get(q, &q->q_l2c, l2o, 0, &t)) < 0)
 		return r;
-	*entry = qcow2_be64(t + l2i * 8);
+	*entry = qcow2_be64(t + (l2i << (3 + q->q_extl2)));
+	if (bitmap && q->q_extl2)
+		*bitmap = qcow2_be64(t + (l2i << 4) + 8);
 	return 0;
 }
 
-/* The L2 slot for voff, allocating the L2 table if needed (writers only). */
-static int
-get_slot(struct qcow2 *q, uint64_t voff, uint8_t **slot)
+int
+qcow2_get_entry(struct qcow2 *q, uint64_t voff, uint64_t *entry)
+{
+	return qcow2_get_entry2(q, voff, entry, NULL);
+}
+
+int
+qcow2_get_slot(struct qcow2 *q, uint64_t voff, uint8_t **slot)
 {
 	uint64_t l1i = voff >> (q->q_cluster_bits + q->q_l2_bits), l2o, rc;
 	uint64_t l2i = (voff >> q->q_cluster_bits) & ((1ULL << q->q_l2_bits) - 1);
@@ -111,7 +120,7 @@ get_slot(struct qcow2 *q, uint64_t voff, uint8_t **slot)
 	}
 	if ((r = qcow2_cache_get(q, &q->q_l2c, l2o, 0, &t)) < 0)
 		return r;
-	*slot = t + l2i * 8;
+	*slot = t + (l2i << (3 + q->q_extl2));
 	return 0;
 }
 
@@ -123,10 +132,14 @@ set_entry(struct qcow2 *q, uint64_t voff, uint64_t newe)
 	uint64_t old;
 	int r;
 
-	if ((r = get_slot(q, voff, &slot)) < 0)
+	if ((r = qcow2_get_slot(q, voff, &slot)) < 0)
 		return r;
 	old = qcow2_be64(slot);
 	qcow2_put64(slot, newe);
+	/* Only compressed entries are set here in such images (the rest goes
+	 * through qcow2_extl2.c): no subclusters, the bitmap is reserved. */
+	if (q->q_extl2 && (newe & QCOW2_OFLAG_COMPRESSED))
+		qcow2_put64(slot + 8, 0);
 	for (size_t i = 0; i < q->q_l2c.c_n; i++) {
 		uint8_t *b = q->q_l2c.c_ent[i].ce_buf;
 
@@ -151,8 +164,8 @@ qcow2_check_data_off(struct qcow2 *q, uint64_t host, uint64_t voff)
 }
 
 /* Data clusters must not overwrite metadata we know of. */
-static int
-check_write_off(struct qcow2 *q, uint64_t host, uint64_t len, uint64_t voff)
+int
+qcow2_check_write_off(struct qcow2 *q, uint64_t host, uint64_t len, uint64_t voff)
 {
 	uint64_t l1e = q->q_l1_off + (uint64_t)q->q_l1_size * 8;
 	uint64_t rte = q->q_rt_off + q->q_rt_entries * 8;
@@ -201,8 +214,8 @@ qcow2_read_compressed(struct qcow2 *q, uint64_t e, uint64_t voff)
 	return 0;
 }
 
-static int
-read_backing(struct qcow2 *q, void *buf, size_t n, uint64_t off)
+int
+qcow2_read_backing(struct qcow2 *q, void *buf, size_t n, uint64_t off)
 {
 	struct img *bk = q->q_img->im_backing;
 	size_t m = 0;
@@ -254,6 +267,8 @@ qcow2_pread(struct img *im, void *buf, size_t len, uint64_t off)
 	size_t n, in;
 	int r;
 
+	if (q->q_extl2)
+		return qcow2_ext_pread(q, buf, len, off);
 	while (len) {
 		in = off & (q->q_cs - 1);
 		if ((r = qcow2_get_entry(q, off, &e)) < 0)
@@ -272,7 +287,7 @@ qcow2_pread(struct img *im, void *buf, size_t len, uint64_t off)
 			break;
 		case CL_UNALLOC:
 			if ((r = run_length(q, off, len, CL_UNALLOC, 0, &n)) < 0 ||
-			    (r = read_backing(q, p, n, off)) < 0)
+			    (r = qcow2_read_backing(q, p, n, off)) < 0)
 				return r;
 			break;
 		case CL_DATA:
@@ -311,6 +326,8 @@ qcow2_status(struct img *im, uint64_t off, uint64_t len, uint64_t *pnum)
 	enum cls c0 = CL_UNALLOC, c;
 	int r;
 
+	if (q->q_extl2)
+		return qcow2_ext_status(q, off, len, pnum);
 	while (total < len) {
 		cur = off + total;
 		if ((cur >> l1_shift) < q->q_l1_size &&
@@ -354,7 +371,7 @@ cluster_content(struct qcow2 *q, uint64_t e, uint64_t voff, uint8_t *buf)
 		memset(buf, 0, q->q_cs);
 		return 0;
 	case CL_UNALLOC:
-		return read_backing(q, buf, q->q_cs, voff);
+		return qcow2_read_backing(q, buf, q->q_cs, voff);
 	case CL_DATA:
 		break;
 	}
@@ -430,8 +447,10 @@ qcow2_pwrite(struct img *im, const void *buf, size_t len, uint64_t off)
 	size_t n;
 	int r;
 
+	if (q->q_extl2)
+		return qcow2_ext_pwrite(q, buf, len, off);
 	while (len) {
-		if ((r = get_slot(q, off, &slot)) < 0)
+		if ((r = qcow2_get_slot(q, off, &slot)) < 0)
 			return r;
 		e = qcow2_be64(slot);
 		if (classify(q, e) != CL_DATA) {
@@ -468,7 +487,8 @@ qcow2_pwrite(struct img *im, const void *buf, size_t len, uint64_t off)
 			}
 			n = t;
 		}
-		if ((r = check_write_off(q, host, n + (off & (q->q_cs - 1)), off)) < 0)
+		if ((r = qcow2_check_write_off(q, host, n + (off & (q->q_cs - 1)),
+		    off)) < 0)
 			return r;
 		if ((r = io_pwrite(q->q_fd, p, n, host + (off & (q->q_cs - 1)))) < 0) {
 			ERR(q, "writing data at 0x%llx: %s", ULL(host), strerror(-r));
@@ -491,6 +511,8 @@ qcow2_pwrite_zeroes(struct img *im, uint64_t off, uint64_t len)
 	enum cls c;
 	int r;
 
+	if (q->q_extl2)
+		return qcow2_ext_pwrite_zeroes(q, off, len);
 	while (len) {
 		in = off & (q->q_cs - 1);
 		n = q->q_cs - in < len ? q->q_cs - in : len;

@@ -32,6 +32,11 @@ build(struct qcow2 *q, const struct img_create_opts *o, const char *backing_fmt)
 	q->q_rb_bits = q->q_cluster_bits + 3 - q->q_refcount_order;
 	q->q_size = o->co_size;
 	q->q_header_len = q->q_version == 2 ? QCOW2_V2_HDR_LEN : 112;
+	if (o->co_extl2) {
+		q->q_extl2 = 1;
+		q->q_l2_bits--;		/* 128-bit entries */
+		q->q_incompat |= QCOW2_INCOMPAT_EXTL2;
+	}
 	if (o->co_zstd) {
 		q->q_ctype = QCOW2_COMP_ZSTD;
 		q->q_incompat |= QCOW2_INCOMPAT_COMPTYPE;
@@ -101,6 +106,12 @@ qcow2_create(const struct img_create_opts *o, const char *backing_fmt,
 	if (o->co_zstd && o->co_compat == 2) {
 		xsnprintf(err, errlen, "compression_type=zstd needs compat=1.1 "
 		    "(the field is in the version 3 header)");
+		return -EINVAL;
+	}
+	if (o->co_extl2 &&
+	    (o->co_compat == 2 || cs < (1u << QCOW2_EXTL2_MIN_BITS))) {
+		xsnprintf(err, errlen, "extended_l2=on needs compat=1.1 and a "
+		    "cluster_size of at least %uK", (1u << QCOW2_EXTL2_MIN_BITS) >> 10);
 		return -EINVAL;
 	}
 	if (o->co_size & 511) {

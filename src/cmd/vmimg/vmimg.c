@@ -32,7 +32,8 @@ static int cmd_commit(int, char **);
 static const struct cmd cmds[] = {
 	{ "create", cmd_create,
 	  "[--force] [-f raw|qcow2] [-b BACKING [-F FMT]] [-o cluster_size=N,"
-	  "compat=0.10|1.1,refcount_bits=N,compression_type=zlib|zstd] FILE [SIZE]",
+	  "compat=0.10|1.1,refcount_bits=N,compression_type=zlib|zstd,"
+	  "extended_l2=on|off] FILE [SIZE]",
 	  "create an image; an overlay (-b) takes its size from the backing file" },
 	{ "info", cmd_info, "[--force] [-f FMT] [--output=human|json] [--backing-chain] "
 	  "FILE",
@@ -43,7 +44,7 @@ static const struct cmd cmds[] = {
 	  "2 corrupt, 3 leaks only, 63 format not checkable" },
 	{ "convert", cmd_convert,
 	  "[--force] [-c] [-p] [-f FMT] -O raw|qcow2 [-o cluster_size=N,compat=...,"
-	  "compression_type=zlib|zstd] SRC DST",
+	  "compression_type=zlib|zstd,extended_l2=on|off] SRC DST",
 	  "copy an image's content into a new image (sparse; -c compresses)" },
 	{ "resize", cmd_resize, "[--force] [-f FMT] [--shrink] FILE [+|-]SIZE",
 	  "change the virtual size; shrinking needs --shrink" },
@@ -135,6 +136,9 @@ parse_create_opts(char *s, struct img_create_opts *co)
 		else if (strcmp(tok, "compression_type") == 0 &&
 		    (!strcmp(v, "zlib") || !strcmp(v, "zstd")))
 			co->co_zstd = !strcmp(v, "zstd");
+		else if (strcmp(tok, "extended_l2") == 0 &&
+		    (!strcmp(v, "on") || !strcmp(v, "off")))
+			co->co_extl2 = !strcmp(v, "on");
 		else
 			goto bad;
 		continue;
@@ -237,7 +241,8 @@ info_json(const struct img *im, const struct img_info *ii)
 		if (ii->ii_compat >= 3) {
 			json_object_object_add(d, "corrupt",
 			    json_object_new_boolean(ii->ii_corrupt));
-			json_object_object_add(d, "extended-l2", json_object_new_boolean(0));
+			json_object_object_add(d, "extended-l2",
+			    json_object_new_boolean(ii->ii_extl2));
 		}
 		json_object_object_add(fs, "type", json_object_new_string("qcow2"));
 		json_object_object_add(fs, "data", d);
@@ -285,8 +290,9 @@ info_human(const struct img *im, const struct img_info *ii)
 			    ii->ii_lazy_refcounts ? "true" : "false");
 		printf("    refcount bits: %d\n", ii->ii_refcount_bits);
 		if (ii->ii_compat >= 3)
-			printf("    corrupt: %s\n    extended l2: false\n",
-			    ii->ii_corrupt ? "true" : "false");
+			printf("    corrupt: %s\n    extended l2: %s\n",
+			    ii->ii_corrupt ? "true" : "false",
+			    ii->ii_extl2 ? "true" : "false");
 	}
 	free(vs);
 	free(ds);
@@ -523,6 +529,7 @@ cmd_convert(int argc, char **argv)
 	o.cv_cluster_size = co.co_cluster_size;
 	o.cv_compat = co.co_compat;
 	o.cv_zstd = co.co_zstd;
+	o.cv_extl2 = co.co_extl2;
 	if (show) {
 		o.cv_progress = progress_bar;
 		o.cv_arg = &last;
@@ -658,6 +665,7 @@ cmd_commit(int argc, char **argv)
 		co.co_compat = ii.ii_compat;
 		co.co_refcount_bits = ii.ii_refcount_bits;
 		co.co_zstd = ii.ii_zstd;
+		co.co_extl2 = ii.ii_extl2;
 		co.co_flags = force;
 		r = img_create_opts(&co, err, sizeof(err));
 		img_info_free(&ii);
