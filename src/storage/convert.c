@@ -109,12 +109,18 @@ img_convert(const struct img_convert_opts *o, char *err, size_t errlen)
 		.co_path = o->cv_dst, .co_fmt = o->cv_dst_fmt,
 		.co_cluster_size = o->cv_cluster_size, .co_compat = o->cv_compat,
 		.co_zstd = o->cv_zstd, .co_extl2 = o->cv_extl2,
+		.co_data_file = o->cv_data_file, .co_data_raw = o->cv_data_raw,
 	};
 	struct img *src, *dst;
 	int r;
 
 	if (o->cv_compress && o->cv_dst_fmt != IMG_FMT_QCOW2) {
 		xsnprintf(err, errlen, "compression (-c) needs qcow2 output");
+		return -EINVAL;
+	}
+	if (o->cv_compress && o->cv_data_file) {
+		xsnprintf(err, errlen, "compression (-c) is not possible with an "
+		    "external data file (data_file)");
 		return -EINVAL;
 	}
 	if ((r = img_open(o->cv_src, o->cv_src_fmt, o->cv_flags & IMG_DEVICES, &src,

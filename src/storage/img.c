@@ -376,6 +376,7 @@ img_info_free(struct img_info *ii)
 {
 	free(ii->ii_backing);
 	free(ii->ii_backing_full);
+	free(ii->ii_data_file);
 	memset(ii, 0, sizeof(*ii));
 }
 

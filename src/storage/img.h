@@ -143,6 +143,8 @@ struct img_create_opts {
 	int		 co_refcount_bits;	/* 0: 16 */
 	int		 co_zstd;		/* compression_type=zstd */
 	int		 co_extl2;		/* extended_l2=on */
+	const char	*co_data_file;		/* data_file=, relative to co_path */
+	int		 co_data_raw;		/* data_file_raw=on */
 	int		 co_excl;		/* fail with -EEXIST if path exists */
 	/* IMG_SAFE_PATH, IMG_DEVICES for the file and the backing file's
 	 * open; IMG_NO_BACKING: open the backing file only, not its chain */
@@ -195,6 +197,8 @@ struct img_info {
 	uint32_t	 ii_nb_snapshots;
 	int		 ii_zstd;		/* qcow2: compression_type zstd */
 	int		 ii_extl2;		/* qcow2: extended L2 entries */
+	char		*ii_data_file;		/* qcow2: external data file name */
+	int		 ii_data_raw;		/* ... data_file_raw */
 };
 int img_get_info(struct img *im, struct img_info *ii);
 void img_info_free(struct img_info *ii);

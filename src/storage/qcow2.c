@@ -144,8 +144,9 @@ parse_fixed(struct qcow2 *q, const uint8_t *h, size_t hlen)
 		}
 	}
 	if (q->q_incompat & QCOW2_INCOMPAT_DATAFILE) {
-		ERR(q, "external data files are not supported");
-		return -ENOTSUP;
+		q->q_datafile = 1;	/* the name: qcow2_df_parse() */
+		q->q_data_fd = -1;
+		known |= QCOW2_INCOMPAT_DATAFILE;
 	}
 	if (q->q_incompat & QCOW2_INCOMPAT_EXTL2) {
 		if (q->q_cluster_bits < QCOW2_EXTL2_MIN_BITS) {
@@ -286,7 +287,7 @@ qcow2_parse(struct img *im, struct qcow2 *q)
 	}
 	r = parse_exts(q, h, q->q_header_len,
 	    im->im_backing_name ? (size_t)q->q_backing_off : hlen);
-	if (r < 0)
+	if (r < 0 || (r = qcow2_df_parse(q)) < 0)
 		goto out;
 	if (q->q_backing_fmt) {
 		if (img_fmt_parse(q->q_backing_fmt, &im->im_backing_fmt) < 0) {
@@ -459,6 +460,10 @@ qcow2_flush_all(struct qcow2 *q)
 		}
 		q->q_file_size = q->q_next_free;
 	}
+	if (q->q_datafile && q->q_data_fd >= 0 && fdatasync(q->q_data_fd) < 0) {
+		ERR(q, "external data file: fdatasync: %s", strerror(errno));
+		return -errno;
+	}
 	if (fdatasync(q->q_fd) < 0) {
 		ERR(q, "fdatasync: %s", strerror(errno));
 		return -errno;
@@ -488,6 +493,7 @@ qcow2_free(struct qcow2 *q)
 	free(q->q_cbuf);
 	free(q->q_dbuf);
 	qcow2_zstd_free(q);
+	qcow2_df_close(q);
 	free(q);
 }
 
@@ -536,6 +542,10 @@ qcow2_info(struct img *im, struct img_info *ii)
 	ii->ii_nb_snapshots = q->q_nb_snapshots;
 	ii->ii_zstd = q->q_ctype == QCOW2_COMP_ZSTD;
 	ii->ii_extl2 = q->q_extl2;
+	if (q->q_datafile) {
+		ii->ii_data_file = xstrdup(q->q_data_name);
+		ii->ii_data_raw = q->q_data_raw;
+	}
 }
 
 static const struct img_ops qcow2_ops = {
@@ -572,9 +582,9 @@ open_rw_checks(struct qcow2 *q)
 	}
 	/* Autoclear bits we do not understand (bitmaps: bit 0) must be
 	 * cleared by a writer, so their readers know the data went stale;
-	 * a repair writes too. */
-	if (q->q_version == 3 && q->q_autoclear) {
-		q->q_autoclear = 0;
+	 * a repair writes too. The raw data file bit we keep true. */
+	if (q->q_version == 3 && (q->q_autoclear & ~QCOW2_AUTOCLEAR_DATA_RAW)) {
+		q->q_autoclear &= QCOW2_AUTOCLEAR_DATA_RAW;
 		return qcow2_write_header(q);
 	}
 	return 0;
@@ -590,7 +600,7 @@ qcow2_open(struct img *im)
 
 	im->im_priv = q;
 	if ((r = qcow2_parse(im, q)) < 0 || (r = qcow2_read_l1(q)) < 0 ||
-	    (r = qcow2_read_rt(q)) < 0)
+	    (r = qcow2_read_rt(q)) < 0 || (r = qcow2_df_open(q)) < 0)
 		goto fail;
 	q->q_rw = !!(im->im_flags & IMG_RDWR);
 	/* Caches of about 4 MiB each, at least 4 tables. */

@@ -40,6 +40,7 @@
 #define QCOW2_INCOMPAT_COMPTYPE	(1ULL << 3)
 #define QCOW2_INCOMPAT_EXTL2	(1ULL << 4)
 #define QCOW2_COMPAT_LAZY	(1ULL << 0)
+#define QCOW2_AUTOCLEAR_DATA_RAW (1ULL << 1)	/* the data file is a raw image */
 
 /* compression_type, header byte 104 (version 3, header_length > 104) */
 #define QCOW2_COMP_ZLIB		0
@@ -50,6 +51,7 @@
 #define QCOW2_EXT_BACKING_FMT	0xe2792acaU
 #define QCOW2_EXT_FEATURES	0x6803f857U
 #define QCOW2_EXT_BITMAPS	0x23852875U
+#define QCOW2_EXT_DATA_FILE	0x44415441U
 
 struct qcow2_ext {
 	uint32_t	 qe_type;
@@ -79,6 +81,10 @@ struct qcow2 {
 	uint32_t	 q_cs;			/* cluster size */
 	uint32_t	 q_l2_bits;		/* log2 of L2 entries */
 	int		 q_extl2;		/* 128-bit L2 entries, subclusters */
+	int		 q_datafile;		/* guest data in an external file */
+	int		 q_data_raw;		/* ... which is a raw image too */
+	int		 q_data_fd;		/* -1: not opened (IMG_NO_BACKING) */
+	char		*q_data_name;		/* as recorded */
 	uint64_t	 q_size;
 	uint64_t	 q_incompat, q_compat, q_autoclear;
 	uint32_t	 q_header_len;
@@ -195,6 +201,16 @@ int qcow2_ext_pread(struct qcow2 *q, void *buf, size_t len, uint64_t off);
 int qcow2_ext_pwrite(struct qcow2 *q, const void *buf, size_t len, uint64_t off);
 int qcow2_ext_pwrite_zeroes(struct qcow2 *q, uint64_t off, uint64_t len);
 int qcow2_ext_status(struct qcow2 *q, uint64_t off, uint64_t len, uint64_t *pnum);
+
+/* qcow2_datafile.c: external data files */
+int qcow2_df_parse(struct qcow2 *q);
+int qcow2_df_open(struct qcow2 *q);
+void qcow2_df_close(struct qcow2 *q);
+/* The fd guest data clusters live in, or -EBADF (data file not opened). */
+int qcow2_data_fd(struct qcow2 *q);
+int qcow2_df_truncate(struct qcow2 *q, uint64_t size);
+int qcow2_df_create(struct qcow2 *q, const struct img_create_opts *o);
+int qcow2_df_finish_create(struct qcow2 *q);
 
 /* qcow2_zlib.c: raw deflate, as QEMU's qcow2 uses (window 2^12) */
 int qcow2_inflate(const uint8_t *in, size_t inlen, uint8_t *out, size_t outlen);

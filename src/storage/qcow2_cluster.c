@@ -20,6 +20,10 @@ classify(const struct qcow2 *q, uint64_t e)
 	/* Bit 0 is reserved in version 2; QEMU ignores it there. */
 	if (q->q_version >= 3 && (e & QCOW2_OFLAG_ZERO))
 		return CL_ZERO;
+	/* In a data file, guest cluster 0 is at host offset 0: COPIED says
+	 * it is allocated. */
+	if (q->q_datafile && (e & QCOW2_OFLAG_COPIED))
+		return CL_DATA;
 	return (e & QCOW2_OFFSET_MASK) ? CL_DATA : CL_UNALLOC;
 }
 
@@ -155,6 +159,12 @@ set_entry(struct qcow2 *q, uint64_t voff, uint64_t newe)
 int
 qcow2_check_data_off(struct qcow2 *q, uint64_t host, uint64_t voff)
 {
+	if (q->q_datafile && host != (voff & ~((uint64_t)q->q_cs - 1))) {
+		ERR(q, "L2 entry for guest offset %llu: data offset 0x%llx, but an "
+		    "external data file maps guest offsets to themselves", ULL(voff),
+		    ULL(host));
+		return -EIO;
+	}
 	if (host & (q->q_cs - 1)) {
 		ERR(q, "L2 entry for guest offset %llu: data offset 0x%llx is not "
 		    "cluster aligned", ULL(voff), ULL(host));
@@ -170,6 +180,8 @@ qcow2_check_write_off(struct qcow2 *q, uint64_t host, uint64_t len, uint64_t vof
 	uint64_t l1e = q->q_l1_off + (uint64_t)q->q_l1_size * 8;
 	uint64_t rte = q->q_rt_off + q->q_rt_entries * 8;
 
+	if (q->q_datafile)	/* data goes to the other file */
+		return 0;
 	if (host < q->q_cs || (host < l1e && host + len > q->q_l1_off) ||
 	    (host < rte && host + len > q->q_rt_off)) {
 		ERR(q, "L2 entry for guest offset %llu: data offset 0x%llx "
@@ -265,7 +277,7 @@ qcow2_pread(struct img *im, void *buf, size_t len, uint64_t off)
 	char *p = buf;
 	uint64_t e, host;
 	size_t n, in;
-	int r;
+	int r, fd;
 
 	if (q->q_extl2)
 		return qcow2_ext_pread(q, buf, len, off);
@@ -296,7 +308,9 @@ qcow2_pread(struct img *im, void *buf, size_t len, uint64_t off)
 			    (r = run_length(q, off, len, CL_DATA, host, &n)) < 0)
 				return r;
 			/* QEMU may leave the tail of the last cluster unwritten. */
-			if ((r = io_pread_zfill(q->q_fd, p, n, host + in)) < 0) {
+			if ((r = fd = qcow2_data_fd(q)) < 0)
+				return r;
+			if ((r = io_pread_zfill(fd, p, n, host + in)) < 0) {
 				ERR(q, "reading data at 0x%llx: %s", ULL(host + in),
 				    strerror(-r));
 				return r;
@@ -359,6 +373,8 @@ qcow2_status(struct img *im, uint64_t off, uint64_t len, uint64_t *pnum)
 static int
 cluster_content(struct qcow2 *q, uint64_t e, uint64_t voff, uint8_t *buf)
 {
+	int fd;
+
 	switch (classify(q, e)) {
 	case CL_COMPRESSED: {
 		int r = qcow2_read_compressed(q, e, voff);
@@ -375,7 +391,9 @@ cluster_content(struct qcow2 *q, uint64_t e, uint64_t voff, uint8_t *buf)
 	case CL_DATA:
 		break;
 	}
-	return io_pread_zfill(q->q_fd, buf, q->q_cs, e & QCOW2_OFFSET_MASK);
+	if ((fd = qcow2_data_fd(q)) < 0)
+		return fd;
+	return io_pread_zfill(fd, buf, q->q_cs, e & QCOW2_OFFSET_MASK);
 }
 
 /* A run of whole clusters from off that all need new clusters. */
@@ -403,7 +421,7 @@ write_new(struct qcow2 *q, const char *p, size_t len, uint64_t off, uint64_t e,
 	size_t in = off & (q->q_cs - 1);
 	uint64_t k = 1, host;
 	uint8_t *tmp = NULL;
-	int r;
+	int r, fd;
 
 	if (in == 0 && len >= q->q_cs) {
 		if ((r = fresh_run(q, off, len, &k)) < 0)
@@ -416,9 +434,12 @@ write_new(struct qcow2 *q, const char *p, size_t len, uint64_t off, uint64_t e,
 			goto out;
 		memcpy(tmp + in, p, *done);
 	}
-	if ((r = qcow2_alloc_clusters(q, k, &host)) < 0)
+	/* A data file holds guest cluster v at offset v, unrefcounted. */
+	host = off - in;
+	if ((!q->q_datafile && (r = qcow2_alloc_clusters(q, k, &host)) < 0) ||
+	    (r = fd = qcow2_data_fd(q)) < 0)
 		goto out;
-	r = io_pwrite(q->q_fd, tmp ? (const char *)tmp : p,
+	r = io_pwrite(fd, tmp ? (const char *)tmp : p,
 	    tmp ? q->q_cs : k * q->q_cs, host);
 	if (r < 0) {
 		ERR(q, "writing data at 0x%llx: %s", ULL(host), strerror(-r));
@@ -445,7 +466,7 @@ qcow2_pwrite(struct img *im, const void *buf, size_t len, uint64_t off)
 	uint64_t e, host, rc;
 	uint8_t *slot;
 	size_t n;
-	int r;
+	int r, fd;
 
 	if (q->q_extl2)
 		return qcow2_ext_pwrite(q, buf, len, off);
@@ -459,7 +480,7 @@ qcow2_pwrite(struct img *im, const void *buf, size_t len, uint64_t off)
 			goto next;
 		}
 		host = e & QCOW2_OFFSET_MASK;
-		if (!(e & QCOW2_OFLAG_COPIED)) {
+		if (!(e & QCOW2_OFLAG_COPIED) && !q->q_datafile) {
 			if ((r = qcow2_rc_get(q, host, &rc)) < 0)
 				return r;
 			if (rc != 1) {
@@ -490,7 +511,9 @@ qcow2_pwrite(struct img *im, const void *buf, size_t len, uint64_t off)
 		if ((r = qcow2_check_write_off(q, host, n + (off & (q->q_cs - 1)),
 		    off)) < 0)
 			return r;
-		if ((r = io_pwrite(q->q_fd, p, n, host + (off & (q->q_cs - 1)))) < 0) {
+		if ((r = fd = qcow2_data_fd(q)) < 0)
+			return r;
+		if ((r = io_pwrite(fd, p, n, host + (off & (q->q_cs - 1)))) < 0) {
 			ERR(q, "writing data at 0x%llx: %s", ULL(host), strerror(-r));
 			return r;
 		}
@@ -521,7 +544,8 @@ qcow2_pwrite_zeroes(struct img *im, uint64_t off, uint64_t len)
 		c = classify(q, e);
 		if (c == CL_ZERO || (c == CL_UNALLOC && !im->im_backing)) {
 			/* already reads as zeros */
-		} else if (n == q->q_cs && q->q_version >= 3) {
+		} else if (n == q->q_cs && q->q_version >= 3 && !q->q_data_raw) {
+			/* (a raw data file must hold the zeros itself) */
 			if ((r = set_entry(q, off, QCOW2_OFLAG_ZERO)) < 0)
 				return r;
 			if (c == CL_COMPRESSED)
@@ -573,6 +597,11 @@ qcow2_pwrite_compressed(struct img *im, const void *buf, size_t len, uint64_t of
 	ssize_t *lens;
 	int r = 0;
 
+	if (q->q_datafile) {
+		ERR(q, "compressed clusters cannot be stored in an external data "
+		    "file");
+		return -ENOTSUP;
+	}
 	if ((off & (cs - 1)) || ((len & (cs - 1)) && off + len != im->im_size)) {
 		ERR(q, "compressed write of %zu bytes at %llu: not whole clusters",
 		    len, ULL(off));
@@ -704,7 +733,8 @@ qcow2_truncate(struct img *im, uint64_t size, int shrink)
 			    "allocated data", ULL(size), ULL(where));
 			return -EBUSY;
 		}
-	} else if (need > q->q_l1_size && (r = grow_l1(q, need)) < 0) {
+	} else if ((need > q->q_l1_size && (r = grow_l1(q, need)) < 0) ||
+	    (r = qcow2_df_truncate(q, size)) < 0) {
 		return r;
 	}
 	q->q_size = size;

@@ -71,7 +71,8 @@ build(struct qcow2 *q, const struct img_create_opts *o, const char *backing_fmt)
 	q->q_l1 = xcalloc(need ? need : 1, sizeof(*q->q_l1));
 	if (backing_fmt)
 		q->q_backing_fmt = xstrdup(backing_fmt);
-	if ((r = qcow2_write_header(q)) < 0)
+	if ((r = qcow2_df_create(q, o)) < 0 || (r = qcow2_write_header(q)) < 0 ||
+	    (r = qcow2_df_finish_create(q)) < 0)
 		return r;
 	/* The new file reads as zeros: the L1 table needs no writing. */
 	return qcow2_flush_all(q);
@@ -114,6 +115,21 @@ qcow2_create(const struct img_create_opts *o, const char *backing_fmt,
 		    "cluster_size of at least %uK", (1u << QCOW2_EXTL2_MIN_BITS) >> 10);
 		return -EINVAL;
 	}
+	if (o->co_data_raw && !o->co_data_file) {
+		xsnprintf(err, errlen, "data_file_raw=on needs a data_file");
+		return -EINVAL;
+	}
+	if (o->co_data_file && (o->co_compat == 2 || (o->co_data_raw &&
+	    o->co_backing))) {
+		xsnprintf(err, errlen, "data_file needs compat=1.1, and "
+		    "data_file_raw=on excludes a backing file");
+		return -EINVAL;
+	}
+	if (o->co_data_file && strlen(o->co_data_file) > QCOW2_MAX_BACKING_NAME) {
+		xsnprintf(err, errlen, "data_file name longer than %d bytes",
+		    QCOW2_MAX_BACKING_NAME);
+		return -ENAMETOOLONG;
+	}
 	if (o->co_size & 511) {
 		xsnprintf(err, errlen, "size %llu: must be a multiple of 512",
 		    (unsigned long long)o->co_size);
@@ -130,6 +146,7 @@ qcow2_create(const struct img_create_opts *o, const char *backing_fmt,
 		return im.im_fd;
 	im.im_backing_name = o->co_backing ? xstrdup(o->co_backing) : NULL;
 	q = xcalloc(1, sizeof(*q));
+	q->q_data_fd = -1;
 	q->q_img = &im;
 	q->q_fd = im.im_fd;
 	q->q_cs = cs;

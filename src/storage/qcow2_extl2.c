@@ -48,7 +48,9 @@ check_entry(struct qcow2 *q, uint64_t e, uint64_t bm, uint64_t voff)
 
 	if (e & QCOW2_OFLAG_COMPRESSED)
 		return 0;
-	if ((bm & QCOW2_SC_ALLOC_ALL) && !host) {
+	/* (in a data file, guest cluster 0 is at 0, with COPIED) */
+	if ((bm & QCOW2_SC_ALLOC_ALL) && !host &&
+	    !(q->q_datafile && (e & QCOW2_OFLAG_COPIED))) {
 		ERR(q, "L2 entry for guest offset %llu: subclusters allocated "
 		    "(bitmap 0x%016llx) without a host cluster", ULL(voff), ULL(bm));
 		return -EIO;
@@ -58,6 +60,8 @@ check_entry(struct qcow2 *q, uint64_t e, uint64_t bm, uint64_t voff)
 		    "and zero (bitmap 0x%016llx)", ULL(voff), ULL(bm));
 		return -EIO;
 	}
+	if (!host && !(q->q_datafile && (e & QCOW2_OFLAG_COPIED)))
+		return 0;	/* no host cluster */
 	return qcow2_check_data_off(q, host, voff);
 }
 
@@ -104,7 +108,7 @@ qcow2_ext_pread(struct qcow2 *q, void *buf, size_t len, uint64_t off)
 	char *p = buf;
 	size_t in, n;
 	unsigned i;
-	int r;
+	int r, fd;
 
 	while (len) {
 		in = off & (q->q_cs - 1);
@@ -129,7 +133,9 @@ qcow2_ext_pread(struct qcow2 *q, void *buf, size_t len, uint64_t off)
 			break;
 		case SC_DATA:
 			host = e & QCOW2_OFFSET_MASK;
-			if ((r = io_pread_zfill(q->q_fd, p, n, host + in)) < 0) {
+			if ((r = fd = qcow2_data_fd(q)) < 0)
+				return r;
+			if ((r = io_pread_zfill(fd, p, n, host + in)) < 0) {
 				ERR(q, "reading data at 0x%llx: %s", ULL(host + in),
 				    strerror(-r));
 				return r;
@@ -221,7 +227,7 @@ writable_host(struct qcow2 *q, uint64_t e, uint64_t voff, uint64_t *host)
 	*host = 0;
 	if ((e & QCOW2_OFLAG_COMPRESSED) || !(e & QCOW2_OFFSET_MASK))
 		return 0;
-	if (!(e & QCOW2_OFLAG_COPIED)) {
+	if (!(e & QCOW2_OFLAG_COPIED) && !q->q_datafile) {
 		if ((r = qcow2_rc_get(q, e & QCOW2_OFFSET_MASK, &rc)) < 0)
 			return r;
 		if (rc != 1) {
@@ -245,7 +251,7 @@ write_in_cluster(struct qcow2 *q, const char *p, size_t in, size_t n,
 	unsigned s0 = (unsigned)(in / scs), s1 = (unsigned)((in + n + scs - 1) / scs);
 	size_t lo, hi;
 	uint8_t *tmp;
-	int r;
+	int r, fd;
 
 	if ((r = get(q, base, &e, &bm)) < 0)
 		return r;
@@ -270,15 +276,20 @@ write_in_cluster(struct qcow2 *q, const char *p, size_t in, size_t n,
 		/* The L2 table first, so that the data cluster follows it. */
 		uint8_t *slot;
 
-		if ((r = qcow2_get_slot(q, base, &slot)) < 0 ||
-		    (r = qcow2_alloc_clusters(q, 1, &host)) < 0)
+		if ((r = qcow2_get_slot(q, base, &slot)) < 0)
+			goto out;
+		/* A data file holds guest cluster v at v, unrefcounted. */
+		host = base;
+		if (!q->q_datafile && (r = qcow2_alloc_clusters(q, 1, &host)) < 0)
 			goto out;
 		if (e & QCOW2_OFLAG_COMPRESSED)
 			bm = 0;
 	}
 	if ((r = qcow2_check_write_off(q, host, q->q_cs, base)) < 0)
 		goto out;
-	if ((r = io_pwrite(q->q_fd, tmp, hi - lo, host + lo)) < 0) {
+	if ((r = fd = qcow2_data_fd(q)) < 0)
+		goto out;
+	if ((r = io_pwrite(fd, tmp, hi - lo, host + lo)) < 0) {
 		ERR(q, "writing data at 0x%llx: %s", ULL(host + lo), strerror(-r));
 		goto out;
 	}
@@ -339,6 +350,8 @@ zero_in_cluster(struct qcow2 *q, size_t in, size_t n, uint64_t base)
 		return 0;
 	if ((e & QCOW2_OFLAG_COMPRESSED) && n < q->q_cs)
 		z0 = z1 = 0;	/* partly: the cluster is rewritten whole */
+	if (q->q_data_raw)
+		z0 = z1 = 0;	/* a raw data file holds the zeros itself */
 	if (z0 >= z1) {
 		for (size_t d = 0; d < n; d += sizeof(zeros)) {
 			size_t m = n - d < sizeof(zeros) ? n - d : sizeof(zeros);

@@ -1,11 +1,13 @@
 /*
- * Extended L2 entries and zstd, differentially (as test_storage_scribble.c
+ * Extended L2 entries, zstd and external data files, differentially (as test_storage_scribble.c
  * for plain images): the same random writes, zero writes and compressed
  * clusters (fixed seed) go to a qcow2 image of the variant and to a raw
  * image, which must read the same; then our check and qemu-img check and
  * compare. Variants with a backing file start both from the same random
  * content: the qcow2 is an overlay on a raw copy, so subclusters not
- * written must keep reading from the backing file.
+ * written must keep reading from the backing file. Data file names are
+ * absolute: qemu-img 7.2 resolves relative ones against its working
+ * directory (we resolve them against the image's).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -111,6 +113,7 @@ struct variant {
 	uint32_t	 v_cs;
 	int		 v_extl2, v_zstd, v_backing;
 	int		 v_writes;
+	int		 v_data;	/* 1: data_file, 2: data_file_raw */
 };
 
 static void
@@ -119,9 +122,11 @@ scribble(const char *dir, const struct variant *v)
 	char *qp = xasprintf("%s/%s.qcow2", dir, v->v_name);
 	char *rp = xasprintf("%s/%s.raw", dir, v->v_name);
 	char *bp = xasprintf("%s/%s.base", dir, v->v_name);
+	char *dp = xasprintf("%s/%s.data", dir, v->v_name);
 	struct img_create_opts co = { .co_path = qp, .co_fmt = IMG_FMT_QCOW2,
 	    .co_size = SIZE, .co_cluster_size = v->v_cs, .co_extl2 = v->v_extl2,
-	    .co_zstd = v->v_zstd };
+	    .co_zstd = v->v_zstd, .co_data_file = v->v_data ? dp : NULL,
+	    .co_data_raw = v->v_data == 2 };
 	struct img *q = NULL, *r = NULL;
 	struct img_check_result cr;
 	char err[IMG_ERRLEN] = "";
@@ -166,12 +171,27 @@ scribble(const char *dir, const struct variant *v)
 			memset(buf, (int)(rnd() & 0xff), len);
 			for (uint64_t j = 0; j < len; j += 97)
 				buf[j] = (uint8_t)i;
-			ok = q->im_ops->pwrite_compressed(q, buf, len, off) == 0 &&
+			/* (a data file holds no compressed clusters) */
+			ok = (v->v_data ? img_pwrite(q, buf, len, off) :
+			    q->im_ops->pwrite_compressed(q, buf, len, off)) == 0 &&
 			    img_pwrite(r, buf, len, off) == 0;
 		}
 		if (!ok)
 			printf("# write %d failed: %s / %s\n", i, img_errmsg(q),
 			    img_errmsg(r));
+	}
+	if (ok) {
+		/* At the end, so no later write hides it: data, then zeros
+		 * over whole clusters of it (a raw data file must hold them). */
+		uint64_t off = SIZE / 2 + 4096, len = 3 * (uint64_t)v->v_cs;
+
+		for (uint64_t j = 0; j < len && j < (256u << 10); j++)
+			buf[j] = (uint8_t)rnd();
+		if (len > (256u << 10))
+			len = 256u << 10;
+		ok = img_pwrite(q, buf, len, off) == 0 && img_pwrite(r, buf, len, off) == 0 &&
+		    img_pwrite_zeroes(q, off, len) == 0 &&
+		    img_pwrite_zeroes(r, off, len) == 0;
 	}
 	OK(ok, "%s: %d random writes, zeroes and compressed clusters", v->v_name,
 	    v->v_writes);
@@ -194,12 +214,19 @@ scribble(const char *dir, const struct variant *v)
 		OK(run(chk) == 0, "%s: qemu-img check passes", v->v_name);
 		OK(run(cmp) == 0, "%s: qemu-img compare: qcow2 equals raw", v->v_name);
 	}
+	if (v->v_data == 2) {
+		char *cmp[] = { "cmp", dp, rp, NULL };
+
+		OK(run(cmp) == 0, "%s: the raw data file equals the raw image", v->v_name);
+	}
 out:
 	img_close(q);
 	img_close(r);
 	unlink(qp);
 	unlink(rp);
 	unlink(bp);
+	unlink(dp);
+	free(dp);
 	free(qp);
 	free(rp);
 	free(bp);
@@ -207,13 +234,18 @@ out:
 }
 
 static const struct variant variants[] = {
-	{ "extl2-64k",		65536,		1, 0, 0, 400 },
-	{ "extl2-64k-backing",	65536,		1, 0, 1, 400 },
-	{ "extl2-16k-backing",	16384,		1, 0, 1, 300 },
-	{ "extl2-2m-backing",	2u << 20,	1, 0, 1, 80 },
-	{ "zstd-64k",		65536,		0, 1, 0, 300 },
-	{ "zstd-4k-backing",	4096,		0, 1, 1, 200 },
-	{ "extl2-zstd-32k-backing", 32768,	1, 1, 1, 300 },
+	{ "extl2-64k",		65536,		1, 0, 0, 400, 0 },
+	{ "extl2-64k-backing",	65536,		1, 0, 1, 400, 0 },
+	{ "extl2-16k-backing",	16384,		1, 0, 1, 300, 0 },
+	{ "extl2-2m-backing",	2u << 20,	1, 0, 1, 80, 0 },
+	{ "zstd-64k",		65536,		0, 1, 0, 300, 0 },
+	{ "zstd-4k-backing",	4096,		0, 1, 1, 200, 0 },
+	{ "extl2-zstd-32k-backing", 32768,	1, 1, 1, 300, 0 },
+	{ "datafile-64k",	65536,		0, 0, 0, 300, 1 },
+	{ "datafile-4k-backing", 4096,		0, 0, 1, 200, 1 },
+	{ "datafile-raw-64k",	65536,		0, 0, 0, 300, 2 },
+	{ "datafile-raw-extl2-32k", 32768,	1, 0, 0, 300, 2 },
+	{ "datafile-extl2-64k-backing", 65536,	1, 0, 1, 300, 1 },
 };
 
 int

@@ -33,7 +33,7 @@ static const struct cmd cmds[] = {
 	{ "create", cmd_create,
 	  "[--force] [-f raw|qcow2] [-b BACKING [-F FMT]] [-o cluster_size=N,"
 	  "compat=0.10|1.1,refcount_bits=N,compression_type=zlib|zstd,"
-	  "extended_l2=on|off] FILE [SIZE]",
+	  "extended_l2=on|off,data_file=NAME,data_file_raw=on|off] FILE [SIZE]",
 	  "create an image; an overlay (-b) takes its size from the backing file" },
 	{ "info", cmd_info, "[--force] [-f FMT] [--output=human|json] [--backing-chain] "
 	  "FILE",
@@ -44,7 +44,8 @@ static const struct cmd cmds[] = {
 	  "2 corrupt, 3 leaks only, 63 format not checkable" },
 	{ "convert", cmd_convert,
 	  "[--force] [-c] [-p] [-f FMT] -O raw|qcow2 [-o cluster_size=N,compat=...,"
-	  "compression_type=zlib|zstd,extended_l2=on|off] SRC DST",
+	  "compression_type=zlib|zstd,extended_l2=on|off,data_file=NAME,"
+	  "data_file_raw=on|off] SRC DST",
 	  "copy an image's content into a new image (sparse; -c compresses)" },
 	{ "resize", cmd_resize, "[--force] [-f FMT] [--shrink] FILE [+|-]SIZE",
 	  "change the virtual size; shrinking needs --shrink" },
@@ -139,6 +140,11 @@ parse_create_opts(char *s, struct img_create_opts *co)
 		else if (strcmp(tok, "extended_l2") == 0 &&
 		    (!strcmp(v, "on") || !strcmp(v, "off")))
 			co->co_extl2 = !strcmp(v, "on");
+		else if (strcmp(tok, "data_file") == 0 && *v)
+			co->co_data_file = v;
+		else if (strcmp(tok, "data_file_raw") == 0 &&
+		    (!strcmp(v, "on") || !strcmp(v, "off")))
+			co->co_data_raw = !strcmp(v, "on");
 		else
 			goto bad;
 		continue;
@@ -238,6 +244,12 @@ info_json(const struct img *im, const struct img_info *ii)
 			    json_object_new_boolean(ii->ii_lazy_refcounts));
 		json_object_object_add(d, "refcount-bits",
 		    json_object_new_int(ii->ii_refcount_bits));
+		if (ii->ii_data_file) {
+			json_object_object_add(d, "data-file",
+			    json_object_new_string(ii->ii_data_file));
+			json_object_object_add(d, "data-file-raw",
+			    json_object_new_boolean(ii->ii_data_raw));
+		}
 		if (ii->ii_compat >= 3) {
 			json_object_object_add(d, "corrupt",
 			    json_object_new_boolean(ii->ii_corrupt));
@@ -289,6 +301,9 @@ info_human(const struct img *im, const struct img_info *ii)
 			printf("    lazy refcounts: %s\n",
 			    ii->ii_lazy_refcounts ? "true" : "false");
 		printf("    refcount bits: %d\n", ii->ii_refcount_bits);
+		if (ii->ii_data_file)
+			printf("    data file: %s\n    data file raw: %s\n",
+			    ii->ii_data_file, ii->ii_data_raw ? "true" : "false");
 		if (ii->ii_compat >= 3)
 			printf("    corrupt: %s\n    extended l2: %s\n",
 			    ii->ii_corrupt ? "true" : "false",
@@ -530,6 +545,8 @@ cmd_convert(int argc, char **argv)
 	o.cv_compat = co.co_compat;
 	o.cv_zstd = co.co_zstd;
 	o.cv_extl2 = co.co_extl2;
+	o.cv_data_file = co.co_data_file;
+	o.cv_data_raw = co.co_data_raw;
 	if (show) {
 		o.cv_progress = progress_bar;
 		o.cv_arg = &last;
@@ -666,6 +683,8 @@ cmd_commit(int argc, char **argv)
 		co.co_refcount_bits = ii.ii_refcount_bits;
 		co.co_zstd = ii.ii_zstd;
 		co.co_extl2 = ii.ii_extl2;
+		co.co_data_file = ii.ii_data_file;
+		co.co_data_raw = ii.ii_data_raw;
 		co.co_flags = force;
 		r = img_create_opts(&co, err, sizeof(err));
 		img_info_free(&ii);
