@@ -180,8 +180,12 @@ parse_fixed(struct qcow2 *q, const uint8_t *h, size_t hlen)
 		    (unsigned long long)(q->q_incompat & ~known));
 		return -ENOTSUP;
 	}
+	/* Decrypting would need the key and LUKS (or the broken AES-CBC)
+	 * here; qemu-img can make a plain copy. */
 	if (crypt != 0) {
-		ERR(q, "crypt_method %u: encrypted images are not supported", crypt);
+		ERR(q, "crypt_method %u (%s): encrypted images are not supported; "
+		    "qemu-img convert with the key makes a decrypted copy", crypt,
+		    crypt == 1 ? "AES" : crypt == 2 ? "LUKS" : "unknown");
 		return -ENOTSUP;
 	}
 	if (q->q_refcount_order > 6) {
