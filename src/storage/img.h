@@ -108,7 +108,8 @@ const char *img_errmsg(const struct img *im);
 void img_seterr(struct img *im, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
-/* 1 if the file at path (or open as fd >= 0) is one of chain's images. */
+/* 1 if the file at path (or open as fd >= 0) is one of chain's images,
+ * or the external data file of one. */
 int img_chain_has(const struct img *chain, const char *path, int fd);
 
 /* The backing file name resolved against the overlay's directory. */
@@ -209,6 +210,8 @@ int img_is_zero(const void *p, size_t len);
 /* Backends (raw.c, qcow2.c). */
 int raw_open(struct img *im);
 int qcow2_open(struct img *im);
+/* An open qcow2 image's external data file, or -1. */
+int qcow2_img_data_fd(const struct img *im);
 int raw_create(const struct img_create_opts *o, char *err, size_t errlen);
 int qcow2_create(const struct img_create_opts *o, const char *backing_fmt,
     char *err, size_t errlen);

@@ -115,6 +115,14 @@ qcow2_data_fd(struct qcow2 *q)
 	return q->q_data_fd;
 }
 
+int
+qcow2_img_data_fd(const struct img *im)
+{
+	const struct qcow2 *q = im->im_priv;
+
+	return q && q->q_datafile ? q->q_data_fd : -1;
+}
+
 /* The data file must cover size bytes (it grows with the image). */
 int
 qcow2_df_truncate(struct qcow2 *q, uint64_t size)
@@ -161,6 +169,15 @@ map_all(struct qcow2 *q)
 	return 0;
 }
 
+static int
+same_file(int a, int b)
+{
+	struct stat sa, sb;
+
+	return fstat(a, &sa) == 0 && fstat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+	    sa.st_ino == sb.st_ino;
+}
+
 /*
  * At creation (before the header is written): make the data file (name
  * relative to the image's directory, truncated if it exists, as qemu-img
@@ -187,6 +204,11 @@ qcow2_df_create(struct qcow2 *q, const struct img_create_opts *o)
 	q->q_data_fd = fd;
 	q->q_datafile = 1;
 	q->q_data_name = xstrdup(o->co_data_file);
+	if (same_file(fd, q->q_fd)) {
+		ERR(q, "external data file \"%s\" is the image itself",
+		    o->co_data_file);
+		return -EINVAL;
+	}
 	q->q_incompat |= QCOW2_INCOMPAT_DATAFILE;
 	if (o->co_data_raw) {
 		q->q_data_raw = 1;

@@ -78,6 +78,20 @@ check "qemu-img check is clean" qemu-img check -q q.qcow2
 check_eq "convert -c with data_file: refused" "$?" 1
 check_match "... saying why" "$(cat err)" 'not possible with an external data file'
 
+# Creating truncates the data file: never one that is being read, nor the image.
+rm -f w.qcow2 w.data
+T convert -O qcow2 -o data_file=w.data src.raw w.qcow2
+cp w.data w.data.orig
+T convert -O raw w.qcow2 w.data 2>err; rc=$?
+check_eq "convert onto the source's data file: refused" "$rc" 1
+check_match "... saying so" "$(cat err)" 'the source image or one of its backing or data files'
+T convert -O qcow2 -o data_file=w.data w.qcow2 w2.qcow2 2>err; rc=$?
+check_eq "convert with the source's data file as the new data file: refused" "$rc" 1
+check "... and the data file is untouched" cmp -s w.data w.data.orig
+T create -f qcow2 -o data_file=self.qcow2 self.qcow2 1M 2>err; rc=$?
+check_eq "an image as its own data file: refused" "$rc" 1
+check_match "... saying so" "$(cat err)" 'is the image itself'
+
 # --- the name: relative to the image, checked like a backing file name --------------
 cd "$TMP" || exit 1
 check "create d/rel.qcow2 -o data_file=rel.data from elsewhere" \
