@@ -14,7 +14,7 @@ DESTDIR    ?=
 
 CC         ?= cc
 PKG_CONFIG ?= pkg-config
-PKGS        = libconfuse libsystemd json-c zlib libcap
+PKGS        = libconfuse libsystemd json-c zlib libcap libzstd
 
 WARN       = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
              -Wno-unused-parameter

@@ -14,9 +14,9 @@ fuzz-storage: $(B)/fuzz/fuzz_qcow2
 $(B)/fuzz/fuzz_qcow2: tests/fuzz/fuzz_qcow2.c tests/fuzz/qcow2_exercise.h $(STORAGE_LIB_SRCS) \
     $(wildcard src/storage/*.h)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) $(shell $(PKG_CONFIG) --cflags zlib json-c 2>/dev/null) \
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(shell $(PKG_CONFIG) --cflags zlib libzstd json-c 2>/dev/null) \
 	    -o $@ tests/fuzz/fuzz_qcow2.c $(STORAGE_LIB_SRCS) \
-	    $(shell $(PKG_CONFIG) --libs zlib 2>/dev/null)
+	    $(shell $(PKG_CONFIG) --libs zlib libzstd 2>/dev/null)
 
 bench-storage: bin/vmimg
 	bash bench/storage

@@ -11,7 +11,7 @@ set -eu
 # qemu-guest-agent the real qemu-ga that tests/unit/test_qga_socket talks to
 # on a host socket (read-only commands; its service starts only in a guest).
 PKGS="make gcc clang pkg-config libconfuse-dev libsystemd-dev libjson-c-dev
-zlib1g-dev libcap-dev qemu-system-x86 qemu-utils busybox-static telnet socat
+zlib1g-dev libzstd-dev libcap-dev qemu-system-x86 qemu-utils busybox-static telnet socat
 cpio gzip iproute2 procps libclang-rt-14-dev gvncviewer qemu-guest-agent"
 
 missing=""

@@ -108,6 +108,8 @@ img_convert(const struct img_convert_opts *o, char *err, size_t errlen)
 	struct img_create_opts co = {
 		.co_path = o->cv_dst, .co_fmt = o->cv_dst_fmt,
 		.co_cluster_size = o->cv_cluster_size, .co_compat = o->cv_compat,
+		.co_zstd = o->cv_zstd, .co_extl2 = o->cv_extl2,
+		.co_data_file = o->cv_data_file, .co_data_raw = o->cv_data_raw,
 	};
 	struct img *src, *dst;
 	int r;
@@ -116,15 +118,33 @@ img_convert(const struct img_convert_opts *o, char *err, size_t errlen)
 		xsnprintf(err, errlen, "compression (-c) needs qcow2 output");
 		return -EINVAL;
 	}
+	if (o->cv_compress && o->cv_data_file) {
+		xsnprintf(err, errlen, "compression (-c) is not possible with an "
+		    "external data file (data_file)");
+		return -EINVAL;
+	}
 	if ((r = img_open(o->cv_src, o->cv_src_fmt, o->cv_flags & IMG_DEVICES, &src,
 	    err, errlen)) < 0)
 		return r;
-	/* Creating the target truncates it: it must not be what we read. */
+	/* Creating the target truncates it (and its data file): it must not
+	 * be what we read. */
 	if (img_chain_has(src, o->cv_dst, -1)) {
 		xsnprintf(err, errlen, "%s: the target is the source image or one "
-		    "of its backing files", o->cv_dst);
+		    "of its backing or data files", o->cv_dst);
 		img_close(src);
 		return -EINVAL;
+	}
+	if (o->cv_data_file) {
+		char *dpath = img_backing_path(o->cv_dst, o->cv_data_file);
+
+		r = img_chain_has(src, dpath, -1);
+		free(dpath);
+		if (r) {
+			xsnprintf(err, errlen, "%s: the data file is the source image "
+			    "or one of its backing or data files", o->cv_data_file);
+			img_close(src);
+			return -EINVAL;
+		}
 	}
 	co.co_size = o->cv_dst_fmt == IMG_FMT_QCOW2 ?
 	    (src->im_size + 511) & ~511ULL : src->im_size;

@@ -22,6 +22,13 @@ img_create_opts(const struct img_create_opts *o, char *err, size_t errlen)
 		xsnprintf(err, errlen, "%s: format must be raw or qcow2", c.co_path);
 		return -EINVAL;
 	}
+	if (c.co_fmt == IMG_FMT_RAW && (c.co_zstd || c.co_extl2 || c.co_data_file ||
+	    c.co_data_raw)) {
+		xsnprintf(err, errlen, "%s: %s is a qcow2 option", c.co_path,
+		    c.co_zstd ? "compression_type" : c.co_extl2 ? "extended_l2" :
+		    "data_file");
+		return -EINVAL;
+	}
 	if (c.co_backing && !*c.co_backing)
 		c.co_backing = NULL;
 	if (c.co_backing) {

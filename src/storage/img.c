@@ -94,10 +94,17 @@ img_chain_has(const struct img *chain, const char *path, int fd)
 
 	if (fd >= 0 ? fstat(fd, &want) < 0 : stat(path, &want) < 0)
 		return 0;
-	for (const struct img *p = chain; p; p = p->im_backing)
+	for (const struct img *p = chain; p; p = p->im_backing) {
+		int dfd = p->im_fmt == IMG_FMT_QCOW2 ? qcow2_img_data_fd(p) : -1;
+
 		if (fstat(p->im_fd, &st) == 0 && st.st_dev == want.st_dev &&
 		    st.st_ino == want.st_ino)
 			return 1;
+		/* an external data file is read as much as the image */
+		if (dfd >= 0 && fstat(dfd, &st) == 0 && st.st_dev == want.st_dev &&
+		    st.st_ino == want.st_ino)
+			return 1;
+	}
 	return 0;
 }
 
@@ -376,6 +383,7 @@ img_info_free(struct img_info *ii)
 {
 	free(ii->ii_backing);
 	free(ii->ii_backing_full);
+	free(ii->ii_data_file);
 	memset(ii, 0, sizeof(*ii));
 }
 

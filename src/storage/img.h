@@ -108,7 +108,8 @@ const char *img_errmsg(const struct img *im);
 void img_seterr(struct img *im, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
-/* 1 if the file at path (or open as fd >= 0) is one of chain's images. */
+/* 1 if the file at path (or open as fd >= 0) is one of chain's images,
+ * or the external data file of one. */
 int img_chain_has(const struct img *chain, const char *path, int fd);
 
 /* The backing file name resolved against the overlay's directory. */
@@ -141,6 +142,10 @@ struct img_create_opts {
 	uint32_t	 co_cluster_size;	/* 0: 64 KiB */
 	int		 co_compat;		/* qcow2 version 2 or 3 (0: 3) */
 	int		 co_refcount_bits;	/* 0: 16 */
+	int		 co_zstd;		/* compression_type=zstd */
+	int		 co_extl2;		/* extended_l2=on */
+	const char	*co_data_file;		/* data_file=, relative to co_path */
+	int		 co_data_raw;		/* data_file_raw=on */
 	int		 co_excl;		/* fail with -EEXIST if path exists */
 	/* IMG_SAFE_PATH, IMG_DEVICES for the file and the backing file's
 	 * open; IMG_NO_BACKING: open the backing file only, not its chain */
@@ -191,6 +196,10 @@ struct img_info {
 	int		 ii_corrupt;
 	int		 ii_dirty;
 	uint32_t	 ii_nb_snapshots;
+	int		 ii_zstd;		/* qcow2: compression_type zstd */
+	int		 ii_extl2;		/* qcow2: extended L2 entries */
+	char		*ii_data_file;		/* qcow2: external data file name */
+	int		 ii_data_raw;		/* ... data_file_raw */
 };
 int img_get_info(struct img *im, struct img_info *ii);
 void img_info_free(struct img_info *ii);
@@ -201,6 +210,8 @@ int img_is_zero(const void *p, size_t len);
 /* Backends (raw.c, qcow2.c). */
 int raw_open(struct img *im);
 int qcow2_open(struct img *im);
+/* An open qcow2 image's external data file, or -1. */
+int qcow2_img_data_fd(const struct img *im);
 int raw_create(const struct img_create_opts *o, char *err, size_t errlen);
 int qcow2_create(const struct img_create_opts *o, const char *backing_fmt,
     char *err, size_t errlen);

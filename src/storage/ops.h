@@ -17,6 +17,10 @@ struct img_convert_opts {
 	int		 cv_compress;
 	uint32_t	 cv_cluster_size;
 	int		 cv_compat;
+	int		 cv_zstd;	/* compression_type=zstd */
+	int		 cv_extl2;	/* extended_l2=on */
+	const char	*cv_data_file;	/* data_file= */
+	int		 cv_data_raw;	/* data_file_raw=on */
 	img_progress_fn	 cv_progress;
 	void		*cv_arg;
 	int		 cv_flags;	/* IMG_DEVICES: devices in src's chain */

@@ -144,28 +144,48 @@ parse_fixed(struct qcow2 *q, const uint8_t *h, size_t hlen)
 		}
 	}
 	if (q->q_incompat & QCOW2_INCOMPAT_DATAFILE) {
-		ERR(q, "external data files are not supported");
-		return -ENOTSUP;
+		q->q_datafile = 1;	/* the name: qcow2_df_parse() */
+		q->q_data_fd = -1;
+		known |= QCOW2_INCOMPAT_DATAFILE;
 	}
 	if (q->q_incompat & QCOW2_INCOMPAT_EXTL2) {
-		ERR(q, "extended L2 entries are not supported");
+		if (q->q_cluster_bits < QCOW2_EXTL2_MIN_BITS) {
+			ERR(q, "extended L2 entries with cluster_bits %u (needs at "
+			    "least %d)", q->q_cluster_bits, QCOW2_EXTL2_MIN_BITS);
+			return -EINVAL;
+		}
+		/* 128-bit entries: half as many per table. */
+		q->q_extl2 = 1;
+		q->q_l2_bits = q->q_cluster_bits - 4;
+		known |= QCOW2_INCOMPAT_EXTL2;
+	}
+	/* The field counts only with its feature bit (spec: a zero without
+	 * the bit, a non-zero value with it; QEMU refuses the other mixes). */
+	q->q_ctype = q->q_header_len > 104 ? h[104] : QCOW2_COMP_ZLIB;
+	if (!!(q->q_incompat & QCOW2_INCOMPAT_COMPTYPE) !=
+	    (q->q_ctype != QCOW2_COMP_ZLIB)) {
+		ERR(q, "compression_type %u does not match the compression type "
+		    "feature bit (%s)", q->q_ctype,
+		    q->q_incompat & QCOW2_INCOMPAT_COMPTYPE ? "set" : "clear");
+		return -EINVAL;
+	}
+	if (q->q_ctype != QCOW2_COMP_ZLIB && q->q_ctype != QCOW2_COMP_ZSTD) {
+		ERR(q, "compression_type %u is not supported (zlib or zstd)",
+		    q->q_ctype);
 		return -ENOTSUP;
 	}
-	if (q->q_incompat & QCOW2_INCOMPAT_COMPTYPE) {
-		if (q->q_header_len <= 104 || h[104] != 0) {
-			ERR(q, "compression_type %u is not supported (only zlib)",
-			    q->q_header_len > 104 ? h[104] : 0);
-			return -ENOTSUP;
-		}
-		known |= QCOW2_INCOMPAT_COMPTYPE;
-	}
+	known |= QCOW2_INCOMPAT_COMPTYPE;
 	if (q->q_incompat & ~known) {
 		ERR(q, "unsupported incompatible_features 0x%llx",
 		    (unsigned long long)(q->q_incompat & ~known));
 		return -ENOTSUP;
 	}
+	/* Decrypting would need the key and LUKS (or the broken AES-CBC)
+	 * here; qemu-img can make a plain copy. */
 	if (crypt != 0) {
-		ERR(q, "crypt_method %u: encrypted images are not supported", crypt);
+		ERR(q, "crypt_method %u (%s): encrypted images are not supported; "
+		    "qemu-img convert with the key makes a decrypted copy", crypt,
+		    crypt == 1 ? "AES" : crypt == 2 ? "LUKS" : "unknown");
 		return -ENOTSUP;
 	}
 	if (q->q_refcount_order > 6) {
@@ -271,7 +291,7 @@ qcow2_parse(struct img *im, struct qcow2 *q)
 	}
 	r = parse_exts(q, h, q->q_header_len,
 	    im->im_backing_name ? (size_t)q->q_backing_off : hlen);
-	if (r < 0)
+	if (r < 0 || (r = qcow2_df_parse(q)) < 0)
 		goto out;
 	if (q->q_backing_fmt) {
 		if (img_fmt_parse(q->q_backing_fmt, &im->im_backing_fmt) < 0) {
@@ -368,6 +388,7 @@ qcow2_write_header(struct qcow2 *q)
 		qcow2_put64(h + 88, q->q_autoclear);
 		qcow2_put32(h + 96, q->q_refcount_order);
 		qcow2_put32(h + 100, (uint32_t)hl);
+		h[104] = q->q_ctype;
 		q->q_header_len = (uint32_t)hl;
 	}
 	/* Each piece must fit with the 8-byte end marker still after it: a
@@ -443,6 +464,10 @@ qcow2_flush_all(struct qcow2 *q)
 		}
 		q->q_file_size = q->q_next_free;
 	}
+	if (q->q_datafile && q->q_data_fd >= 0 && fdatasync(q->q_data_fd) < 0) {
+		ERR(q, "external data file: fdatasync: %s", strerror(errno));
+		return -errno;
+	}
 	if (fdatasync(q->q_fd) < 0) {
 		ERR(q, "fdatasync: %s", strerror(errno));
 		return -errno;
@@ -471,6 +496,8 @@ qcow2_free(struct qcow2 *q)
 	free(q->q_rt);
 	free(q->q_cbuf);
 	free(q->q_dbuf);
+	qcow2_zstd_free(q);
+	qcow2_df_close(q);
 	free(q);
 }
 
@@ -517,6 +544,12 @@ qcow2_info(struct img *im, struct img_info *ii)
 	ii->ii_corrupt = !!(q->q_incompat & QCOW2_INCOMPAT_CORRUPT);
 	ii->ii_dirty = !!(q->q_incompat & QCOW2_INCOMPAT_DIRTY);
 	ii->ii_nb_snapshots = q->q_nb_snapshots;
+	ii->ii_zstd = q->q_ctype == QCOW2_COMP_ZSTD;
+	ii->ii_extl2 = q->q_extl2;
+	if (q->q_datafile) {
+		ii->ii_data_file = xstrdup(q->q_data_name);
+		ii->ii_data_raw = q->q_data_raw;
+	}
 }
 
 static const struct img_ops qcow2_ops = {
@@ -553,9 +586,9 @@ open_rw_checks(struct qcow2 *q)
 	}
 	/* Autoclear bits we do not understand (bitmaps: bit 0) must be
 	 * cleared by a writer, so their readers know the data went stale;
-	 * a repair writes too. */
-	if (q->q_version == 3 && q->q_autoclear) {
-		q->q_autoclear = 0;
+	 * a repair writes too. The raw data file bit we keep true. */
+	if (q->q_version == 3 && (q->q_autoclear & ~QCOW2_AUTOCLEAR_DATA_RAW)) {
+		q->q_autoclear &= QCOW2_AUTOCLEAR_DATA_RAW;
 		return qcow2_write_header(q);
 	}
 	return 0;
@@ -571,7 +604,7 @@ qcow2_open(struct img *im)
 
 	im->im_priv = q;
 	if ((r = qcow2_parse(im, q)) < 0 || (r = qcow2_read_l1(q)) < 0 ||
-	    (r = qcow2_read_rt(q)) < 0)
+	    (r = qcow2_read_rt(q)) < 0 || (r = qcow2_df_open(q)) < 0)
 		goto fail;
 	q->q_rw = !!(im->im_flags & IMG_RDWR);
 	/* Caches of about 4 MiB each, at least 4 tables. */

@@ -40,12 +40,18 @@
 #define QCOW2_INCOMPAT_COMPTYPE	(1ULL << 3)
 #define QCOW2_INCOMPAT_EXTL2	(1ULL << 4)
 #define QCOW2_COMPAT_LAZY	(1ULL << 0)
+#define QCOW2_AUTOCLEAR_DATA_RAW (1ULL << 1)	/* the data file is a raw image */
+
+/* compression_type, header byte 104 (version 3, header_length > 104) */
+#define QCOW2_COMP_ZLIB		0
+#define QCOW2_COMP_ZSTD		1
 
 /* header extension types */
 #define QCOW2_EXT_END		0x00000000U
 #define QCOW2_EXT_BACKING_FMT	0xe2792acaU
 #define QCOW2_EXT_FEATURES	0x6803f857U
 #define QCOW2_EXT_BITMAPS	0x23852875U
+#define QCOW2_EXT_DATA_FILE	0x44415441U
 
 struct qcow2_ext {
 	uint32_t	 qe_type;
@@ -74,11 +80,17 @@ struct qcow2 {
 	uint32_t	 q_cluster_bits;
 	uint32_t	 q_cs;			/* cluster size */
 	uint32_t	 q_l2_bits;		/* log2 of L2 entries */
+	int		 q_extl2;		/* 128-bit L2 entries, subclusters */
+	int		 q_datafile;		/* guest data in an external file */
+	int		 q_data_raw;		/* ... which is a raw image too */
+	int		 q_data_fd;		/* -1: not opened (IMG_NO_BACKING) */
+	char		*q_data_name;		/* as recorded */
 	uint64_t	 q_size;
 	uint64_t	 q_incompat, q_compat, q_autoclear;
 	uint32_t	 q_header_len;
 	uint32_t	 q_refcount_order;
 	uint32_t	 q_rb_bits;		/* log2 of refcounts per block */
+	uint8_t		 q_ctype;		/* QCOW2_COMP_* */
 	uint32_t	 q_csize_shift;		/* compressed descriptor layout */
 	uint64_t	 q_csize_mask;
 	uint64_t	 q_coff_mask;
@@ -110,6 +122,7 @@ struct qcow2 {
 	uint8_t		*q_cbuf;		/* compressed input, 2 clusters */
 	uint8_t		*q_dbuf;		/* one decompressed cluster */
 	uint64_t	 q_dbuf_entry;		/* L2 entry held in q_dbuf, 0: none */
+	void		*q_zdctx;		/* zstd decoder, made on first use */
 	int		 q_rw;
 	int		 q_rc_depth;		/* refcount block recursion guard */
 	int		 q_rt_growing;
@@ -157,6 +170,14 @@ int qcow2_flush_rt(struct qcow2 *q);
 
 /* qcow2_cluster.c */
 int qcow2_get_entry(struct qcow2 *q, uint64_t voff, uint64_t *entry);
+/* ... and the subcluster bitmap (0 without extended L2 entries). */
+int qcow2_get_entry2(struct qcow2 *q, uint64_t voff, uint64_t *entry,
+    uint64_t *bitmap);
+/* The L2 slot for voff, allocating the L2 table if needed (writers only);
+ * valid until the next L2 cache access. */
+int qcow2_get_slot(struct qcow2 *q, uint64_t voff, uint8_t **slot);
+/* n bytes at guest offset off from the backing file (zeros past its end). */
+int qcow2_read_backing(struct qcow2 *q, void *buf, size_t n, uint64_t off);
 int qcow2_pread(struct img *im, void *buf, size_t len, uint64_t off);
 int qcow2_pwrite(struct img *im, const void *buf, size_t len, uint64_t off);
 int qcow2_pwrite_zeroes(struct img *im, uint64_t off, uint64_t len);
@@ -166,18 +187,53 @@ int qcow2_status(struct img *im, uint64_t off, uint64_t len, uint64_t *pnum);
 int qcow2_truncate(struct img *im, uint64_t size, int shrink);
 int qcow2_read_compressed(struct qcow2 *q, uint64_t entry, uint64_t voff);
 int qcow2_check_data_off(struct qcow2 *q, uint64_t host, uint64_t voff);
+int qcow2_check_write_off(struct qcow2 *q, uint64_t host, uint64_t len,
+    uint64_t voff);
+
+/*
+ * qcow2_extl2.c: guest I/O for images with extended L2 entries (incompatible
+ * bit 4): 32 subclusters per cluster, each allocated, zero or unallocated.
+ */
+#define QCOW2_SC_ALLOC_ALL	0x00000000ffffffffULL
+#define QCOW2_SC_ZERO_ALL	0xffffffff00000000ULL
+#define QCOW2_EXTL2_MIN_BITS	14	/* subclusters of at least 512 bytes */
+int qcow2_ext_pread(struct qcow2 *q, void *buf, size_t len, uint64_t off);
+int qcow2_ext_pwrite(struct qcow2 *q, const void *buf, size_t len, uint64_t off);
+int qcow2_ext_pwrite_zeroes(struct qcow2 *q, uint64_t off, uint64_t len);
+int qcow2_ext_status(struct qcow2 *q, uint64_t off, uint64_t len, uint64_t *pnum);
+
+/* qcow2_datafile.c: external data files */
+int qcow2_df_parse(struct qcow2 *q);
+int qcow2_df_open(struct qcow2 *q);
+void qcow2_df_close(struct qcow2 *q);
+/* The fd guest data clusters live in, or -EBADF (data file not opened). */
+int qcow2_data_fd(struct qcow2 *q);
+int qcow2_df_truncate(struct qcow2 *q, uint64_t size);
+int qcow2_df_create(struct qcow2 *q, const struct img_create_opts *o);
+int qcow2_df_finish_create(struct qcow2 *q);
 
 /* qcow2_zlib.c: raw deflate, as QEMU's qcow2 uses (window 2^12) */
 int qcow2_inflate(const uint8_t *in, size_t inlen, uint8_t *out, size_t outlen);
 /*
  * Compress n clusters of in (cs bytes each) into out (same layout) on up to
- * 4 threads; lens[i] is the compressed length, QCOW2_Z_ZERO for an all-zero
- * cluster, or QCOW2_Z_RAW when it does not shrink below cs - 1 bytes.
+ * 4 threads, with ctype (QCOW2_COMP_*); lens[i] is the compressed length,
+ * QCOW2_Z_ZERO for an all-zero cluster, or QCOW2_Z_RAW when it does not
+ * shrink below cs - 1 bytes.
  */
 #define QCOW2_Z_ZERO	(-1)
 #define QCOW2_Z_RAW	(-2)
-int qcow2_deflate_batch(const uint8_t *in, uint8_t *out, ssize_t *lens, size_t n,
-    size_t cs);
+int qcow2_compress_batch(int ctype, const uint8_t *in, uint8_t *out,
+    ssize_t *lens, size_t n, size_t cs);
+
+/* qcow2_zstd.c: compression_type zstd, one frame per cluster */
+int qcow2_zstd_decompress(struct qcow2 *q, const uint8_t *in, size_t inlen,
+    uint8_t *out, size_t outlen);
+void qcow2_zstd_free(struct qcow2 *q);
+void *qcow2_zstd_cctx_new(void);
+void qcow2_zstd_cctx_free(void *cctx);
+/* A frame's length, QCOW2_Z_RAW if it does not shrink, or -errno. */
+ssize_t qcow2_zstd_compress(void *cctx, const uint8_t *in, size_t cs,
+    uint8_t *out);
 
 /* Big-endian helpers. */
 static inline uint64_t

@@ -126,7 +126,7 @@ walk_l1(struct ck *k, const uint64_t *l1, uint32_t l1_size, int active)
 		if ((l2o >> q->q_cluster_bits) >= k->ncl || read_l2(k, l2o) < 0)
 			continue;
 		for (uint64_t j = 0; j < (1ULL << q->q_l2_bits); j++) {
-			uint64_t e = qcow2_be64(k->l2 + j * 8), host;
+			uint64_t e = qcow2_be64(k->l2 + (j << (3 + q->q_extl2))), host;
 
 			if (e & QCOW2_OFLAG_COMPRESSED) {
 				uint64_t co = e & q->q_coff_mask;
@@ -145,7 +145,7 @@ walk_l1(struct ck *k, const uint64_t *l1, uint32_t l1_size, int active)
 				continue;
 			}
 			host = e & QCOW2_OFFSET_MASK;
-			if (!host)
+			if (!host && !(q->q_datafile && (e & QCOW2_OFLAG_COPIED)))
 				continue;
 			if (host & (cs - 1)) {
 				say(k, "ERROR offset=%llx: Cluster is not properly "
@@ -153,7 +153,9 @@ walk_l1(struct ck *k, const uint64_t *l1, uint32_t l1_size, int active)
 				k->res->cr_corruptions++;
 				continue;
 			}
-			ref(k, host, cs, "data cluster");
+			/* (clusters of an external data file have no refcounts) */
+			if (!q->q_datafile)
+				ref(k, host, cs, "data cluster");
 			if (active && !(q->q_version >= 3 && (e & QCOW2_OFLAG_ZERO))) {
 				k->res->cr_allocated_clusters++;
 				if (prev && host != prev + cs)
@@ -422,10 +424,10 @@ check_copied(struct ck *k)
 		if (read_l2(k, l2o) < 0)
 			continue;
 		for (uint64_t j = 0; j < (1ULL << q->q_l2_bits); j++) {
-			uint64_t e = qcow2_be64(k->l2 + j * 8);
+			uint64_t e = qcow2_be64(k->l2 + (j << (3 + q->q_extl2)));
 			uint64_t host = e & QCOW2_OFFSET_MASK;
 
-			if ((e & QCOW2_OFLAG_COMPRESSED) || !host ||
+			if ((e & QCOW2_OFLAG_COMPRESSED) || !host || q->q_datafile ||
 			    (host & (q->q_cs - 1)) || (host >> q->q_cluster_bits) >= k->ncl)
 				continue;
 			if ((r = stored(k, host >> q->q_cluster_bits, &v)) < 0)
@@ -436,7 +438,8 @@ check_copied(struct ck *k)
 			    "refcount=%llu", ULL(e), ULL(v));
 			k->res->cr_corruptions++;
 			if (k->fix & IMG_FIX_ERRORS) {
-				qcow2_put64(k->l2 + j * 8, e ^ QCOW2_OFLAG_COPIED);
+				qcow2_put64(k->l2 + (j << (3 + q->q_extl2)),
+				    e ^ QCOW2_OFLAG_COPIED);
 				dirty = 1;
 				k->res->cr_corruptions_fixed++;
 			}

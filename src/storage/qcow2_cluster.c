@@ -20,6 +20,10 @@ classify(const struct qcow2 *q, uint64_t e)
 	/* Bit 0 is reserved in version 2; QEMU ignores it there. */
 	if (q->q_version >= 3 && (e & QCOW2_OFLAG_ZERO))
 		return CL_ZERO;
+	/* In a data file, guest cluster 0 is at host offset 0: COPIED says
+	 * it is allocated. */
+	if (q->q_datafile && (e & QCOW2_OFLAG_COPIED))
+		return CL_DATA;
 	return (e & QCOW2_OFFSET_MASK) ? CL_DATA : CL_UNALLOC;
 }
 
@@ -43,7 +47,7 @@ l2_offset(struct qcow2 *q, uint64_t l1i, uint64_t *off)
 }
 
 int
-qcow2_get_entry(struct qcow2 *q, uint64_t voff, uint64_t *entry)
+qcow2_get_entry2(struct qcow2 *q, uint64_t voff, uint64_t *entry, uint64_t *bitmap)
 {
 	uint64_t l1i = voff >> (q->q_cluster_bits + q->q_l2_bits), l2o;
 	uint64_t l2i = (voff >> q->q_cluster_bits) & ((1ULL << q->q_l2_bits) - 1);
@@ -51,19 +55,28 @@ qcow2_get_entry(struct qcow2 *q, uint64_t voff, uint64_t *entry)
 	int r;
 
 	*entry = 0;
+	if (bitmap)
+		*bitmap = 0;
 	if (l1i >= q->q_l1_size)
 		return 0;
 	if ((r = l2_offset(q, l1i, &l2o)) < 0 || !l2o)
 		return r;
 	if ((r = qcow2_cache_get(q, &q->q_l2c, l2o, 0, &t)) < 0)
 		return r;
-	*entry = qcow2_be64(t + l2i * 8);
+	*entry = qcow2_be64(t + (l2i << (3 + q->q_extl2)));
+	if (bitmap && q->q_extl2)
+		*bitmap = qcow2_be64(t + (l2i << 4) + 8);
 	return 0;
 }
 
-/* The L2 slot for voff, allocating the L2 table if needed (writers only). */
-static int
-get_slot(struct qcow2 *q, uint64_t voff, uint8_t **slot)
+int
+qcow2_get_entry(struct qcow2 *q, uint64_t voff, uint64_t *entry)
+{
+	return qcow2_get_entry2(q, voff, entry, NULL);
+}
+
+int
+qcow2_get_slot(struct qcow2 *q, uint64_t voff, uint8_t **slot)
 {
 	uint64_t l1i = voff >> (q->q_cluster_bits + q->q_l2_bits), l2o, rc;
 	uint64_t l2i = (voff >> q->q_cluster_bits) & ((1ULL << q->q_l2_bits) - 1);
@@ -111,7 +124,7 @@ get_slot(struct qcow2 *q, uint64_t voff, uint8_t **slot)
 	}
 	if ((r = qcow2_cache_get(q, &q->q_l2c, l2o, 0, &t)) < 0)
 		return r;
-	*slot = t + l2i * 8;
+	*slot = t + (l2i << (3 + q->q_extl2));
 	return 0;
 }
 
@@ -123,10 +136,14 @@ set_entry(struct qcow2 *q, uint64_t voff, uint64_t newe)
 	uint64_t old;
 	int r;
 
-	if ((r = get_slot(q, voff, &slot)) < 0)
+	if ((r = qcow2_get_slot(q, voff, &slot)) < 0)
 		return r;
 	old = qcow2_be64(slot);
 	qcow2_put64(slot, newe);
+	/* Only compressed entries are set here in such images (the rest goes
+	 * through qcow2_extl2.c): no subclusters, the bitmap is reserved. */
+	if (q->q_extl2 && (newe & QCOW2_OFLAG_COMPRESSED))
+		qcow2_put64(slot + 8, 0);
 	for (size_t i = 0; i < q->q_l2c.c_n; i++) {
 		uint8_t *b = q->q_l2c.c_ent[i].ce_buf;
 
@@ -142,6 +159,12 @@ set_entry(struct qcow2 *q, uint64_t voff, uint64_t newe)
 int
 qcow2_check_data_off(struct qcow2 *q, uint64_t host, uint64_t voff)
 {
+	if (q->q_datafile && host != (voff & ~((uint64_t)q->q_cs - 1))) {
+		ERR(q, "L2 entry for guest offset %llu: data offset 0x%llx, but an "
+		    "external data file maps guest offsets to themselves", ULL(voff),
+		    ULL(host));
+		return -EIO;
+	}
 	if (host & (q->q_cs - 1)) {
 		ERR(q, "L2 entry for guest offset %llu: data offset 0x%llx is not "
 		    "cluster aligned", ULL(voff), ULL(host));
@@ -151,12 +174,14 @@ qcow2_check_data_off(struct qcow2 *q, uint64_t host, uint64_t voff)
 }
 
 /* Data clusters must not overwrite metadata we know of. */
-static int
-check_write_off(struct qcow2 *q, uint64_t host, uint64_t len, uint64_t voff)
+int
+qcow2_check_write_off(struct qcow2 *q, uint64_t host, uint64_t len, uint64_t voff)
 {
 	uint64_t l1e = q->q_l1_off + (uint64_t)q->q_l1_size * 8;
 	uint64_t rte = q->q_rt_off + q->q_rt_entries * 8;
 
+	if (q->q_datafile)	/* data goes to the other file */
+		return 0;
 	if (host < q->q_cs || (host < l1e && host + len > q->q_l1_off) ||
 	    (host < rte && host + len > q->q_rt_off)) {
 		ERR(q, "L2 entry for guest offset %llu: data offset 0x%llx "
@@ -188,17 +213,21 @@ qcow2_read_compressed(struct qcow2 *q, uint64_t e, uint64_t voff)
 		    strerror(-r));
 		return r;
 	}
-	if (qcow2_inflate(q->q_cbuf, csize, q->q_dbuf, q->q_cs) < 0) {
+	r = q->q_ctype == QCOW2_COMP_ZSTD ?
+	    qcow2_zstd_decompress(q, q->q_cbuf, csize, q->q_dbuf, q->q_cs) :
+	    qcow2_inflate(q->q_cbuf, csize, q->q_dbuf, q->q_cs);
+	if (r < 0) {
 		ERR(q, "compressed cluster at guest offset %llu (host 0x%llx, "
-		    "%zu bytes): bad deflate data", ULL(voff), ULL(host), csize);
+		    "%zu bytes): bad %s data", ULL(voff), ULL(host), csize,
+		    q->q_ctype == QCOW2_COMP_ZSTD ? "zstd" : "deflate");
 		return -EIO;
 	}
 	q->q_dbuf_entry = e;
 	return 0;
 }
 
-static int
-read_backing(struct qcow2 *q, void *buf, size_t n, uint64_t off)
+int
+qcow2_read_backing(struct qcow2 *q, void *buf, size_t n, uint64_t off)
 {
 	struct img *bk = q->q_img->im_backing;
 	size_t m = 0;
@@ -248,8 +277,10 @@ qcow2_pread(struct img *im, void *buf, size_t len, uint64_t off)
 	char *p = buf;
 	uint64_t e, host;
 	size_t n, in;
-	int r;
+	int r, fd;
 
+	if (q->q_extl2)
+		return qcow2_ext_pread(q, buf, len, off);
 	while (len) {
 		in = off & (q->q_cs - 1);
 		if ((r = qcow2_get_entry(q, off, &e)) < 0)
@@ -268,7 +299,7 @@ qcow2_pread(struct img *im, void *buf, size_t len, uint64_t off)
 			break;
 		case CL_UNALLOC:
 			if ((r = run_length(q, off, len, CL_UNALLOC, 0, &n)) < 0 ||
-			    (r = read_backing(q, p, n, off)) < 0)
+			    (r = qcow2_read_backing(q, p, n, off)) < 0)
 				return r;
 			break;
 		case CL_DATA:
@@ -277,7 +308,9 @@ qcow2_pread(struct img *im, void *buf, size_t len, uint64_t off)
 			    (r = run_length(q, off, len, CL_DATA, host, &n)) < 0)
 				return r;
 			/* QEMU may leave the tail of the last cluster unwritten. */
-			if ((r = io_pread_zfill(q->q_fd, p, n, host + in)) < 0) {
+			if ((r = fd = qcow2_data_fd(q)) < 0)
+				return r;
+			if ((r = io_pread_zfill(fd, p, n, host + in)) < 0) {
 				ERR(q, "reading data at 0x%llx: %s", ULL(host + in),
 				    strerror(-r));
 				return r;
@@ -307,6 +340,8 @@ qcow2_status(struct img *im, uint64_t off, uint64_t len, uint64_t *pnum)
 	enum cls c0 = CL_UNALLOC, c;
 	int r;
 
+	if (q->q_extl2)
+		return qcow2_ext_status(q, off, len, pnum);
 	while (total < len) {
 		cur = off + total;
 		if ((cur >> l1_shift) < q->q_l1_size &&
@@ -338,6 +373,8 @@ qcow2_status(struct img *im, uint64_t off, uint64_t len, uint64_t *pnum)
 static int
 cluster_content(struct qcow2 *q, uint64_t e, uint64_t voff, uint8_t *buf)
 {
+	int fd;
+
 	switch (classify(q, e)) {
 	case CL_COMPRESSED: {
 		int r = qcow2_read_compressed(q, e, voff);
@@ -350,11 +387,13 @@ cluster_content(struct qcow2 *q, uint64_t e, uint64_t voff, uint8_t *buf)
 		memset(buf, 0, q->q_cs);
 		return 0;
 	case CL_UNALLOC:
-		return read_backing(q, buf, q->q_cs, voff);
+		return qcow2_read_backing(q, buf, q->q_cs, voff);
 	case CL_DATA:
 		break;
 	}
-	return io_pread_zfill(q->q_fd, buf, q->q_cs, e & QCOW2_OFFSET_MASK);
+	if ((fd = qcow2_data_fd(q)) < 0)
+		return fd;
+	return io_pread_zfill(fd, buf, q->q_cs, e & QCOW2_OFFSET_MASK);
 }
 
 /* A run of whole clusters from off that all need new clusters. */
@@ -382,7 +421,7 @@ write_new(struct qcow2 *q, const char *p, size_t len, uint64_t off, uint64_t e,
 	size_t in = off & (q->q_cs - 1);
 	uint64_t k = 1, host;
 	uint8_t *tmp = NULL;
-	int r;
+	int r, fd;
 
 	if (in == 0 && len >= q->q_cs) {
 		if ((r = fresh_run(q, off, len, &k)) < 0)
@@ -395,9 +434,12 @@ write_new(struct qcow2 *q, const char *p, size_t len, uint64_t off, uint64_t e,
 			goto out;
 		memcpy(tmp + in, p, *done);
 	}
-	if ((r = qcow2_alloc_clusters(q, k, &host)) < 0)
+	/* A data file holds guest cluster v at offset v, unrefcounted. */
+	host = off - in;
+	if ((!q->q_datafile && (r = qcow2_alloc_clusters(q, k, &host)) < 0) ||
+	    (r = fd = qcow2_data_fd(q)) < 0)
 		goto out;
-	r = io_pwrite(q->q_fd, tmp ? (const char *)tmp : p,
+	r = io_pwrite(fd, tmp ? (const char *)tmp : p,
 	    tmp ? q->q_cs : k * q->q_cs, host);
 	if (r < 0) {
 		ERR(q, "writing data at 0x%llx: %s", ULL(host), strerror(-r));
@@ -424,10 +466,12 @@ qcow2_pwrite(struct img *im, const void *buf, size_t len, uint64_t off)
 	uint64_t e, host, rc;
 	uint8_t *slot;
 	size_t n;
-	int r;
+	int r, fd;
 
+	if (q->q_extl2)
+		return qcow2_ext_pwrite(q, buf, len, off);
 	while (len) {
-		if ((r = get_slot(q, off, &slot)) < 0)
+		if ((r = qcow2_get_slot(q, off, &slot)) < 0)
 			return r;
 		e = qcow2_be64(slot);
 		if (classify(q, e) != CL_DATA) {
@@ -436,7 +480,7 @@ qcow2_pwrite(struct img *im, const void *buf, size_t len, uint64_t off)
 			goto next;
 		}
 		host = e & QCOW2_OFFSET_MASK;
-		if (!(e & QCOW2_OFLAG_COPIED)) {
+		if (!(e & QCOW2_OFLAG_COPIED) && !q->q_datafile) {
 			if ((r = qcow2_rc_get(q, host, &rc)) < 0)
 				return r;
 			if (rc != 1) {
@@ -464,9 +508,12 @@ qcow2_pwrite(struct img *im, const void *buf, size_t len, uint64_t off)
 			}
 			n = t;
 		}
-		if ((r = check_write_off(q, host, n + (off & (q->q_cs - 1)), off)) < 0)
+		if ((r = qcow2_check_write_off(q, host, n + (off & (q->q_cs - 1)),
+		    off)) < 0)
 			return r;
-		if ((r = io_pwrite(q->q_fd, p, n, host + (off & (q->q_cs - 1)))) < 0) {
+		if ((r = fd = qcow2_data_fd(q)) < 0)
+			return r;
+		if ((r = io_pwrite(fd, p, n, host + (off & (q->q_cs - 1)))) < 0) {
 			ERR(q, "writing data at 0x%llx: %s", ULL(host), strerror(-r));
 			return r;
 		}
@@ -487,6 +534,8 @@ qcow2_pwrite_zeroes(struct img *im, uint64_t off, uint64_t len)
 	enum cls c;
 	int r;
 
+	if (q->q_extl2)
+		return qcow2_ext_pwrite_zeroes(q, off, len);
 	while (len) {
 		in = off & (q->q_cs - 1);
 		n = q->q_cs - in < len ? q->q_cs - in : len;
@@ -495,7 +544,8 @@ qcow2_pwrite_zeroes(struct img *im, uint64_t off, uint64_t len)
 		c = classify(q, e);
 		if (c == CL_ZERO || (c == CL_UNALLOC && !im->im_backing)) {
 			/* already reads as zeros */
-		} else if (n == q->q_cs && q->q_version >= 3) {
+		} else if (n == q->q_cs && q->q_version >= 3 && !q->q_data_raw) {
+			/* (a raw data file must hold the zeros itself) */
 			if ((r = set_entry(q, off, QCOW2_OFLAG_ZERO)) < 0)
 				return r;
 			if (c == CL_COMPRESSED)
@@ -547,6 +597,11 @@ qcow2_pwrite_compressed(struct img *im, const void *buf, size_t len, uint64_t of
 	ssize_t *lens;
 	int r = 0;
 
+	if (q->q_datafile) {
+		ERR(q, "compressed clusters cannot be stored in an external data "
+		    "file");
+		return -ENOTSUP;
+	}
 	if ((off & (cs - 1)) || ((len & (cs - 1)) && off + len != im->im_size)) {
 		ERR(q, "compressed write of %zu bytes at %llu: not whole clusters",
 		    len, ULL(off));
@@ -559,7 +614,7 @@ qcow2_pwrite_compressed(struct img *im, const void *buf, size_t len, uint64_t of
 	}
 	out = xmalloc(n * cs);
 	lens = xmalloc(n * sizeof(*lens));
-	if ((r = qcow2_deflate_batch(in, out, lens, n, cs)) < 0) {
+	if ((r = qcow2_compress_batch(q->q_ctype, in, out, lens, n, cs)) < 0) {
 		ERR(q, "compressing: %s", strerror(-r));
 		goto out;
 	}
@@ -678,7 +733,8 @@ qcow2_truncate(struct img *im, uint64_t size, int shrink)
 			    "allocated data", ULL(size), ULL(where));
 			return -EBUSY;
 		}
-	} else if (need > q->q_l1_size && (r = grow_l1(q, need)) < 0) {
+	} else if ((need > q->q_l1_size && (r = grow_l1(q, need)) < 0) ||
+	    (r = qcow2_df_truncate(q, size)) < 0) {
 		return r;
 	}
 	q->q_size = size;

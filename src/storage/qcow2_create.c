@@ -32,6 +32,15 @@ build(struct qcow2 *q, const struct img_create_opts *o, const char *backing_fmt)
 	q->q_rb_bits = q->q_cluster_bits + 3 - q->q_refcount_order;
 	q->q_size = o->co_size;
 	q->q_header_len = q->q_version == 2 ? QCOW2_V2_HDR_LEN : 112;
+	if (o->co_extl2) {
+		q->q_extl2 = 1;
+		q->q_l2_bits--;		/* 128-bit entries */
+		q->q_incompat |= QCOW2_INCOMPAT_EXTL2;
+	}
+	if (o->co_zstd) {
+		q->q_ctype = QCOW2_COMP_ZSTD;
+		q->q_incompat |= QCOW2_INCOMPAT_COMPTYPE;
+	}
 	q->q_rw = 1;
 	q->q_rt_entries = q->q_cs / 8;
 	q->q_rt = xcalloc(q->q_rt_entries, sizeof(*q->q_rt));
@@ -62,7 +71,8 @@ build(struct qcow2 *q, const struct img_create_opts *o, const char *backing_fmt)
 	q->q_l1 = xcalloc(need ? need : 1, sizeof(*q->q_l1));
 	if (backing_fmt)
 		q->q_backing_fmt = xstrdup(backing_fmt);
-	if ((r = qcow2_write_header(q)) < 0)
+	if ((r = qcow2_df_create(q, o)) < 0 || (r = qcow2_write_header(q)) < 0 ||
+	    (r = qcow2_df_finish_create(q)) < 0)
 		return r;
 	/* The new file reads as zeros: the L1 table needs no writing. */
 	return qcow2_flush_all(q);
@@ -94,6 +104,32 @@ qcow2_create(const struct img_create_opts *o, const char *backing_fmt,
 		    o->co_compat);
 		return -EINVAL;
 	}
+	if (o->co_zstd && o->co_compat == 2) {
+		xsnprintf(err, errlen, "compression_type=zstd needs compat=1.1 "
+		    "(the field is in the version 3 header)");
+		return -EINVAL;
+	}
+	if (o->co_extl2 &&
+	    (o->co_compat == 2 || cs < (1u << QCOW2_EXTL2_MIN_BITS))) {
+		xsnprintf(err, errlen, "extended_l2=on needs compat=1.1 and a "
+		    "cluster_size of at least %uK", (1u << QCOW2_EXTL2_MIN_BITS) >> 10);
+		return -EINVAL;
+	}
+	if (o->co_data_raw && !o->co_data_file) {
+		xsnprintf(err, errlen, "data_file_raw=on needs a data_file");
+		return -EINVAL;
+	}
+	if (o->co_data_file && (o->co_compat == 2 || (o->co_data_raw &&
+	    o->co_backing))) {
+		xsnprintf(err, errlen, "data_file needs compat=1.1, and "
+		    "data_file_raw=on excludes a backing file");
+		return -EINVAL;
+	}
+	if (o->co_data_file && strlen(o->co_data_file) > QCOW2_MAX_BACKING_NAME) {
+		xsnprintf(err, errlen, "data_file name longer than %d bytes",
+		    QCOW2_MAX_BACKING_NAME);
+		return -ENAMETOOLONG;
+	}
 	if (o->co_size & 511) {
 		xsnprintf(err, errlen, "size %llu: must be a multiple of 512",
 		    (unsigned long long)o->co_size);
@@ -110,6 +146,7 @@ qcow2_create(const struct img_create_opts *o, const char *backing_fmt,
 		return im.im_fd;
 	im.im_backing_name = o->co_backing ? xstrdup(o->co_backing) : NULL;
 	q = xcalloc(1, sizeof(*q));
+	q->q_data_fd = -1;
 	q->q_img = &im;
 	q->q_fd = im.im_fd;
 	q->q_cs = cs;

@@ -368,6 +368,8 @@ qcow2_free_entry(struct qcow2 *q, uint64_t entry)
 	uint64_t host, nsec, first, last;
 	int r;
 
+	if (q->q_datafile)	/* data file clusters have no refcounts */
+		return 0;
 	if (entry & QCOW2_OFLAG_COMPRESSED) {
 		host = entry & q->q_coff_mask;
 		nsec = ((entry >> q->q_csize_shift) & q->q_csize_mask) + 1;

@@ -3,6 +3,7 @@
  * qcow2 writes them. Decompression stops once a whole cluster is produced:
  * the data read for a compressed cluster ends at a 512-byte sector, so
  * trailing bytes belong to the next compressed cluster.
+ * The batch compressor here serves zstd images too (qcow2_zstd.c).
  */
 #include <errno.h>
 #include <pthread.h>
@@ -34,6 +35,7 @@ qcow2_inflate(const uint8_t *in, size_t inlen, uint8_t *out, size_t outlen)
 }
 
 struct zjob {
+	int		 ctype;		/* QCOW2_COMP_* */
 	const uint8_t	*in;
 	uint8_t		*out;
 	ssize_t		*lens;
@@ -41,40 +43,58 @@ struct zjob {
 	int		 err;
 };
 
+static ssize_t
+deflate_one(z_stream *zs, const uint8_t *src, size_t cs, uint8_t *out)
+{
+	deflateReset(zs);
+	zs->next_in = (Bytef *)src;
+	zs->avail_in = (uInt)cs;
+	zs->next_out = out;
+	zs->avail_out = (uInt)(cs - 1);	/* must save at least a byte */
+	return deflate(zs, Z_FINISH) == Z_STREAM_END ?
+	    (ssize_t)(cs - 1 - zs->avail_out) : QCOW2_Z_RAW;
+}
+
 static void *
 zwork(void *arg)
 {
 	struct zjob *j = arg;
 	z_stream zs = { 0 };
+	void *zc = NULL;
 
-	/* QEMU's parameters: raw deflate, 4 KiB window, default level. */
-	if (deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -12, 9,
+	/* QEMU's parameters: raw deflate, 4 KiB window, default level;
+	 * zstd at its default level. */
+	if (j->ctype == QCOW2_COMP_ZSTD ? !(zc = qcow2_zstd_cctx_new()) :
+	    deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -12, 9,
 	    Z_DEFAULT_STRATEGY) != Z_OK) {
 		j->err = -ENOMEM;
 		return NULL;
 	}
 	for (size_t i = j->first; i < j->n; i += j->step) {
 		const uint8_t *src = j->in + i * j->cs;
+		uint8_t *dst = j->out + i * j->cs;
 
 		if (img_is_zero(src, j->cs)) {
 			j->lens[i] = QCOW2_Z_ZERO;
 			continue;
 		}
-		deflateReset(&zs);
-		zs.next_in = (Bytef *)src;
-		zs.avail_in = (uInt)j->cs;
-		zs.next_out = j->out + i * j->cs;
-		zs.avail_out = (uInt)(j->cs - 1);	/* must save at least a byte */
-		j->lens[i] = deflate(&zs, Z_FINISH) == Z_STREAM_END ?
-		    (ssize_t)(j->cs - 1 - zs.avail_out) : QCOW2_Z_RAW;
+		j->lens[i] = zc ? qcow2_zstd_compress(zc, src, j->cs, dst) :
+		    deflate_one(&zs, src, j->cs, dst);
+		if (j->lens[i] < QCOW2_Z_RAW) {
+			j->err = (int)j->lens[i];
+			break;
+		}
 	}
-	deflateEnd(&zs);
+	if (zc)
+		qcow2_zstd_cctx_free(zc);
+	else
+		deflateEnd(&zs);
 	return NULL;
 }
 
 int
-qcow2_deflate_batch(const uint8_t *in, uint8_t *out, ssize_t *lens, size_t n,
-    size_t cs)
+qcow2_compress_batch(int ctype, const uint8_t *in, uint8_t *out, ssize_t *lens,
+    size_t n, size_t cs)
 {
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	size_t nt = cpus < 1 ? 1 : cpus > 4 ? 4 : (size_t)cpus;
@@ -86,8 +106,8 @@ qcow2_deflate_batch(const uint8_t *in, uint8_t *out, ssize_t *lens, size_t n,
 	if (nt > n)
 		nt = n ? n : 1;
 	for (size_t t = 0; t < nt; t++)
-		jobs[t] = (struct zjob){ .in = in, .out = out, .lens = lens,
-		    .first = t, .n = n, .step = nt, .cs = cs };
+		jobs[t] = (struct zjob){ .ctype = ctype, .in = in, .out = out,
+		    .lens = lens, .first = t, .n = n, .step = nt, .cs = cs };
 	/* Worker 0 runs here; if a thread cannot start, this one does more. */
 	for (size_t t = 1; t < nt; t++, started++) {
 		if (pthread_create(&tid[t], NULL, zwork, &jobs[t]) != 0)
@@ -99,8 +119,8 @@ qcow2_deflate_batch(const uint8_t *in, uint8_t *out, ssize_t *lens, size_t n,
 		for (size_t t = 1; t < started; t++)
 			pthread_join(tid[t], NULL);
 		for (size_t t = 0; t < started; t++)
-			jobs[t] = (struct zjob){ .in = in, .out = out, .lens = lens,
-			    .first = t, .n = n, .step = 1, .cs = cs };
+			jobs[t] = (struct zjob){ .ctype = ctype, .in = in,
+			    .out = out, .lens = lens, .first = t, .n = n, .step = 1, .cs = cs };
 		zwork(&jobs[0]);
 		return jobs[0].err;
 	}

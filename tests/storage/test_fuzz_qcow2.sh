@@ -45,6 +45,9 @@ truncate -s 64K "$TMP/t.raw"
 "$V" convert -c -O qcow2 -o cluster_size=512 "$TMP/t.raw" "$S/compressed"
 "$V" convert -O qcow2 -o cluster_size=1K,compat=0.10 "$TMP/t.raw" "$S/v2"
 "$V" convert -c -O qcow2 -o cluster_size=4K "$TMP/t.raw" "$S/c4k"
+"$V" convert -c -O qcow2 -o cluster_size=512,compression_type=zstd "$TMP/t.raw" "$S/zstd"
+"$V" convert -O qcow2 -o cluster_size=16K,extended_l2=on "$TMP/t.raw" "$S/extl2"
+"$V" create -f qcow2 -o cluster_size=16K,extended_l2=on -b plain -F qcow2 "$S/extl2-overlay"
 if command -v qemu-img >/dev/null; then
 	qemu-img convert -c -O qcow2 -o cluster_size=512 "$TMP/t.raw" "$S/qemu-c"
 	qemu-img create -q -f qcow2 -o cluster_size=512 "$S/qemu-plain" 1M

@@ -32,7 +32,8 @@ static int cmd_commit(int, char **);
 static const struct cmd cmds[] = {
 	{ "create", cmd_create,
 	  "[--force] [-f raw|qcow2] [-b BACKING [-F FMT]] [-o cluster_size=N,"
-	  "compat=0.10|1.1,refcount_bits=N] FILE [SIZE]",
+	  "compat=0.10|1.1,refcount_bits=N,compression_type=zlib|zstd,"
+	  "extended_l2=on|off,data_file=NAME,data_file_raw=on|off] FILE [SIZE]",
 	  "create an image; an overlay (-b) takes its size from the backing file" },
 	{ "info", cmd_info, "[--force] [-f FMT] [--output=human|json] [--backing-chain] "
 	  "FILE",
@@ -42,8 +43,9 @@ static const struct cmd cmds[] = {
 	  "check a qcow2 image's refcounts; exit 0 clean, 1 check failed, "
 	  "2 corrupt, 3 leaks only, 63 format not checkable" },
 	{ "convert", cmd_convert,
-	  "[--force] [-c] [-p] [-f FMT] -O raw|qcow2 [-o cluster_size=N,compat=...] "
-	  "SRC DST",
+	  "[--force] [-c] [-p] [-f FMT] -O raw|qcow2 [-o cluster_size=N,compat=...,"
+	  "compression_type=zlib|zstd,extended_l2=on|off,data_file=NAME,"
+	  "data_file_raw=on|off] SRC DST",
 	  "copy an image's content into a new image (sparse; -c compresses)" },
 	{ "resize", cmd_resize, "[--force] [-f FMT] [--shrink] FILE [+|-]SIZE",
 	  "change the virtual size; shrinking needs --shrink" },
@@ -132,6 +134,17 @@ parse_create_opts(char *s, struct img_create_opts *co)
 		else if (strcmp(tok, "refcount_bits") == 0 && parse_size(v, &n) == 0 &&
 		    n <= 64)
 			co->co_refcount_bits = (int)n;
+		else if (strcmp(tok, "compression_type") == 0 &&
+		    (!strcmp(v, "zlib") || !strcmp(v, "zstd")))
+			co->co_zstd = !strcmp(v, "zstd");
+		else if (strcmp(tok, "extended_l2") == 0 &&
+		    (!strcmp(v, "on") || !strcmp(v, "off")))
+			co->co_extl2 = !strcmp(v, "on");
+		else if (strcmp(tok, "data_file") == 0 && *v)
+			co->co_data_file = v;
+		else if (strcmp(tok, "data_file_raw") == 0 &&
+		    (!strcmp(v, "on") || !strcmp(v, "off")))
+			co->co_data_raw = !strcmp(v, "on");
 		else
 			goto bad;
 		continue;
@@ -224,16 +237,24 @@ info_json(const struct img *im, const struct img_info *ii)
 		/* The fields and their order as qemu-img 7.2 prints them. */
 		json_object_object_add(d, "compat",
 		    json_object_new_string(ii->ii_compat == 2 ? "0.10" : "1.1"));
-		json_object_object_add(d, "compression-type", json_object_new_string("zlib"));
+		json_object_object_add(d, "compression-type",
+		    json_object_new_string(ii->ii_zstd ? "zstd" : "zlib"));
 		if (ii->ii_compat >= 3)
 			json_object_object_add(d, "lazy-refcounts",
 			    json_object_new_boolean(ii->ii_lazy_refcounts));
 		json_object_object_add(d, "refcount-bits",
 		    json_object_new_int(ii->ii_refcount_bits));
+		if (ii->ii_data_file) {
+			json_object_object_add(d, "data-file",
+			    json_object_new_string(ii->ii_data_file));
+			json_object_object_add(d, "data-file-raw",
+			    json_object_new_boolean(ii->ii_data_raw));
+		}
 		if (ii->ii_compat >= 3) {
 			json_object_object_add(d, "corrupt",
 			    json_object_new_boolean(ii->ii_corrupt));
-			json_object_object_add(d, "extended-l2", json_object_new_boolean(0));
+			json_object_object_add(d, "extended-l2",
+			    json_object_new_boolean(ii->ii_extl2));
 		}
 		json_object_object_add(fs, "type", json_object_new_string("qcow2"));
 		json_object_object_add(fs, "data", d);
@@ -274,14 +295,19 @@ info_human(const struct img *im, const struct img_info *ii)
 		printf("snapshots: %u (internal; read-only support)\n", ii->ii_nb_snapshots);
 	if (ii->ii_fmt == IMG_FMT_QCOW2) {
 		printf("Format specific information:\n    compat: %s\n"
-		    "    compression type: zlib\n", ii->ii_compat == 2 ? "0.10" : "1.1");
+		    "    compression type: %s\n", ii->ii_compat == 2 ? "0.10" : "1.1",
+		    ii->ii_zstd ? "zstd" : "zlib");
 		if (ii->ii_compat >= 3)
 			printf("    lazy refcounts: %s\n",
 			    ii->ii_lazy_refcounts ? "true" : "false");
 		printf("    refcount bits: %d\n", ii->ii_refcount_bits);
+		if (ii->ii_data_file)
+			printf("    data file: %s\n    data file raw: %s\n",
+			    ii->ii_data_file, ii->ii_data_raw ? "true" : "false");
 		if (ii->ii_compat >= 3)
-			printf("    corrupt: %s\n    extended l2: false\n",
-			    ii->ii_corrupt ? "true" : "false");
+			printf("    corrupt: %s\n    extended l2: %s\n",
+			    ii->ii_corrupt ? "true" : "false",
+			    ii->ii_extl2 ? "true" : "false");
 	}
 	free(vs);
 	free(ds);
@@ -517,6 +543,10 @@ cmd_convert(int argc, char **argv)
 	o.cv_dst = argv[optind + 1];
 	o.cv_cluster_size = co.co_cluster_size;
 	o.cv_compat = co.co_compat;
+	o.cv_zstd = co.co_zstd;
+	o.cv_extl2 = co.co_extl2;
+	o.cv_data_file = co.co_data_file;
+	o.cv_data_raw = co.co_data_raw;
 	if (show) {
 		o.cv_progress = progress_bar;
 		o.cv_arg = &last;
@@ -651,6 +681,10 @@ cmd_commit(int argc, char **argv)
 		co.co_cluster_size = ii.ii_cluster;
 		co.co_compat = ii.ii_compat;
 		co.co_refcount_bits = ii.ii_refcount_bits;
+		co.co_zstd = ii.ii_zstd;
+		co.co_extl2 = ii.ii_extl2;
+		co.co_data_file = ii.ii_data_file;
+		co.co_data_raw = ii.ii_data_raw;
 		co.co_flags = force;
 		r = img_create_opts(&co, err, sizeof(err));
 		img_info_free(&ii);
