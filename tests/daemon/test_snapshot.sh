@@ -38,6 +38,7 @@ vm rw {
 	initrd = "$GUEST_INITRD"
 	append = "$(guest_append cooperative)"
 	autostart = no
+	halt = quit
 	disk { file = "$TMP/raw.img"  format = raw }
 }
 EOF
