@@ -11,6 +11,7 @@
 #include "lib/util.h"
 #include "storage/img.h"
 #include "storage/ops.h"
+#include "cmd/vmimg/vmimg.h"
 
 #define EXIT_USAGE	1	/* qemu-img uses 1 for every failure too */
 
@@ -51,6 +52,9 @@ static const struct cmd cmds[] = {
 	  "change the backing file keeping the content (-u: header only)" },
 	{ "commit", cmd_commit, "[--force] [-p] [-d] FILE",
 	  "write an overlay's data into its backing file (-d: keep the overlay)" },
+	{ "snapshot", vmimg_snapshot,
+	  "[--force] [-f FMT] [-q] [-U] -l | -c TAG | -a TAG | -d TAG FILE",
+	  "list (-l), create (-c), apply (-a) or delete (-d) internal snapshots" },
 };
 #define NCMDS (sizeof(cmds) / sizeof(cmds[0]))
 
@@ -661,6 +665,13 @@ cmd_commit(int argc, char **argv)
 	printf("Image committed.\n");
 	return 0;
 }
+
+/* For the subcommands in files of their own (vmimg.h). */
+int vmimg_usage(void) { return usage(); }
+int vmimg_help(void) { return help(); }
+int vmimg_fail(const char *msg) { return fail(msg); }
+int vmimg_fail_r(int r, const char *msg) { return fail_r(r, msg); }
+int vmimg_parse_fmt(const char *s, enum img_fmt *f) { return parse_fmt(s, f); }
 
 int
 main(int argc, char **argv)
