@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "lib/util.h"
 #include "storage/snapshot.h"
@@ -43,4 +44,113 @@ img_snapshot_list(struct img *im, struct img_snapshot **out, size_t *n)
 	*out = v;
 	*n = q->q_nb_snapshots;
 	return 0;
+}
+
+static struct qcow2 *
+writable_qcow2(struct img *im, const char *verb, const char *key, char *err,
+    size_t errlen)
+{
+	if (im->im_fmt != IMG_FMT_QCOW2) {
+		xsnprintf(err, errlen, "%s: could not %s snapshot '%s': format %s has "
+		    "no internal snapshots", im->im_path, verb, key,
+		    img_fmt_name(im->im_fmt));
+		return NULL;
+	}
+	if (!(im->im_flags & IMG_RDWR)) {
+		xsnprintf(err, errlen, "%s: could not %s snapshot '%s': image is open "
+		    "read-only", im->im_path, verb, key);
+		return NULL;
+	}
+	/* What a read-write open refuses unless forced (check -r opens so). */
+	if (qcow2_of(im)->q_incompat & (QCOW2_INCOMPAT_DIRTY | QCOW2_INCOMPAT_CORRUPT)) {
+		xsnprintf(err, errlen, "%s: could not %s snapshot '%s': image is "
+		    "marked %s: run vmimg check -r all", im->im_path, verb, key,
+		    qcow2_of(im)->q_incompat & QCOW2_INCOMPAT_CORRUPT ? "corrupt" :
+		    "dirty");
+		return NULL;
+	}
+	return qcow2_of(im);
+}
+
+/* A plan keeping the active L1 table as it is, with a copy of the table. */
+static void
+plan_same(struct qcow2 *q, struct qcow2_plan *pl)
+{
+	pl->pl_l1 = xcalloc(q->q_l1_size ? q->q_l1_size : 1, sizeof(*pl->pl_l1));
+	memcpy(pl->pl_l1, q->q_l1, (size_t)q->q_l1_size * 8);
+	pl->pl_l1_size = q->q_l1_size;
+	pl->pl_l1_off = q->q_l1_off;
+	pl->pl_snaps = qcow2_sn_dup(q->q_snaps, q->q_nb_snapshots);
+	pl->pl_nsnaps = q->q_nb_snapshots;
+	pl->pl_size = q->q_size;
+}
+
+static int
+run_plan(struct img *im, struct qcow2_plan *pl, char *err, size_t errlen)
+{
+	int r = qcow2_rebuild(qcow2_of(im), pl);
+
+	if (r < 0)
+		xsnprintf(err, errlen, "%s", img_errmsg(im));
+	qcow2_sn_free(pl->pl_snaps, pl->pl_nsnaps);
+	free(pl->pl_l1);
+	return r;
+}
+
+/* As QEMU: one more than the largest numeric ID. */
+static char *
+next_id(const struct qcow2 *q)
+{
+	unsigned long max = 0;
+
+	for (uint32_t i = 0; i < q->q_nb_snapshots; i++) {
+		unsigned long id = strtoul(q->q_snaps[i].sn_id, NULL, 10);
+
+		if (id > max)
+			max = id;
+	}
+	return xasprintf("%lu", max + 1);
+}
+
+int
+img_snapshot_create(struct img *im, const char *name, char *err, size_t errlen)
+{
+	struct qcow2 *q = writable_qcow2(im, "create", name, err, errlen);
+	struct qcow2_plan pl;
+	struct qcow2_snap *sn;
+	struct timespec ts;
+
+	if (!q)
+		return -ENOTSUP;
+	/* qemu-img cuts longer names to 255 bytes; refusing says so. */
+	if (strlen(name) > QCOW2_SN_MAX_NAME) {
+		xsnprintf(err, errlen, "%s: could not create snapshot: the name is "
+		    "longer than %d bytes", im->im_path, QCOW2_SN_MAX_NAME);
+		return -ENAMETOOLONG;
+	}
+	if (q->q_nb_snapshots >= QCOW2_MAX_SNAPSHOTS) {
+		xsnprintf(err, errlen, "%s: could not create snapshot '%s': the image "
+		    "already has %d", im->im_path, name, QCOW2_MAX_SNAPSHOTS);
+		return -EFBIG;
+	}
+	if (clock_gettime(CLOCK_REALTIME, &ts) < 0) {
+		xsnprintf(err, errlen, "clock_gettime: %s", strerror(errno));
+		return -errno;
+	}
+	plan_same(q, &pl);
+	/* The current L1 table becomes the snapshot's as it stands; the image
+	 * gets a new one (its COPIED flags change: the clusters are shared). */
+	pl.pl_l1_off = 0;
+	pl.pl_snaps = xrealloc(pl.pl_snaps, (pl.pl_nsnaps + 1) * sizeof(*sn));
+	sn = &pl.pl_snaps[pl.pl_nsnaps++];
+	memset(sn, 0, sizeof(*sn));
+	sn->sn_l1_off = q->q_l1_off;
+	sn->sn_l1_size = q->q_l1_size;
+	sn->sn_id = next_id(q);
+	sn->sn_name = xstrdup(name);
+	sn->sn_date_sec = (uint32_t)ts.tv_sec;
+	sn->sn_date_nsec = (uint32_t)ts.tv_nsec;
+	sn->sn_disk_size = q->q_size;
+	sn->sn_icount = 0;	/* what qemu-img records */
+	return run_plan(im, &pl, err, errlen);
 }

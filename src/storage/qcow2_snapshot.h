@@ -63,9 +63,6 @@ struct qcow2_plan {
  */
 int qcow2_rebuild(struct qcow2 *q, struct qcow2_plan *pl);
 
-/* Test hook (qcow2_rebuild.c): VMIMG_CRASH_AFTER=N _exits after N writes. */
-void qcow2_crash_point(void);
-
 /* qcow2_cow.c: give L1 entry l1i a private copy of its shared L2 table. */
 int qcow2_cow_l2(struct qcow2 *q, uint64_t l1i, uint64_t *l2o);
 #endif

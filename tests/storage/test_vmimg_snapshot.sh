@@ -73,4 +73,94 @@ check_eq "-l with -c refused" "$rc" 1
 check_match "... saying why" "$(cat err)" "cannot mix '-l', '-a', '-c', '-d'"
 check_match "vmimg --help names snapshot" "$("$V" --help)" '^  snapshot '
 
+# --- -c: create -------------------------------------------------------------------
+# An image with every kind of cluster QEMU writes: data, compressed, zero,
+# preallocated zero, unallocated; then snapshots by vmimg, writes by QEMU.
+mkimg() {	# FILE [create options]
+	qemu-img create -q -f qcow2 ${2:+-o "$2"} "$1" 64M
+	qemu-io -c 'write -P 0x11 0 1M' -c 'write -c -P 0x22 2M 128k' \
+	    -c 'write -P 0x33 4M 64k' -c 'write -z 4M 64k' -c 'write -z 5M 64k' \
+	    -c 'write -P 0x44 63M 1M' "$1" >/dev/null
+}
+for opts in "" compat=0.10 cluster_size=4k refcount_bits=64 cluster_size=2M; do
+	name=${opts:-default}
+	mkimg c.qcow2 "$opts"
+	before=$(content c.qcow2)
+	check "create ($name)" "$V" snapshot -c s1 c.qcow2
+	clean "qemu-img check clean after create ($name)" c.qcow2
+	check_match "qemu-img lists it as ID 1 ($name)" "$(qemu-img snapshot -l c.qcow2)" \
+	    '^1 +s1 +0 B '
+	check_eq "the snapshot holds the content ($name)" "$(content c.qcow2 s1)" "$before"
+	check_eq "the image still reads the same ($name)" "$(content c.qcow2)" "$before"
+	qemu-io -c 'write -P 0x55 512k 1M' -c 'write -P 0x66 2M 64k' -c 'write -z 63M 512k' \
+	    c.qcow2 >/dev/null
+	clean "qemu-img check clean after QEMU writes over shared clusters ($name)" c.qcow2
+	check_eq "QEMU's writes leave the snapshot alone ($name)" "$(content c.qcow2 s1)" "$before"
+	mid=$(content c.qcow2)
+	check "a second snapshot ($name)" "$V" snapshot -c s2 c.qcow2
+	clean "qemu-img check clean after the second ($name)" c.qcow2
+	check_eq "both snapshots as taken ($name)" "$(content c.qcow2 s1) $(content c.qcow2 s2)" \
+	    "$before $mid"
+	check "our own check agrees ($name)" "$V" check c.qcow2 >/dev/null
+done
+check_eq "create writes no leak: qemu-img check's leaks" \
+    "$(qemu-img check --output=json c.qcow2 | grep -c leaks)" 0
+qemu-img snapshot -d s1 c.qcow2
+"$V" snapshot -c s3 c.qcow2
+check_match "the next ID is one past the largest, as QEMU picks it" \
+    "$(qemu-img snapshot -l c.qcow2)" '^3 +s3 '
+check "a name used before is fine (as qemu-img)" "$V" snapshot -c s3 c.qcow2
+check_match "... with its own ID" "$(qemu-img snapshot -l c.qcow2)" '^4 +s3 '
+long=$(printf 'n%.0s' $(seq 1 256))
+"$V" snapshot -c "$long" c.qcow2 2>err; rc=$?
+check_eq "a 256-byte name refused (qemu-img would cut it)" "$rc" 1
+check_match "... saying why" "$(cat err)" 'longer than 255 bytes'
+check "a 255-byte name is fine" "$V" snapshot -c "${long:1}" c.qcow2
+same_list "-l after all that, as qemu-img" c.qcow2
+"$V" snapshot -c x r.raw 2>err; rc=$?
+check_eq "create on a raw image: exit 1" "$rc" 1
+check_match "... saying raw has no snapshots" "$(cat err)" 'format raw has no internal snapshots'
+mkimg r1.qcow2 refcount_bits=1
+cp r1.qcow2 r1.orig
+"$V" snapshot -c s r1.qcow2 2>err; rc=$?
+check_eq "refcount_bits=1 cannot count a second reference: exit 1" "$rc" 1
+check_match "... saying so" "$(cat err)" 'more than refcount_bits=1 can count'
+check "... and the image is untouched" cmp -s r1.qcow2 r1.orig
+mkimg d.qcow2
+printf '\001' | dd of=d.qcow2 bs=1 seek=79 conv=notrunc status=none
+"$V" snapshot -c s d.qcow2 2>err; rc=$?
+check_eq "a dirty image: refused" "$rc" 1
+check_match "... saying how to repair" "$(cat err)" 'marked dirty: run vmimg check -r all'
+
+# --- the image lock: QEMU's, both ways ----------------------------------------------
+mkimg k.qcow2
+exec 3> >(exec qemu-io k.qcow2 >/dev/null 2>&1)
+qio=$!
+for _ in $(seq 50); do
+	qemu-img info k.qcow2 >/dev/null 2>&1 || break; sleep 0.1
+done
+"$V" snapshot -c s k.qcow2 2>err; rc=$?
+check_eq "create while QEMU (qemu-io) has the image open: refused" "$rc" 1
+check_match "... naming the lock" "$(cat err)" 'image is in use: another process'
+"$V" snapshot -l k.qcow2 >/dev/null 2>&1; rc=$?
+check_eq "-l refused too, as qemu-img does" "$rc" 1
+check "-U lists anyway" "$V" snapshot -U -l k.qcow2
+exec 3>&-
+wait "$qio" 2>/dev/null
+check "once QEMU is gone, create works" "$V" snapshot -c s k.qcow2
+if command -v strace >/dev/null; then
+	# Hold vmimg inside its first fdatasync for 3 s: QEMU must see the lock.
+	strace -f -o /dev/null -e trace=fdatasync -e inject=fdatasync:delay_enter=3000000:when=1 \
+	    "$V" snapshot -c held k.qcow2 &
+	sv=$!
+	sleep 1
+	qemu-img info k.qcow2 >/dev/null 2>err; rc=$?
+	check_eq "qemu-img info while vmimg creates a snapshot: refused" "$rc" 1
+	check_match "... by our lock" "$(cat err)" 'Failed to get shared "write" lock'
+	wait "$sv"; check_eq "and vmimg finished" "$?" 0
+	clean "qemu-img check clean after it" k.qcow2
+else
+	skip "vmimg's lock seen by QEMU" "strace not installed"
+fi
+
 done_testing

@@ -2,6 +2,7 @@
  * vmimg snapshot: list, create, apply and delete internal qcow2 snapshots,
  * with qemu-img snapshot's options, messages and listing.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
@@ -11,6 +12,7 @@
 
 #include "lib/util.h"
 #include "storage/img.h"
+#include "storage/img_lock.h"
 #include "storage/snapshot.h"
 #include "cmd/vmimg/vmimg.h"
 
@@ -85,7 +87,7 @@ vmimg_snapshot(int argc, char **argv)
 	enum img_fmt fmt = IMG_FMT_AUTO;
 	const char *tag = NULL;
 	char err[IMG_ERRLEN];
-	int flags = IMG_NO_BACKING, c, r;
+	int flags = IMG_NO_BACKING, nolock = 0, c, r;
 	struct img *im;
 
 	while ((c = getopt_long(argc, argv, "la:c:d:f:qUh", lo, NULL)) != -1) {
@@ -98,7 +100,7 @@ vmimg_snapshot(int argc, char **argv)
 		case 'd': a = SN_DELETE; break;
 		case 'f': if (vmimg_parse_fmt(optarg, &fmt) < 0) return 1; break;
 		case 'q': break;	/* nothing is printed but the listing */
-		case 'U': break;	/* reading takes no lock */
+		case 'U': nolock = 1; break;
 		case 'D': flags |= IMG_DEVICES; break;
 		case 'h': return vmimg_help();
 		default: return vmimg_usage();
@@ -114,10 +116,33 @@ vmimg_snapshot(int argc, char **argv)
 		return vmimg_usage();
 	if (act == SN_NONE)
 		return 0;	/* as qemu-img: nothing asked, nothing done */
+	/* IMG_FORCE: an image with snapshots opens for writing (the snapshot
+	 * code refuses dirty and corrupt images itself). */
+	if (act != SN_LIST)
+		flags |= IMG_RDWR | IMG_FORCE;
 	if ((r = img_open(argv[optind], fmt, flags, &im, err, sizeof(err))) < 0)
 		return vmimg_fail_r(r, err);
-	(void)tag;
-	r = do_list(im);
+	/* As qemu-img: -U (force share) reads an image in use; changing one
+	 * is never forced. */
+	if ((!nolock || act != SN_LIST) &&
+	    (r = img_lock(im, act != SN_LIST, err, sizeof(err))) < 0) {
+		img_close(im);
+		return vmimg_fail(err);
+	}
+	switch (act) {
+	case SN_LIST:
+		r = do_list(im);
+		break;
+	case SN_CREATE:
+		r = img_snapshot_create(im, tag, err, sizeof(err));
+		break;
+	default:
+		r = -ENOTSUP;
+		xsnprintf(err, sizeof(err), "not implemented yet");
+		break;
+	}
+	if (act != SN_LIST && r < 0)
+		r = vmimg_fail(err);
 	img_close(im);
 	return r;
 }
