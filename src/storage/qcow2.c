@@ -548,11 +548,6 @@ open_rw_checks(struct qcow2 *q)
 		ERR(q, "image is dirty (lazy refcounts): run vmimg check -r all");
 		return -EUCLEAN;
 	}
-	if (!force && q->q_nb_snapshots) {
-		ERR(q, "image has %u internal snapshots: writing is not supported",
-		    q->q_nb_snapshots);
-		return -ENOTSUP;
-	}
 	/* Autoclear bits we do not understand (bitmaps: bit 0) must be
 	 * cleared by a writer, so their readers know the data went stale;
 	 * a repair writes too. */

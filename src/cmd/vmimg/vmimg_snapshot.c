@@ -116,10 +116,8 @@ vmimg_snapshot(int argc, char **argv)
 		return vmimg_usage();
 	if (act == SN_NONE)
 		return 0;	/* as qemu-img: nothing asked, nothing done */
-	/* IMG_FORCE: an image with snapshots opens for writing (the snapshot
-	 * code refuses dirty and corrupt images itself). */
 	if (act != SN_LIST)
-		flags |= IMG_RDWR | IMG_FORCE;
+		flags |= IMG_RDWR;
 	if ((r = img_open(argv[optind], fmt, flags, &im, err, sizeof(err))) < 0)
 		return vmimg_fail_r(r, err);
 	/* As qemu-img: -U (force share) reads an image in use; changing one
