@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "lib/util.h"
+#include "storage/io.h"
 #include "storage/snapshot.h"
 #include "storage/qcow2_snapshot.h"
 
@@ -152,5 +153,84 @@ img_snapshot_create(struct img *im, const char *name, char *err, size_t errlen)
 	sn->sn_date_nsec = (uint32_t)ts.tv_nsec;
 	sn->sn_disk_size = q->q_size;
 	sn->sn_icount = 0;	/* what qemu-img records */
+	return run_plan(im, &pl, err, errlen);
+}
+
+int
+img_snapshot_delete(struct img *im, const char *name, char *err, size_t errlen)
+{
+	struct qcow2 *q = writable_qcow2(im, "delete", name, err, errlen);
+	struct qcow2_plan pl;
+	int i;
+
+	if (!q)
+		return -ENOTSUP;
+	/* As qemu-img snapshot -d: the first snapshot of that name. */
+	if ((i = qcow2_sn_find(q, name, 0)) < 0) {
+		xsnprintf(err, errlen, "%s: could not delete snapshot '%s': snapshot "
+		    "not found", im->im_path, name);
+		return -ENOENT;
+	}
+	plan_same(q, &pl);
+	/* Its L1 and L2 tables and the clusters only it reached lose their
+	 * last reference; the image's tables whose clusters become unshared
+	 * are rewritten with COPIED set. */
+	free(pl.pl_snaps[i].sn_id);
+	free(pl.pl_snaps[i].sn_name);
+	free(pl.pl_snaps[i].sn_unknown);
+	memmove(pl.pl_snaps + i, pl.pl_snaps + i + 1,
+	    (pl.pl_nsnaps - (uint32_t)i - 1) * sizeof(*pl.pl_snaps));
+	pl.pl_nsnaps--;
+	return run_plan(im, &pl, err, errlen);
+}
+
+int
+img_snapshot_apply(struct img *im, const char *key, char *err, size_t errlen)
+{
+	struct qcow2 *q = writable_qcow2(im, "apply", key, err, errlen);
+	const struct qcow2_snap *sn;
+	struct qcow2_plan pl;
+	uint64_t *l1;
+	uint32_t n;
+	int i, r;
+
+	if (!q)
+		return -ENOTSUP;
+	/* As qemu-img snapshot -a: by ID first, then by name. */
+	if ((i = qcow2_sn_find(q, key, 1)) < 0 && (i = qcow2_sn_find(q, key, 0)) < 0) {
+		xsnprintf(err, errlen, "%s: could not apply snapshot '%s': snapshot "
+		    "not found", im->im_path, key);
+		return -ENOENT;
+	}
+	sn = &q->q_snaps[i];
+	/* The active table is at least as large as it was, the snapshot's and
+	 * what the snapshot's disk size needs (QEMU resizes, then grows). */
+	n = q->q_l1_size;
+	if (sn->sn_l1_size > n)
+		n = sn->sn_l1_size;
+	if (qcow2_l1_needed(q, sn->sn_disk_size) > n)
+		n = (uint32_t)qcow2_l1_needed(q, sn->sn_disk_size);
+	if ((uint64_t)n * 8 > QCOW2_MAX_L1_BYTES) {
+		xsnprintf(err, errlen, "%s: could not apply snapshot '%s': its disk "
+		    "size needs an L1 table over %u MiB", im->im_path, key,
+		    QCOW2_MAX_L1_BYTES >> 20);
+		return -EFBIG;
+	}
+	l1 = xcalloc(n ? n : 1, sizeof(*l1));
+	if (sn->sn_l1_size && (r = io_pread(q->q_fd, l1, (size_t)sn->sn_l1_size * 8,
+	    sn->sn_l1_off)) < 0) {
+		xsnprintf(err, errlen, "%s: reading the L1 table of snapshot '%s': %s",
+		    im->im_path, key, strerror(-r));
+		free(l1);
+		return r;
+	}
+	for (uint32_t j = 0; j < sn->sn_l1_size; j++)
+		l1[j] = qcow2_be64((uint8_t *)&l1[j]);
+	plan_same(q, &pl);
+	free(pl.pl_l1);
+	pl.pl_l1 = l1;
+	pl.pl_l1_size = n;
+	pl.pl_l1_off = 0;
+	pl.pl_size = sn->sn_disk_size;
 	return run_plan(im, &pl, err, errlen);
 }

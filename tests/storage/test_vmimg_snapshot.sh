@@ -27,10 +27,12 @@ clean() {
 		notok "$1"; printf '%s\n' "$out" | head -n 20 | sed 's/^/# /'; fi
 }
 quiet() { "$@" >/dev/null; }
-# content IMAGE [SNAPSHOT]: a checksum of the guest content (qemu-img's read)
+# content IMAGE [SNAPSHOT | id:ID]: a checksum of the guest content (qemu-img's read)
 content() {
 	rm -f content.raw
-	if [ $# -eq 2 ]; then qemu-img convert -l "snapshot.name=$2" -O raw "$1" content.raw
+	if [ $# -eq 2 ] && [ "${2#id:}" != "$2" ]; then
+		qemu-img convert -l "snapshot.id=${2#id:}" -O raw "$1" content.raw
+	elif [ $# -eq 2 ]; then qemu-img convert -l "snapshot.name=$2" -O raw "$1" content.raw
 	else qemu-img convert -O raw "$1" content.raw; fi
 	md5sum <content.raw | cut -d' ' -f1
 }
@@ -135,11 +137,16 @@ check_match "... saying how to repair" "$(cat err)" 'dirty.*: run vmimg check -r
 
 # --- the image lock: QEMU's, both ways ----------------------------------------------
 mkimg k.qcow2
-exec 3> >(exec qemu-io k.qcow2 >/dev/null 2>&1)
+# qemu-io keeps the image open read-write while its input stays open.
+mkfifo qio.in
+qemu-io k.qcow2 <qio.in >/dev/null 2>&1 &
 qio=$!
-for _ in $(seq 50); do
-	qemu-img info k.qcow2 >/dev/null 2>&1 || break; sleep 0.1
+exec 3>qio.in
+for _ in $(seq 100); do
+	qemu-img info k.qcow2 2>&1 | grep -q 'lock' && break; sleep 0.1
 done
+check_match "qemu-io holds the image (qemu-img info is refused)" \
+    "$(qemu-img info k.qcow2 2>&1)" 'Failed to get shared "write" lock'
 "$V" snapshot -c s k.qcow2 2>err; rc=$?
 check_eq "create while QEMU (qemu-io) has the image open: refused" "$rc" 1
 check_match "... naming the lock" "$(cat err)" 'image is in use: another process'
@@ -202,5 +209,112 @@ for layout in "" cluster_size=4k compat=0.10; do
 	done
 	check_eq "$name: our check agrees" "$("$V" check base.qcow2 >/dev/null; echo $?)" 0
 done
+
+# --- -d: delete ---------------------------------------------------------------------
+# Snapshots by both tools, QEMU writes between them; vmimg deletes them in
+# an order that leaves some shared and some not.
+for layout in "" cluster_size=4k compat=0.10; do
+	name=${layout:-default}
+	mkimg del.qcow2 "$layout"
+	"$V" snapshot -c v1 del.qcow2
+	qemu-io -c 'write -P 0x71 256k 2M' del.qcow2 >/dev/null
+	qemu-img snapshot -c q2 del.qcow2
+	qemu-io -c 'write -P 0x72 1M 2M' -c 'write -z 63M 1M' del.qcow2 >/dev/null
+	"$V" snapshot -c v3 del.qcow2
+	qemu-img snapshot -c q4 del.qcow2
+	qemu-io -c 'write -P 0x73 0 4M' del.qcow2 >/dev/null
+	active=$(content del.qcow2)
+	declare -A sum=()
+	for t in v1 q2 v3 q4; do sum[$t]=$(content del.qcow2 $t); done
+	left="v1 q2 v3 q4"
+	for t in q2 v1 q4 v3; do
+		check "$name: delete $t" "$V" snapshot -d $t del.qcow2
+		clean "$name: qemu-img check clean (no leak) after deleting $t" del.qcow2
+		left=$(echo $left | tr ' ' '\n' | grep -vx $t | tr '\n' ' '); left=${left% }
+		got=""; want=""
+		for k in $left; do got="$got $(content del.qcow2 $k)"; want="$want ${sum[$k]}"; done
+		check_eq "$name: the others intact after deleting $t" "$got" "$want"
+		check_eq "$name: the image intact after deleting $t" "$(content del.qcow2)" "$active"
+		same_list "$name: -l after deleting $t as qemu-img" del.qcow2
+	done
+	check "$name: freed clusters are given back to the file system (du under 8 MiB)" \
+	    test "$(du -k del.qcow2 | cut -f1)" -lt 8192
+done
+mkimg dd.qcow2
+qemu-img snapshot -c same dd.qcow2; qemu-io -c 'write -P 9 0 64k' dd.qcow2 >/dev/null
+"$V" snapshot -c same dd.qcow2
+"$V" snapshot -d 1 dd.qcow2 2>err; rc=$?
+check_eq "-d takes a name, not an ID (as qemu-img): exit 1" "$rc" 1
+check_match "... snapshot not found" "$(cat err)" "could not delete snapshot '1': snapshot not found"
+first=$(content dd.qcow2 id:2)
+check "-d with a name twice" "$V" snapshot -d same dd.qcow2
+check_match "... deletes the first (ID 1), as qemu-img" "$(qemu-img snapshot -l dd.qcow2)" '^2 +same '
+check_eq "... and the other is intact" "$(content dd.qcow2 same)" "$first"
+check "qemu-img deletes what is left" qemu-img snapshot -d same dd.qcow2
+clean "qemu-img check clean after that" dd.qcow2
+
+# --- -a: apply ------------------------------------------------------------------------
+vsize() { qemu-img info --output=json "$1" | sed -n 's/.*"virtual-size": \([0-9]*\).*/\1/p'; }
+for layout in "" cluster_size=4k compat=0.10; do
+	name=${layout:-default}
+	mkimg ap.qcow2 "$layout"
+	"$V" snapshot -c v1 ap.qcow2
+	qemu-io -c 'write -P 0x81 128k 3M' -c 'write -c -P 0x82 8M 256k' ap.qcow2 >/dev/null
+	qemu-img snapshot -c q2 ap.qcow2
+	qemu-io -c 'write -z 0 8M' -c 'write -P 0x83 62M 2M' ap.qcow2 >/dev/null
+	unset sum; declare -A sum=()
+	for t in v1 q2; do sum[$t]=$(content ap.qcow2 $t); done
+	for t in q2 v1 q2; do
+		check "$name: apply $t" "$V" snapshot -a $t ap.qcow2
+		clean "$name: qemu-img check clean after applying $t" ap.qcow2
+		check_eq "$name: the image reads as $t" "$(content ap.qcow2)" "${sum[$t]}"
+		check_eq "$name: both snapshots intact" \
+		    "$(content ap.qcow2 v1) $(content ap.qcow2 q2)" "${sum[v1]} ${sum[q2]}"
+		qemu-io -c 'write -P 0x84 1M 1M' -c 'write -z 2M 64k' ap.qcow2 >/dev/null
+		check_eq "$name: QEMU's writes after applying $t leave it alone" \
+		    "$(content ap.qcow2 $t)" "${sum[$t]}"
+		clean "$name: qemu-img check clean after those writes" ap.qcow2
+	done
+	check "$name: vmimg deletes both" sh -c "'$V' snapshot -d v1 ap.qcow2 && '$V' snapshot -d q2 ap.qcow2"
+	clean "$name: qemu-img check clean at the end" ap.qcow2
+done
+# ID before name, as qemu-img: a snapshot named "1" loses to the one with ID 1.
+mkimg id.qcow2
+"$V" snapshot -c first id.qcow2
+qemu-io -c 'write -P 0x91 0 1M' id.qcow2 >/dev/null
+"$V" snapshot -c 1 id.qcow2
+qemu-io -c 'write -P 0x92 0 1M' id.qcow2 >/dev/null
+check "apply '1'" "$V" snapshot -a 1 id.qcow2
+check_eq "... is ID 1 ('first'), not the snapshot named 1" "$(content id.qcow2)" \
+    "$(content id.qcow2 first)"
+check "apply by a name" "$V" snapshot -a first id.qcow2
+"$V" snapshot -a nosuch id.qcow2 2>err; rc=$?
+check_eq "apply of a missing snapshot: exit 1" "$rc" 1
+check_match "... snapshot not found" "$(cat err)" "could not apply snapshot 'nosuch': snapshot not found"
+# A snapshot of another size: the image takes the snapshot's size, as with qemu-img.
+mkimg sz.qcow2
+"$V" snapshot -c small sz.qcow2
+qemu-img resize -q sz.qcow2 200M
+qemu-io -c 'write -P 0xa1 150M 1M' sz.qcow2 >/dev/null
+cp sz.qcow2 sz-q.qcow2
+check "apply a snapshot of a smaller disk" "$V" snapshot -a small sz.qcow2
+qemu-img snapshot -a small sz-q.qcow2
+check_eq "... the size is the snapshot's, as qemu-img makes it" "$(vsize sz.qcow2)" "$(vsize sz-q.qcow2)"
+check "... the content as qemu-img's" qemu-img compare -q sz.qcow2 sz-q.qcow2
+clean "... qemu-img check clean" sz.qcow2
+if [ -n "$QEMU" ] && [ -e vm.qcow2 ]; then
+	want=$(content vm.qcow2 running)
+	check "apply QEMU's snapshot with VM state" "$V" snapshot -a running vm.qcow2
+	clean "... qemu-img check clean" vm.qcow2
+	check_eq "... the disk reads as the snapshot" "$(content vm.qcow2)" "$want"
+	out=$(printf 'loadvm running\ninfo status\nquit\n' | timeout 60 "$QEMU" -M pc -accel tcg \
+	    -nodefaults -display none -S -drive file=vm.qcow2,if=none,id=d0,format=qcow2 \
+	    -device virtio-blk-pci,drive=d0 -monitor stdio 2>&1 | tr -d '\033')
+	check_match "... and QEMU loads its VM state (loadvm, then info status)" "$out" 'VM status: paused'
+	check_eq "... without an error" "$(printf '%s\n' "$out" | grep -ci -e error -e 'could not')" 0
+	check "vmimg deletes the VM state snapshots" sh -c \
+	    "'$V' snapshot -d running vm.qcow2 && '$V' snapshot -d paused vm.qcow2"
+	clean "... qemu-img check clean" vm.qcow2
+fi
 
 done_testing

@@ -134,9 +134,13 @@ vmimg_snapshot(int argc, char **argv)
 	case SN_CREATE:
 		r = img_snapshot_create(im, tag, err, sizeof(err));
 		break;
-	default:
-		r = -ENOTSUP;
-		xsnprintf(err, sizeof(err), "not implemented yet");
+	case SN_DELETE:
+		r = img_snapshot_delete(im, tag, err, sizeof(err));
+		break;
+	case SN_APPLY:
+		r = img_snapshot_apply(im, tag, err, sizeof(err));
+		break;
+	case SN_NONE:
 		break;
 	}
 	if (act != SN_LIST && r < 0)
