@@ -317,4 +317,26 @@ if [ -n "$QEMU" ] && [ -e vm.qcow2 ]; then
 	clean "... qemu-img check clean" vm.qcow2
 fi
 
+# --- interop: every pairing of who creates and who applies or deletes ------------------
+tool_c() { if [ "$1" = vmimg ]; then "$V" snapshot -c "$2" "$3"; else qemu-img snapshot -c "$2" "$3"; fi; }
+tool_a() { if [ "$1" = vmimg ]; then "$V" snapshot -a "$2" "$3"; else qemu-img snapshot -a "$2" "$3"; fi; }
+tool_d() { if [ "$1" = vmimg ]; then "$V" snapshot -d "$2" "$3"; else qemu-img snapshot -d "$2" "$3"; fi; }
+for maker in vmimg qemu-img; do
+	for user in vmimg qemu-img; do
+		mkimg io.qcow2
+		want=$(content io.qcow2)
+		tool_c $maker x io.qcow2
+		clean "$maker creates: qemu-img check clean" io.qcow2
+		same_list "$maker creates: both tools list it alike" io.qcow2
+		qemu-io -c 'write -P 0xb1 0 5M' -c 'write -z 62M 2M' io.qcow2 >/dev/null
+		check "$maker creates, $user applies" tool_a $user x io.qcow2
+		clean "... qemu-img check clean" io.qcow2
+		check_eq "... the image reads as when $maker took it" "$(content io.qcow2)" "$want"
+		check "$maker creates, $user deletes" tool_d $user x io.qcow2
+		clean "... qemu-img check clean" io.qcow2
+		check_eq "... the image still reads the same" "$(content io.qcow2)" "$want"
+		check_eq "... and no snapshot is left" "$("$V" snapshot -l io.qcow2)" ""
+	done
+done
+
 done_testing
