@@ -19,16 +19,16 @@
 #include "storage/qcow2_snapshot.h"
 
 int
-img_snapshot_list(struct img *im, struct img_snapshot **out, size_t *n)
+img_snapshot_list(const struct img *im, struct img_snapshot **out, size_t *n)
 {
-	struct qcow2 *q;
+	const struct qcow2 *q;
 	struct img_snapshot *v;
 
 	*out = NULL;
 	*n = 0;
 	if (im->im_fmt != IMG_FMT_QCOW2)
 		return 0;
-	q = qcow2_of(im);
+	q = im->im_priv;
 	v = xcalloc(q->q_nb_snapshots ? q->q_nb_snapshots : 1, sizeof(*v));
 	for (uint32_t i = 0; i < q->q_nb_snapshots; i++) {
 		const struct qcow2_snap *s = &q->q_snaps[i];

@@ -25,7 +25,7 @@ struct img_snapshot {
 };
 
 /* The snapshots in table order (*out freed by the caller). */
-int img_snapshot_list(struct img *im, struct img_snapshot **out, size_t *n);
+int img_snapshot_list(const struct img *im, struct img_snapshot **out, size_t *n);
 /* A new snapshot named name (a fresh numeric ID, as QEMU picks them). */
 int img_snapshot_create(struct img *im, const char *name, char *err,
     size_t errlen);

@@ -68,6 +68,14 @@ fi
 qemu-img convert -O qcow2 -o compat=0.10 l.qcow2 v2.qcow2
 qemu-img snapshot -c v2snap v2.qcow2
 same_list "-l on a version 2 image" v2.qcow2
+# info shows them as qemu-img info does, in text and JSON.
+for img in l.qcow2 v2.qcow2 ${QEMU:+vm.qcow2}; do
+	check_eq "info $img: the text is qemu-img's, line for line" \
+	    "$("$V" info "$img")" "$(qemu-img info "$img")"
+	check_eq "info --output=json $img: the same JSON (spacing aside)" \
+	    "$("$V" info --output=json "$img" | tr -d ' \n')" \
+	    "$(qemu-img info --output=json "$img" | tr -d ' \n')"
+done
 truncate -s 1M r.raw
 out=$("$V" snapshot -l r.raw); rc=$?
 check_eq "-l on a raw image: nothing, exit 0 (as qemu-img)" "$rc:$out" "0:"

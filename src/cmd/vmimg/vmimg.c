@@ -215,6 +215,7 @@ info_json(const struct img *im, const struct img_info *ii)
 {
 	json_object *o = json_object_new_object();
 
+	vmimg_snapshot_json(im, o);
 	json_object_object_add(o, "virtual-size", json_object_new_int64((int64_t)ii->ii_size));
 	json_object_object_add(o, "filename", json_object_new_string(im->im_path));
 	if (ii->ii_cluster)
@@ -274,8 +275,7 @@ info_human(const struct img *im, const struct img_info *ii)
 		if (ii->ii_backing_fmt != IMG_FMT_AUTO)
 			printf("backing file format: %s\n", img_fmt_name(ii->ii_backing_fmt));
 	}
-	if (ii->ii_nb_snapshots)
-		printf("snapshots: %u (internal; read-only support)\n", ii->ii_nb_snapshots);
+	vmimg_snapshot_print(im);
 	if (ii->ii_fmt == IMG_FMT_QCOW2) {
 		printf("Format specific information:\n    compat: %s\n"
 		    "    compression type: zlib\n", ii->ii_compat == 2 ? "0.10" : "1.1");

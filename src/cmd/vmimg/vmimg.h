@@ -13,4 +13,9 @@ int vmimg_parse_fmt(const char *s, enum img_fmt *f);
 
 /* vmimg_snapshot.c */
 int vmimg_snapshot(int argc, char **argv);
+/* For vmimg info: the snapshot list as qemu-img info shows it (nothing
+ * without snapshots), and its "snapshots" array for --output=json. */
+void vmimg_snapshot_print(const struct img *im);
+struct json_object;
+void vmimg_snapshot_json(const struct img *im, struct json_object *o);
 #endif

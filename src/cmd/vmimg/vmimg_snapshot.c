@@ -4,6 +4,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <json-c/json.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,14 +58,14 @@ list_line(const struct img_snapshot *s)
 	free(size);
 }
 
-static int
-do_list(struct img *im)
+void
+vmimg_snapshot_print(const struct img *im)
 {
 	struct img_snapshot *v;
 	size_t n;
 
 	if (img_snapshot_list(im, &v, &n) < 0)
-		return vmimg_fail(img_errmsg(im));
+		return;
 	if (n) {
 		printf("Snapshot list:\n%-10s%-17s%8s%20s%13s%11s\n", "ID", "TAG",
 		    "VM SIZE", "DATE", "VM CLOCK", "ICOUNT");
@@ -72,7 +73,41 @@ do_list(struct img *im)
 			list_line(&v[i]);
 	}
 	free(v);
-	return 0;
+}
+
+/* The fields and their order as qemu-img 7.2 prints them. */
+void
+vmimg_snapshot_json(const struct img *im, json_object *o)
+{
+	struct img_snapshot *v;
+	json_object *arr;
+	size_t n;
+
+	if (img_snapshot_list(im, &v, &n) < 0 || n == 0) {
+		free(n ? v : NULL);
+		return;
+	}
+	arr = json_object_new_array();
+	for (size_t i = 0; i < n; i++) {
+		json_object *s = json_object_new_object();
+
+		if (v[i].is_icount != UINT64_MAX)
+			json_object_object_add(s, "icount",
+			    json_object_new_int64((int64_t)v[i].is_icount));
+		json_object_object_add(s, "vm-clock-nsec",
+		    json_object_new_int64((int64_t)(v[i].is_vm_clock_nsec % 1000000000)));
+		json_object_object_add(s, "name", json_object_new_string(v[i].is_name));
+		json_object_object_add(s, "date-sec", json_object_new_int64(v[i].is_date_sec));
+		json_object_object_add(s, "date-nsec", json_object_new_int64(v[i].is_date_nsec));
+		json_object_object_add(s, "vm-clock-sec",
+		    json_object_new_int64((int64_t)(v[i].is_vm_clock_nsec / 1000000000)));
+		json_object_object_add(s, "id", json_object_new_string(v[i].is_id));
+		json_object_object_add(s, "vm-state-size",
+		    json_object_new_int64((int64_t)v[i].is_vm_state_size));
+		json_object_array_add(arr, s);
+	}
+	json_object_object_add(o, "snapshots", arr);
+	free(v);
 }
 
 int
@@ -129,7 +164,8 @@ vmimg_snapshot(int argc, char **argv)
 	}
 	switch (act) {
 	case SN_LIST:
-		r = do_list(im);
+		vmimg_snapshot_print(im);
+		r = 0;
 		break;
 	case SN_CREATE:
 		r = img_snapshot_create(im, tag, err, sizeof(err));
