@@ -229,7 +229,8 @@ count(struct rb *b, const struct qcow2_plan *pl)
 	if ((r = walk_l1(b, pl->pl_l1, pl->pl_l1_size, "the active L1 table")) < 0)
 		return r;
 	/* Each L2 table is read once however many L1 entries name it. */
-	qsort(b->l2v, b->l2n, sizeof(*b->l2v), cmp_u64);
+	if (b->l2n)
+		qsort(b->l2v, b->l2n, sizeof(*b->l2v), cmp_u64);
 	for (size_t i = 0, j; i < b->l2n; i = j) {
 		for (j = i + 1; j < b->l2n && b->l2v[j] == b->l2v[i]; j++)
 			;

@@ -45,6 +45,8 @@ truncate -s 64K "$TMP/t.raw"
 "$V" convert -c -O qcow2 -o cluster_size=512 "$TMP/t.raw" "$S/compressed"
 "$V" convert -O qcow2 -o cluster_size=1K,compat=0.10 "$TMP/t.raw" "$S/v2"
 "$V" convert -c -O qcow2 -o cluster_size=4K "$TMP/t.raw" "$S/c4k"
+cp "$S/data" "$S/snapshots"	# a snapshot table, shared tables, COPIED flags
+"$V" snapshot -c one "$S/snapshots" && "$V" snapshot -c two "$S/snapshots"
 if command -v qemu-img >/dev/null; then
 	qemu-img convert -c -O qcow2 -o cluster_size=512 "$TMP/t.raw" "$S/qemu-c"
 	qemu-img create -q -f qcow2 -o cluster_size=512 "$S/qemu-plain" 1M
