@@ -19,6 +19,8 @@ if ! command -v strace >/dev/null || ! strace -o /dev/null true 2>/dev/null; the
 	done_testing; exit
 fi
 CALLS=pwrite64,fdatasync,ftruncate,fallocate
+# LeakSanitizer cannot run under ptrace (SANITIZE=1 builds).
+export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0
 
 # content IMAGE [SNAPSHOT]: a checksum of the guest content, read by qemu-img
 content() {
