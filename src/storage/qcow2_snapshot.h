@@ -58,8 +58,9 @@ struct qcow2_plan {
 	uint64_t	 pl_size;	/* the new virtual size */
 };
 /*
- * Make the image hold exactly what pl describes. On success q reflects the
- * new state and pl_snaps belongs to q (pl_l1 is still the caller's).
+ * Make the image hold exactly what pl describes. pl_l1 comes back as
+ * stored (L2 copies, COPIED flags) and stays the caller's; on success q
+ * reflects the new state and pl_snaps belongs to q (pl_snaps is NULL).
  */
 int qcow2_rebuild(struct qcow2 *q, struct qcow2_plan *pl);
 
