@@ -9,10 +9,12 @@ set -eu
 # Tests only: libclang-rt-14-dev carries libFuzzer (a mere Recommends of
 # clang), gvncviewer carries gvnccapture, the real VNC client of the VNC test,
 # qemu-guest-agent the real qemu-ga that tests/unit/test_qga_socket talks to
-# on a host socket (read-only commands; its service starts only in a guest).
+# on a host socket (read-only commands; its service starts only in a guest),
+# strace the fault injection that kills vmimg mid-write in the crash tests.
 PKGS="make gcc clang pkg-config libconfuse-dev libsystemd-dev libjson-c-dev
 zlib1g-dev libzstd-dev libcap-dev qemu-system-x86 qemu-utils busybox-static telnet socat
-cpio gzip iproute2 procps libclang-rt-14-dev gvncviewer qemu-guest-agent"
+cpio gzip iproute2 procps libclang-rt-14-dev gvncviewer qemu-guest-agent
+strace"
 
 missing=""
 for p in $PKGS; do

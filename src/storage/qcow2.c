@@ -7,6 +7,7 @@
 #include "lib/util.h"
 #include "storage/io.h"
 #include "storage/qcow2.h"
+#include "storage/qcow2_snapshot.h"
 
 #define ERR(q, ...)	img_seterr((q)->q_img, __VA_ARGS__)
 
@@ -494,6 +495,7 @@ qcow2_free(struct qcow2 *q)
 	free(q->q_backing_fmt);
 	free(q->q_l1);
 	free(q->q_rt);
+	qcow2_sn_free(q->q_snaps, q->q_nb_snapshots);
 	free(q->q_cbuf);
 	free(q->q_dbuf);
 	qcow2_zstd_free(q);
@@ -579,11 +581,6 @@ open_rw_checks(struct qcow2 *q)
 		ERR(q, "image is dirty (lazy refcounts): run vmimg check -r all");
 		return -EUCLEAN;
 	}
-	if (!force && q->q_nb_snapshots) {
-		ERR(q, "image has %u internal snapshots: writing is not supported",
-		    q->q_nb_snapshots);
-		return -ENOTSUP;
-	}
 	/* Autoclear bits we do not understand (bitmaps: bit 0) must be
 	 * cleared by a writer, so their readers know the data went stale;
 	 * a repair writes too. The raw data file bit we keep true. */
@@ -604,7 +601,8 @@ qcow2_open(struct img *im)
 
 	im->im_priv = q;
 	if ((r = qcow2_parse(im, q)) < 0 || (r = qcow2_read_l1(q)) < 0 ||
-	    (r = qcow2_read_rt(q)) < 0 || (r = qcow2_df_open(q)) < 0)
+	    (r = qcow2_read_rt(q)) < 0 || (r = qcow2_df_open(q)) < 0 ||
+	    (r = qcow2_sn_read(q)) < 0)
 		goto fail;
 	q->q_rw = !!(im->im_flags & IMG_RDWR);
 	/* Caches of about 4 MiB each, at least 4 tables. */

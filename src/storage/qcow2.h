@@ -15,6 +15,8 @@
 
 #include "storage/img.h"
 
+struct qcow2_snap;
+
 #define QCOW2_MAGIC		0x514649fbU	/* "QFI\xfb" */
 #define QCOW2_V2_HDR_LEN	72
 #define QCOW2_V3_HDR_LEN	104
@@ -96,6 +98,8 @@ struct qcow2 {
 	uint64_t	 q_coff_mask;
 	uint32_t	 q_nb_snapshots;
 	uint64_t	 q_snapshots_off;
+	struct qcow2_snap *q_snaps;		/* the table, validated (qcow2_snapshot.h) */
+	uint64_t	 q_snaps_len;		/* its size on disk */
 	uint64_t	 q_backing_off;
 	uint32_t	 q_backing_len;
 	char		*q_backing_fmt;		/* backing format extension */

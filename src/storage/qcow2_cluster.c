@@ -6,6 +6,7 @@
 #include "lib/util.h"
 #include "storage/io.h"
 #include "storage/qcow2.h"
+#include "storage/qcow2_snapshot.h"
 
 #define ERR(q, ...)	img_seterr((q)->q_img, __VA_ARGS__)
 #define ULL(x)		((unsigned long long)(x))
@@ -110,10 +111,10 @@ qcow2_get_slot(struct qcow2 *q, uint64_t voff, uint8_t **slot)
 	} else if (!(q->q_l1[l1i] & QCOW2_OFLAG_COPIED)) {
 		if ((r = qcow2_rc_get(q, l2o, &rc)) < 0)
 			return r;
-		if (rc != 1) {
-			ERR(q, "L2 table 0x%llx is shared (refcount %llu): copy on "
-			    "write of shared tables is not supported", ULL(l2o), ULL(rc));
-			return -ENOTSUP;
+		if (rc != 1) {	/* a snapshot's too: the image gets a copy */
+			if ((r = qcow2_cow_l2(q, l1i, &l2o)) < 0)
+				return r;
+			return qcow2_get_slot(q, voff, slot);	/* now COPIED */
 		}
 		q->q_l1[l1i] |= QCOW2_OFLAG_COPIED;
 		qcow2_put64(be, q->q_l1[l1i]);
@@ -128,17 +129,17 @@ qcow2_get_slot(struct qcow2 *q, uint64_t voff, uint8_t **slot)
 	return 0;
 }
 
-/* Point voff's L2 entry at newe and drop what the old entry referenced. */
+/* Point voff's L2 entry at newe; *old: what it named that needs freeing, or 0. */
 static int
-set_entry(struct qcow2 *q, uint64_t voff, uint64_t newe)
+put_entry(struct qcow2 *q, uint64_t voff, uint64_t newe, uint64_t *old)
 {
 	uint8_t *slot;
-	uint64_t old;
 	int r;
 
+	*old = 0;
 	if ((r = qcow2_get_slot(q, voff, &slot)) < 0)
 		return r;
-	old = qcow2_be64(slot);
+	*old = qcow2_be64(slot);
 	qcow2_put64(slot, newe);
 	/* Only compressed entries are set here in such images (the rest goes
 	 * through qcow2_extl2.c): no subclusters, the bitmap is reserved. */
@@ -150,10 +151,45 @@ set_entry(struct qcow2 *q, uint64_t voff, uint64_t newe)
 		if (slot >= b && slot < b + q->q_cs)
 			q->q_l2c.c_ent[i].ce_dirty = 1;
 	}
-	if ((old & (QCOW2_OFFSET_MASK | QCOW2_OFLAG_COMPRESSED)) &&
-	    (old & ~QCOW2_OFLAG_COPIED) != (newe & ~QCOW2_OFLAG_COPIED))
-		return qcow2_free_entry(q, old);
+	if (!(*old & (QCOW2_OFFSET_MASK | QCOW2_OFLAG_COMPRESSED)) ||
+	    (*old & ~QCOW2_OFLAG_COPIED) == (newe & ~QCOW2_OFLAG_COPIED))
+		*old = 0;
 	return 0;
+}
+
+/*
+ * Drop the references replaced entries held, once the L2 tables naming
+ * their replacements are on disk: a crash in between leaks a cluster
+ * instead of leaving an entry that names a freed one, or a shared one
+ * (a snapshot's) counted once too few.
+ */
+static int
+free_entries(struct qcow2 *q, const uint64_t *old, size_t n)
+{
+	size_t i;
+	int r;
+
+	for (i = 0; i < n && !old[i]; i++)
+		;
+	if (i == n)
+		return 0;
+	if ((r = qcow2_cache_flush(q, &q->q_l2c)) < 0)
+		return r;
+	for (; i < n; i++)
+		if (old[i] && (r = qcow2_free_entry(q, old[i])) < 0)
+			return r;
+	return 0;
+}
+
+static int
+set_entry(struct qcow2 *q, uint64_t voff, uint64_t newe)
+{
+	uint64_t old;
+	int r;
+
+	if ((r = put_entry(q, voff, newe, &old)) < 0)
+		return r;
+	return free_entries(q, &old, 1);
 }
 
 int
@@ -396,18 +432,23 @@ cluster_content(struct qcow2 *q, uint64_t e, uint64_t voff, uint8_t *buf)
 	return io_pread_zfill(fd, buf, q->q_cs, e & QCOW2_OFFSET_MASK);
 }
 
-/* A run of whole clusters from off that all need new clusters. */
+/* A run of whole clusters from off that all need new clusters (shared
+ * ones included: one flush frees them all, see free_entries). */
 static int
 fresh_run(struct qcow2 *q, uint64_t off, size_t len, uint64_t *k)
 {
-	uint64_t e, n = 1;
+	uint64_t e, n = 1, rc;
 	int r;
 
 	while ((n + 1) * q->q_cs <= len && n < 1024) {
 		if ((r = qcow2_get_entry(q, off + n * q->q_cs, &e)) < 0)
 			return r;
-		if (classify(q, e) == CL_DATA)
+		if (classify(q, e) == CL_DATA && ((e & QCOW2_OFLAG_COPIED) ||
+		    (r = qcow2_rc_get(q, e & QCOW2_OFFSET_MASK, &rc)) < 0 || rc == 1)) {
+			if (r < 0)
+				return r;
 			break;
+		}
 		n++;
 	}
 	*k = n;
@@ -419,7 +460,7 @@ write_new(struct qcow2 *q, const char *p, size_t len, uint64_t off, uint64_t e,
     size_t *done)
 {
 	size_t in = off & (q->q_cs - 1);
-	uint64_t k = 1, host;
+	uint64_t k = 1, host, *old = NULL;
 	uint8_t *tmp = NULL;
 	int r, fd;
 
@@ -445,16 +486,20 @@ write_new(struct qcow2 *q, const char *p, size_t len, uint64_t off, uint64_t e,
 		ERR(q, "writing data at 0x%llx: %s", ULL(host), strerror(-r));
 		goto out;
 	}
+	old = xcalloc(k, sizeof(*old));
 	for (uint64_t i = 0; i < k; i++) {
-		r = set_entry(q, off - in + i * q->q_cs,
-		    (host + i * q->q_cs) | QCOW2_OFLAG_COPIED);
+		r = put_entry(q, off - in + i * q->q_cs,
+		    (host + i * q->q_cs) | QCOW2_OFLAG_COPIED, &old[i]);
 		if (r < 0)
 			goto out;
 	}
+	if ((r = free_entries(q, old, k)) < 0)
+		goto out;
 	if (q->q_dbuf_entry && (e & QCOW2_OFLAG_COMPRESSED))
 		q->q_dbuf_entry = 0;
 out:
 	free(tmp);
+	free(old);
 	return r;
 }
 
@@ -483,11 +528,10 @@ qcow2_pwrite(struct img *im, const void *buf, size_t len, uint64_t off)
 		if (!(e & QCOW2_OFLAG_COPIED) && !q->q_datafile) {
 			if ((r = qcow2_rc_get(q, host, &rc)) < 0)
 				return r;
-			if (rc != 1) {
-				ERR(q, "cluster at guest offset %llu is shared "
-				    "(refcount %llu): copy on write of shared "
-				    "clusters is not supported", ULL(off), ULL(rc));
-				return -ENOTSUP;
+			if (rc != 1) {	/* a snapshot's too: write a copy */
+				if ((r = write_new(q, p, len, off, e, &n)) < 0)
+					return r;
+				goto next;
 			}
 			if ((r = set_entry(q, off, e | QCOW2_OFLAG_COPIED)) < 0)
 				return r;
@@ -530,38 +574,45 @@ qcow2_pwrite_zeroes(struct img *im, uint64_t off, uint64_t len)
 {
 	static const uint8_t zeros[4096];
 	struct qcow2 *q = qcow2_of(im);
-	uint64_t e, in, n;
+	uint64_t e, in, n, old[256];
+	size_t nold = 0;
 	enum cls c;
-	int r;
+	int r = 0;
 
 	if (q->q_extl2)
 		return qcow2_ext_pwrite_zeroes(q, off, len);
-	while (len) {
+	/* Replaced clusters are freed in batches, after their L2 tables. */
+	while (len && r == 0) {
 		in = off & (q->q_cs - 1);
 		n = q->q_cs - in < len ? q->q_cs - in : len;
 		if ((r = qcow2_get_entry(q, off, &e)) < 0)
-			return r;
+			break;
 		c = classify(q, e);
 		if (c == CL_ZERO || (c == CL_UNALLOC && !im->im_backing)) {
 			/* already reads as zeros */
 		} else if (n == q->q_cs && q->q_version >= 3 && !q->q_data_raw) {
 			/* (a raw data file must hold the zeros itself) */
-			if ((r = set_entry(q, off, QCOW2_OFLAG_ZERO)) < 0)
-				return r;
+			if ((r = put_entry(q, off, QCOW2_OFLAG_ZERO, &old[nold])) < 0)
+				break;
+			if (old[nold] && ++nold == sizeof(old) / sizeof(old[0])) {
+				r = free_entries(q, old, nold);
+				nold = 0;
+			}
 			if (c == CL_COMPRESSED)
 				q->q_dbuf_entry = 0;
 		} else {
-			for (uint64_t d = 0; d < n; d += sizeof(zeros)) {
+			for (uint64_t d = 0; d < n && r == 0; d += sizeof(zeros)) {
 				size_t m = n - d < sizeof(zeros) ? n - d : sizeof(zeros);
 
-				if ((r = qcow2_pwrite(im, zeros, m, off + d)) < 0)
-					return r;
+				r = qcow2_pwrite(im, zeros, m, off + d);
 			}
 		}
 		off += n;
 		len -= n;
 	}
-	return 0;
+	if (nold && r == 0)
+		r = free_entries(q, old, nold);
+	return r;
 }
 
 /* One compressed cluster's bytes, packed after the previous one. */

@@ -48,6 +48,8 @@ truncate -s 64K "$TMP/t.raw"
 "$V" convert -c -O qcow2 -o cluster_size=512,compression_type=zstd "$TMP/t.raw" "$S/zstd"
 "$V" convert -O qcow2 -o cluster_size=16K,extended_l2=on "$TMP/t.raw" "$S/extl2"
 "$V" create -f qcow2 -o cluster_size=16K,extended_l2=on -b plain -F qcow2 "$S/extl2-overlay"
+cp "$S/data" "$S/snapshots"	# a snapshot table, shared tables, COPIED flags
+"$V" snapshot -c one "$S/snapshots" && "$V" snapshot -c two "$S/snapshots"
 if command -v qemu-img >/dev/null; then
 	qemu-img convert -c -O qcow2 -o cluster_size=512 "$TMP/t.raw" "$S/qemu-c"
 	qemu-img create -q -f qcow2 -o cluster_size=512 "$S/qemu-plain" 1M

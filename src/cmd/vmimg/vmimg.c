@@ -11,6 +11,7 @@
 #include "lib/util.h"
 #include "storage/img.h"
 #include "storage/ops.h"
+#include "cmd/vmimg/vmimg.h"
 
 #define EXIT_USAGE	1	/* qemu-img uses 1 for every failure too */
 
@@ -53,6 +54,9 @@ static const struct cmd cmds[] = {
 	  "change the backing file keeping the content (-u: header only)" },
 	{ "commit", cmd_commit, "[--force] [-p] [-d] FILE",
 	  "write an overlay's data into its backing file (-d: keep the overlay)" },
+	{ "snapshot", vmimg_snapshot,
+	  "[--force] [-f FMT] [-q] [-U] -l | -c TAG | -a TAG | -d TAG FILE",
+	  "list (-l), create (-c), apply (-a) or delete (-d) internal snapshots" },
 };
 #define NCMDS (sizeof(cmds) / sizeof(cmds[0]))
 
@@ -224,6 +228,7 @@ info_json(const struct img *im, const struct img_info *ii)
 {
 	json_object *o = json_object_new_object();
 
+	vmimg_snapshot_json(im, o);
 	json_object_object_add(o, "virtual-size", json_object_new_int64((int64_t)ii->ii_size));
 	json_object_object_add(o, "filename", json_object_new_string(im->im_path));
 	if (ii->ii_cluster)
@@ -291,8 +296,7 @@ info_human(const struct img *im, const struct img_info *ii)
 		if (ii->ii_backing_fmt != IMG_FMT_AUTO)
 			printf("backing file format: %s\n", img_fmt_name(ii->ii_backing_fmt));
 	}
-	if (ii->ii_nb_snapshots)
-		printf("snapshots: %u (internal; read-only support)\n", ii->ii_nb_snapshots);
+	vmimg_snapshot_print(im);
 	if (ii->ii_fmt == IMG_FMT_QCOW2) {
 		printf("Format specific information:\n    compat: %s\n"
 		    "    compression type: %s\n", ii->ii_compat == 2 ? "0.10" : "1.1",
@@ -695,6 +699,13 @@ cmd_commit(int argc, char **argv)
 	printf("Image committed.\n");
 	return 0;
 }
+
+/* For the subcommands in files of their own (vmimg.h). */
+int vmimg_usage(void) { return usage(); }
+int vmimg_help(void) { return help(); }
+int vmimg_fail(const char *msg) { return fail(msg); }
+int vmimg_fail_r(int r, const char *msg) { return fail_r(r, msg); }
+int vmimg_parse_fmt(const char *s, enum img_fmt *f) { return parse_fmt(s, f); }
 
 int
 main(int argc, char **argv)
