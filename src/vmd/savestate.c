@@ -177,6 +177,22 @@ savestate_forget(struct daemon *d, struct vm *vm)
 	vm->vm_save_pct = -1;
 }
 
+/* state_dir/NAME.SFX, never through a link. The fd, or -errno with err. */
+static int
+open_state(struct daemon *d, const struct vm *vm, const char *sfx, int flags, char *err,
+    size_t errlen)
+{
+	char *path = path_of(d, vm, sfx);
+	int fd = open(path, flags | O_NOFOLLOW | O_CLOEXEC, 0600);
+
+	if (fd < 0) {
+		fd = -errno;
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	}
+	free(path);
+	return fd;
+}
+
 int
 savestate_begin(struct daemon *d, struct vm *vm, char *err, size_t errlen)
 {
@@ -196,14 +212,10 @@ savestate_begin(struct daemon *d, struct vm *vm, char *err, size_t errlen)
 		}
 	path = path_of(d, vm, "vmstate.part");
 	(void)unlink(path);
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		e = -errno;
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		free(path);
-		return e;
-	}
 	free(path);
+	if ((fd = open_state(d, vm, "vmstate.part", O_WRONLY | O_CREAT | O_EXCL, err,
+	    errlen)) < 0)
+		return fd;
 	/* The fd travels with the getfd command; QEMU keeps its own copy. */
 	if ((e = hand_over(vm, fd, err, errlen)))
 		return e;
@@ -350,17 +362,10 @@ int
 savestate_restore(struct daemon *d, struct vm *vm, char *err, size_t errlen)
 {
 	struct json_object *args;
-	char *path = path_of(d, vm, "vmstate");
 	int fd, e;
 
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0) {
-		e = -errno;
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
-		free(path);
-		return e;
-	}
-	free(path);
+	if ((fd = open_state(d, vm, "vmstate", O_RDONLY, err, errlen)) < 0)
+		return fd;
 	if ((e = hand_over(vm, fd, err, errlen)))
 		return e;
 	args = json_object_new_object();

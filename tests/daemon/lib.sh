@@ -48,6 +48,10 @@ conf_vm() {
 }
 
 SOCK() { echo "$TMP/run/vmservice.sock"; }
+
+# lt A B: A < B (decimals); sub A B: A - B with 3 decimals (times in s).
+lt() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a < b) }'; }
+sub() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a - b }'; }
 vmctl() { "$VMS_BIN/vmctl" -c "$TMP/vms.conf" "$@"; }
 
 # start_daemon [ARGS]: foreground daemon in the background; waits for its socket.

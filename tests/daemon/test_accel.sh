@@ -17,8 +17,6 @@ need_daemon
 scratch_daemon
 need_guest
 
-lt() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a < b) }'; }
-sub() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a - b }'; }
 console() { echo "$TMP/log/$1.console.log"; }
 guest_vm() {	# NAME FLAVOUR [LINES...]: a real guest with a fresh disk
 	local name=$1 flavour=$2 l; shift 2

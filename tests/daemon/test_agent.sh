@@ -22,8 +22,6 @@ need_daemon
 scratch_daemon
 need_guest
 
-lt() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a < b) }'; }
-sub() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a - b }'; }
 
 conf_head 60 3
 guest_vm() {

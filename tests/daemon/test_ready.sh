@@ -17,8 +17,6 @@ need_daemon
 scratch_daemon
 need_guest
 
-lt() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a < b) }'; }
-sub() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a - b }'; }
 PORT=$((20000 + RANDOM % 20000))
 
 conf_head 10 2

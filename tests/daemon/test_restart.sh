@@ -16,8 +16,6 @@ need_guest
 
 # Latency bound from the issue; generous margins everywhere else.
 BOUND=0.100
-lt() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a < b) }'; }
-sub() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a - b }'; }
 
 conf_head 5 2
 cat >>"$TMP/vms.conf" <<EOF

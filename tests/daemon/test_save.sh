@@ -19,8 +19,6 @@ need_daemon
 scratch_daemon
 need_guest
 
-lt() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a < b) }'; }
-sub() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a - b }'; }
 P1=$((24000 + RANDOM % 10000))
 
 conf_head 20 3

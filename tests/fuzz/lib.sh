@@ -3,7 +3,7 @@
 # mk/fuzz.mk, replay its regression inputs, fuzz it for FUZZ_SECONDS
 # (default 15) from a seed corpus the script made in $TMP/seed.
 # source after tests/lib/tap.sh and scratch.
-FUZZ_SECONDS=${FUZZ_SECONDS:-15}
+FUZZ_SECONDS=${FUZZ_SECONDS:-10}
 
 # fuzz_build NAME: builds build/fuzz/fuzz_NAME or SKIPs the whole script.
 fuzz_build() {
