@@ -49,18 +49,12 @@ copy_text(char *dst, size_t len, const char *src)
 	dst[i] = 0;
 }
 
-static struct vm_agent *
-agent_of(void *arg)
-{
-	return arg;
-}
-
 /* ---- what the guest says about itself ---- */
 
 static void
 osinfo_cb(void *arg, struct json_object *ret, const char *error)
 {
-	struct vm_agent *ag = agent_of(arg);
+	struct vm_agent *ag = arg;
 	struct json_object *v;
 
 	if (!ret || !json_object_is_type(ret, json_type_object))
@@ -81,7 +75,7 @@ local_only(const char *ip)
 static void
 ifaces_cb(void *arg, struct json_object *ret, const char *error)
 {
-	struct vm_agent *ag = agent_of(arg);
+	struct vm_agent *ag = arg;
 	size_t i, j;
 
 	if (!ret || !json_object_is_type(ret, json_type_array))
@@ -124,7 +118,7 @@ ask_info(struct vm_agent *ag)
 static void
 info_timer_cb(struct loop *lp, void *arg)
 {
-	struct vm_agent *ag = agent_of(arg);
+	struct vm_agent *ag = arg;
 
 	ag->ag_timer = loop_add_timer(lp, AGENT_INFO_MS, info_timer_cb, ag);
 	ask_info(ag);
@@ -135,7 +129,7 @@ info_timer_cb(struct loop *lp, void *arg)
 static void
 ping_cb(void *arg, struct json_object *ret, const char *error)
 {
-	struct vm_agent *ag = agent_of(arg);
+	struct vm_agent *ag = arg;
 
 	if (error) {
 		ag->ag_answering = false;
@@ -154,7 +148,7 @@ ping_cb(void *arg, struct json_object *ret, const char *error)
 static void
 ready_cb(void *arg)
 {
-	struct vm_agent *ag = agent_of(arg);
+	struct vm_agent *ag = arg;
 
 	/* Synced means an agent answered; guest-ping says the same in its words. */
 	(void)qga_send(ag->ag_qga, "guest-ping", NULL, AGENT_PING_MS, false, ping_cb, ag);
@@ -163,7 +157,7 @@ ready_cb(void *arg)
 static void
 unsynced_cb(void *arg, const char *why)
 {
-	struct vm_agent *ag = agent_of(arg);
+	struct vm_agent *ag = arg;
 
 	if (ag->ag_answering)
 		log_vm(LOG_INFO, ag->ag_vm->vm_name, "guest agent stopped answering: %s", why);
@@ -173,7 +167,7 @@ unsynced_cb(void *arg, const char *why)
 static void
 closed_cb(void *arg, const char *why)
 {
-	struct vm_agent *ag = agent_of(arg);
+	struct vm_agent *ag = arg;
 
 	log_vm(LOG_DEBUG, ag->ag_vm->vm_name, "guest agent channel: %s", why);
 	ag->ag_answering = false;
@@ -227,7 +221,7 @@ agent_close(struct daemon *d, struct vm *vm)
 static void
 halt_ping_cb(void *arg, struct json_object *ret, const char *error)
 {
-	struct vm_agent *ag = agent_of(arg);
+	struct vm_agent *ag = arg;
 	struct vm *vm = ag->ag_vm;
 	struct json_object *args;
 	int e;
