@@ -20,9 +20,11 @@
 
 #include "lib/log.h"
 #include "lib/util.h"
+#include "config/inv_disks.h"
 #include "qemu/qemu_priv.h"
 #include "qemu/qmp.h"
 #include "vmd/agent.h"
+#include "vmd/savestate.h"
 #include "vmd/snapshot.h"
 #include "lib/acceptor.h"
 #include "console/console.h"
@@ -856,6 +858,7 @@ h_snapshot(struct client *cl, struct json_object *req)
 	struct json_object *jo, *jt;
 	struct qreq *q;
 	char err[512];
+	int r;
 
 	if (!vm)
 		return;
@@ -876,10 +879,25 @@ h_snapshot(struct client *cl, struct json_object *req)
 	q->q_client = cl->id;
 	q->q_kind = QR_SNAP;
 	q->q_deadline = now_ms() + CTL_SNAP_TIMEOUT_MS;
-	if (snapshot_run(cl->c->d, vm, json_object_get_string(jo),
-	    jt ? json_object_get_string(jt) : NULL, qreq_answer, q, err, sizeof(err))) {
+	if ((r = snapshot_run(cl->c->d, vm, json_object_get_string(jo),
+	    jt ? json_object_get_string(jt) : NULL, qreq_answer, q, err, sizeof(err)))) {
 		free(q->q_vm);
 		free(q);
+		if (r == -ESRCH) {
+			/* No QEMU: vmctl works on the disks itself (those the daemon runs
+			 * the VM with, not the file's, which may have changed since),
+			 * under QEMU's image locks; never on disks a saved state is bound to. */
+			struct json_object *o = json_object_new_object();
+
+			json_object_object_add(o, "ok", json_object_new_boolean(false));
+			json_object_object_add(o, "error", json_object_new_string(err));
+			json_object_object_add(o, "offline", json_object_new_boolean(true));
+			json_object_object_add(o, "saved",
+			    json_object_new_boolean(savestate_exists(cl->c->d, vm)));
+			json_object_object_add(o, "disks", inv_written_disks(vm->vm_hw));
+			reply(cl, o);
+			return;
+		}
 		reply_error(cl, "%s", err);
 		return;
 	}

@@ -249,6 +249,12 @@ str_differs(const char *a, const char *b)
 }
 
 bool
+hw_disk_written(const struct hw_disk *dk)
+{
+	return !dk->dk_readonly && !dk->dk_snapshot && dk->dk_media != HW_MEDIA_CDROM;
+}
+
+bool
 hw_halt_has(const struct vm_policy *po, enum hw_halt step)
 {
 	for (unsigned i = 0; i < po->po_n_halt; i++)

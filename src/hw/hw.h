@@ -196,6 +196,11 @@ void hw_vm_set_optloc(struct hw_vm *vm, const char *key, struct hw_loc loc);
 /* Where key was set, or the VM section itself when it was not given. */
 struct hw_loc hw_vm_optloc(const struct hw_vm *vm, const char *key);
 
+/*
+ * Does QEMU write this disk's file (not read-only, no cdrom, not a
+ * snapshot = yes overlay)? The disks an internal snapshot covers.
+ */
+bool hw_disk_written(const struct hw_disk *dk);
 /* Is step a step of the VM's halt ladder? */
 bool hw_halt_has(const struct vm_policy *po, enum hw_halt step);
 /*

@@ -10,6 +10,7 @@
 #define VMS_STORAGE_SNAPSHOT_H
 #include <stddef.h>
 #include <stdint.h>
+#include <json-c/json.h>
 
 #include "storage/img.h"
 
@@ -35,4 +36,6 @@ int img_snapshot_delete(struct img *im, const char *name, char *err,
 /* Make the image's content that of the snapshot with ID, else name, key. */
 int img_snapshot_apply(struct img *im, const char *key, char *err,
     size_t errlen);
+/* The snapshots as qemu-img info's JSON array (empty: none); NULL: unreadable. */
+struct json_object *img_snapshots_json(const struct img *im);
 #endif

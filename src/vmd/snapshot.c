@@ -250,9 +250,15 @@ snapshot_run(struct daemon *d, struct vm *vm, const char *op, const char *tag,
 		snprintf(err, errlen, "vm %s: a snapshot operation is under way", vm->vm_name);
 		return -EBUSY;
 	}
-	if (!vm->vm_qmp || !qmp_is_ready(vm->vm_qmp) || !sup_has_process(vm)) {
-		snprintf(err, errlen, "vm %s is %s: a stopped VM's snapshots are vmimg snapshot's "
-		    "(on each disk)", vm->vm_name, sup_state_name(vm->vm_state));
+	if (!sup_has_process(vm)) {
+		/* No QEMU holds the disks: vmctl changes them itself (vmctl_snapoff.c). */
+		snprintf(err, errlen, "vm %s is %s: no QEMU has its disks", vm->vm_name,
+		    sup_state_name(vm->vm_state));
+		return -ESRCH;
+	}
+	if (!vm->vm_qmp || !qmp_is_ready(vm->vm_qmp)) {
+		snprintf(err, errlen, "vm %s is %s: its QEMU does not answer QMP yet",
+		    vm->vm_name, sup_state_name(vm->vm_state));
 		return -ENOTCONN;
 	}
 	s = xcalloc(1, sizeof(*s));

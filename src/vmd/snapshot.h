@@ -18,7 +18,10 @@ struct vm;
 /* ret: the list (op list), or {} ; error: why. Called once, unless the VM's QMP goes first. */
 typedef void (*snap_done_fn)(void *arg, struct json_object *ret, const char *error);
 
-/* op: create, revert, delete (tag needed), list. 0, or -errno with err (fn not called). */
+/*
+ * op: create, revert, delete (tag needed), list. 0, or -errno with err (fn
+ * not called); -ESRCH: the VM has no QEMU (its disks are free for vmctl).
+ */
 int snapshot_run(struct daemon *d, struct vm *vm, const char *op, const char *tag,
     snap_done_fn fn, void *arg, char *err, size_t errlen);
 /* QMP JOB_STATUS_CHANGE of the VM. */

@@ -120,6 +120,9 @@ vmctl save s2 >/dev/null; rc=$?
 check_eq "vmctl save s2: exit 0" "$rc" 0
 check_eq "status: saved" "$(field s2 state)" saved
 check_eq "stop reason saved" "$(field s2 stop_reason)" saved
+out=$(vmctl snapshot s2 create x 2>&1); rc=$?
+check_eq "a disk snapshot of a saved VM: refused (1)" "$rc" 1
+check_match "... saying its restore would refuse it" "$out" 'vm s2 has a saved state: changing its disks now would make its restore refuse it'
 vmctl start s2 >/dev/null
 check_eq "vmctl start s2 restores it" "$(field s2 state)" running
 check_match "... from its state" "$(cat "$TMP/daemon.log")" 's2: restoring -> running'

@@ -5,8 +5,9 @@
 #   the guest changes a file in RAM (/tmp) and a byte on its disk; revert
 #   t1: both are as at the snapshot, and the guest runs on;
 # - list shows it (as qemu-img snapshot -l does on the disk later), delete
-#   removes it; a raw writable disk and a stopped VM are refused with the
-#   reason;
+#   removes it; a raw writable disk is refused with the reason;
+# - a stopped VM (and one with no daemon): vmctl itself creates, lists,
+#   reverts and deletes on the disk, interoperating with qemu-img;
 # - loadvm = t2 starts the VM from that snapshot.
 source "$VMS_TOP/tests/lib/tap.sh"
 source "$VMS_TOP/tests/lib/guest.sh"
@@ -83,13 +84,32 @@ check_eq "a raw writable disk: refused (1)" "$rc" 1
 check_match "... saying why" "$out" 'is raw: internal snapshots need every writable disk in qcow2'
 vmctl stop rw >/dev/null
 out=$("$VMS_BIN/vmctl" -s "$(SOCK)" snapshot rw list 2>&1); rc=$?
-check_eq "a stopped VM: refused (1)" "$rc" 1
-check_match "... pointing at vmimg snapshot" "$out" 'vmimg snapshot'
+check_eq "a stopped VM with a raw disk: refused (1)" "$rc" 1
+check_match "... by vmctl itself, saying why" "$out" 'rw: disk 0 .*is raw: internal snapshots need'
 
-# --- qemu-img sees the same table; loadvm = t2 starts from it --------------
+# --- a stopped VM: vmctl works on its disks, qemu-img sees the same ---------
 vmctl stop sn >/dev/null
 check_match "qemu-img snapshot -l lists t2" "$(qemu-img snapshot -l "$TMP/sn.qcow2")" ' t2 '
 check "qemu-img check: clean" qemu-img check -q "$TMP/sn.qcow2"
+vmctl -s "$(SOCK)" snapshot sn create off1 >/dev/null; rc=$?
+check_eq "stopped: snapshot create off1: exit 0" "$rc" 0
+check_match "qemu-img lists off1, disk only (VM size 0)" \
+	"$(qemu-img snapshot -l "$TMP/sn.qcow2")" ' off1 +0 B '
+out=$(vmctl -s "$(SOCK)" snapshot sn create off1 2>&1); rc=$?
+check_eq "the same tag again: refused (1)" "$rc" 1
+check_match "... saying so" "$out" "already has a snapshot 'off1'"
+qemu-img snapshot -c byqemu "$TMP/sn.qcow2"
+out=$("$VMS_BIN/vmctl" -s "$(SOCK)" snapshot sn list 2>&1)
+check_match "vmctl lists qemu-img's snapshot" "$out" ' byqemu '
+"$VMS_BIN/vmctl" -s "$(SOCK)" snapshot sn delete byqemu >/dev/null; rc=$?
+check_eq "stopped: delete byqemu: exit 0" "$rc" 0
+check "qemu-img no longer lists it" test -z "$(qemu-img snapshot -l "$TMP/sn.qcow2" | grep byqemu)"
+"$VMS_BIN/vmctl" -s "$(SOCK)" snapshot sn revert t2 >/dev/null; rc=$?
+check_eq "stopped: revert t2: exit 0" "$rc" 0
+out=$("$VMS_BIN/vmctl" -s "$(SOCK)" snapshot sn revert nosuch 2>&1); rc=$?
+check_eq "stopped: revert to a missing tag: exit 1" "$rc" 1
+check_match "... naming the disk" "$out" "sn.qcow2 has no snapshot 'nosuch': nothing reverted"
+check "qemu-img check: clean after create/delete/revert" qemu-img check -q "$TMP/sn.qcow2"
 sed -i "/^vm sn {/a\\	loadvm = \"t2\"" "$TMP/vms.conf"
 vmctl reload >/dev/null
 check_match "show: loadvm" "$(vmctl show sn)" '^loadvm: t2$'
@@ -100,4 +120,8 @@ check_eq "its RAM as in t2 (no new boot)" "$(gsh 'cat /tmp/mark')" "one"
 
 vmctl stop all >/dev/null
 stop_daemon
+out=$("$VMS_BIN/vmctl" -c "$TMP/vms.conf" -s "$(SOCK)" snapshot sn delete off1 2>&1); rc=$?
+check_eq "no daemon: delete off1 on the disk: exit 0" "$rc" 0
+check_match "... saying it works on the disks" "$out" "working on vm sn's disks directly"
+check "off1 gone" test -z "$(qemu-img snapshot -l "$TMP/sn.qcow2" | grep off1)"
 done_testing

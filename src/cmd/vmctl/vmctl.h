@@ -6,6 +6,7 @@
 #ifndef VMS_VMCTL_H
 #define VMS_VMCTL_H
 #include <stdio.h>
+#include <json-c/json.h>
 
 /* Exit statuses. */
 #define VMCTL_OK	0
@@ -42,6 +43,20 @@ void vmctl_usage(const struct vmctl_cmd *cmd, FILE *fp);
  */
 int vmctl_args(struct vmctl *ctl, int argc, char **argv, const char **conf,
     const char *const *flags, int *const *set);
+
+struct inventory;
+/* Load path into inv; on errors print them with a count and return -1. */
+int vmctl_load(const char *path, struct inventory *inv);
+/*
+ * vmctl snapshot for a machine no QEMU runs: each disk QEMU would write,
+ * directly, under QEMU's image locks. disks: the daemon's list of them
+ * (its answer), or NULL when no daemon runs: then from conf. op: list,
+ * create, revert, delete. An exit status.
+ */
+int vmctl_snapshot_offline(const char *conf, struct json_object *disks, const char *name,
+    const char *op, const char *tag);
+/* The rows of vmctl snapshot NAME list from QEMU's snapshot objects. */
+void vmctl_snapshot_print(struct json_object *list);
 
 int vmctl_check_config(struct vmctl *ctl, int argc, char **argv);
 int vmctl_show(struct vmctl *ctl, int argc, char **argv);

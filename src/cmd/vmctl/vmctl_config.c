@@ -13,9 +13,8 @@
 #include "cmd/vmctl/vmctl.h"
 #include "config/vmpriv.h"
 
-/* Load path; on errors print them with a count and return -1. */
-static int
-load(const char *path, struct inventory *inv)
+int
+vmctl_load(const char *path, struct inventory *inv)
 {
 	struct diag d = { 0 };
 	int rc = inv_load(path, inv, &d);
@@ -91,7 +90,7 @@ vmctl_check_config(struct vmctl *ctl, int argc, char **argv)
 			vmctl_usage(ctl->ctl_cmd, stderr);
 		return VMCTL_USAGE;
 	}
-	if (load(vmctl_conf_path(ctl, conf), &inv) < 0)
+	if (vmctl_load(vmctl_conf_path(ctl, conf), &inv) < 0)
 		return VMCTL_FAIL;
 	/* Warnings only: the exit status says whether the daemon would load it. */
 	{
@@ -282,7 +281,7 @@ vmctl_show(struct vmctl *ctl, int argc, char **argv)
 		return VMCTL_USAGE;
 	}
 	conf = vmctl_conf_path(ctl, conf);
-	if (load(conf, &inv) < 0)
+	if (vmctl_load(conf, &inv) < 0)
 		return VMCTL_FAIL;
 	vm = inv_find_vm(&inv, argv[0]);
 	env = (struct qemu_env){
@@ -358,7 +357,7 @@ vmctl_vnc_password(struct vmctl *ctl, int argc, char **argv)
 		return VMCTL_USAGE;
 	}
 	conf = vmctl_conf_path(ctl, conf);
-	if (load(conf, &inv) < 0)
+	if (vmctl_load(conf, &inv) < 0)
 		return VMCTL_FAIL;
 	vm = inv_find_vm(&inv, argv[0]);
 	if (!vm) {

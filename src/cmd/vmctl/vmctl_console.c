@@ -296,21 +296,60 @@ count_pos(int argc, char **argv)
 	return n;
 }
 
-/* vmctl snapshot NAME create|revert|delete TAG, or NAME list. */
+/* As qemu-img snapshot -l and HMP info snapshots. */
+void
+vmctl_snapshot_print(struct json_object *list)
+{
+	size_t i;
+
+	if (!list || !json_object_is_type(list, json_type_array))
+		return;
+	printf("%-4s %-20s %12s %-19s %s\n", "ID", "TAG", "VM SIZE", "DATE", "VM CLOCK");
+	for (i = 0; i < json_object_array_length(list); i++) {
+		struct json_object *s = json_object_array_get_idx(list, i), *v;
+		long long size = 0, sec = 0, vsec = 0, vns = 0;
+		char date[32] = "-";
+		time_t t;
+
+		if (json_object_object_get_ex(s, "vm-state-size", &v))
+			size = json_object_get_int64(v);
+		if (json_object_object_get_ex(s, "date-sec", &v))
+			sec = json_object_get_int64(v);
+		if (json_object_object_get_ex(s, "vm-clock-sec", &v))
+			vsec = json_object_get_int64(v);
+		if (json_object_object_get_ex(s, "vm-clock-nsec", &v))
+			vns = json_object_get_int64(v);
+		t = (time_t)sec;
+		strftime(date, sizeof(date), "%Y-%m-%d %H:%M:%S", localtime(&t));
+		printf("%-4s %-20s %12lld %-19s %02lld:%02lld:%02lld.%03lld\n",
+		    str_of(s, "id", "?"), str_of(s, "name", "?"), size, date, vsec / 3600,
+		    vsec / 60 % 60, vsec % 60, vns / 1000000);
+	}
+}
+
+/*
+ * vmctl snapshot NAME create|revert|delete TAG, or NAME list: the daemon's
+ * QMP jobs for a running machine; vmctl_snapoff.c for one no QEMU runs.
+ */
 int
 vmctl_snapshot(struct vmctl *ctl, int argc, char **argv)
 {
-	struct json_object *req, *resp, *ret = NULL;
+	static const char *const ops[] = { "list", "create", "revert", "delete", NULL };
+	struct json_object *req, *resp, *ret = NULL, *v;
 	struct con_args a;
+	const char *conf;
 	char *sock;
-	size_t i;
+	size_t o;
 	int rc, want = count_pos(argc, argv) == 2 ? 2 : 3;
 
 	if ((rc = parse(ctl, argc, argv, &a, want)) != 0)
 		return rc < 0 ? 0 : rc;
-	if ((want == 2) != (strcmp(a.pos[1], "list") == 0)) {
-		fprintf(stderr, "vmctl snapshot: %s\n", want == 2 ?
-		    "create, revert and delete need a TAG" : "list takes no TAG");
+	for (o = 0; ops[o] && strcmp(a.pos[1], ops[o]) != 0; o++)
+		;
+	if (!ops[o] || (want == 2) != (o == 0)) {
+		fprintf(stderr, "vmctl snapshot: %s\n", !ops[o] ? "the operation is create, "
+		    "list, revert or delete" : want == 2 ? "create, revert and delete need a TAG" :
+		    "list takes no TAG");
 		vmctl_usage(ctl->ctl_cmd, stderr);
 		return VMCTL_USAGE;
 	}
@@ -324,38 +363,39 @@ vmctl_snapshot(struct vmctl *ctl, int argc, char **argv)
 	resp = vmctl_request(sock, req, &rc);
 	free(sock);
 	json_object_put(req);
+	conf = vmctl_conf_path(ctl, a.conf);
+	if (!resp && rc == VMCTL_NO_DAEMON) {
+		fprintf(stderr, "vmctl snapshot: working on vm %s's disks directly\n", a.pos[0]);
+		return vmctl_snapshot_offline(conf, NULL, a.pos[0], a.pos[1],
+		    want == 3 ? a.pos[2] : NULL);
+	}
 	if (!resp)
 		return rc;
+	if (!ok_of(resp) && json_object_object_get_ex(resp, "offline", &v) &&
+	    json_object_get_boolean(v)) {
+		/* A saved state is bound to its disks as they are now. */
+		if (o != 0 && json_object_object_get_ex(resp, "saved", &v) &&
+		    json_object_get_boolean(v)) {
+			fprintf(stderr, "vmctl snapshot: vm %s has a saved state: changing its "
+			    "disks now would make its restore refuse it; start it (it resumes) "
+			    "and take the snapshot while it runs\n", a.pos[0]);
+			json_object_put(resp);
+			return VMCTL_FAIL;
+		}
+		json_object_object_get_ex(resp, "disks", &v);
+		rc = vmctl_snapshot_offline(conf, v, a.pos[0], a.pos[1], want == 3 ? a.pos[2] :
+		    NULL);
+		json_object_put(resp);
+		return rc;
+	}
 	if (!ok_of(resp)) {
 		fprintf(stderr, "vmctl snapshot: %s\n", str_of(resp, "error", "request failed"));
 		json_object_put(resp);
 		return VMCTL_FAIL;
 	}
 	json_object_object_get_ex(resp, "return", &ret);
-	if (want == 2 && ret && json_object_is_type(ret, json_type_array)) {
-		/* As qemu-img snapshot -l and HMP info snapshots. */
-		printf("%-4s %-20s %12s %-19s %s\n", "ID", "TAG", "VM SIZE", "DATE", "VM CLOCK");
-		for (i = 0; i < json_object_array_length(ret); i++) {
-			struct json_object *s = json_object_array_get_idx(ret, i), *v;
-			long long size = 0, sec = 0, vsec = 0, vns = 0;
-			char date[32] = "-";
-			time_t t;
-
-			if (json_object_object_get_ex(s, "vm-state-size", &v))
-				size = json_object_get_int64(v);
-			if (json_object_object_get_ex(s, "date-sec", &v))
-				sec = json_object_get_int64(v);
-			if (json_object_object_get_ex(s, "vm-clock-sec", &v))
-				vsec = json_object_get_int64(v);
-			if (json_object_object_get_ex(s, "vm-clock-nsec", &v))
-				vns = json_object_get_int64(v);
-			t = (time_t)sec;
-			strftime(date, sizeof(date), "%Y-%m-%d %H:%M:%S", localtime(&t));
-			printf("%-4s %-20s %12lld %-19s %02lld:%02lld:%02lld.%03lld\n",
-			    str_of(s, "id", "?"), str_of(s, "name", "?"), size, date, vsec / 3600,
-			    vsec / 60 % 60, vsec % 60, vns / 1000000);
-		}
-	}
+	if (want == 2)
+		vmctl_snapshot_print(ret);
 	json_object_put(resp);
 	return fflush(stdout) == 0 ? VMCTL_OK : VMCTL_FAIL;
 }

@@ -75,39 +75,16 @@ vmimg_snapshot_print(const struct img *im)
 	free(v);
 }
 
-/* The fields and their order as qemu-img 7.2 prints them. */
+/* The fields and their order as qemu-img 7.2 prints them; no member when none. */
 void
 vmimg_snapshot_json(const struct img *im, json_object *o)
 {
-	struct img_snapshot *v;
-	json_object *arr;
-	size_t n;
+	json_object *arr = img_snapshots_json(im);
 
-	if (img_snapshot_list(im, &v, &n) < 0 || n == 0) {
-		free(n ? v : NULL);
-		return;
-	}
-	arr = json_object_new_array();
-	for (size_t i = 0; i < n; i++) {
-		json_object *s = json_object_new_object();
-
-		if (v[i].is_icount != UINT64_MAX)
-			json_object_object_add(s, "icount",
-			    json_object_new_int64((int64_t)v[i].is_icount));
-		json_object_object_add(s, "vm-clock-nsec",
-		    json_object_new_int64((int64_t)(v[i].is_vm_clock_nsec % 1000000000)));
-		json_object_object_add(s, "name", json_object_new_string(v[i].is_name));
-		json_object_object_add(s, "date-sec", json_object_new_int64(v[i].is_date_sec));
-		json_object_object_add(s, "date-nsec", json_object_new_int64(v[i].is_date_nsec));
-		json_object_object_add(s, "vm-clock-sec",
-		    json_object_new_int64((int64_t)(v[i].is_vm_clock_nsec / 1000000000)));
-		json_object_object_add(s, "id", json_object_new_string(v[i].is_id));
-		json_object_object_add(s, "vm-state-size",
-		    json_object_new_int64((int64_t)v[i].is_vm_state_size));
-		json_object_array_add(arr, s);
-	}
-	json_object_object_add(o, "snapshots", arr);
-	free(v);
+	if (arr && json_object_array_length(arr))
+		json_object_object_add(o, "snapshots", arr);
+	else
+		json_object_put(arr);
 }
 
 int
