@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "lib/log.h"
@@ -64,8 +65,11 @@
 #define CTL_SWEEP_MS	1000
 #define CTL_LOG_EVERY_MS 10000	/* a repeated complaint, at most this often */
 
-/* W_RELOAD: the reload waits for an emulator's NIC models (nicmodels.h). */
-enum wait_kind { W_NONE, W_START, W_STOP, W_QMP, W_RELOAD };
+/*
+ * W_RELOAD: the reload waits for an emulator's NIC models (nicmodels.h).
+ * W_EVENTS: subscribed to the table's transitions until it hangs up.
+ */
+enum wait_kind { W_NONE, W_START, W_STOP, W_QMP, W_RELOAD, W_EVENTS };
 
 struct client {
 	struct ctl	*c;
@@ -310,8 +314,8 @@ wait_done(const struct client *cl)
 	size_t n;
 	bool done;
 
-	if (cl->wait == W_QMP)
-		return false;	/* answered by qreq_answer() */
+	if (cl->wait == W_QMP || cl->wait == W_EVENTS)
+		return false;	/* answered by qreq_answer(); streamed by ctl_event() */
 	if (cl->wait == W_RELOAD)
 		return !reload_pending(cl->c->d);
 	vms = wait_vms(cl, &n);
@@ -909,6 +913,69 @@ h_snapshot(struct client *cl, struct json_object *req)
 	    json_object_get_string(jo), jt ? json_object_get_string(jt) : "");
 }
 
+/*
+ * {"cmd":"events"[,"vm":V]}: {"ok":true}, then one line per transition of
+ * the table (of V, or of every VM, also those a reload adds) until the
+ * client hangs up: {"event":"state","time":T,"vm":V,"from":S,"to":S,"why":W}
+ * plus "stop_reason" when the VM went down. A subscriber that does not read
+ * is dropped by the progress deadline, like any client.
+ */
+static void
+h_events(struct client *cl, struct json_object *req)
+{
+	struct json_object *jvm, *o;
+
+	if (json_object_object_get_ex(req, "vm", &jvm) && jvm) {
+		if (!json_object_is_type(jvm, json_type_string)) {
+			reply_error(cl, "\"vm\" must be a string");
+			return;
+		}
+		if (strcmp(json_object_get_string(jvm), "all") != 0) {
+			if (!daemon_find_vm(cl->c->d, json_object_get_string(jvm))) {
+				reply_error(cl, "unknown vm '%s'", json_object_get_string(jvm));
+				return;
+			}
+			cl->wait_names = xcalloc(2, sizeof(*cl->wait_names));
+			cl->wait_names[0] = xstrdup(json_object_get_string(jvm));
+			cl->wait_n = 1;
+		}
+	}
+	o = json_object_new_object();
+	json_object_object_add(o, "ok", json_object_new_boolean(true));
+	reply(cl, o);
+	cl->wait = W_EVENTS;
+}
+
+static void
+ctl_event(void *arg, const struct vm *vm, int old, const char *why)
+{
+	struct ctl *c = arg;
+	struct client *cl;
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	for (cl = c->clients; cl; cl = cl->next) {
+		struct json_object *o;
+
+		if (cl->wait != W_EVENTS || cl->closing ||
+		    (cl->wait_n && strcmp(cl->wait_names[0], vm->vm_name) != 0))
+			continue;
+		o = json_object_new_object();
+		json_object_object_add(o, "event", json_object_new_string("state"));
+		json_object_object_add(o, "time",
+		    json_object_new_double((double)ts.tv_sec + ts.tv_nsec / 1e9));
+		json_object_object_add(o, "vm", json_object_new_string(vm->vm_name));
+		json_object_object_add(o, "from",
+		    json_object_new_string(sup_state_name((enum vm_state)old)));
+		json_object_object_add(o, "to", json_object_new_string(sup_state_name(vm->vm_state)));
+		json_object_object_add(o, "why", json_object_new_string(why ? why : ""));
+		if (sup_is_down(vm) && vm->vm_reason != SR_NONE)
+			json_object_object_add(o, "stop_reason",
+			    json_object_new_string(sup_reason_name(vm->vm_reason)));
+		reply(cl, o);	/* flushed at the end of the pass (ctl_poll) */
+	}
+}
+
 /* {"cmd":"wait","vm":V}: answered once V is running (ready), or cannot be. */
 static void
 h_wait(struct client *cl, struct json_object *req)
@@ -975,6 +1042,7 @@ static const struct ctl_handler {
 	{ "save",	true,	h_kill },
 	{ "snapshot",	true,	h_snapshot },
 	{ "wait",	false,	h_wait },
+	{ "events",	false,	h_events },
 };
 
 /* One request line. Returns false when the client must be dropped. */
@@ -1070,6 +1138,10 @@ client_io(struct loop *lp, int fd, uint32_t events, void *arg)
 		return;
 	if (n < 0) {
 		client_free(cl);
+		return;
+	}
+	if (n == 0 && cl->wait == W_EVENTS) {
+		client_free(cl);	/* an event stream ends when its reader goes */
 		return;
 	}
 	if (n == 0) {
@@ -1345,6 +1417,8 @@ ctl_new(struct daemon *d, const char *path, char *err, size_t errlen)
 		return NULL;
 	}
 	d->idle_hook = ctl_poll;
+	d->event_hook = ctl_event;
+	d->event_arg = c;
 	d->idle_arg = c;
 	log_info("control socket %s", path);
 	return c;
@@ -1358,6 +1432,10 @@ ctl_free(struct ctl *c)
 	if (c->d->idle_arg == c) {
 		c->d->idle_hook = NULL;
 		c->d->idle_arg = NULL;
+	}
+	if (c->d->event_arg == c) {
+		c->d->event_hook = NULL;
+		c->d->event_arg = NULL;
 	}
 	while (c->clients)
 		client_free(c->clients);

@@ -44,6 +44,13 @@ struct daemon {
 	 */
 	void		(*idle_hook)(void *arg);
 	void		*idle_arg;
+	/*
+	 * Called after every transition of the table (effects.c, op_changed):
+	 * the control socket streams it to `vmctl events` subscribers.
+	 */
+	void		(*event_hook)(void *arg, const struct vm *vm, int old_state,
+			    const char *why);
+	void		*event_arg;
 
 	bool		 exiting;	/* SIGTERM: stop all, then exit */
 	bool		 dirty;		/* something changed since the last idle pass */

@@ -586,6 +586,8 @@ op_changed(void *ctx, struct vm *vm, enum vm_state old, const char *why)
 		    d->inv.inv_state_dir, strerror(-e));
 	daemon_intent_sync(d, vm);
 	d->dirty = true;
+	if (d->event_hook)
+		d->event_hook(d->event_arg, vm, (int)old, why);
 }
 
 static uint64_t

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 #include <json-c/json.h>
 
@@ -50,9 +51,11 @@ parse(struct vmctl *ctl, int argc, char **argv, struct ctl_args *a, int maxpos)
 			a->conf = argv[++i];
 		} else if (strcmp(s, "-s") == 0) {
 			a->sock = argv[++i];
-		} else if (strcmp(s, "--json") == 0 && strcmp(a->cmd, "status") == 0) {
+		} else if (strcmp(s, "--json") == 0 && (strcmp(a->cmd, "status") == 0 ||
+		    strcmp(a->cmd, "events") == 0)) {
 			a->json = true;
-		} else if (strcmp(s, "--no-wait") == 0 && strcmp(a->cmd, "status") != 0) {
+		} else if (strcmp(s, "--no-wait") == 0 && strcmp(a->cmd, "status") != 0 &&
+		    strcmp(a->cmd, "events") != 0) {
 			a->no_wait = true;
 		} else if (strcmp(s, "--timeout") == 0 && (strcmp(a->cmd, "stop") == 0 ||
 		    strcmp(a->cmd, "wait") == 0)) {
@@ -670,4 +673,105 @@ vmctl_wait(struct vmctl *ctl, int argc, char **argv)
 	}
 	json_object_put(resp);
 	return rc;
+}
+
+/* One event line as text: "2026-12-03 19:05:01.123 web: stopped -> waiting (why) [reason]". */
+static void
+print_event(struct json_object *ev)
+{
+	struct json_object *v;
+	double t = json_object_object_get_ex(ev, "time", &v) ? json_object_get_double(v) : 0;
+	time_t sec = (time_t)t;
+	char date[32];
+
+	strftime(date, sizeof(date), "%Y-%m-%d %H:%M:%S", localtime(&sec));
+	printf("%s.%03d %s: %s -> %s (%s)", date, (int)((t - (double)sec) * 1000),
+	    str_or(ev, "vm", "?"), str_or(ev, "from", "?"), str_or(ev, "to", "?"),
+	    str_or(ev, "why", ""));
+	if (json_object_object_get_ex(ev, "stop_reason", &v) && v)
+		printf(" [%s]", json_object_get_string(v));
+	putchar('\n');
+}
+
+/*
+ * vmctl events [NAME] [--json]: the table's transitions as they happen,
+ * one line each (flushed at once, for pipes), until the daemon goes
+ * (exit 1) or vmctl is interrupted.
+ */
+int
+vmctl_events(struct vmctl *ctl, int argc, char **argv)
+{
+	struct json_object *req, *ev;
+	struct ctl_args a;
+	char *sock, *buf = NULL, *nl;
+	size_t n = 0, cap = 0;
+	bool subscribed = false;
+	ssize_t r;
+	int fd, rc;
+
+	if ((rc = parse(ctl, argc, argv, &a, 1)) != 0)
+		return rc < 0 ? 0 : rc;
+	sock = socket_path(ctl, &a);
+	fd = vmctl_connect(sock);
+	free(sock);
+	if (fd == -1)
+		return VMCTL_NO_DAEMON;
+	req = json_object_new_object();
+	json_object_object_add(req, "cmd", json_object_new_string("events"));
+	if (a.npos)
+		json_object_object_add(req, "vm", json_object_new_string(a.pos[0]));
+	const char *line = json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN);
+	if (dprintf(fd, "%s\n", line) < 0) {
+		fprintf(stderr, "vmctl events: cannot send the request: %s\n", strerror(errno));
+		json_object_put(req);
+		close(fd);
+		return VMCTL_FAIL;
+	}
+	json_object_put(req);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	for (;;) {
+		xgrow(&buf, &cap, n + 65536 + 1, 1);
+		r = read(fd, buf + n, 65536);
+		if (r == -1 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		n += (size_t)r;
+		buf[n] = 0;
+		while ((nl = memchr(buf, '\n', n)) != NULL) {
+			*nl = 0;
+			ev = json_tokener_parse(buf);
+			if (!ev || !json_object_is_type(ev, json_type_object)) {
+				fprintf(stderr, "vmctl events: malformed line from vmserviced\n");
+				json_object_put(ev);
+				goto out;
+			}
+			if (!subscribed) {
+				subscribed = true;
+				if (!ok_of(ev)) {
+					fprintf(stderr, "vmctl events: %s\n",
+					    str_or(ev, "error", "request failed"));
+					json_object_put(ev);
+					goto out;
+				}
+			} else if (a.json) {
+				puts(json_object_to_json_string_ext(ev, JSON_C_TO_STRING_PLAIN));
+			} else {
+				print_event(ev);
+			}
+			json_object_put(ev);
+			n -= (size_t)(nl + 1 - buf);
+			memmove(buf, nl + 1, n);
+		}
+		if (n > MAX_RESPONSE)
+			break;
+	}
+	if (subscribed)
+		fprintf(stderr, "vmctl events: vmserviced closed the stream\n");
+	else
+		fprintf(stderr, "vmctl events: no answer from vmserviced\n");
+out:
+	free(buf);
+	close(fd);
+	return VMCTL_FAIL;
 }

@@ -23,6 +23,7 @@ int vmctl_status(struct vmctl *ctl, int argc, char **argv);
 int vmctl_lifecycle(struct vmctl *ctl, int argc, char **argv);
 int vmctl_revert(struct vmctl *ctl, int argc, char **argv);
 int vmctl_reload(struct vmctl *ctl, int argc, char **argv);
+int vmctl_events(struct vmctl *ctl, int argc, char **argv);
 
 /*
  * The control socket, found without loading the inventory: sock (-s), else
@@ -78,9 +79,12 @@ int vmctl_snapshot(struct vmctl *ctl, int argc, char **argv);
 	  "send one command to the guest agent (agent = yes); prints its return value", \
 	  vmctl_qmp }, \
 	{ "snapshot", "NAME create|revert|delete TAG | NAME list [-s SOCKET]", \
-	  "internal snapshots of a running VM's qcow2 disks and state (QMP jobs; " \
-	  "file systems frozen through its agent)", vmctl_snapshot }, \
+	  "internal snapshots of a VM's qcow2 disks (running: with its RAM, QMP jobs, " \
+	  "file systems frozen through its agent; stopped: on the disks)", vmctl_snapshot }, \
 	{ "wait", "NAME|all [--timeout S] [-s SOCKET]", \
 	  "wait until VMs are running (ready = ...); exit 0 ready, 1 failed or down, " \
-	  "124 timed out", vmctl_wait }
+	  "124 timed out", vmctl_wait }, \
+	{ "events", "[NAME] [--json] [-s SOCKET]", \
+	  "print every state change and stop reason as it happens, until interrupted", \
+	  vmctl_events }
 #endif
