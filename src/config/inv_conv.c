@@ -13,6 +13,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "lib/safe_path.h"
 #include "lib/util.h"
 #include "config/inv_priv.h"
 #include "config/uidmap.h"
@@ -301,6 +302,18 @@ conv_scalar(const struct conv *c, void *base)
 		}
 		set_str(FIELD(base, o, char *), inv_resolve(c->ip, s));
 		return true;
+	case IK_PROGRAM: {
+		char why[PATH_MAX + 256], real[PATH_MAX];
+		char *full = inv_resolve(c->ip, s);
+
+		if (!*s || sp_trusted_program(full, real, why, sizeof(why)) < 0) {
+			err(c, DC_VALUE, "%s", *s ? why : "empty path");
+			free(full);
+			return false;
+		}
+		set_str(FIELD(base, o, char *), full);
+		return true;
+	}
 	case IK_ADDR: {
 		unsigned char a[16];
 

@@ -30,6 +30,7 @@ enum inv_kind {
 	IK_STR,		/* char *, any text */
 	IK_WORD,	/* char *, [A-Za-z0-9._+-]; one of io_words if given */
 	IK_PATH,	/* char *, relative to the file's directory */
+	IK_PROGRAM,	/* IK_PATH to a program the root daemon runs (sp_trusted_program) */
 	IK_ADDR,	/* char *, a numeric IPv4 or IPv6 address */
 	IK_TYPE,	/* char *, "system-<arch>" */
 	IK_DRIVES,	/* char *, boot drive letters a-p */

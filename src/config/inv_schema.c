@@ -42,6 +42,8 @@ const struct inv_opt inv_global_opts[] = {
 	{ "on_host_shutdown", IK_ENUM, F(inventory, inv_on_host_shutdown), 0, 0, 0,
 	    hw_host_shutdown_names, NULL },
 	{ "save_timeout", IK_UINT, F(inventory, inv_save_timeout), 0, 1, 86400, NULL, NULL },
+	{ "notify_command", IK_PROGRAM, F(inventory, inv_notify_command), 0, 0, 0, NULL, NULL },
+	{ "notify_timeout", IK_UINT, F(inventory, inv_notify_timeout), 0, 1, 3600, NULL, NULL },
 	{ "start_parallel", IK_UINT, F(inventory, inv_start_parallel), 0, 0, 1024, NULL, NULL },
 	{ "start_delay", IK_UINT, F(inventory, inv_start_delay), 0, 0, 3600, NULL, NULL },
 	{ "restart_delay", IK_UINT, F(inventory, inv_restart_delay), 0, 0, 3600, NULL, NULL },

@@ -274,6 +274,7 @@ set_defaults(struct inventory *inv)
 	inv->inv_halt_timeout = 30;
 	inv->inv_term_timeout = 10;
 	inv->inv_save_timeout = 300;
+	inv->inv_notify_timeout = 30;
 	inv->inv_on_host_shutdown = HW_SHUTDOWN_POWEROFF;
 	inv->inv_start_parallel = 0;
 	inv->inv_start_delay = 0;
@@ -466,6 +467,7 @@ inv_free(struct inventory *inv)
 	free(inv->inv_monitor_listen);
 	free(inv->inv_runas);
 	free(inv->inv_console_password_file);
+	free(inv->inv_notify_command);
 	memset(inv, 0, sizeof(*inv));
 }
 

@@ -34,6 +34,8 @@ struct inventory {
 	unsigned	 inv_term_timeout;	/* 10 s */
 	int		 inv_on_host_shutdown;	/* enum hw_host_shutdown, poweroff */
 	unsigned	 inv_save_timeout;	/* 300 s */
+	char		*inv_notify_command;	/* run on events that need a human; NULL: none */
+	unsigned	 inv_notify_timeout;	/* 30 s: then it is killed */
 	unsigned	 inv_start_parallel;	/* 0: unlimited */
 	unsigned	 inv_start_delay;	/* s between starts */
 	unsigned	 inv_restart_delay;	/* 1 s: first restart backoff */

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -194,4 +195,65 @@ sp_open_parent(const char *path, const char **base, char *err, size_t errlen)
 	fd = sp_open(dir, O_PATH | O_DIRECTORY, 0, err, errlen);
 	free(dir);
 	return fd;
+}
+
+/* Owned by root or us, writable by nobody else (a directory: unless sticky). */
+static int
+trusted_node(const char *path, const struct stat *st, bool dir, char *err, size_t errlen)
+{
+	uid_t me = geteuid();
+
+	if (st->st_uid != 0 && st->st_uid != me) {
+		snprintf(err, errlen, "%s belongs to uid %u: only root's (or ours) may be run by "
+		    "the daemon", path, (unsigned)st->st_uid);
+		return -EPERM;
+	}
+	if ((st->st_mode & (S_IWGRP | S_IWOTH)) && !(dir && (st->st_mode & S_ISVTX))) {
+		snprintf(err, errlen, "%s is writable by %s: another user could change what "
+		    "the daemon runs", path, st->st_mode & S_IWOTH ? "everyone" : "its group");
+		return -EPERM;
+	}
+	return 0;
+}
+
+int
+sp_trusted_program(const char *path, char *resolved, char *err, size_t errlen)
+{
+	struct stat st;
+	char dir[PATH_MAX], *slash;
+	int e;
+
+	if (!realpath(path, resolved)) {
+		e = errno;
+		snprintf(err, errlen, "%s: %s", path, strerror(e));
+		return -e;
+	}
+	if (stat(resolved, &st) == -1) {
+		e = errno;
+		snprintf(err, errlen, "%s: %s", resolved, strerror(e));
+		return -e;
+	}
+	if (!S_ISREG(st.st_mode) || access(resolved, X_OK) == -1) {
+		snprintf(err, errlen, "%s is not an executable file", resolved);
+		return -EACCES;
+	}
+	if ((e = trusted_node(resolved, &st, false, err, errlen)) < 0)
+		return e;
+	snprintf(dir, sizeof(dir), "%s", resolved);
+	while ((slash = strrchr(dir, '/')) != NULL) {
+		if (slash == dir)
+			slash[1] = 0;	/* "/" itself last */
+		else
+			*slash = 0;
+		if (stat(dir, &st) == -1) {
+			e = errno;
+			snprintf(err, errlen, "%s: %s", dir, strerror(e));
+			return -e;
+		}
+		if ((e = trusted_node(dir, &st, true, err, errlen)) < 0)
+			return e;
+		if (slash == dir)
+			break;
+	}
+	return 0;
 }

@@ -31,4 +31,12 @@ int sp_open(const char *path, int flags, mode_t mode, char *err, size_t errlen);
  * renameat beside an image without following anything. fd or -errno.
  */
 int sp_open_parent(const char *path, const char **base, char *err, size_t errlen);
+/*
+ * A program the root daemon runs itself (notify_command): path resolved
+ * (realpath) into resolved[PATH_MAX]; it must be a regular executable file,
+ * and it and every directory above it owned by root or by us and writable
+ * by nobody else (a group- or world-writable directory only when sticky,
+ * like /tmp): nobody but root can swap what we exec. 0 or -errno with err.
+ */
+int sp_trusted_program(const char *path, char *resolved, char *err, size_t errlen);
 #endif

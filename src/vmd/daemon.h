@@ -21,6 +21,7 @@ struct console;
 struct reload;
 struct scripts;
 struct nicm;
+struct alerts;
 
 struct daemon {
 	struct loop	*lp;
@@ -67,6 +68,7 @@ struct daemon {
 	struct reload	*reload;	/* reload.c: superseded inventories */
 	struct scripts	*scripts;	/* downscripts under way (scripts.h) */
 	struct nicm	*nicm;		/* emulators' NIC models (nicmodels.h) */
+	struct alerts	*alerts;	/* notify_command runs waiting (alert.h) */
 	struct log_burst fd_refused;	/* consoles refused for descriptors, this pass */
 	struct log_burst fd_refused_start;	/* starts refused for descriptors, this pass */
 };

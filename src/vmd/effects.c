@@ -22,6 +22,7 @@
 #include "vmd/vmsock.h"
 #include "vmd/probe.h"
 #include "vmd/agent.h"
+#include "vmd/alert.h"
 #include "vmd/savestate.h"
 #include "vmd/snapshot.h"
 #include "storage/img.h"
@@ -588,6 +589,7 @@ op_changed(void *ctx, struct vm *vm, enum vm_state old, const char *why)
 	d->dirty = true;
 	if (d->event_hook)
 		d->event_hook(d->event_arg, vm, (int)old, why);
+	alert_transition(d, vm, (int)old, why);
 }
 
 static uint64_t
@@ -655,6 +657,7 @@ op_kvm_failed(void *ctx, struct vm *vm, const char *detail)
 	d->kvm_failed[n] = 0;
 	log_err("KVM cannot run guests on this host (%s, seen on %s): VMs with accel = auto "
 	    "run under TCG until the daemon restarts", d->kvm_failed, vm->vm_name);
+	alert_raise(d, vm, "kvm-fallback", d->kvm_failed);
 }
 
 const struct sup_ops daemon_sup_ops = {

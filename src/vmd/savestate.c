@@ -14,6 +14,7 @@
 #include "lib/util.h"
 #include "qemu/qemu_argv.h"
 #include "qemu/qmp.h"
+#include "vmd/alert.h"
 #include "vmd/daemon.h"
 #include "vmd/savestate.h"
 
@@ -294,6 +295,7 @@ savestate_reject(struct daemon *d, struct vm *vm, const char *why)
 	else
 		log_vm(LOG_WARNING, vm->vm_name, "saved state not restored (%s): kept as %s; "
 		    "it boots cold", why, aside);
+	alert_raise(d, vm, "restore-failed", why);
 	(void)rename(m, maside);
 	free(p);
 	free(m);

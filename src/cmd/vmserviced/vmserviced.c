@@ -24,6 +24,7 @@
 #include "control/control.h"
 #include "qemu/qemu_kvm.h"
 #include "qemu/qemu_priv.h"
+#include "vmd/alert.h"
 #include "vmd/daemon.h"
 #include "vmd/dcaps.h"
 #include "lib/loop.h"
@@ -150,6 +151,7 @@ scripts_done_cb(void *arg)
 {
 	struct daemon *d = arg;
 
+	alert_kick(d);
 	d->dirty = true;
 }
 
@@ -397,6 +399,7 @@ main(int argc, char **argv)
 	ctl_free(ctl);
 	daemon_free_vms(&d);
 	reload_free(&d);
+	alert_free(&d);
 	scripts_free(d.scripts);
 	nicm_free(d.nicm);
 	loop_free(d.lp);
