@@ -42,7 +42,7 @@ log_guess_target(void)
 }
 
 static void
-log_emit(int prio, const char *vm, const char *fmt, va_list ap)
+log_emit(int prio, const char *vm, const char *msgid, const char *fmt, va_list ap)
 {
 	static const char *names[] = { "emerg", "alert", "crit", "error",
 	    "warning", "notice", "info", "debug" };
@@ -53,9 +53,13 @@ log_emit(int prio, const char *vm, const char *fmt, va_list ap)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	switch (logcfg.target) {
 	case LOG_TO_JOURNAL:
-		if (vm)
+		if (vm && msgid)
 			sd_journal_send("MESSAGE=%s: %s", vm, msg, "PRIORITY=%d", prio,
-			    "VM=%s", vm, "SYSLOG_IDENTIFIER=%s", logcfg.ident, NULL);
+			    "VMSERVICE_VM=%s", vm, "MESSAGE_ID=%s", msgid,
+			    "SYSLOG_IDENTIFIER=%s", logcfg.ident, NULL);
+		else if (vm)
+			sd_journal_send("MESSAGE=%s: %s", vm, msg, "PRIORITY=%d", prio,
+			    "VMSERVICE_VM=%s", vm, "SYSLOG_IDENTIFIER=%s", logcfg.ident, NULL);
 		else
 			sd_journal_send("MESSAGE=%s", msg, "PRIORITY=%d", prio,
 			    "SYSLOG_IDENTIFIER=%s", logcfg.ident, NULL);
@@ -82,7 +86,7 @@ log_msg(int prio, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	log_emit(prio, NULL, fmt, ap);
+	log_emit(prio, NULL, NULL, fmt, ap);
 	va_end(ap);
 }
 
@@ -92,7 +96,17 @@ log_vm(int prio, const char *vm, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	log_emit(prio, vm, fmt, ap);
+	log_emit(prio, vm, NULL, fmt, ap);
+	va_end(ap);
+}
+
+void
+log_vm_id(int prio, const char *vm, const char *msgid, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	log_emit(prio, vm, msgid, fmt, ap);
 	va_end(ap);
 }
 
@@ -104,7 +118,7 @@ log_burst(struct log_burst *b, int prio, const char *vm, const char *fmt, ...)
 	if (b->lb_n++ >= LOG_BURST)
 		return;
 	va_start(ap, fmt);
-	log_emit(prio, vm, fmt, ap);
+	log_emit(prio, vm, NULL, fmt, ap);
 	va_end(ap);
 }
 

@@ -14,9 +14,12 @@ void log_init(const char *ident, enum log_target target, int max_prio);
 /* LOG_TO_JOURNAL when JOURNAL_STREAM matches stderr, else LOG_TO_STDERR. */
 enum log_target log_guess_target(void);
 void log_msg(int prio, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Like log_msg but tags the message with a VM name (journal field VM=). */
+/* Like log_msg but tags the message with a VM name (journal field VMSERVICE_VM=). */
 void log_vm(int prio, const char *vm, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* log_vm with a journal MESSAGE_ID (32 hex digits, one per kind of event). */
+void log_vm_id(int prio, const char *vm, const char *msgid, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 
 /*
  * A complaint that can repeat for many VMs or many wake-ups (out of file

@@ -12,10 +12,21 @@
 #include "lib/util.h"
 #include "vmd/alert.h"
 #include "vmd/daemon.h"
+#include "vmd/msgid.h"
 #include "vmd/scripts.h"
 
 /* The scripts.h job name: no VM can be called so (names are words). */
 #define ALERT_JOB	"notify_command"
+
+static const struct { const char *name, *msgid; } kinds[] = {
+	[AL_START_FAILED] = { "start-failed", MSGID_START_FAILED },
+	[AL_RESTART_EXHAUSTED] = { "restart-exhausted", MSGID_RESTART_EXHAUSTED },
+	[AL_KILLED] = { "killed", MSGID_KILLED },
+	[AL_CRASHED] = { "crashed", MSGID_CRASHED },
+	[AL_PANICKED] = { "panicked", MSGID_PANICKED },
+	[AL_RESTORE_FAILED] = { "restore-failed", MSGID_RESTORE_FAILED },
+	[AL_KVM_FALLBACK] = { "kvm-fallback", MSGID_KVM_FALLBACK },
+};
 
 struct alerts {
 	struct script_cmd	 a_q[ALERT_QUEUE];
@@ -45,15 +56,17 @@ alert_kick(struct daemon *d)
 }
 
 void
-alert_raise(struct daemon *d, const struct vm *vm, const char *event, const char *detail)
+alert_raise(struct daemon *d, const struct vm *vm, enum alert_kind kind, const char *detail)
 {
+	const char *event = kinds[kind].name;
 	const char *prog = d->inv.inv_notify_command;
 	const char *name = vm ? vm->vm_name : "";
 	char real[PATH_MAX], why[PATH_MAX + 256];
 	struct script_cmd *c;
 	struct alerts *a;
 
-	log_vm(LOG_NOTICE, vm ? name : "host", "event %s: %s", event, detail ? detail : "");
+	log_vm_id(LOG_NOTICE, vm ? name : "host", kinds[kind].msgid, "event %s: %s", event,
+	    detail ? detail : "");
 	if (!prog)
 		return;
 	/* Checked when read; checked again: the file may have changed since. */
@@ -110,14 +123,14 @@ alert_transition(struct daemon *d, const struct vm *vm, int old, const char *why
 
 	if (to == VS_FAILED)
 		/* The restart policy wanted it up (enter_backoff): its burst is used up. */
-		alert_raise(d, vm, vm->vm_want == WANT_UP ? "restart-exhausted" : "start-failed",
+		alert_raise(d, vm, vm->vm_want == WANT_UP ? AL_RESTART_EXHAUSTED : AL_START_FAILED,
 		    vm->vm_detail ? vm->vm_detail : why);
 	else if (to == VS_KILLING && old == VS_TERMINATING)
-		alert_raise(d, vm, "killed", "did not stop on the halt method nor SIGTERM: SIGKILL");
+		alert_raise(d, vm, AL_KILLED, "did not stop on the halt method nor SIGTERM: SIGKILL");
 	else if (to == VS_PANICKED || (went_down && vm->vm_reason == SR_GUEST_PANICKED))
-		alert_raise(d, vm, "panicked", why);
+		alert_raise(d, vm, AL_PANICKED, why);
 	else if (went_down && vm->vm_reason == SR_CRASHED)
-		alert_raise(d, vm, "crashed", why);
+		alert_raise(d, vm, AL_CRASHED, why);
 }
 
 void

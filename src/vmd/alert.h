@@ -18,10 +18,17 @@ struct vm;
 
 #define ALERT_QUEUE	64
 
+/* Each its own journal MESSAGE_ID (msgid.h). */
+enum alert_kind {
+	AL_START_FAILED, AL_RESTART_EXHAUSTED, AL_KILLED, AL_CRASHED, AL_PANICKED,
+	AL_RESTORE_FAILED, AL_KVM_FALLBACK,
+};
+
 /* After a transition of the table (op_changed): raise what it means, if anything. */
 void alert_transition(struct daemon *d, const struct vm *vm, int old_state, const char *why);
-/* Raise event for vm (NULL: the host) with detail. */
-void alert_raise(struct daemon *d, const struct vm *vm, const char *event, const char *detail);
+/* Raise kind for vm (NULL: the host) with detail: logged, and notify_command. */
+void alert_raise(struct daemon *d, const struct vm *vm, enum alert_kind kind,
+    const char *detail);
 /* A scripts job ended: run what queued meanwhile. */
 void alert_kick(struct daemon *d);
 void alert_free(struct daemon *d);

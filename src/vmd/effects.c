@@ -657,7 +657,7 @@ op_kvm_failed(void *ctx, struct vm *vm, const char *detail)
 	d->kvm_failed[n] = 0;
 	log_err("KVM cannot run guests on this host (%s, seen on %s): VMs with accel = auto "
 	    "run under TCG until the daemon restarts", d->kvm_failed, vm->vm_name);
-	alert_raise(d, vm, "kvm-fallback", d->kvm_failed);
+	alert_raise(d, vm, AL_KVM_FALLBACK, d->kvm_failed);
 }
 
 const struct sup_ops daemon_sup_ops = {

@@ -295,7 +295,7 @@ savestate_reject(struct daemon *d, struct vm *vm, const char *why)
 	else
 		log_vm(LOG_WARNING, vm->vm_name, "saved state not restored (%s): kept as %s; "
 		    "it boots cold", why, aside);
-	alert_raise(d, vm, "restore-failed", why);
+	alert_raise(d, vm, AL_RESTORE_FAILED, why);
 	(void)rename(m, maside);
 	free(p);
 	free(m);

@@ -10,6 +10,7 @@
 #include "lib/log.h"
 #include "lib/util.h"
 #include "qemu/qemu_kvm.h"
+#include "vmd/msgid.h"
 #include "vmd/supervisor.h"
 
 static const char *const state_names[VS_N] = {
@@ -220,7 +221,7 @@ set_state(const struct sup *s, struct vm *vm, enum vm_state to, const char *why)
 
 	s->ops->disarm(s->ctx, vm);
 	vm->vm_state = to;
-	log_vm(to == VS_FAILED ? LOG_ERR : LOG_INFO, vm->vm_name, "%s -> %s (%s)",
+	log_vm_id(to == VS_FAILED ? LOG_ERR : LOG_INFO, vm->vm_name, MSGID_STATE, "%s -> %s (%s)",
 	    state_names[from], state_names[to], why);
 	s->ops->changed(s->ctx, vm, from, why);
 }
