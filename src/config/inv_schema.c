@@ -44,6 +44,8 @@ const struct inv_opt inv_global_opts[] = {
 	{ "save_timeout", IK_UINT, F(inventory, inv_save_timeout), 0, 1, 86400, NULL, NULL },
 	{ "notify_command", IK_PROGRAM, F(inventory, inv_notify_command), 0, 0, 0, NULL, NULL },
 	{ "notify_timeout", IK_UINT, F(inventory, inv_notify_timeout), 0, 1, 3600, NULL, NULL },
+	{ "metrics_file", IK_PATH, F(inventory, inv_metrics_file), 0, 0, 0, NULL, NULL },
+	{ "metrics_interval", IK_UINT, F(inventory, inv_metrics_interval), 0, 1, 3600, NULL, NULL },
 	{ "start_parallel", IK_UINT, F(inventory, inv_start_parallel), 0, 0, 1024, NULL, NULL },
 	{ "start_delay", IK_UINT, F(inventory, inv_start_delay), 0, 0, 3600, NULL, NULL },
 	{ "restart_delay", IK_UINT, F(inventory, inv_restart_delay), 0, 0, 3600, NULL, NULL },

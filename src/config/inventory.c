@@ -275,6 +275,7 @@ set_defaults(struct inventory *inv)
 	inv->inv_term_timeout = 10;
 	inv->inv_save_timeout = 300;
 	inv->inv_notify_timeout = 30;
+	inv->inv_metrics_interval = 15;
 	inv->inv_on_host_shutdown = HW_SHUTDOWN_POWEROFF;
 	inv->inv_start_parallel = 0;
 	inv->inv_start_delay = 0;
@@ -468,6 +469,7 @@ inv_free(struct inventory *inv)
 	free(inv->inv_runas);
 	free(inv->inv_console_password_file);
 	free(inv->inv_notify_command);
+	free(inv->inv_metrics_file);
 	memset(inv, 0, sizeof(*inv));
 }
 

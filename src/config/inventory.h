@@ -36,6 +36,8 @@ struct inventory {
 	unsigned	 inv_save_timeout;	/* 300 s */
 	char		*inv_notify_command;	/* run on events that need a human; NULL: none */
 	unsigned	 inv_notify_timeout;	/* 30 s: then it is killed */
+	char		*inv_metrics_file;	/* Prometheus text file; NULL: none */
+	unsigned	 inv_metrics_interval;	/* 15 s between refreshes of its counters */
 	unsigned	 inv_start_parallel;	/* 0: unlimited */
 	unsigned	 inv_start_delay;	/* s between starts */
 	unsigned	 inv_restart_delay;	/* 1 s: first restart backoff */

@@ -69,6 +69,8 @@ struct daemon {
 	struct scripts	*scripts;	/* downscripts under way (scripts.h) */
 	struct nicm	*nicm;		/* emulators' NIC models (nicmodels.h) */
 	struct alerts	*alerts;	/* notify_command runs waiting (alert.h) */
+	uint64_t	 metrics_timer;	/* the next write of metrics_file (metrics.h) */
+	uint64_t	 metrics_due_ms;	/* when it fires */
 	struct log_burst fd_refused;	/* consoles refused for descriptors, this pass */
 	struct log_burst fd_refused_start;	/* starts refused for descriptors, this pass */
 };

@@ -23,6 +23,7 @@
 #include "vmd/probe.h"
 #include "vmd/agent.h"
 #include "vmd/alert.h"
+#include "vmd/metrics.h"
 #include "vmd/savestate.h"
 #include "vmd/snapshot.h"
 #include "storage/img.h"
@@ -590,6 +591,7 @@ op_changed(void *ctx, struct vm *vm, enum vm_state old, const char *why)
 	if (d->event_hook)
 		d->event_hook(d->event_arg, vm, (int)old, why);
 	alert_transition(d, vm, (int)old, why);
+	metrics_changed(d);
 }
 
 static uint64_t

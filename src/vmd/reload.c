@@ -23,6 +23,7 @@
 #include "vmd/daemon.h"
 #include "lib/loop.h"
 #include "vmd/nicmodels.h"
+#include "vmd/metrics.h"
 #include "vmd/reload.h"
 #include "vmd/state.h"
 #include "vmd/vmcon.h"
@@ -539,6 +540,7 @@ apply(struct daemon *d, struct inventory *ninv, struct json_object *chg,
 	keep_global("log_dir", &d->inv.inv_log_dir, &prev->inv_log_dir, "?", warns);
 	keep_global("listen", &d->inv.inv_listen, &prev->inv_listen, "127.0.0.1", warns);
 	d->env.qe_emulator_dir = d->inv.inv_emulator_dir;
+	metrics_changed(d);	/* maybe a new metrics_file */
 	rl->rl_old = xrealloc(rl->rl_old, (rl->rl_n_old + 1) * sizeof(*rl->rl_old));
 	rl->rl_old[rl->rl_n_old++] = prev;
 

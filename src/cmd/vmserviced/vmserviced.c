@@ -25,6 +25,7 @@
 #include "qemu/qemu_kvm.h"
 #include "qemu/qemu_priv.h"
 #include "vmd/alert.h"
+#include "vmd/metrics.h"
 #include "vmd/daemon.h"
 #include "vmd/dcaps.h"
 #include "lib/loop.h"
@@ -393,7 +394,10 @@ main(int argc, char **argv)
 		detach_stdio();
 	}
 
+	metrics_changed(&d);
 	e = loop_run(d.lp);
+	metrics_stop(&d);
+	metrics_write(&d);	/* every VM's last state */
 	if (e)
 		log_err("event loop: %s", strerror(-e));
 	ctl_free(ctl);
