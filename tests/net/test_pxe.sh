@@ -101,6 +101,8 @@ out=$(guest_console "$CON" \
     'tftp -g -r ../secret -l /tmp/s 10.0.2.2; echo rc-$?' '^rc-' 15)
 check_match "... but not ../ outside it" "$out" '^rc-[1-9]'
 check_match "... (slirp: access violation)" "$out" '[Aa]ccess violation'
+out=$(guest_console "$CON" "tftp -g -r $TMP/secret -l /tmp/s 10.0.2.2; echo rc-\$?" '^rc-' 15)
+check_match "... nor by its absolute name (taken inside the directory)" "$out" '^rc-[1-9]'
 # shellcheck disable=SC2016
 out=$(guest_console "$CON" \
     'echo planted >/tmp/p; tftp -p -l /tmp/p -r planted 10.0.2.2; echo rc-$?' '^rc-' 15)
