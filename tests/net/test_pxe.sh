@@ -56,6 +56,20 @@ vm pxe {
 	extra_args = "-no-reboot"
 }
 EOF
+# closed: a tftp directory only root may read. QEMU would start and serve the
+# guest nothing; the child checks it as the VM's QEMU user and fails the start.
+mkdir -m 0700 "$TMP/closed"
+cat >>"$TMP/vms.conf" <<EOF
+vm closed {
+	machine = "pc"
+	memory = 64M
+	vga = none
+	boot { order = "n" }
+	nic { tftp = "$TMP/closed"  bootfile = "boot.ipxe" }
+	autostart = no
+	halt = quit
+}
+EOF
 check "check-config accepts the PXE VM" vmctl check-config
 argv=$(vmctl show pxe --argv | tr '\n' ' ')
 check_match "argv: -netdev user,...,tftp=DIR,bootfile=boot.ipxe" "$argv" \
@@ -111,6 +125,21 @@ check "no file was created in the directory" test ! -e "$TMP/tftp/planted"
 
 vmctl stop pxe >/dev/null 2>&1
 check "pxe stopped" wait_state pxe stopped 15
+
+if [ "$(id -u)" = 0 ]; then
+	vmctl start closed >/dev/null 2>&1
+	check "a tftp directory its QEMU user cannot read: the start fails" wait_state closed failed 10
+	check_eq "... start-failed" "$(field closed stop_reason)" start-failed
+	check_match "... saying which directory and why" "$(field closed stop_detail)" \
+	    "tftp directory $TMP/closed: Permission denied \\(as the VM's QEMU user\\)"
+	chmod 0755 "$TMP/closed"
+	vmctl start closed >/dev/null 2>&1
+	check "the same VM starts once the directory is readable" wait_state closed running 20
+	vmctl stop closed >/dev/null 2>&1
+	check "closed stopped" wait_state closed stopped 15
+else
+	skip "a tftp directory its QEMU user cannot read" "as root only (QEMU runs as us)"
+fi
 stop_daemon
 check_eq "daemon exits 0" "$DRC" 0
 done_testing
