@@ -11,10 +11,13 @@ set -eu
 # qemu-guest-agent the real qemu-ga that tests/unit/test_qga_socket talks to
 # on a host socket (read-only commands; its service starts only in a guest),
 # strace the fault injection that kills vmimg mid-write in the crash tests.
+# ipxe-qemu (a Depends of qemu-system-x86, named for what it gives us) holds
+# the NICs' iPXE ROMs: QEMU refuses a NIC whose ROM is missing, and network
+# boot (tests/net/test_pxe.sh) runs it, efi-virtio.rom for virtio-net-pci.
 PKGS="make gcc clang pkg-config libconfuse-dev libsystemd-dev libjson-c-dev
 zlib1g-dev libzstd-dev libcap-dev qemu-system-x86 qemu-utils busybox-static telnet socat
 cpio gzip iproute2 procps libclang-rt-14-dev gvncviewer qemu-guest-agent
-strace"
+strace ipxe-qemu"
 
 missing=""
 for p in $PKGS; do

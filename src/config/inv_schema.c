@@ -152,6 +152,9 @@ const struct inv_opt inv_nic_opts[] = {
 	{ "script",	IK_PATH, F(hw_nic, nic_script), 0, 0, 0, NULL, NULL },
 	{ "downscript",	IK_PATH, F(hw_nic, nic_downscript), 0, 0, 0, NULL, NULL },
 	{ "vhost",	IK_BOOL, F(hw_nic, nic_vhost), 0, 0, 0, NULL, NULL },
+	{ "tftp",	IK_PATH, F(hw_nic, nic_tftp), 0, 0, 0, NULL, NULL },
+	{ "bootfile",	IK_STR, F(hw_nic, nic_bootfile), 0, 0, 0, NULL, NULL },
+	{ "smb",	IK_PATH, F(hw_nic, nic_smb), 0, 0, 0, NULL, NULL },
 	{ NULL, 0, 0, 0, 0, 0, NULL, NULL }
 };
 

@@ -183,6 +183,9 @@ hw_vm_free(struct hw_vm *vm)
 		free_strs(n->nic_hostfwd, n->nic_n_hostfwd);
 		free(n->nic_script);
 		free(n->nic_downscript);
+		free(n->nic_tftp);
+		free(n->nic_bootfile);
+		free(n->nic_smb);
 	}
 	free(vm->vm_nics);
 	free(vm->vm_name);

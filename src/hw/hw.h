@@ -79,6 +79,9 @@ struct hw_nic {
 	char		*nic_script;	/* tap: run by the daemon, not QEMU */
 	char		*nic_downscript;
 	bool		 nic_vhost;
+	char		*nic_tftp;	/* user: directory QEMU's TFTP server serves */
+	char		*nic_bootfile;	/* user: file name its DHCP offers (PXE) */
+	char		*nic_smb;	/* user: parsed only to be refused (netboot.c) */
 };
 
 struct hw_smp {

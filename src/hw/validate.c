@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "hw/netboot.h"
 #include "hw/validate.h"
 
 #define IFNAME_MAX	15	/* IFNAMSIZ - 1 */
@@ -174,6 +175,7 @@ check_nic(const struct vctx *v, size_t i, const struct hw_nic *n, bool fs)
 	if (fs && n->nic_downscript && access(n->nic_downscript, X_OK) < 0)
 		bad(v, KEY(".downscript"), DC_NOFILE, "downscript %s: %s",
 		    n->nic_downscript, strerror(errno));
+	hw_check_netboot(v->vm, i, n, fs, v->d);
 #undef KEY
 }
 

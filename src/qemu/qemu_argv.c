@@ -430,6 +430,11 @@ add_nic(const struct hw_vm *vm, const struct qemu_env *env, const struct hw_nic 
 		ob_kv(&ob, "id", id);
 		for (size_t f = 0; f < nic->nic_n_hostfwd; f++)
 			ob_kv(&ob, "hostfwd", nic->nic_hostfwd[f]);
+		/* QEMU's TFTP server reads the directory as the VM's user. */
+		if (nic->nic_tftp)
+			ob_kv(&ob, "tftp", nic->nic_tftp);
+		if (nic->nic_bootfile)
+			ob_kv(&ob, "bootfile", nic->nic_bootfile);
 		break;
 	case HW_NET_TAP:
 		ob_init(&ob, "tap");

@@ -40,6 +40,21 @@ say_num(long n)
 	say(b + i);
 }
 
+void
+qchild_check_dirs(const struct qchild *qc)
+{
+	for (size_t i = 0; qc && i < qc->qc_n_dirs; i++) {
+		if (access(qc->qc_dirs[i], R_OK | X_OK) == 0)
+			continue;
+		say("vmserviced: tftp directory ");
+		say(qc->qc_dirs[i]);
+		say(": ");
+		say(strerror(errno));
+		say(" (as the VM's QEMU user)\n");
+		_exit(QCHILD_CMD_FAILED);
+	}
+}
+
 static void __attribute__((noreturn))
 fail(const struct qchild_cmd *c, const char *how, long n, const char *tail)
 {

@@ -19,6 +19,8 @@ struct qchild {
 	const struct qchild_cmd	*qc_cmds;	/* run in order before exec */
 	size_t			 qc_n_cmds;
 	unsigned		 qc_timeout_ms;	/* per command; then SIGKILL */
+	const char *const	*qc_dirs;	/* directories QEMU reads (a nic's tftp) */
+	size_t			 qc_n_dirs;
 };
 
 /* Exit status of a child whose command failed (its message is on stderr). */
@@ -35,4 +37,12 @@ struct qchild {
  * be NULL.
  */
 void qchild_prepare(const struct qchild *qc);
+/*
+ * In the child, after the privileges are dropped: can QEMU's user read and
+ * search each of qc_dirs (access(2), ACLs included)? QEMU itself would not
+ * say: its TFTP server would just answer the guest with errors. On the
+ * first that it cannot: "vmserviced: tftp directory DIR: ERROR (as the VM's
+ * QEMU user)" to stderr and _exit(QCHILD_CMD_FAILED). qc may be NULL.
+ */
+void qchild_check_dirs(const struct qchild *qc);
 #endif

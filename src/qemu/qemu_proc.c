@@ -90,6 +90,7 @@ child(char *const argv[], int logfd, const sigset_t *mask, const struct qchild *
 			_exit(126);
 		_exit(126);
 	}
+	qchild_check_dirs(qc);
 	execve(argv[0], argv, child_env());
 	msg = strerror(errno);
 	if (write(2, pre, sizeof(pre) - 1) < 0 || write(2, argv[0], strlen(argv[0])) < 0 ||

@@ -106,6 +106,7 @@ vn_new(size_t n)
 	vn->vn_cmds = xcalloc(n ? n : 1, sizeof(*vn->vn_cmds));
 	vn->vn_cmd_strs = xcalloc(n ? n : 1, sizeof(*vn->vn_cmd_strs));
 	vn->vn_keep = xcalloc(2 * n + 1, sizeof(*vn->vn_keep));
+	vn->vn_dirs = xcalloc(n ? n : 1, sizeof(*vn->vn_dirs));
 	for (size_t i = 0; i < n; i++) {
 		tap_init(&vn->vn_taps[i]);
 		vn->vn_fds[i].qn_tap_fd = vn->vn_fds[i].qn_vhost_fd = -1;
@@ -144,6 +145,9 @@ vmnet_up(struct vm *vm, char *err, size_t errlen)
 	for (i = 0; i < hw->vm_n_nics; i++) {
 		const struct tap *t = &vn->vn_taps[i];
 
+		/* QEMU reads it as the VM's user: the child checks it as that user. */
+		if (hw->vm_nics[i].nic_tftp)
+			vn->vn_dirs[vn->vn_child.qc_n_dirs++] = hw->vm_nics[i].nic_tftp;
 		if (!uses_tap(&hw->vm_nics[i]))
 			continue;
 		if ((e = open_nic(vm, i, err, errlen))) {
@@ -159,6 +163,7 @@ vmnet_up(struct vm *vm, char *err, size_t errlen)
 	vn->vn_child.qc_keep = vn->vn_keep;
 	vn->vn_child.qc_cmds = vn->vn_cmds;
 	vn->vn_child.qc_timeout_ms = VMNET_SCRIPT_TIMEOUT_MS;
+	vn->vn_child.qc_dirs = vn->vn_dirs;
 	/* From here on the child may run the scripts: downscripts are due. */
 	vn->vn_scripts_ran = true;
 	return 0;
@@ -221,6 +226,7 @@ vmnet_free(struct vm *vm)
 	free(vn->vn_cmd_strs);
 	free(vn->vn_cmds);
 	free(vn->vn_keep);
+	free(vn->vn_dirs);
 	free(vn->vn_taps);
 	free(vn->vn_fds);
 	free(vn);

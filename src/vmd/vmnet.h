@@ -34,6 +34,7 @@ struct vm_net {
 	struct qchild_cmd	*vn_cmds;
 	struct script_cmd	*vn_cmd_strs;	/* owns what vn_cmds points to */
 	int			*vn_keep;
+	const char		**vn_dirs;	/* borrowed from vm_hw's nics */
 };
 
 

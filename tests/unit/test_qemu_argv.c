@@ -123,7 +123,9 @@ model_full(struct hw_vm *vm, const char *dir)
 	vm->vm_n_disks = 6;
 	full_nics[0] = (struct hw_nic){ .nic_net = HW_NET_USER, .nic_hostfwd = strs1,
 	    .nic_n_hostfwd = 1 };
-	full_nics[1] = (struct hw_nic){ .nic_net = HW_NET_USER, .nic_model = "e1000" };
+	/* A comma in a value is doubled, as in any QEMU option string. */
+	full_nics[1] = (struct hw_nic){ .nic_net = HW_NET_USER, .nic_model = "e1000",
+	    .nic_tftp = (char *)dir, .nic_bootfile = "pxe,boot.0" };
 	full_nics[2] = (struct hw_nic){ .nic_net = HW_NET_NONE };
 	vm->vm_nics = full_nics;
 	vm->vm_n_nics = 3;

@@ -184,6 +184,8 @@ show_nic(size_t i, const struct hw_nic *n)
 	printf("nic%zu.script: %s\n", i, str(n->nic_script));
 	printf("nic%zu.downscript: %s\n", i, str(n->nic_downscript));
 	printf("nic%zu.vhost: %s\n", i, yesno(n->nic_vhost));
+	printf("nic%zu.tftp: %s\n", i, str(n->nic_tftp));
+	printf("nic%zu.bootfile: %s\n", i, str(n->nic_bootfile));
 }
 
 /* Every field of the model, one `key: value` line each, in a fixed order. */
