@@ -129,7 +129,8 @@ check_exe(struct daemon *d, pid_t pid, const char *argv0, char *exe, size_t len,
 
 /* Its QMP socket on its command line, connected (usock_connect_owned). */
 static int
-connect_qmp(pid_t pid, struct strv *argv, char **path, int *fd, char *err, size_t errlen)
+connect_qmp(const char *run_dir, pid_t pid, struct strv *argv, char **path, int *fd,
+    char *err, size_t errlen)
 {
 	char why[512];
 	uid_t uid;
@@ -144,6 +145,12 @@ connect_qmp(pid_t pid, struct strv *argv, char **path, int *fd, char *err, size_
 		snprintf(err, errlen, "pid %d: its QMP socket %s is relative to its working "
 		    "directory: attach needs an absolute path", (int)pid, *path);
 		return -EINVAL;
+	}
+	/* run_dir's sockets are the daemon's own VMs' (bound by it, or by an older version). */
+	if (strncmp(*path, run_dir, strlen(run_dir)) == 0 && (*path)[strlen(run_dir)] == '/') {
+		snprintf(err, errlen, "pid %d: its QMP socket %s is in run_dir: a QEMU of "
+		    "vmservice's own, not one to attach", (int)pid, *path);
+		return -EEXIST;
 	}
 	if ((e = qproc_ids(pid, &uid, &gid)) != 0) {
 		snprintf(err, errlen, "pid %d: cannot read its uid: %s", (int)pid, strerror(-e));
@@ -204,7 +211,7 @@ attach_vm(struct daemon *d, const char *name, pid_t pid, char *err, size_t errle
 	if (!e)
 		e = check_exe(d, pid, argv.sv_v[0], exe, sizeof(exe), err, errlen);
 	if (!e)
-		e = connect_qmp(pid, &argv, &path, &fd, err, errlen);
+		e = connect_qmp(d->inv.inv_run_dir, pid, &argv, &path, &fd, err, errlen);
 	if (!e && (e = qproc_signal(pid, pidfd, 0)) != 0)
 		snprintf(err, errlen, "pid %d exited while being checked", (int)pid);
 	if (e) {

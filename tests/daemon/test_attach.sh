@@ -76,7 +76,9 @@ p4=$(hand h4 pc -chardev "socket,id=mon0,path=$TMP/h4.qmp,server=on,wait=off" \
 p3=$(HAND_NOCAPS=1 hand h3 none -qmp "unix:$TMP/h3.qmp,server,nowait")
 p2=$(hand h2 none)
 p5=$(HAND_NOCAPS=1 hand h5 none -qmp "unix:$TMP/h5.qmp,server=on,wait=off")
-check "five QEMUs started by hand" test -n "$p1" -a -n "$p2" -a -n "$p3" -a -n "$p4" -a -n "$p5"
+p6=$(hand h6 none -qmp "unix:$TMP/run/h6.qmp,server=on,wait=off")
+check "six QEMUs started by hand" test -n "$p1" -a -n "$p2" -a -n "$p3" -a -n "$p4" -a -n "$p5" \
+    -a -n "$p6"
 
 # Refusals, each naming the pid.
 "${NOCAPS[@]}" sleep 300 </dev/null >/dev/null 2>&1 &
@@ -97,6 +99,10 @@ check_match "QEMU without QMP: says so" "$out" "pid $p2: no QMP monitor"
 out=$(vmctl attach inv1 "$p3" 2>&1); rc=$?
 check_eq "a name in the inventory: refused" "$rc" 1
 check_match "a name in the inventory: says so" "$out" "vm inv1 is in the inventory"
+out=$(vmctl attach h6 "$p6" 2>&1); rc=$?
+check_match "a QMP socket in run_dir (the daemon's own VMs'): refused" "$out" \
+    "pid $p6: its QMP socket $TMP/run/h6.qmp is in run_dir"
+kill -KILL "$p6"
 out=$(vmctl attach k3 999999 2>&1); rc=$?
 check_match "no such pid: refused" "$out" "pid 999999: no such process"
 
