@@ -122,7 +122,6 @@ void inv_conv_options(struct inv_parse *ip, cfg_t *sec,
     const struct inv_opt *tab, void *base, struct hw_vm *vm, const char *key);
 void inv_conv_vm(struct inv_parse *ip, cfg_t *sec);
 char *inv_resolve(const struct inv_parse *ip, const char *path);
-bool inv_valid_vm_name(const char *s);
 bool inv_valid_hostfwd(const char *s);
 
 /* inv_check.c */

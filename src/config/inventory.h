@@ -86,6 +86,8 @@ struct inv_opts {
 int inv_load_opts(const char *path, struct inventory *inv, struct diag *d, struct inv_opts *o);
 void inv_free(struct inventory *inv);
 struct hw_vm *inv_find_vm(const struct inventory *inv, const char *name);
+/* A VM name: letters, digits, '.', '_', '-', starting with a letter or digit, at most 64. */
+bool inv_valid_vm_name(const char *s);
 /* Where the daemon keeps VM vm's generated VNC password (state_dir/VM.vncpass). */
 char *inv_vnc_password_path(const char *state_dir, const char *vm);
 #endif

@@ -26,6 +26,7 @@
 #include "qemu/qmp.h"
 #include "vmd/agent.h"
 #include "vmd/savestate.h"
+#include "vmd/attach.h"
 #include "vmd/snapshot.h"
 #include "lib/acceptor.h"
 #include "console/console.h"
@@ -416,9 +417,14 @@ select_vms(struct client *cl, struct json_object *req, bool all_ok, bool need,
 		name = json_object_get_string(jvm);
 	}
 	if (!name || strcmp(name, "all") == 0) {
+		/* Attached VMs: only a stop or kill of all is theirs too. */
+		bool attached = all_ok || strcmp(cl->wait_cmd, "stop") == 0 ||
+		    strcmp(cl->wait_cmd, "kill") == 0;
+
 		*out = xcalloc(d->n_vms, sizeof(**out));
 		for (i = 0; i < d->n_vms; i++)
-			if (all_ok || d->vms[i]->vm_hw->vm_policy.po_enable)
+			if (all_ok || (d->vms[i]->vm_hw->vm_policy.po_enable &&
+			    (attached || !d->vms[i]->vm_attach)))
 				(*out)[(*n)++] = d->vms[i];
 		return 0;
 	}
@@ -575,6 +581,14 @@ h_kill(struct client *cl, struct json_object *req)
 
 	if (select_vms(cl, req, false, true, &vms, &n))
 		return;
+	for (i = 0; save && i < n; i++)
+		if (vms[i]->vm_attach) {
+			/* The next start restores a save: an attached VM has none. */
+			reply_error(cl, "vm %s is attached (vmctl attach): vmservice cannot start "
+			    "it again, so it cannot save it", vms[i]->vm_name);
+			free(vms);
+			return;
+		}
 	for (i = 0; i < n; i++)
 		if (save)
 			daemon_save_vm(cl->c->d, vms[i]);
@@ -1023,6 +1037,44 @@ h_revert(struct client *cl, struct json_object *req)
 	reply(cl, o);
 }
 
+/*
+ * {"cmd":"attach","vm":NAME,"pid":PID}: supervise a QEMU we did not start
+ * (vmd/attach.c). Answered once it runs (its QMP answered query-status) or
+ * failed, like a start with "wait".
+ */
+static void
+h_attach(struct client *cl, struct json_object *req)
+{
+	struct json_object *jvm, *jpid;
+	struct vm **vms;
+	char err[1024];
+	int64_t pid;
+
+	if (!json_object_object_get_ex(req, "vm", &jvm) ||
+	    !json_object_is_type(jvm, json_type_string) ||
+	    !json_object_object_get_ex(req, "pid", &jpid) ||
+	    !json_object_is_type(jpid, json_type_int)) {
+		reply_error(cl, "attach needs \"vm\" (a name) and \"pid\" (a number)");
+		return;
+	}
+	pid = json_object_get_int64(jpid);
+	if (pid <= 0 || pid > INT32_MAX) {
+		reply_error(cl, "pid %lld: not a process id", (long long)pid);
+		return;
+	}
+	log_info("control: uid %u (pid %d): attach %s pid %lld", (unsigned)cl->uid,
+	    (int)cl->pid, json_object_get_string(jvm), (long long)pid);
+	if (attach_vm(cl->c->d, json_object_get_string(jvm), (pid_t)pid, err, sizeof(err))) {
+		log_warn("control: attach %s refused: %s", json_object_get_string(jvm), err);
+		reply_error(cl, "%s", err);
+		return;
+	}
+	vms = xcalloc(1, sizeof(*vms));
+	vms[0] = daemon_find_vm(cl->c->d, json_object_get_string(jvm));
+	json_object_object_add(req, "wait", json_object_new_boolean(true));
+	finish(cl, req, W_START, vms, 1);
+}
+
 static const struct ctl_handler {
 	const char	*name;
 	bool		 admin;		/* root (or the daemon's user) only */
@@ -1043,6 +1095,7 @@ static const struct ctl_handler {
 	{ "snapshot",	true,	h_snapshot },
 	{ "wait",	false,	h_wait },
 	{ "events",	false,	h_events },
+	{ "attach",	true,	h_attach },
 };
 
 /* One request line. Returns false when the client must be dropped. */

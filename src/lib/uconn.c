@@ -191,3 +191,24 @@ uconn_connect(struct uconn *uc, struct loop *lp, const char *path, pid_t peer,
 	usock_retry_start(&uc->uc_retry, lp, uc->uc_path, peer, attempts, 0, interval_ms,
 	    connected, uc);
 }
+
+int
+uconn_adopt(struct uconn *uc, struct loop *lp, const char *path, int fd)
+{
+	int e;
+
+	uconn_close(uc);
+	uc->uc_lp = lp;
+	free(uc->uc_path);
+	uc->uc_path = xstrdup(path);
+	e = loop_add_fd(lp, fd, EPOLLIN, on_io, uc);
+	if (e) {
+		close(fd);
+		return e;
+	}
+	uc->uc_fd = fd;
+	uc->uc_watching_out = false;
+	uc->uc_in_paused = false;
+	uconn_want_out(uc);
+	return 0;
+}

@@ -59,6 +59,12 @@ void uconn_init(struct uconn *uc, const char *what, const char *name, struct out
  */
 void uconn_connect(struct uconn *uc, struct loop *lp, const char *path, pid_t peer,
     unsigned attempts, unsigned interval_ms);
+/*
+ * Take fd, a socket the caller connected itself (with its own checks:
+ * usock_connect_owned), as if uconn_connect had; path is for messages.
+ * 0, or -errno with fd closed and no callback.
+ */
+int uconn_adopt(struct uconn *uc, struct loop *lp, const char *path, int fd);
 /* After the protocol queued output: watch for EPOLLOUT while some is pending. */
 void uconn_want_out(struct uconn *uc);
 /*

@@ -8,6 +8,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "lib/safe_path.h"
 #include "lib/usock.h"
 
 int
@@ -80,27 +81,31 @@ usock_bind(const char *path, int *fd, char *err, size_t errlen)
 	return 0;
 }
 
-int
-usock_connect(const char *path, pid_t peer, int *fd, char *err, size_t errlen)
+/*
+ * p: the socket's inode, opened O_PATH | O_NOFOLLOW (closed here). Refused
+ * unless a socket with a single link (owned by owner or root when owner is
+ * not (uid_t)-1); connected through /proc/self/fd so that nothing swapped
+ * in meanwhile is reached; the listener's SO_PEERCRED pid must be peer.
+ */
+static int
+connect_opened(int p, const char *path, pid_t peer, uid_t owner, int *fd, char *err,
+    size_t errlen)
 {
 	struct sockaddr_un sa;
 	struct ucred cr;
 	socklen_t crlen = sizeof(cr);
 	struct stat st;
 	char via[64];
-	int p, s, e;
+	int s, e;
 
-	if ((e = usock_addr(&sa, path, err, errlen)) != 0)
-		return e;
-	/* O_PATH | O_NOFOLLOW opens a symlink itself: fstat tells. */
-	p = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
-	if (p == -1) {
-		e = errno;
-		snprintf(err, errlen, "%s: %s", path, strerror(e));
-		return -e;
-	}
 	e = fstat(p, &st) == -1 ? -errno : S_ISLNK(st.st_mode) ? -ELOOP :
 	    !S_ISSOCK(st.st_mode) ? -ENOTSOCK : st.st_nlink != 1 ? -EMLINK : 0;
+	if (!e && owner != (uid_t)-1 && st.st_uid != owner && st.st_uid != 0) {
+		close(p);
+		snprintf(err, errlen, "%s is owned by uid %u, neither by uid %u nor root; "
+		    "not connecting", path, (unsigned)st.st_uid, (unsigned)owner);
+		return -EPERM;
+	}
 	if (e) {
 		close(p);
 		snprintf(err, errlen, "%s: %s; not connecting", path, e == -ELOOP ?
@@ -136,4 +141,43 @@ usock_connect(const char *path, pid_t peer, int *fd, char *err, size_t errlen)
 	}
 	*fd = s;
 	return 0;
+}
+
+int
+usock_connect(const char *path, pid_t peer, int *fd, char *err, size_t errlen)
+{
+	struct sockaddr_un sa;
+	int p, e;
+
+	if ((e = usock_addr(&sa, path, err, errlen)) != 0)
+		return e;
+	/* O_PATH | O_NOFOLLOW opens a symlink itself: fstat tells. */
+	p = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (p == -1) {
+		e = errno;
+		snprintf(err, errlen, "%s: %s", path, strerror(e));
+		return -e;
+	}
+	return connect_opened(p, path, peer, (uid_t)-1, fd, err, errlen);
+}
+
+int
+usock_connect_owned(const char *path, pid_t peer, uid_t owner, int *fd, char *err,
+    size_t errlen)
+{
+	const char *base;
+	int dir, p, e;
+
+	/* The directories as sp_open walks them: no link another user planted. */
+	dir = sp_open_parent(path, &base, err, errlen);
+	if (dir < 0)
+		return dir;
+	p = openat(dir, base, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	e = errno;
+	close(dir);
+	if (p == -1) {
+		snprintf(err, errlen, "%s: %s", path, strerror(e));
+		return -e;
+	}
+	return connect_opened(p, path, peer, owner, fd, err, errlen);
 }

@@ -53,6 +53,14 @@ int usock_bind(const char *path, int *fd, char *err, size_t errlen);
  */
 int usock_connect(const char *path, pid_t peer, int *fd, char *err, size_t errlen);
 
+/*
+ * usock_connect to a socket someone else made (vmctl attach: a QEMU's own
+ * QMP socket): the directories are walked as sp_open() walks them (a
+ * symlink owned by neither root nor us is refused), and the socket must
+ * be owned by owner or root, then as above. Never retried.
+ */
+int usock_connect_owned(const char *path, pid_t peer, uid_t owner, int *fd, char *err,
+    size_t errlen);
 /* A refusal of usock_connect that no retry can change. */
 #define USOCK_REFUSED(e) ((e) == -ELOOP || (e) == -ENOTSOCK || (e) == -EMLINK || \
 	(e) == -EPERM || (e) == -ENAMETOOLONG)

@@ -568,3 +568,9 @@ qproc_read_pidfile(const char *path, pid_t *pid)
 	*pid = (pid_t)v;
 	return 0;
 }
+
+int
+qproc_exe(pid_t pid, char *buf, size_t len)
+{
+	return proc_exe(pid, buf, len);
+}

@@ -93,6 +93,8 @@ int qproc_lock(const char *path, int *fd);
 /* pid's command line (/proc/PID/cmdline), one word each, pushed onto out. 0 or -errno. */
 struct strv;
 int qproc_cmdline(pid_t pid, struct strv *out);
+/* What /proc/PID/exe reads (as pid's user when root may not look). 0 or -errno. */
+int qproc_exe(pid_t pid, char *buf, size_t len);
 /* The real uid and gid of pid (/proc/PID/status). 0 or -errno. */
 int qproc_ids(pid_t pid, uid_t *uid, gid_t *gid);
 /* How long ago pid started (ms), from /proc; 0 or -errno. For adoption. */

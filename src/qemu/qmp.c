@@ -354,3 +354,9 @@ qmp_connect(struct qmp *q, struct loop *lp, const char *path, pid_t peer,
 	uconn_connect(&q->uc, lp, path, peer, attempts, interval_ms);
 	return 0;
 }
+
+int
+qmp_connect_fd(struct qmp *q, struct loop *lp, const char *path, int fd)
+{
+	return uconn_adopt(&q->uc, lp, path, fd);
+}

@@ -79,4 +79,10 @@ size_t qmp_pending(const struct qmp *q);
  */
 int qmp_connect(struct qmp *q, struct loop *lp, const char *path, pid_t peer,
     unsigned attempts, unsigned interval_ms);
+/*
+ * Socket side on a socket already connected and checked by the caller
+ * (vmctl attach: usock_connect_owned); path names it in messages. 0, or
+ * -errno with fd closed.
+ */
+int qmp_connect_fd(struct qmp *q, struct loop *lp, const char *path, int fd);
 #endif

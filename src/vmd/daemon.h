@@ -87,6 +87,11 @@ extern const struct sup_ops daemon_sup_ops;
 char *daemon_run_path(struct daemon *d, const struct vm *vm, const char *suffix);
 /* Watch vm's pidfd and connect QMP. */
 int daemon_watch_process(struct daemon *d, struct vm *vm);
+/*
+ * An attached QEMU (attach.c): watch its pidfd, talk QMP on qmp_fd (its own
+ * socket at qmp_path, connected and checked). 0, or -errno with qmp_fd closed.
+ */
+int daemon_watch_attached(struct daemon *d, struct vm *vm, const char *qmp_path, int qmp_fd);
 /* sched.c: emits the events scheduling decides, until nothing changes */
 void sched_run(struct daemon *d);
 /* daemon.c */

@@ -241,6 +241,25 @@ daemon_watch_process(struct daemon *d, struct vm *vm)
 	return 0;
 }
 
+int
+daemon_watch_attached(struct daemon *d, struct vm *vm, const char *qmp_path, int qmp_fd)
+{
+	int e = loop_add_fd(d->lp, vm->vm_pidfd, EPOLLIN, pidfd_cb, vm);
+
+	if (e) {
+		close(qmp_fd);
+		return e;
+	}
+	vm->vm_qmp = qmp_new(vm->vm_name, &qmp_callbacks, vm);
+	e = qmp_connect_fd(vm->vm_qmp, d->lp, qmp_path, qmp_fd);
+	if (e) {
+		qmp_free(vm->vm_qmp);
+		vm->vm_qmp = NULL;
+		loop_del_fd(d->lp, vm->vm_pidfd);
+	}
+	return e;
+}
+
 /* ---- supervisor ops ---- */
 
 /*
@@ -542,6 +561,9 @@ op_gone(void *ctx, struct vm *vm)
 		free(p);
 	}
 	vmcon_down(vm, "the VM stopped");
+	/* An attached QEMU's files are its own (and run_dir has none of its name). */
+	if (vm->vm_attach)
+		return;
 	/* QEMU removes its pidfile on a clean exit, not after SIGKILL. */
 	p = daemon_run_path(d, vm, "pid");
 	unlink(p);
@@ -559,8 +581,13 @@ static char *
 op_exit_detail(void *ctx, struct vm *vm)
 {
 	struct daemon *d = ctx;
-	char *p = xasprintf("%s/%s.qemu.log", d->inv.inv_log_dir, vm->vm_name);
-	char *tail = qproc_log_tail(p, vm->vm_log_offset, LOG_TAIL_BYTES);
+	char *p, *tail;
+
+	/* An attached QEMU's stderr is wherever its starter put it. */
+	if (vm->vm_attach)
+		return NULL;
+	p = xasprintf("%s/%s.qemu.log", d->inv.inv_log_dir, vm->vm_name);
+	tail = qproc_log_tail(p, vm->vm_log_offset, LOG_TAIL_BYTES);
 
 	free(p);
 	return tail;
@@ -582,7 +609,8 @@ op_changed(void *ctx, struct vm *vm, enum vm_state old, const char *why)
 		savestate_done(d, vm);
 	if (old == VS_SAVING && vm->vm_state != VS_SAVING)
 		savestate_forget(d, vm);
-	e = state_write(d->inv.inv_state_dir, vm);
+	/* An attached VM is transient: nothing in state_dir outlives the daemon. */
+	e = vm->vm_attach ? 0 : state_write(d->inv.inv_state_dir, vm);
 	if (e)
 		log_vm(LOG_WARNING, vm->vm_name, "cannot write state file in %s: %s",
 		    d->inv.inv_state_dir, strerror(-e));

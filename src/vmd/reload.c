@@ -550,6 +550,8 @@ apply(struct daemon *d, struct inventory *ninv, struct json_object *chg,
 		struct hw_vm *nh = inv_find_vm(&d->inv, vm->vm_name);
 		bool was_on = vm->vm_hw->vm_policy.po_enable;
 
+		if (vm->vm_attach)
+			continue;	/* not the inventory's (attached_names) */
 		if (!nh)
 			remove_vm(d, vm, prev, chg);
 		else if (sup_has_process(vm))
@@ -569,7 +571,7 @@ apply(struct daemon *d, struct inventory *ninv, struct json_object *chg,
 			start[n_start++] = d->vms[d->n_vms - 1];
 	}
 	for (i = 0; i < n_old; i++)
-		if (!sup_has_process(d->vms[i]))
+		if (!sup_has_process(d->vms[i]) && !d->vms[i]->vm_attach)
 			consoles_open(d, d->vms[i]);
 	reorder(d);
 	/* After every VM has its new configuration: `after` is the new one. */
@@ -589,6 +591,37 @@ apply(struct daemon *d, struct inventory *ninv, struct json_object *chg,
 		daemon_intent_sync(d, d->vms[i]);
 	gc(d);
 	d->dirty = true;
+}
+
+/*
+ * An attached VM (vmctl attach) named by the new inventory: a running one
+ * keeps its name, so the reload is refused; a stopped one gives way.
+ */
+static int
+attached_names(struct daemon *d, const struct inventory *ninv, char *msg, size_t len)
+{
+	size_t i = 0, j;
+
+	while (i < d->n_vms) {
+		struct vm *vm = d->vms[i];
+
+		if (!vm->vm_attach || !inv_find_vm(ninv, vm->vm_name)) {
+			i++;
+			continue;
+		}
+		if (!sup_is_down(vm)) {
+			snprintf(msg, len, "%s: vm %s is an attached QEMU (vmctl attach, pid %d): "
+			    "stop it before adding %s to the inventory; nothing changed",
+			    d->conf_path, vm->vm_name, (int)vm->vm_pid, vm->vm_name);
+			return -EBUSY;
+		}
+		log_vm(LOG_INFO, vm->vm_name, "attached VM dropped: the inventory has its name now");
+		for (j = i; j + 1 < d->n_vms; j++)
+			d->vms[j] = d->vms[j + 1];
+		d->n_vms--;
+		vm_release(d, vm);
+	}
+	return 0;
 }
 
 /* inv_opts io_models: the answers of nicmodels.h, never a wait. */
@@ -650,6 +683,12 @@ run(struct daemon *d)
 		return refuse(o, msg, errs);
 	}
 	diag_free(&dg);
+	if (attached_names(d, &ninv, msg, sizeof(msg)) != 0) {
+		log_err("reload failed: %s", msg);
+		inv_free(&ninv);
+		json_object_put(warns);
+		return refuse(o, msg, errs);
+	}
 	json_object_put(errs);
 	chg = json_object_new_array();
 	apply(d, &ninv, chg, warns);

@@ -56,8 +56,11 @@ daemon_intent_sync(struct daemon *d, struct vm *vm)
 	struct vm_intent it = intent_of(vm);
 	int e;
 
-	/* Stopping everything to exit is not what the admin wants of a VM. */
-	if (d->exiting || it.it_want == INTENT_NONE ||
+	/*
+	 * Stopping everything to exit is not what the admin wants of a VM; an
+	 * attached VM is not resumed by the next daemon (no intent file).
+	 */
+	if (d->exiting || vm->vm_attach || it.it_want == INTENT_NONE ||
 	    (it.it_want == vm->vm_intent.it_want && it.it_pid == vm->vm_intent.it_pid))
 		return;
 	e = intent_write(d->inv.inv_run_dir, vm->vm_name, &it);
@@ -73,7 +76,7 @@ void
 daemon_intent_forget(struct daemon *d, struct vm *vm)
 {
 	struct vm_intent none = { INTENT_NONE, 0 };
-	int e = intent_write(d->inv.inv_run_dir, vm->vm_name, &none);
+	int e = vm->vm_attach ? 0 : intent_write(d->inv.inv_run_dir, vm->vm_name, &none);
 
 	if (e)
 		log_vm(LOG_WARNING, vm->vm_name, "cannot remove %s/%s.intent: %s",
@@ -121,11 +124,17 @@ pull_deps(struct daemon *d, struct vm *vm, char *err, size_t errlen, int depth)
 }
 
 static int
-check_startable(struct daemon *d, struct vm *vm, char *err, size_t errlen)
+check_startable(struct daemon *d, struct vm *vm, bool restart, char *err, size_t errlen)
 {
 	if (vm->vm_want == WANT_GONE) {
 		snprintf(err, errlen, "vm %s was removed from the inventory", vm->vm_name);
 		return -ENOENT;
+	}
+	/* We never had its command line to run it again (vmserviced(8), attach). */
+	if (vm->vm_attach && (restart || sup_is_down(vm))) {
+		snprintf(err, errlen, "vm %s is attached (vmctl attach), not in the inventory: "
+		    "vmservice cannot %s it", vm->vm_name, restart ? "restart" : "start");
+		return -EPERM;
 	}
 	if (!vm->vm_hw->vm_policy.po_enable) {
 		snprintf(err, errlen, "vm %s is disabled", vm->vm_name);
@@ -145,7 +154,7 @@ check_startable(struct daemon *d, struct vm *vm, char *err, size_t errlen)
 int
 daemon_start_vm(struct daemon *d, struct vm *vm, char *err, size_t errlen)
 {
-	int e = check_startable(d, vm, err, errlen);
+	int e = check_startable(d, vm, false, err, errlen);
 
 	if (e)
 		return e;
@@ -157,7 +166,7 @@ daemon_start_vm(struct daemon *d, struct vm *vm, char *err, size_t errlen)
 int
 daemon_restart_vm(struct daemon *d, struct vm *vm, char *err, size_t errlen)
 {
-	int e = check_startable(d, vm, err, errlen);
+	int e = check_startable(d, vm, true, err, errlen);
 
 	if (e)
 		return e;

@@ -2,6 +2,7 @@
 
 #include "lib/json_add.h"
 #include "vmd/agent.h"
+#include "vmd/attach.h"
 #include "vmd/savestate.h"
 #include "vmd/daemon.h"
 #include "vmd/reload.h"
@@ -59,5 +60,6 @@ daemon_vm_json(struct daemon *d, const struct vm *vm)
 	state_json_stop_fields(o, vm);
 	agent_json(vm, o);
 	reload_vm_json(vm, o);
+	attach_json(vm, o);
 	return o;
 }

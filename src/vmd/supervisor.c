@@ -21,6 +21,7 @@ static const char *const state_names[VS_N] = {
 	[VS_ADOPTING] = "adopting", [VS_PANICKED] = "panicked", [VS_REMOVED] = "removed",
 	[VS_BOOTING] = "booting", [VS_NOT_READY] = "not-ready",
 	[VS_SAVING] = "saving", [VS_RESTORING] = "restoring",
+	[VS_ATTACHING] = "attaching",
 };
 
 static const char *const want_names[WANT_N] = {
@@ -42,7 +43,7 @@ static const char *const event_names[VE_N] = {
 	[VE_GUEST_READY] = "guest ready", [VE_AGENT_FAILED] = "agent did not answer",
 	[VE_SAVE] = "save requested", [VE_SAVED] = "state saved",
 	[VE_SAVE_FAILED] = "save failed", [VE_RESTORED] = "state restored",
-	[VE_RESTORE_FAILED] = "restore failed",
+	[VE_RESTORE_FAILED] = "restore failed", [VE_ATTACH] = "attach requested",
 };
 
 static const char *const reason_names[SR_N] = {
@@ -128,6 +129,7 @@ sup_has_process(const struct vm *vm)
 	case VS_STARTING: case VS_RUNNING: case VS_HALTING:
 	case VS_TERMINATING: case VS_KILLING: case VS_PANICKED:
 	case VS_BOOTING: case VS_NOT_READY: case VS_SAVING: case VS_RESTORING:
+	case VS_ATTACHING:
 		return true;
 	default:
 		return false;
@@ -1057,6 +1059,49 @@ a_adopt_timeout(const struct sup *s, struct vm *vm, int arg)
 	set_state(s, vm, VS_FAILED, "not adopted");
 }
 
+/* ---- attach (vmctl attach): a QEMU we did not start, supervised from now on ---- */
+
+static void
+a_attach(const struct sup *s, struct vm *vm, int arg)
+{
+	/* Not our child (no wait status), like an adopted QEMU. */
+	vm->vm_adopted = true;
+	vm->vm_shutdown_seen = false;
+	vm->vm_pending = SR_NONE;
+	vm->vm_want = WANT_UP;
+	set_state(s, vm, VS_ATTACHING, "attach requested: waiting for its QMP");
+	s->ops->arm(s->ctx, vm, SUP_ATTACH_WAIT_MS);
+}
+
+/* Attaching: QEMU answered query-status (its run state is known): supervised. */
+static void
+a_attached(const struct sup *s, struct vm *vm, int arg)
+{
+	char why[96];
+
+	vm->vm_run_ms = s->ops->now(s->ctx);
+	snprintf(why, sizeof(why), "attached a running QEMU (run state %s)", vm->vm_run_state);
+	set_state(s, vm, VS_RUNNING, why);
+}
+
+/*
+ * Its QMP closed or never answered: not supervised. It is not ours to
+ * stop: no signal, only our side (pidfd, QMP) goes.
+ */
+static void
+a_attach_failed(const struct sup *s, struct vm *vm, int arg)
+{
+	free(vm->vm_detail);
+	vm->vm_detail = xasprintf("not attached: its QMP %s; pid %d runs on, unsupervised",
+	    arg == VE_TIMER ? "did not answer query-status in time" : "connection closed",
+	    (int)vm->vm_pid);
+	vm->vm_pending = SR_NONE;
+	vm->vm_halt_step = -1;
+	vm->vm_want = WANT_DOWN;
+	s->ops->gone(s->ctx, vm);
+	set_state(s, vm, VS_FAILED, vm->vm_detail);
+}
+
 static void
 a_deps_failed(const struct sup *s, struct vm *vm, int arg)
 {
@@ -1242,6 +1287,7 @@ static const sup_action table[VS_N][VE_N] = {
 		[VE_START] = a_want_start, [VE_RESTART] = a_want_start,
 		[VE_EXITED] = a_unexpected, [VE_ADOPT] = a_adopt,
 		[VE_ADOPT_WAIT] = a_adopt_wait, [VE_REMOVE] = a_removed,
+		[VE_ATTACH] = a_attach,
 	},
 	[VS_FAILED] = {
 		[VE_START] = a_want_start, [VE_RESTART] = a_want_start,
@@ -1317,6 +1363,11 @@ static const sup_action table[VS_N][VE_N] = {
 	[VS_KILLING] = {
 		[VE_EXITED] = a_exited, [VE_RESTART] = a_set_restart,
 		[VE_START] = a_set_restart,
+	},
+	[VS_ATTACHING] = {
+		[VE_RUN_STATE] = a_attached, [VE_TIMER] = a_attach_failed,
+		[VE_QMP_LOST] = a_attach_failed, [VE_EXITED] = a_crashed,
+		[VE_STOP] = a_term, [VE_KILL] = a_kill, [VE_WIND_DOWN] = a_wind_down,
 	},
 	/* Terminal: the daemon drops it at its next idle pass. */
 	[VS_REMOVED] = { 0 },

@@ -30,6 +30,7 @@ enum vm_state {
 	VS_NOT_READY,	/* ready_timeout expired under on_ready_timeout = hold */
 	VS_SAVING,	/* paused, its state streaming to state_dir/NAME.vmstate */
 	VS_RESTORING,	/* spawned with -incoming: loading its saved state */
+	VS_ATTACHING,	/* vmctl attach: a QEMU we did not start, its QMP answering yet */
 	VS_N
 };
 
@@ -61,6 +62,7 @@ enum vm_event {
 	VE_SAVE_FAILED,		/* the save could not finish (vm_detail set) */
 	VE_RESTORED,		/* the saved state is loaded (MIGRATION completed, incoming) */
 	VE_RESTORE_FAILED,	/* QEMU refused the saved state (vm_detail set) */
+	VE_ATTACH,		/* vmctl attach: a QEMU we did not start (pid, pidfd, QMP set) */
 	VE_N
 };
 
@@ -101,6 +103,7 @@ struct vm_reload;
 struct vm_agent;
 struct vm_probe;
 struct vm_snap;
+struct vm_attach;
 
 struct vm {
 	const struct hw_vm *vm_hw;
@@ -155,6 +158,7 @@ struct vm {
 	struct vm_agent	*vm_agent;	/* agent.c: the guest agent connection, or NULL */
 	struct vm_probe	*vm_probe;	/* probe.c: the readiness probe under way, or NULL */
 	struct vm_snap	*vm_snap;	/* snapshot.c: the snapshot operation under way, or NULL */
+	struct vm_attach *vm_attach;	/* attach.c: not in the inventory (vmctl attach), or NULL */
 	int		 vm_save_pct;	/* savestate.c: a save's progress, percent; -1: none */
 	uint64_t	 vm_save_timer;	/* savestate.c: the next query-migrate */
 
@@ -229,6 +233,8 @@ const char *sup_event_name(enum vm_event ev);
 const char *sup_reason_name(enum stop_reason r);
 int sup_state_lookup(const char *name);
 int sup_reason_lookup(const char *name);
+/* How long an attached QEMU's QMP may take to greet and answer query-status. */
+#define SUP_ATTACH_WAIT_MS	10000
 /* How long a VM waits in adopting for the QEMU holding its lock. */
 #define SUP_ADOPT_WAIT_MS	30000
 /* The backoff before the next automatic restart, ms (exponential, capped). */

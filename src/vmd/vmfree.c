@@ -9,6 +9,7 @@
 
 #include "lib/loop.h"
 #include "qemu/qmp.h"
+#include "vmd/attach.h"
 #include "vmd/daemon.h"
 #include "vmd/vmcon.h"
 #include "vmd/vmnet.h"
@@ -35,5 +36,6 @@ vm_release(struct daemon *d, struct vm *vm)
 	}
 	vm_drop_lock(vm);
 	sup_vm_clear(vm);
+	attach_free(vm);
 	free(vm);
 }

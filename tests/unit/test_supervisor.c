@@ -1301,6 +1301,58 @@ main(void)
 	OK(vm.vm_detail && strncmp(vm.vm_detail, "restore-failed", 14) == 0,
 	    "the detail survives the cold boot: %s", vm.vm_detail ? vm.vm_detail : "(null)");
 
+	/* Attach (vmctl attach): a QEMU we did not start, supervised once QMP answers. */
+	fresh(HW_HALT_ACPI);
+	sup_event(&s, &vm, VE_ATTACH, 0);
+	STATE("attaching", "attach: attaching");
+	OPS("arm 10000;", "its QMP has SUP_ATTACH_WAIT_MS to answer");
+	OK(sup_has_process(&vm) && !sup_is_down(&vm), "attaching has a process, is not down");
+	OK(!sup_stop_pending(&vm), "no stop is sent while attaching");
+	sup_event(&s, &vm, VE_QMP_READY, 0);
+	STATE("attaching", "QMP ready alone is not enough: query-status first");
+	snprintf(vm.vm_run_state, sizeof(vm.vm_run_state), "running");
+	sup_event(&s, &vm, VE_RUN_STATE, 0);
+	STATE("running", "query-status answered: running");
+	WANT("up", "wanted up");
+	r.log[0] = 0;
+	sup_event(&s, &vm, VE_STOP, 0);
+	STATE("halting", "stop: the halt ladder, as for its own VMs");
+	OPS("qmp system_powerdown;arm 30000;", "ACPI first");
+	sup_event(&s, &vm, VE_SHUTDOWN_GUEST, 0);
+	sup_event(&s, &vm, VE_EXITED, -1);
+	STATE("stopped", "attached, stopped");
+	REASON("host-powerdown", "reason host-powerdown");
+	OK_STREQ(vm.vm_last_exit, "unknown", "not our child: no exit status");
+	fresh(HW_HALT_ACPI);
+	sup_event(&s, &vm, VE_ATTACH, 0);
+	sup_event(&s, &vm, VE_RUN_STATE, 0);
+	r.log[0] = 0;
+	sup_event(&s, &vm, VE_EXITED, -1);
+	STATE("stopped", "attached QEMU killed: stopped");
+	REASON("crashed", "reason crashed");
+	OK(strstr(r.log, "spawn") == NULL, "restart = no: never spawned (it has no argv of ours)");
+	fresh(HW_HALT_ACPI);
+	sup_event(&s, &vm, VE_ATTACH, 0);
+	r.log[0] = 0;
+	sup_event(&s, &vm, VE_TIMER, 0);
+	STATE("failed", "QMP never answered: failed");
+	OPS("gone;disarm;", "no signal: not ours to stop, only our side goes");
+	OK(vm.vm_detail && strstr(vm.vm_detail, "not attached"), "detail: %s",
+	    vm.vm_detail ? vm.vm_detail : "(null)");
+	fresh(HW_HALT_ACPI);
+	sup_event(&s, &vm, VE_ATTACH, 0);
+	r.log[0] = 0;
+	sup_event(&s, &vm, VE_QMP_LOST, 0);
+	STATE("failed", "QMP closed while attaching: failed");
+	OK(strstr(r.log, "signal") == NULL, "and no signal");
+	fresh(HW_HALT_ACPI);
+	sup_event(&s, &vm, VE_ATTACH, 0);
+	sup_event(&s, &vm, VE_WIND_DOWN, 0);
+	WANT("down", "service stop while attaching: wanted down");
+	sup_event(&s, &vm, VE_RUN_STATE, 0);
+	STATE("running", "attached");
+	OK(sup_stop_pending(&vm), "then the scheduler stops it");
+
 	/* Every state/event pair is handled without crashing. */
 	{
 		int st, ev, bad = 0;

@@ -252,6 +252,47 @@ retries(const char *symlink_path, int svc)
 	loop_free(lp);
 }
 
+/*
+ * usock_connect_owned (vmctl attach): a socket someone else made, reached
+ * only through directories and links root or we own, only when owned by
+ * the QEMU's uid or root. buf[0] is served by the fake QEMU q.
+ */
+static void
+owned(pid_t q)
+{
+	char err[512], via[320], lnk[300];
+	int c = -1, e;
+
+	e = usock_connect_owned(buf[0], q, 4242, &c, err, sizeof(err));
+	OK(e == 0, "owned: root's socket, the QEMU its listener (%s)", e ? err : "ok");
+	if (e == 0)
+		close(c);
+	if (geteuid() != 0) {
+		printf("ok - owned: chown checks # SKIP not root\n");
+		return;
+	}
+	OK(chown(buf[0], 4242, 4242) == 0, "owned: the socket becomes uid 4242's");
+	e = usock_connect_owned(buf[0], q, 4242, &c, err, sizeof(err));
+	OK(e == 0, "owned: the QEMU's uid's socket (%s)", e ? err : "ok");
+	if (e == 0)
+		close(c);
+	e = usock_connect_owned(buf[0], q, 4343, &c, err, sizeof(err));
+	OK(e == -EPERM && strstr(err, "owned by uid 4242, neither by uid 4343 nor root"),
+	    "owned: another user's socket refused: %s", err);
+	OK(chown(buf[0], 0, 0) == 0, "owned: root's again");
+	snprintf(lnk, sizeof(lnk), "%s/dirlink", dir);
+	snprintf(via, sizeof(via), "%s/v.qmp", lnk);
+	OK(symlink(dir, lnk) == 0, "owned: a directory symlink to it");
+	e = usock_connect_owned(via, q, 4242, &c, err, sizeof(err));
+	OK(e == 0, "owned: through root's own link (%s)", e ? err : "ok");
+	if (e == 0)
+		close(c);
+	OK(lchown(lnk, 4242, 4242) == 0, "owned: the link becomes uid 4242's");
+	e = usock_connect_owned(via, q, 4242, &c, err, sizeof(err));
+	OK(e == -ELOOP, "owned: through another user's link refused (%d: %s)", e, err);
+	unlink(lnk);
+}
+
 int
 main(void)
 {
@@ -337,6 +378,8 @@ main(void)
 	OK(e == 0 && lstat(buf[7], &st) == 0 && S_ISSOCK(st.st_mode), "bind replaces the link");
 	OK(lstat(buf[5], &st) == 0 && S_ISREG(st.st_mode), "... and leaves the target alone");
 	close(fd);
+
+	owned(q);
 
 	kill(q, SIGKILL);
 	waitpid(q, NULL, 0);

@@ -315,6 +315,9 @@ fmt_state(struct json_object *vm, char *buf, size_t len)
 		snprintf(buf, len, "saving (%d%%)", json_object_get_int(pv));
 	else
 		snprintf(buf, len, "%s", state);
+	/* Not in the inventory: supervised since vmctl attach. */
+	if (json_object_object_get_ex(vm, "attached", &pv) && json_object_get_boolean(pv))
+		snprintf(buf + strlen(buf), len - strlen(buf), " (attached)");
 }
 
 /* The ACCEL column: "tcg (kvm failed)", "tcg (no kvm)" when auto fell back. */

@@ -6,6 +6,7 @@
 #ifndef VMS_VMCTL_CLIENT_H
 #define VMS_VMCTL_CLIENT_H
 
+#include <stdbool.h>
 #include <json-c/json.h>
 
 struct vmctl;
@@ -44,6 +45,11 @@ int vmctl_monitor(struct vmctl *ctl, int argc, char **argv);
 int vmctl_qmp(struct vmctl *ctl, int argc, char **argv);
 int vmctl_wait(struct vmctl *ctl, int argc, char **argv);
 int vmctl_snapshot(struct vmctl *ctl, int argc, char **argv);
+/* vmctl_attach.c */
+int vmctl_attach(struct vmctl *ctl, int argc, char **argv);
+/* vmctl show of an attached VM: VMCTL_OK/FAIL, or -1 when the daemon has none of that name. */
+int vmctl_show_attached(struct vmctl *ctl, const char *conf, const char *name, bool want_argv,
+    bool want_shell);
 
 #define VMCTL_CLIENT_COMMANDS \
 	{ "status", "[NAME] [--json] [-s SOCKET]", \
@@ -86,5 +92,8 @@ int vmctl_snapshot(struct vmctl *ctl, int argc, char **argv);
 	  "124 timed out", vmctl_wait }, \
 	{ "events", "[NAME] [--json] [-s SOCKET]", \
 	  "print every state change and stop reason as it happens, until interrupted", \
-	  vmctl_events }
+	  vmctl_events }, \
+	{ "attach", "NAME PID", \
+	  "supervise a QEMU started by hand (its QMP on a unix socket) as VM NAME " \
+	  "until it stops (root)", vmctl_attach }
 #endif

@@ -11,6 +11,7 @@
 #include "config/inv_expose.h"
 #include "config/inventory.h"
 #include "cmd/vmctl/vmctl.h"
+#include "cmd/vmctl/client.h"
 #include "config/vmpriv.h"
 
 int
@@ -286,6 +287,12 @@ vmctl_show(struct vmctl *ctl, int argc, char **argv)
 	if (vmctl_load(conf, &inv) < 0)
 		return VMCTL_FAIL;
 	vm = inv_find_vm(&inv, argv[0]);
+	/* Not in the file: an attached QEMU's real command line, from the daemon. */
+	if (!vm && (rc = vmctl_show_attached(ctl, conf, argv[0], want_argv, want_shell)) >= 0) {
+		inv_free(&inv);
+		return rc;
+	}
+	rc = VMCTL_OK;
 	env = (struct qemu_env){
 		.qe_emulator_dir = inv.inv_emulator_dir,
 		.qe_run_dir = inv.inv_run_dir,
