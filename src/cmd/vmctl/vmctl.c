@@ -21,6 +21,9 @@ static const struct vmctl_cmd vmctl_commands[] = {
 	{ "vnc-password", "NAME [-c FILE]",
 	  "print a VM's VNC password (generated when no vnc_password_file; root)",
 	  vmctl_vnc_password },
+	{ "import-rc", "FILE|-",
+	  "print the classic rc-script's /etc/conf.d/qemu.conf as vmservice.conf",
+	  vmctl_import_rc },
 	/* Commands talking to the daemon (client.c). */
 	VMCTL_CLIENT_COMMANDS,
 };

@@ -46,4 +46,6 @@ int vmctl_args(struct vmctl *ctl, int argc, char **argv, const char **conf,
 int vmctl_check_config(struct vmctl *ctl, int argc, char **argv);
 int vmctl_show(struct vmctl *ctl, int argc, char **argv);
 int vmctl_vnc_password(struct vmctl *ctl, int argc, char **argv);
+/* vmctl_import.c */
+int vmctl_import_rc(struct vmctl *ctl, int argc, char **argv);
 #endif
