@@ -358,7 +358,8 @@ new_disk(struct rci_vm *vm, const char *file, int order, int line)
 	memset(d, 0, sizeof(*d));
 	d->rd_file = file ? xstrdup(file) : NULL;
 	d->rd_readonly = d->rd_snapshot = RCI_UNSET;
-	d->rd_order = order;
+	/* Ties (a bare word and -hda) keep the command line's order. */
+	d->rd_order = order * 1000 + (int)vm->v_n_disks;
 	d->rd_line = line;
 	return d;
 }
@@ -915,7 +916,8 @@ rci_qemu_finish(struct rci_vm *vm)
 	unsigned k = 0;
 	size_t i;
 
-	qsort(vm->v_disks, vm->v_n_disks, sizeof(*vm->v_disks), by_order);
+	if (vm->v_n_disks)
+		qsort(vm->v_disks, vm->v_n_disks, sizeof(*vm->v_disks), by_order);
 	for (i = 0; i < vm->v_n_disks; i++) {
 		struct rci_disk *d = &vm->v_disks[i];
 		if (d->rd_id) {
