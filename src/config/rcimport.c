@@ -364,6 +364,24 @@ put_str(FILE *o, const char *key, const char *val, const char *indent)
 	fputs("\"\n", o);
 }
 
+/*
+ * A note quotes the rc file (a haltcmd, an option): a newline in it would
+ * end the comment and make the rest configuration. Control bytes are
+ * written as \n or ?.
+ */
+static void
+put_comment(FILE *o, const char *s)
+{
+	fputs("\t# ", o);
+	for (; *s; s++) {
+		if (*s == '\n')
+			fputs("\\n", o);
+		else
+			fputc((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s, o);
+	}
+	fputc('\n', o);
+}
+
 static void
 put_opt(FILE *o, const char *key, const char *val, const char *indent)
 {
@@ -480,7 +498,7 @@ emit_vm(FILE *o, const struct rci_vm *vm)
 		put_str(o, "halt_command", vm->v_halt_command, "\t");
 	put_opt(o, "halt_timeout", vm->v_halt_timeout, "\t");
 	for (size_t i = 0; i < vm->v_notes.sv_n; i++)
-		fprintf(o, "\t# %s\n", vm->v_notes.sv_v[i]);
+		put_comment(o, vm->v_notes.sv_v[i]);
 	if (vm->v_extra.sv_n) {
 		char *all = NULL;
 		for (size_t i = 0; i < vm->v_extra.sv_n; i++) {
