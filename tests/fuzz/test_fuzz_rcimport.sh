@@ -21,7 +21,7 @@ check "seed corpus: $(ls "$TMP/seed" | wc -l) configs" test "$(ls "$TMP/seed" | 
 	sed -n 's/^.*{ "\(-[a-z-]*\)", [a-z]*, [a-z_A-Z]* }.*/"\1"/p' "$VMS_TOP/src/config/rcqemu.c" | sort -u
 	grep -o '{ "-[a-zA-Z-]*"' "$VMS_TOP/src/config/rcqemu.c" | sed 's/{ //' | sort -u
 	for t in '"QEMU_MACHINES=("' '")"' '"qemu_a="' '"qemu_a_haltcmd="' '"qemu_a_type="' \
-	    '"\""' "\"'\"" '"$'"'"'"' '"\\\n"' '"${A}"' '"$A"' '"!"' '"#"' '"telnet::1,server,nowait"' \
+	    '"\""' "\"'\"" '"$'"'"'"' '"\\\x0a"' '"${A}"' '"$A"' '"!"' '"#"' '"telnet::1,server,nowait"' \
 	    '"nic,macaddr=52:54:00:00:00:01,model=virtio"' '"tap,ifname=t,script=no"' \
 	    '"user,id=n,hostfwd=tcp::1-:2"' '"e1000,netdev=n"' '"file=/x,if=virtio,format=qcow2"' \
 	    '"echo system_powerdown | nc localhost 1"' '",,"' '"+="' '"export "'; do
