@@ -53,6 +53,12 @@ struct rci_vm {
 	int	 v_n_serials;
 	char	*v_vga, *v_keymap;
 	bool	 v_balloon, v_tablet;
+	struct rci_chardev {	/* -chardev socket,...,port=P,server: P */
+		char	*ch_id, *ch_arg;
+		int	 ch_port, ch_line;
+		bool	 ch_used;	/* by -serial chardev: or -mon */
+	} *v_chardevs;
+	size_t	 v_n_chardevs;
 	struct strv v_redir;	/* -redir rules, as hostfwd */
 	int	 v_redir_line;
 

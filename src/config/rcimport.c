@@ -93,6 +93,9 @@ vm_free(struct rci_vm *vm)
 		strv_free(&n->rn_hostfwd);
 	}
 	free(vm->v_nics);
+	for (size_t i = 0; i < vm->v_n_chardevs; i++)
+		free(vm->v_chardevs[i].ch_id), free(vm->v_chardevs[i].ch_arg);
+	free(vm->v_chardevs);
 	strv_free(&vm->v_redir);
 	strv_free(&vm->v_extra);
 	strv_free(&vm->v_notes);

@@ -618,6 +618,28 @@ h_netdev(struct rq *q)
 	kv_free(&kv);
 }
 
+/* -nic TYPE,model=,mac=,...: a backend and its NIC in one (QEMU 2.12). */
+static void
+h_nic(struct rq *q)
+{
+	const char *type, *model, *mac;
+	struct kv kv;
+	char key[32];
+
+	kv_split(q->arg, "type", &kv);
+	type = kv_get(&kv, "type");
+	model = kv_get(&kv, "model");
+	mac = kv_get(&kv, "mac");
+	snprintf(key, sizeof(key), "nic %zu", q->vm->v_n_nics);
+	if (type && strcmp(type, "none") == 0)
+		q->vm->v_net_none = true;
+	else if (!type || !nic_back(q, key, type, &kv))
+		to_extra(q, "a network backend vmservice has no name for");
+	else
+		nic_front(q, key, model, mac);
+	kv_free(&kv);
+}
+
 static void
 h_device(struct rq *q)
 {
@@ -701,10 +723,80 @@ telnet_port(struct rq *q, const char *s, bool *raw_tcp)
 	return (int)port;
 }
 
+/*
+ * -chardev socket,id=ID,host=H,port=P,server=on,wait=off[,telnet=on]: kept
+ * by id for a -serial chardev:ID or -mon chardev=ID; used by neither, it
+ * goes to extra_args at the end (another device uses it).
+ */
+static void
+h_chardev(struct rq *q)
+{
+	const char *type, *id, *port, *server, *host;
+	struct rci_chardev *c;
+	struct kv kv;
+
+	kv_split(q->arg, "backend", &kv);
+	type = kv_get(&kv, "backend");
+	id = kv_get(&kv, "id");
+	port = kv_get(&kv, "port");
+	server = kv_get(&kv, "server");
+	host = kv_get(&kv, "host");
+	if (!type || strcmp(type, "socket") || !id || !is_uint(port) || !server ||
+	    parse_onoff(server) != 1 || atoi(port) < 1 || atoi(port) > 65535) {
+		to_extra(q, "not a listening TCP socket");
+		kv_free(&kv);
+		return;
+	}
+	if (host && *host && strcmp(host, "localhost") && strcmp(host, "127.0.0.1") &&
+	    strcmp(host, "::1"))
+		rci_warn(q->vm, q->line, "%s %s: listened on %s; vmservice listens on the "
+		    "global `listen` address (and monitors on monitor_listen)", q->opt, q->arg,
+		    host);
+	q->vm->v_chardevs = xrealloc(q->vm->v_chardevs,
+	    (q->vm->v_n_chardevs + 1) * sizeof(*c));
+	c = &q->vm->v_chardevs[q->vm->v_n_chardevs++];
+	c->ch_id = xstrdup(id);
+	c->ch_arg = xstrdup(q->arg);
+	c->ch_port = atoi(port);
+	c->ch_line = q->line;
+	c->ch_used = false;
+	kv_free(&kv);
+}
+
+/* The -chardev named id, marked used; NULL if none. */
+static struct rci_chardev *
+chardev(struct rci_vm *vm, const char *id)
+{
+	for (size_t i = 0; i < vm->v_n_chardevs; i++)
+		if (strcmp(vm->v_chardevs[i].ch_id, id) == 0) {
+			vm->v_chardevs[i].ch_used = true;
+			return &vm->v_chardevs[i];
+		}
+	return NULL;
+}
+
+static void
+h_mon(struct rq *q)
+{
+	struct rci_chardev *c;
+	const char *id, *mode;
+	struct kv kv;
+
+	kv_split(q->arg, "chardev", &kv);
+	id = kv_get(&kv, "chardev");
+	mode = kv_get(&kv, "mode");
+	if (id && (!mode || strcmp(mode, "readline") == 0) && (c = chardev(q->vm, id)) != NULL)
+		q->vm->v_monitor = c->ch_port;
+	else
+		dropped(q, "vmservice owns QEMU's monitors (monitor = PORT for a telnet one)");
+	kv_free(&kv);
+}
+
 static void
 h_serial(struct rq *q)
 {
 	const char *s = q->arg;
+	struct rci_chardev *c;
 	bool raw;
 	int port;
 
@@ -721,7 +813,9 @@ h_serial(struct rq *q)
 		    "serial port (see `monitor`)", q->opt, q->arg);
 		s += 4;
 	}
-	if ((port = telnet_port(q, s, &raw)) > 0) {
+	if (strncmp(s, "chardev:", 8) == 0 && (c = chardev(q->vm, s + 8)) != NULL) {
+		q->vm->v_serial = c->ch_port;
+	} else if ((port = telnet_port(q, s, &raw)) > 0) {
 		q->vm->v_serial = port;
 		if (raw)
 			rci_warn(q->vm, q->line, "%s %s: raw TCP becomes a telnet port", q->opt,
@@ -842,7 +936,8 @@ static const struct qopt qopts[] = {
 	{ "-boot", true, h_boot },
 	{ "-hda", true, h_hd }, { "-hdb", true, h_hd }, { "-hdc", true, h_hd }, { "-hdd", true, h_hd },
 	{ "-drive", true, h_drive }, { "-cdrom", true, h_cdrom }, { "-snapshot", false, h_snapshot },
-	{ "-net", true, h_net }, { "-netdev", true, h_netdev }, { "-nic", true, NULL },
+	{ "-net", true, h_net }, { "-netdev", true, h_netdev }, { "-nic", true, h_nic },
+	{ "-chardev", true, h_chardev },
 	{ "-device", true, h_device }, { "-redir", true, h_redir },
 	{ "-serial", true, h_serial }, { "-monitor", true, h_monitor }, { "-vnc", true, h_vnc },
 	{ "-k", true, h_k }, { "-vga", true, h_vga }, { "-std-vga", false, h_std_vga },
@@ -852,7 +947,7 @@ static const struct qopt qopts[] = {
 	{ "-name", true, h_drop }, { "-pidfile", true, h_drop }, { "-daemonize", false, h_drop },
 	{ "-nographic", false, h_drop }, { "-display", true, h_drop },
 	{ "-nodefaults", false, h_nodefaults }, { "-no-user-config", false, h_drop },
-	{ "-nodefconfig", false, h_drop }, { "-qmp", true, h_drop }, { "-mon", true, h_drop },
+	{ "-nodefconfig", false, h_drop }, { "-qmp", true, h_drop }, { "-mon", true, h_mon },
 	{ "-sandbox", true, h_drop }, { "-runas", true, h_drop }, { "-chroot", true, h_drop },
 	{ "-uuid", true, h_drop }, { "-msg", true, h_drop }, { "-S", false, h_drop },
 	{ "-D", true, h_drop }, { "-incoming", true, h_drop },
@@ -958,11 +1053,19 @@ rci_qemu_finish(struct rci_vm *vm)
 		if (!n->rn_model)
 			rci_set(&n->rn_model, vm->v_machine && strncmp(vm->v_machine, "q35", 3) == 0 ?
 			    "e1000e" : "e1000");
+		/* QEMU counts only the NICs it gives a MAC (net.c). */
 		if (!n->rn_mac) {
-			n->rn_mac = xasprintf("52:54:00:12:34:%02x", 0x56 + k);
+			n->rn_mac = xasprintf("52:54:00:12:34:%02x", 0x56 + k++);
 			n->rn_default_mac = true;
 		}
-		k++;
+	}
+	for (i = 0; i < vm->v_n_chardevs; i++) {
+		if (vm->v_chardevs[i].ch_used)
+			continue;
+		strv_push(&vm->v_extra, "-chardev");
+		strv_push(&vm->v_extra, vm->v_chardevs[i].ch_arg);
+		rci_warn(vm, vm->v_chardevs[i].ch_line, "-chardev %s: not a serial port or "
+		    "monitor: kept in extra_args", vm->v_chardevs[i].ch_arg);
 	}
 	if (vm->v_redir.sv_n) {
 		struct rci_nic *u = NULL;

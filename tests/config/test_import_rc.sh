@@ -22,6 +22,7 @@ base=$((20000 + RANDOM % 20000))
 vnc=$((90 + RANDOM % 9))
 qemu-img create -q -f qcow2 build.qcow2 16M
 qemu-img create -q -f qcow2 alpha.qcow2 16M
+qemu-img create -q -f qcow2 delta.qcow2 16M
 for f in web.img data.img alpha-data.img beta.img "odd,name.img" install.iso; do
 	truncate -s 1M "$f"
 done
@@ -78,6 +79,16 @@ qemu_alpha_haltcmd='echo "system_powerdown" | nc 127.0.0.1 @P8@'
 qemu_beta=$'-m 64\t-hda '"@TMP@/beta.img -vga none"
 EOF
 
+# QEMU 2.12's -nic, a serial port on a -chardev, a drive with its -device.
+# A file of its own: beta's NIC has QEMU's first default MAC already.
+rc run2.conf <<'EOF'
+IMGDIR=@TMP@
+QEMU_MACHINES=(delta)
+qemu_delta="-m 80 -nic user,model=virtio-net-pci,mac=52:54:00:00:0d:01 -nic user,model=rtl8139
+  -chardev socket,id=s0,host=127.0.0.1,port=@P9@,server=on,wait=off,telnet=on -serial chardev:s0
+  -drive file=$IMGDIR/delta.qcow2,if=none,id=d0,format=qcow2 -device virtio-blk-pci,drive=d0"
+EOF
+
 # What vmservice owns, what nobody knows, and quoting at its oddest.
 rc odd.conf <<'EOF'
 export QEMU_MACHINES=("gamma")
@@ -98,6 +109,7 @@ rc_words() {
 compare() {
 	local file=$1 vm=$2 conf=$3 w prev="" argv show mem files=() macs=() models=()
 	local serial=none monitor=none vncd=none cpus="" f m
+	local -A chr=()
 	mapfile -t w < <(rc_words "$file" "$vm")
 	for x in "${w[@]}"; do
 		case "$prev" in
@@ -112,7 +124,11 @@ compare() {
 		-device) case "$x" in *netdev=*)
 			models+=("${x%%,*}")
 			[[ $x == *mac=* ]] && { m=${x#*mac=}; macs+=("${m%%,*}"); } ;; esac ;;
-		-serial) [[ $x =~ telnet:[^:]*:([0-9]+) ]] && serial=${BASH_REMATCH[1]} ;;
+		-nic) [[ $x =~ model=([^,]*) ]] && models+=("${BASH_REMATCH[1]}")
+			[[ $x =~ mac=([^,]*) ]] && macs+=("${BASH_REMATCH[1]}") ;;
+		-chardev) [[ $x =~ id=([^,]*).*port=([0-9]+) ]] && chr[${BASH_REMATCH[1]}]=${BASH_REMATCH[2]} ;;
+		-serial) [[ $x =~ telnet:[^:]*:([0-9]+) ]] && serial=${BASH_REMATCH[1]}
+			[[ $x =~ ^chardev:(.*) ]] && serial=${chr[${BASH_REMATCH[1]}]} ;;
 		-monitor) [[ $x =~ telnet:[^:]*:([0-9]+) ]] && monitor=${BASH_REMATCH[1]} ;;
 		-vnc) [[ $x =~ ^[^:]*:([0-9]+) ]] && vncd=${BASH_REMATCH[1]} ;;
 		esac
@@ -196,6 +212,10 @@ check_match "odd: halt acpi, timeout 10" "$(tr '\n' ' ' <<<"$s")" 'halt: acpi ha
 import run
 compare run.conf alpha run.vms
 compare run.conf beta run.vms
+import run2
+compare run2.conf delta run2.vms
+check_match "delta: the -nic without mac= gets QEMU's first default MAC" \
+	"$("$VMCTL" show delta --argv -c run2.vms)" '^rtl8139,netdev=net1,mac=52:54:00:12:34:56,'
 check_match "beta: QEMU's default NIC and MAC" "$("$VMCTL" show beta --argv -c run.vms)" \
 	'^e1000,netdev=net0,mac=52:54:00:12:34:56,id=net0$'
 check_match "beta: no haltcmd: halt = quit (the rc-script's SIGTERM)" \
@@ -231,12 +251,13 @@ run_qemu() {	# SOCKET ARGV...: a paused QEMU with a QMP socket; its facts
 if ! command -v socat >/dev/null; then
 	skip "rc-script QEMU against the import's" "socat missing"
 else
-	for vm in alpha beta; do
-		mapfile -t w < <(rc_words run.conf $vm)
+	for vm in alpha beta delta; do
+		f=run; [ $vm = delta ] && f=run2
+		mapfile -t w < <(rc_words $f.conf $vm)
 		# The rc-script's line, with -daemonize -nographic traded for a QMP socket.
 		want=$(run_qemu "$TMP/rc.qmp" qemu-system-x86_64 -name $vm -pidfile "$TMP/rc.pid" \
 		    -qmp "unix:$TMP/rc.qmp,server=on,wait=off" "${w[@]}")
-		mapfile -t args < <("$VMCTL" show $vm --argv -c run.vms)
+		mapfile -t args < <("$VMCTL" show $vm --argv -c $f.vms)
 		got=$(run_qemu "$TMP/run/$vm.qmp" "${args[@]}")
 		if [ -z "$want" ] || [ -z "$got" ]; then
 			notok "$vm: both QEMUs started"; sed 's/^/# /' qemu.log

@@ -224,7 +224,12 @@ test_convert(void)
 	has(o, "extra_args = \"-cpu host,+vmx -machine usb=on\"", "cpu flags and machine keys kept");
 	has(o, "accel = auto", "accel=kvm:tcg is auto");
 	has(o, "halt = command\n\thalt_command = \"stop\"", "printf | socat: halt = command");
-	has(o, "mac = \"52:54:00:12:34:56\"", "default NIC of c");
+	{
+		const char *c = o ? strstr(o, "vm c {") : NULL;
+		OK(c && !strstr(c, "mac = \"52:54:00:12:34:56\"") &&
+		    strstr(c, "# QEMU's default MAC 52:54:00:12:34:56 is another NIC's too"),
+		    "c's default NIC: a's MAC already, derived, with a note");
+	}
 	OK(d.dg_errors == 0 && d.dg_n >= 4, "warnings, no errors (%zu)", d.dg_n);
 	free(o);
 
