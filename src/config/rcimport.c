@@ -302,6 +302,9 @@ import_vm(struct rci_vm *vm, const struct rcw_file *f, const struct rcw_var *opt
 	rci_qemu_options(vm, &words, lines);
 	rci_qemu_finish(vm);
 	import_type(vm, f);
+	if (!vm->v_accel)
+		rci_note(vm, vm->v_line, "no -enable-kvm: the rc-script's QEMU emulated (TCG) "
+		    "unless it was qemu-kvm; vmservice's accel = auto takes KVM when it can");
 	import_halt(vm, f);
 	for (size_t i = 0; i < vm->v_n_disks; i++)
 		abs_path(vm, &vm->v_disks[i].rd_file, vm->v_disks[i].rd_line);
@@ -523,6 +526,8 @@ static int
 import_vms(const struct rcw_file *f, const char *name, FILE *o, struct diag *d)
 {
 	const struct rcw_var *m = rcw_find(f, "QEMU_MACHINES");
+	struct strv list = { 0 };
+	int *lines = NULL;
 	struct rci_vm *vms;
 	size_t n = 0;
 
@@ -531,9 +536,21 @@ import_vms(const struct rcw_file *f, const char *name, FILE *o, struct diag *d)
 		    "no QEMU_MACHINES: not an rc-script qemu.conf");
 		return -EINVAL;
 	}
-	vms = xcalloc(m->rv_n + 1, sizeof(*vms));
-	for (size_t i = 0; i < m->rv_n; i++) {
-		const char *e = m->rv_words[i].w_s;
+	if (!m->rv_array) {
+		/* QEMU_MACHINES="a b": one word to "${QEMU_MACHINES[@]}"; split, as meant. */
+		diag_add(d, DIAG_WARNING, name, m->rv_line, NULL, DC_TYPE,
+		    "QEMU_MACHINES is not an array: its words taken as the list");
+		rcw_ifs_split(&m->rv_words[0], &list, &lines);
+	} else {
+		for (size_t i = 0; i < m->rv_n; i++) {
+			strv_push(&list, m->rv_words[i].w_s);
+			lines = xrealloc(lines, (i + 1) * sizeof(int));
+			lines[i] = m->rv_words[i].w_len ? m->rv_words[i].w_ln[0] : m->rv_line;
+		}
+	}
+	vms = xcalloc(list.sv_n + 1, sizeof(*vms));
+	for (size_t i = 0; i < list.sv_n; i++) {
+		const char *e = list.sv_v[i];
 		bool off = *e == '!';
 		const struct rcw_var *opts;
 		bool seen = false;
@@ -542,13 +559,13 @@ import_vms(const struct rcw_file *f, const char *name, FILE *o, struct diag *d)
 		for (size_t j = 0; j < n; j++)
 			seen |= strcmp(vms[j].v_name, e) == 0;
 		if (!valid_name(e)) {
-			diag_add(d, DIAG_ERROR, name, m->rv_words[i].w_ln[0], NULL, DC_VALUE,
+			diag_add(d, DIAG_ERROR, name, lines[i], NULL, DC_VALUE,
 			    "QEMU_MACHINES entry '%s': not a VM name vmservice takes (letters, "
-			    "digits, '.', '_', '-')", m->rv_words[i].w_s);
+			    "digits, '.', '_', '-')", list.sv_v[i]);
 			continue;
 		}
 		if (seen) {
-			diag_add(d, DIAG_WARNING, name, m->rv_words[i].w_ln[0], e, DC_DUP_VM,
+			diag_add(d, DIAG_WARNING, name, lines[i], e, DC_DUP_VM,
 			    "listed twice in QEMU_MACHINES: the first is kept");
 			continue;
 		}
@@ -577,6 +594,8 @@ import_vms(const struct rcw_file *f, const char *name, FILE *o, struct diag *d)
 	for (size_t i = 0; i < n; i++)
 		vm_free(&vms[i]);
 	free(vms);
+	strv_free(&list);
+	free(lines);
 	return d->dg_errors ? -EINVAL : 0;
 }
 

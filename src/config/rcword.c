@@ -401,11 +401,17 @@ assign(struct rcp *p, size_t name_len, bool append, size_t skip)
 	for (size_t k = 0; k < skip; k++)
 		take(p);
 	if (cur(p) == '(') {
+		/* Read into a fresh array first: A=($A x) sees the old A. */
+		struct rcw_var nv = { 0 };
+
 		take(p);
+		read_array(p, &nv, line);
 		if (!append)
 			var_clear(v);
+		for (size_t k = 0; k < nv.rv_n; k++)
+			var_push(v, nv.rv_words[k]);
+		free(nv.rv_words);
 		v->rv_array = true;
-		read_array(p, v, line);
 	} else {
 		struct wbuf b = { 0 };
 

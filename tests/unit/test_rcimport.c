@@ -244,6 +244,15 @@ test_convert(void)
 	o = convert("QEMU_MACHINES=('bad name')\nqemu_x=1\n", &rc);
 	OK(rc == -EINVAL, "a VM name the inventory refuses is an error");
 	free(o);
+	o = convert("QEMU_MACHINES='x !y'\nqemu_x='-m 64'\nqemu_y='-m 32'\n", &rc);
+	OK(rc == 0 && d.dg_n >= 1 && d.dg_items[0].di_line == 1, "QEMU_MACHINES as a string: "
+	    "split, with a warning");
+	has(o, "vm y {\n\t# !y in QEMU_MACHINES", "... both VMs");
+	free(o);
+	o = convert("V=(a)\nV=($V b)\nQEMU_MACHINES=(\"${V}\" $V)\nqemu_a='-m 64'\n", &rc);
+	OK(rc == 0 && d.dg_n == 1 && strstr(d.dg_items[0].di_msg, "listed twice"),
+	    "A=($A x) sees the old A");
+	free(o);
 	o = convert("qemu_x=1\n", &rc);
 	OK(rc == -EINVAL, "no QEMU_MACHINES is an error");
 	free(o);
