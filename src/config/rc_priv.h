@@ -68,7 +68,7 @@ struct rci_vm {
 	struct strv v_notes;	/* comment lines for the section */
 };
 
-/* Name of the inventory's option table for "memory" etc.: rcqemu.c. */
+/* rcqemu.c: the words of qemu_NAME (and each one's line) into vm. */
 void rci_qemu_options(struct rci_vm *vm, const struct strv *words, const int *lines);
 /* After the options: pairing, defaults (QEMU's NIC, MACs), order. */
 void rci_qemu_finish(struct rci_vm *vm);

@@ -20,8 +20,9 @@
 #include "config/rc_priv.h"
 
 /* An option string split QEMU's way. */
+#define KV_MAX	64
 struct kv {
-	char	*k[32], *v[32];
+	char	*k[KV_MAX], *v[KV_MAX];
 	size_t	 n;
 };
 
@@ -31,7 +32,7 @@ kv_split(const char *s, const char *implied, struct kv *kv)
 	char *buf = xmalloc(strlen(s) + 1);
 
 	kv->n = 0;
-	while (kv->n < 32) {
+	while (kv->n < KV_MAX - 1) {
 		size_t n = 0;
 		char *eq;
 
@@ -56,6 +57,11 @@ kv_split(const char *s, const char *implied, struct kv *kv)
 		if (!*s)
 			break;
 		s++;
+	}
+	if (*s) {
+		/* More than anyone writes: a key no handler takes, so it is reported. */
+		kv->k[kv->n] = xstrdup("(the rest)");
+		kv->v[kv->n++] = xstrdup(s);
 	}
 	free(buf);
 }
