@@ -284,6 +284,10 @@ check_match "stdin with -" "$rc $out" 'vm alpha \{'
 check_match "stdin named in messages" "$(cat err)" '^\(stdin\):[0-9]+: warning'
 "$VMCTL" import-rc "$TMP/nothere.conf" >/dev/null 2>err; rc=$?
 check_match "a missing file: exit 1, named" "$rc $(cat err)" "^1 vmctl import-rc: $TMP/nothere.conf: No such file"
+out=$("$VMCTL" import-rc --help); rc=$?
+check_match "import-rc --help" "$rc $out" '^0 usage: vmctl import-rc FILE\|-$'
+"$VMCTL" import-rc >/dev/null 2>&1
+check_eq "import-rc without a file: usage, exit 2" "$?" 2
 out=$("$VMCTL" --help)
 check_match "vmctl --help lists import-rc" "$out" '^  import-rc FILE\|-$'
 done_testing

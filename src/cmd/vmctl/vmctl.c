@@ -33,8 +33,10 @@ void
 vmctl_usage(const struct vmctl_cmd *cmd, FILE *fp)
 {
 	fprintf(fp, "usage: vmctl %s %s\n  %s\n", cmd->name, cmd->usage, cmd->summary);
-	fprintf(fp, "  -c FILE  configuration file (default $VMSERVICE_CONF or %s)\n",
-	    INV_DEFAULT_PATH);
+	/* import-rc reads an rc-script file, never the configuration. */
+	if (cmd->handler != vmctl_import_rc)
+		fprintf(fp, "  -c FILE  configuration file (default $VMSERVICE_CONF or %s)\n",
+		    INV_DEFAULT_PATH);
 	if (strstr(cmd->usage, "-s SOCKET"))
 		fprintf(fp, "  -s SOCKET  the daemon's control socket (default $VMSERVICE_SOCKET,\n"
 		    "           else run_dir/%s, run_dir read from FILE as text,\n"
