@@ -1057,7 +1057,7 @@ rci_qemu_finish(struct rci_vm *vm)
 		}
 		/* QEMU's default model on a PC, and its default MACs. */
 		if (!n->rn_model)
-			rci_set(&n->rn_model, vm->v_machine && strncmp(vm->v_machine, "q35", 3) == 0 ?
+			rci_set(&n->rn_model, vm->v_machine && strstr(vm->v_machine, "q35") ?
 			    "e1000e" : "e1000");
 		/* QEMU counts only the NICs it gives a MAC (net.c). */
 		if (!n->rn_mac) {
