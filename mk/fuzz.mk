@@ -15,7 +15,7 @@ FUZZ_OBJ_CFLAGS = $(filter-out -fsanitize=fuzzer%,$(FUZZ_CFLAGS)) \
 FUZZ_LIB    = $(B)/fuzz/libvmservice-fuzz.a
 FUZZ_OBJS   = $(LIB_SRCS:%.c=$(B)/fuzz/obj/%.o)
 FUZZ_HARDEN = $(B)/fuzz/fuzz_inventory $(B)/fuzz/fuzz_qmp $(B)/fuzz/fuzz_qga $(B)/fuzz/fuzz_ctl \
-              $(B)/fuzz/fuzz_control
+              $(B)/fuzz/fuzz_control $(B)/fuzz/fuzz_rcimport
 
 .PHONY: fuzz-harden
 fuzz-harden: $(FUZZ_HARDEN)

@@ -272,7 +272,8 @@ add_boot(const struct hw_vm *vm, struct strv *out, char *err, size_t errlen)
 static int
 ide_slot(const struct hw_vm *vm, unsigned k, struct optbuf *ob, char *err, size_t errlen)
 {
-	int ahci = vm->vm_machine && strncmp(vm->vm_machine, "q35", 3) == 0;
+	/* q35 and its versions (pc-q35-7.2): AHCI, one device per IDE bus. */
+	int ahci = vm->vm_machine && strstr(vm->vm_machine, "q35") != NULL;
 	unsigned max = ahci ? 6 : 4;
 
 	if (k >= max) {

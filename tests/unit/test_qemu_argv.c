@@ -315,6 +315,31 @@ main(int argc, char **argv)
 	refused("five IDE devices on pc", m_five_ide, "more than 4 IDE devices");
 	refused("memory not in MiB", m_odd_memory, "whole number of MiB");
 	{
+		/* A versioned q35 (pc-q35-7.2) has AHCI too: one IDE device per bus. */
+		struct qemu_env env = { .qe_emulator_dir = "/usr/bin", .qe_run_dir = "/r",
+		    .qe_log_dir = "/l" };
+		struct hw_vm vm = { 0 };
+		struct strv sv = { 0 };
+		char err[256] = "", *all;
+		size_t len = 1;
+
+		model_minimal(&vm, "/tmp");
+		m_five_ide(&vm);
+		vm.vm_n_disks = 2;
+		vm.vm_machine = "pc-q35-7.2";
+		OK(qemu_argv(&vm, &env, &sv, err, sizeof(err)) == 0, "pc-q35-7.2, two IDE disks (%s)",
+		    err);
+		for (size_t i = 0; i < sv.sv_n; i++)
+			len += strlen(sv.sv_v[i]) + 1;
+		all = calloc(1, len);
+		for (size_t i = 0; all && i < sv.sv_n; i++)
+			strcat(strcat(all, sv.sv_v[i]), " ");
+		OK(all && strstr(all, "bus=ide.1") && !strstr(all, "unit=1"),
+		    "pc-q35-7.2: the second IDE disk on bus ide.1 (AHCI), not unit 1");
+		free(all);
+		strv_free(&sv);
+	}
+	{
 		struct hw_vm vm = { .vm_name = "p", .vm_type = "system-x86_64" };
 
 		OK(qemu_has_pvpanic(&vm), "pvpanic on the default machine");

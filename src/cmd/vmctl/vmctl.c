@@ -21,6 +21,9 @@ static const struct vmctl_cmd vmctl_commands[] = {
 	{ "vnc-password", "NAME [-c FILE]",
 	  "print a VM's VNC password (generated when no vnc_password_file; root)",
 	  vmctl_vnc_password },
+	{ "import-rc", "FILE|-",
+	  "print the classic rc-script's /etc/conf.d/qemu.conf as vmservice.conf",
+	  vmctl_import_rc },
 	/* Commands talking to the daemon (client.c). */
 	VMCTL_CLIENT_COMMANDS,
 };
@@ -30,8 +33,10 @@ void
 vmctl_usage(const struct vmctl_cmd *cmd, FILE *fp)
 {
 	fprintf(fp, "usage: vmctl %s %s\n  %s\n", cmd->name, cmd->usage, cmd->summary);
-	fprintf(fp, "  -c FILE  configuration file (default $VMSERVICE_CONF or %s)\n",
-	    INV_DEFAULT_PATH);
+	/* import-rc reads an rc-script file, never the configuration. */
+	if (cmd->handler != vmctl_import_rc)
+		fprintf(fp, "  -c FILE  configuration file (default $VMSERVICE_CONF or %s)\n",
+		    INV_DEFAULT_PATH);
 	if (strstr(cmd->usage, "-s SOCKET"))
 		fprintf(fp, "  -s SOCKET  the daemon's control socket (default $VMSERVICE_SOCKET,\n"
 		    "           else run_dir/%s, run_dir read from FILE as text,\n"

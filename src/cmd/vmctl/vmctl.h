@@ -61,4 +61,6 @@ void vmctl_snapshot_print(struct json_object *list);
 int vmctl_check_config(struct vmctl *ctl, int argc, char **argv);
 int vmctl_show(struct vmctl *ctl, int argc, char **argv);
 int vmctl_vnc_password(struct vmctl *ctl, int argc, char **argv);
+/* vmctl_import.c */
+int vmctl_import_rc(struct vmctl *ctl, int argc, char **argv);
 #endif
