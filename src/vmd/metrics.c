@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -131,28 +132,32 @@ m_reason(FILE *f, const char *name, const struct vm *vm, uint64_t now)
 	fprintf(f, ",reason=\"%s\"} 1\n", sup_reason_name(vm->vm_reason));
 }
 
+/* QEMU's CPU seconds or RSS bytes; nothing without a QEMU. */
 static void
-m_cpu(FILE *f, const char *name, const struct vm *vm, uint64_t now)
+usage_line(FILE *f, const char *name, const struct vm *vm, bool rss_not_cpu)
 {
 	double cpu;
 	long long rss;
 
-	if (vm->vm_pid > 0 && proc_usage(vm->vm_pid, &cpu, &rss) == 0) {
-		prefix(f, name, vm);
+	if (vm->vm_pid <= 0 || proc_usage(vm->vm_pid, &cpu, &rss) < 0)
+		return;
+	prefix(f, name, vm);
+	if (rss_not_cpu)
+		fprintf(f, "} %lld\n", rss);
+	else
 		fprintf(f, "} %.2f\n", cpu);
-	}
+}
+
+static void
+m_cpu(FILE *f, const char *name, const struct vm *vm, uint64_t now)
+{
+	usage_line(f, name, vm, false);
 }
 
 static void
 m_rss(FILE *f, const char *name, const struct vm *vm, uint64_t now)
 {
-	double cpu;
-	long long rss;
-
-	if (vm->vm_pid > 0 && proc_usage(vm->vm_pid, &cpu, &rss) == 0) {
-		prefix(f, name, vm);
-		fprintf(f, "} %lld\n", rss);
-	}
+	usage_line(f, name, vm, true);
 }
 
 static void
