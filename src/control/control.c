@@ -23,6 +23,7 @@
 #include "qemu/qemu_priv.h"
 #include "qemu/qmp.h"
 #include "vmd/agent.h"
+#include "vmd/balloon.h"
 #include "vmd/snapshot.h"
 #include "lib/acceptor.h"
 #include "console/console.h"
@@ -891,6 +892,38 @@ h_snapshot(struct client *cl, struct json_object *req)
 	    json_object_get_string(jo), jt ? json_object_get_string(jt) : "");
 }
 
+/*
+ * {"cmd":"balloon","vm":V,"size":"512M"} (or a number of bytes): QMP
+ * balloon, answered as a qmp request; the guest moves in its own time
+ * (status: "balloon").
+ */
+static void
+h_balloon(struct client *cl, struct json_object *req)
+{
+	struct vm *vm = one_vm(cl, req);
+	struct json_object *js, *args;
+	uint64_t bytes = 0;
+	char err[256];
+
+	if (!vm)
+		return;
+	if (!json_object_object_get_ex(req, "size", &js) || !js ||
+	    (json_object_is_type(js, json_type_int) ? json_object_get_int64(js) <= 0 :
+	    !json_object_is_type(js, json_type_string) ||
+	    balloon_parse(json_object_get_string(js), &bytes))) {
+		reply_error(cl, "\"size\" must be a size such as 512M or 2G (a bare number "
+		    "is MiB), or a number of bytes");
+		return;
+	}
+	if (json_object_is_type(js, json_type_int))
+		bytes = (uint64_t)json_object_get_int64(js);
+	if (!(args = balloon_request(vm, bytes, err, sizeof(err)))) {
+		reply_error(cl, "%s", err);
+		return;
+	}
+	send_qmp(cl, vm, "balloon", args, QR_QMP);
+}
+
 /* {"cmd":"wait","vm":V}: answered once V is running (ready), or cannot be. */
 static void
 h_wait(struct client *cl, struct json_object *req)
@@ -956,6 +989,7 @@ static const struct ctl_handler {
 	{ "agent",	true,	h_qmp },
 	{ "save",	true,	h_kill },
 	{ "snapshot",	true,	h_snapshot },
+	{ "balloon",	true,	h_balloon },
 	{ "wait",	false,	h_wait },
 };
 

@@ -22,6 +22,7 @@
 #include "vmd/vmsock.h"
 #include "vmd/probe.h"
 #include "vmd/agent.h"
+#include "vmd/balloon.h"
 #include "vmd/savestate.h"
 #include "vmd/snapshot.h"
 #include "storage/img.h"
@@ -104,6 +105,7 @@ qmp_ready_cb(void *arg)
 	if (vm->vm_qmp && qmp_is_ready(vm->vm_qmp) &&
 	    qmp_send(vm->vm_qmp, "query-kvm", NULL, kvm_reply_cb, vm) == 0)
 		ask_run_state(vm);
+	balloon_qmp_ready(d, vm);
 }
 
 static void
@@ -160,6 +162,8 @@ qmp_event_cb(void *arg, const char *name, struct json_object *data)
 			sup_event(&d->sup, vm, vm->vm_state == VS_RESTORING ? VE_RESTORE_FAILED :
 			    VE_SAVE_FAILED, 0);
 		}
+	} else if (strcmp(name, "BALLOON_CHANGE") == 0) {
+		balloon_event(vm, data);
 	} else if (strcmp(name, "POWERDOWN") == 0 || strcmp(name, "RESET") == 0) {
 		log_vm(LOG_INFO, vm->vm_name, "QMP %s", name);
 	} else {

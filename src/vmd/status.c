@@ -2,6 +2,7 @@
 
 #include "lib/json_add.h"
 #include "vmd/agent.h"
+#include "vmd/balloon.h"
 #include "vmd/savestate.h"
 #include "vmd/daemon.h"
 #include "vmd/reload.h"
@@ -58,6 +59,7 @@ daemon_vm_json(struct daemon *d, const struct vm *vm)
 	    json_object_new_int(vm->vm_save_pct) : NULL);
 	state_json_stop_fields(o, vm);
 	agent_json(vm, o);
+	balloon_json(vm, o);
 	reload_vm_json(vm, o);
 	return o;
 }

@@ -157,6 +157,8 @@ struct vm {
 	struct vm_snap	*vm_snap;	/* snapshot.c: the snapshot operation under way, or NULL */
 	int		 vm_save_pct;	/* savestate.c: a save's progress, percent; -1: none */
 	uint64_t	 vm_save_timer;	/* savestate.c: the next query-migrate */
+	uint64_t	 vm_balloon_actual;	/* balloon.c: what the guest has, bytes; 0: unknown */
+	uint64_t	 vm_balloon_target;	/* balloon.c: what was last asked; 0: unknown */
 
 	/* The halt ladder (po_halt) of the stop under way; times on the ops' clock. */
 	int		 vm_halt_step;	/* index into po_halt; -1: not a ladder stop */

@@ -400,6 +400,20 @@ print_table(struct json_object *vms)
 			printf("%s: guest agent %s%s%s\n", str_or(vm, "name", "?"), ag ? ag : "?",
 			    os ? ", guest OS: " : "", os ? os : "");
 	}
+	/* The memory balloon (balloon = yes): what the guest has, what was asked. */
+	for (i = 0; i < n; i++) {
+		struct json_object *vm = json_object_array_get_idx(vms, i), *b, *v;
+		char tgt[32] = "unknown";
+
+		if (!json_object_object_get_ex(vm, "balloon", &b) || !b ||
+		    !json_object_object_get_ex(b, "actual", &v))
+			continue;
+		long long actual = json_object_get_int64(v);
+		if (json_object_object_get_ex(b, "target", &v) && v)
+			snprintf(tgt, sizeof(tgt), "%lldM", (long long)(json_object_get_int64(v) >> 20));
+		printf("%s: balloon: actual %lldM, target %s\n", str_or(vm, "name", "?"),
+		    actual >> 20, tgt);
+	}
 	/* Why a VM failed to start (QEMU's own words) is worth a line. */
 	for (i = 0; i < n; i++) {
 		struct json_object *vm = json_object_array_get_idx(vms, i);

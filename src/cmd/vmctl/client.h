@@ -43,6 +43,8 @@ int vmctl_monitor(struct vmctl *ctl, int argc, char **argv);
 int vmctl_qmp(struct vmctl *ctl, int argc, char **argv);
 int vmctl_wait(struct vmctl *ctl, int argc, char **argv);
 int vmctl_snapshot(struct vmctl *ctl, int argc, char **argv);
+/* vmctl_balloon.c */
+int vmctl_balloon(struct vmctl *ctl, int argc, char **argv);
 
 #define VMCTL_CLIENT_COMMANDS \
 	{ "status", "[NAME] [--json] [-s SOCKET]", \
@@ -80,6 +82,9 @@ int vmctl_snapshot(struct vmctl *ctl, int argc, char **argv);
 	{ "snapshot", "NAME create|revert|delete TAG | NAME list [-s SOCKET]", \
 	  "internal snapshots of a running VM's qcow2 disks and state (QMP jobs; " \
 	  "file systems frozen through its agent)", vmctl_snapshot }, \
+	{ "balloon", "NAME SIZE [-s SOCKET]", \
+	  "move a running VM's memory balloon: the guest keeps SIZE (512M, 1G; " \
+	  "balloon = yes); status shows it", vmctl_balloon }, \
 	{ "wait", "NAME|all [--timeout S] [-s SOCKET]", \
 	  "wait until VMs are running (ready = ...); exit 0 ready, 1 failed or down, " \
 	  "124 timed out", vmctl_wait }
