@@ -22,6 +22,7 @@
 #include "vmd/vmsock.h"
 #include "vmd/probe.h"
 #include "vmd/agent.h"
+#include "vmd/autokill.h"
 #include "vmd/balloon.h"
 #include "vmd/savestate.h"
 #include "vmd/snapshot.h"
@@ -584,6 +585,12 @@ op_changed(void *ctx, struct vm *vm, enum vm_state old, const char *why)
 		savestate_done(d, vm);
 	if (old == VS_SAVING && vm->vm_state != VS_SAVING)
 		savestate_forget(d, vm);
+	/*
+	 * Down for good (not the stopped between a restart's two runs): an
+	 * autokill record has nothing left to kill.
+	 */
+	if (sup_is_down(vm) && vm->vm_want != WANT_UP)
+		autokill_forget(d, vm);
 	e = state_write(d->inv.inv_state_dir, vm);
 	if (e)
 		log_vm(LOG_WARNING, vm->vm_name, "cannot write state file in %s: %s",

@@ -61,6 +61,7 @@ enum vm_event {
 	VE_SAVE_FAILED,		/* the save could not finish (vm_detail set) */
 	VE_RESTORED,		/* the saved state is loaded (MIGRATION completed, incoming) */
 	VE_RESTORE_FAILED,	/* QEMU refused the saved state (vm_detail set) */
+	VE_AUTOKILL,		/* the control connection of `start --autokill` closed */
 	VE_N
 };
 
@@ -91,6 +92,7 @@ enum stop_reason {
 	SR_KVM_ERROR,		/* KVM could not run the guest */
 	SR_SAVED,		/* its state is in state_dir/NAME.vmstate */
 	SR_RESTORE_FAILED,	/* its saved state was refused: it boots cold */
+	SR_AUTOKILL,		/* the connection that started it (--autokill) closed */
 	SR_N
 };
 
@@ -231,6 +233,8 @@ const char *sup_event_name(enum vm_event ev);
 const char *sup_reason_name(enum stop_reason r);
 int sup_state_lookup(const char *name);
 int sup_reason_lookup(const char *name);
+/* How long QEMU gets to honour an autokill's quit before SIGKILL. */
+#define SUP_AUTOKILL_QUIT_MS	50
 /* How long a VM waits in adopting for the QEMU holding its lock. */
 #define SUP_ADOPT_WAIT_MS	30000
 /* The backoff before the next automatic restart, ms (exponential, capped). */

@@ -23,7 +23,7 @@ struct ctl_args {
 	const char	*sock;
 	const char	*pos[2];
 	int		 npos;
-	bool		 json, no_wait;
+	bool		 json, no_wait, autokill;
 	long		 timeout;	/* -1: none */
 };
 
@@ -54,6 +54,8 @@ parse(struct vmctl *ctl, int argc, char **argv, struct ctl_args *a, int maxpos)
 			a->json = true;
 		} else if (strcmp(s, "--no-wait") == 0 && strcmp(a->cmd, "status") != 0) {
 			a->no_wait = true;
+		} else if (strcmp(s, "--autokill") == 0 && strcmp(a->cmd, "start") == 0) {
+			a->autokill = true;
 		} else if (strcmp(s, "--timeout") == 0 && (strcmp(a->cmd, "stop") == 0 ||
 		    strcmp(a->cmd, "wait") == 0)) {
 			errno = 0;
@@ -505,6 +507,11 @@ vmctl_lifecycle(struct vmctl *ctl, int argc, char **argv)
 		return 2;
 	}
 	sock = socket_path(ctl, &a);
+	if (a.autokill) {
+		rc = sock ? vmctl_autokill(sock, a.pos[0], !a.no_wait) : VMCTL_NO_DAEMON;
+		free(sock);
+		return rc;
+	}
 	req = json_object_new_object();
 	json_object_object_add(req, "cmd", json_object_new_string(a.cmd));
 	json_object_object_add(req, "vm", json_object_new_string(a.pos[0]));

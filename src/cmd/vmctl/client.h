@@ -6,6 +6,7 @@
 #ifndef VMS_VMCTL_CLIENT_H
 #define VMS_VMCTL_CLIENT_H
 
+#include <stdbool.h>
 #include <json-c/json.h>
 
 struct vmctl;
@@ -43,6 +44,8 @@ int vmctl_monitor(struct vmctl *ctl, int argc, char **argv);
 int vmctl_qmp(struct vmctl *ctl, int argc, char **argv);
 int vmctl_wait(struct vmctl *ctl, int argc, char **argv);
 int vmctl_snapshot(struct vmctl *ctl, int argc, char **argv);
+/* vmctl_autokill.c: start --autokill; returns when the daemon closes (the VM is down). */
+int vmctl_autokill(const char *sock, const char *name, bool wait);
 /* vmctl_balloon.c */
 int vmctl_balloon(struct vmctl *ctl, int argc, char **argv);
 
@@ -50,8 +53,9 @@ int vmctl_balloon(struct vmctl *ctl, int argc, char **argv);
 	{ "status", "[NAME] [--json] [-s SOCKET]", \
 	  "show the VMs the daemon supervises (exit 3: NAME is not running)", \
 	  vmctl_status }, \
-	{ "start", "NAME|all [--no-wait] [-s SOCKET]", \
-	  "start VMs (and what they are after); waits until they run", \
+	{ "start", "NAME|all [--no-wait] [--autokill] [-s SOCKET]", \
+	  "start VMs (and what they are after); waits until they run; --autokill (one " \
+	  "VM): vmctl stays, printing its state; the VM is killed when vmctl goes", \
 	  vmctl_lifecycle }, \
 	{ "stop", "NAME|all [--timeout S] [--no-wait] [-s SOCKET]", \
 	  "stop VMs the safe way (halt method, SIGTERM, SIGKILL); waits", \
