@@ -45,6 +45,7 @@ qgone() {
 	s=${s##*) }
 	[ "${s%% *}" = Z ]
 }
+qruns() { [ -n "$1" ] && ! qgone "$1"; }
 # killed_in PID VMCTL_PID: SIGKILL the vmctl, print ms until PID is gone (or "timeout").
 killed_in() {
 	local t0 t1 i
@@ -67,6 +68,7 @@ check_match "vmctl prints the state" "$(cat "$TMP/ak1.out")" '^ak: running$'
 check "vmctl stays" kill -0 "$V"
 check "the autokill record is in run_dir" test -f "$TMP/run/ak.autokill"
 Q=$(field ak pid)
+check "its QEMU runs (qgone sees it)" qruns "$Q"
 ms=$(killed_in "$Q" "$V")
 wait "$V" 2>/dev/null
 diag "QEMU of ak gone ${ms} ms after SIGKILL of vmctl"
@@ -97,6 +99,7 @@ check_match "... having printed the states" "$(tr '\n' ' ' <"$TMP/ak2.out")" \
 V=$!
 check "ak booting (start not answered yet)" wait_state ak booting 20
 Q=$(field ak pid)
+check "its QEMU runs (qgone sees it)" qruns "$Q"
 ms=$(killed_in "$Q" "$V")
 wait "$V" 2>/dev/null
 diag "QEMU of a booting ak gone ${ms} ms after SIGKILL of vmctl"
