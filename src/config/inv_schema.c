@@ -90,6 +90,8 @@ const struct inv_opt inv_vm_opts[] = {
 	{ "console_password_file", IK_PATH, F(hw_vm, vm_policy.po_console_password_file), 0, 0, 0, NULL, NULL },
 	{ "vga",	IK_WORD, F(hw_vm, vm_vga), 0, 0, 0, NULL, vga_words },
 	{ "balloon",	IK_BOOL, F(hw_vm, vm_balloon), 0, 0, 0, NULL, NULL },
+	{ "balloon_target", IK_MIB, F(hw_vm, vm_policy.po_balloon_target), 0, 16 * MB, 16LL << 40,
+	    NULL, NULL },
 	{ "usb_tablet",	IK_BOOL, F(hw_vm, vm_usb_tablet), 0, 0, 0, NULL, NULL },
 	{ "keymap",	IK_WORD, F(hw_vm, vm_keymap), 0, 0, 0, NULL, NULL },
 	{ "loadvm",	IK_STR, F(hw_vm, vm_loadvm), 0, 0, 0, NULL, NULL },

@@ -27,6 +27,8 @@
 #include "vmd/agent.h"
 #include "vmd/savestate.h"
 #include "vmd/attach.h"
+#include "vmd/autokill.h"
+#include "vmd/balloon.h"
 #include "vmd/snapshot.h"
 #include "lib/acceptor.h"
 #include "console/console.h"
@@ -105,6 +107,13 @@ struct client {
 	uint64_t	 id;		/* names it to a QMP answer that outlives it */
 	char		*handover;	/* `console`: this VM's console gets the fd once flushed */
 	unsigned	 handover_flags;
+
+	/*
+	 * `start` with "autokill": the VM (by name) that lives only as long as
+	 * this connection (vmd/autokill.h); ak_state: its state last told.
+	 */
+	char		*autokill;
+	char		 ak_state[24];
 };
 
 /*
@@ -144,6 +153,7 @@ struct ctl {
 };
 
 static void client_free(struct client *cl);
+static struct vm *one_vm(struct client *cl, struct json_object *req);
 static void client_process(struct client *cl);
 static void client_handover(struct client *cl);
 static void qreq_poll(struct ctl *c);
@@ -325,6 +335,14 @@ wait_done(const struct client *cl)
 	return done;
 }
 
+/* An autokill client was told this VM's state: only changes are told again. */
+static void
+ak_told(struct client *cl, struct vm **vms, size_t n)
+{
+	if (cl->autokill && n == 1)
+		snprintf(cl->ak_state, sizeof(cl->ak_state), "%s", sup_display_state(vms[0]));
+}
+
 /* The answer to a finished request: ok unless some VM missed the goal. */
 static void
 reply_outcome(struct client *cl, enum wait_kind kind, struct vm **vms, size_t n)
@@ -353,6 +371,34 @@ reply_outcome(struct client *cl, enum wait_kind kind, struct vm **vms, size_t n)
 	if (!ok)
 		json_object_object_add(o, "error", json_object_new_string(err));
 	reply(cl, o);
+	ak_told(cl, vms, n);
+}
+
+/*
+ * An autokill client, its start answered: one more line each time its
+ * VM's state changes; once the VM is down the binding ends and the
+ * connection closes (vmctl then exits).
+ */
+static void
+ak_push(struct client *cl)
+{
+	struct vm *vm = daemon_find_vm(cl->c->d, cl->autokill);
+	struct json_object *o, *a;
+
+	if (vm && strcmp(sup_display_state(vm), cl->ak_state) != 0) {
+		o = json_object_new_object();
+		a = json_object_new_array();
+		json_object_array_add(a, daemon_vm_json(cl->c->d, vm));
+		json_object_object_add(o, "ok", json_object_new_boolean(true));
+		json_object_object_add(o, "vms", a);
+		reply(cl, o);
+		ak_told(cl, &vm, 1);
+	}
+	if (!vm || sup_is_down(vm)) {
+		free(cl->autokill);
+		cl->autokill = NULL;
+		cl->closing = true;
+	}
 }
 
 /* The daemon's idle hook: answer deferred requests whose condition now holds. */
@@ -382,6 +428,9 @@ ctl_poll(void *arg)
 		/* Requests queued behind the deferred one, then the answers. */
 		client_process(cl);
 	}
+	for (cl = c->clients; cl; cl = cl->next)
+		if (cl->autokill && cl->wait == W_NONE && !cl->closing)
+			ak_push(cl);
 	/* client_process may have freed clients: flush from the list afresh. */
 	for (cl = c->clients; cl; cl = next) {
 		next = cl->next;
@@ -468,6 +517,7 @@ finish(struct client *cl, struct json_object *req, enum wait_kind kind,
 		json_object_object_add(o, "ok", json_object_new_boolean(true));
 		json_object_object_add(o, "vms", vms_array(cl->c->d, vms, n));
 		reply(cl, o);
+		ak_told(cl, vms, n);
 	}
 	free(vms);
 }
@@ -513,6 +563,55 @@ h_status(struct client *cl, struct json_object *req)
 	free(vms);
 }
 
+/*
+ * {"cmd":"start","vm":V,"autokill":true}: one VM that is down, started
+ * bound to this connection (vmd/autokill.h): answered as a start, then a
+ * line per state change; the connection's end, however it comes, kills it.
+ */
+static void
+start_autokill(struct client *cl, struct json_object *req)
+{
+	struct daemon *d = cl->c->d;
+	struct json_object *jvm;
+	struct vm **vms, *vm;
+	char err[512];
+
+	if (strcmp(cl->wait_cmd, "start") != 0) {
+		reply_error(cl, "\"autokill\" is for start only");
+		cl->closing = true;
+		return;
+	}
+	if (json_object_object_get_ex(req, "vm", &jvm) && jvm &&
+	    strcmp(json_object_get_string(jvm), "all") == 0) {
+		reply_error(cl, "\"autokill\" starts one VM, not all");
+		cl->closing = true;
+		return;
+	}
+	if (!(vm = one_vm(cl, req))) {
+		cl->closing = true;
+		return;
+	}
+	if (!sup_is_down(vm)) {
+		reply_error(cl, "vm %s is %s: autokill binds only a VM it starts (stop it first)",
+		    vm->vm_name, sup_display_state(vm));
+		cl->closing = true;
+		return;
+	}
+	if (autokill_bind(d, vm, err, sizeof(err)) != 0 ||
+	    daemon_start_vm(d, vm, err, sizeof(err)) != 0) {
+		autokill_forget(d, vm);
+		reply_error(cl, "%s", err);
+		cl->closing = true;
+		return;
+	}
+	cl->autokill = xstrdup(vm->vm_name);
+	log_info("control: uid %u (pid %d): vm %s started with autokill", (unsigned)cl->uid,
+	    (int)cl->pid, vm->vm_name);
+	vms = xcalloc(1, sizeof(*vms));
+	vms[0] = vm;
+	finish(cl, req, W_START, vms, 1);
+}
+
 static void
 h_start(struct client *cl, struct json_object *req)
 {
@@ -522,6 +621,10 @@ h_start(struct client *cl, struct json_object *req)
 	char err[512];
 	size_t n, i;
 
+	if (get_bool(req, "autokill", false)) {
+		start_autokill(cl, req);
+		return;
+	}
 	if (select_vms(cl, req, false, true, &vms, &n))
 		return;
 	for (i = 0; i < n; i++) {
@@ -990,6 +1093,38 @@ ctl_event(void *arg, const struct vm *vm, int old, const char *why)
 	}
 }
 
+/*
+ * {"cmd":"balloon","vm":V,"size":"512M"} (or a number of bytes): QMP
+ * balloon, answered as a qmp request; the guest moves in its own time
+ * (status: "balloon").
+ */
+static void
+h_balloon(struct client *cl, struct json_object *req)
+{
+	struct vm *vm = one_vm(cl, req);
+	struct json_object *js, *args;
+	uint64_t bytes = 0;
+	char err[256];
+
+	if (!vm)
+		return;
+	if (!json_object_object_get_ex(req, "size", &js) || !js ||
+	    (json_object_is_type(js, json_type_int) ? json_object_get_int64(js) <= 0 :
+	    !json_object_is_type(js, json_type_string) ||
+	    balloon_parse(json_object_get_string(js), &bytes))) {
+		reply_error(cl, "\"size\" must be a size such as 512M or 2G (a bare number "
+		    "is MiB), or a number of bytes");
+		return;
+	}
+	if (json_object_is_type(js, json_type_int))
+		bytes = (uint64_t)json_object_get_int64(js);
+	if (!(args = balloon_request(vm, bytes, err, sizeof(err)))) {
+		reply_error(cl, "%s", err);
+		return;
+	}
+	send_qmp(cl, vm, "balloon", args, QR_QMP);
+}
+
 /* {"cmd":"wait","vm":V}: answered once V is running (ready), or cannot be. */
 static void
 h_wait(struct client *cl, struct json_object *req)
@@ -1093,6 +1228,7 @@ static const struct ctl_handler {
 	{ "agent",	true,	h_qmp },
 	{ "save",	true,	h_kill },
 	{ "snapshot",	true,	h_snapshot },
+	{ "balloon",	true,	h_balloon },
 	{ "wait",	false,	h_wait },
 	{ "events",	false,	h_events },
 	{ "attach",	true,	h_attach },
@@ -1114,7 +1250,11 @@ handle_line(struct client *cl, const char *line, size_t n)
 	for (i = 0; i < sizeof(handlers) / sizeof(handlers[0]); i++)
 		if (strcmp(handlers[i].name, cmd) == 0)
 			break;
-	if (i == sizeof(handlers) / sizeof(handlers[0])) {
+	if (cl->autokill) {
+		/* Its end is the VM's: nothing may hand it over or close it early. */
+		reply_error(cl, "this connection keeps vm %s alive (autokill): it takes no "
+		    "more requests", cl->autokill);
+	} else if (i == sizeof(handlers) / sizeof(handlers[0])) {
 		reply_error(cl, "unknown command '%s'", cmd);
 	} else if (!(handlers[i].admin ? cl->admin : cl->reader)) {
 		/* Once per client: a pipeline of refused requests is no log flood. */
@@ -1197,6 +1337,10 @@ client_io(struct loop *lp, int fd, uint32_t events, void *arg)
 		client_free(cl);	/* an event stream ends when its reader goes */
 		return;
 	}
+	if (n == 0 && cl->autokill) {
+		client_free(cl);	/* the end of an autokill connection: the VM goes */
+		return;
+	}
 	if (n == 0) {
 		/* Half-closed (`socat` after its input): still owed its answers. */
 		cl->eof = true;
@@ -1231,6 +1375,15 @@ client_free(struct client *cl)
 		loop_cancel_timer(cl->c->d->lp, cl->linger_timer);
 	loop_del_fd(cl->c->d->lp, cl->fd);
 	close(cl->fd);
+	if (cl->autokill) {
+		struct vm *vm = daemon_find_vm(cl->c->d, cl->autokill);
+
+		log_info("control: uid %u (pid %d): autokill connection closed", (unsigned)cl->uid,
+		    (int)cl->pid);
+		if (vm)
+			autokill_fire(cl->c->d, vm);
+		free(cl->autokill);
+	}
 	free(cl->in);
 	outbuf_free(&cl->out);
 	names_free(cl->wait_names, cl->wait_n);
@@ -1263,7 +1416,7 @@ static bool
 client_idle(const struct client *cl)
 {
 	return cl->wait == W_NONE && !cl->closing && !cl->lingering && !cl->handover &&
-	    outbuf_empty(&cl->out);
+	    !cl->autokill && outbuf_empty(&cl->out);
 }
 
 static void sweep_arm(struct ctl *c);
@@ -1489,6 +1642,11 @@ ctl_free(struct ctl *c)
 	if (c->d->event_arg == c) {
 		c->d->event_hook = NULL;
 		c->d->event_arg = NULL;
+	}
+	/* The daemon exits: its own end is not a client's (their VMs are down, or adopted). */
+	for (struct client *cl = c->clients; cl; cl = cl->next) {
+		free(cl->autokill);
+		cl->autokill = NULL;
 	}
 	while (c->clients)
 		client_free(c->clients);

@@ -328,7 +328,7 @@ vm_policy_differs(const struct vm_policy *a, const struct vm_policy *b)
 	    a->po_restart_max_delay != b->po_restart_max_delay ||
 	    a->po_restart_burst != b->po_restart_burst ||
 	    a->po_restart_interval != b->po_restart_interval ||
-	    a->po_on_panic != b->po_on_panic ||
+	    a->po_on_panic != b->po_on_panic || a->po_balloon_target != b->po_balloon_target ||
 	    str_differs(a->po_console_password_file, b->po_console_password_file))
 		return true;
 	for (i = 0; i < a->po_n_after; i++)

@@ -127,6 +127,7 @@ struct vm_policy {
 	unsigned	 po_restart_burst;	/* restarts allowed per interval */
 	unsigned	 po_restart_interval;	/* s, burst window; resets the backoff */
 	enum hw_panic	 po_on_panic;	/* what a guest panic (pvpanic) leads to */
+	uint64_t	 po_balloon_target;	/* bytes the balloon leaves the guest at start; 0: all */
 };
 
 struct hw_vm {

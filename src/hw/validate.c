@@ -98,6 +98,12 @@ check_boot(const struct vctx *v)
 		bad(v, "append", DC_CONFLICT, "append needs kernel");
 	if (vm->vm_memory % (1024 * 1024))
 		bad(v, "memory", DC_VALUE, "memory must be a whole number of megabytes");
+	if (po->po_balloon_target && !vm->vm_balloon)
+		bad(v, "balloon_target", DC_CONFLICT, "balloon_target needs balloon = yes");
+	else if (po->po_balloon_target > vm->vm_memory)
+		bad(v, "balloon_target", DC_RANGE, "balloon_target %lluM is above memory %lluM",
+		    (unsigned long long)(po->po_balloon_target >> 20),
+		    (unsigned long long)(vm->vm_memory >> 20));
 	if (vm->vm_policy.po_restart_max_delay < vm->vm_policy.po_restart_delay)
 		bad(v, "restart_max_delay", DC_CONFLICT,
 		    "restart_max_delay %u is less than restart_delay %u",

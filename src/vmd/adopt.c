@@ -8,6 +8,7 @@
 
 #include "lib/log.h"
 #include "qemu/qemu_proc.h"
+#include "vmd/autokill.h"
 #include "vmd/daemon.h"
 #include "lib/loop.h"
 #include "vmd/reload.h"
@@ -142,6 +143,7 @@ adopt_pid(struct daemon *d, struct vm *vm, pid_t pid, int fd)
 	reload_check_adopted(d, vm);
 	if (qproc_age_ms(pid, &age) == 0 && age < vm->vm_started_ms)
 		vm->vm_started_ms -= age;	/* uptime of the QEMU, not of us */
+	autokill_adopted(d, vm);
 	return 0;
 }
 
@@ -239,6 +241,7 @@ daemon_init_vms(struct daemon *d)
 {
 	struct vm_intent was;
 	enum adopt_result r;
+	bool ak;
 	size_t i;
 	int e;
 
@@ -260,11 +263,22 @@ daemon_init_vms(struct daemon *d)
 			    "not a regular file of ours" : strerror(-e));
 		/* (Adoption rewrites vm_intent: "restart" becomes "up" there.) */
 		was = vm->vm_intent;
+		/* Started with --autokill: its connection is gone, so nothing it asked stands. */
+		ak = autokill_orphaned(d, vm);
+		if (ak && was.it_want != INTENT_NONE)
+			was.it_want = INTENT_DOWN;
 		/* What was wanted: a VM wanted down is adopted as such (vm_want). */
 		vm->vm_want = was.it_want == INTENT_DOWN ? WANT_DOWN :
 		    was.it_want == INTENT_NONE ? WANT_NONE : WANT_UP;
 		vmcon_open(d, vm);
 		r = adopt(d, vm, false);
+		if (ak && r == AD_NONE) {
+			/* Its QEMU died with the old daemon: down, not resumed. */
+			log_vm(LOG_INFO, vm->vm_name, "was started with --autokill by a connection "
+			    "that is gone: not resumed");
+			autokill_forget(d, vm);
+			daemon_intent_sync(d, vm);
+		}
 		if (r == AD_BUSY) {
 			sup_event(&d->sup, vm, VE_ADOPT_WAIT, 0);
 			if (!d->adopt_timer)

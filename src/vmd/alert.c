@@ -125,7 +125,8 @@ alert_transition(struct daemon *d, const struct vm *vm, int old, const char *why
 		/* The restart policy wanted it up (enter_backoff): its burst is used up. */
 		alert_raise(d, vm, vm->vm_want == WANT_UP ? AL_RESTART_EXHAUSTED : AL_START_FAILED,
 		    vm->vm_detail ? vm->vm_detail : why);
-	else if (to == VS_KILLING && old == VS_TERMINATING)
+	else if (to == VS_KILLING && old == VS_TERMINATING && vm->vm_pending != SR_AUTOKILL)
+		/* (autokill's SIGKILL after its quit is what was asked for) */
 		alert_raise(d, vm, AL_KILLED, "did not stop on the halt method nor SIGTERM: SIGKILL");
 	else if (to == VS_PANICKED || (went_down && vm->vm_reason == SR_GUEST_PANICKED))
 		alert_raise(d, vm, AL_PANICKED, why);

@@ -24,6 +24,8 @@
 #include "vmd/agent.h"
 #include "vmd/alert.h"
 #include "vmd/metrics.h"
+#include "vmd/autokill.h"
+#include "vmd/balloon.h"
 #include "vmd/savestate.h"
 #include "vmd/snapshot.h"
 #include "storage/img.h"
@@ -106,6 +108,7 @@ qmp_ready_cb(void *arg)
 	if (vm->vm_qmp && qmp_is_ready(vm->vm_qmp) &&
 	    qmp_send(vm->vm_qmp, "query-kvm", NULL, kvm_reply_cb, vm) == 0)
 		ask_run_state(vm);
+	balloon_qmp_ready(d, vm);
 }
 
 static void
@@ -162,6 +165,8 @@ qmp_event_cb(void *arg, const char *name, struct json_object *data)
 			sup_event(&d->sup, vm, vm->vm_state == VS_RESTORING ? VE_RESTORE_FAILED :
 			    VE_SAVE_FAILED, 0);
 		}
+	} else if (strcmp(name, "BALLOON_CHANGE") == 0) {
+		balloon_event(vm, data);
 	} else if (strcmp(name, "POWERDOWN") == 0 || strcmp(name, "RESET") == 0) {
 		log_vm(LOG_INFO, vm->vm_name, "QMP %s", name);
 	} else {
@@ -609,6 +614,12 @@ op_changed(void *ctx, struct vm *vm, enum vm_state old, const char *why)
 		savestate_done(d, vm);
 	if (old == VS_SAVING && vm->vm_state != VS_SAVING)
 		savestate_forget(d, vm);
+	/*
+	 * Down for good (not the stopped between a restart's two runs): an
+	 * autokill record has nothing left to kill.
+	 */
+	if (sup_is_down(vm) && vm->vm_want != WANT_UP)
+		autokill_forget(d, vm);
 	/* An attached VM is transient: nothing in state_dir outlives the daemon. */
 	e = vm->vm_attach ? 0 : state_write(d->inv.inv_state_dir, vm);
 	if (e)

@@ -3,6 +3,7 @@
 #include "lib/json_add.h"
 #include "vmd/agent.h"
 #include "vmd/attach.h"
+#include "vmd/balloon.h"
 #include "vmd/savestate.h"
 #include "vmd/daemon.h"
 #include "vmd/reload.h"
@@ -59,6 +60,7 @@ daemon_vm_json(struct daemon *d, const struct vm *vm)
 	    json_object_new_int(vm->vm_save_pct) : NULL);
 	state_json_stop_fields(o, vm);
 	agent_json(vm, o);
+	balloon_json(vm, o);
 	reload_vm_json(vm, o);
 	attach_json(vm, o);
 	return o;

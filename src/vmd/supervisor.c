@@ -44,6 +44,7 @@ static const char *const event_names[VE_N] = {
 	[VE_SAVE] = "save requested", [VE_SAVED] = "state saved",
 	[VE_SAVE_FAILED] = "save failed", [VE_RESTORED] = "state restored",
 	[VE_RESTORE_FAILED] = "restore failed", [VE_ATTACH] = "attach requested",
+	[VE_AUTOKILL] = "autokill connection closed",
 };
 
 static const char *const reason_names[SR_N] = {
@@ -52,7 +53,7 @@ static const char *const reason_names[SR_N] = {
 	[SR_SIGKILL] = "sigkill", [SR_CRASHED] = "crashed",
 	[SR_START_FAILED] = "start-failed", [SR_GUEST_PANICKED] = "guest-panicked",
 	[SR_KVM_ERROR] = "kvm-error", [SR_SAVED] = "saved",
-	[SR_RESTORE_FAILED] = "restore-failed",
+	[SR_RESTORE_FAILED] = "restore-failed", [SR_AUTOKILL] = "autokill",
 };
 
 const char *
@@ -240,7 +241,8 @@ static bool
 pending_sticky(const struct vm *vm)
 {
 	return vm->vm_pending == SR_START_FAILED || vm->vm_pending == SR_GUEST_PANICKED ||
-	    vm->vm_pending == SR_KVM_ERROR || vm->vm_pending == SR_RESTORE_FAILED;
+	    vm->vm_pending == SR_KVM_ERROR || vm->vm_pending == SR_RESTORE_FAILED ||
+	    vm->vm_pending == SR_AUTOKILL;
 }
 
 static void
@@ -583,12 +585,49 @@ static void
 a_kill(const struct sup *s, struct vm *vm, int arg)
 {
 	const char *why = vm->vm_state == VS_TERMINATING && arg == VE_TIMER ?
-	    "term_timeout expired" : "kill requested";
+	    (vm->vm_pending == SR_AUTOKILL ? "autokill: quit not honoured in time" :
+	    "term_timeout expired") : "kill requested";
 
 	if (!pending_sticky(vm))
 		vm->vm_pending = SR_SIGKILL;
 	send_signal(s, vm, SIGKILL);
 	set_state(s, vm, VS_KILLING, why);
+}
+
+/* ---- autokill (vmctl start --autokill) ---- */
+
+/*
+ * The connection that started the VM is gone: QMP quit at once (QEMU
+ * flushes its disks and exits), SIGKILL after SUP_AUTOKILL_QUIT_MS, or
+ * at once without QMP (starting). A stop under way is overtaken: nobody
+ * is left to wait for it.
+ */
+static void
+a_autokill(const struct sup *s, struct vm *vm, int arg)
+{
+	free(vm->vm_detail);
+	vm->vm_detail = xstrdup("autokill: the control connection that started it closed");
+	vm->vm_pending = SR_AUTOKILL;
+	vm->vm_halt_step = -1;
+	if (s->ops->qmp(s->ctx, vm, "quit", NULL) != 0) {
+		send_signal(s, vm, SIGKILL);
+		set_state(s, vm, VS_KILLING, "autokill: its connection closed, no QMP: SIGKILL");
+		return;
+	}
+	set_state(s, vm, VS_TERMINATING, "autokill: its connection closed: quit");
+	s->ops->arm(s->ctx, vm, SUP_AUTOKILL_QUIT_MS);
+}
+
+/* Not started yet (waiting, backoff): it never will be. */
+static void
+a_autokill_cancel(const struct sup *s, struct vm *vm, int arg)
+{
+	vm->vm_next_restart_ms = 0;
+	vm->vm_reason = SR_AUTOKILL;
+	free(vm->vm_detail);
+	vm->vm_detail = xstrdup("autokill: the control connection closed before it ran");
+	set_state(s, vm, vm->vm_want == WANT_GONE ? VS_REMOVED : VS_STOPPED,
+	    "autokill: its connection closed before it started");
 }
 
 /* ---- the halt ladder (vmservice.conf(5): halt, halt_timeout, acpi_repeat) ---- */
@@ -1279,7 +1318,8 @@ a_unexpected(const struct sup *s, struct vm *vm, int arg)
 	[VE_SHUTDOWN_GUEST] = a_guest_off, [VE_SHUTDOWN_HOST] = a_host_off, \
 	[VE_EXITED] = a_crashed, [VE_QMP_LOST] = a_qmp_lost, \
 	[VE_PANICKED] = a_panicked, [VE_RUN_STATE] = a_run_state, \
-	[VE_WIND_DOWN] = a_wind_down, [VE_REMOVE] = a_wind_down, [VE_SAVE] = a_save
+	[VE_WIND_DOWN] = a_wind_down, [VE_REMOVE] = a_wind_down, [VE_SAVE] = a_save, \
+	[VE_AUTOKILL] = a_autokill
 
 /* NULL cells are deliberate no-ops (logged at debug level). */
 static const sup_action table[VS_N][VE_N] = {
@@ -1298,11 +1338,12 @@ static const sup_action table[VS_N][VE_N] = {
 		[VE_START] = a_want_start, [VE_RESTART] = a_want_start,
 		[VE_STOP] = a_cancel, [VE_KILL] = a_cancel, [VE_WIND_DOWN] = a_cancel,
 		[VE_TIMER] = a_backoff_over, [VE_REMOVE] = a_removed,
+		[VE_AUTOKILL] = a_autokill_cancel,
 	},
 	[VS_WAITING] = {
 		[VE_DEPS_READY] = a_spawn, [VE_STOP] = a_cancel, [VE_KILL] = a_cancel,
 		[VE_WIND_DOWN] = a_cancel, [VE_DEPS_FAILED] = a_deps_failed,
-		[VE_REMOVE] = a_removed,
+		[VE_REMOVE] = a_removed, [VE_AUTOKILL] = a_autokill_cancel,
 	},
 	[VS_ADOPTING] = {
 		[VE_ADOPT] = a_adopt, [VE_ADOPT_NONE] = a_adopt_none,
@@ -1310,6 +1351,7 @@ static const sup_action table[VS_N][VE_N] = {
 		[VE_START] = a_adopt_defer, [VE_RESTART] = a_adopt_defer,
 		[VE_STOP] = a_adopt_defer, [VE_KILL] = a_adopt_defer,
 		[VE_WIND_DOWN] = a_adopt_defer, [VE_REMOVE] = a_adopt_defer,
+		[VE_AUTOKILL] = a_adopt_defer,
 	},
 	[VS_STARTING] = {
 		[VE_QMP_READY] = a_ready, [VE_QMP_LOST] = a_start_grace,
@@ -1317,6 +1359,7 @@ static const sup_action table[VS_N][VE_N] = {
 		[VE_EXITED] = a_start_failed, [VE_STOP] = a_term, [VE_KILL] = a_kill,
 		[VE_RESTART] = a_restart, [VE_START] = a_keep_up,
 		[VE_WIND_DOWN] = a_wind_down, [VE_REMOVE] = a_wind_down,
+		[VE_AUTOKILL] = a_autokill,
 	},
 	[VS_RUNNING] = {
 		GUEST_UP_CELLS,
@@ -1328,6 +1371,7 @@ static const sup_action table[VS_N][VE_N] = {
 		[VE_EXITED] = a_crashed, [VE_QMP_LOST] = a_qmp_lost,
 		[VE_RUN_STATE] = a_panic_run_state,
 		[VE_WIND_DOWN] = a_wind_down, [VE_REMOVE] = a_wind_down,
+		[VE_AUTOKILL] = a_autokill,
 	},
 	[VS_BOOTING] = {
 		[VE_GUEST_READY] = a_booted, [VE_TIMER] = a_ready_timeout,
@@ -1341,6 +1385,7 @@ static const sup_action table[VS_N][VE_N] = {
 		[VE_SAVED] = a_saved, [VE_SAVE_FAILED] = a_save_failed,
 		[VE_TIMER] = a_save_failed, [VE_KILL] = a_kill, [VE_EXITED] = a_crashed,
 		[VE_RESTART] = a_set_restart, [VE_START] = a_set_restart,
+		[VE_AUTOKILL] = a_autokill,
 	},
 	[VS_RESTORING] = {
 		[VE_QMP_READY] = a_restore, [VE_RESTORED] = a_restored,
@@ -1348,17 +1393,19 @@ static const sup_action table[VS_N][VE_N] = {
 		[VE_EXITED] = a_restore_exit, [VE_STOP] = a_term, [VE_KILL] = a_kill,
 		[VE_RESTART] = a_restart, [VE_START] = a_keep_up,
 		[VE_WIND_DOWN] = a_wind_down, [VE_REMOVE] = a_wind_down,
+		[VE_AUTOKILL] = a_autokill,
 	},
 	[VS_HALTING] = {
 		[VE_SHUTDOWN_GUEST] = a_shutdown_seen, [VE_SHUTDOWN_HOST] = a_shutdown_seen,
 		[VE_AGENT_FAILED] = a_agent_failed,
 		[VE_EXITED] = a_exited, [VE_TIMER] = a_halt_timer, [VE_KILL] = a_kill,
 		[VE_RESTART] = a_set_restart, [VE_START] = a_set_restart,
-		[VE_RUN_STATE] = a_halt_run_state,
+		[VE_RUN_STATE] = a_halt_run_state, [VE_AUTOKILL] = a_autokill,
 	},
 	[VS_TERMINATING] = {
 		[VE_EXITED] = a_exited, [VE_TIMER] = a_kill, [VE_KILL] = a_kill,
 		[VE_RESTART] = a_set_restart, [VE_START] = a_set_restart,
+		[VE_AUTOKILL] = a_autokill,
 	},
 	[VS_KILLING] = {
 		[VE_EXITED] = a_exited, [VE_RESTART] = a_set_restart,
@@ -1406,8 +1453,8 @@ sup_event(const struct sup *s, struct vm *vm, enum vm_event ev, int arg)
 	 */
 	if (ev == VE_REMOVE)
 		vm->vm_want = WANT_GONE;
-	else if ((ev == VE_STOP || ev == VE_KILL || ev == VE_WIND_DOWN || ev == VE_SAVE) &&
-	    was != WANT_GONE)
+	else if ((ev == VE_STOP || ev == VE_KILL || ev == VE_WIND_DOWN || ev == VE_SAVE ||
+	    ev == VE_AUTOKILL) && was != WANT_GONE)
 		vm->vm_want = WANT_DOWN;
 	if (was == WANT_RESTART && sup_wants_down(vm) && sup_has_process(vm))
 		log_vm(LOG_INFO, vm->vm_name, "restart cancelled");

@@ -63,6 +63,7 @@ enum vm_event {
 	VE_RESTORED,		/* the saved state is loaded (MIGRATION completed, incoming) */
 	VE_RESTORE_FAILED,	/* QEMU refused the saved state (vm_detail set) */
 	VE_ATTACH,		/* vmctl attach: a QEMU we did not start (pid, pidfd, QMP set) */
+	VE_AUTOKILL,		/* the control connection of `start --autokill` closed */
 	VE_N
 };
 
@@ -93,6 +94,7 @@ enum stop_reason {
 	SR_KVM_ERROR,		/* KVM could not run the guest */
 	SR_SAVED,		/* its state is in state_dir/NAME.vmstate */
 	SR_RESTORE_FAILED,	/* its saved state was refused: it boots cold */
+	SR_AUTOKILL,		/* the connection that started it (--autokill) closed */
 	SR_N
 };
 
@@ -161,6 +163,8 @@ struct vm {
 	struct vm_attach *vm_attach;	/* attach.c: not in the inventory (vmctl attach), or NULL */
 	int		 vm_save_pct;	/* savestate.c: a save's progress, percent; -1: none */
 	uint64_t	 vm_save_timer;	/* savestate.c: the next query-migrate */
+	uint64_t	 vm_balloon_actual;	/* balloon.c: what the guest has, bytes; 0: unknown */
+	uint64_t	 vm_balloon_target;	/* balloon.c: what was last asked; 0: unknown */
 
 	/* The halt ladder (po_halt) of the stop under way; times on the ops' clock. */
 	int		 vm_halt_step;	/* index into po_halt; -1: not a ladder stop */
@@ -235,6 +239,8 @@ int sup_state_lookup(const char *name);
 int sup_reason_lookup(const char *name);
 /* How long an attached QEMU's QMP may take to greet and answer query-status. */
 #define SUP_ATTACH_WAIT_MS	10000
+/* How long QEMU gets to honour an autokill's quit before SIGKILL. */
+#define SUP_AUTOKILL_QUIT_MS	50
 /* How long a VM waits in adopting for the QEMU holding its lock. */
 #define SUP_ADOPT_WAIT_MS	30000
 /* The backoff before the next automatic restart, ms (exponential, capped). */

@@ -1353,6 +1353,65 @@ main(void)
 	STATE("running", "attached");
 	OK(sup_stop_pending(&vm), "then the scheduler stops it");
 
+	/* Autokill (issue 16): the connection that started it closed. */
+	fresh(HW_HALT_ACPI);
+	hw.vm_policy.po_restart = HW_RESTART_ALWAYS;
+	to_running();
+	sup_event(&s, &vm, VE_AUTOKILL, 0);
+	STATE("terminating", "autokill: quit sent, QEMU being ended");
+	OPS("qmp quit;arm 50;", "autokill: QMP quit, SIGKILL bound armed");
+	WANT("down", "autokill: wanted down");
+	sup_event(&s, &vm, VE_TIMER, 0);
+	STATE("killing", "quit not honoured in time: SIGKILL");
+	OPS("qmp quit;arm 50;signal 9;disarm;", "then SIGKILL");
+	sup_event(&s, &vm, VE_EXITED, SIGKILL);
+	STATE("stopped", "autokilled: stopped, not restarted (restart = always)");
+	REASON("autokill", "reason autokill, not sigkill");
+
+	fresh(HW_HALT_ACPI);
+	to_running();
+	sup_event(&s, &vm, VE_AUTOKILL, 0);
+	sup_event(&s, &vm, VE_EXITED, 0);
+	REASON("autokill", "quit honoured: reason autokill");
+
+	fresh(HW_HALT_ACPI);
+	sup_event(&s, &vm, VE_START, 0);
+	sup_event(&s, &vm, VE_DEPS_READY, 0);
+	r.log[0] = 0;
+	r.qmp_fail = 1;
+	sup_event(&s, &vm, VE_AUTOKILL, 0);
+	STATE("killing", "starting (no QMP): SIGKILL at once");
+	OPS("qmp quit;signal 9;disarm;", "no QMP for quit: SIGKILL");
+	sup_event(&s, &vm, VE_EXITED, SIGKILL);
+	REASON("autokill", "reason autokill");
+
+	fresh(HW_HALT_ACPI);
+	sup_event(&s, &vm, VE_START, 0);
+	sup_event(&s, &vm, VE_AUTOKILL, 0);
+	STATE("stopped", "waiting: never started");
+	REASON("autokill", "reason autokill");
+	OPS("", "nothing spawned, nothing sent");
+	sup_event(&s, &vm, VE_DEPS_READY, 0);
+	OPS("", "and the scheduler's go is ignored");
+
+	fresh(HW_HALT_ACPI);
+	to_running();
+	sup_event(&s, &vm, VE_STOP, 0);
+	sup_event(&s, &vm, VE_AUTOKILL, 0);
+	STATE("terminating", "a stop under way is overtaken");
+	sup_event(&s, &vm, VE_EXITED, 0);
+	REASON("autokill", "... and called autokill");
+
+	fresh(HW_HALT_ACPI);
+	to_running();
+	sup_event(&s, &vm, VE_STOP, 0);
+	sup_event(&s, &vm, VE_SHUTDOWN_GUEST, 0);
+	sup_event(&s, &vm, VE_EXITED, 0);
+	sup_event(&s, &vm, VE_AUTOKILL, 0);
+	STATE("stopped", "closed after a normal stop: nothing to do");
+	REASON("host-powerdown", "the normal stop keeps its reason");
+	OK(sup_reason_lookup("autokill") == SR_AUTOKILL, "autokill round-trips");
+
 	/* Every state/event pair is handled without crashing. */
 	{
 		int st, ev, bad = 0;

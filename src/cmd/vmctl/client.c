@@ -24,7 +24,7 @@ struct ctl_args {
 	const char	*sock;
 	const char	*pos[2];
 	int		 npos;
-	bool		 json, no_wait;
+	bool		 json, no_wait, autokill;
 	long		 timeout;	/* -1: none */
 };
 
@@ -57,6 +57,8 @@ parse(struct vmctl *ctl, int argc, char **argv, struct ctl_args *a, int maxpos)
 		} else if (strcmp(s, "--no-wait") == 0 && strcmp(a->cmd, "status") != 0 &&
 		    strcmp(a->cmd, "events") != 0) {
 			a->no_wait = true;
+		} else if (strcmp(s, "--autokill") == 0 && strcmp(a->cmd, "start") == 0) {
+			a->autokill = true;
 		} else if (strcmp(s, "--timeout") == 0 && (strcmp(a->cmd, "stop") == 0 ||
 		    strcmp(a->cmd, "wait") == 0)) {
 			errno = 0;
@@ -406,6 +408,20 @@ print_table(struct json_object *vms)
 			printf("%s: guest agent %s%s%s\n", str_or(vm, "name", "?"), ag ? ag : "?",
 			    os ? ", guest OS: " : "", os ? os : "");
 	}
+	/* The memory balloon (balloon = yes): what the guest has, what was asked. */
+	for (i = 0; i < n; i++) {
+		struct json_object *vm = json_object_array_get_idx(vms, i), *b, *v;
+		char tgt[32] = "unknown";
+
+		if (!json_object_object_get_ex(vm, "balloon", &b) || !b ||
+		    !json_object_object_get_ex(b, "actual", &v))
+			continue;
+		long long actual = json_object_get_int64(v);
+		if (json_object_object_get_ex(b, "target", &v) && v)
+			snprintf(tgt, sizeof(tgt), "%lldM", (long long)(json_object_get_int64(v) >> 20));
+		printf("%s: balloon: actual %lldM, target %s\n", str_or(vm, "name", "?"),
+		    actual >> 20, tgt);
+	}
 	/* Why a VM failed to start (QEMU's own words) is worth a line. */
 	for (i = 0; i < n; i++) {
 		struct json_object *vm = json_object_array_get_idx(vms, i);
@@ -497,6 +513,11 @@ vmctl_lifecycle(struct vmctl *ctl, int argc, char **argv)
 		return 2;
 	}
 	sock = socket_path(ctl, &a);
+	if (a.autokill) {
+		rc = sock ? vmctl_autokill(sock, a.pos[0], !a.no_wait) : VMCTL_NO_DAEMON;
+		free(sock);
+		return rc;
+	}
 	req = json_object_new_object();
 	json_object_object_add(req, "cmd", json_object_new_string(a.cmd));
 	json_object_object_add(req, "vm", json_object_new_string(a.pos[0]));

@@ -50,13 +50,18 @@ int vmctl_attach(struct vmctl *ctl, int argc, char **argv);
 /* vmctl show of an attached VM: VMCTL_OK/FAIL, or -1 when the daemon has none of that name. */
 int vmctl_show_attached(struct vmctl *ctl, const char *conf, const char *name, bool want_argv,
     bool want_shell);
+/* vmctl_autokill.c: start --autokill; returns when the daemon closes (the VM is down). */
+int vmctl_autokill(const char *sock, const char *name, bool wait);
+/* vmctl_balloon.c */
+int vmctl_balloon(struct vmctl *ctl, int argc, char **argv);
 
 #define VMCTL_CLIENT_COMMANDS \
 	{ "status", "[NAME] [--json] [-s SOCKET]", \
 	  "show the VMs the daemon supervises (exit 3: NAME is not running)", \
 	  vmctl_status }, \
-	{ "start", "NAME|all [--no-wait] [-s SOCKET]", \
-	  "start VMs (and what they are after); waits until they run", \
+	{ "start", "NAME|all [--no-wait] [--autokill] [-s SOCKET]", \
+	  "start VMs (and what they are after); waits until they run; --autokill (one " \
+	  "VM): vmctl stays, printing its state; the VM is killed when vmctl goes", \
 	  vmctl_lifecycle }, \
 	{ "stop", "NAME|all [--timeout S] [--no-wait] [-s SOCKET]", \
 	  "stop VMs the safe way (halt method, SIGTERM, SIGKILL); waits", \
@@ -87,6 +92,9 @@ int vmctl_show_attached(struct vmctl *ctl, const char *conf, const char *name, b
 	{ "snapshot", "NAME create|revert|delete TAG | NAME list [-s SOCKET]", \
 	  "internal snapshots of a VM's qcow2 disks (running: with its RAM, QMP jobs, " \
 	  "file systems frozen through its agent; stopped: on the disks)", vmctl_snapshot }, \
+	{ "balloon", "NAME SIZE [-s SOCKET]", \
+	  "move a running VM's memory balloon: the guest keeps SIZE (512M, 1G; " \
+	  "balloon = yes); status shows it", vmctl_balloon }, \
 	{ "wait", "NAME|all [--timeout S] [-s SOCKET]", \
 	  "wait until VMs are running (ready = ...); exit 0 ready, 1 failed or down, " \
 	  "124 timed out", vmctl_wait }, \
