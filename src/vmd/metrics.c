@@ -16,38 +16,42 @@
 #include "vmd/daemon.h"
 #include "vmd/metrics.h"
 
-/* QEMU's CPU seconds (utime + stime) and RSS bytes from /proc/PID; -1 if gone. */
+/* A small /proc file into buf (NUL-terminated); -1 when it is gone. */
 static int
-proc_usage(pid_t pid, double *cpu, long long *rss)
+read_proc(pid_t pid, const char *what, char *buf, size_t len)
 {
-	char path[64], buf[1024], *p;
-	long long utime, stime, pages;
+	char path[64];
 	ssize_t n;
 	int fd;
 
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, what);
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
 		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
+	n = read(fd, buf, len - 1);
 	close(fd);
 	if (n <= 0)
 		return -1;
 	buf[n] = 0;
+	return 0;
+}
+
+/* QEMU's CPU seconds (utime + stime) and RSS bytes from /proc/PID; -1 if gone. */
+static int
+proc_usage(pid_t pid, double *cpu, long long *rss)
+{
+	char buf[1024], *p;
+	long long utime, stime, pages;
+
+	if (read_proc(pid, "stat", buf, sizeof(buf)) < 0)
+		return -1;
 	/* After the command name, which may hold anything but ends with ") ". */
 	if (!(p = strrchr(buf, ')')) ||
 	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lld %lld",
 	    &utime, &stime) != 2)
 		return -1;
 	*cpu = (double)(utime + stime) / (double)sysconf(_SC_CLK_TCK);
-	snprintf(path, sizeof(path), "/proc/%d/statm", (int)pid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	buf[n] = 0;
-	if (sscanf(buf, "%*d %lld", &pages) != 1)
+	if (read_proc(pid, "statm", buf, sizeof(buf)) < 0 ||
+	    sscanf(buf, "%*d %lld", &pages) != 1)
 		return -1;
 	*rss = pages * sysconf(_SC_PAGESIZE);
 	return 0;
