@@ -65,8 +65,8 @@ alert_raise(struct daemon *d, const struct vm *vm, enum alert_kind kind, const c
 	struct script_cmd *c;
 	struct alerts *a;
 
-	log_vm_id(LOG_NOTICE, vm ? name : "host", kinds[kind].msgid, "event %s: %s", event,
-	    detail ? detail : "");
+	/* The detail is in the state change's own line: one short line per event. */
+	log_vm_id(LOG_NOTICE, vm ? name : "host", kinds[kind].msgid, "event %s", event);
 	if (!prog)
 		return;
 	/* Checked when read; checked again: the file may have changed since. */

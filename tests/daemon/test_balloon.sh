@@ -48,8 +48,10 @@ wait_actual() {
 }
 # memtotal: the guest's MemTotal in kB, read on its console.
 memtotal() {
-	guest_console "TCP:127.0.0.1:$P1" "echo out-\$(sed -n 's/^MemTotal: *\\([0-9]*\\) kB/\\1/p' /proc/meminfo)" \
-	    '^out-[0-9]' 10 | sed -n 's/^out-\([0-9][0-9]*\)$/\1/p' | tail -n 1
+	# A fresh tag each time: the console's scrollback replays earlier answers.
+	local tag=m$RANDOM$RANDOM
+	guest_console "TCP:127.0.0.1:$P1" "echo $tag-\$(sed -n 's/^MemTotal: *\\([0-9]*\\) kB/\\1/p' /proc/meminfo)" \
+	    "^$tag-[0-9]" 10 | sed -n "s/^$tag-\([0-9][0-9]*\)\$/\1/p" | tail -n 1
 }
 # near A B: |A - B| < 2048 kB (the kernel's own accounting moves a little).
 near() { awk -v a="$1" -v b="$2" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(d < 2048) }'; }

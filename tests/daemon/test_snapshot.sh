@@ -49,7 +49,9 @@ check "sn running" wait_state sn running 20
 guest_wait_ready "$TMP/log/sn.console.log" 60 >/dev/null
 for ((i = 0; i < 100; i++)); do [ "$(field sn agent)" = answering ] && break; sleep 0.1; done
 gsh() {	# CMD: run it in the guest, print its output line (tagged out-)
-	guest_console "TCP:127.0.0.1:$P1" "echo out-\$($1)" '^out-' 10 | sed -n 's/^out-//p' | tail -n 1
+	# A fresh tag each time: the console's scrollback replays earlier answers.
+	local tag=o$RANDOM$RANDOM
+	guest_console "TCP:127.0.0.1:$P1" "echo $tag-\$($1)" "^$tag-" 10 | sed -n "s/^$tag-//p" | tail -n 1
 }
 gsh 'echo one >/tmp/mark; printf A | dd of=/dev/vda bs=1 seek=4096 conv=notrunc,fsync 2>/dev/null; cat /tmp/mark' >/dev/null
 check_eq "the guest wrote its marks" "$(gsh 'cat /tmp/mark; dd if=/dev/vda bs=1 skip=4096 count=1 2>/dev/null')" "one A"
