@@ -63,7 +63,7 @@ struct inv_opt {
 
 /* The option tables, each ended by a NULL io_name. */
 extern const struct inv_opt inv_global_opts[], inv_vm_opts[], inv_boot_opts[],
-    inv_disk_opts[], inv_nic_opts[];
+    inv_disk_opts[], inv_nic_opts[], inv_cloud_init_opts[];
 
 /* A VM without accel takes the global one (auto unless set). */
 #define INV_ACCEL_INHERIT	((enum hw_accel)-1)

@@ -13,6 +13,7 @@
 #include "vmd/daemon.h"
 #include "vmd/vmcon.h"
 #include "vmd/vmnet.h"
+#include "vmd/tpm.h"
 
 void
 vm_drop_lock(struct vm *vm)
@@ -35,6 +36,7 @@ vm_release(struct daemon *d, struct vm *vm)
 		close(vm->vm_pidfd);
 	}
 	vm_drop_lock(vm);
+	tpm_release(d, vm);
 	sup_vm_clear(vm);
 	attach_free(vm);
 	free(vm);
