@@ -168,7 +168,7 @@ pidfd_cb(struct loop *lp, int fd, uint32_t events, void *arg)
 	struct vm *vm = arg;
 	struct daemon *d = vm->vm_ctx;
 	struct vm_tpm *t = vm->vm_tpm;
-	char how[32] = "exited";
+	char how[48] = "adopted: no wait status";
 	int status = -1, r;
 
 	r = qproc_reap(t->vt_pid, &status);
