@@ -15,8 +15,9 @@ set -eu
 # the NICs' iPXE ROMs: QEMU refuses a NIC whose ROM is missing, and network
 # boot (tests/net/test_pxe.sh) runs it, efi-virtio.rom for virtio-net-pci.
 # swtpm is the TPM 2.0 emulator the daemon runs per VM for tpm = on
-# (tests/daemon/test_tpm.sh).
-PKGS="swtpm make gcc clang pkg-config libconfuse-dev libsystemd-dev libjson-c-dev
+# (tests/daemon/test_tpm.sh); xorriso writes cloud_init seeds (ISO 9660,
+# label cidata) and reads them back in tests/daemon/test_cloudinit.sh.
+PKGS="swtpm xorriso make gcc clang pkg-config libconfuse-dev libsystemd-dev libjson-c-dev
 zlib1g-dev libzstd-dev libcap-dev qemu-system-x86 qemu-utils busybox-static telnet socat
 cpio gzip iproute2 procps libclang-rt-14-dev gvncviewer qemu-guest-agent
 strace ipxe-qemu"

@@ -11,6 +11,7 @@
 #include "vmd/daemon.h"
 #include "vmd/scripts.h"
 #include "vmd/tpm.h"
+#include "vmd/cidata.h"
 
 static bool
 is_after(const struct vm *vm, const char *name)
@@ -86,7 +87,8 @@ deps_ready(struct daemon *d, struct vm *vm)
 		}
 		return 0;
 	}
-	return 1;
+	/* Last: its cloud-init seed, rebuilt if its files changed (a child, never a wait). */
+	return cidata_prepare(d, vm);
 }
 
 static void

@@ -105,6 +105,7 @@ struct vm_probe;
 struct vm_snap;
 struct vm_attach;
 struct vm_tpm;
+struct vm_cidata;
 
 struct vm {
 	const struct hw_vm *vm_hw;
@@ -161,6 +162,7 @@ struct vm {
 	struct vm_snap	*vm_snap;	/* snapshot.c: the snapshot operation under way, or NULL */
 	struct vm_attach *vm_attach;	/* attach.c: not in the inventory (vmctl attach), or NULL */
 	struct vm_tpm	*vm_tpm;	/* tpm.c: its swtpm (tpm = on), or NULL */
+	struct vm_cidata *vm_cidata;	/* cidata.c: its cloud-init seed, or NULL */
 	int		 vm_save_pct;	/* savestate.c: a save's progress, percent; -1: none */
 	uint64_t	 vm_save_timer;	/* savestate.c: the next query-migrate */
 

@@ -14,6 +14,7 @@
 #include "vmd/vmcon.h"
 #include "vmd/vmnet.h"
 #include "vmd/tpm.h"
+#include "vmd/cidata.h"
 
 void
 vm_drop_lock(struct vm *vm)
@@ -37,6 +38,7 @@ vm_release(struct daemon *d, struct vm *vm)
 	}
 	vm_drop_lock(vm);
 	tpm_release(d, vm);
+	cidata_release(d, vm);
 	sup_vm_clear(vm);
 	attach_free(vm);
 	free(vm);

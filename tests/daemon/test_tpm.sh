@@ -54,8 +54,9 @@ check_match "argv: the emulator backend" "$argv" '^emulator,id=tpm0,chardev=tpm0
 check_match "argv: tpm-tis on machine pc" "$argv" '^tpm-tis,tpmdev=tpm0$'
 
 start_daemon
-gsh() {	# CMD: run it in the guest, print its output line (tagged out-)
-	guest_console "TCP:127.0.0.1:$P1" "echo out-\$($1)" '^out-' 10 | sed -n 's/^out-//p' | tail -n 1
+gsh() {	# CMD: run it in the guest, print its output line (a tag of its own: the console replays earlier ones)
+	local t=o$RANDOM$RANDOM
+	guest_console "TCP:127.0.0.1:$P1" "echo $t-\$($1)" "^$t-" 10 | sed -n "s/^$t-//p" | tail -n 1
 }
 # TPM2_ReadClock (no sessions: tag 8001, size 10, command code 0x181); the
 # answer's resetCount is the 4 bytes at offset 26, in hex.
