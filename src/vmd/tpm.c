@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -29,7 +30,19 @@ struct vm_tpm {
 	int	 vt_pidfd;	/* -1: none */
 	bool	 vt_ending;	/* we stopped it: its exit is no news */
 	char	*vt_error;	/* why the guest's TPM is gone (this run), or NULL */
+	/* An end seen while QEMU ran, judged TPM_JUDGE_MS later: */
+	uint64_t vt_timer;
+	pid_t	 vt_dead;	/* that swtpm */
+	pid_t	 vt_qemu;	/* the QEMU it served */
+	char	 vt_how[48];
 };
+
+/*
+ * swtpm --terminate ends as soon as QEMU closes the channel, which QEMU
+ * does as it exits, before its own pidfd tells us: an end is the VM's
+ * problem only if its QEMU still runs this long after.
+ */
+#define TPM_JUDGE_MS	1000
 
 static struct vm_tpm *
 get(struct vm *vm)
@@ -162,6 +175,35 @@ forget(struct daemon *d, struct vm *vm)
 	free(path);
 }
 
+/* Has vm's QEMU exited (its pidfd readable), though nobody reaped it yet? */
+static bool
+qemu_exited(const struct vm *vm)
+{
+	struct pollfd p = { .fd = vm->vm_pidfd, .events = POLLIN };
+
+	return vm->vm_pidfd < 0 || poll(&p, 1, 0) != 0;
+}
+
+static void
+judge_cb(struct loop *lp, void *arg)
+{
+	struct vm *vm = arg;
+	struct vm_tpm *t = vm->vm_tpm;
+
+	t->vt_timer = 0;
+	if (t->vt_ending || !sup_has_process(vm) || vm->vm_pid != t->vt_qemu || qemu_exited(vm))
+		return;
+	/*
+	 * QEMU runs on, its TPM backend gone: the guest's TPM commands fail
+	 * until the VM restarts. The VM's problem, said as such.
+	 */
+	free(t->vt_error);
+	t->vt_error = xasprintf("swtpm (pid %d) ended while the VM ran (%s): the guest's "
+	    "TPM is gone until the VM restarts", (int)t->vt_dead, t->vt_how);
+	log_vm(LOG_ERR, vm->vm_name, "%s; see %s/%s.swtpm.log", t->vt_error,
+	    ((struct daemon *)vm->vm_ctx)->inv.inv_log_dir, vm->vm_name);
+}
+
 static void
 pidfd_cb(struct loop *lp, int fd, uint32_t events, void *arg)
 {
@@ -177,15 +219,12 @@ pidfd_cb(struct loop *lp, int fd, uint32_t events, void *arg)
 	if (r > 0)
 		child_describe(status, how, sizeof(how));
 	if (!t->vt_ending && sup_has_process(vm)) {
-		/*
-		 * QEMU runs on, its TPM backend gone: the guest's TPM commands
-		 * fail until the VM restarts. The VM's problem, said as such.
-		 */
-		free(t->vt_error);
-		t->vt_error = xasprintf("swtpm (pid %d) ended while the VM ran (%s): the guest's "
-		    "TPM is gone until the VM restarts", (int)t->vt_pid, how);
-		log_vm(LOG_ERR, vm->vm_name, "%s; see %s/%s.swtpm.log", t->vt_error,
-		    d->inv.inv_log_dir, vm->vm_name);
+		t->vt_dead = t->vt_pid;
+		t->vt_qemu = vm->vm_pid;
+		snprintf(t->vt_how, sizeof(t->vt_how), "%s", how);
+		if (t->vt_timer)
+			loop_cancel_timer(d->lp, t->vt_timer);
+		t->vt_timer = loop_add_timer(d->lp, TPM_JUDGE_MS, judge_cb, vm);
 	} else {
 		log_vm(LOG_DEBUG, vm->vm_name, "swtpm (pid %d) ended (%s)", (int)t->vt_pid, how);
 	}
@@ -254,11 +293,15 @@ tpm_stop(struct daemon *d, struct vm *vm)
 {
 	struct vm_tpm *t = vm->vm_tpm;
 
-	if (!t || !t->vt_pid)
+	if (!t)
 		return;
 	t->vt_ending = true;
+	if (t->vt_timer)
+		loop_cancel_timer(d->lp, t->vt_timer);
+	t->vt_timer = 0;
 	/* Usually gone already (--terminate); its exit comes through the pidfd. */
-	qproc_signal(t->vt_pid, t->vt_pidfd, SIGTERM);
+	if (t->vt_pid)
+		qproc_signal(t->vt_pid, t->vt_pidfd, SIGTERM);
 }
 
 bool
@@ -274,23 +317,23 @@ check_state_fd(struct daemon *d, struct vm *vm, pid_t pid, const struct strv *cm
 {
 	char want[PATH_MAX], link[64], got[PATH_MAX], *sp = state_path(d, vm);
 	const char *pre = "dir=/proc/self/fd/";
-	ssize_t n = -1;
 	size_t i;
+	int e = -EINVAL;
 
 	for (i = 0; i < cmd->sv_n; i++)
 		if (strncmp(cmd->sv_v[i], pre, strlen(pre)) == 0)
 			break;
 	if (i < cmd->sv_n) {
-		snprintf(link, sizeof(link), "/proc/%d/fd/%s", (int)pid,
-		    cmd->sv_v[i] + strlen(pre));
-		n = readlink(link, got, sizeof(got) - 1);
+		snprintf(link, sizeof(link), "fd/%.20s", cmd->sv_v[i] + strlen(pre));
+		/* As its user if need be: the daemon keeps no CAP_SYS_PTRACE (dcaps.c). */
+		e = qproc_link(pid, link, got, sizeof(got));
 	}
-	if (n < 0 || !realpath(sp, want)) {
-		snprintf(why, len, "pid %d: no state directory found", (int)pid);
+	if (e || !realpath(sp, want)) {
+		snprintf(why, len, "pid %d: no state directory found (%s)", (int)pid,
+		    e ? strerror(-e) : strerror(errno));
 		free(sp);
 		return -EPERM;
 	}
-	got[n] = 0;
 	free(sp);
 	if (strcmp(got, want) != 0) {
 		snprintf(why, len, "pid %d works on %.200s, not %.200s", (int)pid, got, want);
@@ -391,6 +434,8 @@ tpm_release(struct daemon *d, struct vm *vm)
 		loop_del_fd(d->lp, t->vt_pidfd);
 		close(t->vt_pidfd);
 	}
+	if (t->vt_timer)
+		loop_cancel_timer(d->lp, t->vt_timer);
 	free(t->vt_error);
 	free(t);
 	vm->vm_tpm = NULL;

@@ -30,16 +30,22 @@ swtpm_pids() {
 		ls -l "/proc/$p/fd/" 2>/dev/null | grep -q "$TMP/state/" && echo "$p"
 	done
 }
+not() { ! "$@"; }
 trap 'for p in $(swtpm_pids); do kill -KILL "$p"; done; cleanup_daemon' EXIT
 
 P1=$((24000 + RANDOM % 10000))
-conf_head 20 3
+# The default runas: a uid of the VM's own (root may not be who swtpm runs as).
+chmod 0711 "$TMP"	# mktemp -d is 0700: the VM's user must reach run_dir
+mkdir -m 0755 "$TMP/g"
+install -m 0644 "$GUEST_VMLINUZ" "$TMP/g/vmlinuz"
+install -m 0644 "$GUEST_INITRD" "$TMP/g/initrd"
+CONF_RUNAS= conf_head 20 3
 cat >>"$TMP/vms.conf" <<EOF
 vm tp {
 	machine = "pc"
 	memory = 128M
-	kernel = "$GUEST_VMLINUZ"
-	initrd = "$GUEST_INITRD"
+	kernel = "$TMP/g/vmlinuz"
+	initrd = "$TMP/g/initrd"
 	append = "$(guest_append cooperative)"
 	extra_args = "-no-reboot"
 	autostart = no
@@ -81,7 +87,10 @@ spid=$(cat "$TMP/run/tp.swtpm.pid" 2>/dev/null)
 qpid=$(field tp pid)
 check "swtpm runs (pidfile $TMP/run/tp.swtpm.pid)" test -n "$spid" -a -d "/proc/${spid:-0}"
 check_eq "swtpm is /usr/bin/swtpm" "$(readlink "/proc/$spid/exe")" /usr/bin/swtpm
-check_eq "swtpm runs as QEMU's user" "$(stat -c %u "/proc/$spid")" "$(stat -c %u "/proc/$qpid")"
+vu=$(stat -c %u "/proc/$qpid")
+check "QEMU runs as a uid of its own, not root ($vu)" test "${vu:-0}" -gt 0
+check_eq "swtpm runs as QEMU's user" "$(stat -c %u "/proc/$spid")" "$vu"
+check_eq "... with no capabilities" "$(sed -n 's/^CapEff:[[:space:]]*//p' "/proc/$spid/status")" 0000000000000000
 check_eq "its state directory: 0700, the VM user's" "$(stat -c '%a %u' "$TMP/state/tp.tpm")" \
     "700 $(stat -c %u "/proc/$qpid")"
 check_eq "the guest sees /sys/class/tpm/tpm0" "$(gsh 'ls -d /sys/class/tpm/tpm0')" /sys/class/tpm/tpm0
@@ -95,6 +104,7 @@ check "tp stopped" wait_state tp stopped 20
 for ((i = 0; i < 50; i++)); do gone "$spid" && break; sleep 0.1; done
 check "swtpm is gone after the stop" gone "$spid"
 check "... its pidfile and socket too" test ! -e "$TMP/run/tp.swtpm.pid" -a ! -e "$TMP/run/tp.swtpm"
+check "a stop is no TPM problem (nothing reported)" not grep -q "ended while the VM ran" "$TMP/daemon.log"
 check "its state stays: $TMP/state/tp.tpm/tpm2-00.permall" test -s "$TMP/state/tp.tpm/tpm2-00.permall"
 
 check "tp starts again" boot
@@ -111,7 +121,7 @@ check_match "... and its swtpm" "$(cat "$TMP/daemon.log")" "tp: found running sw
 check_match "status: tpm pid $spid" "$(vmctl status tp --json)" "\"tpm\":\\{\"pid\":$spid"
 
 kill -KILL "$spid"
-for ((i = 0; i < 50; i++)); do vmctl status tp --json | grep -q '"error"' && break; sleep 0.1; done
+for ((i = 0; i < 50; i++)); do vmctl status tp --json | grep -q '"error":"' && break; sleep 0.1; done
 st=$(vmctl status tp --json)
 check_match "swtpm killed: status says the guest's TPM is gone" "$st" \
     "ended while the VM ran \\(adopted: no wait status\\): the guest's TPM is gone"
