@@ -23,18 +23,25 @@ scratch_daemon
 need_guest
 
 P1=$((24000 + RANDOM % 10000))
-conf_head 20 3
+# The default runas: a uid of the VM's own, who must not read the user's
+# files (root's, 0600) but gets its seed.
+chmod 0711 "$TMP"	# mktemp -d is 0700: the VM's user must reach run_dir
+mkdir -m 0755 "$TMP/g"
+install -m 0644 "$GUEST_KERNEL" "$TMP/g/kernel"
+install -m 0644 "$GUEST_INITRD" "$TMP/g/initrd"
+CONF_RUNAS= conf_head 20 3
 mark=vms-ci-$RANDOM$RANDOM
 printf '#cloud-config\nhostname: ci-host\n# %s\npassword: s3cret\n' "$mark" >"$TMP/user-data.yaml"
 printf 'instance-id: iid-ci-1\nlocal-hostname: ci-host\n' >"$TMP/meta.yaml"
 printf 'version: 2\nethernets:\n  eth0:\n    dhcp4: true\n' >"$TMP/net.yaml"
+chmod 0600 "$TMP/user-data.yaml"
 mkfifo "$TMP/fifo"
 cat >>"$TMP/vms.conf" <<EOF
 vm ci {
 	machine = "pc"
 	memory = 128M
-	kernel = "$GUEST_KERNEL"
-	initrd = "$GUEST_INITRD"
+	kernel = "$TMP/g/kernel"
+	initrd = "$TMP/g/initrd"
 	append = "$(guest_append cooperative)"
 	extra_args = "-no-reboot"
 	autostart = no
@@ -83,7 +90,9 @@ vmctl start ci >/dev/null 2>&1
 check "ci running" wait_state ci running 20
 diag "start with a seed to running: $(sub "$EPOCHREALTIME" "$t0") s"
 img=$TMP/run/ci.cidata.img
-check_eq "the seed: 0600" "$(stat -c %a "$img" 2>&1)" 600
+vu=$(stat -c %u "/proc/$(field ci pid)")
+check "QEMU runs as a uid of its own, not root ($vu)" test "${vu:-0}" -gt 0
+check_eq "the seed: 0600, the VM's user's" "$(stat -c '%a %u' "$img" 2>&1)" "600 $vu"
 check_match "its label is cidata (blkid)" "$(blkid -p "$img" 2>&1)" 'LABEL="cidata".*TYPE="iso9660"'
 seed_files "$img" "$TMP/x"
 check_eq "its files: exactly the three" "$(cd "$TMP/x" && ls | tr '\n' ' ')" "meta-data network-config user-data "
