@@ -3,10 +3,11 @@
 # daemon before QEMU, as the VM's user, with the real guest under TCG:
 # - the guest sees /sys/class/tpm/tpm0 and reads PCR 0 (sha256), and talks
 #   to the TPM itself: TPM2_ReadClock through /dev/tpm0 (its resetCount);
-# - swtpm runs as the VM's QEMU user on state_dir/NAME.tpm (0700, that
-#   user's); after a stop nothing of it runs and its files stay; after a
-#   start the TPM's resetCount went up: the same TPM (a new one would count
-#   from the start again);
+# - swtpm runs as the VM's QEMU user (a uid of its own), without
+#   capabilities, on state_dir/NAME.tpm (0700, that user's); after a
+#   restart (the new swtpm waits for the old one) its files stay and the
+#   TPM's resetCount went up: the same TPM (a new one counts from the start
+#   again); a stop reports nothing;
 # - swtpm killed under a running VM: status says the guest's TPM is gone;
 # - daemon SIGKILLed and restarted: the running swtpm is adopted (same
 #   pid), and stopping the VM leaves no swtpm behind.
@@ -99,18 +100,19 @@ check_match "the guest reads PCR 0 (sha256): $pcr" "$pcr" '^[0-9A-F]{64}$'
 rc1=$(reset_count)
 check_match "the guest talks to the TPM: TPM2_ReadClock, resetCount $rc1" "$rc1" '^[0-9]+$'
 
-vmctl stop tp >/dev/null 2>&1
-check "tp stopped" wait_state tp stopped 20
-for ((i = 0; i < 50; i++)); do gone "$spid" && break; sleep 0.1; done
-check "swtpm is gone after the stop" gone "$spid"
-check "... its pidfile and socket too" test ! -e "$TMP/run/tp.swtpm.pid" -a ! -e "$TMP/run/tp.swtpm"
+# A restart: the new swtpm waits for the old one to end (it locks the state).
+: >"$TMP/log/tp.console.log"
+vmctl restart tp >/dev/null 2>&1
+check "tp restarts" wait_state tp running 30
+check "... its guest is ready" eval "guest_wait_ready $TMP/log/tp.console.log 60 >/dev/null"
+check "the old swtpm is gone" gone "$spid"
 check "a stop is no TPM problem (nothing reported)" not grep -q "ended while the VM ran" "$TMP/daemon.log"
 check "its state stays: $TMP/state/tp.tpm/tpm2-00.permall" test -s "$TMP/state/tp.tpm/tpm2-00.permall"
-
-check "tp starts again" boot
 rc2=$(reset_count)
 check "the same TPM: resetCount went up ($rc1 -> $rc2)" test "${rc2:-0}" -gt "${rc1:-0}"
-spid=$(cat "$TMP/run/tp.swtpm.pid" 2>/dev/null)
+spid2=$(cat "$TMP/run/tp.swtpm.pid" 2>/dev/null)
+check "a new swtpm ($spid -> $spid2)" test -n "$spid2" -a "$spid2" != "$spid" -a -d "/proc/${spid2:-0}"
+spid=$spid2
 
 qpid=$(field tp pid)
 kill -KILL "$DPID"; wait "$DPID" 2>/dev/null
@@ -132,6 +134,7 @@ vmctl stop tp >/dev/null 2>&1
 check "tp stopped" wait_state tp stopped 20
 for ((i = 0; i < 50; i++)); do [ -z "$(swtpm_pids)" ] && break; sleep 0.1; done
 check_eq "no swtpm left" "$(swtpm_pids)" ""
+check "... its pidfile and socket gone" test ! -e "$TMP/run/tp.swtpm.pid" -a ! -e "$TMP/run/tp.swtpm"
 check "QEMU gone" gone "$qpid"
 stop_daemon
 done_testing
