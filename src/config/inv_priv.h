@@ -126,4 +126,6 @@ bool inv_valid_hostfwd(const char *s);
 
 /* inv_check.c */
 void inv_check(struct inv_parse *ip);
+/* inv_helpers.c: swtpm, xorriso present for the VMs that need them (warnings) */
+void inv_check_helpers(struct inv_parse *ip);
 #endif

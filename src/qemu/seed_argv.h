@@ -10,6 +10,8 @@
 #include "qemu/qemu_argv.h"
 
 #define SEED_SUFFIX	"cidata.img"
+/* What writes it (vmd/cidata.c): Debian's xorriso. */
+#define SEED_XORRISO	"/usr/bin/xorriso"
 
 /* -drive (raw, read-only) and -device virtio-blk-pci; nothing without cloud_init. */
 void qemu_argv_seed(const struct hw_vm *vm, const struct qemu_env *env, struct strv *out);

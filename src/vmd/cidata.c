@@ -21,7 +21,7 @@
 #include "vmd/cidata.h"
 #include "vmd/daemon.h"
 
-#define XORRISO		"/usr/bin/xorriso"
+#define XORRISO		SEED_XORRISO
 
 struct vm_cidata {
 	pid_t	 cd_pid;	/* xorriso under way; 0: none */

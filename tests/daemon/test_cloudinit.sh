@@ -69,6 +69,15 @@ vm bad {
 }
 EOF
 check "config valid" vmctl check-config
+if [ "$(id -u)" = 0 ] && unshare -m true 2>/dev/null; then
+	# /usr/bin/xorriso hidden (no x bit on /dev/null) in a mount namespace of its own.
+	out=$(unshare -m sh -c 'mount --bind /dev/null /usr/bin/xorriso && exec "$0" -c "$1" check-config' \
+	    "$VMS_BIN/vmctl" "$TMP/vms.conf" 2>&1)
+	check_match "check-config without xorriso: a warning naming its package" "$out" \
+	    "warning: vm [a-z]*: cloud_init needs /usr/bin/xorriso \\(Debian package xorriso\\)"
+else
+	skip "check-config without xorriso" "needs root and unshare -m"
+fi
 argv=$(vmctl show ci --argv)
 check_match "argv: the seed, raw and read-only" "$argv" \
     "^format=raw,if=none,id=cidata,readonly=on,file=$TMP/run/ci.cidata.img\$"

@@ -55,6 +55,15 @@ vm tp {
 }
 EOF
 check "config valid" vmctl check-config
+if [ "$(id -u)" = 0 ] && unshare -m true 2>/dev/null; then
+	# /usr/bin/swtpm hidden (no x bit on /dev/null) in a mount namespace of its own.
+	out=$(unshare -m sh -c 'mount --bind /dev/null /usr/bin/swtpm && exec "$0" -c "$1" check-config' \
+	    "$VMS_BIN/vmctl" "$TMP/vms.conf" 2>&1)
+	check_match "check-config without swtpm: a warning naming its package" "$out" \
+	    "warning: vm [a-z]*: tpm needs /usr/bin/swtpm \\(Debian package swtpm\\)"
+else
+	skip "check-config without swtpm" "needs root and unshare -m"
+fi
 argv=$(vmctl show tp --argv)
 check_match "argv: swtpm's socket as a chardev" "$argv" "^socket,id=tpm0,path=$TMP/run/tp.swtpm\$"
 check_match "argv: the emulator backend" "$argv" '^emulator,id=tpm0,chardev=tpm0$'
