@@ -101,13 +101,20 @@ open_state(struct daemon *d, struct vm *vm, const struct qpriv *p, int *fd, char
 		goto out;
 	}
 	/* Root's (just made) or already the VM's: any other owner is not ours to give. */
-	if (fstat(*fd, &st) == -1 || (st.st_uid != 0 && st.st_uid != geteuid() &&
-	    (!p->qp_switch || st.st_uid != p->qp_uid)) ||
-	    (p->qp_switch && fchown(*fd, p->qp_uid, p->qp_gid) == -1) ||
+	if (fstat(*fd, &st) == -1) {
+		e = -errno;
+		snprintf(err, errlen, "tpm: %s: %s", path, strerror(errno));
+	} else if (st.st_uid != 0 && st.st_uid != geteuid() &&
+	    (!p->qp_switch || st.st_uid != p->qp_uid)) {
+		e = -EPERM;
+		snprintf(err, errlen, "tpm: %s: owned by another user (uid %u)", path,
+		    (unsigned)st.st_uid);
+	} else if ((p->qp_switch && fchown(*fd, p->qp_uid, p->qp_gid) == -1) ||
 	    fchmod(*fd, 0700) == -1) {
-		e = errno ? -errno : -EPERM;
-		snprintf(err, errlen, "tpm: %s: %s", path, e == -EPERM ?
-		    "owned by another user" : strerror(-e));
+		e = -errno;
+		snprintf(err, errlen, "tpm: %s: %s", path, strerror(errno));
+	}
+	if (e) {
 		close(*fd);
 		*fd = -1;
 	}

@@ -9,6 +9,7 @@
 #   TPM's resetCount went up: the same TPM (a new one counts from the start
 #   again); a stop reports nothing;
 # - swtpm killed under a running VM: status says the guest's TPM is gone;
+# - a state directory of another user is refused (the start fails, saying so);
 # - daemon SIGKILLed and restarted: the running swtpm is adopted (same
 #   pid), and stopping the VM leaves no swtpm behind.
 source "$VMS_TOP/tests/lib/tap.sh"
@@ -53,7 +54,16 @@ vm tp {
 	serial = $P1
 	tpm = on
 }
+vm t2 {
+	machine = "pc"
+	memory = 32M
+	autostart = no
+	halt = quit
+	tpm = on
+}
 EOF
+# t2's TPM state directory belongs to someone else: never given to t2's user.
+mkdir -p "$TMP/state/t2.tpm" && chown 65534:65534 "$TMP/state/t2.tpm"
 check "config valid" vmctl check-config
 if [ "$(id -u)" = 0 ] && unshare -m true 2>/dev/null; then
 	# /usr/bin/swtpm hidden (no x bit on /dev/null) in a mount namespace of its own.
@@ -84,6 +94,11 @@ boot() {	# start tp, wait for the guest
 	    guest_wait_ready "$TMP/log/tp.console.log" 60 >/dev/null
 }
 reset_count() { local r; r=$(gsh "$READCLOCK"); [ "${r:0:20}" = 80010000002300000000 ] && echo $((16#${r:52:8})); }
+
+vmctl start t2 >/dev/null 2>&1
+check "t2, its TPM state another user's: the start fails" wait_state t2 failed 10
+check_match "... saying why" "$(field t2 stop_detail)" "tpm: $TMP/state/t2.tpm: owned by another user"
+check_eq "... the directory untouched" "$(stat -c %u "$TMP/state/t2.tpm")" 65534
 
 t0=$EPOCHREALTIME
 if ! boot; then
