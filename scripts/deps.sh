@@ -14,7 +14,10 @@ set -eu
 # ipxe-qemu (a Depends of qemu-system-x86, named for what it gives us) holds
 # the NICs' iPXE ROMs: QEMU refuses a NIC whose ROM is missing, and network
 # boot (tests/net/test_pxe.sh) runs it, efi-virtio.rom for virtio-net-pci.
-PKGS="make gcc clang pkg-config libconfuse-dev libsystemd-dev libjson-c-dev
+# swtpm is the TPM 2.0 emulator the daemon runs per VM for tpm = on
+# (tests/daemon/test_tpm.sh); xorriso writes cloud_init seeds (ISO 9660,
+# label cidata) and reads them back in tests/daemon/test_cloudinit.sh.
+PKGS="swtpm xorriso make gcc clang pkg-config libconfuse-dev libsystemd-dev libjson-c-dev
 zlib1g-dev libzstd-dev libcap-dev qemu-system-x86 qemu-utils busybox-static telnet socat
 cpio gzip iproute2 procps libclang-rt-14-dev gvncviewer qemu-guest-agent
 strace ipxe-qemu"

@@ -638,5 +638,14 @@ inv_conv_vm(struct inv_parse *ip, cfg_t *sec)
 		inv_conv_options(ip, boot, inv_boot_opts, &vm->vm_boot, vm, "boot.");
 	conv_disks(ip, sec, vm);
 	conv_nics(ip, sec, vm);
+	if (cfg_size(sec, "cloud_init") > 1)
+		diag_add(ip->ip_diag, DIAG_ERROR, ip->ip_file, vm->vm_loc.line, vm->vm_name,
+		    DC_VALUE, "more than one cloud_init section");
+	if ((boot = cfg_size(sec, "cloud_init") ? cfg_getnsec(sec, "cloud_init", 0) : NULL)) {
+		vm->vm_cloud_init.ci_on = true;
+		hw_vm_set_optloc(vm, "cloud_init", section_loc(ip, boot));
+		inv_conv_options(ip, boot, inv_cloud_init_opts, &vm->vm_cloud_init, vm,
+		    "cloud_init.");
+	}
 	hw_derive_uuid(vm->vm_name, vm->vm_uuid);
 }

@@ -63,7 +63,7 @@ struct inv_opt {
 
 /* The option tables, each ended by a NULL io_name. */
 extern const struct inv_opt inv_global_opts[], inv_vm_opts[], inv_boot_opts[],
-    inv_disk_opts[], inv_nic_opts[];
+    inv_disk_opts[], inv_nic_opts[], inv_cloud_init_opts[];
 
 /* A VM without accel takes the global one (auto unless set). */
 #define INV_ACCEL_INHERIT	((enum hw_accel)-1)
@@ -126,4 +126,6 @@ bool inv_valid_hostfwd(const char *s);
 
 /* inv_check.c */
 void inv_check(struct inv_parse *ip);
+/* inv_helpers.c: swtpm, xorriso present for the VMs that need them (warnings) */
+void inv_check_helpers(struct inv_parse *ip);
 #endif

@@ -100,6 +100,7 @@ const struct inv_opt inv_vm_opts[] = {
 	    hw_halt_names, NULL },
 	{ "acpi_repeat", IK_UINT, F(hw_vm, vm_policy.po_acpi_repeat), 0, 0, 3600, NULL, NULL },
 	{ "agent",	IK_BOOL, F(hw_vm, vm_agent), 0, 0, 0, NULL, NULL },
+	{ "tpm",	IK_BOOL, F(hw_vm, vm_tpm), 0, 0, 0, NULL, NULL },
 	{ "ready",	IK_READY, F(hw_vm, vm_policy.po_ready), F(hw_vm, vm_policy.po_ready_arg),
 	    0, 0, NULL, NULL },
 	{ "ready_timeout", IK_UINT, F(hw_vm, vm_policy.po_ready_timeout), 0, 0, 86400, NULL, NULL },
@@ -120,6 +121,13 @@ const struct inv_opt inv_vm_opts[] = {
 	{ "restart_interval", IK_UINT, F(hw_vm, vm_policy.po_restart_interval), 0, 1, 86400, NULL, NULL },
 	{ "on_panic",	IK_ENUM, F(hw_vm, vm_policy.po_on_panic), 0, 0, 0, hw_panic_names, NULL },
 	{ "extra_args",	IK_ARGS, F(hw_vm, vm_extra_args), F(hw_vm, vm_n_extra_args), 0, 0, NULL, NULL },
+	{ NULL, 0, 0, 0, 0, 0, NULL, NULL }
+};
+
+const struct inv_opt inv_cloud_init_opts[] = {
+	{ "user_data",	IK_PATH, F(hw_cloud_init, ci_user_data), 0, 0, 0, NULL, NULL },
+	{ "meta_data",	IK_PATH, F(hw_cloud_init, ci_meta_data), 0, 0, 0, NULL, NULL },
+	{ "network_config", IK_PATH, F(hw_cloud_init, ci_network_config), 0, 0, 0, NULL, NULL },
 	{ NULL, 0, 0, 0, 0, 0, NULL, NULL }
 };
 
@@ -368,12 +376,14 @@ free_built(cfg_opt_t *o)
 cfg_t *
 inv_cfg_new(struct inv_parse *ip, bool main_file)
 {
-	cfg_opt_t vm_secs[3] = {
+	cfg_opt_t vm_secs[4] = {
 		CFG_SEC("boot", build(ip, inv_boot_opts, false, NULL, 0), CFGF_NONE),
 		CFG_SEC("disk", build(ip, inv_disk_opts, false, NULL, 0), CFGF_MULTI),
 		CFG_SEC("nic", build(ip, inv_nic_opts, false, NULL, 0), CFGF_MULTI),
+		/* MULTI only to tell given from absent (inv_conv_vm allows one). */
+		CFG_SEC("cloud_init", build(ip, inv_cloud_init_opts, false, NULL, 0), CFGF_MULTI),
 	};
-	cfg_opt_t vm = CFG_SEC("vm", build(ip, inv_vm_opts, false, vm_secs, 3),
+	cfg_opt_t vm = CFG_SEC("vm", build(ip, inv_vm_opts, false, vm_secs, 4),
 	    CFGF_MULTI | CFGF_TITLE);
 	cfg_opt_t *root;
 	cfg_t *cfg;

@@ -200,6 +200,9 @@ hw_vm_free(struct hw_vm *vm)
 	free(vm->vm_cdrom);
 	free(vm->vm_vga);
 	free(vm->vm_keymap);
+	free(vm->vm_cloud_init.ci_user_data);
+	free(vm->vm_cloud_init.ci_meta_data);
+	free(vm->vm_cloud_init.ci_network_config);
 	free(vm->vm_loadvm);
 	free(vm->vm_vnc_password_file);
 	free(vm->vm_policy.po_console_password_file);

@@ -130,6 +130,18 @@ struct vm_policy {
 	uint64_t	 po_balloon_target;	/* bytes the balloon leaves the guest at start; 0: all */
 };
 
+/*
+ * A cloud_init section: the daemon writes a NoCloud seed (label cidata)
+ * from these files at each start (vmd/cidata.c). NULL: not given (a
+ * missing meta_data gets "instance-id: NAME", user_data an empty file).
+ */
+struct hw_cloud_init {
+	bool		 ci_on;		/* the section is there */
+	char		*ci_user_data;
+	char		*ci_meta_data;
+	char		*ci_network_config;
+};
+
 struct hw_vm {
 	struct hw_loc	 vm_loc;
 	char		*vm_name;
@@ -154,6 +166,8 @@ struct hw_vm {
 	bool		 vm_balloon;
 	bool		 vm_agent;	/* QEMU guest agent port org.qemu.guest_agent.0 */
 	bool		 vm_usb_tablet;
+	bool		 vm_tpm;	/* a TPM 2.0: swtpm per VM (vmd/tpm.c) */
+	struct hw_cloud_init vm_cloud_init;
 	char		*vm_keymap;
 	char		*vm_loadvm;	/* start from this internal snapshot (-loadvm) */
 	char		*vm_runas;	/* user QEMU runs as; NULL: default */

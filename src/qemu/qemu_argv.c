@@ -13,6 +13,8 @@
 #include <unistd.h>
 
 #include "qemu/qemu_argv.h"
+#include "qemu/seed_argv.h"
+#include "qemu/swtpm_argv.h"
 
 /* Upper bound of one option string (-drive, -chardev ...) we build. */
 #define OPT_MAX 8192
@@ -636,9 +638,11 @@ qemu_argv(const struct hw_vm *vm, const struct qemu_env *env, struct strv *out,
 	for (unsigned i = 0; i < vm->vm_n_nics; i++)
 		if ((rc = add_nic(vm, env, &vm->vm_nics[i], i, out, err, errlen)))
 			return rc;
+	qemu_argv_seed(vm, env, out);
 	if ((rc = add_chardevs(vm, env, out, err, errlen)) ||
 	    (rc = add_display(vm, env, out, err, errlen)))
 		return rc;
+	qemu_argv_tpm(vm, env, out);
 	add_panic(vm, out);
 	add_misc(vm, out);
 	/* The escape hatch goes last, so it can add to what we declared. */

@@ -343,15 +343,15 @@ qproc_ids(pid_t pid, uid_t *uid, gid_t *gid)
  * needs the CAP_SETUID we keep for runas anyway).
  */
 static int
-proc_exe(pid_t pid, char *buf, size_t len)
+proc_link(pid_t pid, const char *what, char *buf, size_t len)
 {
-	char path[64];
+	char path[96];
 	ssize_t n;
 	uid_t uid = 0, ouid;
 	gid_t gid = 0, ogid;
 	int e;
 
-	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, what);
 	n = readlink(path, buf, len - 1);
 	if (n == -1 && (errno == EACCES || errno == EPERM) && proc_ids(pid, &uid, &gid) == 0) {
 		ogid = (gid_t)setfsgid(gid);
@@ -436,7 +436,7 @@ qproc_check_ident(pid_t pid, const struct qproc_ident *id, char *why, size_t len
 		snprintf(why, len, "pid %d is not running", (int)pid);
 		return -ESRCH;
 	}
-	if ((e = proc_exe(pid, exe, sizeof(exe))) != 0) {
+	if ((e = proc_link(pid, "exe", exe, sizeof(exe))) != 0) {
 		snprintf(why, len, "pid %d: cannot read its executable: %s", (int)pid,
 		    strerror(-e));
 		return e == -ENOENT ? -ESRCH : e;
@@ -572,5 +572,11 @@ qproc_read_pidfile(const char *path, pid_t *pid)
 int
 qproc_exe(pid_t pid, char *buf, size_t len)
 {
-	return proc_exe(pid, buf, len);
+	return proc_link(pid, "exe", buf, len);
+}
+
+int
+qproc_link(pid_t pid, const char *what, char *buf, size_t len)
+{
+	return proc_link(pid, what, buf, len);
 }

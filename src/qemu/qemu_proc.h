@@ -95,6 +95,8 @@ struct strv;
 int qproc_cmdline(pid_t pid, struct strv *out);
 /* What /proc/PID/exe reads (as pid's user when root may not look). 0 or -errno. */
 int qproc_exe(pid_t pid, char *buf, size_t len);
+/* The same for another link of /proc/PID: what = "fd/3", "cwd". 0 or -errno. */
+int qproc_link(pid_t pid, const char *what, char *buf, size_t len);
 /* The real uid and gid of pid (/proc/PID/status). 0 or -errno. */
 int qproc_ids(pid_t pid, uid_t *uid, gid_t *gid);
 /* How long ago pid started (ms), from /proc; 0 or -errno. For adoption. */

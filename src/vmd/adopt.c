@@ -13,6 +13,7 @@
 #include "lib/loop.h"
 #include "vmd/reload.h"
 #include "vmd/state.h"
+#include "vmd/tpm.h"
 #include "vmd/vmcon.h"
 #include "vmd/vmnet.h"
 #include "config/vmpriv.h"
@@ -189,6 +190,9 @@ adopt(struct daemon *d, struct vm *vm, bool quiet)
 		log_vm(LOG_ERR, vm->vm_name, "cannot check %s: %s", lf, strerror(-e));
 	}
 out:
+	/* Its swtpm: adopted with its QEMU, stopped when that is gone. */
+	if (r != AD_BUSY && vm->vm_hw->vm_tpm)
+		tpm_adopt(d, vm, r == AD_ADOPTED);
 	free(pf);
 	free(lf);
 	return r;

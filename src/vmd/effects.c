@@ -28,6 +28,7 @@
 #include "vmd/balloon.h"
 #include "vmd/savestate.h"
 #include "vmd/snapshot.h"
+#include "vmd/tpm.h"
 #include "storage/img.h"
 
 #define LOG_TAIL_BYTES	2000
@@ -460,10 +461,12 @@ op_spawn(void *ctx, struct vm *vm, char *err, size_t errlen)
 	keep[qc.qc_n_keep++] = vm->vm_lockfd;
 	qc.qc_n_keep = vmsock_keep(&chr, keep, qc.qc_n_keep);
 	qc.qc_keep = keep;
+	/* Its TPM first (tpm.h): QEMU connects to swtpm's socket at start-up. */
 	if (!(e = qpriv_prepare(&priv, vm->vm_hw, argv.sv_v, d->inv.inv_run_dir,
-	    d->inv.inv_log_dir, err, errlen)))
-		e = qproc_spawn_vm(argv.sv_v, logp, &d->child_mask, &qc,
-		    &priv, &vm->vm_pid, &vm->vm_pidfd, err, errlen);
+	    d->inv.inv_log_dir, err, errlen)) && !(e = tpm_start(d, vm, &priv, err, errlen)) &&
+	    (e = qproc_spawn_vm(argv.sv_v, logp, &d->child_mask, &qc,
+	    &priv, &vm->vm_pid, &vm->vm_pidfd, err, errlen)))
+		tpm_stop(d, vm);
 	qpriv_free(&priv);
 	/* QEMU has its own: ours would keep the listener alive after QEMU died. */
 	vmsock_close(&chr);
@@ -557,6 +560,7 @@ op_gone(void *ctx, struct vm *vm)
 	vm->vm_pid = 0;
 	vm->vm_adopted = false;
 	vm->vm_run_state[0] = 0;
+	tpm_stop(d, vm);
 	/* QEMU's copy went with it; ours goes now, so the lock is free. */
 	vm_drop_lock(vm);
 	if (vm->vm_net) {

@@ -10,6 +10,8 @@
 #include "qemu/qmp.h"
 #include "vmd/daemon.h"
 #include "vmd/scripts.h"
+#include "vmd/tpm.h"
+#include "vmd/cidata.h"
 
 static bool
 is_after(const struct vm *vm, const char *name)
@@ -68,6 +70,9 @@ deps_ready(struct daemon *d, struct vm *vm)
 	/* Its last run's downscripts first: they still hold its taps' names. */
 	if (scripts_busy(d->scripts, vm->vm_name))
 		return 0;
+	/* Its last swtpm, ending, still locks the TPM's state directory. */
+	if (tpm_busy(vm))
+		return 0;
 	for (i = 0; i < vm->vm_hw->vm_policy.po_n_after; i++) {
 		struct vm *dep = daemon_find_vm(d, vm->vm_hw->vm_policy.po_after[i]);
 		if (!dep)
@@ -82,7 +87,8 @@ deps_ready(struct daemon *d, struct vm *vm)
 		}
 		return 0;
 	}
-	return 1;
+	/* Last: its cloud-init seed, rebuilt if its files changed (a child, never a wait). */
+	return cidata_prepare(d, vm);
 }
 
 static void

@@ -8,6 +8,7 @@
 #include "vmd/daemon.h"
 #include "vmd/reload.h"
 #include "vmd/state.h"
+#include "vmd/tpm.h"
 
 /* What the VM's QEMU runs with; before its first run, what was asked. */
 const char *
@@ -63,5 +64,6 @@ daemon_vm_json(struct daemon *d, const struct vm *vm)
 	balloon_json(vm, o);
 	reload_vm_json(vm, o);
 	attach_json(vm, o);
+	tpm_json(vm, o);
 	return o;
 }

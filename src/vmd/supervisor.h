@@ -106,6 +106,8 @@ struct vm_agent;
 struct vm_probe;
 struct vm_snap;
 struct vm_attach;
+struct vm_tpm;
+struct vm_cidata;
 
 struct vm {
 	const struct hw_vm *vm_hw;
@@ -161,6 +163,8 @@ struct vm {
 	struct vm_probe	*vm_probe;	/* probe.c: the readiness probe under way, or NULL */
 	struct vm_snap	*vm_snap;	/* snapshot.c: the snapshot operation under way, or NULL */
 	struct vm_attach *vm_attach;	/* attach.c: not in the inventory (vmctl attach), or NULL */
+	struct vm_tpm	*vm_tpm;	/* tpm.c: its swtpm (tpm = on), or NULL */
+	struct vm_cidata *vm_cidata;	/* cidata.c: its cloud-init seed, or NULL */
 	int		 vm_save_pct;	/* savestate.c: a save's progress, percent; -1: none */
 	uint64_t	 vm_save_timer;	/* savestate.c: the next query-migrate */
 	uint64_t	 vm_balloon_actual;	/* balloon.c: what the guest has, bytes; 0: unknown */

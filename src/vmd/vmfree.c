@@ -13,6 +13,8 @@
 #include "vmd/daemon.h"
 #include "vmd/vmcon.h"
 #include "vmd/vmnet.h"
+#include "vmd/tpm.h"
+#include "vmd/cidata.h"
 
 void
 vm_drop_lock(struct vm *vm)
@@ -35,6 +37,8 @@ vm_release(struct daemon *d, struct vm *vm)
 		close(vm->vm_pidfd);
 	}
 	vm_drop_lock(vm);
+	tpm_release(d, vm);
+	cidata_release(d, vm);
 	sup_vm_clear(vm);
 	attach_free(vm);
 	free(vm);

@@ -241,6 +241,14 @@ show_vm(const struct inventory *inv, const struct hw_vm *vm, const struct qemu_e
 	printf("halt_timeout: %u\n", vm->vm_policy.po_halt_timeout);
 	printf("acpi_repeat: %u\n", vm->vm_policy.po_acpi_repeat);
 	printf("agent: %s\n", yesno(vm->vm_agent));
+	printf("tpm: %s\n", yesno(vm->vm_tpm));
+	if (vm->vm_cloud_init.ci_on) {
+		const struct hw_cloud_init *ci = &vm->vm_cloud_init;
+		printf("cloud_init.user_data: %s\n", ci->ci_user_data ? ci->ci_user_data : "-");
+		printf("cloud_init.meta_data: %s\n", ci->ci_meta_data ? ci->ci_meta_data : "-");
+		printf("cloud_init.network_config: %s\n",
+		    ci->ci_network_config ? ci->ci_network_config : "-");
+	}
 	printf("ready: %s%s\n", vm->vm_policy.po_ready == HW_READY_QMP ? "qmp" :
 	    vm->vm_policy.po_ready == HW_READY_AGENT ? "agent" :
 	    vm->vm_policy.po_ready == HW_READY_SERIAL ? "serial:" : "tcp:",
