@@ -395,4 +395,5 @@ inv_check(struct inv_parse *ip)
 	check_taps(ip);
 	check_models(ip);
 	check_after(ip);
+	inv_check_firmware(ip);
 }

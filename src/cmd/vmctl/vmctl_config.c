@@ -296,6 +296,7 @@ vmctl_show(struct vmctl *ctl, int argc, char **argv)
 	env = (struct qemu_env){
 		.qe_emulator_dir = inv.inv_emulator_dir,
 		.qe_run_dir = inv.inv_run_dir,
+		.qe_state_dir = inv.inv_state_dir,
 		.qe_log_dir = inv.inv_log_dir,
 		.qe_listen = inv.inv_listen,
 	};
