@@ -15,11 +15,12 @@ set -eu
 # the NICs' iPXE ROMs: QEMU refuses a NIC whose ROM is missing, and network
 # boot (tests/net/test_pxe.sh) runs it, efi-virtio.rom for virtio-net-pci.
 # ovmf is the UEFI firmware of firmware = uefi|uefi-secure (run time) and of
-# tests/daemon/test_uefi.sh.
+# tests/daemon/test_uefi.sh; dosfstools and mtools make the EFI system
+# partitions of tests/daemon/test_uefi_secure.sh without a root mount.
 PKGS="make gcc clang pkg-config libconfuse-dev libsystemd-dev libjson-c-dev
 zlib1g-dev libzstd-dev libcap-dev qemu-system-x86 qemu-utils busybox-static telnet socat
 cpio gzip iproute2 procps libclang-rt-14-dev gvncviewer qemu-guest-agent
-strace ipxe-qemu ovmf"
+strace ipxe-qemu ovmf dosfstools mtools"
 
 missing=""
 for p in $PKGS; do
