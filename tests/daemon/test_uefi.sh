@@ -21,6 +21,14 @@ fi
 scratch_daemon
 need_guest
 
+# u2 runs as a uid of its own (runas = "dynamic"), which can reach neither
+# state_dir (the daemon's alone) nor the guest cache under /root: its kernel
+# comes from a copy, its NVRAM only through the fds the daemon hands QEMU.
+chmod 0711 "$TMP"	# mktemp -d is 0700: a dynamic-uid QEMU must reach run_dir and boot/
+mkdir -m 0755 "$TMP/boot"
+cp "$GUEST_VMLINUZ" "$TMP/boot/vmlinuz" && cp "$GUEST_INITRD" "$TMP/boot/initrd.img"
+chmod 0644 "$TMP/boot"/*
+
 uefi_vm() {
 	{
 		echo "vm $1 {"
@@ -29,8 +37,8 @@ uefi_vm() {
 		echo "	memory = 256M"
 		echo "	vga = none"
 		# The bzImage: an EFI binary OVMF loads (the PVH vmlinux is not one).
-		echo "	kernel = \"$GUEST_VMLINUZ\""
-		echo "	initrd = \"$GUEST_INITRD\""
+		echo "	kernel = \"${KERNEL:-$GUEST_VMLINUZ}\""
+		echo "	initrd = \"${INITRD:-$GUEST_INITRD}\""
 		echo "	append = \"$(guest_append cooperative)\""
 		echo "	ready = \"serial:vmservice-guest: ready\""
 		echo "	ready_timeout = 120"
@@ -40,7 +48,8 @@ uefi_vm() {
 }
 conf_head 20 5
 uefi_vm u1
-uefi_vm u2 'autostart = no'
+KERNEL=$TMP/boot/vmlinuz INITRD=$TMP/boot/initrd.img uefi_vm u2 'autostart = no' \
+    'runas = "dynamic"'
 check "config valid" vmctl check-config
 
 # -- check-config ------------------------------------------------------------
@@ -118,6 +127,12 @@ check_eq "u2 sees none of u1's variables (NVRAM not shared)" "$line" \
 check "u1 running again" wait_state u1 running 60
 check "u2 running" wait_state u2 running 60
 diag "u1 restart + u2 start, both running (2 TCG guests at once): $(sub "$(date +%s.%N)" "$t0") s"
+pid2=$(cat "$TMP/run/u2.pid")
+uid2=$(awk '/^Uid:/ { print $2 }' "/proc/$pid2/status")
+check "u2's QEMU runs as a uid of its own ($uid2)" [ "${uid2:-0}" -gt 0 ]
+no_access() { ! setpriv --reuid="$1" --regid="$1" --clear-groups cat "$2" >/dev/null 2>&1; }
+check "u2's uid cannot read its store by name" no_access "$uid2" "$TMP/state/u2.nvram.fd"
+check_eq "u2's store stays root's, 0600" "$(stat -c '%u %a' "$TMP/state/u2.nvram.fd")" "0 600"
 check_eq "u1 kept the same store file" "$(stat -c %i "$TMP/state/u1.nvram.fd")" "$ino"
 check "u2 has a store of its own" [ "$(stat -c %i "$TMP/state/u2.nvram.fd")" != "$ino" ]
 differ() { ! cmp -s "$1" "$2"; }
