@@ -75,6 +75,7 @@ else
 	skip "missing OVMF files" "no mount namespace here (unshare -m)"
 fi
 
+check_match "show: firmware" "$(vmctl show u1)" '^firmware: uefi$'
 argv=$(vmctl show u1 --argv)
 check_match "show --argv: OVMF code read-only in pflash 0" "$argv" \
     'if=pflash,format=raw,unit=0,readonly=on,file=/usr/share/OVMF/OVMF_CODE_4M.fd'

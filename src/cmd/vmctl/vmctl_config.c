@@ -213,6 +213,9 @@ show_vm(const struct inventory *inv, const struct hw_vm *vm, const struct qemu_e
 	printf("memory: %llu (%lluM)\n", (unsigned long long)vm->vm_memory,
 	    (unsigned long long)(vm->vm_memory >> 20));
 	printf("accel: %s\n", hw_name_of(hw_accel_names, vm->vm_accel));
+	/* Only when not QEMU's default, so the listings of BIOS VMs stay as they were. */
+	if (vm->vm_firmware != HW_FW_BIOS)
+		printf("firmware: %s\n", hw_name_of(hw_firmware_names, vm->vm_firmware));
 	printf("kernel: %s\n", str(vm->vm_kernel));
 	printf("initrd: %s\n", str(vm->vm_initrd));
 	printf("append: %s\n", str(vm->vm_append));
