@@ -5,6 +5,7 @@
 # variables (tests/guest/init: "efi secureboot=S nvram_boots=N"), so:
 #   - u1's second boot sees the variable its first boot wrote (NVRAM kept);
 #   - u2, started after that, sees none of u1's (NVRAM not shared);
+#   - a restarted daemon adopts both without calling them changed;
 #   - vmctl reset-nvram is refused while u1 runs, and once u1 is stopped it
 #     removes the store: the next boot starts from the template again.
 # check-config: uefi-secure on a non-q35 machine is refused; missing OVMF
@@ -138,6 +139,16 @@ check_eq "u1 kept the same store file" "$(stat -c %i "$TMP/state/u1.nvram.fd")" 
 check "u2 has a store of its own" [ "$(stat -c %i "$TMP/state/u2.nvram.fd")" != "$ino" ]
 differ() { ! cmp -s "$1" "$2"; }
 check "the stores differ" differ "$TMP/state/u1.nvram.fd" "$TMP/state/u2.nvram.fd"
+
+# A daemon SIGKILLed and started again adopts both QEMUs as they are: the
+# nvram fds in their argvs are no configuration change (reload.c).
+kill -KILL "$DPID"; wait "$DPID" 2>/dev/null
+check "a new daemon starts" start_daemon
+check "it adopts u1" wait_state u1 running 20
+check "and u2" wait_state u2 running 20
+check_eq "same QEMU for u1" "$(cat "$TMP/run/u1.pid")" "$(qemu_pids u1)"
+no_pending() { ! grep -q 'restart-pending' "$TMP/daemon.log"; }
+check "no restart-pending for an adopted UEFI VM" no_pending
 
 vmctl stop u2 --no-wait >/dev/null
 vmctl stop u1 >/dev/null
