@@ -17,10 +17,13 @@ set -eu
 # swtpm is the TPM 2.0 emulator the daemon runs per VM for tpm = on
 # (tests/daemon/test_tpm.sh); xorriso writes cloud_init seeds (ISO 9660,
 # label cidata) and reads them back in tests/daemon/test_cloudinit.sh.
+# ovmf is the UEFI firmware of firmware = uefi|uefi-secure (run time) and of
+# tests/daemon/test_uefi.sh; dosfstools and mtools make the EFI system
+# partitions of tests/daemon/test_uefi_secure.sh without a root mount.
 PKGS="swtpm xorriso make gcc clang pkg-config libconfuse-dev libsystemd-dev libjson-c-dev
 zlib1g-dev libzstd-dev libcap-dev qemu-system-x86 qemu-utils busybox-static telnet socat
 cpio gzip iproute2 procps libclang-rt-14-dev gvncviewer qemu-guest-agent
-strace ipxe-qemu"
+strace ipxe-qemu ovmf dosfstools mtools"
 
 missing=""
 for p in $PKGS; do

@@ -396,4 +396,5 @@ inv_check(struct inv_parse *ip)
 	check_models(ip);
 	check_after(ip);
 	inv_check_helpers(ip);
+	inv_check_firmware(ip);
 }

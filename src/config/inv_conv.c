@@ -614,6 +614,7 @@ inv_conv_vm(struct inv_parse *ip, cfg_t *sec)
 	vm->vm_policy.po_autostart = true;
 	vm->vm_memory = 512 * 1024 * 1024;
 	vm->vm_accel = INV_ACCEL_INHERIT;
+	vm->vm_firmware = INV_FIRMWARE_INHERIT;
 	vm->vm_serial = HW_PORT_NONE;
 	vm->vm_monitor = HW_PORT_NONE;
 	vm->vm_vnc = HW_VNC_NONE;

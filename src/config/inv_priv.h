@@ -67,6 +67,8 @@ extern const struct inv_opt inv_global_opts[], inv_vm_opts[], inv_boot_opts[],
 
 /* A VM without accel takes the global one (auto unless set). */
 #define INV_ACCEL_INHERIT	((enum hw_accel)-1)
+/* Likewise firmware (bios unless set globally). */
+#define INV_FIRMWARE_INHERIT	((enum hw_firmware)-1)
 /* Per-VM timeouts and delays left at this take the global value. */
 #define INV_INHERIT	(~0u)
 /* on_host_shutdown not set for the VM: the global one. */
@@ -128,4 +130,6 @@ bool inv_valid_hostfwd(const char *s);
 void inv_check(struct inv_parse *ip);
 /* inv_helpers.c: swtpm, xorriso present for the VMs that need them (warnings) */
 void inv_check_helpers(struct inv_parse *ip);
+/* inv_firmware.c: OVMF files present, uefi-secure on q35 */
+void inv_check_firmware(struct inv_parse *ip);
 #endif

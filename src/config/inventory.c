@@ -289,6 +289,7 @@ set_defaults(struct inventory *inv)
 	inv->inv_console_idle_timeout = 3600;
 	inv->inv_monitor_listen = NULL;
 	inv->inv_accel = HW_ACCEL_AUTO;
+	inv->inv_firmware = HW_FW_BIOS;
 	uidmap_parse(UIDMAP_DEFAULT_RANGE, &inv->inv_uid_lo, &inv->inv_uid_hi, NULL, 0);
 }
 
@@ -318,6 +319,8 @@ inherit(struct inventory *inv)
 			vm->vm_policy.po_restart_interval = inv->inv_restart_interval;
 		if (vm->vm_accel == INV_ACCEL_INHERIT)
 			vm->vm_accel = (enum hw_accel)inv->inv_accel;
+		if (vm->vm_firmware == INV_FIRMWARE_INHERIT)
+			vm->vm_firmware = (enum hw_firmware)inv->inv_firmware;
 		if (!vm->vm_runas && inv->inv_runas)
 			vm->vm_runas = xstrdup(inv->inv_runas);
 		if (!vm->vm_policy.po_console_password_file && inv->inv_console_password_file)
@@ -347,6 +350,7 @@ check_argv(const struct inventory *inv, struct diag *d, size_t from)
 	struct qemu_env env = {
 		.qe_emulator_dir = inv->inv_emulator_dir,
 		.qe_run_dir = inv->inv_run_dir,
+		.qe_state_dir = inv->inv_state_dir,
 		.qe_log_dir = inv->inv_log_dir,
 		.qe_listen = inv->inv_listen,
 		.qe_kvm_usable = true,

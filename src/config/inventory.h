@@ -53,6 +53,7 @@ struct inventory {
 	uid_t		 inv_uid_lo;	/* uid_range: per-VM uids (uidmap.h) */
 	uid_t		 inv_uid_hi;
 	int		 inv_accel;	/* enum hw_accel: default accel of every VM */
+	int		 inv_firmware;	/* enum hw_firmware: default of every VM (bios) */
 	char		*inv_console_password_file; /* default of every VM; NULL: none */
 
 	struct hw_vm	*inv_vms;	/* in declaration order */

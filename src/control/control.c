@@ -30,6 +30,7 @@
 #include "vmd/autokill.h"
 #include "vmd/balloon.h"
 #include "vmd/snapshot.h"
+#include "vmd/nvram.h"
 #include "lib/acceptor.h"
 #include "console/console.h"
 #include "control/control.h"
@@ -1172,6 +1173,26 @@ h_revert(struct client *cl, struct json_object *req)
 	reply(cl, o);
 }
 
+/* {"cmd":"reset-nvram","vm":V}: a stopped UEFI VM's variables go (vmd/nvram.h). */
+static void
+h_reset_nvram(struct client *cl, struct json_object *req)
+{
+	struct vm *vm = one_vm(cl, req);
+	struct json_object *o;
+	char why[768];
+
+	if (!vm)
+		return;
+	if (nvram_reset(cl->c->d, vm, why, sizeof(why)) != 0) {
+		reply_error(cl, "%s", why);
+		return;
+	}
+	o = json_object_new_object();
+	json_object_object_add(o, "ok", json_object_new_boolean(true));
+	json_object_object_add(o, "vm", json_object_new_string(vm->vm_name));
+	reply(cl, o);
+}
+
 /*
  * {"cmd":"attach","vm":NAME,"pid":PID}: supervise a QEMU we did not start
  * (vmd/attach.c). Answered once it runs (its QMP answered query-status) or
@@ -1222,6 +1243,7 @@ static const struct ctl_handler {
 	{ "kill",	true,	h_kill },
 	{ "reload",	true,	h_reload },
 	{ "revert",	true,	h_revert },
+	{ "reset-nvram", true,	h_reset_nvram },
 	{ "console",	true,	h_console },
 	{ "monitor",	true,	h_monitor },
 	{ "qmp",	true,	h_qmp },

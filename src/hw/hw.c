@@ -12,6 +12,9 @@
 const struct hw_name hw_accel_names[] = {
 	{ "auto", HW_ACCEL_AUTO }, { "kvm", HW_ACCEL_KVM }, { "tcg", HW_ACCEL_TCG },
 	{ NULL, -1 } };
+const struct hw_name hw_firmware_names[] = {
+	{ "bios", HW_FW_BIOS }, { "uefi", HW_FW_UEFI }, { "uefi-secure", HW_FW_UEFI_SECURE },
+	{ NULL, -1 } };
 const struct hw_name hw_halt_names[] = {
 	{ "acpi", HW_HALT_ACPI }, { "command", HW_HALT_COMMAND }, { "quit", HW_HALT_QUIT },
 	{ "agent", HW_HALT_AGENT }, { NULL, -1 } };

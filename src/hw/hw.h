@@ -34,6 +34,8 @@ enum hw_media	{ HW_MEDIA_DISK, HW_MEDIA_CDROM };
 enum hw_net	{ HW_NET_USER, HW_NET_TAP, HW_NET_BRIDGE, HW_NET_NONE };
 enum hw_restart	{ HW_RESTART_NO, HW_RESTART_ON_FAILURE, HW_RESTART_ALWAYS };
 enum hw_panic	{ HW_PANIC_RESTART, HW_PANIC_POWEROFF, HW_PANIC_PAUSE };
+/* What the machine boots: SeaBIOS (QEMU's default), OVMF, OVMF with Secure Boot. */
+enum hw_firmware { HW_FW_BIOS, HW_FW_UEFI, HW_FW_UEFI_SECURE };
 
 #define HW_HALT_MAX	4	/* steps in a halt ladder: agent, acpi, command, quit */
 #define HW_PORT_NONE	(-1)	/* serial/monitor: no telnet endpoint */
@@ -151,6 +153,7 @@ struct hw_vm {
 	struct hw_smp	 vm_smp;
 	uint64_t	 vm_memory;	/* bytes */
 	enum hw_accel	 vm_accel;
+	enum hw_firmware vm_firmware;	/* uefi: OVMF + state_dir/NAME.nvram.fd */
 	char		*vm_kernel, *vm_initrd, *vm_append;
 	struct hw_boot	 vm_boot;
 	struct hw_disk	*vm_disks;
@@ -184,6 +187,7 @@ struct hw_name {
 	const char	*name;
 	int		 value;
 };
+extern const struct hw_name hw_firmware_names[];
 extern const struct hw_name hw_accel_names[], hw_halt_names[], hw_fmt_names[],
     hw_if_names[], hw_cache_names[], hw_media_names[], hw_net_names[],
     hw_restart_names[], hw_panic_names[], hw_ready_fail_names[], hw_host_shutdown_names[];

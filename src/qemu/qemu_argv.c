@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "qemu/qemu_argv.h"
+#include "qemu/qemu_fw.h"
 #include "qemu/seed_argv.h"
 #include "qemu/swtpm_argv.h"
 
@@ -632,6 +633,7 @@ qemu_argv(const struct hw_vm *vm, const struct qemu_env *env, struct strv *out,
 	free(emu);
 	if ((rc = add_identity(vm, env, out, err, errlen)) ||
 	    (rc = add_machine(vm, env, out, err, errlen)) ||
+	    (rc = qemu_fw_args(vm, env->qe_state_dir, env->qe_nvram_fds, out, err, errlen)) ||
 	    (rc = add_boot(vm, out, err, errlen)) ||
 	    (rc = add_disks(vm, out, err, errlen)))
 		return rc;

@@ -46,6 +46,13 @@ struct qemu_env {
 	size_t		 qe_n_nic_fds;
 	/* NULL: path= sockets in run_dir, the stand-alone form `vmctl show --argv` prints. */
 	const struct qemu_chr_fds *qe_chr_fds;
+	/*
+	 * firmware = uefi: the VM's variable store, opened by the daemon and
+	 * inherited, read-write and read-only (qemu_fw.h); 0 (unset): named by
+	 * path in qe_state_dir.
+	 */
+	int		 qe_nvram_fds[2];
+	const char	*qe_state_dir;
 	/* Zero (the default) means -sandbox on,...: opting out is explicit. */
 	bool		 qe_no_sandbox;
 };

@@ -13,6 +13,7 @@
 #include "qemu/qemu_proc.h"
 #include "qemu/qmp.h"
 #include "vmd/daemon.h"
+#include "vmd/nvram.h"
 #include "lib/loop.h"
 #include "vmd/reload.h"
 #include "vmd/state.h"
@@ -372,7 +373,7 @@ op_spawn(void *ctx, struct vm *vm, char *err, size_t errlen)
 	char *logp, *line;
 	bool restoring;
 	size_t i;
-	int e;
+	int e, nvram[2] = { -1, -1 };
 
 	/*
 	 * Refused whole, never failing half-way (issue 20): the descriptors it
@@ -420,7 +421,11 @@ op_spawn(void *ctx, struct vm *vm, char *err, size_t errlen)
 	env.qe_nic_fds = vm->vm_net->vn_fds;
 	env.qe_n_nic_fds = vm->vm_net->vn_n;
 	env.qe_chr_fds = &chr;
-	e = qemu_argv(vm->vm_hw, &env, &argv, err, errlen);
+	/* UEFI: the VM's own variables, through an fd (state_dir is ours alone). */
+	if (vm->vm_hw->vm_firmware != HW_FW_BIOS && !(e = nvram_open(d, vm, nvram, err, errlen)))
+		memcpy(env.qe_nvram_fds, nvram, sizeof(nvram));
+	if (!e)
+		e = qemu_argv(vm->vm_hw, &env, &argv, err, errlen);
 	/* A saved state that still fits: QEMU waits to load it (issue 15). */
 	restoring = !e && savestate_check(d, vm) == 1;
 	if (restoring) {
@@ -432,6 +437,7 @@ op_spawn(void *ctx, struct vm *vm, char *err, size_t errlen)
 	if (e) {
 		qpriv_free(&priv);
 		vmsock_close(&chr);
+		nvram_close(nvram);
 		vmnet_free(vm);
 		vm_drop_lock(vm);
 		strv_free(&argv);
@@ -454,12 +460,15 @@ op_spawn(void *ctx, struct vm *vm, char *err, size_t errlen)
 	 * tap fds (issue 7), then sheds privileges and execs QEMU.
 	 */
 	struct qchild qc = vm->vm_net->vn_child;
-	int *keep = xcalloc(qc.qc_n_keep + 5, sizeof(*keep));
+	int *keep = xcalloc(qc.qc_n_keep + 7, sizeof(*keep));
 	/* QEMU inherits the locked file: the lock lives exactly as long as it. */
 	if (qc.qc_n_keep)
 		memcpy(keep, qc.qc_keep, qc.qc_n_keep * sizeof(*keep));
 	keep[qc.qc_n_keep++] = vm->vm_lockfd;
 	qc.qc_n_keep = vmsock_keep(&chr, keep, qc.qc_n_keep);
+	for (i = 0; i < 2; i++)
+		if (nvram[i] >= 0)
+			keep[qc.qc_n_keep++] = nvram[i];
 	qc.qc_keep = keep;
 	/* Its TPM first (tpm.h): QEMU connects to swtpm's socket at start-up. */
 	if (!(e = qpriv_prepare(&priv, vm->vm_hw, argv.sv_v, d->inv.inv_run_dir,
@@ -470,6 +479,7 @@ op_spawn(void *ctx, struct vm *vm, char *err, size_t errlen)
 	qpriv_free(&priv);
 	/* QEMU has its own: ours would keep the listener alive after QEMU died. */
 	vmsock_close(&chr);
+	nvram_close(nvram);
 	free(keep);
 	free(logp);
 	strv_free(&argv);

@@ -18,6 +18,7 @@
 #include "lib/log.h"
 #include "lib/util.h"
 #include "qemu/qemu_argv.h"
+#include "qemu/qemu_fw.h"
 #include "qemu/qemu_proc.h"
 #include "qemu/qmp.h"
 #include "vmd/daemon.h"
@@ -779,6 +780,8 @@ reload_check_adopted(struct daemon *d, struct vm *vm)
 	/* Likewise the daemon-bound chardev sockets (issue 12). */
 	qemu_argv_chr_fds(&run, &chr);
 	env.qe_chr_fds = &chr;
+	/* And the variable store's fd (firmware = uefi). */
+	qemu_fw_nvram_fds(&run, env.qe_nvram_fds);
 	e = qemu_argv(vm->vm_hw, &env, &cur, err, sizeof(err));
 	/*
 	 * A QEMU of an earlier version bound its own sockets (path=): still

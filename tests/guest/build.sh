@@ -53,7 +53,8 @@ drivers/block/virtio_blk.ko
 net/core/failover.ko drivers/net/net_failover.ko drivers/net/virtio_net.ko
 drivers/misc/pvpanic/pvpanic.ko drivers/misc/pvpanic/pvpanic-mmio.ko
 drivers/char/virtio_console.ko
-drivers/virtio/virtio_balloon.ko"
+drivers/virtio/virtio_balloon.ko
+fs/efivarfs/efivarfs.ko"
 BUSYBOX=/bin/busybox
 # Bump when what is taken from the qemu-guest-agent package changes, to redo qga/.
 QGA_RECIPE=1

@@ -38,6 +38,9 @@
 #                                                             (N = 0 without a disk)
 #         agent= only with vmsguest.agent: yes (qemu-ga holds the port open), flood,
 #         noport (no port org.qemu.guest_agent.0), failed (qemu-ga did not start)
+#   vmservice-guest: efi secureboot=0|1|none nvram_boots=N    (booted by UEFI firmware,
+#         before ready: the SecureBoot variable's last byte; N = boots this VM's NVRAM
+#         saw before, counted in EFI variables VmsBoot1..N that each boot adds to)
 #   vmservice-guest: panicking                                (before a panic)
 #   vmservice-guest: powerbutton, clean shutdown              (cooperative, on the button)
 #   vmservice-guest: shutdown by agent                        (agent guest-shutdown)

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "qemu/qemu_argv.h"
+#include "qemu/qemu_fw.h"
 #include "tap.h"
 
 static char *strs1[] = { "tcp:127.0.0.1:2222-:22", "udp::5353-:53" };
@@ -293,6 +294,65 @@ m_odd_memory(struct hw_vm *vm)
 	vm->vm_memory = (128ULL << 20) + 512;
 }
 
+static bool
+strv_has(const struct strv *sv, const char *w)
+{
+	for (size_t i = 0; i < sv->sv_n; i++)
+		if (strcmp(sv->sv_v[i], w) == 0)
+			return true;
+	return false;
+}
+
+static void
+m_secure_pc(struct hw_vm *vm)
+{
+	vm->vm_firmware = HW_FW_UEFI_SECURE;
+	vm->vm_machine = "pc";
+}
+
+/* firmware = uefi: the argv with the daemon's nvram fds, and without (by path). */
+static void
+uefi_cases(void)
+{
+	struct qemu_env env = { .qe_emulator_dir = "/usr/bin", .qe_run_dir = "/r",
+	    .qe_log_dir = "/l", .qe_state_dir = "/s,x" };
+	struct hw_vm vm = { 0 };
+	struct strv sv = { 0 }, path = { 0 };
+	char err[256] = "";
+	int fds[2];
+
+	model_minimal(&vm, "/tmp");
+	vm.vm_firmware = HW_FW_UEFI;
+	OK(qemu_argv(&vm, &env, &path, err, sizeof(err)) == 0, "uefi, by path (%s)", err);
+	OK(strv_has(&path, "if=pflash,format=raw,unit=0,readonly=on,"
+	    "file=/usr/share/OVMF/OVMF_CODE_4M.fd"), "uefi: OVMF_CODE_4M.fd read-only, unit 0");
+	OK(strv_has(&path, "if=pflash,format=raw,unit=1,file=/s,,x/minimal.nvram.fd"),
+	    "uefi: state_dir/NAME.nvram.fd in unit 1, comma escaped");
+	OK(!strv_has(&path, "smm=on"), "uefi: no SMM");
+	env.qe_nvram_fds[0] = 30;
+	env.qe_nvram_fds[1] = 31;
+	OK(qemu_argv(&vm, &env, &sv, err, sizeof(err)) == 0, "uefi, with fds (%s)", err);
+	OK(strv_has(&sv, "fd=30,set=1,opaque=nvram-rw") && strv_has(&sv,
+	    "fd=31,set=1,opaque=nvram-ro"), "uefi: both fds in fdset 1");
+	OK(strv_has(&sv, "if=pflash,format=raw,unit=1,file=/dev/fdset/1"),
+	    "uefi: unit 1 from /dev/fdset/1");
+	qemu_fw_nvram_fds(&sv, fds);
+	OK(fds[0] == 30 && fds[1] == 31, "qemu_fw_nvram_fds reads them back (%d, %d)", fds[0],
+	    fds[1]);
+	qemu_fw_nvram_fds(&path, fds);
+	OK(fds[0] == 0 && fds[1] == 0, "and finds none in the path form");
+	strv_free(&sv);
+	strv_free(&path);
+	vm.vm_firmware = HW_FW_UEFI_SECURE;
+	vm.vm_machine = "q35";
+	OK(qemu_argv(&vm, &env, &sv, err, sizeof(err)) == 0, "uefi-secure on q35 (%s)", err);
+	OK(strv_has(&sv, "if=pflash,format=raw,unit=0,readonly=on,"
+	    "file=/usr/share/OVMF/OVMF_CODE_4M.secboot.fd") && strv_has(&sv, "smm=on") &&
+	    strv_has(&sv, "driver=cfi.pflash01,property=secure,value=on"),
+	    "uefi-secure: the secboot build, SMM, secure flash");
+	strv_free(&sv);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -314,6 +374,8 @@ main(int argc, char **argv)
 	refused("read-only IDE hard disk", m_ro_ide, "cannot be read-only");
 	refused("five IDE devices on pc", m_five_ide, "more than 4 IDE devices");
 	refused("memory not in MiB", m_odd_memory, "whole number of MiB");
+	refused("uefi-secure on machine pc", m_secure_pc, "needs machine = q35");
+	uefi_cases();
 	{
 		/* A versioned q35 (pc-q35-7.2) has AHCI too: one IDE device per bus. */
 		struct qemu_env env = { .qe_emulator_dir = "/usr/bin", .qe_run_dir = "/r",

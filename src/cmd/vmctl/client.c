@@ -649,6 +649,27 @@ vmctl_revert(struct vmctl *ctl, int argc, char **argv)
 	return 0;
 }
 
+int
+vmctl_reset_nvram(struct vmctl *ctl, int argc, char **argv)
+{
+	struct json_object *resp;
+	struct ctl_args a;
+	int rc;
+
+	if ((rc = parse(ctl, argc, argv, &a, 1)) != 0)
+		return rc < 0 ? 0 : rc;
+	if (a.npos != 1) {
+		fprintf(stderr, "vmctl reset-nvram: name one VM\n");
+		vmctl_usage(ctl->ctl_cmd, stderr);
+		return 2;
+	}
+	if (!(resp = simple_request(ctl, &a, a.pos[0], &rc)))
+		return rc;
+	printf("%s: NVRAM reset\n", a.pos[0]);
+	json_object_put(resp);
+	return 0;
+}
+
 /* vmctl wait: SIGALRM ends the wait with the timeout's exit status. */
 static void
 wait_alarm(int sig)

@@ -23,6 +23,7 @@ int vmctl_status(struct vmctl *ctl, int argc, char **argv);
 /* start, stop, restart, kill: the command name is argv[0]. */
 int vmctl_lifecycle(struct vmctl *ctl, int argc, char **argv);
 int vmctl_revert(struct vmctl *ctl, int argc, char **argv);
+int vmctl_reset_nvram(struct vmctl *ctl, int argc, char **argv);
 int vmctl_reload(struct vmctl *ctl, int argc, char **argv);
 int vmctl_events(struct vmctl *ctl, int argc, char **argv);
 
@@ -79,6 +80,9 @@ int vmctl_balloon(struct vmctl *ctl, int argc, char **argv);
 	{ "revert", "NAME [-s SOCKET]", \
 	  "stopped VM: replace each overlay disk with a fresh one on its backing", \
 	  vmctl_revert }, \
+	{ "reset-nvram", "NAME [-s SOCKET]", \
+	  "stopped UEFI VM: remove its NVRAM (variables); the next start copies a fresh one", \
+	  vmctl_reset_nvram }, \
 	{ "console", "NAME [-r] [-s SOCKET]", \
 	  "the VM's serial console (scrollback first; Ctrl-] leaves; -r: read-only)", \
 	  vmctl_console }, \

@@ -213,6 +213,9 @@ show_vm(const struct inventory *inv, const struct hw_vm *vm, const struct qemu_e
 	printf("memory: %llu (%lluM)\n", (unsigned long long)vm->vm_memory,
 	    (unsigned long long)(vm->vm_memory >> 20));
 	printf("accel: %s\n", hw_name_of(hw_accel_names, vm->vm_accel));
+	/* Only when not QEMU's default, so the listings of BIOS VMs stay as they were. */
+	if (vm->vm_firmware != HW_FW_BIOS)
+		printf("firmware: %s\n", hw_name_of(hw_firmware_names, vm->vm_firmware));
 	printf("kernel: %s\n", str(vm->vm_kernel));
 	printf("initrd: %s\n", str(vm->vm_initrd));
 	printf("append: %s\n", str(vm->vm_append));
@@ -304,6 +307,7 @@ vmctl_show(struct vmctl *ctl, int argc, char **argv)
 	env = (struct qemu_env){
 		.qe_emulator_dir = inv.inv_emulator_dir,
 		.qe_run_dir = inv.inv_run_dir,
+		.qe_state_dir = inv.inv_state_dir,
 		.qe_log_dir = inv.inv_log_dir,
 		.qe_listen = inv.inv_listen,
 	};

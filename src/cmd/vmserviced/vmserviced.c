@@ -350,6 +350,7 @@ main(int argc, char **argv)
 
 	d.env.qe_emulator_dir = d.inv.inv_emulator_dir;
 	d.env.qe_run_dir = d.inv.inv_run_dir;
+	d.env.qe_state_dir = d.inv.inv_state_dir;
 	d.env.qe_log_dir = d.inv.inv_log_dir;
 	d.env.qe_listen = d.inv.inv_listen;
 	{
