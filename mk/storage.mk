@@ -16,7 +16,7 @@ $(B)/fuzz/fuzz_qcow2: tests/fuzz/fuzz_qcow2.c tests/fuzz/qcow2_exercise.h $(STOR
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(shell $(PKG_CONFIG) --cflags zlib libzstd json-c 2>/dev/null) \
 	    -o $@ tests/fuzz/fuzz_qcow2.c $(STORAGE_LIB_SRCS) \
-	    $(shell $(PKG_CONFIG) --libs zlib libzstd 2>/dev/null)
+	    $(shell $(PKG_CONFIG) --libs zlib libzstd json-c 2>/dev/null)
 
 bench-storage: bin/vmimg
 	bash bench/storage
