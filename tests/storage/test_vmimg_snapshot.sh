@@ -54,7 +54,11 @@ done
 if [ -n "$QEMU" ]; then
 	# Snapshots with VM state and a running VM clock, by QEMU's savevm.
 	qemu-img create -q -f qcow2 vm.qcow2 64M
-	{ printf 'savevm paused\ncont\n'; sleep 2; printf 'savevm running\nquit\n'; } |
+	# The commands wait for QEMU's first prompt: on a loaded machine QEMU may
+	# start slower than the sleep, and would then run them back to back.
+	rm -f qemu.log
+	{ for ((i = 0; i < 300; i++)); do grep -q '(qemu)' qemu.log 2>/dev/null && break; sleep 0.1; done
+	  printf 'savevm paused\ncont\n'; sleep 2; printf 'savevm running\nquit\n'; } |
 	    timeout 60 "$QEMU" -M pc -accel tcg -nodefaults -display none -S \
 	    -drive file=vm.qcow2,if=none,id=d0,format=qcow2 -device virtio-blk-pci,drive=d0 \
 	    -monitor stdio >qemu.log 2>&1
