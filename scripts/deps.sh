@@ -14,10 +14,14 @@ set -eu
 # ipxe-qemu (a Depends of qemu-system-x86, named for what it gives us) holds
 # the NICs' iPXE ROMs: QEMU refuses a NIC whose ROM is missing, and network
 # boot (tests/net/test_pxe.sh) runs it, efi-virtio.rom for virtio-net-pci.
+# The Debian package (make deb, tests/sysd/test_deb.sh): dpkg-dev and
+# debhelper build it, lintian checks it; the test installs it in a
+# container booted with systemd as PID 1 (systemd-nspawn, from
+# systemd-container) on a Debian root file system mmdebstrap builds once.
 PKGS="make gcc clang pkg-config libconfuse-dev libsystemd-dev libjson-c-dev
 zlib1g-dev libzstd-dev libcap-dev qemu-system-x86 qemu-utils busybox-static telnet socat
 cpio gzip iproute2 procps libclang-rt-14-dev gvncviewer qemu-guest-agent
-strace ipxe-qemu"
+strace ipxe-qemu dpkg-dev debhelper lintian systemd-container mmdebstrap"
 
 missing=""
 for p in $PKGS; do
