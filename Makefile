@@ -64,7 +64,7 @@ deps:
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP -c -o $@ $<
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(PKG_CFLAGS) -MMD -MP -c -o $@ $<
 
 # Objects are kept (not intermediate): check-layers reads them with nm.
 .SECONDARY:
@@ -111,4 +111,5 @@ clean:
 	rm -rf $(B) bin
 
 -include mk/*.mk
--include $(shell find $(B) -name '*.d' 2>/dev/null)
+# (not build/deb: `make deb`'s copy of the tree, mk/deb.mk)
+-include $(shell find $(B) -path $(B)/deb -prune -o -name '*.d' -type f -print 2>/dev/null)

@@ -7,7 +7,8 @@
 # package creates them in its maintainer scripts) and not as non-root. The
 # tools are variables so that tests/harden/test_install_user.sh can watch
 # what would be run.
-VMS_GROUPS ?= vmservice vmservice-status
+# The list is rc/vmservice.sysusers', the file the Debian package installs.
+VMS_GROUPS ?= $(shell sed -n 's/^g[[:space:]]\{1,\}\([^[:space:]]*\).*/\1/p' rc/vmservice.sysusers)
 GETENT     ?= getent
 GROUPADD   ?= groupadd
 

@@ -20,10 +20,14 @@ set -eu
 # ovmf is the UEFI firmware of firmware = uefi|uefi-secure (run time) and of
 # tests/daemon/test_uefi.sh; dosfstools and mtools make the EFI system
 # partitions of tests/daemon/test_uefi_secure.sh without a root mount.
+# The Debian package (make deb, tests/sysd/test_deb.sh): dpkg-dev and
+# debhelper build it, lintian checks it; the test installs it in a
+# container booted with systemd as PID 1 (systemd-nspawn, from
+# systemd-container) on a Debian root file system mmdebstrap builds once.
 PKGS="swtpm xorriso make gcc clang pkg-config libconfuse-dev libsystemd-dev libjson-c-dev
 zlib1g-dev libzstd-dev libcap-dev qemu-system-x86 qemu-utils busybox-static telnet socat
 cpio gzip iproute2 procps libclang-rt-14-dev gvncviewer qemu-guest-agent
-strace ipxe-qemu ovmf dosfstools mtools"
+strace ipxe-qemu ovmf dosfstools mtools dpkg-dev debhelper lintian systemd-container mmdebstrap"
 
 missing=""
 for p in $PKGS; do

@@ -1,6 +1,6 @@
 #!/bin/bash
 # The LSB init script as `make install` installs it, run for real against
-# the real daemon: start, status, reload, restart, stop, with LSB exit codes,
+# the real daemon: start, status, reload, restart, restart-daemon, stop, with LSB exit codes,
 # and `stop` returning only once every VM is down.
 # `service vmservice X` runs /etc/init.d/vmservice X with a cleared
 # environment; here the script runs from a staging root and reads its
@@ -78,6 +78,24 @@ for v in coop stub; do
 	check "$v: running again, guest ready (boot 2)" test $? -eq 0
 done
 check_eq "coop's disk counts a second boot" "$(guest_disk_boots "$E2E/coop.img")" 2
+
+# restart-daemon (what the package runs on an upgrade): SIGQUIT, a new
+# daemon, the same QEMUs adopted, no guest rebooted.
+old_coop=$(e2e_qemu_pid coop) old_stub=$(e2e_qemu_pid stub)
+t0=$(now)
+svc restart-daemon; rc=$?
+check_eq "restart-daemon: 0 (took $(elapsed "$t0")s)" $rc 0
+check "restart-daemon: the old daemon is gone" \
+    sh -c "[ ! -d /proc/$dpid ] || grep -q '^State:.*Z' /proc/$dpid/status"
+dpid=$(daemon_pid)
+E2E_PIDS+=($dpid)
+check "restart-daemon: a new daemon runs" kill -0 "$dpid"
+for v in coop stub; do
+	check "$v: running, adopted" e2e_wait_state $v running 10
+done
+check_eq "restart-daemon: coop's QEMU is the same" "$(e2e_qemu_pid coop)" "$old_coop"
+check_eq "restart-daemon: stub's QEMU is the same" "$(e2e_qemu_pid stub)" "$old_stub"
+check_eq "restart-daemon: coop's guest did not boot again" "$(guest_disk_boots "$E2E/coop.img")" 2
 
 pids="$dpid $(e2e_qemu_pid coop) $(e2e_qemu_pid stub)"
 # A bound shorter than the stubborn VM's halt_timeout: stop gives up (1)

@@ -137,6 +137,23 @@ signal_cb(struct loop *lp, int fd, uint32_t events, void *arg)
 			notify_stopping();
 			daemon_stop_all(d, -1);
 			break;
+		case SIGQUIT:
+			/*
+			 * Restart the daemon, not the VMs (an upgrade: the package's
+			 * postinst, `service vmservice restart-daemon`): exit now and
+			 * leave every QEMU, lock and intent file as it is; the next
+			 * daemon adopts them. During a stop-all it would abandon the
+			 * stop half done: the stop goes on instead.
+			 */
+			if (d->exiting) {
+				log_info("SIGQUIT: ignored, already stopping every VM");
+				break;
+			}
+			log_info("SIGQUIT: exiting and leaving every VM running "
+			    "(the next vmserviced adopts them)");
+			notify_stopping();
+			loop_stop(lp);
+			break;
 		case SIGHUP:
 			/* reload_run() logs every error and change. */
 			log_info("SIGHUP: reloading the inventory");
@@ -326,6 +343,7 @@ main(int argc, char **argv)
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGQUIT);
 	/*
 	 * SIGPIPE is blocked rather than ignored: a write to a pipe whose reader
 	 * died (stderr into a logger that exited) must fail with EPIPE, not kill

@@ -1,0 +1,288 @@
+#!/bin/bash
+# The Debian package under a real systemd (issue 17): the .deb (make deb) is
+# installed with apt in a Debian 12 container booted with systemd as PID 1,
+# and its life is driven the way an admin does:
+#   install        groups created, conffiles, the unit enabled and started
+#   start          a test guest (accel tcg) comes up under the unit
+#   reinstall      `apt-get install --reinstall`: the daemon is restarted
+#                  (SIGQUIT, restart-daemon), the QEMU keeps its pid, the
+#                  guest does not boot again
+#   upgrade        dpkg -i of a rebuilt version (the same .deb repacked with
+#                  a higher version): the same
+#   stop           `systemctl stop` with TimeoutStopSec=4 (a drop-in) while
+#                  the guest needs longer to shut down (vmsguest.acpid_delay:
+#                  the power button works only some seconds after boot):
+#                  EXTEND_TIMEOUT_USEC keeps systemd from killing anything,
+#                  the guest shuts down cleanly (its disk says so)
+#   remove         stops the VM the safe way, keeps /etc/vmservice.conf
+#   purge          removes the conffiles and the daemon's state and logs,
+#                  keeps a disk image in /var/lib/vmservice
+#
+# How it runs here (this machine's PID 1 is not systemd; GUEST.md):
+#   - the root file system is built once by tests/sysd/rootfs.sh (`make
+#     sysd-rootfs`: mmdebstrap, minbase + systemd + the package's run-time
+#     dependencies, so apt needs no network in the container) and cached in
+#     $VMS_CACHE/sysd; the first build took 3 min here, later runs reuse it.
+#   - `systemd-nspawn --register=no --keep-unit -b --volatile=overlay` boots
+#     it: the cached tree is the read-only lower layer, every change of the
+#     test lands in a tmpfs and vanishes with the container.
+#   - the test guest's kernel and initramfs (tests/lib/guest.sh) are bind-
+#     mounted read-only into /guest; its disk lives in a host directory
+#     bind-mounted as /share, so that the host reads the guest's record.
+#   - commands run in the container with nsenter into its PID 1's namespaces
+#     (no machined on the host, so no machinectl shell).
+#   - the .deb is rebuilt by `make deb` only when a packaged file is newer
+#     than it (50 s to 2 min on 2 busy cores), then checked with lintian.
+# Skips, saying why, when not root, without systemd-nspawn, dpkg-buildpackage
+# or debhelper, or when the root file system cannot be built (no mmdebstrap,
+# no network). Takes about 45 s with both cached (the stop alone ~18 s).
+source "${VMS_TOP:-$(dirname "$0")/../..}/tests/lib/tap.sh"
+source "$VMS_TOP/tests/lib/guest.sh"
+cd "$VMS_TOP" || exit 1
+
+t_start=$(date +%s)
+need() {
+	if ! command -v "$1" >/dev/null; then
+		skip "the package under systemd" "$1 not installed (package ${2:-$1}; make deps)"
+		exit 0
+	fi
+}
+if [ "$(id -u)" != 0 ]; then
+	skip "the package under systemd" "needs root (dpkg in a container)"
+	exit 0
+fi
+need systemd-nspawn systemd-container
+need dpkg-buildpackage dpkg-dev
+need dh debhelper
+need nsenter util-linux
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/vmsdeb.XXXXXX")
+NSPAWN=
+cleanup() {
+	if [ -n "$NSPAWN" ]; then
+		kill -TERM "$NSPAWN" 2>/dev/null
+		for _ in $(seq 50); do kill -0 "$NSPAWN" 2>/dev/null || break; sleep 0.2; done
+		kill -KILL "$NSPAWN" 2>/dev/null
+	fi
+	rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+# ---- the .deb, rebuilt only when stale ----
+deb=$(ls build/deb/vmservice_*_*.deb 2>/dev/null | head -n 1)
+stale=yes
+if [ -n "$deb" ] && [ -z "$(find Makefile mk src debian rc man etc README.md PROTOCOL.md \
+    -newer "$deb" -print -quit 2>/dev/null)" ]; then
+	stale=
+fi
+if [ -n "$stale" ]; then
+	t0=$(date +%s)
+	if ! make --no-print-directory deb >"$TMP/deb.log" 2>&1; then
+		notok "make deb"
+		tail -n 20 "$TMP/deb.log" | sed 's/^/#   /'
+		exit 1
+	fi
+	ok "make deb ($(( $(date +%s) - t0 )) s)"
+	deb=$(ls build/deb/vmservice_*_*.deb | head -n 1)
+	if command -v lintian >/dev/null; then
+		lintian --fail-on error -I "$deb" >"$TMP/lintian.out" 2>&1
+		check_eq "lintian: no errors" "$?" 0
+		sed -n '/^[EW]: /s/^/#   /p' "$TMP/lintian.out"
+	else
+		skip "lintian" "lintian not installed"
+	fi
+else
+	ok "the .deb is up to date ($deb)"
+fi
+version=$(dpkg-deb -f "$deb" Version)
+
+# ---- the root file system and the test guest ----
+t0=$(date +%s)
+if ! rootfs=$(sh tests/sysd/rootfs.sh 2>"$TMP/rootfs.err"); then
+	skip "the package under systemd" "no root file system: $(tail -n 1 "$TMP/rootfs.err")"
+	exit 0
+fi
+diag "root file system $rootfs ($(( $(date +%s) - t0 )) s)"
+if ! guest_build >"$TMP/guest.log" 2>&1; then
+	notok "the test guest builds"
+	tail -n 20 "$TMP/guest.log" | sed 's/^/#   /'
+	exit 1
+fi
+
+# ---- boot the container ----
+mkdir -p "$TMP/share"
+cp "$deb" "$TMP/share/"
+chmod 0755 "$TMP" "$TMP/share"
+# The upgrade: the same package with a higher version.
+dpkg-deb -R "$deb" "$TMP/repack"
+sed -i "s/^Version: .*/Version: $version+sysd1/" "$TMP/repack/DEBIAN/control"
+dpkg-deb -b "$TMP/repack" "$TMP/share/vmservice-up.deb" >/dev/null
+guest_disk_new "$TMP/share/g1.img" 1M
+chmod 0666 "$TMP/share/g1.img"
+
+machine=vmst$$
+systemd-nspawn --register=no --keep-unit -q -b --volatile=overlay --console=passive \
+    -D "$rootfs" -M "$machine" --bind="$TMP/share:/share" \
+    --bind-ro="$GUEST_KERNEL:/guest/kernel" --bind-ro="$GUEST_INITRD:/guest/initrd" \
+    >"$TMP/nspawn.log" 2>&1 &
+NSPAWN=$!
+leader=
+for _ in $(seq 100); do
+	leader=$(cat /proc/$NSPAWN/task/*/children 2>/dev/null | awk '{ print $1; exit }')
+	[ -n "$leader" ] && [ "$(cat "/proc/$leader/comm" 2>/dev/null)" = systemd ] && break
+	leader=
+	sleep 0.1
+done
+if [ -z "$leader" ]; then
+	skip "the package under systemd" "systemd-nspawn did not boot the container here"
+	sed 's/^/#   /' "$TMP/nspawn.log"
+	exit 0
+fi
+not() { ! "$@" 2>/dev/null; }
+ct() {
+	nsenter -t "$leader" -a env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
+	    DEBIAN_FRONTEND=noninteractive "$@"
+}
+# PID 1 answers on /run/systemd/private only once it has set itself up.
+for _ in $(seq 100); do
+	ct test -S /run/systemd/private && break
+	sleep 0.1
+done
+st=$(ct timeout 60 systemctl is-system-running --wait 2>&1)
+check_match "systemd is PID 1 in the container and booted ($st)" "$st" '^(running|degraded)$'
+
+# ---- install ----
+ct apt-get install -y -q "/share/${deb##*/}" >"$TMP/install.log" 2>&1
+check_eq "apt-get install ./${deb##*/}" "$?" 0
+for g in vmservice vmservice-status; do
+	check "group $g created" ct sh -c "getent group $g >/dev/null"
+done
+conffiles=$(ct dpkg-query -W -f='${Conffiles}' vmservice)
+for f in /etc/vmservice.conf /etc/default/vmservice /etc/init.d/vmservice; do
+	check_match "$f is a conffile" "$conffiles" "$f "
+done
+check_eq "the unit is enabled" "$(ct systemctl is-enabled vmservice.service)" enabled
+check_eq "the unit is running" "$(ct systemctl is-active vmservice.service)" active
+check_match "the installed /etc/vmservice.conf declares no VM" \
+    "$(ct vmctl check-config 2>&1)" '^ok: 0 VMs'
+
+# ---- a guest under the unit ----
+conf() {
+	cat <<-EOC
+	accel = "tcg"
+	halt_timeout = 60
+	vm g1 {
+		acpi_repeat = 1
+		type = "system-x86_64"
+		machine = "pc"
+		memory = "128M"
+		kernel = "/guest/kernel"
+		initrd = "/guest/initrd"
+		append = "$(guest_append cooperative "" "$@")"
+		disk { file = "/share/g1.img"  format = "raw" }
+		extra_args = "-no-reboot"
+	}
+	EOC
+}
+conf acpid_delay=25 | ct sh -c 'cat >/etc/vmservice.conf'
+ct systemctl reload vmservice.service >"$TMP/reload.log" 2>&1
+check_eq "systemctl reload starts the new autostart VM" "$?" 0
+ready() {	# ready N: the guest printed its ready line of boot N
+	local i
+	for i in $(seq 600); do
+		ct grep -q "vmservice-guest: ready boot=$1" /var/log/vmservice/g1.console.log 2>/dev/null &&
+		    return 0
+		sleep 0.1
+	done
+	return 1
+}
+if ready 1; then
+	ok "the guest boots (accel tcg) under the unit"
+else
+	notok "the guest boots (accel tcg) under the unit"
+	sed 's/^/#   /' "$TMP/reload.log"
+	ct journalctl -q -o cat -u vmservice.service | tail -n 15 | sed 's/^/#   /'
+	done_testing
+	exit 1
+fi
+t_ready=$(date +%s)
+status=$(ct vmctl status g1 2>&1)
+check_match "vmctl status: g1 running" "$status" 'g1 +running'
+qpid() { ct cat /run/vmservice/g1.pid 2>/dev/null | tr -dc 0-9; }
+mainpid() { ct systemctl show -p MainPID --value vmservice.service; }
+q0=$(qpid) d0=$(mainpid)
+check "the QEMU pid is known ($q0), the daemon's ($d0)" test -n "$q0" -a "$d0" != 0
+
+# ---- reinstall, upgrade: the daemon restarts, the QEMU does not ----
+upgrade() {	# upgrade WHAT CMD...: run, then the daemon is new and the QEMU the same
+	local what=$1 t0 rc d1
+	shift
+	t0=$(date +%s.%N)
+	ct "$@" >"$TMP/up.log" 2>&1
+	rc=$?
+	check_eq "$what: exit 0 ($(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }') s)" "$rc" 0
+	[ $rc -eq 0 ] || tail -n 15 "$TMP/up.log" | sed 's/^/#   /'
+	d1=$(mainpid)
+	check "$what: a new daemon (pid $d0 -> $d1)" test "$d1" != "$d0" -a "$d1" != 0
+	check_eq "$what: the unit is running" "$(ct systemctl is-active vmservice.service)" active
+	check_eq "$what: the QEMU keeps its pid" "$(qpid)" "$q0"
+	check "$what: the QEMU is alive" ct kill -0 "$q0"
+	check_match "$what: the new daemon adopted it" \
+	    "$(ct journalctl -q -o cat _PID="$d1" 2>&1)" "found running QEMU pid $q0: adopting it"
+	check_match "$what: vmctl status g1 running" "$(ct vmctl status g1 2>&1)" 'g1 +running'
+	d0=$d1
+}
+upgrade "apt-get install --reinstall" apt-get install -y -q --reinstall "/share/${deb##*/}"
+upgrade "dpkg -i of version $version+sysd1" dpkg -i /share/vmservice-up.deb
+check_eq "the guest did not boot again" "$(guest_disk_boots "$TMP/share/g1.img")" 1
+check_eq "the installed version is the upgrade" \
+    "$(ct dpkg-query -W -f='${Version}' vmservice)" "$version+sysd1"
+
+# ---- stop: longer than TimeoutStopSec, not killed ----
+ct mkdir -p /etc/systemd/system/vmservice.service.d
+printf '[Service]\nTimeoutStopSec=4\n' |
+    ct sh -c 'cat >/etc/systemd/system/vmservice.service.d/test.conf'
+ct systemctl daemon-reload
+left=$(( 25 - ($(date +%s) - t_ready) ))
+diag "the guest's power button works in about ${left} s"
+t0=$(date +%s.%N)
+ct systemctl stop vmservice.service >"$TMP/stop.log" 2>&1
+rc=$?
+secs=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+check_eq "systemctl stop: exit 0" "$rc" 0
+check "the stop took longer than TimeoutStopSec=4 (${secs} s)" \
+    awk -v s="$secs" 'BEGIN { exit !(s > 5) }'
+echo "# RESULT deb-stop ${secs}s"
+check_eq "the unit's result: success" "$(ct systemctl show -p Result --value vmservice.service)" success
+check "the QEMU is gone" not ct kill -0 "$q0"
+check_eq "the guest shut down cleanly (its disk record)" "$(guest_disk_clean "$TMP/share/g1.img")" 1
+journal=$(ct journalctl -q -o cat -u vmservice.service 2>&1)
+check "systemd killed nothing (no 'timed out', 'Killing')" \
+    sh -c "! printf '%s' \"\$1\" | grep -Eq 'timed out|Killing process'" sh "$journal"
+check_match "stop reason host-powerdown" "$(ct cat /var/lib/vmservice/g1.json)" '"host-powerdown"'
+
+# ---- remove and purge ----
+ct rm -f /etc/systemd/system/vmservice.service.d/test.conf
+ct systemctl daemon-reload
+conf | ct sh -c 'cat >/etc/vmservice.conf'
+ct sh -c 'echo not-an-image >/var/lib/vmservice/keep.qcow2'
+ct systemctl start vmservice.service
+check "started again, the guest boots" ready 2
+q0=$(qpid)
+ct apt-get remove -y -q vmservice >"$TMP/remove.log" 2>&1
+check_eq "apt-get remove: exit 0" "$?" 0
+check "remove: the QEMU is gone" not ct kill -0 "$q0"
+check_eq "remove: the guest shut down cleanly" "$(guest_disk_clean "$TMP/share/g1.img")" 1
+check "remove: the binaries are gone" not ct test -e /usr/sbin/vmserviced
+check "remove: /etc/vmservice.conf is kept" ct test -e /etc/vmservice.conf
+check "remove: the state is kept" ct test -e /var/lib/vmservice/g1.json
+ct apt-get purge -y -q vmservice >"$TMP/purge.log" 2>&1
+check_eq "apt-get purge: exit 0" "$?" 0
+check "purge: /etc/vmservice.conf is gone" not ct test -e /etc/vmservice.conf
+check "purge: the state is gone" not ct test -e /var/lib/vmservice/g1.json
+check "purge: the disk image in /var/lib/vmservice is kept" ct test -e /var/lib/vmservice/keep.qcow2
+check "purge: /var/log/vmservice is gone" not ct test -e /var/log/vmservice
+check "purge: nothing left in /run/vmservice" \
+    not ct sh -c 'ls -A /run/vmservice 2>/dev/null | grep -q .'
+diag "took $(( $(date +%s) - t_start )) s"
+done_testing
