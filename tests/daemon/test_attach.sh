@@ -17,17 +17,23 @@ need_daemon
 scratch_daemon
 need_guest
 
-HAND=()	# pids of the QEMUs started here, killed at exit whatever happens
+# The QEMUs started here are killed at exit whatever happens: by their
+# pidfiles ($TMP/NAME.pid; hand() runs in $(...), a subshell, so an array
+# it filled would be lost), each only while it is still a QEMU.
 cleanup() {
-	local p
-	for p in "${HAND[@]}"; do kill -KILL "$p" 2>/dev/null; done
+	local f p
+	for f in "$TMP"/*.pid; do
+		[ -e "$f" ] || continue
+		p=$(cat "$f" 2>/dev/null)
+		case $(cat "/proc/$p/comm" 2>/dev/null) in qemu*) kill -KILL "$p" 2>/dev/null;; esac
+	done
 	[ -n "${SPID:-}" ] && kill -KILL "$SPID" 2>/dev/null
 	cleanup_daemon
 }
 trap cleanup EXIT
 
 # hand NAME MACHINE [QEMU ARGS...]: a QEMU started as an admin would, daemonized,
-# its serial console in $TMP/NAME.serial; its pid in HAND and printed. From a root
+# its serial console in $TMP/NAME.serial; its pid in $TMP/NAME.pid and printed. From a root
 # shell it holds every capability, so the daemon (which dropped most) may not read
 # its /proc/PID/exe and takes its argv[0]; NOCAPS (setpriv) starts one without.
 NOCAPS=(setpriv --bounding-set=-all --inh-caps=-all)
@@ -39,7 +45,6 @@ hand() {
 	${pre[@]+"${pre[@]}"} qemu-system-x86_64 -name "$name" -machine "$machine" -accel tcg -m 128 -nodefaults \
 	    -no-reboot -display none -serial "file:$TMP/$name.serial" "${g[@]}" "$@" \
 	    -daemonize -pidfile "$TMP/$name.pid" || return 1
-	HAND+=("$(cat "$TMP/$name.pid")")
 	cat "$TMP/$name.pid"
 }
 # guest_ready NAME: its serial console says the guest is up (acpid listens).
@@ -85,6 +90,8 @@ check "six QEMUs started by hand" test -n "$p1" -a -n "$p2" -a -n "$p3" -a -n "$
 SPID=$!
 sleep 300 </dev/null >/dev/null 2>&1 &
 SPID2=$!
+# Until setpriv has become sleep (while it execs, its /proc files are in flux).
+for ((i = 0; i < 100; i++)); do [ "$(cat /proc/$SPID/comm 2>/dev/null)" = sleep ] && break; sleep 0.02; done
 out=$(vmctl attach s1 "$SPID" 2>&1); rc=$?
 check_eq "a sleep: refused" "$rc" 1
 check_match "a sleep (/proc/PID/exe): not QEMU, pid named" "$out" \
