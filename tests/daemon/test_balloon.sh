@@ -57,6 +57,7 @@ memtotal() {
 near() { awk -v a="$1" -v b="$2" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(d < 2048) }'; }
 M=$((1 << 20))
 
+check_match "vmctl show: balloon_target" "$(vmctl show bl)" '^balloon_target: 201326592 \(192M\)$'
 check "balloon_target applied at start: the guest has 192M" wait_actual $((192 * M))
 check_eq "status: target 192M" "$(bal target)" $((192 * M))
 m192=$(memtotal)

@@ -232,6 +232,10 @@ show_vm(const struct inventory *inv, const struct hw_vm *vm, const struct qemu_e
 	put_port("vnc", vm->vm_vnc);
 	printf("vga: %s\n", str(vm->vm_vga));
 	printf("balloon: %s\n", yesno(vm->vm_balloon));
+	if (vm->vm_policy.po_balloon_target)	/* (only when set: the golden outputs stay) */
+		printf("balloon_target: %llu (%lluM)\n",
+		    (unsigned long long)vm->vm_policy.po_balloon_target,
+		    (unsigned long long)(vm->vm_policy.po_balloon_target >> 20));
 	printf("usb_tablet: %s\n", yesno(vm->vm_usb_tablet));
 	printf("keymap: %s\n", str(vm->vm_keymap));
 	printf("loadvm: %s\n", str(vm->vm_loadvm));
