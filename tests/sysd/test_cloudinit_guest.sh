@@ -14,9 +14,10 @@
 #   - passes when the console log (log_dir/NAME.console.log) shows that line
 #     with meta_data's hostname, and the getty's "ci-RANDOM login:" prompt.
 #     The image's own hostname is "localhost", so only the seed can name it.
-#     Seen here: 100 s from vmctl start to the marker (2 busy cores, TCG;
+#     Seen here: 56 s from vmctl start to the marker (TCG; 100 s with the
+#     2 cores busy with other builds;
 #     the guest's clock said ~77 s at cloud-init's final stage), the whole
-#     test with a cached image 102 s.
+#     test with a cached image 57 s (102 s busy).
 #   - that the check can fail: the same log does not show a different name;
 #     tried by hand: without the cloud_init section the guest comes up as
 #     "localhost" (cloud-init falls back to DataSourceNone) and both checks
