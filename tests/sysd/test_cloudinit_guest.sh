@@ -15,8 +15,8 @@
 #     with meta_data's hostname, and the getty's "ci-RANDOM login:" prompt.
 #     The image's own hostname is "localhost", so only the seed can name it.
 #     Seen here: 56 s from vmctl start to the marker (TCG; 100 s with the
-#     2 cores busy with other builds;
-#     the guest's clock said ~77 s at cloud-init's final stage), the whole
+#     2 cores busy with other builds, when the guest's clock said ~77-88 s
+#     at cloud-init's final stage), the whole
 #     test with a cached image 57 s (102 s busy).
 #   - that the check can fail: the same log does not show a different name;
 #     tried by hand: without the cloud_init section the guest comes up as
