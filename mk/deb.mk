@@ -7,7 +7,7 @@
 # systemd-nspawn, built once into $(VMS_CACHE)/sysd (tests/sysd/rootfs.sh).
 DEB_DIR = $(B)/deb
 
-.PHONY: deb sysd-rootfs
+.PHONY: deb sysd-rootfs check-slow
 deb:
 	rm -rf $(DEB_DIR)/src
 	mkdir -p $(DEB_DIR)/src
@@ -25,3 +25,9 @@ deb:
 
 sysd-rootfs:
 	@sh tests/sysd/rootfs.sh
+
+# The tests too slow for a fresh machine's `make check` (the cloud-init
+# guest: a 6 min image build, then a systemd boot under TCG); once their
+# images are cached, `make check` runs them as well.
+check-slow: check-build
+	@VMS_SLOW_TESTS=1 bash tests/run sysd/
