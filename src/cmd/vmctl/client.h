@@ -53,6 +53,8 @@ int vmctl_show_attached(struct vmctl *ctl, const char *conf, const char *name, b
     bool want_shell);
 /* vmctl_autokill.c: start --autokill; returns when the daemon closes (the VM is down). */
 int vmctl_autokill(const char *sock, const char *name, bool wait);
+/* vmctl_remote.c: -H URL: argv (the command and its arguments) run by ssh URL vmctl. */
+int vmctl_remote(const char *url, const char *conf, const char *sock, int argc, char **argv);
 /* vmctl_balloon.c */
 int vmctl_balloon(struct vmctl *ctl, int argc, char **argv);
 

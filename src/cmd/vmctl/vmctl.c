@@ -47,7 +47,8 @@ vmctl_usage(const struct vmctl_cmd *cmd, FILE *fp)
 static void
 help(FILE *fp)
 {
-	fprintf(fp, "usage: vmctl [-c FILE] [-s SOCKET] COMMAND [ARGS]\n\ncommands:\n");
+	fprintf(fp, "usage: vmctl [-H ssh://[USER@]HOST[:PORT]] [-c FILE] [-s SOCKET] COMMAND "
+	    "[ARGS]\n\ncommands:\n");
 	for (size_t i = 0; i < N_COMMANDS; i++)
 		fprintf(fp, "  %s %s\n      %s\n", vmctl_commands[i].name,
 		    vmctl_commands[i].usage, vmctl_commands[i].summary);
@@ -55,6 +56,9 @@ help(FILE *fp)
 	    "-s SOCKET: the daemon's control socket, for the commands that talk to it:\n"
 	    "  default $VMSERVICE_SOCKET, else run_dir/%s with run_dir read from\n"
 	    "  FILE as plain text (FILE need not be valid), else %s/%s\n"
+	    "-H ssh://[USER@]HOST[:PORT]: run the command on that host's vmctl through\n"
+	    "  ssh (OpenSSH's config and keys; $VMCTL_REMOTE: the remote program,\n"
+	    "  default vmctl); -c and -s are then paths on that host\n"
 	    "vmctl COMMAND --help: help on one command\n", INV_DEFAULT_PATH, INV_SOCKET_NAME,
 	    INV_DEFAULT_RUN_DIR, INV_SOCKET_NAME);
 }
@@ -120,6 +124,7 @@ int
 main(int argc, char **argv)
 {
 	struct vmctl ctl = { NULL, NULL, NULL };
+	const char *remote = NULL;
 	int i = 1;
 
 	for (; i < argc && argv[i][0] == '-'; i++) {
@@ -135,6 +140,10 @@ main(int argc, char **argv)
 			ctl.ctl_sock = argv[++i];
 			continue;
 		}
+		if (strcmp(argv[i], "-H") == 0 && i + 1 < argc) {
+			remote = argv[++i];
+			continue;
+		}
 		fprintf(stderr, "vmctl: bad option %s\n", argv[i]);
 		help(stderr);
 		return VMCTL_USAGE;
@@ -143,6 +152,9 @@ main(int argc, char **argv)
 		help(stderr);
 		return VMCTL_USAGE;
 	}
+	/* -H: the remote vmctl checks the command and its arguments. */
+	if (remote)
+		return vmctl_remote(remote, ctl.ctl_conf, ctl.ctl_sock, argc - i, argv + i);
 	for (size_t c = 0; c < N_COMMANDS; c++)
 		if (strcmp(argv[i], vmctl_commands[c].name) == 0) {
 			ctl.ctl_cmd = &vmctl_commands[c];
