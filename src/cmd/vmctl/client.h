@@ -55,6 +55,8 @@ int vmctl_show_attached(struct vmctl *ctl, const char *conf, const char *name, b
 int vmctl_autokill(const char *sock, const char *name, bool wait);
 /* vmctl_remote.c: -H URL: argv (the command and its arguments) run by ssh URL vmctl. */
 int vmctl_remote(const char *url, const char *conf, const char *sock, int argc, char **argv);
+/* The ssh client: $VMCTL_SSH (a program taking ssh's arguments, e.g. a wrapper adding -F), else ssh. */
+const char *vmctl_ssh_program(void);
 /* vmctl_balloon.c */
 int vmctl_balloon(struct vmctl *ctl, int argc, char **argv);
 

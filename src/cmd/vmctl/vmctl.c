@@ -57,8 +57,8 @@ help(FILE *fp)
 	    "  default $VMSERVICE_SOCKET, else run_dir/%s with run_dir read from\n"
 	    "  FILE as plain text (FILE need not be valid), else %s/%s\n"
 	    "-H ssh://[USER@]HOST[:PORT]: run the command on that host's vmctl through\n"
-	    "  ssh (OpenSSH's config and keys; $VMCTL_REMOTE: the remote program,\n"
-	    "  default vmctl); -c and -s are then paths on that host\n"
+	    "  ssh (OpenSSH's config and keys; $VMCTL_SSH: the ssh program, $VMCTL_REMOTE:\n"
+	    "  the remote program, default vmctl); -c and -s are then paths on that host\n"
 	    "vmctl COMMAND --help: help on one command\n", INV_DEFAULT_PATH, INV_SOCKET_NAME,
 	    INV_DEFAULT_RUN_DIR, INV_SOCKET_NAME);
 }

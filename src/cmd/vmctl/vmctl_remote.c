@@ -27,6 +27,14 @@ remote_program(void)
 	return p && *p ? p : "vmctl";
 }
 
+const char *
+vmctl_ssh_program(void)
+{
+	const char *p = getenv("VMCTL_SSH");
+
+	return p && *p ? p : "ssh";
+}
+
 int
 vmctl_remote(const char *url, const char *conf, const char *sock, int argc, char **argv)
 {
@@ -67,6 +75,7 @@ vmctl_remote(const char *url, const char *conf, const char *sock, int argc, char
 		fprintf(stderr, "vmctl: out of memory\n");
 		return VMCTL_FAIL;
 	}
+	sargv[0] = (char *)vmctl_ssh_program();
 	/* As system(3): ^C reaches ssh (same process group), vmctl reports its end. */
 	if (sigaction(SIGINT, &ign, &oint) < 0 || sigaction(SIGQUIT, &ign, &oquit) < 0) {
 		fprintf(stderr, "vmctl: sigaction: %s\n", strerror(errno));
@@ -83,8 +92,8 @@ vmctl_remote(const char *url, const char *conf, const char *sock, int argc, char
 		sigaction(SIGINT, &oint, NULL);
 		sigaction(SIGQUIT, &oquit, NULL);
 		execvp(sargv[0], sargv);
-		fprintf(stderr, "vmctl: -H: cannot run ssh: %s (package openssh-client)\n",
-		    strerror(errno));
+		fprintf(stderr, "vmctl: -H: cannot run %s: %s (package openssh-client)\n",
+		    sargv[0], strerror(errno));
 		_exit(255);
 	}
 	free(sargv);
