@@ -204,7 +204,19 @@ int qcow2_check_write_off(struct qcow2 *q, uint64_t host, uint64_t len,
 int qcow2_ext_pread(struct qcow2 *q, void *buf, size_t len, uint64_t off);
 int qcow2_ext_pwrite(struct qcow2 *q, const void *buf, size_t len, uint64_t off);
 int qcow2_ext_pwrite_zeroes(struct qcow2 *q, uint64_t off, uint64_t len);
-int qcow2_ext_status(struct qcow2 *q, uint64_t off, uint64_t len, uint64_t *pnum);
+/*
+ * What is at cur of an extended-L2 image: *bs an IMG_BS_* class and *step
+ * the bytes from cur that share it (a run of subclusters, or to the end of
+ * an unmapped L2 table). For qcow2_status_walk.
+ */
+int qcow2_ext_at(struct qcow2 *q, uint64_t cur, int *bs, uint64_t *step);
+/*
+ * Block status from off: the IMG_BS_* class there, *pnum how many bytes of
+ * len share it; at() tells one entry's class and extent (qcow2_cluster.c for
+ * classic images, qcow2_ext_at). Stops after STATUS_MAX_DATA data clusters.
+ */
+int qcow2_status_walk(struct qcow2 *q, uint64_t off, uint64_t len, uint64_t *pnum,
+    int (*at)(struct qcow2 *, uint64_t, int *, uint64_t *));
 
 /* qcow2_datafile.c: external data files */
 int qcow2_df_parse(struct qcow2 *q);

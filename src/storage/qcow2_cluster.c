@@ -367,42 +367,56 @@ qcow2_pread(struct img *im, void *buf, size_t len, uint64_t off)
  */
 #define STATUS_MAX_DATA	1024
 
+/* What is at cur in a classic image: a whole cluster, or an unmapped L2 table. */
+static int
+cluster_at(struct qcow2 *q, uint64_t cur, int *bs, uint64_t *step)
+{
+	uint32_t l1_shift = q->q_cluster_bits + q->q_l2_bits;
+	uint64_t e;
+	enum cls c;
+	int r;
+
+	if ((cur >> l1_shift) < q->q_l1_size && !(q->q_l1[cur >> l1_shift] & QCOW2_OFFSET_MASK)) {
+		*bs = IMG_BS_UNALLOC;
+		*step = (((cur >> l1_shift) + 1) << l1_shift) - cur;
+		return 0;
+	}
+	if ((r = qcow2_get_entry(q, cur, &e)) < 0)
+		return r;
+	c = classify(q, e);
+	*bs = c == CL_ZERO ? IMG_BS_ZERO : c == CL_UNALLOC ? IMG_BS_UNALLOC : IMG_BS_DATA;
+	*step = q->q_cs - (cur & (q->q_cs - 1));
+	return 0;
+}
+
+int
+qcow2_status_walk(struct qcow2 *q, uint64_t off, uint64_t len, uint64_t *pnum,
+    int (*at)(struct qcow2 *, uint64_t, int *, uint64_t *))
+{
+	uint64_t total = 0, step, ndata = 0;
+	int b0 = IMG_BS_UNALLOC, b, r;
+
+	while (total < len) {
+		if ((r = at(q, off + total, &b, &step)) < 0)
+			return r;
+		if (total == 0)
+			b0 = b;
+		else if (b != b0)
+			break;
+		total += step;
+		if (b0 == IMG_BS_DATA && ++ndata >= STATUS_MAX_DATA)
+			break;
+	}
+	*pnum = total < len ? total : len;
+	return b0;
+}
+
 int
 qcow2_status(struct img *im, uint64_t off, uint64_t len, uint64_t *pnum)
 {
 	struct qcow2 *q = qcow2_of(im);
-	uint32_t l1_shift = q->q_cluster_bits + q->q_l2_bits;
-	uint64_t e, total = 0, cur, step, ndata = 0;
-	enum cls c0 = CL_UNALLOC, c;
-	int r;
 
-	if (q->q_extl2)
-		return qcow2_ext_status(q, off, len, pnum);
-	while (total < len) {
-		cur = off + total;
-		if ((cur >> l1_shift) < q->q_l1_size &&
-		    !(q->q_l1[cur >> l1_shift] & QCOW2_OFFSET_MASK)) {
-			c = CL_UNALLOC;
-			step = (((cur >> l1_shift) + 1) << l1_shift) - cur;
-		} else {
-			if ((r = qcow2_get_entry(q, cur, &e)) < 0)
-				return r;
-			c = classify(q, e);
-			if (c == CL_COMPRESSED)
-				c = CL_DATA;
-			step = q->q_cs - (cur & (q->q_cs - 1));
-		}
-		if (total == 0)
-			c0 = c;
-		else if (c != c0)
-			break;
-		total += step;
-		if (c0 == CL_DATA && ++ndata >= STATUS_MAX_DATA)
-			break;
-	}
-	*pnum = total < len ? total : len;
-	return c0 == CL_DATA ? IMG_BS_DATA : c0 == CL_ZERO ? IMG_BS_ZERO :
-	    IMG_BS_UNALLOC;
+	return qcow2_status_walk(q, off, len, pnum, q->q_extl2 ? qcow2_ext_at : cluster_at);
 }
 
 /* Old content of the cluster at voff (cluster aligned) into buf. */

@@ -149,44 +149,27 @@ qcow2_ext_pread(struct qcow2 *q, void *buf, size_t len, uint64_t off)
 	return 0;
 }
 
-#define STATUS_MAX_DATA	1024	/* clusters, as qcow2_status */
-
 int
-qcow2_ext_status(struct qcow2 *q, uint64_t off, uint64_t len, uint64_t *pnum)
+qcow2_ext_at(struct qcow2 *q, uint64_t cur, int *bs, uint64_t *step)
 {
 	uint32_t l1_shift = q->q_cluster_bits + q->q_l2_bits, scs = sc_size(q);
-	uint64_t e, bm, total = 0, cur, step, ndata = 0;
-	enum sc c0 = SC_UNALLOC, c;
+	uint64_t e, bm;
+	unsigned i;
+	enum sc c;
 	int r;
 
-	while (total < len) {
-		cur = off + total;
-		if ((cur >> l1_shift) < q->q_l1_size &&
-		    !(q->q_l1[cur >> l1_shift] & QCOW2_OFFSET_MASK)) {
-			c = SC_UNALLOC;
-			step = (((cur >> l1_shift) + 1) << l1_shift) - cur;
-		} else {
-			unsigned i = (unsigned)((cur & (q->q_cs - 1)) / scs);
-
-			if ((r = get(q, cur, &e, &bm)) < 0)
-				return r;
-			c = sc_class(e, bm, i);
-			if (c == SC_COMPRESSED)
-				c = SC_DATA;
-			step = (uint64_t)(i + sc_run(e, bm, i)) * scs -
-			    (cur & (q->q_cs - 1));
-		}
-		if (total == 0)
-			c0 = c;
-		else if (c != c0)
-			break;
-		total += step;
-		if (c0 == SC_DATA && ++ndata >= STATUS_MAX_DATA)
-			break;
+	if ((cur >> l1_shift) < q->q_l1_size && !(q->q_l1[cur >> l1_shift] & QCOW2_OFFSET_MASK)) {
+		*bs = IMG_BS_UNALLOC;
+		*step = (((cur >> l1_shift) + 1) << l1_shift) - cur;
+		return 0;
 	}
-	*pnum = total < len ? total : len;
-	return c0 == SC_DATA ? IMG_BS_DATA : c0 == SC_ZERO ? IMG_BS_ZERO :
-	    IMG_BS_UNALLOC;
+	i = (unsigned)((cur & (q->q_cs - 1)) / scs);
+	if ((r = get(q, cur, &e, &bm)) < 0)
+		return r;
+	c = sc_class(e, bm, i);
+	*bs = c == SC_ZERO ? IMG_BS_ZERO : c == SC_UNALLOC ? IMG_BS_UNALLOC : IMG_BS_DATA;
+	*step = (uint64_t)(i + sc_run(e, bm, i)) * scs - (cur & (q->q_cs - 1));
+	return 0;
 }
 
 /* Store entry e, bitmap bm for voff; drop what the old entry referenced. */
