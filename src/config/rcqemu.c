@@ -10,6 +10,7 @@
  * option we translate is dropped, with a warning naming it (extra_args
  * could not carry it: a disk there would not be handed to the VM's user).
  */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -2,7 +2,6 @@
  * vmctl import-rc: serial ports, monitors (-serial, -monitor, -chardev,
  * -mon) and display options as serial/monitor/vnc settings.
  */
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

@@ -2,7 +2,6 @@
  * vmctl import-rc: QEMU's network options (-net, -netdev, -nic, -redir) as
  * nic { } sections; legacy NICs and backends pair by vlan, the others by id.
  */
-#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
