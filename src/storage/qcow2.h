@@ -17,6 +17,9 @@
 
 struct qcow2_snap;
 
+/* Offsets and counts printed with %llx/%llu. */
+#define ULL(x)			((unsigned long long)(x))
+
 #define QCOW2_MAGIC		0x514649fbU	/* "QFI\xfb" */
 #define QCOW2_V2_HDR_LEN	72
 #define QCOW2_V3_HDR_LEN	104
@@ -224,6 +227,8 @@ int qcow2_df_open(struct qcow2 *q);
 void qcow2_df_close(struct qcow2 *q);
 /* The fd guest data clusters live in, or -EBADF (data file not opened). */
 int qcow2_data_fd(struct qcow2 *q);
+/* n bytes of guest data at host offset host, zeros past the file's end. */
+int qcow2_read_data(struct qcow2 *q, void *buf, size_t n, uint64_t host);
 int qcow2_df_truncate(struct qcow2 *q, uint64_t size);
 int qcow2_df_create(struct qcow2 *q, const struct img_create_opts *o);
 int qcow2_df_finish_create(struct qcow2 *q);

@@ -16,7 +16,6 @@
 #include "storage/ops.h"
 #include "storage/qcow2.h"
 
-#define ULL(x)			((unsigned long long)(x))
 #define MAX_CHECK_CLUSTERS	(1ULL << 28)	/* 1 GiB of counters */
 #define MAX_SNAP_TABLE		(64u << 20)
 #define MAX_SNAP_L1_WALK	(64ULL << 20)	/* L1 entries, all snapshots */

@@ -9,7 +9,6 @@
 #include "storage/qcow2_snapshot.h"
 
 #define ERR(q, ...)	img_seterr((q)->q_img, __VA_ARGS__)
-#define ULL(x)		((unsigned long long)(x))
 
 enum cls { CL_UNALLOC, CL_ZERO, CL_DATA, CL_COMPRESSED };
 
@@ -313,7 +312,7 @@ qcow2_pread(struct img *im, void *buf, size_t len, uint64_t off)
 	char *p = buf;
 	uint64_t e, host;
 	size_t n, in;
-	int r, fd;
+	int r;
 
 	if (q->q_extl2)
 		return qcow2_ext_pread(q, buf, len, off);
@@ -344,13 +343,8 @@ qcow2_pread(struct img *im, void *buf, size_t len, uint64_t off)
 			    (r = run_length(q, off, len, CL_DATA, host, &n)) < 0)
 				return r;
 			/* QEMU may leave the tail of the last cluster unwritten. */
-			if ((r = fd = qcow2_data_fd(q)) < 0)
+			if ((r = qcow2_read_data(q, p, n, host + in)) < 0)
 				return r;
-			if ((r = io_pread_zfill(fd, p, n, host + in)) < 0) {
-				ERR(q, "reading data at 0x%llx: %s", ULL(host + in),
-				    strerror(-r));
-				return r;
-			}
 			break;
 		}
 		p += n;

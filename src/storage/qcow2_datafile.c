@@ -115,6 +115,20 @@ qcow2_data_fd(struct qcow2 *q)
 	return q->q_data_fd;
 }
 
+/* n bytes of guest data at host offset host (where the data file, or the
+ * image, has them); a tail QEMU left unwritten reads as zeros. */
+int
+qcow2_read_data(struct qcow2 *q, void *buf, size_t n, uint64_t host)
+{
+	int fd, r;
+
+	if ((fd = qcow2_data_fd(q)) < 0)
+		return fd;
+	if ((r = io_pread_zfill(fd, buf, n, host)) < 0)
+		ERR(q, "reading data at 0x%llx: %s", ULL(host), strerror(-r));
+	return r;
+}
+
 int
 qcow2_img_data_fd(const struct img *im)
 {

@@ -21,7 +21,6 @@
 #include "storage/qcow2.h"
 
 #define ERR(q, ...)	img_seterr((q)->q_img, __VA_ARGS__)
-#define ULL(x)		((unsigned long long)(x))
 #define NSC		32	/* subclusters per cluster */
 
 enum sc { SC_UNALLOC, SC_ZERO, SC_DATA, SC_COMPRESSED };
@@ -108,7 +107,7 @@ qcow2_ext_pread(struct qcow2 *q, void *buf, size_t len, uint64_t off)
 	char *p = buf;
 	size_t in, n;
 	unsigned i;
-	int r, fd;
+	int r;
 
 	while (len) {
 		in = off & (q->q_cs - 1);
@@ -133,13 +132,8 @@ qcow2_ext_pread(struct qcow2 *q, void *buf, size_t len, uint64_t off)
 			break;
 		case SC_DATA:
 			host = e & QCOW2_OFFSET_MASK;
-			if ((r = fd = qcow2_data_fd(q)) < 0)
+			if ((r = qcow2_read_data(q, p, n, host + in)) < 0)
 				return r;
-			if ((r = io_pread_zfill(fd, p, n, host + in)) < 0) {
-				ERR(q, "reading data at 0x%llx: %s", ULL(host + in),
-				    strerror(-r));
-				return r;
-			}
 			break;
 		}
 		p += n;

@@ -27,7 +27,6 @@
 #include "storage/qcow2_snapshot.h"
 
 #define ERR(q, ...)	img_seterr((q)->q_img, __VA_ARGS__)
-#define ULL(x)		((unsigned long long)(x))
 
 struct rb {
 	struct qcow2	*q;

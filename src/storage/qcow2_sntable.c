@@ -18,7 +18,6 @@
 #include "storage/qcow2_snapshot.h"
 
 #define ERR(q, ...)	img_seterr((q)->q_img, __VA_ARGS__)
-#define ULL(x)		((unsigned long long)(x))
 
 void
 qcow2_sn_free(struct qcow2_snap *v, uint32_t n)
