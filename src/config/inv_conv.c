@@ -356,6 +356,21 @@ conv_scalar(const struct conv *c, void *base)
 			return false;
 		*FIELD(base, o, unsigned) = (unsigned)n;
 		return true;
+	case IK_PERCENT: {
+		size_t l = strlen(s);
+		char num[24];
+
+		if (l < 2 || l >= sizeof(num) || s[l - 1] != '%') {
+			err(c, DC_TYPE, "expected a percentage such as 50%% or 200%%, got '%s'", s);
+			return false;
+		}
+		memcpy(num, s, l - 1);
+		num[l - 1] = 0;
+		if (!parse_num(c, num, o->io_min, o->io_max, &n))
+			return false;
+		*FIELD(base, o, unsigned) = (unsigned)n;
+		return true;
+	}
 	case IK_INDEX:
 		if (!parse_num(c, s, o->io_min, o->io_max, &n))
 			return false;

@@ -36,6 +36,7 @@ enum inv_kind {
 	IK_DRIVES,	/* char *, boot drive letters a-p */
 	IK_BOOL,	/* bool */
 	IK_UINT,	/* unsigned, io_min..io_max */
+	IK_PERCENT,	/* unsigned, "N%", N in io_min..io_max (cpu_quota) */
 	IK_INDEX,	/* int, io_min..io_max (disk index) */
 	IK_SIZE,	/* uint64_t bytes with a unit, io_min..io_max */
 	IK_MIB,		/* IK_SIZE, but a bare number is MiB (memory, as QEMU's -m) */

@@ -63,6 +63,10 @@ const struct inv_opt inv_global_opts[] = {
 	{ "console_password_file", IK_PATH, F(inventory, inv_console_password_file), 0, 0, 0, NULL, NULL },
 	{ "uid_range",	IK_UIDS, F(inventory, inv_uid_lo), offsetof(struct inventory, inv_uid_hi),
 	    0, 0, NULL, NULL },
+	{ "cpu_weight",	IK_UINT, F(inventory, inv_limits.lim_cpu_weight), 0, 1, 10000, NULL, NULL },
+	{ "cpu_quota",	IK_PERCENT, F(inventory, inv_limits.lim_cpu_quota), 0, 1, 25500, NULL, NULL },
+	{ "memory_max",	IK_MIB, F(inventory, inv_limits.lim_memory_max), 0, 16 * MB, 16LL << 40, NULL, NULL },
+	{ "io_weight",	IK_UINT, F(inventory, inv_limits.lim_io_weight), 0, 1, 10000, NULL, NULL },
 	{ "include",	IK_INCLUDE, 0, 0, 0, 0, NULL, NULL },
 	{ NULL, 0, 0, 0, 0, 0, NULL, NULL }
 };
@@ -122,6 +126,10 @@ const struct inv_opt inv_vm_opts[] = {
 	{ "restart_burst", IK_UINT, F(hw_vm, vm_policy.po_restart_burst), 0, 0, 1000, NULL, NULL },
 	{ "restart_interval", IK_UINT, F(hw_vm, vm_policy.po_restart_interval), 0, 1, 86400, NULL, NULL },
 	{ "on_panic",	IK_ENUM, F(hw_vm, vm_policy.po_on_panic), 0, 0, 0, hw_panic_names, NULL },
+	{ "cpu_weight",	IK_UINT, F(hw_vm, vm_policy.po_limits.lim_cpu_weight), 0, 1, 10000, NULL, NULL },
+	{ "cpu_quota",	IK_PERCENT, F(hw_vm, vm_policy.po_limits.lim_cpu_quota), 0, 1, 25500, NULL, NULL },
+	{ "memory_max",	IK_MIB, F(hw_vm, vm_policy.po_limits.lim_memory_max), 0, 16 * MB, 16LL << 40, NULL, NULL },
+	{ "io_weight",	IK_UINT, F(hw_vm, vm_policy.po_limits.lim_io_weight), 0, 1, 10000, NULL, NULL },
 	{ "extra_args",	IK_ARGS, F(hw_vm, vm_extra_args), F(hw_vm, vm_n_extra_args), 0, 0, NULL, NULL },
 	{ NULL, 0, 0, 0, 0, 0, NULL, NULL }
 };

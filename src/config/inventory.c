@@ -293,12 +293,27 @@ set_defaults(struct inventory *inv)
 	uidmap_parse(UIDMAP_DEFAULT_RANGE, &inv->inv_uid_lo, &inv->inv_uid_hi, NULL, 0);
 }
 
+/* A VM's own limit wins; those it does not set are the global ones. */
+static void
+inherit_limits(struct hw_limits *l, const struct hw_limits *g)
+{
+	if (!l->lim_cpu_weight)
+		l->lim_cpu_weight = g->lim_cpu_weight;
+	if (!l->lim_cpu_quota)
+		l->lim_cpu_quota = g->lim_cpu_quota;
+	if (!l->lim_memory_max)
+		l->lim_memory_max = g->lim_memory_max;
+	if (!l->lim_io_weight)
+		l->lim_io_weight = g->lim_io_weight;
+}
+
 static void
 inherit(struct inventory *inv)
 {
 	for (size_t i = 0; i < inv->inv_n_vms; i++) {
 		struct hw_vm *vm = &inv->inv_vms[i];
 
+		inherit_limits(&vm->vm_policy.po_limits, &inv->inv_limits);
 		if (vm->vm_policy.po_halt_timeout == INV_INHERIT)
 			vm->vm_policy.po_halt_timeout = inv->inv_halt_timeout;
 		if (vm->vm_policy.po_save_timeout == INV_INHERIT)

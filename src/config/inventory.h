@@ -34,6 +34,7 @@ struct inventory {
 	unsigned	 inv_term_timeout;	/* 10 s */
 	int		 inv_on_host_shutdown;	/* enum hw_host_shutdown, poweroff */
 	unsigned	 inv_save_timeout;	/* 300 s */
+	struct hw_limits inv_limits;	/* every VM's, unless it sets its own */
 	char		*inv_notify_command;	/* run on events that need a human; NULL: none */
 	unsigned	 inv_notify_timeout;	/* 30 s: then it is killed */
 	char		*inv_metrics_file;	/* Prometheus text file; NULL: none */

@@ -335,10 +335,26 @@ vm_policy_differs(const struct vm_policy *a, const struct vm_policy *b)
 	    a->po_restart_burst != b->po_restart_burst ||
 	    a->po_restart_interval != b->po_restart_interval ||
 	    a->po_on_panic != b->po_on_panic || a->po_balloon_target != b->po_balloon_target ||
+	    hw_limits_differ(&a->po_limits, &b->po_limits) ||
 	    str_differs(a->po_console_password_file, b->po_console_password_file))
 		return true;
 	for (i = 0; i < a->po_n_after; i++)
 		if (strcmp(a->po_after[i], b->po_after[i]) != 0)
 			return true;
 	return false;
+}
+
+bool
+hw_limits_differ(const struct hw_limits *a, const struct hw_limits *b)
+{
+	return a->lim_cpu_weight != b->lim_cpu_weight || a->lim_cpu_quota != b->lim_cpu_quota ||
+	    a->lim_memory_max != b->lim_memory_max || a->lim_io_weight != b->lim_io_weight;
+}
+
+bool
+hw_limits_set(const struct hw_limits *l)
+{
+	static const struct hw_limits none;
+
+	return hw_limits_differ(l, &none);
 }

@@ -98,6 +98,17 @@ struct hw_boot {
 };
 
 /*
+ * Resource limits of a VM's QEMU (vmd/machine.c): on its systemd scope, or
+ * on a cgroup v2 group of its own. 0: not limited.
+ */
+struct hw_limits {
+	unsigned	 lim_cpu_weight;	/* 1..10000 (cgroup cpu.weight) */
+	unsigned	 lim_cpu_quota;		/* percent of one CPU, may pass 100 */
+	uint64_t	 lim_memory_max;	/* bytes */
+	unsigned	 lim_io_weight;		/* 1..10000 (cgroup io.weight) */
+};
+
+/*
  * How the service treats the machine, not the machine itself: read by the
  * daemon's table and scheduler, never by the QEMU driver. A reload applies
  * it to a running QEMU at once (the whole section: vm_policy_differs and a
@@ -130,6 +141,7 @@ struct vm_policy {
 	unsigned	 po_restart_interval;	/* s, burst window; resets the backoff */
 	enum hw_panic	 po_on_panic;	/* what a guest panic (pvpanic) leads to */
 	uint64_t	 po_balloon_target;	/* bytes the balloon leaves the guest at start; 0: all */
+	struct hw_limits po_limits;	/* changed live by a reload */
 };
 
 /*
@@ -234,6 +246,8 @@ int hw_ready_tcp_parse(const char *arg, char *host, size_t hostlen, int *port,
 
 /* Does any field of the policy section differ (strings and lists by value)? */
 bool vm_policy_differs(const struct vm_policy *a, const struct vm_policy *b);
+bool hw_limits_differ(const struct hw_limits *a, const struct hw_limits *b);
+bool hw_limits_set(const struct hw_limits *l);
 void hw_vm_free(struct hw_vm *vm);
 
 #endif

@@ -104,6 +104,12 @@ check_boot(const struct vctx *v)
 		bad(v, "balloon_target", DC_RANGE, "balloon_target %lluM is above memory %lluM",
 		    (unsigned long long)(po->po_balloon_target >> 20),
 		    (unsigned long long)(vm->vm_memory >> 20));
+	/* The guest's RAM alone would pass it: the kernel kills QEMU at once. */
+	if (po->po_limits.lim_memory_max && po->po_limits.lim_memory_max <= vm->vm_memory)
+		bad(v, "memory_max", DC_RANGE, "memory_max %lluM is not above memory %lluM "
+		    "(QEMU needs the guest's RAM and its own)",
+		    (unsigned long long)(po->po_limits.lim_memory_max >> 20),
+		    (unsigned long long)(vm->vm_memory >> 20));
 	if (vm->vm_policy.po_restart_max_delay < vm->vm_policy.po_restart_delay)
 		bad(v, "restart_max_delay", DC_CONFLICT,
 		    "restart_max_delay %u is less than restart_delay %u",

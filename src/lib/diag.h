@@ -27,6 +27,7 @@ enum diag_sev { DIAG_ERROR, DIAG_WARNING };
 #define DC_EMULATOR	"missing-emulator"
 #define DC_INCLUDE	"include"
 #define DC_NOSAVE	"not-saved"	/* warning: on_host_shutdown = save cannot hold */
+#define DC_NOLIMIT	"not-limited"	/* warning: cpu_weight & co. cannot be applied here */
 
 struct diag_item {
 	enum diag_sev	 di_sev;

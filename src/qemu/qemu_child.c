@@ -142,13 +142,37 @@ drop_net_admin(void)
 	return rc;
 }
 
+/* Wait until the daemon has put us in the VM's scope or cgroup. */
+static void
+gate(int fd)
+{
+	static const char msg[] = "vmserviced: the daemon went away before the VM's scope "
+	    "was made\n";
+	char c;
+	ssize_t n;
+
+	do
+		n = read(fd, &c, 1);
+	while (n < 0 && errno == EINTR);
+	if (n != 1) {
+		if (write(2, msg, sizeof(msg) - 1) < 0)
+			_exit(126);
+		_exit(126);
+	}
+}
+
 void
 qchild_prepare(const struct qchild *qc)
 {
+	if (qc && qc->qc_gate > 0)
+		gate(qc->qc_gate);
 	for (size_t i = 0; qc && i < qc->qc_n_cmds; i++)
 		run(&qc->qc_cmds[i], qc->qc_timeout_ms);
 	/* After the commands: the scripts need not see the tap fds. */
 	if (qc && child_pass(qc->qc_keep, qc->qc_n_keep) != 0)
+		_exit(126);
+	/* Not QEMU's: closed by exec. */
+	if (qc && qc->qc_gate > 0 && fcntl(qc->qc_gate, F_SETFD, FD_CLOEXEC) == -1)
 		_exit(126);
 	/* After the commands too: an ifup script may need CAP_NET_ADMIN. */
 	drop_net_admin();

@@ -20,6 +20,10 @@ struct qchild {
 	size_t			 qc_n_cmds;
 	unsigned		 qc_timeout_ms;	/* per command; then SIGKILL */
 	const char *const	*qc_dirs;	/* directories QEMU reads (a nic's tftp) */
+	int			 qc_gate;	/* read a byte from it before anything (the VM's
+						   scope is made, vmd/machine.h); 0 or -1: none
+						   (0 is /dev/null in the child).
+						   It must be one of qc_keep. */
 	size_t			 qc_n_dirs;
 };
 

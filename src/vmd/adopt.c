@@ -10,6 +10,7 @@
 #include "qemu/qemu_proc.h"
 #include "vmd/autokill.h"
 #include "vmd/daemon.h"
+#include "vmd/machine.h"
 #include "lib/loop.h"
 #include "vmd/reload.h"
 #include "vmd/state.h"
@@ -141,6 +142,7 @@ adopt_pid(struct daemon *d, struct vm *vm, pid_t pid, int fd)
 		return -1;
 	}
 	sup_event(&d->sup, vm, VE_ADOPT, 0);
+	machine_adopted(d, vm);
 	reload_check_adopted(d, vm);
 	if (qproc_age_ms(pid, &age) == 0 && age < vm->vm_started_ms)
 		vm->vm_started_ms -= age;	/* uptime of the QEMU, not of us */

@@ -22,6 +22,7 @@ struct reload;
 struct scripts;
 struct nicm;
 struct alerts;
+struct machines;
 
 struct daemon {
 	struct loop	*lp;
@@ -69,6 +70,7 @@ struct daemon {
 	struct scripts	*scripts;	/* downscripts under way (scripts.h) */
 	struct nicm	*nicm;		/* emulators' NIC models (nicmodels.h) */
 	struct alerts	*alerts;	/* notify_command runs waiting (alert.h) */
+	struct machines	*machines;	/* where VMs' limits go (machine.h) */
 	uint64_t	 metrics_timer;	/* the next write of metrics_file (metrics.h) */
 	uint64_t	 metrics_due_ms;	/* when it fires */
 	struct log_burst fd_refused;	/* consoles refused for descriptors, this pass */

@@ -13,6 +13,7 @@
 #include "qemu/qemu_proc.h"
 #include "qemu/qmp.h"
 #include "vmd/daemon.h"
+#include "vmd/machine.h"
 #include "vmd/nvram.h"
 #include "lib/loop.h"
 #include "vmd/reload.h"
@@ -460,7 +461,7 @@ op_spawn(void *ctx, struct vm *vm, char *err, size_t errlen)
 	 * tap fds (issue 7), then sheds privileges and execs QEMU.
 	 */
 	struct qchild qc = vm->vm_net->vn_child;
-	int *keep = xcalloc(qc.qc_n_keep + 7, sizeof(*keep));
+	int *keep = xcalloc(qc.qc_n_keep + 8, sizeof(*keep)), gate = -1;
 	/* QEMU inherits the locked file: the lock lives exactly as long as it. */
 	if (qc.qc_n_keep)
 		memcpy(keep, qc.qc_keep, qc.qc_n_keep * sizeof(*keep));
@@ -469,14 +470,21 @@ op_spawn(void *ctx, struct vm *vm, char *err, size_t errlen)
 	for (i = 0; i < 2; i++)
 		if (nvram[i] >= 0)
 			keep[qc.qc_n_keep++] = nvram[i];
+	/* Its scope or cgroup before anything of it runs (machine.h). */
+	e = machine_gate(d, vm, &gate, err, errlen);
+	if (gate >= 0)
+		keep[qc.qc_n_keep++] = gate;
+	qc.qc_gate = gate;
 	qc.qc_keep = keep;
 	/* Its TPM first (tpm.h): QEMU connects to swtpm's socket at start-up. */
-	if (!(e = qpriv_prepare(&priv, vm->vm_hw, argv.sv_v, d->inv.inv_run_dir,
+	if (!e && !(e = qpriv_prepare(&priv, vm->vm_hw, argv.sv_v, d->inv.inv_run_dir,
 	    d->inv.inv_log_dir, err, errlen)) && !(e = tpm_start(d, vm, &priv, err, errlen)) &&
 	    (e = qproc_spawn_vm(argv.sv_v, logp, &d->child_mask, &qc,
 	    &priv, &vm->vm_pid, &vm->vm_pidfd, err, errlen)))
 		tpm_stop(d, vm);
 	qpriv_free(&priv);
+	if (gate >= 0)
+		close(gate);
 	/* QEMU has its own: ours would keep the listener alive after QEMU died. */
 	vmsock_close(&chr);
 	nvram_close(nvram);
@@ -484,10 +492,12 @@ op_spawn(void *ctx, struct vm *vm, char *err, size_t errlen)
 	free(logp);
 	strv_free(&argv);
 	if (e) {
+		machine_gone(d, vm);
 		vmnet_free(vm);
 		vm_drop_lock(vm);
 		return e;
 	}
+	machine_spawned(d, vm);
 	vm->vm_adopted = false;
 	vm->vm_spawned_ms = now_ms();
 	log_vm(LOG_INFO, vm->vm_name, "QEMU started, pid %d", (int)vm->vm_pid);
@@ -555,6 +565,7 @@ op_gone(void *ctx, struct vm *vm)
 
 	qmp_free(vm->vm_qmp);
 	vm->vm_qmp = NULL;
+	machine_gone(d, vm);
 	probe_stop(d, vm);
 	snapshot_abort(vm);
 	savestate_forget(d, vm);

@@ -22,6 +22,7 @@
 #include "qemu/qemu_proc.h"
 #include "qemu/qmp.h"
 #include "vmd/daemon.h"
+#include "vmd/machine.h"
 #include "lib/loop.h"
 #include "vmd/nicmodels.h"
 #include "vmd/metrics.h"
@@ -433,6 +434,7 @@ update_running(struct daemon *d, struct vm *vm, const struct inventory *prev,
 	bool was_enabled = rv && !rv->rv_next ? false : vm->vm_hw->vm_policy.po_enable, con;
 	const struct inventory *binv = rv ? rv->rv_inv : prev;
 	struct qemu_env benv = *oenv;
+	struct hw_limits lim = vm->vm_hw->vm_policy.po_limits;
 	char why[256];
 
 	benv.qe_emulator_dir = binv->inv_emulator_dir;
@@ -468,6 +470,9 @@ update_running(struct daemon *d, struct vm *vm, const struct inventory *prev,
 		mix_soft(&rv->rv_mix, rv->rv_base, nh);
 		set_hw(vm, &rv->rv_mix);
 	}
+	/* Limits are policy: applied to the running QEMU's scope or cgroup now. */
+	if (hw_limits_differ(&lim, &vm->vm_hw->vm_policy.po_limits))
+		machine_limits_changed(d, vm);
 	if (was_enabled && !nh->vm_policy.po_enable) {
 		note(chg, LOG_INFO, vm->vm_name, "disabled: stopping it");
 		stop_safely(d, vm, VE_WIND_DOWN);

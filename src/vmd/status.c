@@ -6,6 +6,7 @@
 #include "vmd/balloon.h"
 #include "vmd/savestate.h"
 #include "vmd/daemon.h"
+#include "vmd/machine.h"
 #include "vmd/reload.h"
 #include "vmd/state.h"
 #include "vmd/tpm.h"
@@ -40,6 +41,7 @@ daemon_vm_json(struct daemon *d, const struct vm *vm)
 	json_add_new(o, "run_state", vm->vm_run_state[0] && sup_has_process(vm) ?
 	    json_object_new_string(vm->vm_run_state) : NULL);
 	json_add_new(o, "pid", vm->vm_pid ? json_object_new_int(vm->vm_pid) : NULL);
+	json_add_new(o, "scope", *machine_scope(vm) ? json_object_new_string(machine_scope(vm)) : NULL);
 	json_add_new(o, "uptime", up && vm->vm_started_ms ?
 	    json_object_new_double((double)(now_ms() - vm->vm_started_ms) / 1000.0) : NULL);
 	json_add_new(o, "accel", json_object_new_string(daemon_accel_name(d, vm)));

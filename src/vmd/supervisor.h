@@ -165,6 +165,7 @@ struct vm {
 	struct vm_attach *vm_attach;	/* attach.c: not in the inventory (vmctl attach), or NULL */
 	struct vm_tpm	*vm_tpm;	/* tpm.c: its swtpm (tpm = on), or NULL */
 	struct vm_cidata *vm_cidata;	/* cidata.c: its cloud-init seed, or NULL */
+	struct vm_machine *vm_machine;	/* machine.c: its scope or cgroup, or NULL */
 	int		 vm_save_pct;	/* savestate.c: a save's progress, percent; -1: none */
 	uint64_t	 vm_save_timer;	/* savestate.c: the next query-migrate */
 	uint64_t	 vm_balloon_actual;	/* balloon.c: what the guest has, bytes; 0: unknown */

@@ -11,6 +11,7 @@
 #include "qemu/qmp.h"
 #include "vmd/attach.h"
 #include "vmd/daemon.h"
+#include "vmd/machine.h"
 #include "vmd/vmcon.h"
 #include "vmd/vmnet.h"
 #include "vmd/tpm.h"
@@ -39,6 +40,7 @@ vm_release(struct daemon *d, struct vm *vm)
 	vm_drop_lock(vm);
 	tpm_release(d, vm);
 	cidata_release(d, vm);
+	machine_release(d, vm);
 	sup_vm_clear(vm);
 	attach_free(vm);
 	free(vm);

@@ -9,6 +9,7 @@
 #include "qemu/qemu_kvm.h"
 #include "qemu/qemu_priv.h"
 #include "config/inv_expose.h"
+#include "config/inv_limits.h"
 #include "config/inventory.h"
 #include "cmd/vmctl/vmctl.h"
 #include "cmd/vmctl/client.h"
@@ -97,7 +98,11 @@ vmctl_check_config(struct vmctl *ctl, int argc, char **argv)
 	{
 		struct diag d = { 0 };
 
+		struct cg_probe cg;
+
 		inv_expose_check(&inv, &d);
+		cg_probe(&cg);
+		inv_limits_check(&inv, &cg, &d);
 		diag_print(&d, stderr);
 		diag_free(&d);
 	}
@@ -105,6 +110,21 @@ vmctl_check_config(struct vmctl *ctl, int argc, char **argv)
 	explain_accel(&inv);
 	inv_free(&inv);
 	return VMCTL_OK;
+}
+
+/* Resource limits, only those set (the golden outputs stay). */
+static void
+show_limits(const struct hw_limits *l)
+{
+	if (l->lim_cpu_weight)
+		printf("cpu_weight: %u\n", l->lim_cpu_weight);
+	if (l->lim_cpu_quota)
+		printf("cpu_quota: %u%%\n", l->lim_cpu_quota);
+	if (l->lim_memory_max)
+		printf("memory_max: %llu (%lluM)\n", (unsigned long long)l->lim_memory_max,
+		    (unsigned long long)(l->lim_memory_max >> 20));
+	if (l->lim_io_weight)
+		printf("io_weight: %u\n", l->lim_io_weight);
 }
 
 static const char *
@@ -236,6 +256,7 @@ show_vm(const struct inventory *inv, const struct hw_vm *vm, const struct qemu_e
 		printf("balloon_target: %llu (%lluM)\n",
 		    (unsigned long long)vm->vm_policy.po_balloon_target,
 		    (unsigned long long)(vm->vm_policy.po_balloon_target >> 20));
+	show_limits(&vm->vm_policy.po_limits);
 	printf("usb_tablet: %s\n", yesno(vm->vm_usb_tablet));
 	printf("keymap: %s\n", str(vm->vm_keymap));
 	printf("loadvm: %s\n", str(vm->vm_loadvm));

@@ -27,6 +27,7 @@
 #include "vmd/alert.h"
 #include "vmd/metrics.h"
 #include "vmd/daemon.h"
+#include "vmd/machine.h"
 #include "vmd/dcaps.h"
 #include "lib/loop.h"
 #include "vmd/nicmodels.h"
@@ -365,6 +366,7 @@ main(int argc, char **argv)
 		die_ready(d.ready_fd, "cannot watch the signalfd: %s", strerror(-e));
 	d.scripts = scripts_new(d.lp, &d.child_mask, scripts_done_cb, &d);
 	d.nicm = nicm_new(d.lp, &d.child_mask, nicm_done_cb, &d);
+	machines_init(&d);
 
 	d.env.qe_emulator_dir = d.inv.inv_emulator_dir;
 	d.env.qe_run_dir = d.inv.inv_run_dir;
@@ -423,6 +425,7 @@ main(int argc, char **argv)
 	daemon_free_vms(&d);
 	reload_free(&d);
 	alert_free(&d);
+	machines_free(&d);
 	scripts_free(d.scripts);
 	nicm_free(d.nicm);
 	loop_free(d.lp);
