@@ -8,11 +8,13 @@
 #
 # The packages are the .deb's run-time dependencies and what the tests use
 # inside, so that `apt install ./vmservice_*.deb` needs no network there.
+# systemd-container brings systemd-machined (and machinectl): the VMs'
+# machines and scopes of tests/sysd/test_machine.sh.
 set -eu
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cache=${VMS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/vmservice}
 PKGS="systemd-sysv dbus qemu-system-x86 libconfuse2 libjson-c5 libcap2 libzstd1
-zlib1g libsystemd0 adduser procps socat"
+zlib1g libsystemd0 adduser procps socat systemd-container"
 hash=$(cat "$0" | sha256sum | cut -c1-12)
 dir=$cache/sysd/rootfs-$hash
 if [ -e "$dir/.complete" ]; then

@@ -41,115 +41,24 @@ source "$VMS_TOP/tests/lib/guest.sh"
 cd "$VMS_TOP" || exit 1
 
 t_start=$(date +%s)
-need() {
-	if ! command -v "$1" >/dev/null; then
-		skip "the package under systemd" "$1 not installed (package ${2:-$1}; make deps)"
-		exit 0
-	fi
-}
-if [ "$(id -u)" != 0 ]; then
-	skip "the package under systemd" "needs root (dpkg in a container)"
-	exit 0
-fi
-need systemd-nspawn systemd-container
-need dpkg-buildpackage dpkg-dev
-need dh debhelper
-need nsenter util-linux
-
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/vmsdeb.XXXXXX")
-NSPAWN=
-cleanup() {
-	if [ -n "$NSPAWN" ]; then
-		kill -TERM "$NSPAWN" 2>/dev/null
-		for _ in $(seq 50); do kill -0 "$NSPAWN" 2>/dev/null || break; sleep 0.2; done
-		kill -KILL "$NSPAWN" 2>/dev/null
-	fi
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-
-# ---- the .deb, rebuilt only when stale ----
-deb=$(ls build/deb/vmservice_*_*.deb 2>/dev/null | head -n 1)
-stale=yes
-if [ -n "$deb" ] && [ -z "$(find Makefile mk src debian rc man etc README.md PROTOCOL.md \
-    -newer "$deb" -print -quit 2>/dev/null)" ]; then
-	stale=
-fi
-if [ -n "$stale" ]; then
-	t0=$(date +%s)
-	if ! make --no-print-directory deb >"$TMP/deb.log" 2>&1; then
-		notok "make deb"
-		tail -n 20 "$TMP/deb.log" | sed 's/^/#   /'
-		exit 1
-	fi
-	ok "make deb ($(( $(date +%s) - t0 )) s)"
-	deb=$(ls build/deb/vmservice_*_*.deb | head -n 1)
-	if command -v lintian >/dev/null; then
-		lintian --fail-on error -I "$deb" >"$TMP/lintian.out" 2>&1
-		check_eq "lintian: no errors" "$?" 0
-		sed -n '/^[EW]: /s/^/#   /p' "$TMP/lintian.out"
-	else
-		skip "lintian" "lintian not installed"
-	fi
-else
-	ok "the .deb is up to date ($deb)"
-fi
-version=$(dpkg-deb -f "$deb" Version)
+source "$VMS_TOP/tests/sysd/lib.sh"
+sysd_init "the package under systemd"
+sysd_deb
 
 # ---- the root file system and the test guest ----
-t0=$(date +%s)
-if ! rootfs=$(sh tests/sysd/rootfs.sh 2>"$TMP/rootfs.err"); then
-	skip "the package under systemd" "no root file system: $(tail -n 1 "$TMP/rootfs.err")"
-	exit 0
-fi
-diag "root file system $rootfs ($(( $(date +%s) - t0 )) s)"
-if ! guest_build >"$TMP/guest.log" 2>&1; then
-	notok "the test guest builds"
-	tail -n 20 "$TMP/guest.log" | sed 's/^/#   /'
-	exit 1
-fi
+sysd_rootfs
+sysd_guest
 
 # ---- boot the container ----
-mkdir -p "$TMP/share"
 cp "$deb" "$TMP/share/"
-chmod 0755 "$TMP" "$TMP/share"
 # The upgrade: the same package with a higher version.
 dpkg-deb -R "$deb" "$TMP/repack"
 sed -i "s/^Version: .*/Version: $version+sysd1/" "$TMP/repack/DEBIAN/control"
 dpkg-deb -b "$TMP/repack" "$TMP/share/vmservice-up.deb" >/dev/null
 guest_disk_new "$TMP/share/g1.img" 1M
 chmod 0666 "$TMP/share/g1.img"
-
-machine=vmst$$
-systemd-nspawn --register=no --keep-unit -q -b --volatile=overlay --console=passive \
-    -D "$rootfs" -M "$machine" --bind="$TMP/share:/share" \
-    --bind-ro="$GUEST_KERNEL:/guest/kernel" --bind-ro="$GUEST_INITRD:/guest/initrd" \
-    >"$TMP/nspawn.log" 2>&1 &
-NSPAWN=$!
-leader=
-for _ in $(seq 100); do
-	leader=$(cat /proc/$NSPAWN/task/*/children 2>/dev/null | awk '{ print $1; exit }')
-	[ -n "$leader" ] && [ "$(cat "/proc/$leader/comm" 2>/dev/null)" = systemd ] && break
-	leader=
-	sleep 0.1
-done
-if [ -z "$leader" ]; then
-	skip "the package under systemd" "systemd-nspawn did not boot the container here"
-	sed 's/^/#   /' "$TMP/nspawn.log"
-	exit 0
-fi
+sysd_boot "the package under systemd"
 not() { ! "$@" 2>/dev/null; }
-ct() {
-	nsenter -t "$leader" -a env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
-	    DEBIAN_FRONTEND=noninteractive "$@"
-}
-# PID 1 answers on /run/systemd/private only once it has set itself up.
-for _ in $(seq 100); do
-	ct test -S /run/systemd/private && break
-	sleep 0.1
-done
-st=$(ct timeout 60 systemctl is-system-running --wait 2>&1)
-check_match "systemd is PID 1 in the container and booted ($st)" "$st" '^(running|degraded)$'
 
 # ---- install ----
 ct apt-get install -y -q "/share/${deb##*/}" >"$TMP/install.log" 2>&1
