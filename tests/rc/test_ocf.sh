@@ -39,6 +39,13 @@ check "agent installed executable as resource.d/vmservice/vm" test -x "$AGENT"
 check "its manual installed in man7" test -f "$root/usr/share/man/man7/vmservice-ocf.7"
 check_match "its default vmctl is PREFIX=/usr's" "$(grep -n 'VMCTL_DEFAULT=' "$AGENT")" \
     'VMCTL_DEFAULT=/usr/sbin/vmctl$'
+check "the agent parses as POSIX sh (dash -n)" dash -n "$AGENT"
+if command -v shellcheck >/dev/null; then
+	out=$(shellcheck -s sh "$AGENT" 2>&1)
+	check_eq "shellcheck is clean on the agent" "$out" ""
+else
+	skip "shellcheck on the agent" "shellcheck not installed"
+fi
 # ocf-tester runs meta-data as user nobody: the path must be searchable.
 chmod 0711 "$TMP"
 
@@ -155,6 +162,15 @@ check_match "... saying restart" "$(cat "$TMP/ra.out")" 'restart = on-failure.*r
 check_eq "start, restart = on-failure: 5" "$(ra start OCF_RESKEY_vm=rs)" 5
 check_eq "... rs not started" "$(field rs state)" stopped
 check_eq "validate-all, g1: 0" "$(ra validate-all)" 0
+if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
+	out=$(su nobody -s /bin/sh -c "env OCF_RESKEY_vm=g1 OCF_RESKEY_vmctl='$VMS_BIN/vmctl' \
+	    OCF_RESKEY_config='$TMP/vms.conf' OCF_RESKEY_CRM_meta_interval=10000 \
+	    '$AGENT' monitor 2>&1; echo rc=\$?")
+	check_eq "monitor as user nobody (the socket refuses it): 4 (OCF_ERR_PERM)" \
+	    "${out##*rc=}" 4 || printf '%s\n' "$out" | sed 's/^/#   /'
+else
+	skip "monitor as user nobody" "not root"
+fi
 check_eq "unknown action: 3 (OCF_ERR_UNIMPLEMENTED)" "$(ra frobnicate)" 3
 check_eq "notify: 3" "$(ra notify)" 3
 check_eq "no action: 2 (OCF_ERR_ARGS)" "$(ra '')" 2
