@@ -9,7 +9,9 @@
 # - each action's exit code, by hand: monitor/probe of a stopped VM 7,
 #   start 0 and the guest boots, monitor 0, start again 0, stop 0 and its
 #   QEMU gone, stop again 0; migrate_from 0 on a running VM, 1 on a stopped
-#   one; migrate_to 1 without a target or on a stopped VM;
+#   one; migrate_to 1 without a target or on a stopped VM, and to a node
+#   migrate_host_map maps to an ssh port where nothing listens: 1, the
+#   command it ran recorded, the VM still running here;
 # - errors: no vm parameter or a bad name 6 (OCF_ERR_CONFIGURED: the
 #   resource's own parameters, wrong on every node); a VM this node does not
 #   declare 5 (OCF_ERR_INSTALLED: node-local, another node may declare it)
@@ -133,6 +135,23 @@ check_eq "start again: 0" "$(ra start)" 0
 check_eq "... the same QEMU" "$(field g1 pid)" "$pid"
 check_eq "migrate_from, g1 running here: 0" "$(ra migrate_from)" 0
 check_eq "migrate_to without a target: 1" "$(ra migrate_to)" 1
+# vmctl as the agent runs it, its arguments recorded.
+cat >"$TMP/vmctl-rec" <<EOF
+#!/bin/sh
+echo "\$*" >>"$TMP/vmctl.argv"
+exec "$VMS_BIN/vmctl" "\$@"
+EOF
+chmod 0755 "$TMP/vmctl-rec"
+check_eq "migrate_to node2, mapped to ssh://root@127.0.0.1:1 (nothing listens): 1" \
+    "$(ra migrate_to OCF_RESKEY_vmctl="$TMP/vmctl-rec" OCF_RESKEY_CRM_meta_migrate_target=node2 \
+    OCF_RESKEY_migrate_host_map='node1:root@10.9.9.9 node2:root@127.0.0.1:1' \
+    OCF_RESKEY_migrate_options='--copy-storage')" 1
+check_match "... it ran vmctl migrate g1 ssh://root@127.0.0.1:1 --copy-storage" \
+    "$(cat "$TMP/vmctl.argv" 2>/dev/null)" "^-c $TMP/vms.conf migrate g1 ssh://root@127.0.0.1:1 --copy-storage$"
+check_match "... its reason names the destination" "$(cat "$TMP/ra.out")" \
+    'vmctl migrate to ssh://root@127.0.0.1:1 failed'
+check_eq "... g1 still running here, the same QEMU" "$(field g1 state) $(field g1 pid)" "running $pid"
+check_eq "... monitor: 0" "$(ra monitor)" 0
 check_eq "stop: 0" "$(ra stop)" 0
 check "... its QEMU gone" gone "$pid"
 check_eq "... state stopped" "$(field g1 state)" stopped
