@@ -200,6 +200,8 @@ check_eq "stop, vmctl missing: 0" "$(ra stop OCF_RESKEY_vmctl=/nonexistent/vmctl
 check_eq "without ocf-shellfuncs: monitor 7, validate-all (no vm) 6" \
     "$(ra monitor OCF_FUNCTIONS_DIR=/nonexistent) $(ra validate-all OCF_FUNCTIONS_DIR=/nonexistent OCF_RESKEY_vm=)" \
     "7 6"
+check_match "... the reason still on stderr for Pacemaker" "$(cat "$TMP/ra.out")" \
+    "^ocf-exit-reason:parameter 'vm' is required"
 
 # --- the daemon down ---------------------------------------------------------
 vmctl kill auto >/dev/null 2>&1
