@@ -169,7 +169,7 @@ o_restore_failed(void *ctx, struct vm *vm, const char *why)
 static const struct sup_ops ops = {
 	o_spawn, o_qmp, o_signal, o_arm, o_disarm, o_gone, o_detail, o_changed,
 	o_now, o_may_restart, o_kvm_failed, o_agent_halt, o_probe, o_save, o_restore,
-	o_restore_failed,
+	o_restore_failed, NULL, NULL,
 };
 
 static struct hw_vm hw;
