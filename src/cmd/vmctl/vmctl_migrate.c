@@ -189,8 +189,18 @@ incoming(const char *sock, const char *name)
 	/* Answered once the guest runs here, or the stream failed. */
 	resp = mreq(sock, "migrate-in", name, hw, NULL, 0, &rc);
 	free(hw);
+	if (!resp) {
+		/*
+		 * Our daemon went away: its QEMU may still load the guest and run
+		 * it (a new daemon adopts it). Not "failed": the source must not
+		 * resume on a guess.
+		 */
+		printf("unknown: the daemon here went away during the migration\n");
+		fflush(stdout);
+		return rc;
+	}
 	if (!ok_of(resp)) {
-		printf("failed: %s\n", resp ? str_of(resp, "error") : "no answer from the daemon");
+		printf("failed: %s\n", str_of(resp, "error"));
 		fflush(stdout);
 		json_object_put(resp);
 		return VMCTL_FAIL;
