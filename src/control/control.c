@@ -1293,6 +1293,7 @@ h_migrate_check(struct client *cl, struct json_object *req)
 {
 	struct vm *vm = one_vm(cl, req);
 	struct json_object *o;
+	char err[512];
 
 	if (!vm || hw_refused(cl, vm, req))
 		return;
@@ -1300,6 +1301,10 @@ h_migrate_check(struct client *cl, struct json_object *req)
 		reply_error(cl, "vm %s is %s here: a migration needs it stopped, enabled and "
 		    "in the inventory", vm->vm_name, vm->vm_attach ? "attached" :
 		    !vm->vm_hw->vm_policy.po_enable ? "disabled" : sup_display_state(vm));
+		return;
+	}
+	if (get_bool(req, "copy_storage", false) && migrate_disks_ready(vm, err, sizeof(err))) {
+		reply_error(cl, "%s", err);
 		return;
 	}
 	o = json_object_new_object();
@@ -1349,7 +1354,8 @@ h_migrate_out(struct client *cl, struct json_object *req)
 		return;
 	log_info("control: uid %u (pid %d): migrate %s to %s", (unsigned)cl->uid, (int)cl->pid,
 	    vm->vm_name, json_object_get_string(jh));
-	if (migrate_out_begin(cl->c->d, vm, fd, json_object_get_string(jh), err, sizeof(err))) {
+	if (migrate_out_begin(cl->c->d, vm, fd, json_object_get_string(jh),
+	    get_bool(req, "copy_storage", false), err, sizeof(err))) {
 		reply_error(cl, "%s", err);
 		return;
 	}

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "lib/json_add.h"
@@ -71,8 +72,31 @@ migrate_in_begin(struct daemon *d, struct vm *vm, int fd, char *err, size_t errl
 }
 
 int
-migrate_out_begin(struct daemon *d, struct vm *vm, int fd, const char *host, char *err,
-    size_t errlen)
+migrate_disks_ready(const struct vm *vm, char *err, size_t errlen)
+{
+	const struct hw_vm *hw = vm->vm_hw;
+	struct stat st;
+
+	for (size_t i = 0; i < hw->vm_n_disks; i++) {
+		const struct hw_disk *dk = &hw->vm_disks[i];
+
+		if (dk->dk_readonly || dk->dk_media == HW_MEDIA_CDROM)
+			continue;
+		/* Only a look: QEMU opens it, as the VM's user. */
+		if (stat(dk->dk_file, &st) < 0) {
+			snprintf(err, errlen, "vm %s: disk%zu %s: %s on this host: --copy-storage "
+			    "copies into an image of the same size, create it first (vmimg create "
+			    "-f qcow2 %s SIZE)", vm->vm_name, i, dk->dk_file, strerror(errno),
+			    dk->dk_file);
+			return -ENOENT;
+		}
+	}
+	return 0;
+}
+
+int
+migrate_out_begin(struct daemon *d, struct vm *vm, int fd, const char *host, bool copy,
+    char *err, size_t errlen)
 {
 	struct vm_mig *m;
 
@@ -85,6 +109,7 @@ migrate_out_begin(struct daemon *d, struct vm *vm, int fd, const char *host, cha
 	}
 	m = mig_new(d, vm, fd, false);
 	snprintf(m->mg_host, sizeof(m->mg_host), "%s", host);
+	m->mg_copy = copy;
 	sup_event(&d->sup, vm, VE_MIGRATE, 0);
 	if (vm->vm_state != VS_MIGRATING) {
 		snprintf(err, errlen, "vm %s: %s", vm->vm_name,
@@ -120,6 +145,15 @@ hand_over(struct vm *vm, char *err, size_t errlen)
 	cap = json_object_new_object();
 	json_object_object_add(cap, "capability", json_object_new_string("events"));
 	json_object_object_add(cap, "state", json_object_new_boolean(true));
+	json_object_array_add(caps, cap);
+	/*
+	 * --copy-storage: the disks travel in the same stream (QEMU's block
+	 * migration, QEMU 7.2; vmctl(8) says why not NBD + mirror yet).
+	 */
+	cap = json_object_new_object();
+	json_object_object_add(cap, "capability", json_object_new_string("block"));
+	json_object_object_add(cap, "state", json_object_new_boolean(!m->mg_incoming &&
+	    m->mg_copy));
 	json_object_array_add(caps, cap);
 	args = json_object_new_object();
 	json_object_object_add(args, "capabilities", caps);

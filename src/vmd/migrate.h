@@ -24,6 +24,7 @@ struct vm_mig {
 	bool		 mg_incoming;	/* destination */
 	int		 mg_fd;		/* the stream, until QEMU has it; -1 after */
 	char		 mg_host[256];	/* source: where to */
+	bool		 mg_copy;	/* source: --copy-storage (QEMU block migration) */
 	uint64_t	 mg_timer;	/* the next query-migrate */
 	uint64_t	 mg_start_ms;
 	/* Progress (query-migrate), for status. */
@@ -40,8 +41,14 @@ struct vm_mig {
  */
 int migrate_in_begin(struct daemon *d, struct vm *vm, int fd, char *err, size_t errlen);
 /* Source: a running VM begins streaming to fd (taken). 0 or -errno with err. */
-int migrate_out_begin(struct daemon *d, struct vm *vm, int fd, const char *host, char *err,
-    size_t errlen);
+int migrate_out_begin(struct daemon *d, struct vm *vm, int fd, const char *host, bool copy,
+    char *err, size_t errlen);
+/*
+ * Destination of --copy-storage: each disk the guest writes must exist
+ * here (QEMU writes into it, whatever its format, at the same size). 0, or
+ * -ENOENT with err naming the first missing one and how to make it.
+ */
+int migrate_disks_ready(const struct vm *vm, char *err, size_t errlen);
 
 /* sup_ops: QMP getfd + migrate / migrate-incoming. */
 int migrate_out(struct daemon *d, struct vm *vm, char *err, size_t errlen);

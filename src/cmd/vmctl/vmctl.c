@@ -27,9 +27,9 @@ static const struct vmctl_cmd vmctl_commands[] = {
 	  vmctl_import_rc },
 	/* Commands talking to the daemon (client.c). */
 	VMCTL_CLIENT_COMMANDS,
-	{ "migrate", "NAME ssh://[USER@]HOST[:PORT] | NAME --done|--resume [-s SOCKET]",
+	{ "migrate", "NAME ssh://[USER@]HOST[:PORT] [--copy-storage] | NAME --done|--resume [-s SOCKET]",
 	  "live-migrate a running VM to the vmservice of another host through ssh "
-	  "(shared storage); --done/--resume end one left handed-over", vmctl_migrate },
+	  "(shared storage, or --copy-storage); --done/--resume end one left handed-over", vmctl_migrate },
 	{ "migrate-incoming", "NAME",
 	  "the destination's side of vmctl migrate (run by it through ssh)", vmctl_migrate },
 };

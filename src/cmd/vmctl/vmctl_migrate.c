@@ -42,6 +42,9 @@
 #define READY_SECS	60	/* for the destination's "ok" (an ssh login, a check) */
 #define RUNNING_SECS	60	/* for its "running" after completion */
 
+/* --copy-storage, on either side (a process runs one migration). */
+static bool copy_storage;
+
 /* A line from fd within secs (no stdio: nothing read past it). */
 static int
 read_line(int fd, char *buf, size_t len, int secs)
@@ -127,6 +130,8 @@ mreq(const char *sock, const char *cmd, const char *name, const char *hw, const 
 {
 	struct json_object *req = json_object_new_object(), *resp;
 
+	if (copy_storage)
+		json_object_object_add(req, "copy_storage", json_object_new_boolean(true));
 	json_object_object_add(req, "cmd", json_object_new_string(cmd));
 	json_object_object_add(req, "vm", json_object_new_string(name));
 	if (hw)
@@ -154,6 +159,11 @@ incoming(const char *sock, const char *name)
 	    strncmp(line, MAGIC, strlen(MAGIC)) != 0) {
 		printf("refused: not a vmservice migration stream\n");
 		return VMCTL_FAIL;
+	}
+	/* MAGIC NAME LEN[ copy-storage] */
+	if ((end = strstr(line, " copy-storage")) && end[13] == 0) {
+		copy_storage = true;
+		*end = 0;
 	}
 	end = strrchr(line, ' ');
 	len = end ? strtoul(end + 1, NULL, 10) : 0;
@@ -284,7 +294,8 @@ outgoing(const char *sock, const char *conf, const char *name, const char *url)
 	ssh = spawn_ssh(&u, name, sv[0], po[1]);
 	close(sv[0]);
 	close(po[1]);
-	head = xasprintf(MAGIC "%s %zu\n", name, strlen(text));
+	head = xasprintf(MAGIC "%s %zu%s\n", name, strlen(text), copy_storage ?
+	    " copy-storage" : "");
 	e = ssh < 0 ? -1 : write_all(sv[1], head, strlen(head));
 	if (!e)
 		e = write_all(sv[1], text, strlen(text));
@@ -404,11 +415,7 @@ vmctl_migrate(struct vmctl *ctl, int argc, char **argv)
 		vmctl_usage(ctl->ctl_cmd, stderr);
 		return VMCTL_USAGE;
 	}
-	if (copy) {
-		fprintf(stderr, "vmctl migrate: --copy-storage is not implemented yet: the disks "
-		    "must be on storage both hosts share (vmctl(8))\n");
-		return VMCTL_USAGE;
-	}
+	copy_storage = copy;
 	sock = vmctl_socket(ctl, conf, sock_opt);
 	if (!sock)
 		return VMCTL_NO_DAEMON;
