@@ -27,7 +27,8 @@ set -eu
 PKGS="swtpm xorriso make gcc clang pkg-config libconfuse-dev libsystemd-dev libjson-c-dev
 zlib1g-dev libzstd-dev libcap-dev qemu-system-x86 qemu-utils busybox-static telnet socat
 cpio gzip iproute2 procps libclang-rt-14-dev gvncviewer qemu-guest-agent
-strace ipxe-qemu ovmf dosfstools mtools dpkg-dev debhelper lintian systemd-container mmdebstrap"
+strace ipxe-qemu ovmf dosfstools mtools dpkg-dev debhelper lintian systemd-container mmdebstrap
+resource-agents libxml2-utils"
 
 missing=""
 for p in $PKGS; do
