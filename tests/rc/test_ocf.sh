@@ -18,8 +18,7 @@
 #   and its stop 0; autostart = yes or restart = on-failure refused with 5,
 #   and the start does not start it; vmctl missing: probe 7, validate-all 5,
 #   stop 0; the daemon down: probe 5, recurring monitor 1.
-# A real migration (migrate_to to another node's daemon over ssh) needs two
-# hosts: tests/net's two-namespace test covers vmctl migrate itself.
+# A real migration between two hosts: tests/rc/test_ocf_migrate.sh.
 source "$VMS_TOP/tests/lib/tap.sh"
 source "$VMS_TOP/tests/lib/guest.sh"
 source "$VMS_TOP/tests/daemon/lib.sh"
