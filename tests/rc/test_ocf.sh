@@ -60,7 +60,7 @@ if [ -r "$DTD_DIR/ra-api-1.dtd" ]; then
 else
 	skip "meta-data against ra-api-1.dtd" "$DTD_DIR/ra-api-1.dtd not found"
 fi
-for a in start stop monitor migrate_to migrate_from meta-data validate-all; do
+for a in start stop monitor migrate_to migrate_from reload meta-data validate-all; do
 	check_match "meta-data lists action $a" "$md" "<action name=\"$a\" timeout=\"[0-9]+s\""
 done
 check_match "meta-data: parameter vm, required and unique" "$md" \
@@ -133,6 +133,9 @@ check_eq "probe, g1 running: 0" "$(probe)" 0
 check_eq "start again: 0" "$(ra start)" 0
 check_eq "... the same QEMU" "$(field g1 pid)" "$pid"
 check_eq "migrate_from, g1 running here: 0" "$(ra migrate_from)" 0
+check_eq "reload (a non-unique parameter changed): 0" \
+    "$(ra reload OCF_RESKEY_migrate_options=--copy-storage)" 0
+check_eq "... the same QEMU runs on" "$(field g1 state) $(field g1 pid)" "running $pid"
 check_eq "migrate_to without a target: 1" "$(ra migrate_to)" 1
 # vmctl as the agent runs it, its arguments recorded.
 cat >"$TMP/vmctl-rec" <<EOF
