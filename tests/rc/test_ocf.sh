@@ -17,7 +17,9 @@
 #   declare 5 (OCF_ERR_INSTALLED: node-local, another node may declare it)
 #   and its stop 0; autostart = yes or restart = on-failure refused with 5,
 #   and the start does not start it; vmctl missing: probe 7, validate-all 5,
-#   stop 0; the daemon down: probe 5, recurring monitor 1.
+#   stop 0; the daemon down: probe 5, recurring monitor 1, stop 1; the
+#   daemon restarting (SIGQUIT, as on a package upgrade) under a monitor:
+#   the monitor waits for the new daemon and says 0, the QEMU adopted.
 # A real migration between two hosts: tests/rc/test_ocf_migrate.sh.
 source "$VMS_TOP/tests/lib/tap.sh"
 source "$VMS_TOP/tests/lib/guest.sh"
@@ -214,5 +216,24 @@ check_eq "probe, daemon down: 5" "$(probe OCF_RESKEY_daemon_grace=1)" 5
 check_match "... saying vmserviced is not running" "$(cat "$TMP/ra.out")" 'vmserviced is not running'
 check_eq "monitor, daemon down: 1 (OCF_ERR_GENERIC)" "$(ra monitor OCF_RESKEY_daemon_grace=1)" 1
 check_eq "stop, daemon down: 1 (unknown is not stopped)" "$(ra stop OCF_RESKEY_daemon_grace=1)" 1
+
+# --- a package upgrade: the daemon restarts, the VM runs on -----------------
+# (SIGQUIT, as the init script's restart-daemon: the daemon exits leaving its
+# QEMUs, the next one adopts them.) A monitor meanwhile waits daemon_grace.
+check "daemon up again" start_daemon
+check_eq "start: 0" "$(ra start)" 0
+pid=$(field g1 pid)
+kill -QUIT "$DPID"; wait "$DPID"
+check "the daemon exited, g1's QEMU runs on" test -n "$pid" -a -d "/proc/$pid"
+ra monitor >"$TMP/mon.rc" &
+mon=$!
+sleep 2
+check "a new daemon" start_daemon
+wait "$mon"
+check_eq "a monitor across the daemon's restart: 0" "$(cat "$TMP/mon.rc")" 0
+check_eq "... the same QEMU, adopted" "$(field g1 state) $(field g1 pid)" "running $pid"
+check_eq "stop: 0" "$(ra stop)" 0
+check "... its QEMU gone" gone "$pid"
+stop_daemon
 
 done_testing
