@@ -134,6 +134,15 @@ src_qemu() { pgrep -f -- "-name guest=g .*$TMP/src/run/g.pid" | head -n 1; }
 
 # a) dst's QEMU killed
 check "a) a slowed migration streams" begin
+sleep 1
+st=$(vmctl_src status g 2>&1)
+diag "$st"
+check_match "status shows the progress in the table" "$st" '^g +migrating \([0-9]+%\)'
+check_match "  ... and under it: host, done, RAM left, expected downtime" "$st" \
+    "^g: migration to $DST_IP: [0-9]+% done, [0-9]+ bytes of RAM left, expected downtime [0-9]+ ms$"
+check_match "status --json: the migration member" "$(vmctl_src status g --json 2>&1)" \
+    '"migration":\{"direction":"out","host":"10\.77\.0\.2","percent":[0-9]+,"remaining_bytes":[0-9]+,"expected_downtime_ms":[0-9]+'
+check_eq "dst: incoming" "$(state dst)" incoming
 kill -KILL "$(dst_qemu)" 2>/dev/null
 finish
 check_eq "a) dst's QEMU killed: vmctl migrate exit 1" "$MRC" 1
