@@ -366,6 +366,9 @@ fmt_state(struct json_object *vm, char *buf, size_t len)
 	else if (strcmp(state, "saving") == 0 && json_object_object_get_ex(vm, "progress", &pv) &&
 	    pv)
 		snprintf(buf, len, "saving (%d%%)", json_object_get_int(pv));
+	else if (strcmp(state, "migrating") == 0 && json_object_object_get_ex(vm, "migration",
+	    &pv) && json_object_object_get_ex(pv, "percent", &pv) && pv)
+		snprintf(buf, len, "migrating (%d%%)", json_object_get_int(pv));
 	else
 		snprintf(buf, len, "%s", state);
 	/* Not in the inventory: supervised since vmctl attach. */
@@ -539,6 +542,19 @@ vmctl_status(struct vmctl *ctl, int argc, char **argv)
 		printf("%s\n", json_object_to_json_string_ext(resp, JSON_C_TO_STRING_PLAIN));
 	else if (vms)
 		print_table(vms);
+	/* Under the table: each migration under way, what QEMU says of it. */
+	for (size_t i = 0; !a.json && vms && i < json_object_array_length(vms); i++) {
+		struct json_object *vm = json_object_array_get_idx(vms, i), *m;
+
+		if (!json_object_object_get_ex(vm, "migration", &m) || !m)
+			continue;
+		printf("%s: migration %s %s: %s%% done, %s bytes of RAM left, expected downtime "
+		    "%s ms%s%s%s\n", str_or(vm, "name", "?"), strcmp(str_or(m, "direction", ""),
+		    "in") == 0 ? "from" : "to", str_or(m, "host", "?"), str_or(m, "percent", "?"),
+		    str_or(m, "remaining_bytes", "?"), str_or(m, "expected_downtime_ms", "?"),
+		    str_or(m, "downtime_ms", NULL) ? " (measured: " : "",
+		    str_or(m, "downtime_ms", ""), str_or(m, "downtime_ms", NULL) ? " ms)" : "");
+	}
 	/* LSB: status of one VM that is not running is 3. */
 	if (a.npos && vms && json_object_array_length(vms) == 1 &&
 	    strcmp(str_or(json_object_array_get_idx(vms, 0), "state", ""), "running") != 0)
