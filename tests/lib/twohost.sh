@@ -46,11 +46,17 @@
 #                       $TMP/SIDE/vms.conf in the background, logs in
 #                       $TMP/SIDE/daemon.log) and both sshds (sshd -D -e -f
 #                       $TMP/SIDE/sshd_config, log $TMP/SIDE/sshd.log), and
-#                       wait for the control sockets and the listening ports.
+#                       wait until vmctl connects and the ports listen.
 #                       Returns non-zero (after a diag naming what) if one
 #                       does not come up. Sets SRC_DPID DST_DPID SRC_SSHD
 #                       DST_SSHD.
 #   twohost_up          twohost_init then twohost_start.
+#   twohost_daemon SIDE start SIDE's daemon (again: after the test killed
+#                       it), wait until vmctl connects to it; sets
+#                       SRC_DPID/DST_DPID. Non-zero, with a diag, if it
+#                       does not come up.
+#   twohost_sshd SIDE   start SIDE's sshd, wait until it listens on both
+#                       ports; sets SRC_SSHD/DST_SSHD.
 #   twohost_down        kill -KILL every process in both namespaces (daemons,
 #                       their QEMUs, sshds and their sessions), any QEMU of a
 #                       pid file under $TMP and any process whose command line
@@ -146,7 +152,7 @@ twohost_kill_tmp() {
 	for f in /proc/[0-9]*/cmdline; do
 		p=${f#/proc/}; p=${p%/cmdline}
 		[ "$p" = "$$" ] || [ "$p" = "$BASHPID" ] && continue
-		tr '\0' ' ' <"$f" 2>/dev/null | grep -qF "$dir/" && kill -KILL "$p" 2>/dev/null
+		tr '\0' ' ' 2>/dev/null <"$f" | grep -qF "$dir/" && kill -KILL "$p" 2>/dev/null
 	done
 }
 
@@ -277,29 +283,47 @@ twohost_vm() {
 	TMP=$TMP/$side conf_vm "$@"
 }
 
-# twohost_start_side SIDE NS IP: its daemon and sshd; sets the pid variables.
-twohost_start_side() {
-	local side=$1 ns=$2 ip=$3 dpid spid i
+# twohost_ns SIDE / twohost_ip SIDE: that side's namespace / address.
+twohost_ns() { case $1 in src) echo "$SRC_NS";; dst) echo "$DST_NS";; esac; }
+twohost_ip() { case $1 in src) echo "$SRC_IP";; dst) echo "$DST_IP";; esac; }
+
+twohost_daemon() {
+	local side=$1 ns dpid i rc
+	ns=$(twohost_ns "$side")
+	[ -n "$ns" ] || { diag "twohost_daemon: no side '$side'"; return 1; }
 	ip netns exec "$ns" "$VMS_BIN/vmserviced" -v -c "$TMP/$side/vms.conf" \
 	    >>"$TMP/$side/daemon.log" 2>&1 &
 	dpid=$!
+	case $side in
+	src) SRC_DPID=$dpid ;;
+	dst) DST_DPID=$dpid ;;
+	esac
+	# Up when vmctl connects (a socket file may be a killed daemon's).
+	for ((i = 0; i < 100; i++)); do
+		if [ -S "$TMP/$side/run/vmservice.sock" ]; then
+			"$VMS_BIN/vmctl" -s "$TMP/$side/run/vmservice.sock" status >/dev/null 2>&1
+			rc=$?
+			[ "$rc" != 4 ] && return 0
+		fi
+		kill -0 "$dpid" 2>/dev/null || break
+		sleep 0.1
+	done
+	diag "$side: vmserviced did not come up:"
+	tail -n 20 "$TMP/$side/daemon.log" | sed 's/^/#   /'
+	return 1
+}
+
+# twohost_sshd SIDE: its sshd, waited for on both ports; sets SRC_SSHD/DST_SSHD.
+twohost_sshd() {
+	local side=$1 ns ip spid i
+	ns=$(twohost_ns "$side") ip=$(twohost_ip "$side")
 	ip netns exec "$ns" "$SSHD" -D -e -f "$TMP/$side/sshd_config" \
 	    >>"$TMP/$side/sshd.log" 2>&1 &
 	spid=$!
 	case $side in
-	src) SRC_DPID=$dpid SRC_SSHD=$spid ;;
-	dst) DST_DPID=$dpid DST_SSHD=$spid ;;
+	src) SRC_SSHD=$spid ;;
+	dst) DST_SSHD=$spid ;;
 	esac
-	for ((i = 0; i < 100; i++)); do
-		[ -S "$TMP/$side/run/vmservice.sock" ] && break
-		kill -0 "$dpid" 2>/dev/null || break
-		sleep 0.1
-	done
-	if [ ! -S "$TMP/$side/run/vmservice.sock" ]; then
-		diag "$side: vmserviced did not come up:"
-		tail -n 20 "$TMP/$side/daemon.log" | sed 's/^/#   /'
-		return 1
-	fi
 	for ((i = 0; i < 100; i++)); do
 		[ "$(grep -c "Server listening on $ip port" "$TMP/$side/sshd.log")" = 2 ] && return 0
 		kill -0 "$spid" 2>/dev/null || break
@@ -311,7 +335,7 @@ twohost_start_side() {
 }
 
 twohost_start() {
-	twohost_start_side src "$SRC_NS" "$SRC_IP" && twohost_start_side dst "$DST_NS" "$DST_IP"
+	twohost_daemon src && twohost_daemon dst && twohost_sshd src && twohost_sshd dst
 }
 
 twohost_up() {
