@@ -58,6 +58,13 @@ else
 	check_match "  ... looks like the daemon's JSON" "$out" '^\{"ok":true,"vms":\[.*"name":"d1"'
 fi
 
+n=$(remote_runs)
+out=$(VMCTL_REMOTE= vmctl_src -H "$DST" status 2>&1); rc=$?
+check_eq "no \$VMCTL_REMOTE: 'vmctl' from the PATH dst's sshd gives, dst's VMs" \
+    "$rc $(names "$out")$(remote_runs)" "0 d1 d2 $((n + 1))"
+check_match "  ... ssh was asked to run 'vmctl' 'status'" "$(tail -n 1 "$TMP/ssh.log")" \
+    " -- $DST_IP 'vmctl' 'status'$"
+
 out=$(vmctl_dst -H "$SRC" status 2>&1); rc=$?
 check_eq "dst: vmctl -H $SRC status (the other way round): exit 0" "$rc" 0
 check_eq "  ... shows src's VM s1 only" "$(names "$out")" "s1 "
