@@ -36,8 +36,11 @@
 #                       vms.conf head (conf_head of tests/daemon/lib.sh, with
 #                       CONF_HALT/CONF_TERM as halt/term timeouts, default 2).
 #                       Sets the EXIT trap (twohost_down, then rm -rf $TMP) and
-#                       one for TERM/INT/HUP that exits through it. Exports
-#                       VMCTL_SSH and VMCTL_REMOTE. Starts nothing.
+#                       one for TERM/INT/HUP that exits through it (a test
+#                       that sets its own EXIT trap calls twohost_exit from
+#                       it). Exports VMCTL_SSH and VMCTL_REMOTE. Starts
+#                       nothing.
+#   twohost_exit        twohost_down, then rm -rf $TMP (the EXIT trap).
 #   twohost_vm SIDE NAME [LINES...]
 #                       conf_vm of tests/daemon/lib.sh into SIDE's vms.conf
 #                       (SIDE: src or dst): a VM with machine = "none" unless
@@ -167,7 +170,7 @@ twohost_down() {
 			wait "$p"
 		done
 	} 2>/dev/null
-	SRC_DPID= SRC_SSHD= DST_DPID= DST_SSHD=
+	SRC_DPID='' SRC_SSHD='' DST_DPID='' DST_SSHD=''
 	return 0
 }
 
@@ -358,7 +361,7 @@ twohost_logs() {
 	for f in "$TMP"/src/daemon.log "$TMP"/dst/daemon.log "$TMP"/src/sshd.log \
 	    "$TMP"/dst/sshd.log; do
 		[ -s "$f" ] || continue
-		diag "--- ${f#$TMP/}:"
+		diag "--- ${f#"$TMP"/}:"
 		tail -n 15 "$f" | sed 's/^/#   /'
 	done
 }

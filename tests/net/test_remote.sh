@@ -59,7 +59,7 @@ else
 fi
 
 n=$(remote_runs)
-out=$(VMCTL_REMOTE= vmctl_src -H "$DST" status 2>&1); rc=$?
+out=$(VMCTL_REMOTE='' vmctl_src -H "$DST" status 2>&1); rc=$?
 check_eq "no \$VMCTL_REMOTE: 'vmctl' from the PATH dst's sshd gives, dst's VMs" \
     "$rc $(names "$out")$(remote_runs)" "0 d1 d2 $((n + 1))"
 check_match "  ... ssh was asked to run 'vmctl' 'status'" "$(tail -n 1 "$TMP/ssh.log")" \
