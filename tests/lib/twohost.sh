@@ -8,7 +8,8 @@
 # veth pair between the two: src is $SRC_IP, dst is $DST_IP (a /24), the
 # sshds on port 22 and on $SSH_PORT2. All traffic stays inside the two
 # namespaces; the host's interfaces are never touched. Host keys and the
-# client key are made at test time with ssh-keygen.
+# client key are made at test time with ssh-keygen. A daemon's QEMUs run
+# in its namespace; the same VM name may be declared on both sides.
 #
 # Who runs what:
 #  - `ssh` is the real OpenSSH client, through $VMCTL_SSH = $TMP/bin/ssh, a
@@ -78,6 +79,8 @@
 #                       (field of tests/daemon/lib.sh).
 #   twohost_wait_state SIDE NAME STATE [SECONDS]
 #                       poll SIDE's status until NAME is in STATE (default 10 s).
+#   twohost_ns SIDE / twohost_ip SIDE
+#                       that side's namespace name / address.
 #   twohost_logs        print the tails of both daemons' and sshds' logs as
 #                       diag lines (for a failing check).
 #
