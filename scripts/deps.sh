@@ -31,7 +31,7 @@ PKGS="swtpm xorriso make gcc clang pkg-config libconfuse-dev libsystemd-dev libj
 zlib1g-dev libzstd-dev libcap-dev qemu-system-x86 qemu-utils busybox-static telnet socat
 cpio gzip iproute2 procps libclang-rt-14-dev gvncviewer qemu-guest-agent
 strace ipxe-qemu ovmf dosfstools mtools dpkg-dev debhelper lintian systemd-container mmdebstrap
-openssh-client openssh-server"
+resource-agents libxml2-utils openssh-client openssh-server"
 
 missing=""
 for p in $PKGS; do

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "lib/log.h"
+#include "hw/migtext.h"
 #include "lib/util.h"
 #include "config/inv_disks.h"
 #include "qemu/qemu_priv.h"
@@ -34,8 +35,10 @@
 #include "lib/acceptor.h"
 #include "console/console.h"
 #include "control/control.h"
+#include "control/ctl_fd.h"
 #include "control/ctl_req.h"
 #include "vmd/daemon.h"
+#include "vmd/migrate.h"
 #include "lib/loop.h"
 #include "lib/outbuf.h"
 #include "lib/usock.h"
@@ -73,7 +76,7 @@
  * W_RELOAD: the reload waits for an emulator's NIC models (nicmodels.h).
  * W_EVENTS: subscribed to the table's transitions until it hangs up.
  */
-enum wait_kind { W_NONE, W_START, W_STOP, W_QMP, W_RELOAD, W_EVENTS };
+enum wait_kind { W_NONE, W_START, W_STOP, W_QMP, W_RELOAD, W_EVENTS, W_MIG_IN, W_MIG_OUT };
 
 struct client {
 	struct ctl	*c;
@@ -95,6 +98,7 @@ struct client {
 	uint64_t	 last_rx;	/* now_ms() of its last bytes (or connect) */
 	uint64_t	 last_tx;	/* now_ms() out last shrank (or began) */
 	bool		 told_refused;	/* "refused" logged once per client */
+	int		 passed_fd;	/* sent with its request (ctl_fd.h), or -1 */
 
 	/*
 	 * A deferred request. VMs are held by name, never by pointer: a
@@ -315,6 +319,9 @@ vms_done(enum wait_kind kind, struct vm **vms, size_t n)
 			return false;
 		if (kind == W_STOP && !sup_is_down(vm))
 			return false;
+		if ((kind == W_MIG_IN && vm->vm_state == VS_INCOMING) ||
+		    (kind == W_MIG_OUT && vm->vm_state == VS_MIGRATING))
+			return false;
 	}
 	return true;
 }
@@ -366,6 +373,14 @@ reply_outcome(struct client *cl, enum wait_kind kind, struct vm **vms, size_t n)
 			len += (size_t)snprintf(err + len, sizeof(err) - len, ": %s", vm->vm_detail);
 		if (len >= sizeof(err))
 			len = sizeof(err) - 1;
+	}
+	/* A migration's end: where the guest runs now. */
+	if (n == 1 && (kind == W_MIG_IN || kind == W_MIG_OUT)) {
+		ok = vms[0]->vm_state == (kind == W_MIG_IN ? VS_RUNNING : VS_HANDED_OVER);
+		if (!ok)
+			snprintf(err, sizeof(err), "vm %s is %s: %s", vms[0]->vm_name,
+			    sup_state_name(vms[0]->vm_state), vms[0]->vm_detail ?
+			    vms[0]->vm_detail : "migration failed");
 	}
 	json_object_object_add(o, "ok", json_object_new_boolean(ok));
 	json_object_object_add(o, "vms", vms_array(cl->c->d, vms, n));
@@ -630,7 +645,8 @@ h_start(struct client *cl, struct json_object *req)
 		return;
 	for (i = 0; i < n; i++) {
 		int e = restart ? daemon_restart_vm(d, vms[i], err, sizeof(err)) :
-		    daemon_start_vm(d, vms[i], err, sizeof(err));
+		    get_bool(req, "force", false) ? daemon_force_start_vm(d, vms[i], err,
+		    sizeof(err)) : daemon_start_vm(d, vms[i], err, sizeof(err));
 		if (e) {
 			reply_error(cl, "%s", err);
 			free(vms);
@@ -783,6 +799,8 @@ client_handover(struct client *cl)
 	loop_del_fd(cl->c->d->lp, fd);
 	log_info("control: uid %u (pid %d) attached to a console", (unsigned)cl->uid,
 	    (int)cl->pid);
+	if (cl->passed_fd >= 0)
+		close(cl->passed_fd);
 	free(cl->in);
 	outbuf_free(&cl->out);
 	names_free(cl->wait_names, cl->wait_n);
@@ -1231,6 +1249,150 @@ h_attach(struct client *cl, struct json_object *req)
 	finish(cl, req, W_START, vms, 1);
 }
 
+/* ---- live migration (vmd/migrate.h, PROTOCOL.md) ---- */
+
+/* The passed descriptor, taken from the client; -1 with an error sent. */
+static int
+take_fd(struct client *cl)
+{
+	int fd = cl->passed_fd;
+
+	cl->passed_fd = -1;
+	if (fd < 0)
+		reply_error(cl, "this request needs a descriptor passed with it (SCM_RIGHTS)");
+	return fd;
+}
+
+/* The hardware the other side described ("hw") against ours: the diff, or NULL. */
+static bool
+hw_refused(struct client *cl, struct vm *vm, struct json_object *req)
+{
+	struct json_object *jhw;
+	char *mine, *diff;
+
+	if (!json_object_object_get_ex(req, "hw", &jhw) ||
+	    !json_object_is_type(jhw, json_type_string)) {
+		reply_error(cl, "missing \"hw\": the source's hardware description");
+		return true;
+	}
+	mine = hw_migration_text(vm->vm_hw);
+	diff = hw_migration_diff(json_object_get_string(jhw), mine);
+	free(mine);
+	if (diff) {
+		reply_error(cl, "vm %s: the hardware differs on this host (- source, + here):\n%s",
+		    vm->vm_name, diff);
+		free(diff);
+		return true;
+	}
+	return false;
+}
+
+/* Destination, before the stream: may it come? */
+static void
+h_migrate_check(struct client *cl, struct json_object *req)
+{
+	struct vm *vm = one_vm(cl, req);
+	struct json_object *o;
+	char err[512];
+
+	if (!vm || hw_refused(cl, vm, req))
+		return;
+	if (vm->vm_attach || !vm->vm_hw->vm_policy.po_enable || !sup_is_down(vm)) {
+		reply_error(cl, "vm %s is %s here: a migration needs it stopped, enabled and "
+		    "in the inventory", vm->vm_name, vm->vm_attach ? "attached" :
+		    !vm->vm_hw->vm_policy.po_enable ? "disabled" : sup_display_state(vm));
+		return;
+	}
+	if (get_bool(req, "copy_storage", false) && migrate_disks_ready(vm, err, sizeof(err))) {
+		reply_error(cl, "%s", err);
+		return;
+	}
+	o = json_object_new_object();
+	json_object_object_add(o, "ok", json_object_new_boolean(true));
+	reply(cl, o);
+}
+
+/* Destination: receive on the passed fd; answered once it runs or failed. */
+static void
+h_migrate_in(struct client *cl, struct json_object *req)
+{
+	struct vm *vm = one_vm(cl, req), **vms;
+	char err[512];
+	int fd;
+
+	if (!vm || hw_refused(cl, vm, req) || (fd = take_fd(cl)) < 0)
+		return;
+	log_info("control: uid %u (pid %d): incoming migration of %s", (unsigned)cl->uid,
+	    (int)cl->pid, vm->vm_name);
+	if (migrate_in_begin(cl->c->d, vm, fd, err, sizeof(err))) {
+		reply_error(cl, "%s", err);
+		return;
+	}
+	vms = xcalloc(1, sizeof(*vms));
+	vms[0] = vm;
+	json_object_object_add(req, "wait", json_object_new_boolean(true));
+	finish(cl, req, W_MIG_IN, vms, 1);
+}
+
+/* Source: stream to the passed fd; answered at completion (handed over) or failure. */
+static void
+h_migrate_out(struct client *cl, struct json_object *req)
+{
+	struct vm *vm = one_vm(cl, req), **vms;
+	struct json_object *jh;
+	char err[512];
+	int fd;
+
+	if (!vm)
+		return;
+	if (!json_object_object_get_ex(req, "host", &jh) ||
+	    !json_object_is_type(jh, json_type_string)) {
+		reply_error(cl, "missing \"host\": where the VM goes");
+		return;
+	}
+	if ((fd = take_fd(cl)) < 0)
+		return;
+	log_info("control: uid %u (pid %d): migrate %s to %s", (unsigned)cl->uid, (int)cl->pid,
+	    vm->vm_name, json_object_get_string(jh));
+	if (migrate_out_begin(cl->c->d, vm, fd, json_object_get_string(jh),
+	    get_bool(req, "copy_storage", false), err, sizeof(err))) {
+		reply_error(cl, "%s", err);
+		return;
+	}
+	vms = xcalloc(1, sizeof(*vms));
+	vms[0] = vm;
+	json_object_object_add(req, "wait", json_object_new_boolean(true));
+	finish(cl, req, W_MIG_OUT, vms, 1);
+}
+
+/* Source, handed over: "done" (it runs there: quit here) or "resume" (run here). */
+static void
+h_migrate_end(struct client *cl, struct json_object *req)
+{
+	struct vm *vm = one_vm(cl, req), **vms;
+	bool done = strcmp(cl->wait_cmd, "migrate-done") == 0;
+
+	if (!vm)
+		return;
+	if (vm->vm_state != VS_HANDED_OVER && (done || vm->vm_state != VS_MIGRATING)) {
+		reply_error(cl, "vm %s is %s, not handed over", vm->vm_name,
+		    sup_display_state(vm));
+		return;
+	}
+	if (done) {
+		free(vm->vm_detail);
+		vm->vm_detail = xasprintf("migrated: %s", vm->vm_mig && vm->vm_mig->mg_host[0] ?
+		    vm->vm_mig->mg_host : "another host");
+	}
+	log_info("control: uid %u (pid %d): %s %s", (unsigned)cl->uid, (int)cl->pid,
+	    cl->wait_cmd, vm->vm_name);
+	sup_event(&cl->c->d->sup, vm, done ? VE_MIGRATE_CONFIRM : VE_MIGRATE_ABORT, 0);
+	daemon_intent_sync(cl->c->d, vm);
+	vms = xcalloc(1, sizeof(*vms));
+	vms[0] = vm;
+	finish(cl, req, done ? W_STOP : W_START, vms, 1);
+}
+
 static const struct ctl_handler {
 	const char	*name;
 	bool		 admin;		/* root (or the daemon's user) only */
@@ -1254,6 +1416,11 @@ static const struct ctl_handler {
 	{ "wait",	false,	h_wait },
 	{ "events",	false,	h_events },
 	{ "attach",	true,	h_attach },
+	{ "migrate-check", true, h_migrate_check },
+	{ "migrate-in",	true,	h_migrate_in },
+	{ "migrate-out", true,	h_migrate_out },
+	{ "migrate-done", true,	h_migrate_end },
+	{ "migrate-resume", true, h_migrate_end },
 };
 
 /* One request line. Returns false when the client must be dropped. */
@@ -1348,7 +1515,11 @@ client_io(struct loop *lp, int fd, uint32_t events, void *arg)
 	}
 	/* Bound the buffer: never hold more than one over-long request. */
 	xgrow(&cl->in, &cl->in_cap, cl->in_n + 4096 + 1, 1);
-	n = recv(fd, cl->in + cl->in_n, 4096, MSG_DONTWAIT);
+	n = ctl_recv_fd(fd, cl->in + cl->in_n, 4096, &cl->passed_fd);
+	if (cl->passed_fd >= 0 && !cl->admin) {
+		close(cl->passed_fd);	/* only an admin's request may bring one */
+		cl->passed_fd = -1;
+	}
 	if (n == -1 && (errno == EAGAIN || errno == EINTR))
 		return;
 	if (n < 0) {
@@ -1397,6 +1568,22 @@ client_free(struct client *cl)
 		loop_cancel_timer(cl->c->d->lp, cl->linger_timer);
 	loop_del_fd(cl->c->d->lp, cl->fd);
 	close(cl->fd);
+	/* A migration's vmctl went away before its end (vmd/migrate.h). */
+	if (cl->wait == W_MIG_IN || cl->wait == W_MIG_OUT) {
+		struct vm *vm = cl->wait_n ? daemon_find_vm(cl->c->d, cl->wait_names[0]) : NULL;
+
+		if (vm && (vm->vm_state == VS_INCOMING || vm->vm_state == VS_MIGRATING)) {
+			log_vm(LOG_WARNING, vm->vm_name, "its vmctl migrate went away: the "
+			    "migration ends");
+			if (vm->vm_state == VS_INCOMING) {
+				free(vm->vm_detail);
+				vm->vm_detail = xstrdup("incoming migration failed: its vmctl "
+				    "went away");
+			}
+			sup_event(&cl->c->d->sup, vm, vm->vm_state == VS_INCOMING ?
+			    VE_MIGRATE_FAILED : VE_MIGRATE_ABORT, 0);
+		}
+	}
 	if (cl->autokill) {
 		struct vm *vm = daemon_find_vm(cl->c->d, cl->autokill);
 
@@ -1406,6 +1593,8 @@ client_free(struct client *cl)
 			autokill_fire(cl->c->d, vm);
 		free(cl->autokill);
 	}
+	if (cl->passed_fd >= 0)
+		close(cl->passed_fd);
 	free(cl->in);
 	outbuf_free(&cl->out);
 	names_free(cl->wait_names, cl->wait_n);
@@ -1583,6 +1772,7 @@ accept_cb(struct loop *lp, int fd, uint32_t events, void *arg)
 	cl = xcalloc(1, sizeof(*cl));
 	cl->c = c;
 	cl->fd = cfd;
+	cl->passed_fd = -1;
 	cl->uid = cred.uid;
 	cl->pid = cred.pid;
 	cl->admin = admin;

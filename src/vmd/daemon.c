@@ -43,6 +43,11 @@ daemon_autostart(struct daemon *d)
 		/* After a crash, what was asked; at boot (no intent), autostart. */
 		bool up = w == INTENT_NONE ? vm->vm_hw->vm_policy.po_autostart : w != INTENT_DOWN;
 
+		if (up && sup_is_down(vm) && vm->vm_reason == SR_MIGRATED) {
+			log_vm(LOG_INFO, vm->vm_name, "not started: %s (vmctl start --force)",
+			    vm->vm_detail ? vm->vm_detail : "migrated away");
+			continue;
+		}
 		if (vm->vm_hw->vm_policy.po_enable && up && sup_is_down(vm) &&
 		    daemon_start_vm(d, vm, err, sizeof(err)) != 0)
 			log_vm(LOG_ERR, vm->vm_name, "not started: %s", err);

@@ -122,6 +122,8 @@ void daemon_save_vm(struct daemon *d, struct vm *vm);
 int daemon_revert_vm(struct daemon *d, struct vm *vm, struct strv *done, char *err,
     size_t errlen);
 int daemon_restart_vm(struct daemon *d, struct vm *vm, char *err, size_t errlen);
+/* vmctl start --force: also a VM migrated away (its stop reason "migrated"). */
+int daemon_force_start_vm(struct daemon *d, struct vm *vm, char *err, size_t errlen);
 /* run_dir/NAME.intent follows what vm's state says is wanted (intent.h). */
 void daemon_intent_sync(struct daemon *d, struct vm *vm);
 /* vm leaves the daemon (reload removed it): no intent left behind. */

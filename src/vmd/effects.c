@@ -14,6 +14,7 @@
 #include "qemu/qmp.h"
 #include "vmd/daemon.h"
 #include "vmd/machine.h"
+#include "vmd/migrate.h"
 #include "vmd/nvram.h"
 #include "lib/loop.h"
 #include "vmd/reload.h"
@@ -158,7 +159,9 @@ qmp_event_cb(void *arg, const char *name, struct json_object *data)
 		const char *st = data && json_object_object_get_ex(data, "status", &r) ?
 		    json_object_get_string(r) : "";
 		log_vm(LOG_INFO, vm->vm_name, "QMP MIGRATION %s", st);
-		if (strcmp(st, "completed") == 0)
+		if (vm->vm_state == VS_INCOMING || vm->vm_state == VS_MIGRATING)
+			migrate_event(d, vm, st);	/* a live migration (migrate.c) */
+		else if (strcmp(st, "completed") == 0)
 			sup_event(&d->sup, vm, vm->vm_state == VS_RESTORING ? VE_RESTORED : VE_SAVED, 0);
 		else if (strcmp(st, "failed") == 0 || strcmp(st, "cancelled") == 0) {
 			free(vm->vm_detail);
@@ -372,7 +375,7 @@ op_spawn(void *ctx, struct vm *vm, char *err, size_t errlen)
 	struct qpriv priv;
 	struct qemu_chr_fds chr;
 	char *logp, *line;
-	bool restoring;
+	bool restoring, incoming;
 	size_t i;
 	int e, nvram[2] = { -1, -1 };
 
@@ -427,9 +430,11 @@ op_spawn(void *ctx, struct vm *vm, char *err, size_t errlen)
 		memcpy(env.qe_nvram_fds, nvram, sizeof(nvram));
 	if (!e)
 		e = qemu_argv(vm->vm_hw, &env, &argv, err, errlen);
-	/* A saved state that still fits: QEMU waits to load it (issue 15). */
-	restoring = !e && savestate_check(d, vm) == 1;
-	if (restoring) {
+	/* A live migration's destination (migrate.c), or a saved state that still
+	 * fits (issue 15): QEMU waits for its stream. */
+	incoming = !e && vm->vm_mig && vm->vm_mig->mg_incoming;
+	restoring = !e && !incoming && savestate_check(d, vm) == 1;
+	if (restoring || incoming) {
 		strv_push(&argv, "-incoming");
 		strv_push(&argv, "defer");
 	} else if (!e && vm->vm_detail && strncmp(vm->vm_detail, "restore-failed", 14) == 0) {
@@ -507,7 +512,7 @@ op_spawn(void *ctx, struct vm *vm, char *err, size_t errlen)
 		qproc_signal(vm->vm_pid, vm->vm_pidfd, SIGKILL);
 		return e;
 	}
-	return restoring ? 1 : 0;
+	return incoming ? 2 : restoring ? 1 : 0;
 }
 
 static int
@@ -566,6 +571,7 @@ op_gone(void *ctx, struct vm *vm)
 	qmp_free(vm->vm_qmp);
 	vm->vm_qmp = NULL;
 	machine_gone(d, vm);
+	migrate_forget(d, vm);
 	probe_stop(d, vm);
 	snapshot_abort(vm);
 	savestate_forget(d, vm);
@@ -692,6 +698,18 @@ op_restore_failed(void *ctx, struct vm *vm, const char *why)
 }
 
 static int
+op_migrate_out(void *ctx, struct vm *vm, char *err, size_t errlen)
+{
+	return migrate_out(ctx, vm, err, errlen);
+}
+
+static int
+op_migrate_in(void *ctx, struct vm *vm, char *err, size_t errlen)
+{
+	return migrate_in(ctx, vm, err, errlen);
+}
+
+static int
 op_agent_halt(void *ctx, struct vm *vm)
 {
 	return agent_halt(ctx, vm);
@@ -729,5 +747,5 @@ op_kvm_failed(void *ctx, struct vm *vm, const char *detail)
 const struct sup_ops daemon_sup_ops = {
 	op_spawn, op_qmp, op_signal, op_arm, op_disarm, op_gone, op_exit_detail, op_changed,
 	op_now, op_may_restart, op_kvm_failed, op_agent_halt, op_probe, op_save, op_restore,
-	op_restore_failed,
+	op_restore_failed, op_migrate_out, op_migrate_in,
 };

@@ -124,8 +124,17 @@ pull_deps(struct daemon *d, struct vm *vm, char *err, size_t errlen, int depth)
 }
 
 static int
-check_startable(struct daemon *d, struct vm *vm, bool restart, char *err, size_t errlen)
+check_startable(struct daemon *d, struct vm *vm, bool restart, bool force, char *err,
+    size_t errlen)
 {
+	/* Never two copies (issue 19): it runs on another host now. */
+	if (!force && sup_is_down(vm) && vm->vm_reason == SR_MIGRATED) {
+		snprintf(err, errlen, "vm %s was %s: it is not started here until it is "
+		    "migrated back, or `vmctl start %s --force` (make sure it no longer runs "
+		    "there)", vm->vm_name, vm->vm_detail ? vm->vm_detail : "migrated away",
+		    vm->vm_name);
+		return -EEXIST;
+	}
 	if (vm->vm_want == WANT_GONE) {
 		snprintf(err, errlen, "vm %s was removed from the inventory", vm->vm_name);
 		return -ENOENT;
@@ -154,7 +163,19 @@ check_startable(struct daemon *d, struct vm *vm, bool restart, char *err, size_t
 int
 daemon_start_vm(struct daemon *d, struct vm *vm, char *err, size_t errlen)
 {
-	int e = check_startable(d, vm, false, err, errlen);
+	int e = check_startable(d, vm, false, false, err, errlen);
+
+	if (e)
+		return e;
+	sup_event(&d->sup, vm, VE_START, 0);
+	daemon_intent_sync(d, vm);
+	return 0;
+}
+
+int
+daemon_force_start_vm(struct daemon *d, struct vm *vm, char *err, size_t errlen)
+{
+	int e = check_startable(d, vm, false, true, err, errlen);
 
 	if (e)
 		return e;
@@ -166,7 +187,7 @@ daemon_start_vm(struct daemon *d, struct vm *vm, char *err, size_t errlen)
 int
 daemon_restart_vm(struct daemon *d, struct vm *vm, char *err, size_t errlen)
 {
-	int e = check_startable(d, vm, true, err, errlen);
+	int e = check_startable(d, vm, true, false, err, errlen);
 
 	if (e)
 		return e;

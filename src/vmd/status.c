@@ -7,6 +7,7 @@
 #include "vmd/savestate.h"
 #include "vmd/daemon.h"
 #include "vmd/machine.h"
+#include "vmd/migrate.h"
 #include "vmd/reload.h"
 #include "vmd/state.h"
 #include "vmd/tpm.h"
@@ -35,12 +36,15 @@ daemon_vm_json(struct daemon *d, const struct vm *vm)
 
 	json_add_new(o, "name", json_object_new_string(vm->vm_name));
 	/* Down with a state to restore at its next start: "saved". */
+	/* Down because it runs elsewhere now: "migrated" (start --force). */
 	json_add_new(o, "state", json_object_new_string(vm->vm_state == VS_STOPPED &&
 	    vm->vm_reason == SR_SAVED && savestate_exists(d, vm) ? "saved" :
+	    sup_is_down(vm) && vm->vm_reason == SR_MIGRATED ? "migrated" :
 	    sup_display_state(vm)));
 	json_add_new(o, "run_state", vm->vm_run_state[0] && sup_has_process(vm) ?
 	    json_object_new_string(vm->vm_run_state) : NULL);
 	json_add_new(o, "pid", vm->vm_pid ? json_object_new_int(vm->vm_pid) : NULL);
+	migrate_status(vm, o);
 	json_add_new(o, "scope", *machine_scope(vm) ? json_object_new_string(machine_scope(vm)) : NULL);
 	json_add_new(o, "uptime", up && vm->vm_started_ms ?
 	    json_object_new_double((double)(now_ms() - vm->vm_started_ms) / 1000.0) : NULL);

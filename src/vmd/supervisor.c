@@ -21,7 +21,8 @@ static const char *const state_names[VS_N] = {
 	[VS_ADOPTING] = "adopting", [VS_PANICKED] = "panicked", [VS_REMOVED] = "removed",
 	[VS_BOOTING] = "booting", [VS_NOT_READY] = "not-ready",
 	[VS_SAVING] = "saving", [VS_RESTORING] = "restoring",
-	[VS_ATTACHING] = "attaching",
+	[VS_ATTACHING] = "attaching", [VS_INCOMING] = "incoming",
+	[VS_MIGRATING] = "migrating", [VS_HANDED_OVER] = "handed-over",
 };
 
 static const char *const want_names[WANT_N] = {
@@ -45,6 +46,9 @@ static const char *const event_names[VE_N] = {
 	[VE_SAVE_FAILED] = "save failed", [VE_RESTORED] = "state restored",
 	[VE_RESTORE_FAILED] = "restore failed", [VE_ATTACH] = "attach requested",
 	[VE_AUTOKILL] = "autokill connection closed",
+	[VE_MIGRATE_IN] = "incoming migration", [VE_MIGRATE] = "migration requested",
+	[VE_MIGRATED] = "migration completed", [VE_MIGRATE_FAILED] = "migration failed",
+	[VE_MIGRATE_CONFIRM] = "the destination runs it", [VE_MIGRATE_ABORT] = "migration aborted",
 };
 
 static const char *const reason_names[SR_N] = {
@@ -54,6 +58,7 @@ static const char *const reason_names[SR_N] = {
 	[SR_START_FAILED] = "start-failed", [SR_GUEST_PANICKED] = "guest-panicked",
 	[SR_KVM_ERROR] = "kvm-error", [SR_SAVED] = "saved",
 	[SR_RESTORE_FAILED] = "restore-failed", [SR_AUTOKILL] = "autokill",
+	[SR_MIGRATED] = "migrated",
 };
 
 const char *
@@ -130,7 +135,7 @@ sup_has_process(const struct vm *vm)
 	case VS_STARTING: case VS_RUNNING: case VS_HALTING:
 	case VS_TERMINATING: case VS_KILLING: case VS_PANICKED:
 	case VS_BOOTING: case VS_NOT_READY: case VS_SAVING: case VS_RESTORING:
-	case VS_ATTACHING:
+	case VS_ATTACHING: case VS_INCOMING: case VS_MIGRATING: case VS_HANDED_OVER:
 		return true;
 	default:
 		return false;
@@ -242,7 +247,7 @@ pending_sticky(const struct vm *vm)
 {
 	return vm->vm_pending == SR_START_FAILED || vm->vm_pending == SR_GUEST_PANICKED ||
 	    vm->vm_pending == SR_KVM_ERROR || vm->vm_pending == SR_RESTORE_FAILED ||
-	    vm->vm_pending == SR_AUTOKILL;
+	    vm->vm_pending == SR_AUTOKILL || vm->vm_pending == SR_MIGRATED;
 }
 
 static void
@@ -434,7 +439,8 @@ a_spawn(const struct sup *s, struct vm *vm, int arg)
 		set_state(s, vm, VS_FAILED, "spawn failed");
 		return;
 	}
-	set_state(s, vm, e == 1 ? VS_RESTORING : VS_STARTING, e == 1 ?
+	set_state(s, vm, e == 2 ? VS_INCOMING : e == 1 ? VS_RESTORING : VS_STARTING,
+	    e == 2 ? "QEMU spawned to receive a live migration" : e == 1 ?
 	    "QEMU spawned to load its saved state" : "QEMU spawned");
 	s->ops->arm(s->ctx, vm, START_TIMEOUT_MS);
 }
@@ -1311,6 +1317,144 @@ a_unexpected(const struct sup *s, struct vm *vm, int arg)
 	    state_names[vm->vm_state]);
 }
 
+/* ---- live migration (vmd/migrate.c, vmctl migrate) ---- */
+
+/* Destination: a stopped VM starts receiving (no `after`, no slot: now). */
+static void
+a_migrate_in(const struct sup *s, struct vm *vm, int arg)
+{
+	vm->vm_want = WANT_UP;
+	vm->vm_next_restart_ms = 0;
+	a_spawn(s, vm, arg);
+}
+
+static void a_incoming_failed(const struct sup *s, struct vm *vm, int arg);
+
+/* Destination, QMP ready: take the stream. */
+static void
+a_incoming_ready(const struct sup *s, struct vm *vm, int arg)
+{
+	char err[512];
+
+	if (s->ops->migrate_in && s->ops->migrate_in(s->ctx, vm, err, sizeof(err)) == 0) {
+		/* As long as the stream takes: its end (or its source's) ends it. */
+		s->ops->disarm(s->ctx, vm);
+		log_vm(LOG_INFO, vm->vm_name, "receiving the live migration");
+		return;
+	}
+	free(vm->vm_detail);
+	vm->vm_detail = xasprintf("incoming migration failed: %s",
+	    s->ops->migrate_in ? err : "not supported");
+	a_incoming_failed(s, vm, VE_MIGRATE_FAILED);
+}
+
+static void
+a_migrated_in(const struct sup *s, struct vm *vm, int arg)
+{
+	(void)s->ops->qmp(s->ctx, vm, "cont", NULL);
+	vm->vm_run_ms = s->ops->now(s->ctx);
+	free(vm->vm_detail);
+	vm->vm_detail = NULL;
+	set_state(s, vm, VS_RUNNING, "migrated here: the guest runs");
+}
+
+/* Destination: the stream broke or was refused. Never a half-loaded guest. */
+static void
+a_incoming_failed(const struct sup *s, struct vm *vm, int arg)
+{
+	if (!vm->vm_detail)
+		vm->vm_detail = xstrdup(arg == VE_TIMER ? "incoming migration failed: QMP "
+		    "never answered" : "incoming migration failed");
+	log_vm(LOG_ERR, vm->vm_name, "%s", vm->vm_detail);
+	vm->vm_want = WANT_DOWN;
+	vm->vm_pending = SR_START_FAILED;
+	send_signal(s, vm, SIGKILL);
+	set_state(s, vm, VS_KILLING, "incoming migration failed");
+}
+
+/* Source: a running guest starts streaming. */
+static void
+a_migrate(const struct sup *s, struct vm *vm, int arg)
+{
+	char err[512];
+
+	if (!s->ops->migrate_out || s->ops->migrate_out(s->ctx, vm, err, sizeof(err))) {
+		free(vm->vm_detail);
+		vm->vm_detail = xasprintf("migration failed: %s",
+		    s->ops->migrate_out ? err : "not supported");
+		log_vm(LOG_ERR, vm->vm_name, "%s", vm->vm_detail);
+		return;
+	}
+	set_state(s, vm, VS_MIGRATING, "live migration: the guest runs, its state streaming");
+}
+
+/* Source: QEMU says completed; the guest is paused here (postmigrate). */
+static void
+a_handed_over(const struct sup *s, struct vm *vm, int arg)
+{
+	set_state(s, vm, VS_HANDED_OVER, "migration completed: paused here until the "
+	    "destination says it runs");
+}
+
+/* Source: failed or cancelled before completion: QEMU resumes the guest here. */
+static void
+a_migrate_failed(const struct sup *s, struct vm *vm, int arg)
+{
+	log_vm(LOG_WARNING, vm->vm_name, "%s: the guest runs on here",
+	    vm->vm_detail ? vm->vm_detail : "migration failed");
+	(void)s->ops->qmp(s->ctx, vm, "cont", NULL);
+	set_state(s, vm, VS_RUNNING, "migration failed: runs here");
+}
+
+static void
+a_migrate_cancel(const struct sup *s, struct vm *vm, int arg)
+{
+	/* MIGRATION cancelled follows (VE_MIGRATE_FAILED). */
+	(void)s->ops->qmp(s->ctx, vm, "migrate_cancel", NULL);
+}
+
+/* Source, migrating: a stop cancels the migration first, then halts as usual. */
+static void
+a_migrate_stop(const struct sup *s, struct vm *vm, int arg)
+{
+	(void)s->ops->qmp(s->ctx, vm, "migrate_cancel", NULL);
+	a_halt(s, vm, arg);
+}
+
+/* Source, handed over: the guest runs there; QEMU quits here. */
+static void
+a_migrated(const struct sup *s, struct vm *vm, int arg)
+{
+	vm->vm_pending = SR_MIGRATED;
+	vm->vm_want = WANT_DOWN;
+	if (s->ops->qmp(s->ctx, vm, "quit", NULL) != 0) {
+		term_because(s, vm, "migrated, QMP gone: SIGTERM");
+		return;
+	}
+	set_state(s, vm, VS_HALTING, "migrated: QEMU quits");
+	s->ops->arm(s->ctx, vm, halt_ms(vm));
+}
+
+/* Source, handed over: the destination failed: the guest runs on here. */
+static void
+a_migrate_resume(const struct sup *s, struct vm *vm, int arg)
+{
+	int e = s->ops->qmp(s->ctx, vm, "cont", NULL);
+
+	if (e)
+		log_vm(LOG_ERR, vm->vm_name, "cannot resume the guest (cont): %s", strerror(-e));
+	set_state(s, vm, VS_RUNNING, "migration aborted: resumed here");
+}
+
+/* Source, handed over: QEMU gone. The guest is the destination's now. */
+static void
+a_handed_over_exit(const struct sup *s, struct vm *vm, int arg)
+{
+	record_exit(vm, arg);
+	vm->vm_want = WANT_DOWN;
+	enter_stopped(s, vm, SR_MIGRATED, vm->vm_last_exit);
+}
+
 /* A QEMU whose guest may run: running, booting and not-ready share these. */
 #define GUEST_UP_CELLS \
 	[VE_STOP] = a_halt, [VE_RESTART] = a_restart, [VE_KILL] = a_kill, \
@@ -1319,7 +1463,7 @@ a_unexpected(const struct sup *s, struct vm *vm, int arg)
 	[VE_EXITED] = a_crashed, [VE_QMP_LOST] = a_qmp_lost, \
 	[VE_PANICKED] = a_panicked, [VE_RUN_STATE] = a_run_state, \
 	[VE_WIND_DOWN] = a_wind_down, [VE_REMOVE] = a_wind_down, [VE_SAVE] = a_save, \
-	[VE_AUTOKILL] = a_autokill
+	[VE_AUTOKILL] = a_autokill, [VE_MIGRATE] = a_migrate
 
 /* NULL cells are deliberate no-ops (logged at debug level). */
 static const sup_action table[VS_N][VE_N] = {
@@ -1327,12 +1471,13 @@ static const sup_action table[VS_N][VE_N] = {
 		[VE_START] = a_want_start, [VE_RESTART] = a_want_start,
 		[VE_EXITED] = a_unexpected, [VE_ADOPT] = a_adopt,
 		[VE_ADOPT_WAIT] = a_adopt_wait, [VE_REMOVE] = a_removed,
-		[VE_ATTACH] = a_attach,
+		[VE_ATTACH] = a_attach, [VE_MIGRATE_IN] = a_migrate_in,
 	},
 	[VS_FAILED] = {
 		[VE_START] = a_want_start, [VE_RESTART] = a_want_start,
 		[VE_EXITED] = a_unexpected, [VE_ADOPT] = a_adopt,
 		[VE_ADOPT_WAIT] = a_adopt_wait, [VE_REMOVE] = a_removed,
+		[VE_MIGRATE_IN] = a_migrate_in,
 	},
 	[VS_BACKOFF] = {
 		[VE_START] = a_want_start, [VE_RESTART] = a_want_start,
@@ -1415,6 +1560,29 @@ static const sup_action table[VS_N][VE_N] = {
 		[VE_RUN_STATE] = a_attached, [VE_TIMER] = a_attach_failed,
 		[VE_QMP_LOST] = a_attach_failed, [VE_EXITED] = a_crashed,
 		[VE_STOP] = a_term, [VE_KILL] = a_kill, [VE_WIND_DOWN] = a_wind_down,
+	},
+	[VS_INCOMING] = {
+		[VE_QMP_READY] = a_incoming_ready, [VE_MIGRATED] = a_migrated_in,
+		[VE_MIGRATE_FAILED] = a_incoming_failed, [VE_TIMER] = a_incoming_failed,
+		[VE_QMP_LOST] = a_start_grace,
+		[VE_EXITED] = a_start_failed, [VE_STOP] = a_term, [VE_KILL] = a_kill,
+		[VE_WIND_DOWN] = a_wind_down, [VE_REMOVE] = a_wind_down,
+	},
+	[VS_MIGRATING] = {
+		[VE_MIGRATED] = a_handed_over, [VE_MIGRATE_FAILED] = a_migrate_failed,
+		[VE_MIGRATE_ABORT] = a_migrate_cancel,
+		[VE_STOP] = a_migrate_stop, [VE_WIND_DOWN] = a_migrate_stop,
+		[VE_REMOVE] = a_migrate_stop, [VE_KILL] = a_kill,
+		[VE_SHUTDOWN_GUEST] = a_guest_off, [VE_SHUTDOWN_HOST] = a_host_off,
+		[VE_EXITED] = a_crashed, [VE_QMP_LOST] = a_qmp_lost,
+		[VE_PANICKED] = a_panicked, [VE_AUTOKILL] = a_autokill,
+	},
+	[VS_HANDED_OVER] = {
+		[VE_MIGRATE_CONFIRM] = a_migrated, [VE_MIGRATE_ABORT] = a_migrate_resume,
+		[VE_EXITED] = a_handed_over_exit, [VE_KILL] = a_kill,
+		[VE_QMP_LOST] = a_qmp_lost,
+		/* Paused here, maybe running there: no power button, SIGTERM. */
+		[VE_STOP] = a_term, [VE_WIND_DOWN] = a_term, [VE_REMOVE] = a_term,
 	},
 	/* Terminal: the daemon drops it at its next idle pass. */
 	[VS_REMOVED] = { 0 },

@@ -31,6 +31,11 @@ enum vm_state {
 	VS_SAVING,	/* paused, its state streaming to state_dir/NAME.vmstate */
 	VS_RESTORING,	/* spawned with -incoming: loading its saved state */
 	VS_ATTACHING,	/* vmctl attach: a QEMU we did not start, its QMP answering yet */
+	VS_INCOMING,	/* live migration, destination: spawned with -incoming, the stream
+			   coming through vmctl's ssh channel (vmd/migrate.c) */
+	VS_MIGRATING,	/* live migration, source: the guest runs, its state streaming */
+	VS_HANDED_OVER,	/* source: migration completed, the guest paused here until the
+			   destination says it runs (then quit) or failed (then cont) */
 	VS_N
 };
 
@@ -64,6 +69,12 @@ enum vm_event {
 	VE_RESTORE_FAILED,	/* QEMU refused the saved state (vm_detail set) */
 	VE_ATTACH,		/* vmctl attach: a QEMU we did not start (pid, pidfd, QMP set) */
 	VE_AUTOKILL,		/* the control connection of `start --autokill` closed */
+	VE_MIGRATE_IN,		/* vmctl migrate, destination: start to receive (vm_mig set) */
+	VE_MIGRATE,		/* vmctl migrate, source: stream to the destination (vm_mig set) */
+	VE_MIGRATED,		/* QMP MIGRATION completed (either side) */
+	VE_MIGRATE_FAILED,	/* the migration failed or was cancelled (vm_detail set) */
+	VE_MIGRATE_CONFIRM,	/* source: the destination runs the guest: quit here */
+	VE_MIGRATE_ABORT,	/* source: the destination failed (or an admin says so): run here */
 	VE_N
 };
 
@@ -95,6 +106,7 @@ enum stop_reason {
 	SR_SAVED,		/* its state is in state_dir/NAME.vmstate */
 	SR_RESTORE_FAILED,	/* its saved state was refused: it boots cold */
 	SR_AUTOKILL,		/* the connection that started it (--autokill) closed */
+	SR_MIGRATED,		/* it runs on another host now (vm_detail "migrated: HOST") */
 	SR_N
 };
 
@@ -108,6 +120,7 @@ struct vm_snap;
 struct vm_attach;
 struct vm_tpm;
 struct vm_cidata;
+struct vm_mig;
 
 struct vm {
 	const struct hw_vm *vm_hw;
@@ -166,6 +179,7 @@ struct vm {
 	struct vm_tpm	*vm_tpm;	/* tpm.c: its swtpm (tpm = on), or NULL */
 	struct vm_cidata *vm_cidata;	/* cidata.c: its cloud-init seed, or NULL */
 	struct vm_machine *vm_machine;	/* machine.c: its scope or cgroup, or NULL */
+	struct vm_mig	*vm_mig;	/* migrate.c: a live migration, or NULL */
 	int		 vm_save_pct;	/* savestate.c: a save's progress, percent; -1: none */
 	uint64_t	 vm_save_timer;	/* savestate.c: the next query-migrate */
 	uint64_t	 vm_balloon_actual;	/* balloon.c: what the guest has, bytes; 0: unknown */
@@ -223,6 +237,14 @@ struct sup_ops {
 	int	(*restore)(void *ctx, struct vm *vm, char *err, size_t errlen);
 	/* The saved state was refused (why): keep it aside, never delete it. */
 	void	(*restore_failed)(void *ctx, struct vm *vm, const char *why);
+	/*
+	 * Live migration (vmd/migrate.c): stream the running guest to the fd
+	 * in vm_mig (source), or load it from there (destination, spawned with
+	 * -incoming, QMP ready). MIGRATION events feed VE_MIGRATED /
+	 * VE_MIGRATE_FAILED. 0 or -errno with err.
+	 */
+	int	(*migrate_out)(void *ctx, struct vm *vm, char *err, size_t errlen);
+	int	(*migrate_in)(void *ctx, struct vm *vm, char *err, size_t errlen);
 };
 
 struct sup {

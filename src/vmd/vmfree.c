@@ -12,6 +12,7 @@
 #include "vmd/attach.h"
 #include "vmd/daemon.h"
 #include "vmd/machine.h"
+#include "vmd/migrate.h"
 #include "vmd/vmcon.h"
 #include "vmd/vmnet.h"
 #include "vmd/tpm.h"
@@ -41,6 +42,7 @@ vm_release(struct daemon *d, struct vm *vm)
 	tpm_release(d, vm);
 	cidata_release(d, vm);
 	machine_release(d, vm);
+	migrate_forget(d, vm);
 	sup_vm_clear(vm);
 	attach_free(vm);
 	free(vm);

@@ -23,6 +23,8 @@ struct rec {
 	int	 no_probe;	/* the ops have no probe (readiness off) */
 	int	 save_fail;	/* save cannot begin */
 	int	 restoring;	/* spawn says: started to load a saved state */
+	int	 incoming;	/* spawn says: started to receive a live migration */
+	int	 mig_fail;	/* migrate_out / migrate_in cannot begin */
 };
 
 static void
@@ -49,7 +51,7 @@ o_spawn(void *ctx, struct vm *vm, char *err, size_t errlen)
 		return -ENOENT;
 	}
 	vm->vm_pid = 4242;
-	return r->restoring ? 1 : 0;
+	return r->incoming ? 2 : r->restoring ? 1 : 0;
 }
 
 static int
@@ -166,10 +168,32 @@ o_restore_failed(void *ctx, struct vm *vm, const char *why)
 	add(ctx, "restore_failed");
 }
 
+static int
+o_migrate_out(void *ctx, struct vm *vm, char *err, size_t errlen)
+{
+	struct rec *r = ctx;
+
+	add(r, "migrate_out");
+	if (r->mig_fail)
+		snprintf(err, errlen, "no QMP connection");
+	return r->mig_fail ? -ENOTCONN : 0;
+}
+
+static int
+o_migrate_in(void *ctx, struct vm *vm, char *err, size_t errlen)
+{
+	struct rec *r = ctx;
+
+	add(r, "migrate_in");
+	if (r->mig_fail)
+		snprintf(err, errlen, "no stream");
+	return r->mig_fail ? -ENOTCONN : 0;
+}
+
 static const struct sup_ops ops = {
 	o_spawn, o_qmp, o_signal, o_arm, o_disarm, o_gone, o_detail, o_changed,
 	o_now, o_may_restart, o_kvm_failed, o_agent_halt, o_probe, o_save, o_restore,
-	o_restore_failed,
+	o_restore_failed, o_migrate_out, o_migrate_in,
 };
 
 static struct hw_vm hw;
@@ -1300,6 +1324,103 @@ main(void)
 	REASON("restore-failed", "reason restore-failed");
 	OK(vm.vm_detail && strncmp(vm.vm_detail, "restore-failed", 14) == 0,
 	    "the detail survives the cold boot: %s", vm.vm_detail ? vm.vm_detail : "(null)");
+
+	/* ---- issue 19: live migration, the source ---- */
+
+	fresh(HW_HALT_ACPI);
+	to_running();
+	r.log[0] = 0;
+	sup_event(&s, &vm, VE_MIGRATE, 0);
+	STATE("migrating", "migrate: migrating, the guest runs");
+	OPS("migrate_out;", "the stream begins, no timer (its end is QEMU's event)");
+	WANT("up", "still wanted up while it streams");
+	r.log[0] = 0;
+	sup_event(&s, &vm, VE_MIGRATE_FAILED, 0);
+	STATE("running", "a failed migration: running here");
+	OPS("qmp cont;", "the guest resumed here (cont)");
+	sup_event(&s, &vm, VE_MIGRATE, 0);
+	sup_event(&s, &vm, VE_MIGRATED, 0);
+	STATE("handed-over", "completed: handed over, paused here");
+	r.log[0] = 0;
+	sup_event(&s, &vm, VE_START, 0);
+	sup_event(&s, &vm, VE_TIMER, 0);
+	sup_event(&s, &vm, VE_RESTART, 0);
+	STATE("handed-over", "no start, timer or restart resumes it on a guess");
+	OPS("", "nothing sent");
+	sup_event(&s, &vm, VE_MIGRATE_ABORT, 0);
+	STATE("running", "the destination failed: resumed here");
+	OPS("qmp cont;", "cont");
+	sup_event(&s, &vm, VE_MIGRATE, 0);
+	sup_event(&s, &vm, VE_MIGRATED, 0);
+	r.log[0] = 0;
+	sup_event(&s, &vm, VE_MIGRATE_CONFIRM, 0);
+	STATE("halting", "the destination runs it: QEMU quits here");
+	OPS("qmp quit;arm 30000;", "quit, halt_timeout as the bound");
+	WANT("down", "wanted down");
+	sup_event(&s, &vm, VE_EXITED, 0);
+	STATE("stopped", "stopped");
+	REASON("migrated", "stop reason migrated");
+	OK(vm.vm_want == WANT_DOWN, "never restarted by the policy");
+
+	fresh(HW_HALT_ACPI);
+	hw.vm_policy.po_restart = HW_RESTART_ALWAYS;
+	to_running();
+	sup_event(&s, &vm, VE_MIGRATE, 0);
+	sup_event(&s, &vm, VE_MIGRATED, 0);
+	sup_event(&s, &vm, VE_EXITED, 9);
+	STATE("stopped", "handed over and its QEMU gone: stopped, restart = always or not");
+	REASON("migrated", "reason migrated: the guest is the destination's");
+
+	fresh(HW_HALT_ACPI);
+	to_running();
+	r.mig_fail = 1;
+	r.log[0] = 0;
+	sup_event(&s, &vm, VE_MIGRATE, 0);
+	STATE("running", "a migration that cannot begin: still running");
+	OK(vm.vm_detail && strstr(vm.vm_detail, "migration failed: no QMP connection"),
+	    "detail: %s", vm.vm_detail ? vm.vm_detail : "(null)");
+	r.mig_fail = 0;
+	sup_event(&s, &vm, VE_MIGRATE, 0);
+	r.log[0] = 0;
+	sup_event(&s, &vm, VE_STOP, 0);
+	STATE("halting", "a stop while migrating: cancelled, then halted");
+	OPS("qmp migrate_cancel;qmp system_powerdown;arm 30000;", "cancel, power button");
+
+	/* ---- issue 19: live migration, the destination ---- */
+
+	fresh(HW_HALT_ACPI);
+	r.incoming = 1;
+	sup_event(&s, &vm, VE_MIGRATE_IN, 0);
+	STATE("incoming", "migrate-in: spawned to receive");
+	WANT("up", "wanted up");
+	r.log[0] = 0;
+	sup_event(&s, &vm, VE_QMP_READY, 0);
+	OPS("migrate_in;disarm;", "QMP ready: take the stream, no deadline");
+	r.log[0] = 0;
+	sup_event(&s, &vm, VE_MIGRATED, 0);
+	STATE("running", "the guest arrived: running");
+	OPS("qmp cont;", "cont");
+
+	fresh(HW_HALT_ACPI);
+	r.incoming = 1;
+	sup_event(&s, &vm, VE_MIGRATE_IN, 0);
+	sup_event(&s, &vm, VE_QMP_READY, 0);
+	r.log[0] = 0;
+	sup_event(&s, &vm, VE_MIGRATE_FAILED, 0);
+	STATE("killing", "the stream failed: SIGKILL, a half-loaded guest never runs");
+	OPS("signal 9;", "SIGKILL");
+	r.incoming = 0;
+	sup_event(&s, &vm, VE_EXITED, 9);
+	STATE("failed", "then failed");
+	REASON("start-failed", "reason start-failed");
+	OK(vm.vm_want == WANT_DOWN, "not restarted");
+
+	fresh(HW_HALT_ACPI);
+	r.incoming = 1;
+	sup_event(&s, &vm, VE_MIGRATE_IN, 0);
+	sup_event(&s, &vm, VE_EXITED, 256);
+	STATE("failed", "QEMU exits while receiving: failed");
+	r.incoming = 0;
 
 	/* Attach (vmctl attach): a QEMU we did not start, supervised once QMP answers. */
 	fresh(HW_HALT_ACPI);

@@ -24,7 +24,7 @@ struct ctl_args {
 	const char	*sock;
 	const char	*pos[2];
 	int		 npos;
-	bool		 json, no_wait, autokill;
+	bool		 json, no_wait, autokill, force;
 	long		 timeout;	/* -1: none */
 };
 
@@ -59,6 +59,8 @@ parse(struct vmctl *ctl, int argc, char **argv, struct ctl_args *a, int maxpos)
 			a->no_wait = true;
 		} else if (strcmp(s, "--autokill") == 0 && strcmp(a->cmd, "start") == 0) {
 			a->autokill = true;
+		} else if (strcmp(s, "--force") == 0 && strcmp(a->cmd, "start") == 0) {
+			a->force = true;
 		} else if (strcmp(s, "--timeout") == 0 && (strcmp(a->cmd, "stop") == 0 ||
 		    strcmp(a->cmd, "wait") == 0)) {
 			errno = 0;
@@ -196,8 +198,45 @@ vmctl_connect(const char *sock)
  * Send one request, read one response line. Returns the parsed response,
  * or NULL with *rc set (4: no daemon, 1: protocol trouble).
  */
+/* The first byte of a request, with pass_fd as SCM_RIGHTS. 1, or -1. */
+static int
+send_fd(int fd, const char *s, int pass_fd)
+{
+	union {
+		struct cmsghdr	hdr;
+		char		buf[CMSG_SPACE(sizeof(int))];
+	} u;
+	struct iovec iov = { .iov_base = (void *)s, .iov_len = 1 };
+	struct msghdr mh = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = u.buf, .msg_controllen = sizeof(u.buf),
+	};
+	struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+	ssize_t r;
+
+	memset(&u, 0, sizeof(u));
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &pass_fd, sizeof(int));
+	do
+		r = sendmsg(fd, &mh, MSG_NOSIGNAL);
+	while (r < 0 && errno == EINTR);
+	return r == 1 ? 1 : -1;
+}
+
+static struct json_object *request_fd(const char *sock, struct json_object *req, int pass_fd,
+    int *rc);
+
 static struct json_object *
 request(const char *sock, struct json_object *req, int *rc)
+{
+	return request_fd(sock, req, -1, rc);
+}
+
+/* request(), pass_fd (>= 0) travelling with its first byte. */
+static struct json_object *
+request_fd(const char *sock, struct json_object *req, int pass_fd, int *rc)
 {
 	const char *s = json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN);
 	char *buf = NULL, *nl = NULL;
@@ -210,6 +249,12 @@ request(const char *sock, struct json_object *req, int *rc)
 	if (fd == -1) {
 		*rc = VMCTL_NO_DAEMON;
 		return NULL;
+	}
+	if (pass_fd >= 0) {
+		if (send_fd(fd, s, pass_fd) < 0)
+			goto lost;
+		s++;
+		len--;
 	}
 	while (len) {
 		r = send(fd, s, len, MSG_NOSIGNAL);
@@ -256,6 +301,12 @@ struct json_object *
 vmctl_request(const char *sock, struct json_object *req, int *rc)
 {
 	return request(sock, req, rc);
+}
+
+struct json_object *
+vmctl_request_fd(const char *sock, struct json_object *req, int fd, int *rc)
+{
+	return request_fd(sock, req, fd, rc);
 }
 
 static const char *
@@ -522,6 +573,8 @@ vmctl_lifecycle(struct vmctl *ctl, int argc, char **argv)
 	json_object_object_add(req, "cmd", json_object_new_string(a.cmd));
 	json_object_object_add(req, "vm", json_object_new_string(a.pos[0]));
 	json_object_object_add(req, "wait", json_object_new_boolean(!a.no_wait));
+	if (a.force)
+		json_object_object_add(req, "force", json_object_new_boolean(true));
 	if (a.timeout >= 0)
 		json_object_object_add(req, "timeout", json_object_new_int((int)a.timeout));
 	resp = request(sock, req, &rc);

@@ -39,7 +39,8 @@ char *vmctl_socket(struct vmctl *ctl, const char *conf, const char *sock);
 int vmctl_connect(const char *sock);
 /* One request, one response (NULL with *rc set). */
 struct json_object *vmctl_request(const char *sock, struct json_object *req, int *rc);
-
+/* The same, fd passed with the request (SCM_RIGHTS). */
+struct json_object *vmctl_request_fd(const char *sock, struct json_object *req, int fd, int *rc);
 /* vmctl_console.c */
 int vmctl_console(struct vmctl *ctl, int argc, char **argv);
 int vmctl_monitor(struct vmctl *ctl, int argc, char **argv);
@@ -64,9 +65,10 @@ int vmctl_balloon(struct vmctl *ctl, int argc, char **argv);
 	{ "status", "[NAME] [--json] [-s SOCKET]", \
 	  "show the VMs the daemon supervises (exit 3: NAME is not running)", \
 	  vmctl_status }, \
-	{ "start", "NAME|all [--no-wait] [--autokill] [-s SOCKET]", \
+	{ "start", "NAME|all [--no-wait] [--autokill] [--force] [-s SOCKET]", \
 	  "start VMs (and what they are after); waits until they run; --autokill (one " \
-	  "VM): vmctl stays, printing its state; the VM is killed when vmctl goes", \
+	  "VM): vmctl stays, printing its state; the VM is killed when vmctl goes; " \
+	  "--force: also a VM migrated to another host", \
 	  vmctl_lifecycle }, \
 	{ "stop", "NAME|all [--timeout S] [--no-wait] [-s SOCKET]", \
 	  "stop VMs the safe way (halt method, SIGTERM, SIGKILL); waits", \

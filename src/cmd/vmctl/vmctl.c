@@ -10,6 +10,7 @@
 #include "config/inventory.h"
 #include "cmd/vmctl/vmctl.h"
 #include "cmd/vmctl/client.h"
+#include "cmd/vmctl/vmctl_migrate.h"
 
 static const struct vmctl_cmd vmctl_commands[] = {
 	{ "check-config", "[-c FILE]",
@@ -26,6 +27,11 @@ static const struct vmctl_cmd vmctl_commands[] = {
 	  vmctl_import_rc },
 	/* Commands talking to the daemon (client.c). */
 	VMCTL_CLIENT_COMMANDS,
+	{ "migrate", "NAME ssh://[USER@]HOST[:PORT] [--copy-storage] | NAME --done|--resume [-s SOCKET]",
+	  "live-migrate a running VM to the vmservice of another host through ssh "
+	  "(shared storage, or --copy-storage); --done/--resume end one left handed-over", vmctl_migrate },
+	{ "migrate-incoming", "NAME",
+	  "the destination's side of vmctl migrate (run by it through ssh)", vmctl_migrate },
 };
 #define N_COMMANDS	(sizeof(vmctl_commands) / sizeof(vmctl_commands[0]))
 
