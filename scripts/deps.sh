@@ -24,11 +24,14 @@ set -eu
 # debhelper build it, lintian checks it; the test installs it in a
 # container booted with systemd as PID 1 (systemd-nspawn, from
 # systemd-container) on a Debian root file system mmdebstrap builds once.
+# openssh-client is what `vmctl -H ssh://HOST` and `vmctl migrate` run (ssh);
+# openssh-server is the real sshd of the two test hosts (tests/lib/twohost.sh,
+# tests/net/test_remote.sh), which also use ssh-keygen for their keys.
 PKGS="swtpm xorriso make gcc clang pkg-config libconfuse-dev libsystemd-dev libjson-c-dev
 zlib1g-dev libzstd-dev libcap-dev qemu-system-x86 qemu-utils busybox-static telnet socat
 cpio gzip iproute2 procps libclang-rt-14-dev gvncviewer qemu-guest-agent
 strace ipxe-qemu ovmf dosfstools mtools dpkg-dev debhelper lintian systemd-container mmdebstrap
-resource-agents libxml2-utils"
+resource-agents libxml2-utils openssh-client openssh-server"
 
 missing=""
 for p in $PKGS; do

@@ -8,7 +8,8 @@
 # veth pair between the two: src is $SRC_IP, dst is $DST_IP (a /24), the
 # sshds on port 22 and on $SSH_PORT2. All traffic stays inside the two
 # namespaces; the host's interfaces are never touched. Host keys and the
-# client key are made at test time with ssh-keygen.
+# client key are made at test time with ssh-keygen. A daemon's QEMUs run
+# in its namespace; the same VM name may be declared on both sides.
 #
 # Who runs what:
 #  - `ssh` is the real OpenSSH client, through $VMCTL_SSH = $TMP/bin/ssh, a
@@ -36,8 +37,11 @@
 #                       vms.conf head (conf_head of tests/daemon/lib.sh, with
 #                       CONF_HALT/CONF_TERM as halt/term timeouts, default 2).
 #                       Sets the EXIT trap (twohost_down, then rm -rf $TMP) and
-#                       one for TERM/INT/HUP that exits through it. Exports
-#                       VMCTL_SSH and VMCTL_REMOTE. Starts nothing.
+#                       one for TERM/INT/HUP that exits through it (a test
+#                       that sets its own EXIT trap calls twohost_exit from
+#                       it). Exports VMCTL_SSH and VMCTL_REMOTE. Starts
+#                       nothing.
+#   twohost_exit        twohost_down, then rm -rf $TMP (the EXIT trap).
 #   twohost_vm SIDE NAME [LINES...]
 #                       conf_vm of tests/daemon/lib.sh into SIDE's vms.conf
 #                       (SIDE: src or dst): a VM with machine = "none" unless
@@ -46,11 +50,17 @@
 #                       $TMP/SIDE/vms.conf in the background, logs in
 #                       $TMP/SIDE/daemon.log) and both sshds (sshd -D -e -f
 #                       $TMP/SIDE/sshd_config, log $TMP/SIDE/sshd.log), and
-#                       wait for the control sockets and the listening ports.
+#                       wait until vmctl connects and the ports listen.
 #                       Returns non-zero (after a diag naming what) if one
 #                       does not come up. Sets SRC_DPID DST_DPID SRC_SSHD
 #                       DST_SSHD.
 #   twohost_up          twohost_init then twohost_start.
+#   twohost_daemon SIDE start SIDE's daemon (again: after the test killed
+#                       it), wait until vmctl connects to it; sets
+#                       SRC_DPID/DST_DPID. Non-zero, with a diag, if it
+#                       does not come up.
+#   twohost_sshd SIDE   start SIDE's sshd, wait until it listens on both
+#                       ports; sets SRC_SSHD/DST_SSHD.
 #   twohost_down        kill -KILL every process in both namespaces (daemons,
 #                       their QEMUs, sshds and their sessions), any QEMU of a
 #                       pid file under $TMP and any process whose command line
@@ -69,6 +79,8 @@
 #                       (field of tests/daemon/lib.sh).
 #   twohost_wait_state SIDE NAME STATE [SECONDS]
 #                       poll SIDE's status until NAME is in STATE (default 10 s).
+#   twohost_ns SIDE / twohost_ip SIDE
+#                       that side's namespace name / address.
 #   twohost_logs        print the tails of both daemons' and sshds' logs as
 #                       diag lines (for a failing check).
 #
@@ -146,7 +158,7 @@ twohost_kill_tmp() {
 	for f in /proc/[0-9]*/cmdline; do
 		p=${f#/proc/}; p=${p%/cmdline}
 		[ "$p" = "$$" ] || [ "$p" = "$BASHPID" ] && continue
-		tr '\0' ' ' <"$f" 2>/dev/null | grep -qF "$dir/" && kill -KILL "$p" 2>/dev/null
+		tr '\0' ' ' 2>/dev/null <"$f" | grep -qF "$dir/" && kill -KILL "$p" 2>/dev/null
 	done
 }
 
@@ -161,7 +173,7 @@ twohost_down() {
 			wait "$p"
 		done
 	} 2>/dev/null
-	SRC_DPID= SRC_SSHD= DST_DPID= DST_SSHD=
+	SRC_DPID='' SRC_SSHD='' DST_DPID='' DST_SSHD=''
 	return 0
 }
 
@@ -277,29 +289,47 @@ twohost_vm() {
 	TMP=$TMP/$side conf_vm "$@"
 }
 
-# twohost_start_side SIDE NS IP: its daemon and sshd; sets the pid variables.
-twohost_start_side() {
-	local side=$1 ns=$2 ip=$3 dpid spid i
+# twohost_ns SIDE / twohost_ip SIDE: that side's namespace / address.
+twohost_ns() { case $1 in src) echo "$SRC_NS";; dst) echo "$DST_NS";; esac; }
+twohost_ip() { case $1 in src) echo "$SRC_IP";; dst) echo "$DST_IP";; esac; }
+
+twohost_daemon() {
+	local side=$1 ns dpid i rc
+	ns=$(twohost_ns "$side")
+	[ -n "$ns" ] || { diag "twohost_daemon: no side '$side'"; return 1; }
 	ip netns exec "$ns" "$VMS_BIN/vmserviced" -v -c "$TMP/$side/vms.conf" \
 	    >>"$TMP/$side/daemon.log" 2>&1 &
 	dpid=$!
+	case $side in
+	src) SRC_DPID=$dpid ;;
+	dst) DST_DPID=$dpid ;;
+	esac
+	# Up when vmctl connects (a socket file may be a killed daemon's).
+	for ((i = 0; i < 100; i++)); do
+		if [ -S "$TMP/$side/run/vmservice.sock" ]; then
+			"$VMS_BIN/vmctl" -s "$TMP/$side/run/vmservice.sock" status >/dev/null 2>&1
+			rc=$?
+			[ "$rc" != 4 ] && return 0
+		fi
+		kill -0 "$dpid" 2>/dev/null || break
+		sleep 0.1
+	done
+	diag "$side: vmserviced did not come up:"
+	tail -n 20 "$TMP/$side/daemon.log" | sed 's/^/#   /'
+	return 1
+}
+
+# twohost_sshd SIDE: its sshd, waited for on both ports; sets SRC_SSHD/DST_SSHD.
+twohost_sshd() {
+	local side=$1 ns ip spid i
+	ns=$(twohost_ns "$side") ip=$(twohost_ip "$side")
 	ip netns exec "$ns" "$SSHD" -D -e -f "$TMP/$side/sshd_config" \
 	    >>"$TMP/$side/sshd.log" 2>&1 &
 	spid=$!
 	case $side in
-	src) SRC_DPID=$dpid SRC_SSHD=$spid ;;
-	dst) DST_DPID=$dpid DST_SSHD=$spid ;;
+	src) SRC_SSHD=$spid ;;
+	dst) DST_SSHD=$spid ;;
 	esac
-	for ((i = 0; i < 100; i++)); do
-		[ -S "$TMP/$side/run/vmservice.sock" ] && break
-		kill -0 "$dpid" 2>/dev/null || break
-		sleep 0.1
-	done
-	if [ ! -S "$TMP/$side/run/vmservice.sock" ]; then
-		diag "$side: vmserviced did not come up:"
-		tail -n 20 "$TMP/$side/daemon.log" | sed 's/^/#   /'
-		return 1
-	fi
 	for ((i = 0; i < 100; i++)); do
 		[ "$(grep -c "Server listening on $ip port" "$TMP/$side/sshd.log")" = 2 ] && return 0
 		kill -0 "$spid" 2>/dev/null || break
@@ -311,7 +341,7 @@ twohost_start_side() {
 }
 
 twohost_start() {
-	twohost_start_side src "$SRC_NS" "$SRC_IP" && twohost_start_side dst "$DST_NS" "$DST_IP"
+	twohost_daemon src && twohost_daemon dst && twohost_sshd src && twohost_sshd dst
 }
 
 twohost_up() {
@@ -334,7 +364,7 @@ twohost_logs() {
 	for f in "$TMP"/src/daemon.log "$TMP"/dst/daemon.log "$TMP"/src/sshd.log \
 	    "$TMP"/dst/sshd.log; do
 		[ -s "$f" ] || continue
-		diag "--- ${f#$TMP/}:"
+		diag "--- ${f#"$TMP"/}:"
 		tail -n 15 "$f" | sed 's/^/#   /'
 	done
 }

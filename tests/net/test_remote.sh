@@ -5,7 +5,8 @@
 # --json) both ways, start/stop of the other host's VM, a non-default port,
 # a host key that does not match known_hosts, an unknown host key, a host
 # that does not answer, bad URLs, and the remote vmctl's own exit codes
-# coming back through ssh unchanged.
+# coming back through ssh unchanged (the remote daemon down too), and
+# twohost_down leaving no process and no namespace.
 source "$VMS_TOP/tests/lib/tap.sh"
 source "$VMS_TOP/tests/daemon/lib.sh"
 source "$VMS_TOP/tests/lib/twohost.sh"
@@ -56,6 +57,13 @@ elif command -v python3 >/dev/null; then
 else
 	check_match "  ... looks like the daemon's JSON" "$out" '^\{"ok":true,"vms":\[.*"name":"d1"'
 fi
+
+n=$(remote_runs)
+out=$(VMCTL_REMOTE='' vmctl_src -H "$DST" status 2>&1); rc=$?
+check_eq "no \$VMCTL_REMOTE: 'vmctl' from the PATH dst's sshd gives, dst's VMs" \
+    "$rc $(names "$out")$(remote_runs)" "0 d1 d2 $((n + 1))"
+check_match "  ... ssh was asked to run 'vmctl' 'status'" "$(tail -n 1 "$TMP/ssh.log")" \
+    " -- $DST_IP 'vmctl' 'status'$"
 
 out=$(vmctl_dst -H "$SRC" status 2>&1); rc=$?
 check_eq "dst: vmctl -H $SRC status (the other way round): exit 0" "$rc" 0
@@ -165,10 +173,27 @@ check_eq "a remote program that is not there: ssh's 127 comes back" "$rc" 127
 check_match "  ... vmctl names \$VMCTL_REMOTE" "$out" \
     "'/nonexistent/vmctl' not found on the remote host \(\\\$VMCTL_REMOTE names it\)"
 
+# --- dst's daemon down: the remote vmctl's 4, not ssh's ---
+kill -KILL "$DST_DPID"
+{ wait "$DST_DPID"; } 2>/dev/null
+out=$(vmctl_src -H "$DST" status 2>&1); rc=$?
+check_eq "dst's daemon killed: vmctl -H status exits 4 (the remote vmctl's)" "$rc" 4
+check_match "  ... its message says the daemon is not there" "$out" \
+    "^vmctl: vmserviced is not running \(cannot connect to $TMP/dst/run/vmservice.sock"
+check "  ... not that ssh failed" test -z "$(grep 'ssh failed' <<<"$out")"
+if twohost_daemon dst; then
+	out=$(vmctl_src -H "$DST" status 2>&1); rc=$?
+	check_eq "dst's daemon started again (twohost_daemon): -H status exit 0, d1 d2" \
+	    "$rc $(names "$out")" "0 d1 d2 "
+	check_eq "  ... d1's QEMU kept and adopted" "$(twohost_field dst d1 state)" running
+else
+	notok "dst's daemon starts again (twohost_daemon)"
+fi
+
 # --- nothing leaks ---
 twohost_down
 check_eq "twohost_down: both namespaces gone" \
     "$(ip netns list | awk '{print $1}' | grep -cE "^($SRC_NS|$DST_NS)$")" 0
-left=$(for f in /proc/[0-9]*/cmdline; do tr '\0' ' ' <"$f" 2>/dev/null | grep -F "$TMP/"; done)
+left=$(for f in /proc/[0-9]*/cmdline; do tr '\0' ' ' 2>/dev/null <"$f" | grep -F "$TMP/"; done)
 check_eq "  ... no process of this test left (daemons, QEMUs, sshds)" "$left" ""
 done_testing
