@@ -27,6 +27,9 @@ set -eu
 # openssh-client is what `vmctl -H ssh://HOST` and `vmctl migrate` run (ssh);
 # openssh-server is the real sshd of the two test hosts (tests/lib/twohost.sh,
 # tests/net/test_remote.sh), which also use ssh-keygen for their keys.
+# resource-agents is the OCF tool set the agent rc/ocf/vm is checked with
+# (ocf-tester, ocf-shellfuncs; tests/rc/test_ocf*.sh); xmllint (libxml2-utils)
+# checks its meta-data against the OCF ra-api DTD.
 PKGS="swtpm xorriso make gcc clang pkg-config libconfuse-dev libsystemd-dev libjson-c-dev
 zlib1g-dev libzstd-dev libcap-dev qemu-system-x86 qemu-utils busybox-static telnet socat
 cpio gzip iproute2 procps libclang-rt-14-dev gvncviewer qemu-guest-agent
