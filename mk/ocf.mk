@@ -22,4 +22,4 @@ install-ocf:
 
 uninstall-ocf:
 	rm -f $(OCF_RA_DIR)/vm $(DESTDIR)$(MANDIR)/man7/vmservice-ocf.7
-	-rmdir $(OCF_RA_DIR) 2>/dev/null
+	rmdir $(OCF_RA_DIR) 2>/dev/null || true
