@@ -319,7 +319,8 @@ vms_done(enum wait_kind kind, struct vm **vms, size_t n)
 			return false;
 		if (kind == W_STOP && !sup_is_down(vm))
 			return false;
-		if ((kind == W_MIG_IN && vm->vm_state == VS_INCOMING) ||
+		if ((kind == W_MIG_IN && vm->vm_state == VS_INCOMING &&
+		    !(vm->vm_mig && vm->vm_mig->mg_arrived)) ||
 		    (kind == W_MIG_OUT && vm->vm_state == VS_MIGRATING))
 			return false;
 	}
@@ -376,7 +377,11 @@ reply_outcome(struct client *cl, enum wait_kind kind, struct vm **vms, size_t n)
 	}
 	/* A migration's end: where the guest runs now. */
 	if (n == 1 && (kind == W_MIG_IN || kind == W_MIG_OUT)) {
-		ok = vms[0]->vm_state == (kind == W_MIG_IN ? VS_RUNNING : VS_HANDED_OVER);
+		ok = vms[0]->vm_state == (kind == W_MIG_IN ? VS_RUNNING : VS_HANDED_OVER) ||
+		    (kind == W_MIG_IN && vms[0]->vm_state == VS_INCOMING && vms[0]->vm_mig &&
+		    vms[0]->vm_mig->mg_arrived);
+		if (!ok && kind == W_MIG_OUT)
+			migrate_resumed(cl->c->d, vms[0]);
 		if (!ok)
 			snprintf(err, sizeof(err), "vm %s is %s: %s", vms[0]->vm_name,
 			    sup_state_name(vms[0]->vm_state), vms[0]->vm_detail ?
@@ -1324,7 +1329,8 @@ h_migrate_in(struct client *cl, struct json_object *req)
 		return;
 	log_info("control: uid %u (pid %d): incoming migration of %s", (unsigned)cl->uid,
 	    (int)cl->pid, vm->vm_name);
-	if (migrate_in_begin(cl->c->d, vm, fd, err, sizeof(err))) {
+	if (migrate_in_begin(cl->c->d, vm, fd, get_bool(req, "copy_storage", false), err,
+	    sizeof(err))) {
 		reply_error(cl, "%s", err);
 		return;
 	}
@@ -1365,6 +1371,52 @@ h_migrate_out(struct client *cl, struct json_object *req)
 	finish(cl, req, W_MIG_OUT, vms, 1);
 }
 
+/* Source of --copy-storage: one disk's NBD connection (before migrate-out). */
+static void
+h_migrate_disk(struct client *cl, struct json_object *req)
+{
+	struct vm *vm = one_vm(cl, req);
+	struct json_object *jd, *o;
+	char err[512];
+	int fd;
+
+	if (!vm)
+		return;
+	if (!json_object_object_get_ex(req, "disk", &jd) ||
+	    !json_object_is_type(jd, json_type_string)) {
+		reply_error(cl, "missing \"disk\": a drive id such as disk0");
+		return;
+	}
+	if ((fd = take_fd(cl)) < 0)
+		return;
+	if (migrate_disk_fd(cl->c->d, vm, json_object_get_string(jd), fd, err, sizeof(err))) {
+		reply_error(cl, "%s", err);
+		return;
+	}
+	o = json_object_new_object();
+	json_object_object_add(o, "ok", json_object_new_boolean(true));
+	reply(cl, o);
+}
+
+/* Destination of --copy-storage: the source is done with the disks. */
+static void
+h_migrate_go(struct client *cl, struct json_object *req)
+{
+	struct vm *vm = one_vm(cl, req), **vms;
+	char err[512];
+
+	if (!vm)
+		return;
+	if (migrate_go(cl->c->d, vm, err, sizeof(err))) {
+		reply_error(cl, "%s", err);
+		return;
+	}
+	vms = xcalloc(1, sizeof(*vms));
+	vms[0] = vm;
+	json_object_object_add(req, "wait", json_object_new_boolean(true));
+	finish(cl, req, W_START, vms, 1);
+}
+
 /* Source, handed over: "done" (it runs there: quit here) or "resume" (run here). */
 static void
 h_migrate_end(struct client *cl, struct json_object *req)
@@ -1388,6 +1440,7 @@ h_migrate_end(struct client *cl, struct json_object *req)
 	    cl->wait_cmd, vm->vm_name);
 	sup_event(&cl->c->d->sup, vm, done ? VE_MIGRATE_CONFIRM : VE_MIGRATE_ABORT, 0);
 	daemon_intent_sync(cl->c->d, vm);
+	migrate_resumed(cl->c->d, vm);
 	vms = xcalloc(1, sizeof(*vms));
 	vms[0] = vm;
 	finish(cl, req, done ? W_STOP : W_START, vms, 1);
@@ -1419,6 +1472,8 @@ static const struct ctl_handler {
 	{ "migrate-check", true, h_migrate_check },
 	{ "migrate-in",	true,	h_migrate_in },
 	{ "migrate-out", true,	h_migrate_out },
+	{ "migrate-disk", true,	h_migrate_disk },
+	{ "migrate-go",	true,	h_migrate_go },
 	{ "migrate-done", true,	h_migrate_end },
 	{ "migrate-resume", true, h_migrate_end },
 };

@@ -171,6 +171,8 @@ qmp_event_cb(void *arg, const char *name, struct json_object *data)
 			sup_event(&d->sup, vm, vm->vm_state == VS_RESTORING ? VE_RESTORE_FAILED :
 			    VE_SAVE_FAILED, 0);
 		}
+	} else if (strncmp(name, "BLOCK_JOB_", 10) == 0) {
+		migrate_block_event(d, vm, name, data);	/* a migration's disk copy */
 	} else if (strcmp(name, "BALLOON_CHANGE") == 0) {
 		balloon_event(vm, data);
 	} else if (strcmp(name, "POWERDOWN") == 0 || strcmp(name, "RESET") == 0) {
@@ -437,6 +439,9 @@ op_spawn(void *ctx, struct vm *vm, char *err, size_t errlen)
 	if (restoring || incoming) {
 		strv_push(&argv, "-incoming");
 		strv_push(&argv, "defer");
+		/* --copy-storage: paused on arrival until the source's disks are done. */
+		if (incoming && vm->vm_mig->mg_copy)
+			strv_push(&argv, "-S");
 	} else if (!e && vm->vm_detail && strncmp(vm->vm_detail, "restore-failed", 14) == 0) {
 		vm->vm_reason = SR_RESTORE_FAILED;
 	}

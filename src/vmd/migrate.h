@@ -24,7 +24,18 @@ struct vm_mig {
 	bool		 mg_incoming;	/* destination */
 	int		 mg_fd;		/* the stream, until QEMU has it; -1 after */
 	char		 mg_host[256];	/* source: where to */
-	bool		 mg_copy;	/* source: --copy-storage (QEMU block migration) */
+	bool		 mg_copy;	/* --copy-storage: NBD + mirror (both sides) */
+	/* Source: the NBD connections to the destination (one per written
+	 * disk, by drive id), the mirror jobs begun, ready, ended. */
+	char		**mg_nbd_dev;
+	int		*mg_nbd_fd;
+	size_t		 mg_n_nbd;
+	unsigned	 mg_jobs, mg_ready, mg_ended;
+	unsigned	 mg_tag;	/* in the node and job names of this attempt */
+	bool		 mg_completed;	/* source: QEMU said completed (mirrors ending) */
+	/* Destination: the guest arrived (paused: -S) and waits for "go". */
+	bool		 mg_arrived;
+	char		*mg_nbd_path;	/* run_dir/NAME.nbd, the NBD listener */
 	uint64_t	 mg_timer;	/* the next query-migrate */
 	uint64_t	 mg_start_ms;
 	/* Progress (query-migrate), for status. */
@@ -39,7 +50,16 @@ struct vm_mig {
  * Destination: a VM that is down begins an incoming migration from fd
  * (taken, closed on failure). 0, or -errno with err.
  */
-int migrate_in_begin(struct daemon *d, struct vm *vm, int fd, char *err, size_t errlen);
+int migrate_in_begin(struct daemon *d, struct vm *vm, int fd, bool copy, char *err,
+    size_t errlen);
+/* Source of --copy-storage, before migrate_out_begin: the NBD connection for drive dev. */
+int migrate_disk_fd(struct daemon *d, struct vm *vm, const char *dev, int fd, char *err,
+    size_t errlen);
+/* Destination of --copy-storage: the source is done with the disks: run. */
+int migrate_go(struct daemon *d, struct vm *vm, char *err, size_t errlen);
+/* QMP BLOCK_JOB_* events (the source's mirror jobs). */
+void migrate_block_event(struct daemon *d, struct vm *vm, const char *name,
+    struct json_object *data);
 /* Source: a running VM begins streaming to fd (taken). 0 or -errno with err. */
 int migrate_out_begin(struct daemon *d, struct vm *vm, int fd, const char *host, bool copy,
     char *err, size_t errlen);
@@ -57,6 +77,8 @@ int migrate_in(struct daemon *d, struct vm *vm, char *err, size_t errlen);
 void migrate_event(struct daemon *d, struct vm *vm, const char *status);
 /* status --json members while a migration is under way or just done. */
 void migrate_status(const struct vm *vm, struct json_object *o);
+/* A source runs on here (failed, cancelled, resumed): its migration is forgotten. */
+void migrate_resumed(struct daemon *d, struct vm *vm);
 /* The VM's QEMU is gone, or the VM is freed. */
 void migrate_forget(struct daemon *d, struct vm *vm);
 #endif

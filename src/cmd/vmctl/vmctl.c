@@ -32,6 +32,9 @@ static const struct vmctl_cmd vmctl_commands[] = {
 	  "(shared storage, or --copy-storage); --done/--resume end one left handed-over", vmctl_migrate },
 	{ "migrate-incoming", "NAME",
 	  "the destination's side of vmctl migrate (run by it through ssh)", vmctl_migrate },
+	{ "migrate-nbd", "NAME DISK",
+	  "one disk's copy for vmctl migrate --copy-storage (run by it through ssh)",
+	  vmctl_migrate },
 };
 #define N_COMMANDS	(sizeof(vmctl_commands) / sizeof(vmctl_commands[0]))
 

@@ -31,6 +31,7 @@
 
 #include "config/inventory.h"
 #include "lib/sshurl.h"
+#include "lib/usock.h"
 #include "hw/migtext.h"
 #include "lib/util.h"
 #include "cmd/vmctl/vmctl.h"
@@ -137,13 +138,50 @@ mreq(const char *sock, const char *cmd, const char *name, const char *hw, const 
 	if (hw)
 		json_object_object_add(req, "hw", json_object_new_string(hw));
 	if (host)
-		json_object_object_add(req, "host", json_object_new_string(host));
+		json_object_object_add(req, strcmp(cmd, "migrate-disk") == 0 ? "disk" : "host",
+		    json_object_new_string(host));
 	resp = fd >= 0 ? vmctl_request_fd(sock, req, fd, rc) : vmctl_request(sock, req, rc);
 	json_object_put(req);
 	return resp;
 }
 
 /* ---- the destination: run by ssh, stdin the stream, stdout the words ---- */
+
+/*
+ * A child that ends us (SIGTERM) when nobody reads our stdout any more
+ * (the ssh session is gone: POLLERR on the pipe's write end).
+ */
+static pid_t
+watch_stdout(void)
+{
+	pid_t parent = getpid(), pid = fork();
+
+	if (pid == 0) {
+		struct pollfd p = { .fd = 1, .events = 0 };
+
+		for (;;) {
+			if (poll(&p, 1, 1000) < 0 && errno != EINTR)
+				_exit(0);
+			if (p.revents & (POLLERR | POLLHUP | POLLNVAL)) {
+				kill(parent, SIGTERM);
+				_exit(0);
+			}
+			if (getppid() != parent)
+				_exit(0);
+		}
+	}
+	return pid;
+}
+
+static void
+unwatch(pid_t pid)
+{
+	if (pid <= 0)
+		return;
+	kill(pid, SIGKILL);
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+}
 
 static int
 incoming(const char *sock, const char *name)
@@ -152,6 +190,7 @@ incoming(const char *sock, const char *name)
 	struct json_object *resp;
 	unsigned long len;
 	size_t got = 0;
+	pid_t watcher;
 	int rc;
 
 	/* The header: MAGIC NAME LEN\n, then LEN bytes; nothing read past them. */
@@ -196,8 +235,15 @@ incoming(const char *sock, const char *name)
 	json_object_put(resp);
 	printf("ok\n");
 	fflush(stdout);
-	/* Answered once the guest runs here, or the stream failed. */
+	/*
+	 * Answered once the guest runs here, or the stream failed. Should the
+	 * source give up before its stream even began (a disk copy refused),
+	 * its end of this ssh session closes our stdout: then we go, and with
+	 * our connection our daemon's incoming QEMU (vmd/migrate.h).
+	 */
+	watcher = watch_stdout();
 	resp = mreq(sock, "migrate-in", name, hw, NULL, 0, &rc);
+	unwatch(watcher);
 	free(hw);
 	if (!resp) {
 		/*
@@ -216,19 +262,115 @@ incoming(const char *sock, const char *name)
 		return VMCTL_FAIL;
 	}
 	json_object_put(resp);
+	if (copy_storage) {
+		/*
+		 * Arrived, paused (-S): the source's disk copies end only now
+		 * (its mirrors flush). Its "go" comes down the same channel,
+		 * which QEMU has stopped reading.
+		 */
+		printf("arrived\n");
+		fflush(stdout);
+		if (read_line(0, line, sizeof(line), RUNNING_SECS) < 0 || strcmp(line, "go") != 0) {
+			resp = mreq(sock, "stop", name, NULL, NULL, -1, &rc);
+			json_object_put(resp);
+			printf("failed: no word from the source after the guest arrived: stopped "
+			    "here\n");
+			fflush(stdout);
+			return VMCTL_FAIL;
+		}
+		resp = mreq(sock, "migrate-go", name, NULL, NULL, -1, &rc);
+		if (!ok_of(resp)) {
+			printf("failed: %s\n", resp ? str_of(resp, "error") : "no daemon");
+			fflush(stdout);
+			json_object_put(resp);
+			return VMCTL_FAIL;
+		}
+		json_object_put(resp);
+	}
 	printf("running\n");
 	fflush(stdout);
+	return VMCTL_OK;
+}
+
+/*
+ * migrate-nbd NAME DISK, run through ssh on the destination of
+ * --copy-storage: one disk's NBD connection, relayed between ssh (stdin,
+ * stdout) and the destination QEMU's NBD server on run_dir/NAME.nbd, which
+ * is connected to only when the listener is that QEMU (SO_PEERCRED).
+ */
+static int
+nbd_relay(const char *sock, const char *name)
+{
+	struct json_object *resp, *vms, *v;
+	char path[4096], err[512], buf[65536];
+	const char *slash = strrchr(sock, '/');
+	int rc, fd = -1, e = -ENOENT;
+	bool in_open = true, out_open = true;
+	pid_t pid = 0;
+	time_t end = time(NULL) + READY_SECS;
+
+	/* The destination QEMU listens once QMP set it up: retry a while. */
+	while (time(NULL) < end) {
+		resp = mreq(sock, "status", name, NULL, NULL, -1, &rc);
+		if (resp && json_object_object_get_ex(resp, "vms", &vms) &&
+		    json_object_array_length(vms) == 1 &&
+		    json_object_object_get_ex(json_object_array_get_idx(vms, 0), "pid", &v) && v)
+			pid = (pid_t)json_object_get_int(v);
+		json_object_put(resp);
+		snprintf(path, sizeof(path), "%.*s/%s.nbd", slash ? (int)(slash - sock) : 1,
+		    slash ? sock : ".", name);
+		if (pid > 0 && (e = usock_connect(path, pid, &fd, err, sizeof(err))) == 0)
+			break;
+		if (e != -ENOENT && e != -ECONNREFUSED && e != -EAGAIN && pid > 0) {
+			fprintf(stderr, "vmctl migrate-nbd: %s\n", err);
+			return VMCTL_FAIL;
+		}
+		usleep(100000);
+	}
+	if (fd < 0) {
+		fprintf(stderr, "vmctl migrate-nbd: vm %s: no NBD server at %s\n", name, path);
+		return VMCTL_FAIL;
+	}
+	if (fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) < 0)
+		return VMCTL_FAIL;
+	while (in_open || out_open) {
+		struct pollfd p[2] = { { .fd = in_open ? 0 : -1, .events = POLLIN },
+		    { .fd = out_open ? fd : -1, .events = POLLIN } };
+		ssize_t n;
+
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (p[0].revents) {
+			n = read(0, buf, sizeof(buf));
+			if (n <= 0 || write_all(fd, buf, (size_t)n) < 0) {
+				in_open = false;
+				shutdown(fd, SHUT_WR);
+			}
+		}
+		if (p[1].revents) {
+			n = read(fd, buf, sizeof(buf));
+			if (n <= 0 || write_all(1, buf, (size_t)n) < 0) {
+				out_open = false;
+				close(1);
+			}
+		}
+	}
+	close(fd);
 	return VMCTL_OK;
 }
 
 /* ---- the source ---- */
 
 static pid_t
-spawn_ssh(const struct sshurl *u, const char *name, int in, int out)
+spawn_ssh(const struct sshurl *u, const char *cmd, const char *name, const char *arg, int in,
+    int out)
 {
 	const char *remote = getenv("VMCTL_REMOTE");
-	const char *words[] = { remote && *remote ? remote : "vmctl", "migrate-incoming", name };
-	char **argv = sshurl_argv(u, false, NULL, words, 3);
+	const char *words[] = { remote && *remote ? remote : "vmctl", cmd, name, arg };
+	char **argv = sshurl_argv(u, false, NULL, words, arg ? 4 : 3);
 	pid_t pid;
 
 	if (!argv)
@@ -260,6 +402,72 @@ end_ssh(pid_t pid, bool kill_it)
 		;
 }
 
+static void
+end_nbd(pid_t *pids, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		end_ssh(pids[i], true);
+}
+
+/*
+ * --copy-storage: for each disk the guest writes, `ssh HOST vmctl
+ * migrate-nbd NAME diskN` on one end of a socket pair, the other end to
+ * our daemon (migrate-disk) for its QEMU's mirror job. -1 after a message.
+ */
+static int
+nbd_channels(const char *sock, const char *conf, const char *name, const struct sshurl *u,
+    pid_t *pids, size_t *n)
+{
+	struct inventory inv;
+	struct hw_vm *hw;
+	struct json_object *resp;
+	int rc = 0;
+
+	if (vmctl_load(conf, &inv) < 0)
+		return -1;
+	if (!(hw = inv_find_vm(&inv, name))) {
+		inv_free(&inv);
+		return -1;
+	}
+	for (size_t i = 0; i < hw->vm_n_disks && *n < 64 && !rc; i++) {
+		char dev[32];
+		int sp[2];
+
+		if (hw->vm_disks[i].dk_readonly || hw->vm_disks[i].dk_media == HW_MEDIA_CDROM)
+			continue;
+		snprintf(dev, sizeof(dev), "disk%zu", i);
+		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0) {
+			fprintf(stderr, "vmctl migrate: socketpair: %s\n", strerror(errno));
+			rc = -1;
+			break;
+		}
+		pids[*n] = spawn_ssh(u, "migrate-nbd", name, dev, sp[0], sp[0]);
+		close(sp[0]);
+		if (pids[*n] < 0) {
+			close(sp[1]);
+			rc = -1;
+			break;
+		}
+		(*n)++;
+		resp = mreq(sock, "migrate-disk", name, NULL, dev, sp[1], &rc);
+		close(sp[1]);
+		if (!ok_of(resp)) {
+			fprintf(stderr, "vmctl migrate: %s: %s\n", dev, resp ? str_of(resp, "error") :
+			    "no answer from the daemon");
+			rc = -1;
+		} else {
+			json_object_object_add(resp, "ok", NULL);
+			json_object_put(resp);
+			resp = NULL;
+			rc = 0;
+			continue;
+		}
+		json_object_put(resp);
+	}
+	inv_free(&inv);
+	return rc;
+}
+
 static int
 outgoing(const char *sock, const char *conf, const char *name, const char *url)
 {
@@ -269,7 +477,8 @@ outgoing(const char *sock, const char *conf, const char *name, const char *url)
 	struct json_object *resp, *vms, *mig = NULL;
 	char err[512], line[2048], *text, *head;
 	int sv[2] = { -1, -1 }, po[2] = { -1, -1 }, rc, e;
-	pid_t ssh;
+	pid_t ssh, nbd_pids[64];
+	size_t n_nbd = 0;
 
 	if (sshurl_parse(url, &u, err, sizeof(err)) < 0) {
 		fprintf(stderr, "vmctl migrate: %s\n", err);
@@ -291,7 +500,7 @@ outgoing(const char *sock, const char *conf, const char *name, const char *url)
 		return VMCTL_FAIL;
 	}
 	signal(SIGPIPE, SIG_IGN);
-	ssh = spawn_ssh(&u, name, sv[0], po[1]);
+	ssh = spawn_ssh(&u, "migrate-incoming", name, NULL, sv[0], po[1]);
 	close(sv[0]);
 	close(po[1]);
 	head = xasprintf(MAGIC "%s %zu%s\n", name, strlen(text), copy_storage ?
@@ -312,14 +521,23 @@ outgoing(const char *sock, const char *conf, const char *name, const char *url)
 		return VMCTL_FAIL;
 	}
 	free(text);
+	/* --copy-storage: one ssh channel a written disk, before the stream. */
+	if (copy_storage && nbd_channels(sock, conf, name, &u, nbd_pids, &n_nbd) < 0) {
+		end_ssh(ssh, true);
+		end_nbd(nbd_pids, n_nbd);
+		close(sv[1]);
+		close(po[0]);
+		return VMCTL_FAIL;
+	}
 	/* The destination waits for the stream: the source QEMU writes it. */
 	resp = mreq(sock, "migrate-out", name, NULL, u.su_host, sv[1], &rc);
-	close(sv[1]);
 	if (!ok_of(resp)) {
 		fprintf(stderr, "vmctl migrate: %s\n", resp ? str_of(resp, "error") :
 		    "no answer from the daemon");
 		json_object_put(resp);
 		end_ssh(ssh, true);
+		end_nbd(nbd_pids, n_nbd);
+		close(sv[1]);
 		close(po[0]);
 		return resp ? VMCTL_FAIL : rc;
 	}
@@ -328,6 +546,14 @@ outgoing(const char *sock, const char *conf, const char *name, const char *url)
 	mig = mig ? json_object_get(mig) : NULL;
 	json_object_put(resp);
 	e = read_line(po[0], line, sizeof(line), RUNNING_SECS);
+	/* --copy-storage: arrived there, paused; our disks are done: "go". */
+	if (copy_storage && e == 0 && strcmp(line, "arrived") == 0) {
+		e = write_all(sv[1], "go\n", 3) < 0 ? -EPIPE : 0;
+		if (!e)
+			e = read_line(po[0], line, sizeof(line), RUNNING_SECS);
+	}
+	close(sv[1]);
+	end_nbd(nbd_pids, n_nbd);
 	if (e == 0 && strcmp(line, "running") == 0) {
 		resp = mreq(sock, "migrate-done", name, NULL, NULL, -1, &rc);
 		printf("%s: migrated to %s: downtime %s ms, total %s ms\n", name, u.su_host,
@@ -383,7 +609,7 @@ vmctl_migrate(struct vmctl *ctl, int argc, char **argv)
 {
 	const char *conf = NULL, *sock_opt = NULL, *pos[2] = { NULL, NULL };
 	bool copy = false, done = false, resume = false, in = strcmp(argv[0],
-	    "migrate-incoming") == 0;
+	    "migrate-incoming") == 0, nbd = strcmp(argv[0], "migrate-nbd") == 0;
 	char *sock;
 	int npos = 0, rc, i;
 
@@ -408,6 +634,17 @@ vmctl_migrate(struct vmctl *ctl, int argc, char **argv)
 		} else {
 			pos[npos++] = argv[i];
 		}
+	}
+	if (nbd) {
+		if (npos != 2) {
+			fprintf(stderr, "vmctl migrate-nbd: name the VM and the disk\n");
+			return VMCTL_USAGE;
+		}
+		if (!(sock = vmctl_socket(ctl, conf, sock_opt)))
+			return VMCTL_NO_DAEMON;
+		rc = nbd_relay(sock, pos[0]);
+		free(sock);
+		return rc;
 	}
 	if (npos != (in || done || resume ? 1 : 2) || (done && resume)) {
 		fprintf(stderr, "vmctl %s: %s\n", argv[0], in ? "name the VM" :
