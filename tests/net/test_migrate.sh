@@ -5,7 +5,8 @@
 #   shared storage   src -> dst: exit 0, QEMU's downtime printed, the guest's
 #                    uptime goes on and it did not boot again (its disk's
 #                    record), src shows it `migrated` and will not start it
-#                    (start, reload) without --force; and back dst -> src
+#                    (start, reload, a new daemon as at boot) without --force;
+#                    and back dst -> src
 #   hardware         dst declares other memory: refused with the diff, the
 #                    guest runs on at src
 #   failures         the migration slowed (max-bandwidth) and, half-way:
@@ -98,6 +99,15 @@ check_match "  ... saying where it runs and --force" "$out" "migrated: $DST_IP.*
 vmctl_src reload >/dev/null 2>&1
 sleep 0.5
 check_eq "src: a reload does not start it" "$(state src)" migrated
+# As at the host's next boot: a new daemon, no intent file (run_dir is a tmpfs
+# there), autostart = yes: the stop reason kept in state_dir says it is away.
+kill -TERM "$SRC_DPID"; wait "$SRC_DPID" 2>/dev/null
+rm -f "$TMP/src/run/g.intent"
+check "src: a new daemon" twohost_daemon src
+sleep 1
+check_eq "src: not started at its start (autostart = yes)" "$(state src)" migrated
+check_match "  ... the daemon says why" "$(cat "$TMP/src/daemon.log")" \
+    "g: not started: migrated: $DST_IP \(vmctl start --force\)"
 check "still one QEMU of g" one_qemu
 
 # ---- and back, dst -> src ----
@@ -189,8 +199,7 @@ finish
 check "d) src's daemon killed: vmctl migrate fails" test "$MRC" != 0
 for _ in $(seq 100); do [ "$(state dst)" != incoming ] && break; sleep 0.1; done
 check "d) dst: not running ($(state dst))" test "$(state dst)" != running
-on_src "$VMS_BIN/vmserviced" -v -c "$TMP/src/vms.conf" >>"$TMP/src/daemon.log" 2>&1 &
-SRC_DPID=$!
+twohost_daemon src
 check "d) a new src daemon: g running" twohost_wait_state src g running 20
 check_eq "d) the same QEMU, adopted" "$(field_of src g pid)" "$q"
 check_match "d) its guest runs (QMP query-status)" \
@@ -209,9 +218,7 @@ check_eq "e) src: running, the same QEMU" "$(state src) $(field_of src g pid)" "
 check_eq "e) dst's QEMU is gone" "$(dst_qemu)" ""
 check "e) one QEMU of g" one_qemu
 diag "e) vmctl said: $(tr '\n' ' ' <"$TMP/mig.out")"
-on_dst "$VMS_BIN/vmserviced" -v -c "$TMP/dst/vms.conf" >>"$TMP/dst/daemon.log" 2>&1 &
-DST_DPID=$!
-for _ in $(seq 50); do [ -S "$TMP/dst/run/vmservice.sock" ] && break; sleep 0.1; done
+twohost_daemon dst
 
 # f) the destination's word lost after completion: dst's vmctl migrate-incoming
 # stopped (SIGSTOP) while the stream, which bypasses it, completes; then killed.
