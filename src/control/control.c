@@ -1256,6 +1256,17 @@ h_attach(struct client *cl, struct json_object *req)
 
 /* ---- live migration (vmd/migrate.h, PROTOCOL.md) ---- */
 
+/* A request about one VM, answered once its goal (kind) is reached. */
+static void
+finish_waiting(struct client *cl, struct json_object *req, enum wait_kind kind, struct vm *vm)
+{
+	struct vm **vms = xcalloc(1, sizeof(*vms));
+
+	vms[0] = vm;
+	json_object_object_add(req, "wait", json_object_new_boolean(true));
+	finish(cl, req, kind, vms, 1);
+}
+
 /* The passed descriptor, taken from the client; -1 with an error sent. */
 static int
 take_fd(struct client *cl)
@@ -1321,7 +1332,7 @@ h_migrate_check(struct client *cl, struct json_object *req)
 static void
 h_migrate_in(struct client *cl, struct json_object *req)
 {
-	struct vm *vm = one_vm(cl, req), **vms;
+	struct vm *vm = one_vm(cl, req);
 	char err[512];
 	int fd;
 
@@ -1334,17 +1345,14 @@ h_migrate_in(struct client *cl, struct json_object *req)
 		reply_error(cl, "%s", err);
 		return;
 	}
-	vms = xcalloc(1, sizeof(*vms));
-	vms[0] = vm;
-	json_object_object_add(req, "wait", json_object_new_boolean(true));
-	finish(cl, req, W_MIG_IN, vms, 1);
+	finish_waiting(cl, req, W_MIG_IN, vm);
 }
 
 /* Source: stream to the passed fd; answered at completion (handed over) or failure. */
 static void
 h_migrate_out(struct client *cl, struct json_object *req)
 {
-	struct vm *vm = one_vm(cl, req), **vms;
+	struct vm *vm = one_vm(cl, req);
 	struct json_object *jh;
 	char err[512];
 	int fd;
@@ -1365,10 +1373,7 @@ h_migrate_out(struct client *cl, struct json_object *req)
 		reply_error(cl, "%s", err);
 		return;
 	}
-	vms = xcalloc(1, sizeof(*vms));
-	vms[0] = vm;
-	json_object_object_add(req, "wait", json_object_new_boolean(true));
-	finish(cl, req, W_MIG_OUT, vms, 1);
+	finish_waiting(cl, req, W_MIG_OUT, vm);
 }
 
 /* Source of --copy-storage: one disk's NBD connection (before migrate-out). */
@@ -1402,7 +1407,7 @@ h_migrate_disk(struct client *cl, struct json_object *req)
 static void
 h_migrate_go(struct client *cl, struct json_object *req)
 {
-	struct vm *vm = one_vm(cl, req), **vms;
+	struct vm *vm = one_vm(cl, req);
 	char err[512];
 
 	if (!vm)
@@ -1411,10 +1416,7 @@ h_migrate_go(struct client *cl, struct json_object *req)
 		reply_error(cl, "%s", err);
 		return;
 	}
-	vms = xcalloc(1, sizeof(*vms));
-	vms[0] = vm;
-	json_object_object_add(req, "wait", json_object_new_boolean(true));
-	finish(cl, req, W_START, vms, 1);
+	finish_waiting(cl, req, W_START, vm);
 }
 
 /* Source, handed over: "done" (it runs there: quit here) or "resume" (run here). */

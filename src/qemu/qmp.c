@@ -360,3 +360,25 @@ qmp_connect_fd(struct qmp *q, struct loop *lp, const char *path, int fd)
 {
 	return uconn_adopt(&q->uc, lp, path, fd);
 }
+
+int
+qmp_getfd(struct qmp *q, const char *name, int fd)
+{
+	struct json_object *args = json_object_new_object();
+
+	json_object_object_add(args, "fdname", json_object_new_string(name));
+	return qmp_send_fd(q, "getfd", args, fd, NULL, NULL);
+}
+
+int
+qmp_migrate_events(struct qmp *q)
+{
+	struct json_object *caps = json_object_new_array(), *cap = json_object_new_object(), *args;
+
+	json_object_object_add(cap, "capability", json_object_new_string("events"));
+	json_object_object_add(cap, "state", json_object_new_boolean(true));
+	json_object_array_add(caps, cap);
+	args = json_object_new_object();
+	json_object_object_add(args, "capabilities", caps);
+	return qmp_send(q, "migrate-set-capabilities", args, NULL, NULL);
+}

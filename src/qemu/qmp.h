@@ -63,6 +63,11 @@ int qmp_send(struct qmp *q, const char *cmd, struct json_object *args,
 int qmp_send_fd(struct qmp *q, const char *cmd, struct json_object *args, int fd,
     qmp_reply_fn fn, void *arg);
 
+/* getfd {"fdname": name} with fd (qmp_send_fd; the caller closes fd). */
+int qmp_getfd(struct qmp *q, const char *name, int fd);
+/* migrate-set-capabilities events = on: MIGRATION events for migrate/-incoming. */
+int qmp_migrate_events(struct qmp *q);
+
 /* Bytes waiting to be written, and marking some of them written. */
 const char *qmp_out(const struct qmp *q, size_t *len);
 void qmp_out_consume(struct qmp *q, size_t n);

@@ -149,47 +149,57 @@ static int
 hand_over(struct vm *vm, char *err, size_t errlen)
 {
 	struct vm_mig *m = vm->vm_mig;
-	struct json_object *args, *caps, *cap;
 	int e;
 
 	if (!m || m->mg_fd < 0 || !vm->vm_qmp || !qmp_is_ready(vm->vm_qmp)) {
 		snprintf(err, errlen, "%s", !m || m->mg_fd < 0 ? "no stream" : "no QMP connection");
 		return -ENOTCONN;
 	}
-	args = json_object_new_object();
-	json_object_object_add(args, "fdname", json_object_new_string(FDNAME));
-	e = qmp_send_fd(vm->vm_qmp, "getfd", args, m->mg_fd, NULL, NULL);
+	e = qmp_getfd(vm->vm_qmp, FDNAME, m->mg_fd);
 	close(m->mg_fd);
 	m->mg_fd = -1;
 	if (e) {
 		snprintf(err, errlen, "cannot pass the stream to QEMU: %s", strerror(-e));
 		return e;
 	}
-	caps = json_object_new_array();
-	cap = json_object_new_object();
-	json_object_object_add(cap, "capability", json_object_new_string("events"));
-	json_object_object_add(cap, "state", json_object_new_boolean(true));
-	json_object_array_add(caps, cap);
-	args = json_object_new_object();
-	json_object_object_add(args, "capabilities", caps);
-	e = qmp_send(vm->vm_qmp, "migrate-set-capabilities", args, NULL, NULL);
-	if (e)
+	if ((e = qmp_migrate_events(vm->vm_qmp)))
 		snprintf(err, errlen, "QMP: %s", strerror(-e));
 	return e;
 }
 
-/* migrate / migrate-incoming refused at once. */
+static void mirrors_cancel(struct vm *vm);
+
+/*
+ * The migration failed: why (owned; NULL: "migration failed (to HOST)"),
+ * the source's disk copies cancelled, the table told.
+ */
 static void
-start_reply(void *arg, struct json_object *ret, const char *error)
+fail(struct daemon *d, struct vm *vm, char *why)
+{
+	const struct vm_mig *m = vm->vm_mig;
+
+	if (vm->vm_state == VS_MIGRATING && m && m->mg_copy) {
+		/* A disk copy failed: the guest's state must not go on without it. */
+		if (vm->vm_qmp)
+			(void)qmp_send(vm->vm_qmp, "migrate_cancel", NULL, NULL, NULL);
+		mirrors_cancel(vm);
+	}
+	free(vm->vm_detail);
+	vm->vm_detail = why ? why : xasprintf("migration failed%s%s%s",
+	    m && m->mg_host[0] ? " (to " : "", m && m->mg_host[0] ? m->mg_host : "",
+	    m && m->mg_host[0] ? ")" : "");
+	sup_event(&d->sup, vm, VE_MIGRATE_FAILED, 0);
+}
+
+/* A command of the migration (migrate, migrate-incoming, the disks' NBD and mirrors) refused. */
+static void
+refused_reply(void *arg, struct json_object *ret, const char *error)
 {
 	struct vm *vm = arg;
-	struct daemon *d = vm->vm_ctx;
 
 	if (!error || (vm->vm_state != VS_MIGRATING && vm->vm_state != VS_INCOMING))
 		return;
-	free(vm->vm_detail);
-	vm->vm_detail = xasprintf("migration failed: QEMU: %s", error);
-	sup_event(&d->sup, vm, VE_MIGRATE_FAILED, 0);
+	fail(vm->vm_ctx, vm, xasprintf("migration failed: QEMU: %s", error));
 }
 
 static int64_t
@@ -246,7 +256,7 @@ send_migrate(struct vm *vm, char *err, size_t errlen)
 	int e;
 
 	json_object_object_add(args, "uri", json_object_new_string("fd:" FDNAME));
-	if ((e = qmp_send(vm->vm_qmp, "migrate", args, start_reply, vm))) {
+	if ((e = qmp_send(vm->vm_qmp, "migrate", args, refused_reply, vm))) {
 		snprintf(err, errlen, "QMP migrate: %s", strerror(-e));
 		return e;
 	}
@@ -254,20 +264,6 @@ send_migrate(struct vm *vm, char *err, size_t errlen)
 	if (!vm->vm_mig->mg_timer)
 		vm->vm_mig->mg_timer = loop_add_timer(d->lp, MIG_POLL_MS, poll_cb, vm);
 	return 0;
-}
-
-/* A QMP command of the disk copy refused: the migration fails. */
-static void
-copy_reply(void *arg, struct json_object *ret, const char *error)
-{
-	struct vm *vm = arg;
-	struct daemon *d = vm->vm_ctx;
-
-	if (!error || (vm->vm_state != VS_MIGRATING && vm->vm_state != VS_INCOMING))
-		return;
-	free(vm->vm_detail);
-	vm->vm_detail = xasprintf("migration failed: copying the disks: QEMU: %s", error);
-	migrate_event(d, vm, "failed");
 }
 
 /*
@@ -278,15 +274,12 @@ static int
 nbd_getfds(struct vm *vm, char *err, size_t errlen)
 {
 	struct vm_mig *m = vm->vm_mig;
-	struct json_object *args;
 	char name[64];
 	int e;
 
 	for (size_t i = 0; i < m->mg_n_nbd; i++) {
 		snprintf(name, sizeof(name), "mig-%s-%u", m->mg_nbd_dev[i], m->mg_tag);
-		args = json_object_new_object();
-		json_object_object_add(args, "fdname", json_object_new_string(name));
-		e = qmp_send_fd(vm->vm_qmp, "getfd", args, m->mg_nbd_fd[i], NULL, NULL);
+		e = qmp_getfd(vm->vm_qmp, name, m->mg_nbd_fd[i]);
 		close(m->mg_nbd_fd[i]);
 		m->mg_nbd_fd[i] = -1;
 		if (e) {
@@ -317,14 +310,14 @@ mirrors_begin(struct vm *vm, char *err, size_t errlen)
 		json_object_object_add(args, "node-name", json_object_new_string(name));
 		json_object_object_add(args, "server", srv);
 		json_object_object_add(args, "export", json_object_new_string(m->mg_nbd_dev[i]));
-		if ((e = qmp_send(vm->vm_qmp, "blockdev-add", args, copy_reply, vm)))
+		if ((e = qmp_send(vm->vm_qmp, "blockdev-add", args, refused_reply, vm)))
 			break;
 		args = json_object_new_object();
 		json_object_object_add(args, "job-id", json_object_new_string(name));
 		json_object_object_add(args, "device", json_object_new_string(m->mg_nbd_dev[i]));
 		json_object_object_add(args, "target", json_object_new_string(name));
 		json_object_object_add(args, "sync", json_object_new_string("full"));
-		if ((e = qmp_send(vm->vm_qmp, "blockdev-mirror", args, copy_reply, vm)))
+		if ((e = qmp_send(vm->vm_qmp, "blockdev-mirror", args, refused_reply, vm)))
 			break;
 		m->mg_jobs++;
 	}
@@ -411,11 +404,8 @@ migrate_block_event(struct daemon *d, struct vm *vm, const char *name,
 		return;
 	log_vm(LOG_INFO, vm->vm_name, "QMP %s %s", name, dev);
 	if (strcmp(name, "BLOCK_JOB_READY") == 0 && !m->mg_completed) {
-		if (++m->mg_ready == m->mg_jobs && send_migrate(vm, err, sizeof(err))) {
-			free(vm->vm_detail);
-			vm->vm_detail = xasprintf("migration failed: %s", err);
-			migrate_event(d, vm, "failed");
-		}
+		if (++m->mg_ready == m->mg_jobs && send_migrate(vm, err, sizeof(err)))
+			fail(d, vm, xasprintf("migration failed: %s", err));
 		return;
 	}
 	if (strcmp(name, "BLOCK_JOB_ERROR") == 0 ||
@@ -424,10 +414,8 @@ migrate_block_event(struct daemon *d, struct vm *vm, const char *name,
 		const char *why = data && json_object_object_get_ex(data, "error", &v) ?
 		    json_object_get_string(v) : name;
 
-		free(vm->vm_detail);
-		vm->vm_detail = xasprintf("migration failed: copying %.*s: %s",
-		    (int)strcspn(dev + 4, "-"), dev + 4, why);
-		migrate_event(d, vm, "failed");
+		fail(d, vm, xasprintf("migration failed: copying %.*s: %s",
+		    (int)strcspn(dev + 4, "-"), dev + 4, why));
 		return;
 	}
 	/* After completion: each mirror ends (cancelled when ready: no pivot). */
@@ -492,15 +480,12 @@ static int
 nbd_listener(struct daemon *d, struct vm *vm, char *err, size_t errlen)
 {
 	struct vm_mig *m = vm->vm_mig;
-	struct json_object *args;
 	int fd, e;
 
-	m->mg_nbd_path = daemon_run_path(d, vm, "nbd");
+	m->mg_nbd_path = xasprintf("%s/%s.nbd", d->inv.inv_run_dir, vm->vm_name);
 	if ((e = usock_bind(m->mg_nbd_path, &fd, err, errlen)))
 		return e;
-	args = json_object_new_object();
-	json_object_object_add(args, "fdname", json_object_new_string("nbdlisten"));
-	e = qmp_send_fd(vm->vm_qmp, "getfd", args, fd, NULL, NULL);
+	e = qmp_getfd(vm->vm_qmp, "nbdlisten", fd);
 	close(fd);
 	if (e)
 		snprintf(err, errlen, "cannot pass the NBD listener to QEMU: %s", strerror(-e));
@@ -520,7 +505,7 @@ nbd_serve(struct vm *vm, char *err, size_t errlen)
 	json_object_object_add(addr, "data", data);
 	args = json_object_new_object();
 	json_object_object_add(args, "addr", addr);
-	if ((e = qmp_send(vm->vm_qmp, "nbd-server-start", args, copy_reply, vm)))
+	if ((e = qmp_send(vm->vm_qmp, "nbd-server-start", args, refused_reply, vm)))
 		goto fail;
 	for (size_t i = 0; i < vm->vm_hw->vm_n_disks; i++) {
 		char id[32];
@@ -532,7 +517,7 @@ nbd_serve(struct vm *vm, char *err, size_t errlen)
 		args = json_object_new_object();
 		json_object_object_add(args, "device", json_object_new_string(id));
 		json_object_object_add(args, "writable", json_object_new_boolean(true));
-		if ((e = qmp_send(vm->vm_qmp, "nbd-server-add", args, copy_reply, vm)))
+		if ((e = qmp_send(vm->vm_qmp, "nbd-server-add", args, refused_reply, vm)))
 			goto fail;
 	}
 	return 0;
@@ -555,7 +540,7 @@ migrate_in(struct daemon *d, struct vm *vm, char *err, size_t errlen)
 		return e;
 	args = json_object_new_object();
 	json_object_object_add(args, "uri", json_object_new_string("fd:" FDNAME));
-	if ((e = qmp_send(vm->vm_qmp, "migrate-incoming", args, start_reply, vm)))
+	if ((e = qmp_send(vm->vm_qmp, "migrate-incoming", args, refused_reply, vm)))
 		snprintf(err, errlen, "QMP migrate-incoming: %s", strerror(-e));
 	return e;
 }
@@ -628,24 +613,7 @@ migrate_event(struct daemon *d, struct vm *vm, const char *st)
 			(void)migrate_done(vm);
 		}
 	} else if (strcmp(st, "failed") == 0 || strcmp(st, "cancelled") == 0) {
-		if (vm->vm_state == VS_MIGRATING && vm->vm_mig && vm->vm_mig->mg_copy) {
-			mirrors_cancel(vm);
-			if (vm->vm_detail && strncmp(vm->vm_detail, "migration failed: ", 18) == 0) {
-				/* copy_reply / a block job said why already */
-				sup_event(&d->sup, vm, VE_MIGRATE_FAILED, 0);
-				return;
-			}
-		}
-		free(vm->vm_detail);
-		vm->vm_detail = xasprintf("migration %s%s%s", st,
-		    vm->vm_mig && vm->vm_mig->mg_host[0] ? " (to " : "",
-		    vm->vm_mig && vm->vm_mig->mg_host[0] ? vm->vm_mig->mg_host : "");
-		if (vm->vm_mig && vm->vm_mig->mg_host[0]) {
-			char *t = xasprintf("%s)", vm->vm_detail);
-			free(vm->vm_detail);
-			vm->vm_detail = t;
-		}
-		sup_event(&d->sup, vm, VE_MIGRATE_FAILED, 0);
+		fail(d, vm, NULL);
 	}
 }
 

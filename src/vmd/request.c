@@ -160,10 +160,10 @@ check_startable(struct daemon *d, struct vm *vm, bool restart, bool force, char 
  * Requests are events: the table decides (a VM being adopted only records
  * the want, a running one wanted down stays up, and so on).
  */
-int
-daemon_start_vm(struct daemon *d, struct vm *vm, char *err, size_t errlen)
+static int
+start(struct daemon *d, struct vm *vm, bool force, char *err, size_t errlen)
 {
-	int e = check_startable(d, vm, false, false, err, errlen);
+	int e = check_startable(d, vm, false, force, err, errlen);
 
 	if (e)
 		return e;
@@ -173,15 +173,15 @@ daemon_start_vm(struct daemon *d, struct vm *vm, char *err, size_t errlen)
 }
 
 int
+daemon_start_vm(struct daemon *d, struct vm *vm, char *err, size_t errlen)
+{
+	return start(d, vm, false, err, errlen);
+}
+
+int
 daemon_force_start_vm(struct daemon *d, struct vm *vm, char *err, size_t errlen)
 {
-	int e = check_startable(d, vm, false, true, err, errlen);
-
-	if (e)
-		return e;
-	sup_event(&d->sup, vm, VE_START, 0);
-	daemon_intent_sync(d, vm);
-	return 0;
+	return start(d, vm, true, err, errlen);
 }
 
 int

@@ -96,26 +96,14 @@ binding(struct daemon *d, const struct vm *vm)
 static int
 hand_over(struct vm *vm, int fd, char *err, size_t errlen)
 {
-	struct json_object *args, *caps, *cap;
-	int e;
+	int e = qmp_getfd(vm->vm_qmp, "vmstate", fd);
 
-	args = json_object_new_object();
-	json_object_object_add(args, "fdname", json_object_new_string("vmstate"));
-	e = qmp_send_fd(vm->vm_qmp, "getfd", args, fd, NULL, NULL);
 	close(fd);
 	if (e) {
 		snprintf(err, errlen, "cannot pass the state file to QEMU: %s", strerror(-e));
 		return e;
 	}
-	caps = json_object_new_array();
-	cap = json_object_new_object();
-	json_object_object_add(cap, "capability", json_object_new_string("events"));
-	json_object_object_add(cap, "state", json_object_new_boolean(true));
-	json_object_array_add(caps, cap);
-	args = json_object_new_object();
-	json_object_object_add(args, "capabilities", caps);
-	e = qmp_send(vm->vm_qmp, "migrate-set-capabilities", args, NULL, NULL);
-	if (e)
+	if ((e = qmp_migrate_events(vm->vm_qmp)))
 		snprintf(err, errlen, "QMP: %s", strerror(-e));
 	return e;
 }

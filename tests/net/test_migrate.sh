@@ -18,7 +18,8 @@
 #                    after completion (src stays handed-over, paused, never
 #                    resumed on a guess; --done). After each: exactly one
 #                    running copy.
-#   --copy-storage   dst's disk is another file: the guest's record arrives
+#   --copy-storage   dst's disk is another file (QEMU's NBD server there, a mirror
+#                    job here): a smaller one refused; the guest's record arrives
 #                    in it, later writes land only there
 source "$VMS_TOP/tests/lib/tap.sh"
 source "$VMS_TOP/tests/daemon/lib.sh"

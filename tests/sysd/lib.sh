@@ -14,6 +14,8 @@
 #                           nspawn; sets $leader (the container's PID 1)
 #   ct CMD...               run CMD in the container (nsenter into $leader's
 #                           namespaces, a clean environment)
+#   sysd_ready N            the test guest g1 printed its ready line of boot N
+#                           in the container's console log (60 s at most)
 # How nspawn runs here, and why nsenter: test_deb.sh's header.
 
 NSPAWN=
@@ -101,6 +103,16 @@ sysd_guest() {
 ct() {
 	nsenter -t "$leader" -a env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root \
 	    DEBIAN_FRONTEND=noninteractive "$@"
+}
+
+sysd_ready() {
+	local i
+	for i in $(seq 600); do
+		ct grep -q "vmservice-guest: ready boot=$1" /var/log/vmservice/g1.console.log 2>/dev/null &&
+		    return 0
+		sleep 0.1
+	done
+	return 1
 }
 
 sysd_boot() {

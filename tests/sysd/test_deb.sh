@@ -96,16 +96,7 @@ conf() {
 conf acpid_delay=25 | ct sh -c 'cat >/etc/vmservice.conf'
 ct systemctl reload vmservice.service >"$TMP/reload.log" 2>&1
 check_eq "systemctl reload starts the new autostart VM" "$?" 0
-ready() {	# ready N: the guest printed its ready line of boot N
-	local i
-	for i in $(seq 600); do
-		ct grep -q "vmservice-guest: ready boot=$1" /var/log/vmservice/g1.console.log 2>/dev/null &&
-		    return 0
-		sleep 0.1
-	done
-	return 1
-}
-if ready 1; then
+if sysd_ready 1; then
 	ok "the guest boots (accel tcg) under the unit"
 else
 	notok "the guest boots (accel tcg) under the unit"
@@ -176,7 +167,7 @@ ct systemctl daemon-reload
 conf | ct sh -c 'cat >/etc/vmservice.conf'
 ct sh -c 'echo not-an-image >/var/lib/vmservice/keep.qcow2'
 ct systemctl start vmservice.service
-check "started again, the guest boots" ready 2
+check "started again, the guest boots" sysd_ready 2
 q0=$(qpid)
 ct apt-get remove -y -q vmservice >"$TMP/remove.log" 2>&1
 check_eq "apt-get remove: exit 0" "$?" 0

@@ -65,16 +65,7 @@ conf() {	# conf MEMORY_MAX CPU_WEIGHT CPU_QUOTA IO_WEIGHT
 conf 400M 50 80% 30 | ct sh -c 'cat >/etc/vmservice.conf'
 ct systemctl reload vmservice.service >"$TMP/reload.log" 2>&1
 check_eq "systemctl reload starts g1" "$?" 0
-ready() {	# ready N: the guest printed its ready line of boot N
-	local i
-	for i in $(seq 600); do
-		ct grep -q "vmservice-guest: ready boot=$1" /var/log/vmservice/g1.console.log 2>/dev/null &&
-		    return 0
-		sleep 0.1
-	done
-	return 1
-}
-if ! ready 1; then
+if ! sysd_ready 1; then
 	notok "the guest boots under the unit"
 	ct journalctl -q -o cat -u vmservice.service | tail -n 15 | sed 's/^/#   /'
 	done_testing
@@ -142,7 +133,7 @@ ct vmctl start g1 >/dev/null 2>&1
 ct vmctl stop g1 >/dev/null 2>&1
 ct vmctl start g1 >"$TMP/start.log" 2>&1
 check_eq "a start right after a stop" "$?" 0
-if ready 3; then ok "the guest boots again"; else notok "the guest boots again"; fi
+if sysd_ready 3; then ok "the guest boots again"; else notok "the guest boots again"; fi
 q1=$(qpid)
 check "a new QEMU ($q0 -> $q1)" test -n "$q1" -a "$q1" != "$q0"
 check_eq "registered again, its leader the new QEMU" \
