@@ -20,7 +20,6 @@
 #include <unistd.h>
 
 #include "lib/log.h"
-#include "hw/migtext.h"
 #include "lib/util.h"
 #include "config/inv_disks.h"
 #include "qemu/qemu_priv.h"
@@ -36,6 +35,7 @@
 #include "console/console.h"
 #include "control/control.h"
 #include "control/ctl_fd.h"
+#include "control/ctl_priv.h"
 #include "control/ctl_req.h"
 #include "vmd/daemon.h"
 #include "vmd/migrate.h"
@@ -72,93 +72,7 @@
 #define CTL_SWEEP_MS	1000
 #define CTL_LOG_EVERY_MS 10000	/* a repeated complaint, at most this often */
 
-/*
- * W_RELOAD: the reload waits for an emulator's NIC models (nicmodels.h).
- * W_EVENTS: subscribed to the table's transitions until it hangs up.
- */
-enum wait_kind { W_NONE, W_START, W_STOP, W_QMP, W_RELOAD, W_EVENTS, W_MIG_IN, W_MIG_OUT };
-
-struct client {
-	struct ctl	*c;
-	struct client	*next;
-	int		 fd;
-	uid_t		 uid;
-	pid_t		 pid;
-	bool		 admin;		/* may change things */
-	bool		 reader;	/* may read status */
-	char		*in;
-	size_t		 in_n, in_cap;
-	struct outbuf	 out;		/* CTL_MAX_OUTPUT at most */
-	bool		 closing;	/* close once out is flushed */
-	bool		 lingering;	/* answered and shut down: draining until EOF */
-	uint64_t	 linger_timer;
-	size_t		 drained;
-	bool		 eof;		/* peer shut down its side: answer, then close */
-	uint32_t	 events;	/* what we watch for now */
-	uint64_t	 last_rx;	/* now_ms() of its last bytes (or connect) */
-	uint64_t	 last_tx;	/* now_ms() out last shrank (or began) */
-	bool		 told_refused;	/* "refused" logged once per client */
-	int		 passed_fd;	/* sent with its request (ctl_fd.h), or -1 */
-
-	/*
-	 * A deferred request. VMs are held by name, never by pointer: a
-	 * reload may drop one meanwhile, and nothing here needs telling.
-	 */
-	enum wait_kind	 wait;
-	const char	*wait_cmd;
-	char		**wait_names;
-	size_t		 wait_n;
-
-	uint64_t	 id;		/* names it to a QMP answer that outlives it */
-	char		*handover;	/* `console`: this VM's console gets the fd once flushed */
-	unsigned	 handover_flags;
-
-	/*
-	 * `start` with "autokill": the VM (by name) that lives only as long as
-	 * this connection (vmd/autokill.h); ak_state: its state last told.
-	 */
-	char		*autokill;
-	char		 ak_state[24];
-};
-
-/*
- * A QMP or guest agent command sent for a client (vmctl monitor, qmp,
- * agent). It lives until QEMU (the agent) answers or its connection is
- * gone (qmp.c and qga.c drop pending replies silently), since the reply
- * callback holds a pointer to it.
- */
-struct qreq {
-	struct ctl	*q_c;
-	struct qreq	*q_next;
-	char		*q_vm;		/* its name: looked up, never held */
-	const void	*q_conn;	/* the connection asked (its QMP or agent) */
-	uint64_t	 q_client;	/* client id; 0: answered already (timeout) */
-	uint64_t	 q_deadline;	/* now_ms() */
-	enum { QR_QMP, QR_HMP, QR_AGENT, QR_SNAP } q_kind;	/* HMP: answer "output" */
-};
-
-/* One log line per CTL_LOG_EVERY_MS for a complaint a client can repeat. */
-struct ratelog {
-	uint64_t	 rl_last;
-	unsigned	 rl_quiet;	/* not logged since */
-};
-
-struct ctl {
-	struct daemon	*d;
-	int		 fd;
-	struct acceptor	 acc;
-	struct ratelog	 rl_full, rl_evict;
-	char		*path;
-	gid_t		 group;
-	bool		 have_group;
-	struct client	*clients;
-	uint64_t	 next_id;
-	struct qreq	*qreqs;
-	uint64_t	 sweep_timer;	/* closes stalled clients */
-};
-
 static void client_free(struct client *cl);
-static struct vm *one_vm(struct client *cl, struct json_object *req);
 static void client_process(struct client *cl);
 static void client_handover(struct client *cl);
 static void qreq_poll(struct ctl *c);
@@ -221,75 +135,6 @@ client_flush(struct client *cl)
 		cl->events = want;
 }
 
-/* Queue one response line; frees o. Never frees the client. */
-static void
-reply(struct client *cl, struct json_object *o)
-{
-	const char *s = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN);
-	size_t n = strlen(s);
-
-	if (outbuf_empty(&cl->out))
-		cl->last_tx = now_ms();	/* the progress deadline starts */
-	if (outbuf_add_line(&cl->out, s, n) < 0) {
-		/* It sends requests but never reads answers. */
-		cl->closing = true;
-		outbuf_free(&cl->out);
-	}
-	json_object_put(o);
-}
-
-static void
-reply_error(struct client *cl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void
-reply_error(struct client *cl, const char *fmt, ...)
-{
-	struct json_object *o = json_object_new_object();
-	char msg[1024];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
-	json_object_object_add(o, "ok", json_object_new_boolean(false));
-	json_object_object_add(o, "error", json_object_new_string(msg));
-	reply(cl, o);
-}
-
-static struct json_object *
-vms_array(struct daemon *d, struct vm **vms, size_t n)
-{
-	struct json_object *a = json_object_new_array();
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		json_object_array_add(a, daemon_vm_json(d, vms[i]));
-	return a;
-}
-
-/* ---- deferred requests ---- */
-
-static char **
-names_of(struct vm **vms, size_t n)
-{
-	char **v = xcalloc(n + 1, sizeof(*v));
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		v[i] = xstrdup(vms[i]->vm_name);
-	return v;
-}
-
-static void
-names_free(char **v, size_t n)
-{
-	size_t i;
-
-	for (i = 0; v && i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
 /* The waited-for VMs still in the daemon (a reload may have dropped some). */
 static struct vm **
 wait_vms(const struct client *cl, size_t *n)
@@ -302,29 +147,6 @@ wait_vms(const struct client *cl, size_t *n)
 		if ((vm = daemon_find_vm(cl->c->d, cl->wait_names[i])) != NULL)
 			v[(*n)++] = vm;
 	return v;
-}
-
-static bool
-vms_done(enum wait_kind kind, struct vm **vms, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		const struct vm *vm = vms[i];
-		if (vm->vm_state == VS_ADOPTING)
-			return false;	/* a held lock is being sorted out */
-		if (kind == W_START && vm->vm_state != VS_RUNNING &&
-		    vm->vm_state != VS_PANICKED && vm->vm_state != VS_NOT_READY &&
-		    !sup_is_down(vm))
-			return false;
-		if (kind == W_STOP && !sup_is_down(vm))
-			return false;
-		if ((kind == W_MIG_IN && vm->vm_state == VS_INCOMING &&
-		    !(vm->vm_mig && vm->vm_mig->mg_arrived)) ||
-		    (kind == W_MIG_OUT && vm->vm_state == VS_MIGRATING))
-			return false;
-	}
-	return true;
 }
 
 static bool
@@ -342,57 +164,6 @@ wait_done(const struct client *cl)
 	done = vms_done(cl->wait, vms, n);
 	free(vms);
 	return done;
-}
-
-/* An autokill client was told this VM's state: only changes are told again. */
-static void
-ak_told(struct client *cl, struct vm **vms, size_t n)
-{
-	if (cl->autokill && n == 1)
-		snprintf(cl->ak_state, sizeof(cl->ak_state), "%s", sup_display_state(vms[0]));
-}
-
-/* The answer to a finished request: ok unless some VM missed the goal. */
-static void
-reply_outcome(struct client *cl, enum wait_kind kind, struct vm **vms, size_t n)
-{
-	struct json_object *o = json_object_new_object();
-	char err[2048] = "";
-	size_t i, len = 0;
-	bool ok = true;
-
-	for (i = 0; i < n && kind == W_START; i++) {
-		const struct vm *vm = vms[i];
-		const char *r = sup_reason_name(vm->vm_reason);
-		if (vm->vm_state == VS_RUNNING)
-			continue;
-		ok = false;
-		len += (size_t)snprintf(err + len, len < sizeof(err) ? sizeof(err) - len : 0,
-		    "%svm %s is %s%s%s%s", len ? "; " : "", vm->vm_name,
-		    sup_state_name(vm->vm_state), r ? " (" : "", r ? r : "", r ? ")" : "");
-		if (vm->vm_detail && len < sizeof(err))
-			len += (size_t)snprintf(err + len, sizeof(err) - len, ": %s", vm->vm_detail);
-		if (len >= sizeof(err))
-			len = sizeof(err) - 1;
-	}
-	/* A migration's end: where the guest runs now. */
-	if (n == 1 && (kind == W_MIG_IN || kind == W_MIG_OUT)) {
-		ok = vms[0]->vm_state == (kind == W_MIG_IN ? VS_RUNNING : VS_HANDED_OVER) ||
-		    (kind == W_MIG_IN && vms[0]->vm_state == VS_INCOMING && vms[0]->vm_mig &&
-		    vms[0]->vm_mig->mg_arrived);
-		if (!ok && kind == W_MIG_OUT)
-			migrate_resumed(cl->c->d, vms[0]);
-		if (!ok)
-			snprintf(err, sizeof(err), "vm %s is %s: %s", vms[0]->vm_name,
-			    sup_state_name(vms[0]->vm_state), vms[0]->vm_detail ?
-			    vms[0]->vm_detail : "migration failed");
-	}
-	json_object_object_add(o, "ok", json_object_new_boolean(ok));
-	json_object_object_add(o, "vms", vms_array(cl->c->d, vms, n));
-	if (!ok)
-		json_object_object_add(o, "error", json_object_new_string(err));
-	reply(cl, o);
-	ak_told(cl, vms, n);
 }
 
 /*
@@ -509,39 +280,6 @@ select_vms(struct client *cl, struct json_object *req, bool all_ok, bool need,
 	return 0;
 }
 
-static bool
-get_bool(struct json_object *req, const char *key, bool def)
-{
-	struct json_object *v;
-
-	if (!json_object_object_get_ex(req, key, &v) || !v)
-		return def;
-	return json_object_get_boolean(v);
-}
-
-/* Park the request or answer now, depending on "wait". */
-static void
-finish(struct client *cl, struct json_object *req, enum wait_kind kind,
-    struct vm **vms, size_t n)
-{
-	if (get_bool(req, "wait", false) && !vms_done(kind, vms, n)) {
-		cl->wait = kind;
-		cl->wait_names = names_of(vms, n);
-		cl->wait_n = n;
-		free(vms);
-		return;
-	}
-	if (get_bool(req, "wait", false)) {
-		reply_outcome(cl, kind, vms, n);
-	} else {
-		struct json_object *o = json_object_new_object();
-		json_object_object_add(o, "ok", json_object_new_boolean(true));
-		json_object_object_add(o, "vms", vms_array(cl->c->d, vms, n));
-		reply(cl, o);
-		ak_told(cl, vms, n);
-	}
-	free(vms);
-}
 
 /*
  * "compact": leave out the members that are null or false. vmctl's table
@@ -738,22 +476,6 @@ h_reload(struct client *cl, struct json_object *req)
 
 /* ---- console, monitor, qmp (issue 4) ---- */
 
-static struct vm *
-one_vm(struct client *cl, struct json_object *req)
-{
-	struct json_object *jvm;
-	struct vm *vm;
-
-	if (!json_object_object_get_ex(req, "vm", &jvm) ||
-	    !json_object_is_type(jvm, json_type_string)) {
-		reply_error(cl, "missing \"vm\": name one VM");
-		return NULL;
-	}
-	vm = daemon_find_vm(cl->c->d, json_object_get_string(jvm));
-	if (!vm)
-		reply_error(cl, "unknown vm '%s'", json_object_get_string(jvm));
-	return vm;
-}
 
 /*
  * The connection becomes the console's: after the {"ok":true} line, bytes
@@ -1252,200 +974,6 @@ h_attach(struct client *cl, struct json_object *req)
 	vms[0] = daemon_find_vm(cl->c->d, json_object_get_string(jvm));
 	json_object_object_add(req, "wait", json_object_new_boolean(true));
 	finish(cl, req, W_START, vms, 1);
-}
-
-/* ---- live migration (vmd/migrate.h, PROTOCOL.md) ---- */
-
-/* A request about one VM, answered once its goal (kind) is reached. */
-static void
-finish_waiting(struct client *cl, struct json_object *req, enum wait_kind kind, struct vm *vm)
-{
-	struct vm **vms = xcalloc(1, sizeof(*vms));
-
-	vms[0] = vm;
-	json_object_object_add(req, "wait", json_object_new_boolean(true));
-	finish(cl, req, kind, vms, 1);
-}
-
-/* The passed descriptor, taken from the client; -1 with an error sent. */
-static int
-take_fd(struct client *cl)
-{
-	int fd = cl->passed_fd;
-
-	cl->passed_fd = -1;
-	if (fd < 0)
-		reply_error(cl, "this request needs a descriptor passed with it (SCM_RIGHTS)");
-	return fd;
-}
-
-/* The hardware the other side described ("hw") against ours: the diff, or NULL. */
-static bool
-hw_refused(struct client *cl, struct vm *vm, struct json_object *req)
-{
-	struct json_object *jhw;
-	char *mine, *diff;
-
-	if (!json_object_object_get_ex(req, "hw", &jhw) ||
-	    !json_object_is_type(jhw, json_type_string)) {
-		reply_error(cl, "missing \"hw\": the source's hardware description");
-		return true;
-	}
-	mine = hw_migration_text(vm->vm_hw);
-	diff = hw_migration_diff(json_object_get_string(jhw), mine);
-	free(mine);
-	if (diff) {
-		reply_error(cl, "vm %s: the hardware differs on this host (- source, + here):\n%s",
-		    vm->vm_name, diff);
-		free(diff);
-		return true;
-	}
-	return false;
-}
-
-/* Destination, before the stream: may it come? */
-static void
-h_migrate_check(struct client *cl, struct json_object *req)
-{
-	struct vm *vm = one_vm(cl, req);
-	struct json_object *o;
-	char err[512];
-
-	if (!vm || hw_refused(cl, vm, req))
-		return;
-	if (vm->vm_attach || !vm->vm_hw->vm_policy.po_enable || !sup_is_down(vm)) {
-		reply_error(cl, "vm %s is %s here: a migration needs it stopped, enabled and "
-		    "in the inventory", vm->vm_name, vm->vm_attach ? "attached" :
-		    !vm->vm_hw->vm_policy.po_enable ? "disabled" : sup_display_state(vm));
-		return;
-	}
-	if (get_bool(req, "copy_storage", false) && migrate_disks_ready(vm, err, sizeof(err))) {
-		reply_error(cl, "%s", err);
-		return;
-	}
-	o = json_object_new_object();
-	json_object_object_add(o, "ok", json_object_new_boolean(true));
-	reply(cl, o);
-}
-
-/* Destination: receive on the passed fd; answered once it runs or failed. */
-static void
-h_migrate_in(struct client *cl, struct json_object *req)
-{
-	struct vm *vm = one_vm(cl, req);
-	char err[512];
-	int fd;
-
-	if (!vm || hw_refused(cl, vm, req) || (fd = take_fd(cl)) < 0)
-		return;
-	log_info("control: uid %u (pid %d): incoming migration of %s", (unsigned)cl->uid,
-	    (int)cl->pid, vm->vm_name);
-	if (migrate_in_begin(cl->c->d, vm, fd, get_bool(req, "copy_storage", false), err,
-	    sizeof(err))) {
-		reply_error(cl, "%s", err);
-		return;
-	}
-	finish_waiting(cl, req, W_MIG_IN, vm);
-}
-
-/* Source: stream to the passed fd; answered at completion (handed over) or failure. */
-static void
-h_migrate_out(struct client *cl, struct json_object *req)
-{
-	struct vm *vm = one_vm(cl, req);
-	struct json_object *jh;
-	char err[512];
-	int fd;
-
-	if (!vm)
-		return;
-	if (!json_object_object_get_ex(req, "host", &jh) ||
-	    !json_object_is_type(jh, json_type_string)) {
-		reply_error(cl, "missing \"host\": where the VM goes");
-		return;
-	}
-	if ((fd = take_fd(cl)) < 0)
-		return;
-	log_info("control: uid %u (pid %d): migrate %s to %s", (unsigned)cl->uid, (int)cl->pid,
-	    vm->vm_name, json_object_get_string(jh));
-	if (migrate_out_begin(cl->c->d, vm, fd, json_object_get_string(jh),
-	    get_bool(req, "copy_storage", false), err, sizeof(err))) {
-		reply_error(cl, "%s", err);
-		return;
-	}
-	finish_waiting(cl, req, W_MIG_OUT, vm);
-}
-
-/* Source of --copy-storage: one disk's NBD connection (before migrate-out). */
-static void
-h_migrate_disk(struct client *cl, struct json_object *req)
-{
-	struct vm *vm = one_vm(cl, req);
-	struct json_object *jd, *o;
-	char err[512];
-	int fd;
-
-	if (!vm)
-		return;
-	if (!json_object_object_get_ex(req, "disk", &jd) ||
-	    !json_object_is_type(jd, json_type_string)) {
-		reply_error(cl, "missing \"disk\": a drive id such as disk0");
-		return;
-	}
-	if ((fd = take_fd(cl)) < 0)
-		return;
-	if (migrate_disk_fd(cl->c->d, vm, json_object_get_string(jd), fd, err, sizeof(err))) {
-		reply_error(cl, "%s", err);
-		return;
-	}
-	o = json_object_new_object();
-	json_object_object_add(o, "ok", json_object_new_boolean(true));
-	reply(cl, o);
-}
-
-/* Destination of --copy-storage: the source is done with the disks. */
-static void
-h_migrate_go(struct client *cl, struct json_object *req)
-{
-	struct vm *vm = one_vm(cl, req);
-	char err[512];
-
-	if (!vm)
-		return;
-	if (migrate_go(cl->c->d, vm, err, sizeof(err))) {
-		reply_error(cl, "%s", err);
-		return;
-	}
-	finish_waiting(cl, req, W_START, vm);
-}
-
-/* Source, handed over: "done" (it runs there: quit here) or "resume" (run here). */
-static void
-h_migrate_end(struct client *cl, struct json_object *req)
-{
-	struct vm *vm = one_vm(cl, req), **vms;
-	bool done = strcmp(cl->wait_cmd, "migrate-done") == 0;
-
-	if (!vm)
-		return;
-	if (vm->vm_state != VS_HANDED_OVER && (done || vm->vm_state != VS_MIGRATING)) {
-		reply_error(cl, "vm %s is %s, not handed over", vm->vm_name,
-		    sup_display_state(vm));
-		return;
-	}
-	if (done) {
-		free(vm->vm_detail);
-		vm->vm_detail = xasprintf("migrated: %s", vm->vm_mig && vm->vm_mig->mg_host[0] ?
-		    vm->vm_mig->mg_host : "another host");
-	}
-	log_info("control: uid %u (pid %d): %s %s", (unsigned)cl->uid, (int)cl->pid,
-	    cl->wait_cmd, vm->vm_name);
-	sup_event(&cl->c->d->sup, vm, done ? VE_MIGRATE_CONFIRM : VE_MIGRATE_ABORT, 0);
-	daemon_intent_sync(cl->c->d, vm);
-	migrate_resumed(cl->c->d, vm);
-	vms = xcalloc(1, sizeof(*vms));
-	vms[0] = vm;
-	finish(cl, req, done ? W_STOP : W_START, vms, 1);
 }
 
 static const struct ctl_handler {
