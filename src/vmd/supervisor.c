@@ -216,9 +216,11 @@ sup_vm_clear(struct vm *vm)
  * accel = auto falls back to TCG when KVM fails a guest this early in its
  * life (QEMU exits on a KVM error, or the CPUs stop in internal-error): a
  * later failure is the guest's, not the host's, and is not hidden by a
- * silent reboot under TCG.
+ * silent reboot under TCG. Five minutes: on a loaded host a half-working
+ * nested KVM was seen taking over a minute to stop the CPUs (a 60 s window
+ * then left the guest paused instead of booting it under TCG).
  */
-#define KVM_EARLY_MS		60000
+#define KVM_EARLY_MS		300000
 
 /* ---- helpers shared by the actions ---- */
 

@@ -879,7 +879,7 @@ main(void)
 	hw.vm_accel = HW_ACCEL_AUTO;
 	to_running();
 	vm.vm_accel = HW_ACCEL_KVM;
-	r.clock += 120000;
+	r.clock += 360000;	/* past KVM_EARLY_MS (5 min) */
 	snprintf(vm.vm_run_state, sizeof(vm.vm_run_state), "internal-error");
 	sup_event(&s, &vm, VE_RUN_STATE, 0);
 	STATE("running", "late internal-error: no fallback, left for the admin");
