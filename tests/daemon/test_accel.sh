@@ -79,7 +79,7 @@ check_match "log: resumed for the halt" "$(cat "$TMP/daemon.log")" 'g: guest is 
 
 # --- accel = auto on this host -----------------------------------------------
 check "h booted (whatever this host's KVM does)" \
-    guest_wait_line "$(console h)" 'vmservice-guest: ready' 120
+    guest_wait_line "$(console h)" 'vmservice-guest: ready' 400
 acc=$(field h accel); note=$(field h accel_note)
 diag "h: accel $acc, note: $note"
 case "$HOSTKVM:$acc" in

@@ -46,7 +46,9 @@ for v in alpha beta; do
 	# Whichever console instruction it printed for v must work.
 	line=$(printf '%s\n' "$out" | grep -E "telnet 127.0.0.1 [0-9]+ +$v's|vmctl -c [^ ]+ console $v " | head -n 1)
 	check "demo: prints how to reach $v's console" test -n "$line"
-	guest_wait_line "$tree/demo/log/$v.console.log" '^vmservice-guest: ready ' 90 >/dev/null
+	# (up to 400 s: a half-working KVM may take minutes to fail the guest on a
+	# loaded host before the daemon boots it again under TCG, vmserviced(8))
+	guest_wait_line "$tree/demo/log/$v.console.log" '^vmservice-guest: ready ' 400 >/dev/null
 	case "$line" in
 	*telnet*)	# the real telnet client, as the user would type it
 		port=$(echo "$line" | awk '{ print $3 }')
