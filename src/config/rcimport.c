@@ -354,9 +354,9 @@ dedup_macs(struct rci_vm *vms, size_t n)
 
 /* A libconfuse "..." string: \ " and $ escaped (it expands ${NAME}). */
 static void
-put_str(FILE *o, const char *key, const char *val, const char *indent)
+put_quoted(FILE *o, const char *val)
 {
-	fprintf(o, "%s%s = \"", indent, key);
+	fputc('"', o);
 	for (const char *s = val; *s; s++) {
 		if (*s == '\\' || *s == '"' || *s == '$')
 			fprintf(o, "\\%c", *s);
@@ -367,7 +367,15 @@ put_str(FILE *o, const char *key, const char *val, const char *indent)
 		else
 			fputc(*s, o);
 	}
-	fputs("\"\n", o);
+	fputc('"', o);
+}
+
+static void
+put_str(FILE *o, const char *key, const char *val, const char *indent)
+{
+	fprintf(o, "%s%s = ", indent, key);
+	put_quoted(o, val);
+	fputc('\n', o);
 }
 
 /*
@@ -426,8 +434,10 @@ emit_nic(FILE *o, const struct rci_nic *n)
 		put_str(o, "bridge", n->rn_bridge, "\t\t");
 	if (n->rn_hostfwd.sv_n) {
 		fprintf(o, "\t\thostfwd = {");
-		for (size_t i = 0; i < n->rn_hostfwd.sv_n; i++)
-			fprintf(o, "%s\"%s\"", i ? ", " : " ", n->rn_hostfwd.sv_v[i]);
+		for (size_t i = 0; i < n->rn_hostfwd.sv_n; i++) {
+			fputs(i ? ", " : " ", o);
+			put_quoted(o, n->rn_hostfwd.sv_v[i]);	/* quotes in it too (a fuzzer found them) */
+		}
 		fprintf(o, " }\n");
 	}
 	if (n->rn_script)
