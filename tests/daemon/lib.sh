@@ -92,6 +92,19 @@ wait_state() {
 	return 1
 }
 
+# NAME OLDPID [SECS]: NAME runs again, under another QEMU than OLDPID. A
+# bare wait_state right after killing its QEMU can see the "running" of
+# the old one, before the daemon has reaped it.
+wait_rerun() {
+	local i n=$(( ${3:-10} * 10 )) p
+	for ((i = 0; i < n; i++)); do
+		p=$(field "$1" pid)
+		[ "$p" != "$2" ] && [ "$(field "$1" state)" = running ] && [ "$(field "$1" pid)" = "$p" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 # Kill any QEMU the test left behind (by pid from the daemon's status),
 # and the daemon, so a failing test never leaks processes.
 cleanup_daemon() {
