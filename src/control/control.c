@@ -315,8 +315,7 @@ h_status(struct client *cl, struct json_object *req)
 	a = vms_array(cl->c->d, vms, n);
 	if (get_bool(req, "compact", false))
 		compact_vms(a);
-	o = json_object_new_object();
-	json_object_object_add(o, "ok", json_object_new_boolean(true));
+	o = ok_object();
 	json_object_object_add(o, "vms", a);
 	reply(cl, o);
 	free(vms);
@@ -493,8 +492,7 @@ h_console(struct client *cl, struct json_object *req)
 		reply_error(cl, "vm %s has no console (see the daemon's log)", vm->vm_name);
 		return;
 	}
-	o = json_object_new_object();
-	json_object_object_add(o, "ok", json_object_new_boolean(true));
+	o = ok_object();
 	json_object_object_add(o, "vm", json_object_new_string(vm->vm_name));
 	json_object_object_add(o, "state", json_object_new_string(sup_state_name(vm->vm_state)));
 	reply(cl, o);
@@ -671,17 +669,13 @@ static void
 h_monitor(struct client *cl, struct json_object *req)
 {
 	struct vm *vm = one_vm(cl, req);
-	struct json_object *jc, *args;
+	struct json_object *args;
+	const char *line;
 
-	if (!vm)
+	if (!vm || !(line = need_string(cl, req, "command", "an HMP command line")))
 		return;
-	if (!json_object_object_get_ex(req, "command", &jc) ||
-	    !json_object_is_type(jc, json_type_string)) {
-		reply_error(cl, "missing \"command\": an HMP command line");
-		return;
-	}
 	args = json_object_new_object();
-	json_object_object_add(args, "command-line", json_object_get(jc));
+	json_object_object_add(args, "command-line", json_object_new_string(line));
 	send_qmp(cl, vm, "human-monitor-command", args, QR_HMP);
 }
 
@@ -694,22 +688,18 @@ h_qmp(struct client *cl, struct json_object *req)
 {
 	bool agent = strcmp(cl->wait_cmd, "agent") == 0;
 	struct vm *vm = one_vm(cl, req);
-	struct json_object *jx, *args = NULL;
+	struct json_object *args = NULL;
+	const char *cmd;
 
-	if (!vm)
+	if (!vm || !(cmd = need_string(cl, req, "execute", agent ? "a guest agent command name" :
+	    "a QMP command name")))
 		return;
-	if (!json_object_object_get_ex(req, "execute", &jx) ||
-	    !json_object_is_type(jx, json_type_string)) {
-		reply_error(cl, "missing \"execute\": a %s command name",
-		    agent ? "guest agent" : "QMP");
-		return;
-	}
 	if (json_object_object_get_ex(req, "arguments", &args) && args &&
 	    !json_object_is_type(args, json_type_object)) {
 		reply_error(cl, "\"arguments\" must be an object");
 		return;
 	}
-	send_qmp(cl, vm, json_object_get_string(jx), args ? json_object_get(args) : NULL,
+	send_qmp(cl, vm, cmd, args ? json_object_get(args) : NULL,
 	    agent ? QR_AGENT : QR_QMP);
 }
 
@@ -722,18 +712,14 @@ static void
 h_snapshot(struct client *cl, struct json_object *req)
 {
 	struct vm *vm = one_vm(cl, req);
-	struct json_object *jo, *jt;
+	struct json_object *jt;
+	const char *op;
 	struct qreq *q;
 	char err[512];
 	int r;
 
-	if (!vm)
+	if (!vm || !(op = need_string(cl, req, "op", "create, list, revert or delete")))
 		return;
-	if (!json_object_object_get_ex(req, "op", &jo) ||
-	    !json_object_is_type(jo, json_type_string)) {
-		reply_error(cl, "missing \"op\": create, list, revert or delete");
-		return;
-	}
 	if (json_object_object_get_ex(req, "tag", &jt) && jt &&
 	    !json_object_is_type(jt, json_type_string)) {
 		reply_error(cl, "\"tag\" must be a string");
@@ -746,7 +732,7 @@ h_snapshot(struct client *cl, struct json_object *req)
 	q->q_client = cl->id;
 	q->q_kind = QR_SNAP;
 	q->q_deadline = now_ms() + CTL_SNAP_TIMEOUT_MS;
-	if ((r = snapshot_run(cl->c->d, vm, json_object_get_string(jo),
+	if ((r = snapshot_run(cl->c->d, vm, op,
 	    jt ? json_object_get_string(jt) : NULL, qreq_answer, q, err, sizeof(err)))) {
 		free(q->q_vm);
 		free(q);
@@ -773,7 +759,7 @@ h_snapshot(struct client *cl, struct json_object *req)
 	cl->wait = W_QMP;
 	loop_add_timer(cl->c->d->lp, CTL_SNAP_TIMEOUT_MS, qreq_tick, cl->c);
 	log_info("control: uid %u: vm %s: snapshot %s %s", (unsigned)cl->uid, vm->vm_name,
-	    json_object_get_string(jo), jt ? json_object_get_string(jt) : "");
+	    op, jt ? json_object_get_string(jt) : "");
 }
 
 /*
@@ -786,7 +772,7 @@ h_snapshot(struct client *cl, struct json_object *req)
 static void
 h_events(struct client *cl, struct json_object *req)
 {
-	struct json_object *jvm, *o;
+	struct json_object *jvm;
 
 	if (json_object_object_get_ex(req, "vm", &jvm) && jvm) {
 		if (!json_object_is_type(jvm, json_type_string)) {
@@ -803,9 +789,7 @@ h_events(struct client *cl, struct json_object *req)
 			cl->wait_n = 1;
 		}
 	}
-	o = json_object_new_object();
-	json_object_object_add(o, "ok", json_object_new_boolean(true));
-	reply(cl, o);
+	reply(cl, ok_object());
 	cl->wait = W_EVENTS;
 }
 
@@ -911,8 +895,7 @@ h_revert(struct client *cl, struct json_object *req)
 	for (i = 0; i < files.sv_n; i++)
 		json_object_array_add(done, json_object_new_string(files.sv_v[i]));
 	strv_free(&files);
-	o = json_object_new_object();
-	json_object_object_add(o, "ok", json_object_new_boolean(true));
+	o = ok_object();
 	json_object_object_add(o, "vm", json_object_new_string(vm->vm_name));
 	json_object_object_add(o, "reverted", done);
 	reply(cl, o);
@@ -932,8 +915,7 @@ h_reset_nvram(struct client *cl, struct json_object *req)
 		reply_error(cl, "%s", why);
 		return;
 	}
-	o = json_object_new_object();
-	json_object_object_add(o, "ok", json_object_new_boolean(true));
+	o = ok_object();
 	json_object_object_add(o, "vm", json_object_new_string(vm->vm_name));
 	reply(cl, o);
 }

@@ -49,6 +49,27 @@ reply_error(struct client *cl, const char *fmt, ...)
 }
 
 struct json_object *
+ok_object(void)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "ok", json_object_new_boolean(true));
+	return o;
+}
+
+const char *
+need_string(struct client *cl, struct json_object *req, const char *key, const char *what)
+{
+	struct json_object *v;
+
+	if (!json_object_object_get_ex(req, key, &v) || !json_object_is_type(v, json_type_string)) {
+		reply_error(cl, "missing \"%s\": %s", key, what);
+		return NULL;
+	}
+	return json_object_get_string(v);
+}
+
+struct json_object *
 vms_array(struct daemon *d, struct vm **vms, size_t n)
 {
 	struct json_object *a = json_object_new_array();

@@ -34,16 +34,13 @@ take_fd(struct client *cl)
 static bool
 hw_refused(struct client *cl, struct vm *vm, struct json_object *req)
 {
-	struct json_object *jhw;
+	const char *theirs = need_string(cl, req, "hw", "the source's hardware description");
 	char *mine, *diff;
 
-	if (!json_object_object_get_ex(req, "hw", &jhw) ||
-	    !json_object_is_type(jhw, json_type_string)) {
-		reply_error(cl, "missing \"hw\": the source's hardware description");
+	if (!theirs)
 		return true;
-	}
 	mine = hw_migration_text(vm->vm_hw);
-	diff = hw_migration_diff(json_object_get_string(jhw), mine);
+	diff = hw_migration_diff(theirs, mine);
 	free(mine);
 	if (diff) {
 		reply_error(cl, "vm %s: the hardware differs on this host (- source, + here):\n%s",
@@ -59,7 +56,6 @@ void
 h_migrate_check(struct client *cl, struct json_object *req)
 {
 	struct vm *vm = one_vm(cl, req);
-	struct json_object *o;
 	char err[512];
 
 	if (!vm || hw_refused(cl, vm, req))
@@ -74,9 +70,7 @@ h_migrate_check(struct client *cl, struct json_object *req)
 		reply_error(cl, "%s", err);
 		return;
 	}
-	o = json_object_new_object();
-	json_object_object_add(o, "ok", json_object_new_boolean(true));
-	reply(cl, o);
+	reply(cl, ok_object());
 }
 
 /* Destination: receive on the passed fd; answered once it runs or failed. */
@@ -104,22 +98,16 @@ void
 h_migrate_out(struct client *cl, struct json_object *req)
 {
 	struct vm *vm = one_vm(cl, req);
-	struct json_object *jh;
+	const char *host;
 	char err[512];
 	int fd;
 
-	if (!vm)
-		return;
-	if (!json_object_object_get_ex(req, "host", &jh) ||
-	    !json_object_is_type(jh, json_type_string)) {
-		reply_error(cl, "missing \"host\": where the VM goes");
-		return;
-	}
-	if ((fd = take_fd(cl)) < 0)
+	if (!vm || !(host = need_string(cl, req, "host", "where the VM goes")) ||
+	    (fd = take_fd(cl)) < 0)
 		return;
 	log_info("control: uid %u (pid %d): migrate %s to %s", (unsigned)cl->uid, (int)cl->pid,
-	    vm->vm_name, json_object_get_string(jh));
-	if (migrate_out_begin(cl->c->d, vm, fd, json_object_get_string(jh),
+	    vm->vm_name, host);
+	if (migrate_out_begin(cl->c->d, vm, fd, host,
 	    get_bool(req, "copy_storage", false), err, sizeof(err))) {
 		reply_error(cl, "%s", err);
 		return;
@@ -132,26 +120,18 @@ void
 h_migrate_disk(struct client *cl, struct json_object *req)
 {
 	struct vm *vm = one_vm(cl, req);
-	struct json_object *jd, *o;
+	const char *disk;
 	char err[512];
 	int fd;
 
-	if (!vm)
+	if (!vm || !(disk = need_string(cl, req, "disk", "a drive id such as disk0")) ||
+	    (fd = take_fd(cl)) < 0)
 		return;
-	if (!json_object_object_get_ex(req, "disk", &jd) ||
-	    !json_object_is_type(jd, json_type_string)) {
-		reply_error(cl, "missing \"disk\": a drive id such as disk0");
-		return;
-	}
-	if ((fd = take_fd(cl)) < 0)
-		return;
-	if (migrate_disk_fd(cl->c->d, vm, json_object_get_string(jd), fd, err, sizeof(err))) {
+	if (migrate_disk_fd(cl->c->d, vm, disk, fd, err, sizeof(err))) {
 		reply_error(cl, "%s", err);
 		return;
 	}
-	o = json_object_new_object();
-	json_object_object_add(o, "ok", json_object_new_boolean(true));
-	reply(cl, o);
+	reply(cl, ok_object());
 }
 
 /* Destination of --copy-storage: the source is done with the disks. */

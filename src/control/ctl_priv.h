@@ -106,6 +106,11 @@ struct ctl {
 /* ctl_client.c: answers. reply() queues one line and frees o. */
 void reply(struct client *cl, struct json_object *o);
 void reply_error(struct client *cl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* {"ok":true}, to add to. */
+struct json_object *ok_object(void);
+/* The request's string key, or NULL with `missing "key": what` answered. */
+const char *need_string(struct client *cl, struct json_object *req, const char *key,
+    const char *what);
 struct json_object *vms_array(struct daemon *d, struct vm **vms, size_t n);
 char **names_of(struct vm **vms, size_t n);
 void names_free(char **v, size_t n);
