@@ -71,6 +71,7 @@ void a_migrated_in(const struct sup *s, struct vm *vm, int arg);
 void a_incoming_failed(const struct sup *s, struct vm *vm, int arg);
 void a_migrate(const struct sup *s, struct vm *vm, int arg);
 void a_handed_over(const struct sup *s, struct vm *vm, int arg);
+bool sup_found_handed_over(const struct sup *s, struct vm *vm);
 void a_migrate_failed(const struct sup *s, struct vm *vm, int arg);
 void a_migrate_cancel(const struct sup *s, struct vm *vm, int arg);
 void a_migrate_stop(const struct sup *s, struct vm *vm, int arg);

@@ -85,6 +85,26 @@ a_handed_over(const struct sup *s, struct vm *vm, int arg)
 	    "destination says it runs");
 }
 
+/*
+ * A QEMU found with its guest migrated away (run state postmigrate): this
+ * daemon was restarted after a hand-over (or a QEMU attached after one).
+ * The guest may run elsewhere: never resumed on a guess; paused here,
+ * handed over, until `vmctl migrate NAME --done` or `--resume` says. True
+ * if so.
+ */
+bool
+sup_found_handed_over(const struct sup *s, struct vm *vm)
+{
+	if (strcmp(vm->vm_run_state, "postmigrate") != 0)
+		return false;
+	log_vm(LOG_WARNING, vm->vm_name, "its guest was migrated away (QEMU run state "
+	    "postmigrate): handed over; `vmctl migrate %s --done` or `--resume` decides",
+	    vm->vm_name);
+	sup_set_state(s, vm, VS_HANDED_OVER, "found migrated away: paused here until told "
+	    "where it runs");
+	return true;
+}
+
 /* Source: failed or cancelled before completion: QEMU resumes the guest here. */
 void
 a_migrate_failed(const struct sup *s, struct vm *vm, int arg)

@@ -176,6 +176,8 @@ a_attached(const struct sup *s, struct vm *vm, int arg)
 	char why[96];
 
 	vm->vm_run_ms = s->ops->now(s->ctx);
+	if (sup_found_handed_over(s, vm))
+		return;
 	snprintf(why, sizeof(why), "attached a running QEMU (run state %s)", vm->vm_run_state);
 	sup_set_state(s, vm, VS_RUNNING, why);
 }
@@ -318,6 +320,8 @@ a_run_state(const struct sup *s, struct vm *vm, int arg)
 
 	if (!sup_cpus_dead(vm) || vm->vm_shutdown_seen)
 		return;		/* paused, resumed, suspended: status shows it */
+	if (sup_found_handed_over(s, vm))
+		return;
 	if (!sup_kvm_failed_early(s, vm, NULL, strcmp(vm->vm_run_state, "internal-error") == 0)) {
 		log_vm(LOG_ERR, vm->vm_name, "CPUs stopped (%s): the guest cannot run; "
 		    "a stop sends SIGTERM without a power button", vm->vm_run_state);

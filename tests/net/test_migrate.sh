@@ -16,7 +16,8 @@
 #                    adopts it); dst's daemon killed (its vmctl and the stream
 #                    end with it: the guest runs on at src); dst's word lost
 #                    after completion (src stays handed-over, paused, never
-#                    resumed on a guess; --done). After each: exactly one
+#                    resumed on a guess, also by a restarted daemon that adopts
+#                    it; --done). After each: exactly one
 #                    running copy.
 #   --copy-storage   dst's disk is another file (QEMU's NBD server there, a mirror
 #                    job here): a smaller one refused; the guest's record arrives
@@ -241,6 +242,16 @@ check_match "f) src's guest is paused (postmigrate)" \
     "$(vmctl_src qmp g '{"execute":"query-status"}' 2>&1)" '"status": *"postmigrate"'
 check_eq "f) dst runs it" "$(state dst)" running
 check_eq "f) src stays handed-over (never resumed on a guess)" "$(sleep 1; state src)" handed-over
+# src's daemon restarted meanwhile (an upgrade, a crash): the new one adopts
+# the paused QEMU as handed-over, not as a running guest.
+q=$(src_qemu)
+kill -KILL "$SRC_DPID"; wait "$SRC_DPID" 2>/dev/null
+twohost_daemon src
+for _ in $(seq 100); do [ "$(state src)" = handed-over ] && break; sleep 0.1; done
+check_eq "f) a new src daemon adopts it handed-over, the same QEMU" \
+    "$(state src) $(field_of src g pid)" "handed-over $q"
+check_match "f) ... still paused (postmigrate)" \
+    "$(vmctl_src qmp g '{"execute":"query-status"}' 2>&1)" '"status": *"postmigrate"'
 out=$(vmctl_src migrate g --done 2>&1); rc=$?
 check_eq "f) vmctl migrate g --done: exit 0" "$rc" 0
 for _ in $(seq 50); do [ "$(state src)" = migrated ] && break; sleep 0.1; done

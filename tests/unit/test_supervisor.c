@@ -1371,6 +1371,41 @@ main(void)
 	STATE("stopped", "handed over and its QEMU gone: stopped, restart = always or not");
 	REASON("migrated", "reason migrated: the guest is the destination's");
 
+	/* A daemon restarted after the hand-over adopts a QEMU in postmigrate. */
+	fresh(HW_HALT_ACPI);
+	vm.vm_pid = 4242;
+	sup_event(&s, &vm, VE_ADOPT, 0);
+	STATE("running", "adopted: running until its run state is known");
+	snprintf(vm.vm_run_state, sizeof(vm.vm_run_state), "postmigrate");
+	r.log[0] = 0;
+	sup_event(&s, &vm, VE_RUN_STATE, 0);
+	STATE("handed-over", "run state postmigrate: handed over, as before the restart");
+	OPS("", "nothing sent: never resumed on a guess");
+	OK(r.kvm_failed == 0, "not a KVM failure");
+	sup_event(&s, &vm, VE_STOP, 0);
+	STATE("terminating", "a stop of a handed-over VM: SIGTERM (no power button)");
+	fresh(HW_HALT_ACPI);
+	sup_event(&s, &vm, VE_ADOPT, 0);
+	snprintf(vm.vm_run_state, sizeof(vm.vm_run_state), "postmigrate");
+	sup_event(&s, &vm, VE_RUN_STATE, 0);
+	sup_event(&s, &vm, VE_MIGRATE_CONFIRM, 0);
+	sup_event(&s, &vm, VE_EXITED, 0);
+	STATE("stopped", "adopted handed-over, --done: stopped");
+	REASON("migrated", "reason migrated");
+	fresh(HW_HALT_ACPI);
+	sup_event(&s, &vm, VE_ADOPT, 0);
+	snprintf(vm.vm_run_state, sizeof(vm.vm_run_state), "postmigrate");
+	sup_event(&s, &vm, VE_RUN_STATE, 0);
+	r.log[0] = 0;
+	sup_event(&s, &vm, VE_MIGRATE_ABORT, 0);
+	STATE("running", "adopted handed-over, --resume: running here");
+	OPS("qmp cont;", "cont");
+	fresh(HW_HALT_ACPI);
+	sup_event(&s, &vm, VE_ATTACH, 0);
+	snprintf(vm.vm_run_state, sizeof(vm.vm_run_state), "postmigrate");
+	sup_event(&s, &vm, VE_RUN_STATE, 0);
+	STATE("handed-over", "an attached QEMU in postmigrate: handed over, not running");
+
 	fresh(HW_HALT_ACPI);
 	to_running();
 	r.mig_fail = 1;
