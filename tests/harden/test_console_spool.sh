@@ -90,7 +90,7 @@ rss_kb() { sed -n 's/^VmRSS:[[:space:]]*\([0-9]*\).*/\1/p' "/proc/$DPID/status";
 RSS0=$(rss_kb)
 pids=()
 for i in $(seq 1 16); do
-	sleep 30 | timeout 40 socat -u - TCP:127.0.0.1:$port >/dev/null 2>&1 &
+	sleep "30.$$" | timeout 40 socat -u - TCP:127.0.0.1:$port >/dev/null 2>&1 &
 	pids+=($!)
 done
 for ((i = 0; i < 100; i++)); do
@@ -105,7 +105,8 @@ else
 	check "queued output stays bounded: RSS grows < 40 MB, not 16 x 4 MB ($(( (rss - RSS0) / 1024 )) MB)" \
 	    test $((rss - RSS0)) -lt 40960
 fi
-kill_tree "${pids[@]}"; wait "${pids[@]}" 2>/dev/null
+# (their sleeps too: bash waits for the whole pipeline)
+kill_tree "${pids[@]}"; pkill -xf "sleep 30.$$"; wait "${pids[@]}" 2>/dev/null
 check_eq "a still running" "$(timeout 2 "$VMS_BIN/vmctl" -c "$TMP/vms.conf" status a --json |
     sed -n 's/.*"state":"\([a-z]*\)".*/\1/p')" running
 stop_daemon

@@ -39,6 +39,8 @@ APID=$(field a pid)
 blk=$(sed -n 's/^SigBlk:[[:space:]]*//p' "/proc/$APID/status" 2>/dev/null)
 check "QEMU's SIGPIPE is not blocked (SigBlk $blk)" \
     test -n "$blk" -a $(( 0x$blk & (1 << 12) )) -eq 0
+# (a ignores the power button: killed first, not after halt_timeout's 30 s)
+vmctl kill a >/dev/null 2>&1
 kill -TERM "$DPID" 2>/dev/null; wait "$DPID" 2>/dev/null
 rm -f "$(SOCK)"
 
