@@ -1,6 +1,6 @@
 /*
  * Inside the supervisor: the table (supervisor.c) and the files of its
- * actions. Lowest first, each calling only the ones above it in this list:
+ * actions. Lowest first, each calling only the ones listed before it:
  *   sup_names.c    names and read-only questions (supervisor.h)
  *   sup_core.c     what every action uses: a state change, a signal, the
  *                  stop record, the restart policy, the KVM fallback
