@@ -30,10 +30,13 @@ e2e_cleanup() {
 			p=$(tr -dc 0-9 <"$f")
 			[ -n "$p" ] && kill -KILL "$p" 2>/dev/null
 		done
+		# ... or working in it (the demo's daemon: bin/vmserviced -c etc/demo.conf).
 		for f in /proc/[0-9]*/cmdline; do
-			grep -qaF -- "$E2E/" "$f" 2>/dev/null || continue
 			p=${f#/proc/}; p=${p%/cmdline}
-			[ "$p" != $$ ] && [ "$p" != "$BASHPID" ] && kill -KILL "$p" 2>/dev/null
+			[ "$p" != $$ ] && [ "$p" != "$BASHPID" ] || continue
+			grep -qaF -- "$E2E/" "$f" 2>/dev/null ||
+			    case "$(readlink "/proc/$p/cwd" 2>/dev/null)/" in "$E2E"/*) ;; *) continue ;; esac
+			kill -KILL "$p" 2>/dev/null
 		done
 		sleep 0.2
 		[ -n "${E2E_KEEP:-}" ] && { echo "# kept $E2E" >&2; return; }
