@@ -101,6 +101,15 @@ jobs_reply(void *arg, struct json_object *ret, const char *error)
 	}
 	if (s->s_frozen || (s->s_op == SNAP_REVERT && !why))
 		thaw(s);
+	if (why && s->s_op == SNAP_REVERT && strcmp(s->s_vm->vm_run_state, "running") != 0) {
+		/* Its state may be partly loaded: never resumed on a guess. */
+		char told[sizeof(msg) + 128];
+
+		snprintf(told, sizeof(told), "%s; QEMU left the guest paused (its state may be "
+		    "partly loaded): revert to another snapshot, or stop it", why);
+		finish(s, NULL, told);
+		return;
+	}
 	if (why) {
 		finish(s, NULL, why);
 		return;
@@ -169,6 +178,26 @@ frozen(void *arg, struct json_object *ret, const char *error)
 	start_job(s);
 }
 
+/* Does a disk's snapshot list (query-block's image.snapshots) hold tag (name or id)? */
+static bool
+has_snapshot(struct json_object *img, const char *tag)
+{
+	struct json_object *snaps, *sn, *v;
+
+	if (!img || !json_object_object_get_ex(img, "snapshots", &snaps) ||
+	    !json_object_is_type(snaps, json_type_array))
+		return false;
+	for (size_t i = 0; i < json_object_array_length(snaps); i++) {
+		sn = json_object_array_get_idx(snaps, i);
+		if ((json_object_object_get_ex(sn, "name", &v) &&
+		    strcmp(json_object_get_string(v), tag) == 0) ||
+		    (json_object_object_get_ex(sn, "id", &v) &&
+		    strcmp(json_object_get_string(v), tag) == 0))
+			return true;
+	}
+	return false;
+}
+
 /* query-block: every writable disk qcow2; the snapshots of the first. */
 static void
 block_reply(void *arg, struct json_object *ret, const char *error)
@@ -205,8 +234,22 @@ block_reply(void *arg, struct json_object *ret, const char *error)
 		}
 		if (json_object_object_get_ex(ins, "node-name", &v))
 			json_object_array_add(s->s_nodes, json_object_get(v));
-		if (!snaps && json_object_object_get_ex(ins, "image", &img))
+		img = NULL;
+		json_object_object_get_ex(ins, "image", &img);
+		if (!snaps && img)
 			json_object_object_get_ex(img, "snapshots", &snaps);
+		/*
+		 * QEMU stops the guest to load a snapshot and, when the load
+		 * fails, leaves it stopped: a missing tag is refused here, the
+		 * guest never paused for it.
+		 */
+		if (s->s_op == SNAP_REVERT && !has_snapshot(img, s->s_tag)) {
+			json_object_object_get_ex(dev, "device", &v);
+			snprintf(why, sizeof(why), "no snapshot '%s' on disk %s: nothing changed",
+			    s->s_tag, v ? json_object_get_string(v) : "?");
+			finish(s, NULL, why);
+			return;
+		}
 	}
 	if (!json_object_array_length(s->s_nodes)) {
 		finish(s, NULL, "no qcow2 disk: nothing to snapshot");

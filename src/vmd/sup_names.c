@@ -133,9 +133,14 @@ sup_has_process(const struct vm *vm)
 	}
 }
 
-/* QEMU run states (qapi/run-state.json) whose CPUs can never run again. */
+/*
+ * QEMU run states (qapi/run-state.json) whose CPUs can never run again, or
+ * not on a guess: restore-vm is a snapshot loading, and where the load
+ * failed QEMU leaves it so, its state perhaps partly loaded.
+ */
 static const char *const dead_states[] = {
-	"internal-error", "shutdown", "postmigrate", "inmigrate", "prelaunch", NULL
+	"internal-error", "shutdown", "postmigrate", "inmigrate", "prelaunch", "restore-vm",
+	NULL
 };
 /* Run states a `cont` (or system_wakeup) brings back to running. */
 static const char *const paused_states[] = {

@@ -320,6 +320,8 @@ a_run_state(const struct sup *s, struct vm *vm, int arg)
 
 	if (!sup_cpus_dead(vm) || vm->vm_shutdown_seen)
 		return;		/* paused, resumed, suspended: status shows it */
+	if (strcmp(vm->vm_run_state, "restore-vm") == 0)
+		return;		/* a snapshot loading: its answer says how it went */
 	if (sup_found_handed_over(s, vm))
 		return;
 	if (!sup_kvm_failed_early(s, vm, NULL, strcmp(vm->vm_run_state, "internal-error") == 0)) {

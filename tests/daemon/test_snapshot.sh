@@ -8,7 +8,8 @@
 #   removes it; a raw writable disk is refused with the reason;
 # - a stopped VM (and one with no daemon): vmctl itself creates, lists,
 #   reverts and deletes on the disk, interoperating with qemu-img;
-# - loadvm = t2 starts the VM from that snapshot.
+# - loadvm = t2 starts the VM from that snapshot; a revert QEMU cannot do
+#   leaves the guest paused, said so, and a stop then is SIGTERM at once.
 source "$VMS_TOP/tests/lib/tap.sh"
 source "$VMS_TOP/tests/lib/guest.sh"
 source "$VMS_TOP/tests/daemon/lib.sh"
@@ -70,7 +71,10 @@ check_eq "still running" "$(field sn state)" running
 check_eq "memory and disk as at the snapshot" "$(gsh 'cat /tmp/mark; dd if=/dev/vda bs=1 skip=4096 count=1 2>/dev/null')" "one A"
 out=$("$VMS_BIN/vmctl" -s "$(SOCK)" snapshot sn revert nosuch 2>&1); rc=$?
 check_eq "revert to a missing tag: exit 1" "$rc" 1
-check_match "... with QEMU's reason" "$out" 'nosuch'
+check_match "... refused before QEMU stops the guest to load it" "$out" \
+    "no snapshot 'nosuch' on disk [a-z0-9]+: nothing changed"
+check_eq "... the guest runs on (QMP query-status)" \
+    "$(vmctl qmp sn '{"execute":"query-status"}' 2>&1 | tr -d ' \n' | sed -n 's/.*"status":"\([a-z-]*\)".*/\1/p')" running
 "$VMS_BIN/vmctl" -s "$(SOCK)" snapshot sn create t2 >/dev/null
 "$VMS_BIN/vmctl" -s "$(SOCK)" snapshot sn delete t1 >/dev/null; rc=$?
 check_eq "snapshot delete t1: exit 0" "$rc" 0
@@ -119,6 +123,18 @@ check_match "argv: -loadvm t2" "$(vmctl show sn --argv | tr '\n' ' ')" ' -loadvm
 vmctl start sn >/dev/null
 check_eq "sn started from t2" "$(field sn state)" running
 check_eq "its RAM as in t2 (no new boot)" "$(gsh 'cat /tmp/mark')" "one"
+# off1 holds disks only: QEMU stops the guest to load it, fails, and leaves it
+# stopped; a stop then needs no halt_timeout (20 s) of unseen presses.
+out=$("$VMS_BIN/vmctl" -s "$(SOCK)" snapshot sn revert off1 2>&1); rc=$?
+check_eq "running: revert to a disk-only snapshot: exit 1" "$rc" 1
+check_match "... QEMU's reason, and the guest left paused" "$out" \
+    'disk-only snapshot.*QEMU left the guest paused \(its state may be partly loaded\)'
+check_eq "... status: paused" "$(field sn state)" paused
+t0=$EPOCHREALTIME
+vmctl stop sn >/dev/null
+dt=$(sub "$EPOCHREALTIME" "$t0")
+check "... a stop sends SIGTERM at once ($dt s, halt_timeout 20)" lt "$dt" 10
+check_eq "... stop reason sigterm" "$(field sn stop_reason)" sigterm
 
 vmctl stop all >/dev/null
 stop_daemon

@@ -812,6 +812,19 @@ main(void)
 	sup_event(&s, &vm, VE_STOP, 0);
 	OPS("qmp quit;arm 30000;", "halt = quit still sent to dead CPUs");
 
+	/* A snapshot loading (restore-vm), or left so by a failed load: no cont, no press. */
+	fresh(HW_HALT_ACPI);
+	to_running();
+	snprintf(vm.vm_run_state, sizeof(vm.vm_run_state), "restore-vm");
+	r.log[0] = 0;
+	sup_event(&s, &vm, VE_RUN_STATE, 0);
+	STATE("running", "restore-vm: still running in the table");
+	OPS("", "nothing sent while a snapshot loads");
+	OK_STREQ(sup_display_state(&vm), "paused", "restore-vm is displayed paused");
+	sup_event(&s, &vm, VE_STOP, 0);
+	STATE("terminating", "stop in restore-vm: SIGTERM, the guest cannot see a press");
+	OPS("signal 15;arm 10000;", "never cont (its state may be partly loaded)");
+
 	/* Paused by an admin: resumed for the power button. */
 	fresh(HW_HALT_ACPI);
 	to_running();
