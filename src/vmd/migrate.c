@@ -73,6 +73,18 @@ mig_new(struct daemon *d, struct vm *vm, int fd, bool incoming)
 	return m;
 }
 
+/* After the table's event: did the VM reach state? If not, why (its detail), forgotten. */
+static int
+began(struct daemon *d, struct vm *vm, enum vm_state state, const char *otherwise, char *err,
+    size_t errlen)
+{
+	if (vm->vm_state == state)
+		return 0;
+	snprintf(err, errlen, "vm %s: %s", vm->vm_name, vm->vm_detail ? vm->vm_detail : otherwise);
+	migrate_forget(d, vm);
+	return -EIO;
+}
+
 int
 migrate_in_begin(struct daemon *d, struct vm *vm, int fd, bool copy, char *err,
     size_t errlen)
@@ -86,13 +98,7 @@ migrate_in_begin(struct daemon *d, struct vm *vm, int fd, bool copy, char *err,
 	mig_new(d, vm, fd, true)->mg_copy = copy;
 	sup_event(&d->sup, vm, VE_MIGRATE_IN, 0);
 	daemon_intent_sync(d, vm);
-	if (vm->vm_state != VS_INCOMING) {
-		snprintf(err, errlen, "vm %s: %s", vm->vm_name,
-		    vm->vm_detail ? vm->vm_detail : "could not start to receive");
-		migrate_forget(d, vm);
-		return -EIO;
-	}
-	return 0;
+	return began(d, vm, VS_INCOMING, "could not start to receive", err, errlen);
 }
 
 int
@@ -135,13 +141,7 @@ migrate_out_begin(struct daemon *d, struct vm *vm, int fd, const char *host, boo
 	snprintf(m->mg_host, sizeof(m->mg_host), "%s", host);
 	m->mg_copy = copy;
 	sup_event(&d->sup, vm, VE_MIGRATE, 0);
-	if (vm->vm_state != VS_MIGRATING) {
-		snprintf(err, errlen, "vm %s: %s", vm->vm_name,
-		    vm->vm_detail ? vm->vm_detail : "the migration did not start");
-		migrate_forget(d, vm);
-		return -EIO;
-	}
-	return 0;
+	return began(d, vm, VS_MIGRATING, "the migration did not start", err, errlen);
 }
 
 /* QEMU gets the stream under FDNAME, and MIGRATION events. */

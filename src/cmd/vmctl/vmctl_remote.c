@@ -76,7 +76,10 @@ vmctl_remote(const char *url, const char *conf, const char *sock, int argc, char
 		return VMCTL_FAIL;
 	}
 	sargv[0] = (char *)vmctl_ssh_program();
-	/* As system(3): ^C reaches ssh (same process group), vmctl reports its end. */
+	/*
+	 * As a shell does for its foreground job: ^C reaches ssh (same process
+	 * group), vmctl ignores it meanwhile and reports how ssh ended.
+	 */
 	if (sigaction(SIGINT, &ign, &oint) < 0 || sigaction(SIGQUIT, &ign, &oquit) < 0) {
 		fprintf(stderr, "vmctl: sigaction: %s\n", strerror(errno));
 		free(sargv);
