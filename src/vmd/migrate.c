@@ -73,6 +73,19 @@ mig_new(struct daemon *d, struct vm *vm, int fd, bool incoming)
 	return m;
 }
 
+/* Source: only a running guest migrates; else why, and fd closed. */
+static bool
+runs_here(const struct vm *vm, int fd, char *err, size_t errlen)
+{
+	if (vm->vm_state == VS_RUNNING || vm->vm_state == VS_BOOTING ||
+	    vm->vm_state == VS_NOT_READY)
+		return true;
+	snprintf(err, errlen, "vm %s is %s: only a running VM migrates", vm->vm_name,
+	    sup_display_state(vm));
+	close(fd);
+	return false;
+}
+
 /* After the table's event: did the VM reach state? If not, why (its detail), forgotten. */
 static int
 began(struct daemon *d, struct vm *vm, enum vm_state state, const char *otherwise, char *err,
@@ -130,13 +143,8 @@ migrate_out_begin(struct daemon *d, struct vm *vm, int fd, const char *host, boo
 {
 	struct vm_mig *m;
 
-	if (vm->vm_state != VS_RUNNING && vm->vm_state != VS_BOOTING &&
-	    vm->vm_state != VS_NOT_READY) {
-		snprintf(err, errlen, "vm %s is %s: only a running VM migrates", vm->vm_name,
-		    sup_display_state(vm));
-		close(fd);
+	if (!runs_here(vm, fd, err, errlen))
 		return -EBUSY;
-	}
 	m = mig_new(d, vm, fd, false);
 	snprintf(m->mg_host, sizeof(m->mg_host), "%s", host);
 	m->mg_copy = copy;
@@ -367,13 +375,8 @@ migrate_disk_fd(struct daemon *d, struct vm *vm, const char *dev, int fd, char *
 		close(fd);
 		return -ENOENT;
 	}
-	if (vm->vm_state != VS_RUNNING && vm->vm_state != VS_BOOTING &&
-	    vm->vm_state != VS_NOT_READY) {
-		snprintf(err, errlen, "vm %s is %s: only a running VM migrates", vm->vm_name,
-		    sup_display_state(vm));
-		close(fd);
+	if (!runs_here(vm, fd, err, errlen))
 		return -EBUSY;
-	}
 	/* Anything of an earlier attempt (its descriptors went to QEMU) goes. */
 	for (size_t k = 0; m && k < m->mg_n_nbd; k++)
 		if (m->mg_nbd_fd[k] < 0)
