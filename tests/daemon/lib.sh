@@ -138,6 +138,15 @@ gone() {
 	[ ! -d "/proc/$1" ] || [ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" = Z ]
 }
 
+# gone_within PID [SECS]: gone, or within SECS (5). A QEMU the daemon adopted
+# or attached is not its child: its exit event comes from the pidfd while the
+# process may still be tearing down, and its parent (init) reaps it later.
+gone_within() {
+	local i
+	for ((i = 0; i < ${2:-5} * 10; i++)); do gone "$1" && return 0; sleep 0.1; done
+	gone "$1"
+}
+
 # qemu_pids NAME: pids of the QEMUs of this test's VM NAME (its -name and
 # its -pidfile in $TMP/run), from /proc/*/cmdline, one a line.
 qemu_pids() {

@@ -39,7 +39,7 @@ check "b has a new pid" test "$(field b pid)" != "$bpid"
 out=$(vmctl stop a); rc=$?
 check_eq "adopted VM stops through QMP" "$rc" 0
 check_eq "adopted VM: host-powerdown" "$(field a stop_reason)" host-powerdown
-check "adopted QEMU gone" gone "$apid"
+check "adopted QEMU gone" gone_within "$apid"
 
 # Foreign pidfiles: b's names a live sleep, c's names a's QEMU, d's lock is
 # held by a process that is no QEMU (as while a QEMU starts, before its pidfile).

@@ -136,7 +136,7 @@ for ((i = 0; i < 300; i++)); do
 	sleep 0.1
 done
 check "g is dropped once down" test $i -lt 300
-check "g's QEMU is gone" gone "$gpid"
+check "g's QEMU is gone" gone_within "$gpid"
 check_eq "g shut down the safe way: the guest's disk says clean" "$(guest_disk_clean "$TMP/g.img")" 1
 check_match "g's last stop was a host powerdown" "$(cat "$TMP/state/g.json")" '"stop_reason": *"host-powerdown"'
 check_match "h (after g) stopped before g was asked" \

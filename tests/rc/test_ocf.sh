@@ -157,7 +157,7 @@ check_match "... its reason names the destination" "$(cat "$TMP/ra.out")" \
 check_eq "... g1 still running here, the same QEMU" "$(field g1 state) $(field g1 pid)" "running $pid"
 check_eq "... monitor: 0" "$(ra monitor)" 0
 check_eq "stop: 0" "$(ra stop)" 0
-check "... its QEMU gone" gone "$pid"
+check "... its QEMU gone" gone_within "$pid"
 check_eq "... state stopped" "$(field g1 state)" stopped
 check_match "... the guest shut down cleanly (ACPI)" "$(vmctl status g1 --json)" \
     '"stop_reason":"guest-poweroff"|"stop_reason":"host-powerdown"'
@@ -211,7 +211,7 @@ check_match "... the reason still on stderr for Pacemaker" "$(cat "$TMP/ra.out")
 vmctl kill auto >/dev/null 2>&1
 wait_state auto stopped 10
 stop_daemon
-check "daemon stopped" gone "$DPID"
+check "daemon stopped" gone_within "$DPID"
 check_eq "probe, daemon down: 5" "$(probe OCF_RESKEY_daemon_grace=1)" 5
 check_match "... saying vmserviced is not running" "$(cat "$TMP/ra.out")" 'vmserviced is not running'
 check_eq "monitor, daemon down: 1 (OCF_ERR_GENERIC)" "$(ra monitor OCF_RESKEY_daemon_grace=1)" 1
@@ -233,7 +233,7 @@ wait "$mon"
 check_eq "a monitor across the daemon's restart: 0" "$(cat "$TMP/mon.rc")" 0
 check_eq "... the same QEMU, adopted" "$(field g1 state) $(field g1 pid)" "running $pid"
 check_eq "stop: 0" "$(ra stop)" 0
-check "... its QEMU gone" gone "$pid"
+check "... its QEMU gone" gone_within "$pid"
 stop_daemon
 
 done_testing

@@ -75,7 +75,7 @@ rc=$(ra src migrate_to OCF_RESKEY_CRM_meta_migrate_source=node1 \
 check_eq "migrate_to node2 on node1: 0 ($(( $(date +%s) - t0 )) s)" "$rc" 0 || { show_ra; twohost_logs; }
 check_match "... through ssh://root@$DST_IP" "$(cat "$TMP/ra.out")" "migrating to node2 \(ssh://root@$DST_IP\)"
 check_eq "g1 runs on dst" "$(twohost_field dst g1 state)" running
-check "... src's QEMU gone" gone "$pid"
+check "... src's QEMU gone" gone_within "$pid"
 check_eq "... src shows it migrated" "$(twohost_field src g1 state)" migrated
 check_eq "migrate_from on node2: 0" \
     "$(ra dst migrate_from OCF_RESKEY_CRM_meta_migrate_source=node1 OCF_RESKEY_CRM_meta_migrate_target=node2)" 0
@@ -89,7 +89,7 @@ check_eq "migrate_to node1 on node1, where it is not running: 1" \
     "$(ra src migrate_to OCF_RESKEY_CRM_meta_migrate_target=node2)" 1
 
 check_eq "stop on node2: 0" "$(ra dst stop)" 0
-check "... dst's QEMU gone" gone "$dpid"
+check "... dst's QEMU gone" gone_within "$dpid"
 check_eq "the guest was not rebooted by the migration (one boot on its disk)" \
     "$(guest_disk_boots "$TMP/g1.img")" 1
 out=$(vmctl_src start g1 2>&1); rc=$?
